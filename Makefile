@@ -1,0 +1,65 @@
+# One Makefile for developers and CI. `make dev` runs Keel locally, `make test` runs every suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.keel-installed
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: help setup dev dev-reset test lint typecheck unit integration infra e2e security perf browser synth clean
+
+help:
+	@echo "make dev        run the local stack (moto, osmem-server, model endpoint, API, web) on 127.0.0.1"
+	@echo "make dev-reset  same, starting from fresh demo data"
+	@echo "make test       lint, typecheck and every test suite"
+	@echo "make synth      synthesize the CDK app (dev, staging, prod) into cdk.out"
+
+$(STAMP): requirements.lock layers/core/pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e layers/core
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+dev: setup
+	$(VENV)/bin/keel dev
+
+dev-reset: setup
+	$(VENV)/bin/keel dev --reset
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(PYTEST) tests/unit --disable-socket --allow-unix-socket -q
+
+integration: setup
+	$(PYTEST) tests/integration -q
+
+infra: setup
+	$(PYTEST) tests/infra -q
+
+security: setup
+	$(PYTEST) tests/security -q
+
+e2e: setup browser
+	$(PYTEST) tests/e2e -q
+
+perf: setup
+	$(PYTEST) tests/perf -q -s
+
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: lint typecheck unit integration infra security e2e perf
+
+synth: setup
+	$(PY) app.py
+
+clean:
+	rm -rf $(VENV) cdk.out .keel

@@ -1,0 +1,51 @@
+"""Ports and value types of the conversations capability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message of a conversation as stored (masked text only)."""
+
+    conversation_id: str
+    message_id: str
+    seq: int
+    role: Literal["user", "assistant", "agent", "event"]
+    text: str
+    created_at: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation header: who owns it and through which bot and channel."""
+
+    conversation_id: str
+    owner: str
+    bot: str
+    channel: str
+    created_at: str
+    status: str = "open"
+
+
+class ConversationStore(Protocol):
+    """Keeps conversations and their messages."""
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        """The conversation header, or None."""
+        ...
+
+    def create(self, conversation: Conversation) -> None:
+        """Create a conversation; raise Conflict if the id exists."""
+        ...
+
+    def append(self, message: StoredMessage) -> None:
+        """Append one message; raise Conflict if its seq is taken."""
+        ...
+
+    def messages(self, conversation_id: str, *, limit: int = 50) -> list[StoredMessage]:
+        """The last messages of a conversation in order."""
+        ...

@@ -1,0 +1,1 @@
+"""Guardrails capability."""

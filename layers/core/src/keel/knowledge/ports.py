@@ -1,0 +1,54 @@
+"""Ports and value types of the knowledge capability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Classification = Literal["public", "internal", "confidential", "restricted"]
+CLASSIFICATIONS: tuple[Classification, ...] = ("public", "internal", "confidential", "restricted")
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """What one principal may retrieve through one bot. Built only by keel.access.scope_for.
+
+    Every search request carries one, and its fields become filters inside the query (R7).
+    """
+
+    subject: str
+    index: str
+    groups: frozenset[str]
+    classifications: frozenset[str]
+    departments: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.subject or not self.index:
+            raise ValueError("a search scope needs a subject and an index")
+        if not self.groups or not self.classifications:
+            raise ValueError("a search scope needs at least one group and one classification")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk of a document, with where it came from."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    text: str
+    score: float
+    version: int = 1
+    classification: str = "internal"
+    acl_groups: tuple[str, ...] = ()
+    department: str | None = None
+    heading: str | None = None
+    matched: tuple[str, ...] = field(default=())
+
+
+class Retriever(Protocol):
+    """Searches the knowledge base inside a principal's scope."""
+
+    def search(self, scope: SearchScope, query: str, *, k: int = 5) -> list[Passage]:
+        """Return at most k passages, each inside scope; raise SearchUnavailable on failure."""
+        ...

@@ -1,0 +1,112 @@
+"""Typed settings: the one object that holds everything that differs between environments.
+
+Values come from ``KEEL_*`` environment variables (set by CDK in AWS and by ``keel dev`` locally).
+A wrong or missing value fails at start-up with a message naming the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+
+from keel.errors import ConfigurationError
+
+ENV_PREFIX = "KEEL_"
+
+
+class Environment(StrEnum):
+    """Where Keel runs; local is the laptop stack, the others are CDK stages."""
+
+    LOCAL = "local"
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class Settings(BaseModel):
+    """Everything Keel's core reads from its environment, validated once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    environment: Environment
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    tenant: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Local stand-ins; None in AWS, where the SDK finds the real endpoints.
+    aws_endpoint_url: HttpUrl | None = None
+    bedrock_endpoint_url: HttpUrl | None = None
+
+    # Identity (R4, R5).
+    user_pool_id: str = Field(min_length=1)
+    app_client_ids: list[str] = Field(min_length=1)
+    jwks_url: HttpUrl | None = None
+    token_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    # Data.
+    conversations_table: str = Field(min_length=3)
+    opensearch_url: HttpUrl
+    index_internal: str = Field(default="keel-internal", min_length=1)
+    index_external: str = Field(default="keel-external", min_length=1)
+    opensearch_knn: bool = False
+
+    # Models (R2, R3).
+    model_primary: str = Field(min_length=1)
+    model_secondary: str = Field(min_length=1)
+    model_small: str = Field(min_length=1)
+    model_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    max_answer_tokens: int = Field(default=800, ge=16, le=8192)
+
+    @field_validator("app_client_ids", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def issuer(self) -> str:
+        """The Cognito issuer every accepted token must carry."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def is_production_like(self) -> bool:
+        """Staging and prod refuse developer shortcuts such as ``keel ask``."""
+        return self.environment in (Environment.STAGING, Environment.PROD)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``KEEL_*`` variables into Settings, or raise ConfigurationError naming each bad one."""
+    source = os.environ if environ is None else environ
+    raw = {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in source.items()
+        if key.startswith(ENV_PREFIX) and value != ""
+    }
+    known = set(Settings.model_fields)
+    unknown = sorted(f"{ENV_PREFIX}{k.upper()}" for k in raw if k not in known)
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s) {', '.join(unknown)}; accepted: {_accepted()}")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = f"{ENV_PREFIX}{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
+            problems.append(f"{name}: {_describe(error)}")
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "is required"
+    if error["type"] == "enum":
+        return f"got {error.get('input')!r}, accepted: {', '.join(e.value for e in Environment)}"
+    return f"got {error.get('input')!r}: {error['msg']}"
+
+
+def _accepted() -> str:
+    return ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields)

@@ -1,0 +1,48 @@
+"""Shared fixtures: the local stand-ins for AWS, started once per session on free loopback ports."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PUBLIC_EVAL_DIR = Path(os.environ.get("KEEL_PUBLIC_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval" / "public"))
+
+# Fake credentials so no SDK ever looks for real ones; every endpoint in tests is on 127.0.0.1.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def public_eval_file(name: str) -> Path:
+    """A file of the public eval sets, or skip the test when the folder is absent (a user's machine)."""
+    path = PUBLIC_EVAL_DIR / name
+    if not path.is_file():
+        pytest.skip(f"public eval set {path} is absent (it lives in ../shared/eval/public beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def moto_stack() -> Iterator[object]:
+    """moto server on a loopback port, Step Functions execution switched on."""
+    from keel.local.servers import MotoStack
+
+    stack = MotoStack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def opensearch_stack() -> Iterator[object]:
+    """osmem-server on a loopback port."""
+    from keel.local.servers import OpenSearchStack
+
+    stack = OpenSearchStack.start()
+    yield stack
+    stack.stop()
