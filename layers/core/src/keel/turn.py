@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from keel.conversations.models import ChatReply, ChatRequest, Citation
+from keel.conversations.models import ChatReply, ChatRequest, Citation, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.errors import Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
@@ -21,6 +21,7 @@ from keel.knowledge.ports import Passage, Retriever, SearchScope
 from keel.models.ports import ChatMessage, Completion
 
 NO_ANSWER = "I could not find this in the sources available to me."
+AUTO_BOT = "auto"
 HISTORY_TURNS = 6
 PASSAGES_PER_TURN = 5
 SNIPPET_CHARS = 240
@@ -45,6 +46,10 @@ class AccessControl(Protocol):
 
     def scope_for(self, principal: Principal, bot: str) -> SearchScope:
         """The retrieval scope of this principal through this bot."""
+        ...
+
+    def bots_for(self, principal: Principal) -> list[str]:
+        """The bots this principal may use, in order of preference."""
         ...
 
 
@@ -102,15 +107,19 @@ class ChatService:
     def __init__(self, deps: TurnDependencies) -> None:
         self._deps = deps
 
+    def identify(self, token: str) -> Principal:
+        """The principal behind a bearer token (verified, not revoked), or Unauthenticated."""
+        return self._deps.authenticator.authenticate(token)
+
     def reply(self, token: str, request: ChatRequest, *, channel: str) -> TurnResult:
         """Identify the caller from a bearer token, then run the turn."""
-        principal = self._deps.authenticator.authenticate(token)
-        return self.reply_as(principal, request, channel=channel)
+        return self.reply_as(self.identify(token), request, channel=channel)
 
     def reply_as(self, principal: Principal, request: ChatRequest, *, channel: str) -> TurnResult:
         """Run the turn for an already identified principal (channels with their own identity mapping)."""
         started = time.perf_counter()
         deps = self._deps
+        request = self._route(principal, request)
         deps.access.authorize_bot(principal, request.bot)
         conversation = self._conversation(principal, request, channel)
         history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
@@ -137,6 +146,26 @@ class ChatService:
         latency_ms = (time.perf_counter() - started) * 1000
         self._record(conversation, history, request, reply, completion, prompt_version, latency_ms)
         return TurnResult(reply, principal, passages, completion, prompt_version, latency_ms)
+
+    def _route(self, principal: Principal, request: ChatRequest) -> ChatRequest:
+        """Resolve bot "auto": the conversation's bot, else the permitted bot whose sources best match."""
+        if request.bot != AUTO_BOT:
+            return request
+        if request.conversation_id is not None:
+            found = self._deps.conversations.get(request.conversation_id)
+            if found is not None and found.owner == principal.subject:
+                return request.model_copy(update={"bot": found.bot})
+        candidates = self._deps.access.bots_for(principal)
+        if not candidates:
+            raise Forbidden("no bot is available to you; ask your administrator for access")
+        best, best_score = candidates[0], float("-inf")
+        for bot in candidates:
+            hits = self._deps.retriever.search(
+                self._deps.access.scope_for(principal, bot), request.message, k=1
+            )
+            if hits and hits[0].score > best_score:
+                best, best_score = bot, hits[0].score
+        return request.model_copy(update={"bot": best})
 
     def _conversation(self, principal: Principal, request: ChatRequest, channel: str) -> Conversation:
         store = self._deps.conversations
@@ -174,7 +203,9 @@ class ChatService:
         now = self._deps.clock().isoformat()
         seq = history[-1].seq + 1 if history else 0
         store.append(
-            StoredMessage(conversation.conversation_id, self._deps.new_id(), seq, "user", request.message, now)
+            StoredMessage(
+                conversation.conversation_id, self._deps.new_id(), seq, "user", request.message, now
+            )
         )
         store.append(
             StoredMessage(
@@ -208,7 +239,12 @@ def _ground(text: str, passages: list[Passage]) -> tuple[str, list[Citation], fl
         passage = by_doc.get(doc_id)
         if passage is not None:
             cited.append(
-                Citation(doc_id=doc_id, title=passage.title, snippet=_snippet(passage.text), version=passage.version)
+                Citation(
+                    doc_id=doc_id,
+                    title=passage.title,
+                    snippet=_snippet(passage.text),
+                    version=passage.version,
+                )
             )
     if not cited:
         return (text.strip() or NO_ANSWER), [], 0.0
@@ -230,7 +266,7 @@ def _snippet(text: str) -> str:
     return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _outcome(completion: Completion, citations: list[Citation]) -> str:
+def _outcome(completion: Completion, citations: list[Citation]) -> Outcome:
     if "maintenance" in completion.degradations:
         return "maintenance"
     if not citations:

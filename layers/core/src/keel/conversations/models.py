@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_MESSAGE_CHARS = 4000
+Outcome = Literal["answered", "no_answer", "refused", "escalated", "maintenance", "degraded"]
 
 
 class ChatRequest(BaseModel):
@@ -36,5 +37,5 @@ class ChatReply(BaseModel):
     answer: str
     citations: list[Citation]
     confidence: float = Field(ge=0.0, le=1.0)
-    outcome: Literal["answered", "no_answer", "refused", "escalated", "maintenance", "degraded"] = "answered"
+    outcome: Outcome = "answered"
     degradations: list[str] = Field(default_factory=list)

@@ -1,0 +1,105 @@
+"""`keel ask`: one chat turn as a given principal against the running local stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from keel.errors import Forbidden, InvalidRequest, ServiceUnavailable
+from keel.identity.principal import EXTERNAL_GROUPS
+
+PRODUCTION_LIKE = ("staging", "prod")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ask command."""
+    parser = subparsers.add_parser(
+        "ask",
+        help="ask the running local stack one question as a given user",
+        description=(
+            "Sign the principal in through the local Cognito (creating or updating the user with exactly these "
+            "groups), then send one chat turn to the local API. Refuses to run against staging or prod."
+        ),
+    )
+    parser.add_argument("question", help="what to ask")
+    parser.add_argument("--user", required=True, help="username of the principal (created if missing)")
+    parser.add_argument("--groups", default="", help="comma-separated groups, e.g. all-staff,hr")
+    parser.add_argument("--department", help="the principal's department, e.g. engineering")
+    parser.add_argument(
+        "--external", action="store_true", help="ask as an external customer (group 'customers')"
+    )
+    parser.add_argument("--bot", help="bot id (hr, it, finance, sales, customer); default: auto-routed")
+    parser.add_argument("--conversation", help="continue this conversation id")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON reply")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Sign in, ask, print."""
+    from keel.bootstrap import AwsClients
+    from keel.local import provision
+    from keel.local.state import read_stack
+
+    stack = read_stack()
+    environment = os.environ.get("KEEL_ENVIRONMENT") or stack.get("environment", {}).get(
+        "KEEL_ENVIRONMENT", ""
+    )
+    if environment in PRODUCTION_LIKE:
+        raise Forbidden(f"keel ask runs only against the local stack, not {environment}")
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()]
+    if args.external:
+        groups = sorted(set(groups) | {"customers"})
+    elif EXTERNAL_GROUPS & set(groups):
+        raise InvalidRequest("groups customers/external are for external users; pass --external instead")
+    if not groups:
+        raise InvalidRequest("--groups needs at least one group, e.g. --groups all-staff")
+
+    clients = AwsClients(region=stack["region"], endpoint_url=stack["moto_url"])
+    pool = provision.UserPool(stack["user_pool_id"], stack["client_id"])
+    password = provision.ensure_user(
+        clients.cognito, pool, args.user, groups=groups, department=args.department
+    )
+    token = provision.sign_in(clients.cognito, pool, args.user, password)["IdToken"]
+
+    body: dict[str, Any] = {
+        "bot": args.bot or ("customer" if args.external else "auto"),
+        "message": args.question,
+    }
+    if args.conversation:
+        body["conversation_id"] = args.conversation
+    status, reply = _post(f"{stack['api_url']}/v1/chat", body, token)
+    if args.json:
+        print(json.dumps(reply, indent=2))
+    elif status == 200:
+        _print_reply(reply)
+    else:
+        error = reply.get("error", {})
+        print(f"keel: {status} {error.get('code')}: {error.get('message')}")
+    return 0 if status == 200 else 1
+
+
+def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - the local stack's loopback URL
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+    except OSError as exc:
+        raise ServiceUnavailable(f"the local API at {url} is not answering; is `make dev` running?") from exc
+
+
+def _print_reply(reply: dict[str, Any]) -> None:
+    print(reply["answer"])
+    for citation in reply.get("citations", []):
+        print(f"  [{citation['doc_id']}] {citation['title']}")
+    print(f"confidence {reply['confidence']:.2f} · conversation {reply['conversation_id']}")

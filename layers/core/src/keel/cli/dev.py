@@ -1,0 +1,66 @@
+"""`keel dev`: run the whole platform locally on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the dev command."""
+    parser = subparsers.add_parser(
+        "dev",
+        help="run the local stack (moto, osmem-server, model endpoint, API, web)",
+        description=(
+            "Start every local stand-in for AWS on 127.0.0.1, provision it, seed the demo tenant and serve the "
+            "API and web pages. Data written while it runs (conversations, audit records, uploads) is saved to "
+            ".keel/snapshot.json on Ctrl-C and loaded on the next start; --reset starts from fresh demo data."
+        ),
+    )
+    parser.add_argument(
+        "--reset", action="store_true", help="discard saved data and start from the demo seed"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="API and web port on 127.0.0.1 (default 8080)")
+    parser.add_argument(
+        "--no-seed", action="store_true", help="do not create demo users or index demo documents"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the stack, print where to open it, and stop everything on Ctrl-C."""
+    from keel.local.stack import start_stack
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    print("keel: starting the local stack ...", flush=True)
+    stack = start_stack(reset=args.reset, seed=not args.no_seed, api_port=args.port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        _announce(stack)
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nkeel: stopping the local stack and saving its data ...", flush=True)
+        stack.stop()
+    return 0
+
+
+def _announce(stack: Any) -> None:
+    health = stack.health()
+    print(f"\nKeel is running: open {stack.api.url}/ (health: {stack.api.url}/healthz -> {health['status']})")
+    for name, component in health["components"].items():
+        print(f"  {name:<11} {component['status']}")
+    if stack.users:
+        print("\nDemo logins (local only):")
+        for user in stack.users:
+            groups = ",".join(user["groups"])
+            print(f"  {user['username']:<16} {user['password']:<18} {groups}")
+    print('\nTry: keel ask "How many days of annual leave do I get?" --user u1 --groups all-staff')
+    print("Ctrl-C stops every process started here.", flush=True)

@@ -1,0 +1,248 @@
+"""Provision the local stack's AWS resources in moto: tables, buckets, queues, the user pool and demo users."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+DEMO_DIR = Path(str(resources.files("keel.local") / "demo"))
+POOL_NAME = "keel-local-employees"
+CLIENT_NAME = "keel-local-web"
+CUSTOM_ATTRIBUTES = ("department", "tenant")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table with a string partition key and an optional string sort key."""
+
+    name: str
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    ttl_attribute: str | None = "expires_at"
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """Names of everything provisioned for one local environment."""
+
+    prefix: str = "keel-local"
+
+    @property
+    def tables(self) -> dict[str, TableSpec]:
+        """Every table by its role."""
+        names = (
+            "conversations",
+            "revocations",
+            "budgets",
+            "audit-chain",
+            "agents",
+            "idempotency",
+            "sessions",
+        )
+        return {role: TableSpec(f"{self.prefix}-{role}") for role in names}
+
+    @property
+    def buckets(self) -> dict[str, str]:
+        """Every bucket by its role."""
+        return {role: f"{self.prefix}-{role}" for role in ("audit", "knowledge")}
+
+    @property
+    def queues(self) -> dict[str, str]:
+        """Every queue by its role."""
+        return {role: f"{self.prefix}-{role}" for role in ("audit", "escalation", "slack-events", "webhooks")}
+
+
+def provision_aws(clients: Any, names: LocalResources) -> dict[str, str]:
+    """Create tables, buckets and queues if missing; returns queue URLs by role."""
+    for spec in names.tables.values():
+        _ensure_table(clients.dynamodb, spec)
+    for role, bucket in names.buckets.items():
+        _ensure_bucket(clients.s3, bucket, object_lock=(role == "audit"))
+    queue_urls = {}
+    for role, queue in names.queues.items():
+        dlq = clients.sqs.create_queue(QueueName=f"{queue}-dlq")["QueueUrl"]
+        dlq_arn = clients.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+        queue_urls[role] = clients.sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": policy})[
+            "QueueUrl"
+        ]
+    return queue_urls
+
+
+@dataclass(frozen=True)
+class UserPool:
+    """The local Cognito user pool and its web app client."""
+
+    pool_id: str
+    client_id: str
+
+
+def provision_user_pool(cognito: Any) -> UserPool:
+    """Create (or find) the employee user pool with custom attributes, and its app client."""
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    pool_id = next((p["Id"] for p in pools if p["Name"] == POOL_NAME), None)
+    if pool_id is None:
+        pool_id = cognito.create_user_pool(
+            PoolName=POOL_NAME,
+            Schema=[{"Name": a, "AttributeDataType": "String", "Mutable": True} for a in CUSTOM_ATTRIBUTES],
+            Policies={
+                "PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": True, "RequireNumbers": True}
+            },
+        )["UserPool"]["Id"]
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    client_id = next((c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME), None)
+    if client_id is None:
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=CLIENT_NAME,
+            ExplicitAuthFlows=[
+                "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                "ALLOW_USER_PASSWORD_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+            ],
+        )["UserPoolClient"]["ClientId"]
+    return UserPool(pool_id=pool_id, client_id=client_id)
+
+
+def ensure_user(
+    cognito: Any,
+    pool: UserPool,
+    username: str,
+    *,
+    groups: Iterable[str],
+    department: str | None = None,
+    email: str | None = None,
+    password: str | None = None,
+    tenant: str = "demo",
+) -> str:
+    """Create or update a user with exactly these groups; returns the password to sign in with."""
+    password = password or _random_password()
+    attributes = [{"Name": "custom:tenant", "Value": tenant}]
+    if department:
+        attributes.append({"Name": "custom:department", "Value": department})
+    if email:
+        attributes += [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+    try:
+        cognito.admin_create_user(
+            UserPoolId=pool.pool_id,
+            Username=username,
+            TemporaryPassword=password,
+            MessageAction="SUPPRESS",
+            UserAttributes=attributes,
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "UsernameExistsException":
+            raise
+        cognito.admin_update_user_attributes(
+            UserPoolId=pool.pool_id, Username=username, UserAttributes=attributes
+        )
+        cognito.admin_enable_user(UserPoolId=pool.pool_id, Username=username)
+    cognito.admin_set_user_password(
+        UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True
+    )
+    wanted = set(groups)
+    current = {
+        g["GroupName"]
+        for g in cognito.admin_list_groups_for_user(UserPoolId=pool.pool_id, Username=username)["Groups"]
+    }
+    for group in sorted(wanted - current):
+        _ensure_group(cognito, pool.pool_id, group)
+        cognito.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=username, GroupName=group)
+    for group in sorted(current - wanted):
+        cognito.admin_remove_user_from_group(UserPoolId=pool.pool_id, Username=username, GroupName=group)
+    return password
+
+
+def sign_in(cognito: Any, pool: UserPool, username: str, password: str) -> dict[str, str]:
+    """Sign a user in through Cognito; returns the IdToken, AccessToken and RefreshToken."""
+    result: dict[str, str] = cognito.admin_initiate_auth(
+        UserPoolId=pool.pool_id,
+        ClientId=pool.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )["AuthenticationResult"]
+    return result
+
+
+def demo_users() -> list[dict[str, Any]]:
+    """The demo tenant's users (username, password, groups, department, external, ...)."""
+    users: list[dict[str, Any]] = json.loads((DEMO_DIR / "users.json").read_text())
+    return users
+
+
+def provision_demo_users(cognito: Any, pool: UserPool) -> list[dict[str, Any]]:
+    """Create every demo user with the demo password; returns the users."""
+    users = demo_users()
+    for user in users:
+        ensure_user(
+            cognito,
+            pool,
+            user["username"],
+            groups=user["groups"],
+            department=user.get("department"),
+            email=user.get("email"),
+            password=user["password"],
+        )
+    return users
+
+
+def _ensure_group(cognito: Any, pool_id: str, group: str) -> None:
+    try:
+        cognito.create_group(GroupName=group, UserPoolId=pool_id)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "GroupExistsException":
+            raise
+
+
+def _ensure_table(dynamodb: Any, spec: TableSpec) -> None:
+    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    attributes = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
+    if spec.sort_key:
+        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+        attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})
+    try:
+        dynamodb.create_table(
+            TableName=spec.name,
+            KeySchema=keys,
+            AttributeDefinitions=attributes,
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+        return
+    if spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=spec.name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+        )
+
+
+def _ensure_bucket(s3: Any, bucket: str, *, object_lock: bool) -> None:
+    try:
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=object_lock)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def _random_password() -> str:
+    return f"Keel-{secrets.token_urlsafe(18)}-9!"

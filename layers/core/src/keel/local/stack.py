@@ -1,0 +1,243 @@
+"""The local stack: every stand-in for AWS on 127.0.0.1, provisioned and seeded, behind one object."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keel.local import provision, snapshot
+from keel.local.api import LocalApi, Route
+from keel.local.servers import LOOPBACK, MotoStack, OpenSearchStack, free_port, wait_for_http
+from keel.local.state import clear_stack, state_dir, write_stack
+
+logger = logging.getLogger("keel.local.stack")
+
+ROUTES = [Route("/v1/chat", "chat", ("POST",))]
+MODEL_IDS = {
+    "primary": "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    "secondary": "anthropic.claude-3-haiku-20240307-v1:0",
+    "small": "amazon.titan-text-lite-v1",
+}
+
+
+def repo_root() -> Path:
+    """The repository holding functions/ and web/ (KEEL_REPO_ROOT, else found from the working directory)."""
+    configured = os.environ.get("KEEL_REPO_ROOT")
+    if configured:
+        return Path(configured).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "functions").is_dir() and (candidate / "layers" / "core").is_dir():
+            return candidate
+    raise FileNotFoundError("run from inside the Keel repository (no functions/ and layers/core/ found)")
+
+
+@dataclass
+class ModelEndpoint:
+    """The local Bedrock-protocol model server, run as its own process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, port: int | None = None) -> ModelEndpoint:
+        """Start `python -m keel.local.model_server` on a loopback port and wait until it answers."""
+        port = port or free_port()
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "keel.local.model_server", "--host", LOOPBACK, "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"http://{LOOPBACK}:{port}"
+        wait_for_http(f"{url}/_requests")
+        return cls(url=url, process=process)
+
+    def stop(self) -> None:
+        """Terminate the process."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@dataclass
+class LocalStack:
+    """Handles to every running component, and the settings the handlers run with."""
+
+    moto: MotoStack
+    opensearch: OpenSearchStack
+    model: ModelEndpoint
+    api: LocalApi
+    pool: provision.UserPool
+    names: provision.LocalResources
+    queue_urls: dict[str, str]
+    environment: dict[str, str]
+    users: list[dict[str, Any]] = field(default_factory=list)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:
+        """What other commands need to reach this stack (written to .keel/stack.json)."""
+        return {
+            "api_url": self.api.url,
+            "moto_url": self.moto.url,
+            "opensearch_url": self.opensearch.url,
+            "model_url": self.model.url,
+            "region": self.environment["KEEL_REGION"],
+            "user_pool_id": self.pool.pool_id,
+            "client_id": self.pool.client_id,
+            "environment": self.environment,
+            "queues": self.queue_urls,
+            "tables": {role: spec.name for role, spec in self.names.tables.items()},
+            "buckets": self.names.buckets,
+            "pid": os.getpid(),
+        }
+
+    def health(self) -> dict[str, Any]:
+        """Each component's status; the stack is up only when all are."""
+        checks = {
+            "moto": f"{self.moto.url}/moto-api/",
+            "opensearch": f"{self.opensearch.url}/",
+            "model": f"{self.model.url}/_requests",
+        }
+        components: dict[str, dict[str, Any]] = {}
+        for name, url in checks.items():
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                    status = "up" if response.status < 500 else "down"
+            except (OSError, ValueError) as exc:
+                components[name] = {"status": "down", "error": type(exc).__name__}
+                continue
+            components[name] = {
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+        components["api"] = {"status": "up", "url": self.api.url}
+        overall = "up" if all(c["status"] == "up" for c in components.values()) else "degraded"
+        return {"status": overall, "components": components}
+
+    def stop(self) -> None:
+        """Stop every process this stack started, in reverse order."""
+        for stopper in reversed(self._stoppers):
+            try:
+                stopper()
+            except Exception:  # a component that fails to stop must not keep the others running
+                logger.exception("failed to stop a component")
+        self._stoppers.clear()
+
+
+def start_stack(*, reset: bool = False, seed: bool = True, api_port: int | None = None) -> LocalStack:
+    """Start moto, osmem-server, the model endpoint and the API; provision, load or seed data."""
+    stoppers: list[Callable[[], None]] = []
+    try:
+        moto = MotoStack.start()
+        stoppers.append(moto.stop)
+        opensearch = OpenSearchStack.start()
+        stoppers.append(opensearch.stop)
+        model = ModelEndpoint.start()
+        stoppers.append(model.stop)
+        return _assemble(moto, opensearch, model, stoppers, reset=reset, seed=seed, api_port=api_port)
+    except BaseException:
+        for stopper in reversed(stoppers):
+            stopper()
+        raise
+
+
+def _assemble(
+    moto: MotoStack,
+    opensearch: OpenSearchStack,
+    model: ModelEndpoint,
+    stoppers: list[Callable[[], None]],
+    *,
+    reset: bool,
+    seed: bool,
+    api_port: int | None,
+) -> LocalStack:
+    from keel.bootstrap import AwsClients
+
+    names = provision.LocalResources()
+    region = "us-east-1"
+    _fake_credentials()
+    clients = AwsClients(region=region, endpoint_url=moto.url)
+    queue_urls = provision.provision_aws(clients, names)
+    pool = provision.provision_user_pool(clients.cognito)
+    users = provision.provision_demo_users(clients.cognito, pool) if seed else []
+    environment = local_environment(names, pool, queue_urls, moto.url, opensearch.url, model.url, region)
+    os.environ.update(environment)
+
+    snapshot_path = state_dir() / "snapshot.json"
+    if reset:
+        snapshot_path.unlink(missing_ok=True)
+    restored = snapshot.load(clients, snapshot_path)
+    logger.info("restored %s items and %s objects", restored["items"], restored["objects"])
+    if seed:
+        _seed_knowledge(environment)
+
+    root = repo_root()
+    api = LocalApi(ROUTES, root / "functions", root / "web", lambda: {}, port=api_port or 0)
+    stack = LocalStack(moto, opensearch, model, api, pool, names, queue_urls, environment, users, stoppers)
+    api.set_health(stack.health)
+    api.start()
+    stoppers.append(api.stop)
+
+    def _save() -> None:
+        counts = snapshot.save(
+            clients, [t.name for t in names.tables.values()], list(names.buckets.values()), snapshot_path
+        )
+        logger.info("saved %s items and %s objects to %s", counts["items"], counts["objects"], snapshot_path)
+
+    stoppers.insert(2, _save)  # save while moto still runs (it stops last)
+    write_stack(stack.info())
+    stoppers.append(clear_stack)
+    return stack
+
+
+def local_environment(
+    names: provision.LocalResources,
+    pool: provision.UserPool,
+    queue_urls: dict[str, str],
+    moto_url: str,
+    opensearch_url: str,
+    model_url: str,
+    region: str,
+) -> dict[str, str]:
+    """The KEEL_* settings the handlers read, pointing at the local stand-ins."""
+    tables = names.tables
+    return {
+        "KEEL_ENVIRONMENT": "local",
+        "KEEL_REGION": region,
+        "KEEL_AWS_ENDPOINT_URL": moto_url,
+        "KEEL_BEDROCK_ENDPOINT_URL": model_url,
+        "KEEL_USER_POOL_ID": pool.pool_id,
+        "KEEL_APP_CLIENT_IDS": pool.client_id,
+        "KEEL_JWKS_URL": f"{moto_url}/{pool.pool_id}/.well-known/jwks.json",
+        "KEEL_CONVERSATIONS_TABLE": tables["conversations"].name,
+        "KEEL_OPENSEARCH_URL": opensearch_url,
+        "KEEL_MODEL_PRIMARY": MODEL_IDS["primary"],
+        "KEEL_MODEL_SECONDARY": MODEL_IDS["secondary"],
+        "KEEL_MODEL_SMALL": MODEL_IDS["small"],
+        "KEEL_MODEL_TIMEOUT_SECONDS": "5",
+    }
+
+
+def _seed_knowledge(environment: dict[str, str]) -> None:
+    from keel.bootstrap import seed_demo_knowledge
+
+    report = seed_demo_knowledge(environment)
+    logger.info("knowledge base: %s", json.dumps(report))
+
+
+def _fake_credentials() -> None:
+    # moto accepts any credentials; set them so boto3 never looks for real ones.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

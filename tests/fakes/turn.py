@@ -1,0 +1,111 @@
+"""Small real implementations of the turn's ports, for unit tests of pure logic."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from keel.errors import Forbidden, NotFound, Unauthenticated
+from keel.identity.principal import Principal
+from keel.knowledge.ports import Passage, SearchScope
+from keel.models.ports import ChatMessage, Completion
+
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+class TokenTable:
+    """An authenticator that knows a fixed set of tokens."""
+
+    def __init__(self, principals: dict[str, Principal]) -> None:
+        self._principals = principals
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal for a known token."""
+        if token not in self._principals:
+            raise Unauthenticated("token is not valid")
+        return self._principals[token]
+
+
+@dataclass
+class BotTable:
+    """Access control from a table: bot -> (groups that may use it, departments it reads, external?)."""
+
+    bots: dict[str, tuple[frozenset[str], frozenset[str], bool]]
+
+    def authorize_bot(self, principal: Principal, bot: str) -> None:
+        """Forbidden unless a group of the principal may use the bot and the audience matches."""
+        if bot not in self.bots:
+            raise NotFound(f"bot {bot!r} does not exist")
+        groups, _, external = self.bots[bot]
+        if external != principal.external or not (groups & principal.groups):
+            raise Forbidden(f"you may not use the {bot} bot")
+
+    def scope_for(self, principal: Principal, bot: str) -> SearchScope:
+        """Departments of the bot, groups of the principal."""
+        _, departments, external = self.bots[bot]
+        return SearchScope(
+            subject=principal.subject,
+            index="external" if external else "internal",
+            groups=principal.groups | {"public"},
+            classifications=frozenset({"public"}) if external else frozenset({"public", "internal"}),
+            departments=departments,
+        )
+
+    def bots_for(self, principal: Principal) -> list[str]:
+        """Bots the principal may use."""
+        return [
+            b for b, (groups, _, ext) in self.bots.items() if ext == principal.external and groups & principal.groups
+        ]
+
+
+@dataclass
+class InMemoryRetriever:
+    """Scores passages by shared words, after applying the scope exactly as the OpenSearch filter does."""
+
+    corpus: dict[str, list[Passage]]
+    searches: list[SearchScope] = field(default_factory=list)
+
+    def search(self, scope: SearchScope, query: str, *, k: int = 5) -> list[Passage]:
+        """Passages inside scope that share words with query, best first."""
+        self.searches.append(scope)
+        words = set(_WORD.findall(query.lower()))
+        hits = []
+        for passage in self.corpus.get(scope.index, []):
+            if not set(passage.acl_groups) & scope.groups or passage.classification not in scope.classifications:
+                continue
+            if scope.departments is not None and passage.department not in scope.departments:
+                continue
+            score = len(words & set(_WORD.findall(passage.text.lower())))
+            if score:
+                hits.append((score, passage))
+        hits.sort(key=lambda h: -h[0])
+        return [Passage(**{**p.__dict__, "score": float(s)}) for s, p in hits[:k]]
+
+
+@dataclass
+class EchoFirstPassage:
+    """A generator that answers with the first sentence of the best passage, citing it."""
+
+    model_id: str = "fake-model"
+    calls: list[list[ChatMessage]] = field(default_factory=list)
+
+    def generate(self, bot: str, system: str, messages: list[ChatMessage], passages: list[Passage]) -> Completion:
+        """An extractive completion."""
+        self.calls.append(messages)
+        if not passages:
+            return Completion("I could not find this in the sources available to me.", self.model_id, 10, 10, 1.0)
+        first = passages[0].text.split(". ")[0].rstrip(".") + "."
+        return Completion(f"{first} [{passages[0].doc_id}]", self.model_id, 20, 12, 1.0, cost_usd=0.0001)
+
+
+class PlainPrompts:
+    """A prompt builder that delimits passages."""
+
+    def system_prompt(self, bot: str) -> tuple[str, str]:
+        """A fixed system prompt per bot."""
+        return f"You are the {bot} assistant. Answer only from the sources.", f"{bot}/v1"
+
+    def user_message(self, question: str, passages: list[Passage]) -> str:
+        """Passages in source blocks, then the question."""
+        blocks = "\n".join(f'<source doc_id="{p.doc_id}">{p.text}</source>' for p in passages)
+        return f"{blocks}\n<question>{question}</question>"

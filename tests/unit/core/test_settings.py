@@ -1,0 +1,52 @@
+"""Settings fail at start-up with a message that names the setting and what it accepts."""
+
+from __future__ import annotations
+
+import pytest
+
+from keel.errors import ConfigurationError
+from keel.settings import Environment, load_settings
+
+VALID = {
+    "KEEL_ENVIRONMENT": "dev",
+    "KEEL_USER_POOL_ID": "us-east-1_abc",
+    "KEEL_APP_CLIENT_IDS": "client-a, client-b",
+    "KEEL_CONVERSATIONS_TABLE": "keel-dev-conversations",
+    "KEEL_OPENSEARCH_URL": "https://search.example.internal",
+    "KEEL_MODEL_PRIMARY": "anthropic.claude-3-5-sonnet",
+    "KEEL_MODEL_SECONDARY": "anthropic.claude-3-haiku",
+    "KEEL_MODEL_SMALL": "amazon.titan-text-lite-v1",
+}
+
+
+def test_valid_environment_loads() -> None:
+    settings = load_settings(VALID)
+    assert settings.environment is Environment.DEV
+    assert settings.app_client_ids == ["client-a", "client-b"]
+    assert settings.issuer == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
+
+
+def test_missing_setting_is_named() -> None:
+    environ = {k: v for k, v in VALID.items() if k != "KEEL_USER_POOL_ID"}
+    with pytest.raises(ConfigurationError, match="KEEL_USER_POOL_ID: is required"):
+        load_settings(environ)
+
+
+def test_wrong_environment_lists_accepted_values() -> None:
+    with pytest.raises(ConfigurationError, match=r"KEEL_ENVIRONMENT.*accepted: local, dev, staging, prod"):
+        load_settings({**VALID, "KEEL_ENVIRONMENT": "production"})
+
+
+def test_unknown_setting_is_refused_rather_than_ignored() -> None:
+    with pytest.raises(ConfigurationError, match="KEEL_MODEL_PRIMRY"):
+        load_settings({**VALID, "KEEL_MODEL_PRIMRY": "typo"})
+
+
+def test_bad_number_is_named_with_its_value() -> None:
+    with pytest.raises(ConfigurationError, match="KEEL_MODEL_TIMEOUT_SECONDS: got '-1'"):
+        load_settings({**VALID, "KEEL_MODEL_TIMEOUT_SECONDS": "-1"})
+
+
+def test_production_like_environments() -> None:
+    assert load_settings({**VALID, "KEEL_ENVIRONMENT": "prod"}).is_production_like
+    assert not load_settings(VALID).is_production_like

@@ -1,0 +1,166 @@
+"""The turn on fakes: routing, scoping, grounding, recording and its refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from keel.conversations.memory import InMemoryConversationStore
+from keel.conversations.models import ChatRequest
+from keel.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
+from keel.identity.principal import Principal
+from keel.knowledge.ports import Passage
+from keel.turn import NO_ANSWER, ChatService, TurnDependencies
+from tests.fakes.turn import BotTable, EchoFirstPassage, InMemoryRetriever, PlainPrompts, TokenTable
+
+EMMA = Principal("sub-emma", "emma", frozenset({"all-staff", "engineering"}), "demo")
+PAULA = Principal("sub-paula", "paula", frozenset({"all-staff", "payroll-admins"}), "demo")
+CARLA = Principal("sub-carla", "carla", frozenset({"customers"}), "demo", external=True)
+
+LEAVE = Passage(
+    "hr-annual-leave",
+    "hr-annual-leave#0",
+    "Annual leave",
+    "Employees get 25 days of annual leave. Unused days carry over.",
+    0,
+    classification="internal",
+    acl_groups=("all-staff",),
+    department="hr",
+)
+SALARY = Passage(
+    "hr-salary-bands",
+    "hr-salary-bands#0",
+    "Salary bands",
+    "Salary bands for engineers start at 60000. Bands are reviewed yearly.",
+    0,
+    classification="internal",
+    acl_groups=("payroll-admins",),
+    department="hr",
+)
+VPN = Passage(
+    "it-vpn",
+    "it-vpn#0",
+    "VPN",
+    "Connect to the VPN with the Acme client. Use your SSO login.",
+    0,
+    classification="internal",
+    acl_groups=("all-staff",),
+    department="it",
+)
+REFUND = Passage(
+    "faq-refunds",
+    "faq-refunds#0",
+    "Refunds",
+    "Refunds are possible within 30 days of purchase.",
+    0,
+    classification="public",
+    acl_groups=("public",),
+    department="customer",
+)
+
+BOTS = BotTable(
+    {
+        "hr": (frozenset({"all-staff"}), frozenset({"hr"}), False),
+        "it": (frozenset({"all-staff"}), frozenset({"it"}), False),
+        "customer": (frozenset({"customers"}), frozenset({"customer"}), True),
+    }
+)
+
+
+def service(store: InMemoryConversationStore | None = None, generator: EchoFirstPassage | None = None) -> ChatService:
+    ids = iter(f"id-{n:06d}" for n in range(10_000))
+    return ChatService(
+        TurnDependencies(
+            authenticator=TokenTable({"t-emma": EMMA, "t-paula": PAULA, "t-carla": CARLA}),
+            access=BOTS,
+            retriever=InMemoryRetriever({"internal": [LEAVE, SALARY, VPN], "external": [REFUND]}),
+            generator=generator or EchoFirstPassage(),
+            prompts=PlainPrompts(),
+            conversations=store or InMemoryConversationStore(),
+            clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
+            new_id=lambda: next(ids),
+        )
+    )
+
+
+def test_answers_from_and_cites_a_permitted_document() -> None:
+    result = service().reply("t-emma", ChatRequest(bot="hr", message="How many days of annual leave?"), channel="api")
+    assert result.reply.outcome == "answered"
+    assert [c.doc_id for c in result.reply.citations] == ["hr-annual-leave"]
+    assert "25 days" in result.reply.answer
+    assert result.reply.confidence > 0.5
+
+
+def test_never_retrieves_a_document_outside_the_principals_groups() -> None:
+    result = service().reply("t-emma", ChatRequest(bot="hr", message="What are the salary bands?"), channel="api")
+    assert all(p.doc_id != "hr-salary-bands" for p in result.passages)
+
+
+def test_payroll_admin_sees_payroll_document() -> None:
+    result = service().reply("t-paula", ChatRequest(bot="hr", message="What are the salary bands?"), channel="api")
+    assert [c.doc_id for c in result.reply.citations] == ["hr-salary-bands"]
+
+
+def test_external_principal_cannot_use_an_internal_bot() -> None:
+    with pytest.raises(Forbidden):
+        service().reply("t-carla", ChatRequest(bot="hr", message="annual leave"), channel="api")
+
+
+def test_auto_routes_to_the_bot_whose_sources_match() -> None:
+    result = service().reply("t-emma", ChatRequest(bot="auto", message="How do I connect to the VPN?"), channel="api")
+    assert [c.doc_id for c in result.reply.citations] == ["it-vpn"]
+
+
+def test_no_passage_gives_a_plain_no_answer_with_zero_confidence() -> None:
+    result = service().reply("t-emma", ChatRequest(bot="hr", message="quantum chromodynamics"), channel="api")
+    assert result.reply.answer == NO_ANSWER
+    assert result.reply.citations == [] and result.reply.confidence == 0.0
+    assert result.reply.outcome == "no_answer"
+
+
+def test_unknown_token_is_refused_and_nothing_is_stored() -> None:
+    store = InMemoryConversationStore()
+    with pytest.raises(Unauthenticated):
+        service(store).reply("forged", ChatRequest(bot="hr", message="hi"), channel="api")
+    assert store._headers == {}
+
+
+def test_conversation_keeps_history_and_records_model_facts() -> None:
+    store = InMemoryConversationStore()
+    svc = service(store)
+    first = svc.reply("t-emma", ChatRequest(bot="hr", message="annual leave days?"), channel="api").reply
+    svc.reply(
+        "t-emma", ChatRequest(bot="hr", conversation_id=first.conversation_id, message="carry over?"), channel="api"
+    )
+    messages = store.messages(first.conversation_id)
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[1].meta["model_id"] == "fake-model"
+    assert messages[1].meta["prompt_version"] == "hr/v1"
+    assert messages[1].meta["citations"][0]["doc_id"] == "hr-annual-leave"
+
+
+def test_another_users_conversation_is_reported_missing() -> None:
+    svc = service()
+    first = svc.reply("t-emma", ChatRequest(bot="hr", message="annual leave?"), channel="api").reply
+    with pytest.raises(NotFound):
+        svc.reply("t-paula", ChatRequest(bot="hr", conversation_id=first.conversation_id, message="x"), channel="api")
+
+
+def test_conversation_cannot_switch_bots() -> None:
+    svc = service()
+    first = svc.reply("t-emma", ChatRequest(bot="hr", message="annual leave?"), channel="api").reply
+    with pytest.raises(InvalidRequest):
+        svc.reply("t-emma", ChatRequest(bot="it", conversation_id=first.conversation_id, message="vpn"), channel="api")
+
+
+def test_citation_to_a_passage_that_was_not_retrieved_is_dropped() -> None:
+    class Inventing(EchoFirstPassage):
+        def generate(self, bot, system, messages, passages):  # type: ignore[no-untyped-def]
+            completion = super().generate(bot, system, messages, passages)
+            return completion.__class__(completion.text + " See also [hr-salary-bands].", "m", 1, 1, 1.0)
+
+    result = service(generator=Inventing()).reply(
+        "t-emma", ChatRequest(bot="hr", message="annual leave"), channel="api"
+    )
+    assert [c.doc_id for c in result.reply.citations] == ["hr-annual-leave"]
