@@ -1,0 +1,82 @@
+"""Verdicts and per-bot policy shared by the screening layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Decision = Literal["block", "flag", "allow"]
+DECISIONS: tuple[Decision, ...] = ("block", "flag", "allow")
+CATEGORIES: tuple[str, ...] = (
+    "instruction_override",
+    "jailbreak",
+    "system_prompt_extraction",
+    "privilege_escalation",
+    "exfiltration",
+    "obfuscation",
+    "injection",
+    "indirect_injection",
+)
+_RANK = {"allow": 0, "flag": 1, "block": 2}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a screen decided, how sure it is (0..1), which categories and why."""
+
+    decision: Decision
+    score: float
+    categories: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    message: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """True when the text may go on to the model (allow or flag)."""
+        return self.decision != "block"
+
+
+def stricter(a: Decision, b: Decision) -> Decision:
+    """The stronger of two decisions."""
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+@dataclass(frozen=True)
+class BotPolicy:
+    """Per bot: what to do per category, the score thresholds, and what the user is told."""
+
+    actions: dict[str, Decision] = field(default_factory=dict)
+    default_action: Decision = "block"
+    flag_threshold: float = 0.5
+    block_threshold: float = 0.8
+    block_message: str = (
+        "I can't help with that request. I'm happy to help with questions about our services and documents."
+    )
+    flag_message: str | None = None
+    history_turns: int = 4
+
+    def __post_init__(self) -> None:
+        bad = {k: v for k, v in self.actions.items() if v not in DECISIONS}
+        if bad or self.default_action not in DECISIONS:
+            raise ValueError(f"policy actions must be one of {DECISIONS}; got {bad or self.default_action}")
+        if not 0.0 < self.flag_threshold <= self.block_threshold <= 1.0:
+            raise ValueError("policy thresholds must satisfy 0 < flag_threshold <= block_threshold <= 1")
+
+    def decide(self, score: float, categories: tuple[str, ...]) -> Decision:
+        """Turn a score and categories into block, flag or allow under this policy."""
+        if score < self.flag_threshold:
+            return "allow"
+        wanted: Decision = "allow"
+        for category in categories or ("injection",):
+            wanted = stricter(wanted, self.actions.get(category, self.default_action))
+        if wanted == "block" and score < self.block_threshold:
+            return "flag"
+        return wanted
+
+    def message_for(self, decision: Decision) -> str | None:
+        """The user-facing text: a helpful refusal for a block, nothing accusatory for a flag."""
+        if decision == "block":
+            return self.block_message
+        if decision == "flag":
+            return self.flag_message
+        return None
