@@ -52,3 +52,14 @@ class Retriever(Protocol):
     def search(self, scope: SearchScope, query: str, *, k: int = 5) -> list[Passage]:
         """Return at most k passages, each inside scope; raise SearchUnavailable on failure."""
         ...
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of a fixed dimension."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One L2-normalised vector per text, in order; raise ServiceUnavailable on failure."""
+        ...
