@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PUBLIC_EVAL_DIR = Path(os.environ.get("KEEL_PUBLIC_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval" / "public"))
+PUBLIC_EVAL_DIR = Path(
+    os.environ.get("KEEL_PUBLIC_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval" / "public")
+)
 
 # Fake credentials so no SDK ever looks for real ones; every endpoint in tests is on 127.0.0.1.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -44,5 +46,17 @@ def opensearch_stack() -> Iterator[object]:
     from keel.local.servers import OpenSearchStack
 
     stack = OpenSearchStack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The whole local stack (what `make dev` runs), seeded with the demo tenant, on free ports."""
+    from keel.local.stack import start_stack
+
+    os.environ["KEEL_STATE_DIR"] = str(tmp_path_factory.mktemp("keel-state"))
+    os.environ["KEEL_REPO_ROOT"] = str(REPO_ROOT)
+    stack = start_stack(reset=True, seed=True)
     yield stack
     stack.stop()
