@@ -1,4 +1,8 @@
-"""Bearer-token verification against the identity provider's JWKS (R5)."""
+"""Bearer-token verification against the identity provider's JWKS (R5).
+
+Every refusal raises Unauthenticated with a message that says why and a ``details["reason"]`` code that
+tests and the 401 body can rely on; neither ever contains the token itself.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from jose import JWTError, jwk, jws
-from jose.exceptions import JWSError
+from jose.exceptions import JWKError, JWSError
 
 from keel.errors import ServiceUnavailable, Unauthenticated
 from keel.identity.principal import EXTERNAL_GROUPS, Principal
 
 ACCEPTED_ALGORITHMS = frozenset({"RS256"})
+MAX_TOKEN_BYTES = 16_384
+
+
+def refuse(reason: str, message: str) -> Unauthenticated:
+    """An Unauthenticated error carrying a stable reason code (never the token)."""
+    return Unauthenticated(message, details={"reason": reason})
 
 
 class KeySource(Protocol):
@@ -27,35 +37,98 @@ class KeySource(Protocol):
         ...
 
 
-class HttpJwks:
-    """A JWKS endpoint with a cache; an unknown kid triggers at most one refetch per interval."""
+class JwksCache:
+    """Keys from a JWKS document, cached; an unknown kid triggers at most one refetch per interval.
 
-    def __init__(self, url: str, *, refetch_interval: float = 60.0, timeout: float = 3.0) -> None:
-        self._url = url
+    The rate limit stops a flood of tokens with random kids from turning into a flood of JWKS fetches.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Mapping[str, Any]],
+        *,
+        refetch_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
         self._refetch_interval = refetch_interval
-        self._timeout = timeout
+        self._clock = clock
         self._keys: dict[str, Mapping[str, Any]] = {}
-        self._fetched_at = float("-inf")
+        self._fetched_at: float | None = None
         self._lock = threading.Lock()
+        self.fetches = 0
 
     def key(self, kid: str) -> Mapping[str, Any] | None:
-        """The cached key, refetching the set once when kid is unknown."""
+        """The cached key, refetching the set once when kid is unknown and the interval has passed."""
         found = self._keys.get(kid)
         if found is not None:
             return found
         with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._refetch_interval:
-                self._keys = self._fetch()
-                self._fetched_at = time.monotonic()
+            due = self._fetched_at is None or self._clock() - self._fetched_at >= self._refetch_interval
+            if kid not in self._keys and due:
+                self._fetched_at = self._clock()
+                self.fetches += 1
+                self._keys = _signing_keys(self._fetch())
         return self._keys.get(kid)
 
-    def _fetch(self) -> dict[str, Mapping[str, Any]]:
+
+class HttpJwks(JwksCache):
+    """A JWKS endpoint (Cognito's /<pool>/.well-known/jwks.json, or an OIDC provider's jwks_uri)."""
+
+    def __init__(self, url: str, *, refetch_interval: float = 60.0, timeout: float = 3.0) -> None:
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError(f"JWKS URL must be https (or loopback for the local stack), got {url!r}")
+        self._url = url
+        self._timeout = timeout
+        super().__init__(self._download, refetch_interval=refetch_interval)
+
+    def _download(self) -> Mapping[str, Any]:
         try:
-            with urllib.request.urlopen(self._url, timeout=self._timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(self._url, timeout=self._timeout) as response:  # noqa: S310 - checked above
                 document = json.loads(response.read())
         except (OSError, ValueError) as exc:
             raise ServiceUnavailable("the identity provider's signing keys cannot be fetched") from exc
-        return {k["kid"]: k for k in document.get("keys", []) if isinstance(k, dict) and "kid" in k}
+        if not isinstance(document, dict):
+            raise ServiceUnavailable("the identity provider's signing keys are not a JWKS document")
+        return document
+
+
+def _signing_keys(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """RSA signature keys of a JWKS document by kid; encryption keys and other key types are dropped."""
+    keys: dict[str, Mapping[str, Any]] = {}
+    for item in document.get("keys", []):
+        if not isinstance(item, dict) or not isinstance(item.get("kid"), str):
+            continue
+        if item.get("kty") != "RSA" or item.get("use", "sig") != "sig":
+            continue
+        if item.get("alg", "RS256") not in ACCEPTED_ALGORITHMS:
+            continue
+        keys[item["kid"]] = item
+    return keys
+
+
+@dataclass(frozen=True)
+class ClaimMapping:
+    """How an issuer's claims become a Principal, and whether it marks its tokens with token_use."""
+
+    groups: str = "cognito:groups"
+    department: str = "custom:department"
+    tenant: str = "custom:tenant"
+    username: tuple[str, ...] = ("cognito:username", "username")
+    # Cognito's federated users carry IdP groups in a custom attribute as a comma-separated string.
+    extra_groups: str | None = "custom:groups"
+    requires_token_use: bool = True
+
+
+COGNITO_CLAIMS = ClaimMapping()
+OIDC_CLAIMS = ClaimMapping(
+    groups="groups",
+    department="department",
+    tenant="tenant",
+    username=("preferred_username", "email"),
+    extra_groups=None,
+    requires_token_use=False,
+)
 
 
 @dataclass(frozen=True)
@@ -65,9 +138,15 @@ class VerifiedToken:
     claims: Mapping[str, Any]
     principal: Principal
 
+    @property
+    def issued_at(self) -> float:
+        """The earliest of iat and auth_time: a refreshed token still dates from its sign-in."""
+        times = [t for t in (_number(self.claims.get("iat")), _number(self.claims.get("auth_time"))) if t is not None]
+        return min(times) if times else 0.0
+
 
 class TokenVerifier:
-    """Verifies Cognito ID and access tokens: signature via JWKS, iss, aud/client_id, token_use, exp/nbf."""
+    """Verifies ID and access tokens: signature via JWKS, iss, aud/client_id, token_use, exp/nbf."""
 
     def __init__(
         self,
@@ -78,81 +157,138 @@ class TokenVerifier:
         tenant: str,
         leeway_seconds: int = 30,
         clock: Callable[[], float] = time.time,
+        claims: ClaimMapping = COGNITO_CLAIMS,
+        token_uses: frozenset[str] = frozenset({"id", "access"}),
     ) -> None:
+        if not issuers or not audiences:
+            raise ValueError("a token verifier needs at least one trusted issuer and one audience")
         self._keys = keys
         self._issuers = issuers
         self._audiences = audiences
         self._tenant = tenant
         self._leeway = leeway_seconds
         self._clock = clock
+        self._mapping = claims
+        self._token_uses = token_uses
 
     def verify(self, token: str) -> VerifiedToken:
         """Return the verified token or raise Unauthenticated saying why (never echoing the token)."""
-        header = self._header(token)
+        header = _header(token)
         key = self._keys.key(header["kid"])
         if key is None:
-            raise Unauthenticated("token signed by an unknown key")
+            raise refuse("unknown_kid", "token is signed by a key the identity provider does not publish")
         try:
-            payload = jws.verify(token, jwk.construct(dict(key), algorithm="RS256"), ["RS256"])
-        except (JWSError, JWTError) as exc:
-            raise Unauthenticated("token signature is invalid") from exc
+            public_key = jwk.construct(dict(key), algorithm="RS256")
+            payload = jws.verify(token, public_key, sorted(ACCEPTED_ALGORITHMS))
+        except (JWSError, JWTError, JWKError) as exc:
+            raise refuse("bad_signature", "token signature is invalid") from exc
         try:
             claims = json.loads(payload)
         except ValueError as exc:
-            raise Unauthenticated("token payload is not JSON") from exc
+            raise refuse("malformed", "token payload is not JSON") from exc
         if not isinstance(claims, dict):
-            raise Unauthenticated("token payload is not a JSON object")
+            raise refuse("malformed", "token payload is not a JSON object")
         self._check_claims(claims)
         return VerifiedToken(claims=claims, principal=self._principal(claims))
 
-    @staticmethod
-    def _header(token: str) -> dict[str, Any]:
-        if token.count(".") != 2:
-            raise Unauthenticated("token is malformed: expected a JWT of three dot-separated parts")
-        try:
-            header = jws.get_unverified_header(token)
-        except (JWSError, JWTError) as exc:
-            raise Unauthenticated("token header cannot be decoded") from exc
-        if header.get("alg") not in ACCEPTED_ALGORITHMS:
-            raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not accepted; accepted: RS256")
-        if not isinstance(header.get("kid"), str):
-            raise Unauthenticated("token header has no key id (kid)")
-        return dict(header)
-
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
-        now = self._clock()
         if claims.get("iss") not in self._issuers:
-            raise Unauthenticated("token issuer is not trusted")
+            raise refuse("wrong_issuer", "token issuer is not trusted")
+        self._check_audience(claims)
+        now = self._clock()
+        exp = _number(claims.get("exp"))
+        if exp is None:
+            raise refuse("no_expiry", "token has no expiry (exp)")
+        if now > exp + self._leeway:
+            raise refuse("expired", "token has expired")
+        nbf = _number(claims.get("nbf"))
+        if nbf is not None and now + self._leeway < nbf:
+            raise refuse("not_yet_valid", "token is not valid yet (nbf)")
+        iat = _number(claims.get("iat"))
+        if iat is not None and now + self._leeway < iat:
+            raise refuse("not_yet_valid", "token was issued in the future (iat)")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise refuse("no_subject", "token has no subject (sub)")
+
+    def _check_audience(self, claims: Mapping[str, Any]) -> None:
         token_use = claims.get("token_use")
-        if token_use == "id":
-            audience = claims.get("aud")
-        elif token_use == "access":
-            audience = claims.get("client_id")
+        if self._mapping.requires_token_use:
+            if token_use not in self._token_uses:
+                accepted = " or ".join(repr(u) for u in sorted(self._token_uses))
+                raise refuse("wrong_token_use", f"token_use must be {accepted}")
+            # Cognito puts the app client in aud for ID tokens and in client_id for access tokens.
+            audience: Any = claims.get("aud") if token_use == "id" else claims.get("client_id")  # noqa: S105
         else:
-            raise Unauthenticated("token_use must be 'id' or 'access'")
-        if audience not in self._audiences:
-            raise Unauthenticated("token audience is not this application")
-        exp = claims.get("exp")
-        if not isinstance(exp, int | float) or now > exp + self._leeway:
-            raise Unauthenticated("token has expired")
-        nbf = claims.get("nbf", claims.get("iat"))
-        if isinstance(nbf, int | float) and now + self._leeway < nbf:
-            raise Unauthenticated("token is not valid yet")
-        if not isinstance(claims.get("sub"), str):
-            raise Unauthenticated("token has no subject")
+            audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not any(isinstance(a, str) and a in self._audiences for a in audiences):
+            raise refuse("wrong_audience", "token audience is not this application")
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:
-        groups = claims.get("cognito:groups") or []
-        if not isinstance(groups, list):
-            raise Unauthenticated("token groups claim is not a list")
-        group_set = frozenset(str(g) for g in groups)
-        username = claims.get("cognito:username") or claims.get("username") or claims["sub"]
+        mapping = self._mapping
+        groups = claims.get(mapping.groups) or []
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise refuse("malformed", "token groups claim is not a list of strings")
+        group_set = set(groups)
+        extra = claims.get(mapping.extra_groups) if mapping.extra_groups else None
+        if isinstance(extra, str):
+            group_set.update(g.strip() for g in extra.strip("[]").split(",") if g.strip())
+        username = next((claims[c] for c in mapping.username if isinstance(claims.get(c), str)), claims["sub"])
+        department = claims.get(mapping.department)
+        email = claims.get("email")
         return Principal(
             subject=str(claims["sub"]),
             username=str(username),
-            groups=group_set,
-            tenant=str(claims.get("custom:tenant") or self._tenant),
-            email=claims.get("email"),
-            department=claims.get("custom:department"),
+            groups=frozenset(group_set),
+            tenant=str(claims.get(mapping.tenant) or self._tenant),
+            email=email if isinstance(email, str) else None,
+            department=department if isinstance(department, str) and department else None,
             external=bool(group_set & EXTERNAL_GROUPS),
         )
+
+
+class TrustedIssuers:
+    """A list of trusted issuers, each with its own verifier; a token goes to the one its iss names."""
+
+    def __init__(self, verifiers: Mapping[str, TokenVerifier]) -> None:
+        if not verifiers:
+            raise ValueError("at least one trusted issuer is required")
+        self._verifiers = dict(verifiers)
+
+    def verify(self, token: str) -> VerifiedToken:
+        """Verify with the verifier of the token's (claimed, then checked) issuer."""
+        _header(token)
+        try:
+            claims = json.loads(jws.get_unverified_claims(token))
+        except (JWSError, JWTError, ValueError) as exc:
+            raise refuse("malformed", "token payload cannot be decoded") from exc
+        issuer = claims.get("iss") if isinstance(claims, dict) else None
+        verifier = self._verifiers.get(issuer) if isinstance(issuer, str) else None
+        if verifier is None:
+            raise refuse("wrong_issuer", "token issuer is not trusted")
+        return verifier.verify(token)
+
+
+def _header(token: str) -> dict[str, Any]:
+    if not isinstance(token, str) or not token:
+        raise refuse("missing", "no bearer token was sent; send 'Authorization: Bearer <JWT>'")
+    if len(token) > MAX_TOKEN_BYTES:
+        raise refuse("malformed", f"token is longer than {MAX_TOKEN_BYTES} bytes")
+    if token.count(".") != 2:
+        raise refuse("malformed", "token is malformed: expected a JWT of three dot-separated parts")
+    try:
+        header = jws.get_unverified_header(token)
+    except (JWSError, JWTError) as exc:
+        raise refuse("malformed", "token header cannot be decoded") from exc
+    if header.get("alg") not in ACCEPTED_ALGORITHMS:
+        raise refuse("bad_algorithm", f"token algorithm {header.get('alg')!r} is not accepted; accepted: RS256")
+    if not isinstance(header.get("kid"), str):
+        raise refuse("unknown_kid", "token header has no key id (kid)")
+    return dict(header)
+
+
+def _number(value: object) -> float | None:
+    """A numeric claim as a float; None for absent or non-numeric (booleans are not times)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None

@@ -9,11 +9,22 @@ Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATIONS: tuple[Classification, ...] = ("public", "internal", "confidential", "restricted")
 
 
+class ScopeGrant:
+    """Proof that keel.access.scope_for built a scope; its one instance is handed only to that module."""
+
+    __slots__ = ()
+
+
+_SCOPE_GRANT = ScopeGrant()
+
+
 @dataclass(frozen=True)
 class SearchScope:
     """What one principal may retrieve through one bot. Built only by keel.access.scope_for.
 
-    Every search request carries one, and its fields become filters inside the query (R7).
+    Every search request carries one, and its fields become filters inside the query (R7) through
+    keel.access.filters. ``department_classifications`` narrows classifications per department when the
+    policies grant different classifications in different departments of one bot.
     """
 
     subject: str
@@ -21,8 +32,14 @@ class SearchScope:
     groups: frozenset[str]
     classifications: frozenset[str]
     departments: frozenset[str] | None = None
+    department_classifications: tuple[tuple[str, frozenset[str]], ...] | None = None
+    grant: ScopeGrant | None = field(default=None, repr=False, compare=False, kw_only=True)
 
     def __post_init__(self) -> None:
+        if self.grant is not _SCOPE_GRANT:
+            raise TypeError("a SearchScope is built only by keel.access.scope_for(principal, bot, pdp)")
+        # Spend the grant, so dataclasses.replace (which copies init fields) cannot widen a scope.
+        object.__setattr__(self, "grant", None)
         if not self.subject or not self.index:
             raise ValueError("a search scope needs a subject and an index")
         if not self.groups or not self.classifications:

@@ -1,0 +1,74 @@
+"""Scoped retrieval (R7): the only place a SearchScope is built, always from a verified Principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keel.access.bots import BotDefinition
+from keel.access.pdp import AccessDecision, PolicyDecisionPoint
+from keel.errors import Forbidden
+from keel.identity.principal import Principal
+from keel.knowledge.ports import _SCOPE_GRANT, SearchScope
+
+# Everyone may read documents marked for the public.
+PUBLIC_GROUP = "public"
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """The two indices: internal knowledge, and the public content external bots read."""
+
+    internal: str = "keel-internal"
+    external: str = "keel-external"
+
+    def __post_init__(self) -> None:
+        if not self.internal or not self.external or self.internal == self.external:
+            raise ValueError("internal and external bots need two different, non-empty index names")
+
+
+def scope_for(
+    principal: Principal,
+    bot: BotDefinition | str,
+    pdp: PolicyDecisionPoint,
+    *,
+    indexes: Indexes | None = None,
+) -> SearchScope:
+    """The principal's retrieval scope through bot; Forbidden when the principal may not use it."""
+    if not isinstance(principal, Principal):
+        raise TypeError("scope_for needs a verified Principal")
+    definition = pdp.bots.get(bot) if isinstance(bot, str) else pdp.bots.get(bot.id)
+    decision = pdp.may_use(principal, definition.id)
+    if not decision.allowed:
+        raise _forbidden(decision)
+    indexes = indexes or Indexes()
+    external = principal.external or definition.external
+    if principal.external and not definition.external:
+        # Unreachable while the functional forbid policy stands; kept because a policy edit must not open it.
+        raise Forbidden("external users only reach external bots", details={"policies": list(decision.policy_ids)})
+    grants = pdp.retrievable(principal, definition)
+    if external:
+        grants = {c: k & {"public"} for c, k in grants.items() if pdp.bots.collection_audience(c) == "external"}
+    grants = {c: k for c, k in grants.items() if k}
+    if not grants:
+        raise Forbidden(
+            f"no collection of bot {definition.id!r} may be read for this user",
+            details={"policies": list(decision.policy_ids)},
+        )
+    classifications = frozenset().union(*grants.values())
+    uniform = all(k == classifications for k in grants.values())
+    return SearchScope(
+        subject=principal.subject,
+        index=indexes.external if external else indexes.internal,
+        groups=frozenset(principal.groups) | {PUBLIC_GROUP},
+        classifications=classifications,
+        departments=frozenset(grants),
+        department_classifications=None if uniform else tuple(sorted(grants.items())),
+        grant=_SCOPE_GRANT,
+    )
+
+
+def _forbidden(decision: AccessDecision) -> Forbidden:
+    return Forbidden(
+        f"you may not use this bot ({decision.explanation})",
+        details={"policies": list(decision.policy_ids)},
+    )

@@ -1,0 +1,75 @@
+"""Cognito adapters: the user directory the revocation path drives, and the authoritative token check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from keel.errors import NotFound, ServiceUnavailable
+from keel.identity.tokens import refuse
+
+# Cognito's answers for a token whose user signed out, was disabled or deleted.
+_REVOKED_CODES = frozenset({"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException"})
+
+
+class CognitoDirectory:
+    """The user pool as the revocation path sees it: resolve a user, sign them out, disable, enable."""
+
+    def __init__(self, client: Any, user_pool_id: str) -> None:
+        self._client = client
+        self._pool = user_pool_id
+
+    def subject_of(self, username: str) -> str:
+        """The immutable sub of a user (AdminGetUser accepts the username, an alias or the sub)."""
+        try:
+            response = self._client.admin_get_user(UserPoolId=self._pool, Username=username)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+                raise NotFound(f"no user {username!r} in the user pool") from exc
+            raise ServiceUnavailable("the user directory cannot be read") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable("the user directory cannot be read") from exc
+        for attribute in response.get("UserAttributes", []):
+            if attribute.get("Name") == "sub":
+                return str(attribute["Value"])
+        raise ServiceUnavailable("the user directory returned a user without a sub")
+
+    def global_sign_out(self, username: str) -> None:
+        """AdminUserGlobalSignOut: Cognito stops refreshing the user's tokens."""
+        self._call("admin_user_global_sign_out", username)
+
+    def disable(self, username: str) -> None:
+        """AdminDisableUser: the user can no longer sign in."""
+        self._call("admin_disable_user", username)
+
+    def _call(self, operation: str, username: str) -> None:
+        try:
+            getattr(self._client, operation)(UserPoolId=self._pool, Username=username)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+                raise NotFound(f"no user {username!r} in the user pool") from exc
+            raise ServiceUnavailable(f"the user directory refused {operation}") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"the user directory cannot be reached for {operation}") from exc
+
+
+class CognitoAccessTokenCheck:
+    """Asks Cognito itself whether an access token is still good (GetUser), for high-assurance bots.
+
+    Costs a call to Cognito per request, so the default path relies on the revocation record instead.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def check(self, access_token: str) -> None:
+        """Raise Unauthenticated when Cognito no longer honours the token."""
+        try:
+            self._client.get_user(AccessToken=access_token)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _REVOKED_CODES:
+                raise refuse("revoked", "the identity provider no longer accepts this session") from exc
+            raise ServiceUnavailable("the identity provider cannot confirm this session") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable("the identity provider cannot confirm this session") from exc
