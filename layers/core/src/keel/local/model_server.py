@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from keel.models import extractive
+from keel.models.tokens import estimate_tokens
 
 LOOPBACK = "127.0.0.1"
 FAULT_MODES = ("ok", "throttle", "error", "model_error", "stall", "down")
@@ -39,12 +40,6 @@ _ERROR_SHAPES = {
     "error": (500, "InternalServerException", "The server encountered an internal error."),
     "model_error": (424, "ModelErrorException", "The model returned an error."),
 }
-
-
-def count_tokens(text: str) -> int:
-    """An estimate of tokens: about 1.3 per word, at least 1 for non-empty text."""
-    words = len(text.split())
-    return max(1, round(words * 1.3)) if words else 0
 
 
 # ---------------------------------------------------------------- AWS event-stream framing
@@ -235,7 +230,7 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
         + [json.dumps(m.get("content")) for m in messages]
     )
     output_text = json.dumps(content) if stop_reason == "tool_use" else content[0]["text"]
-    usage = {"inputTokens": count_tokens(input_text), "outputTokens": count_tokens(output_text)}
+    usage = {"inputTokens": estimate_tokens(input_text), "outputTokens": estimate_tokens(output_text)}
     usage["totalTokens"] = usage["inputTokens"] + usage["outputTokens"]
     return {
         "output": {"message": {"role": "assistant", "content": content}},

@@ -1,0 +1,1 @@
+"""Versioned prompt templates, one folder per bot (data only)."""

@@ -1,0 +1,1 @@
+"""Prompt versions of the customer bot (data only)."""

@@ -1,0 +1,1 @@
+"""Prompt versions of the finance bot (data only)."""

@@ -1,0 +1,1 @@
+"""Prompt versions of the hr bot (data only)."""

@@ -1,0 +1,1 @@
+"""Prompt versions of the it bot (data only)."""

@@ -1,0 +1,1 @@
+"""Prompt versions of the sales bot (data only)."""
