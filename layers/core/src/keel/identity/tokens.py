@@ -32,8 +32,8 @@ def refuse(reason: str, message: str) -> Unauthenticated:
 class KeySource(Protocol):
     """Where verification keys come from (a JWKS endpoint in practice)."""
 
-    def key(self, kid: str) -> Mapping[str, Any] | None:
-        """The JWK for kid, or None when the source does not know it."""
+    def key(self, kid: str | None) -> Mapping[str, Any] | None:
+        """The JWK for kid (None: the only key, when exactly one is published), or None if unknown."""
         ...
 
 
@@ -58,17 +58,23 @@ class JwksCache:
         self._lock = threading.Lock()
         self.fetches = 0
 
-    def key(self, kid: str) -> Mapping[str, Any] | None:
+    def key(self, kid: str | None) -> Mapping[str, Any] | None:
         """The cached key, refetching the set once when kid is unknown and the interval has passed."""
-        found = self._keys.get(kid)
+        found = self._lookup(kid)
         if found is not None:
             return found
         with self._lock:
             due = self._fetched_at is None or self._clock() - self._fetched_at >= self._refetch_interval
-            if kid not in self._keys and due:
+            if self._lookup(kid) is None and due:
                 self._fetched_at = self._clock()
                 self.fetches += 1
                 self._keys = _signing_keys(self._fetch())
+        return self._lookup(kid)
+
+    def _lookup(self, kid: str | None) -> Mapping[str, Any] | None:
+        if kid is None:
+            # A token without kid is only unambiguous when the issuer publishes exactly one key.
+            return next(iter(self._keys.values())) if len(self._keys) == 1 else None
         return self._keys.get(kid)
 
 
@@ -159,6 +165,7 @@ class TokenVerifier:
         clock: Callable[[], float] = time.time,
         claims: ClaimMapping = COGNITO_CLAIMS,
         token_uses: frozenset[str] = frozenset({"id", "access"}),
+        require_kid: bool = True,
     ) -> None:
         if not issuers or not audiences:
             raise ValueError("a token verifier needs at least one trusted issuer and one audience")
@@ -170,11 +177,15 @@ class TokenVerifier:
         self._clock = clock
         self._mapping = claims
         self._token_uses = token_uses
+        self._require_kid = require_kid
 
     def verify(self, token: str) -> VerifiedToken:
         """Return the verified token or raise Unauthenticated saying why (never echoing the token)."""
         header = _header(token)
-        key = self._keys.key(header["kid"])
+        kid = header.get("kid")
+        if kid is None and self._require_kid:
+            raise refuse("unknown_kid", "token header has no key id (kid)")
+        key = self._keys.key(kid)
         if key is None:
             raise refuse("unknown_kid", "token is signed by a key the identity provider does not publish")
         try:
@@ -282,8 +293,8 @@ def _header(token: str) -> dict[str, Any]:
         raise refuse("malformed", "token header cannot be decoded") from exc
     if header.get("alg") not in ACCEPTED_ALGORITHMS:
         raise refuse("bad_algorithm", f"token algorithm {header.get('alg')!r} is not accepted; accepted: RS256")
-    if not isinstance(header.get("kid"), str):
-        raise refuse("unknown_kid", "token header has no key id (kid)")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise refuse("unknown_kid", "token header key id (kid) is not a string")
     return dict(header)
 
 
