@@ -62,7 +62,7 @@ class PkceGuard:
     """WSGI middleware that enforces S256 PKCE in front of the provider."""
 
     app: WsgiApp
-    _challenges: dict[str, str | None] = field(default_factory=dict)
+    _challenges: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -79,9 +79,9 @@ class PkceGuard:
             form = _single(parse_qs(body.decode("utf-8", "replace")))
             if form.get("grant_type") == "authorization_code":
                 with self._lock:
-                    challenge = self._challenges.pop(form.get("code", ""), None)
+                    challenge = self._challenges.pop(form.get("code", ""), "")
                 verifier = form.get("code_verifier", "")
-                if challenge is None or not _VERIFIER.match(verifier) or s256(verifier) != challenge:
+                if not challenge or not _VERIFIER.match(verifier) or s256(verifier) != challenge:
                     return _error(start_response, "invalid_grant: the code_verifier does not match the challenge")
         return self.app(environ, start_response)
 
