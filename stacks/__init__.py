@@ -1,0 +1,1 @@
+"""Keel's CDK stacks: one stack per concern, all configured from stacks.config."""

@@ -1,0 +1,158 @@
+"""Audit stack: immutable audit records (S3 Object Lock, compliance mode) and the CloudTrail trail (R13, R14)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as events
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constructs.function import KeelFunction
+from stacks.constructs.layer import core_layer
+from stacks.constructs.nag import acknowledge
+from stacks.constructs.retention import retention
+
+
+def audit_bucket_name(config: StageConfig) -> str:
+    """Physical name of the audit bucket (bucket names are global, so the account is part of it)."""
+    return config.resource_name(f"audit-{config.target.account}")
+
+
+class AuditStack(cdk.Stack):
+    """Locked buckets, the audit queue with its dead-letter queue, the writer and CloudTrail."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        repo_root: Path,
+        key: kms.IKey,
+        chain_head_table: dynamodb.ITable,
+        **kwargs: object,
+    ) -> None:
+        """Create the audit storage of ``config``'s stage and the function that writes to it."""
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        retain = config.retain_data
+        removal = cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
+        # Server access logs may only land in an SSE-S3 bucket; it holds request metadata, not records.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            bucket_name=config.resource_name(f"access-logs-{config.target.account}"),
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(max(config.log_retention_days, 90)))],
+            removal_policy=removal,
+        )
+        acknowledge(self.access_logs, "AwsSolutions-S1", "This is the access-log target; logging it to itself loops")
+        self.audit_bucket = self._locked_bucket("AuditBucket", audit_bucket_name(config), config, key, removal)
+        self.trail_bucket = self._locked_bucket(
+            "TrailBucket", config.resource_name(f"trail-{config.target.account}"), config, key, removal
+        )
+
+        self.dead_letters = sqs.Queue(
+            self,
+            "AuditDeadLetters",
+            queue_name=config.resource_name("audit-dlq"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.queue = sqs.Queue(
+            self,
+            "AuditQueue",
+            queue_name=config.resource_name("audit"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(180),
+            retention_period=cdk.Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=5),
+        )
+        self.writer = KeelFunction(
+            self,
+            "AuditWriter",
+            config=config,
+            repo_root=repo_root,
+            name="audit_writer",
+            layer=core_layer(self, repo_root, config.name),
+            log_key=key,
+            description="Appends audit records to the hash chain and writes them to the locked bucket",
+            environment={
+                "KEEL_AUDIT_BUCKET": self.audit_bucket.bucket_name,
+                "KEEL_AUDIT_CHAIN_TABLE": chain_head_table.table_name,
+            },
+            timeout=cdk.Duration.seconds(60),
+            memory_mb=256,
+        )
+        self.writer.function.add_event_source(
+            events.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self.writer.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [chain_head_table.table_arn])
+        bucket_arn = f"arn:aws:s3:::{audit_bucket_name(config)}"
+        # PutObject with per-object retention, HeadObject (GetObject) to confirm idempotent rewrites.
+        self.writer.allow(
+            ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"],
+            [f"{bucket_arn}/*"],
+            wildcard_reason="Each audit record and digest is a new object; keys are not known in advance",
+        )
+        self.writer.allow(["s3:ListBucket"], [bucket_arn])
+        self.writer.allow_key(key, encrypt=True)
+
+        trail_logs = logs.LogGroup(
+            self,
+            "TrailLogs",
+            retention=retention(config.log_retention_days),
+            encryption_key=key,
+            removal_policy=removal,
+        )
+        self.trail = cloudtrail.Trail(
+            self,
+            "Trail",
+            trail_name=config.resource_name("trail"),
+            bucket=self.trail_bucket,
+            encryption_key=key,
+            enable_file_validation=True,
+            is_multi_region_trail=True,
+            include_global_service_events=True,
+            send_to_cloud_watch_logs=True,
+            cloud_watch_log_group=trail_logs,
+        )
+
+    def _locked_bucket(
+        self, construct_id: str, name: str, config: StageConfig, key: kms.IKey, removal: cdk.RemovalPolicy
+    ) -> s3.Bucket:
+        """A bucket whose objects nobody, root included, can delete or overwrite before retention ends."""
+        return s3.Bucket(
+            self,
+            construct_id,
+            bucket_name=name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(
+                cdk.Duration.days(config.audit_retention_days)
+            ),
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{construct_id}/",
+            removal_policy=removal,
+        )

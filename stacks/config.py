@@ -1,0 +1,315 @@
+"""Per-stage settings for the CDK app: the one place where dev, staging and prod differ (R1).
+
+Nothing here reads the environment; ``app.py`` reads the CDK context and hands the values to
+``build_stage_configs``, which returns one validated, frozen ``StageConfig`` per stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+STAGE_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
+BOTS: tuple[str, ...] = ("hr", "it", "finance", "customer")
+CHANNELS: tuple[str, ...] = ("web", "widget", "slack", "api")
+# Functions the app deploys; each is the folder functions/<name>/ with a handler.py.
+FUNCTION_NAMES: tuple[str, ...] = (
+    "chat",
+    "ingest",
+    "authorizer",
+    "revocation",
+    "slack",
+    "escalation_worker",
+    "audit_writer",
+    "secret_rotation",
+)
+# Log retention periods CloudWatch accepts (days).
+_LOG_RETENTION_DAYS = frozenset({1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653})
+
+
+class ConfigError(ValueError):
+    """A stage configuration value is wrong; the message names it and what is accepted."""
+
+
+class EngineerAccessMode(StrEnum):
+    """How much engineers may do in a stage outside break-glass."""
+
+    READ_ONLY = "read-only"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    """Where a stage deploys: account id and region (placeholders come from cdk.json context)."""
+
+    account: str
+    region: str
+
+    def __post_init__(self) -> None:
+        if not (len(self.account) == 12 and self.account.isdigit()):
+            raise ConfigError(f"account {self.account!r}: accepted is a 12-digit AWS account id")
+        parts = self.region.split("-")
+        if len(parts) < 3 or not parts[-1].isdigit():
+            raise ConfigError(f"region {self.region!r}: accepted is an AWS region such as eu-west-1")
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Bedrock model ids per role (R2): a large model, a fallback and a small task model."""
+
+    primary: str
+    secondary: str
+    small: str
+    embedding: str
+
+    def all_ids(self) -> tuple[str, ...]:
+        """Every distinct model id, in a stable order (IAM resources are built from it)."""
+        return tuple(dict.fromkeys((self.primary, self.secondary, self.small, self.embedding)))
+
+
+@dataclass(frozen=True)
+class Federation:
+    """The corporate identity provider(s) Cognito brokers (R4): SAML metadata and/or OIDC."""
+
+    saml_provider_name: str | None = None
+    saml_metadata_url: str | None = None
+    oidc_provider_name: str | None = None
+    oidc_issuer_url: str | None = None
+    oidc_client_id: str | None = None
+    # IdP claim names carrying group membership and department.
+    groups_claim: str = "groups"
+    department_claim: str = "department"
+    saml_email_claim: str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+
+    def __post_init__(self) -> None:
+        has_saml = self.saml_metadata_url is not None
+        has_oidc = self.oidc_issuer_url is not None
+        if not (has_saml or has_oidc):
+            raise ConfigError("federation: accepted is a SAML metadata URL, an OIDC issuer, or both")
+        if has_saml and not self.saml_provider_name:
+            raise ConfigError("federation.saml_provider_name is required with a SAML metadata URL")
+        if has_oidc and not (self.oidc_provider_name and self.oidc_client_id):
+            raise ConfigError("federation: an OIDC issuer needs oidc_provider_name and oidc_client_id")
+        for name in ("saml_metadata_url", "oidc_issuer_url"):
+            value = getattr(self, name)
+            if value is not None and not value.startswith("https://"):
+                raise ConfigError(f"federation.{name} {value!r}: accepted is an https:// URL")
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Usage limits and spend (R3): API throttling and per-user/daily model budgets."""
+
+    api_rate_limit_rps: int
+    api_burst_limit: int
+    tokens_per_user_per_day: int
+    daily_budget_usd: float
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Where CloudWatch alarms fire (R12, R15, R16)."""
+
+    error_rate_percent: float
+    p95_latency_ms: float
+    blocked_anomaly_std_devs: float
+    fallback_active_minutes: int
+    daily_cost_usd: float
+
+
+@dataclass(frozen=True)
+class EngineerAccess:
+    """Engineers' standing access and the break-glass role used when standing access is not enough."""
+
+    mode: EngineerAccessMode
+    break_glass_max_session_hours: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.break_glass_max_session_hours <= 12:
+            raise ConfigError("engineers.break_glass_max_session_hours: accepted is 1 to 12")
+
+
+@dataclass(frozen=True)
+class SearchCapacity:
+    """OpenSearch sizing; prod gets dedicated masters and three zones."""
+
+    data_node_type: str
+    data_nodes: int
+    master_node_type: str | None
+    master_nodes: int
+    volume_gib: int
+
+    @property
+    def zone_aware(self) -> bool:
+        """Zone awareness needs at least two data nodes."""
+        return self.data_nodes >= 2
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything that differs between dev, staging and prod, validated once."""
+
+    name: str
+    target: AccountTarget
+    availability_zones: tuple[str, ...]
+    nat_gateways: int
+    models: ModelChoice
+    quotas: Quotas
+    log_level: str
+    log_retention_days: int
+    audit_retention_days: int
+    federation: Federation
+    callback_urls: tuple[str, ...]
+    auth_domain_prefix: str
+    access_token_minutes: int
+    refresh_token_hours: int
+    alarms: AlarmThresholds
+    engineers: EngineerAccess
+    search: SearchCapacity
+    secret_rotation_days: int
+    retain_data: bool
+    bots: tuple[str, ...] = BOTS
+    channels: tuple[str, ...] = CHANNELS
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in STAGE_NAMES:
+            raise ConfigError(f"stage {self.name!r}: accepted is one of {', '.join(STAGE_NAMES)}")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"{self.name}.log_level {self.log_level!r}: accepted DEBUG, INFO, WARNING, ERROR")
+        if self.log_retention_days not in _LOG_RETENTION_DAYS:
+            accepted = ", ".join(str(d) for d in sorted(_LOG_RETENTION_DAYS))
+            raise ConfigError(f"{self.name}.log_retention_days {self.log_retention_days}: accepted {accepted}")
+        if not 1 <= self.audit_retention_days <= 36500:
+            raise ConfigError(f"{self.name}.audit_retention_days: accepted is 1 to 36500 days")
+        # Short-lived tokens keep a revoked user's window small (R5); Cognito allows 5 min to 1 day.
+        if not 5 <= self.access_token_minutes <= 60:
+            raise ConfigError(f"{self.name}.access_token_minutes: accepted is 5 to 60")
+        if not 1 <= self.refresh_token_hours <= 24:
+            raise ConfigError(f"{self.name}.refresh_token_hours: accepted is 1 to 24")
+        if not 1 <= self.secret_rotation_days <= 365:
+            raise ConfigError(f"{self.name}.secret_rotation_days: accepted is 1 to 365")
+        if len(self.availability_zones) < 2:
+            raise ConfigError(f"{self.name}.availability_zones: accepted is at least two zones")
+        if not all(az.startswith(self.target.region) for az in self.availability_zones):
+            raise ConfigError(f"{self.name}.availability_zones must be zones of {self.target.region}")
+        if self.search.data_nodes > len(self.availability_zones) and self.search.zone_aware:
+            raise ConfigError(f"{self.name}.search.data_nodes: more nodes than zones is not supported here")
+        if not self.bots:
+            raise ConfigError(f"{self.name}.bots: accepted is at least one bot")
+
+    def resource_name(self, suffix: str) -> str:
+        """A physical name unique to this stage, e.g. ``keel-prod-audit``."""
+        return f"keel-{self.name}-{suffix}"
+
+    @property
+    def is_production(self) -> bool:
+        """Prod keeps data on stack deletion and gives engineers read-only access."""
+        return self.name == "prod"
+
+
+def _models(stage: str) -> ModelChoice:
+    if stage == "dev":
+        # Dev runs the cheapest models that exercise the same code paths.
+        return ModelChoice(
+            primary="anthropic.claude-3-haiku-20240307-v1:0",
+            secondary="amazon.nova-micro-v1:0",
+            small="amazon.nova-micro-v1:0",
+            embedding="amazon.titan-embed-text-v2:0",
+        )
+    return ModelChoice(
+        primary="anthropic.claude-3-5-sonnet-20240620-v1:0",
+        secondary="anthropic.claude-3-haiku-20240307-v1:0",
+        small="amazon.nova-micro-v1:0",
+        embedding="amazon.titan-embed-text-v2:0",
+    )
+
+
+def _federation(stage: str, overrides: Mapping[str, Any]) -> Federation:
+    values: dict[str, Any] = {
+        "saml_provider_name": "CorporateSAML",
+        "saml_metadata_url": f"https://idp.example.com/app/keel-{stage}/sso/saml/metadata",
+        "oidc_provider_name": "CorporateOIDC",
+        "oidc_issuer_url": f"https://login.example.com/keel-{stage}/v2.0",
+        "oidc_client_id": f"keel-{stage}-client",
+    }
+    values.update(overrides)
+    try:
+        return Federation(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{stage}.federation: {exc}") from None
+
+
+_SEARCH = {
+    "dev": SearchCapacity("t3.small.search", 1, None, 0, 10),
+    "staging": SearchCapacity("m7g.large.search", 2, None, 0, 50),
+    "prod": SearchCapacity("r7g.large.search", 3, "m7g.large.search", 3, 200),
+}
+
+
+def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str, Any] | None = None) -> StageConfig:
+    """The validated configuration of one stage; ``overrides`` come from CDK context (federation only)."""
+    if stage not in STAGE_NAMES:
+        raise ConfigError(f"stage {stage!r}: accepted is one of {', '.join(STAGE_NAMES)}")
+    extra = dict(overrides or {})
+    unknown = sorted(set(extra) - {"federation", "callback_urls", "auth_domain_prefix"})
+    if unknown:
+        raise ConfigError(
+            f"{stage}: unknown override(s) {', '.join(unknown)}; accepted: federation, callback_urls, "
+            "auth_domain_prefix"
+        )
+    prod = stage == "prod"
+    zones = (
+        tuple(f"{target.region}{z}" for z in ("a", "b", "c"))
+        if stage != "dev"
+        else (
+            f"{target.region}a",
+            f"{target.region}b",
+        )
+    )
+    return StageConfig(
+        name=stage,
+        target=target,
+        availability_zones=zones,
+        nat_gateways={"dev": 1, "staging": 1, "prod": 3}[stage],
+        models=_models(stage),
+        quotas={
+            "dev": Quotas(20, 40, 50_000, 20.0),
+            "staging": Quotas(50, 100, 100_000, 50.0),
+            "prod": Quotas(500, 1000, 200_000, 500.0),
+        }[stage],
+        log_level="DEBUG" if stage == "dev" else "INFO",
+        log_retention_days={"dev": 14, "staging": 30, "prod": 365}[stage],
+        audit_retention_days={"dev": 1, "staging": 30, "prod": 2557}[stage],
+        federation=_federation(stage, extra.get("federation", {})),
+        callback_urls=tuple(extra.get("callback_urls", (f"https://keel-{stage}.example.com/auth/callback",))),
+        auth_domain_prefix=str(extra.get("auth_domain_prefix", f"keel-{stage}-{target.account}")),
+        access_token_minutes=15 if prod else 30,
+        refresh_token_hours=8 if prod else 12,
+        alarms={
+            "dev": AlarmThresholds(20.0, 15_000, 4.0, 30, 20.0),
+            "staging": AlarmThresholds(5.0, 8_000, 3.0, 15, 50.0),
+            "prod": AlarmThresholds(2.0, 6_000, 2.0, 5, 500.0),
+        }[stage],
+        engineers=EngineerAccess(
+            mode=EngineerAccessMode.READ_ONLY if stage != "dev" else EngineerAccessMode.OPERATOR,
+            break_glass_max_session_hours=1,
+        ),
+        search=_SEARCH[stage],
+        secret_rotation_days=30 if prod else 90,
+        retain_data=stage != "dev",
+        tags={"project": "keel", "stage": stage},
+    )
+
+
+def build_stage_configs(
+    targets: Mapping[str, AccountTarget], overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, StageConfig]:
+    """One StageConfig per stage in STAGE_NAMES; every stage needs a target."""
+    missing = [s for s in STAGE_NAMES if s not in targets]
+    if missing:
+        raise ConfigError(f"no account/region for stage(s) {', '.join(missing)}; set context keel:targets")
+    extra = overrides or {}
+    return {s: build_stage_config(s, targets[s], extra.get(s)) for s in STAGE_NAMES}

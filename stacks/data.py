@@ -1,0 +1,109 @@
+"""Data stack: the stage's KMS key and every DynamoDB table, encrypted with it and point-in-time recoverable."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from stacks.config import StageConfig
+
+# Open WebSocket/Slack sessions live in "sessions" (per subject) so revocation can end them (R5).
+# Table name suffix -> (partition key, sort key or None, TTL attribute or None).
+TABLES: dict[str, tuple[str, str | None, str | None]] = {
+    "conversations": ("pk", "sk", "expires_at"),
+    "revocations": ("subject", None, "expires_at"),
+    "sessions": ("subject", "session_key", "expires_at"),
+    "budgets": ("pk", "sk", "expires_at"),
+    "audit-chain-head": ("chain", None, None),
+    "agents": ("queue", "agent_id", None),
+    "idempotency": ("id", None, "expiration"),
+}
+
+
+class DataStack(cdk.Stack):
+    """The key and the tables every other stack reads or writes."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object) -> None:
+        """Create the customer-managed key and the tables of ``config``'s stage."""
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=f"alias/{config.resource_name('data')}",
+            description=f"Keel {config.name}: encrypts tables, queues, logs, secrets, search and audit",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        self._allow_services(config)
+        self.tables: dict[str, dynamodb.Table] = {}
+        for suffix, (pk, sk, ttl) in TABLES.items():
+            table = dynamodb.Table(
+                self,
+                "".join(part.title() for part in suffix.split("-")) + "Table",
+                table_name=config.resource_name(suffix),
+                partition_key=dynamodb.Attribute(name=pk, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=sk, type=dynamodb.AttributeType.STRING) if sk else None,
+                time_to_live_attribute=ttl,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+                encryption_key=self.key,
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                deletion_protection=config.is_production,
+                removal_policy=removal,
+            )
+            self.tables[suffix] = table
+
+    def _allow_services(self, config: StageConfig) -> None:
+        """Key policy for AWS services that encrypt with the key on Keel's behalf (no cross-stack refs)."""
+        region, account = config.target.region, config.target.account
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogs",
+                principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:*"}
+                },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrail",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"
+                    },
+                    "StringEquals": {"aws:SourceAccount": account},
+                },
+            )
+        )
+        # Alarms and EventBridge publish to the encrypted SNS topic; search and Step Functions use it too.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmAndEventPublishers",
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
+            )
+        )

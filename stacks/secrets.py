@@ -1,0 +1,101 @@
+"""Secrets stack: integration credentials in Secrets Manager, encrypted and rotated on a schedule (R19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constructs.function import KeelFunction
+from stacks.constructs.layer import core_layer
+
+# Secret suffix -> what it holds. Names are physical so consumers can use dynamic references.
+SECRETS: dict[str, str] = {
+    "helpdesk": "helpdesk API credentials used to open and update tickets",
+    "crm": "CRM API credentials (read-only contact lookups)",
+    "slack-signing": "Slack signing secret that authenticates inbound Slack requests",
+    "slack-bot-token": "Slack bot token used to post replies",
+    "idp-oidc-client": "client secret of the corporate OIDC identity provider",
+}
+
+
+def secret_name(config: StageConfig, suffix: str) -> str:
+    """The physical secret name, e.g. ``keel/prod/helpdesk``."""
+    return f"keel/{config.name}/{suffix}"
+
+
+class SecretsStack(cdk.Stack):
+    """Integration secrets and the function that rotates them."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        repo_root: Path,
+        key: kms.IKey,
+        **kwargs: object,
+    ) -> None:
+        """Create one secret per integration, each with a rotation schedule from the stage config."""
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for suffix, description in SECRETS.items():
+            self.secrets[suffix] = secretsmanager.Secret(
+                self,
+                "".join(part.title() for part in suffix.split("-")) + "Secret",
+                secret_name=secret_name(config, suffix),
+                description=f"Keel {config.name}: {description}",
+                encryption_key=key,
+                removal_policy=cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY,
+            )
+        self.rotation = KeelFunction(
+            self,
+            "SecretRotation",
+            config=config,
+            repo_root=repo_root,
+            name="secret_rotation",
+            layer=core_layer(self, repo_root, config.name),
+            log_key=key,
+            description="Rotates integration secrets through the four Secrets Manager rotation steps",
+            timeout=cdk.Duration.minutes(2),
+            memory_mb=256,
+        )
+        arns = [secret.secret_arn for secret in self.secrets.values()]
+        self.rotation.allow(
+            [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            arns,
+        )
+        # GetRandomPassword is not tied to any secret; AWS documents Resource "*" for it.
+        self.rotation.allow(
+            ["secretsmanager:GetRandomPassword"],
+            ["*"],
+            wildcard_reason="secretsmanager:GetRandomPassword has no resource type",
+        )
+        self.rotation.allow_key(key, encrypt=True)
+        self.rotation.function.add_permission(
+            "SecretsManagerInvoke",
+            principal=iam.ServicePrincipal("secretsmanager.amazonaws.com"),
+            source_account=config.target.account,
+        )
+        for suffix, secret in self.secrets.items():
+            # L1 schedule: the L2 helper grants wildcard KMS actions the role does not need.
+            secretsmanager.CfnRotationSchedule(
+                self,
+                "".join(part.title() for part in suffix.split("-")) + "Rotation",
+                secret_id=secret.secret_arn,
+                rotation_lambda_arn=self.rotation.function.function_arn,
+                rotation_rules=secretsmanager.CfnRotationSchedule.RotationRulesProperty(
+                    automatically_after_days=config.secret_rotation_days
+                ),
+            ).node.add_dependency(self.rotation.function)
