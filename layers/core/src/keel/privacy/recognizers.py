@@ -1,0 +1,302 @@
+"""Checksum-validated, regex-based PII and secret recognizers (pure Python, no model needed)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+ENTITY_TYPES: tuple[str, ...] = (
+    "EMAIL", "IBAN", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "AWS_ACCESS_KEY", "SECRET",
+    "DATE_OF_BIRTH", "ADDRESS", "PHONE", "PERSON", "LOCATION",
+)  # fmt: skip
+# When spans overlap, the more specific (checksummed) type wins.
+PRIORITY = {t: i for i, t in enumerate(ENTITY_TYPES)}
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A detected span: type and character offsets into the original text."""
+
+    type: str
+    start: int
+    end: int
+    score: float = 1.0
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn checksum used by payment cards."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
+    "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IS": 26,
+    "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18, "NO": 15, "PL": 28,
+    "PT": 25, "RO": 24, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TR": 26,
+}  # fmt: skip
+
+
+def iban_ok(raw: str) -> bool:
+    """ISO 13616 mod-97 check with the country's length."""
+    iban = re.sub(r"\s", "", raw).upper()
+    expected = _IBAN_LENGTHS.get(iban[:2])
+    if expected is not None and len(iban) != expected:
+        return False
+    if not 15 <= len(iban) <= 34:
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
+
+
+def ssn_ok(raw: str) -> bool:
+    """US SSN rules: area not 000, 666 or 9xx; group not 00; serial not 0000; not a known dummy."""
+    digits = re.sub(r"\D", "", raw)
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
+        return False
+    return digits not in ("123456789", "078051120", "219099999")
+
+
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![\w-])")
+_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
+_CARD_CONTEXT = re.compile(r"\b(?:card|cc|credit|debit|visa|mastercard|maestro|amex|pan)\b", re.IGNORECASE)
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,3})?)(?![A-Za-z0-9])"
+)
+_SSN = re.compile(r"(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])")
+_AWS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Z0-9])")
+_SECRET = re.compile(
+    r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{20,}|ghp_[A-Za-z0-9]{36}|gh[ousr]_[A-Za-z0-9]{36}|xox[abposr]-[A-Za-z0-9-]{10,}|"
+    r"AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+    r"|(?i:(?:api[_ -]?key|secret(?:[_ -]?key)?|access[_ -]?token|auth[_ -]?token|password|passwd|pwd|"
+    r"aws_secret_access_key)\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;]{8,})"
+)
+_PHONE = re.compile(
+    r"(?<![\w+.:-])(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?|001-)?(?:\(\d{1,4}\)[ .-]?|\d{1,4}[ .-]?)(?:\(0\) ?)?"
+    r"\d{2,4}(?:[ .-]?\d{2,4}){1,3}(?: ?(?:x|ext\.?) ?\d{1,5})?(?![\w.:]\d)"
+)
+_PHONE_CONTEXT = re.compile(r"\b(?:phone|mobile|mob|tel|telephone|call|fax|cell|contact|office|whatsapp|sms)\b", re.I)
+_DATETIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?")
+_DATE = re.compile(
+    r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
+    r"oct|nov|dec)[a-z]*\.?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4})\b",
+    re.IGNORECASE,
+)
+_DOB_CONTEXT = re.compile(r"\b(?:born|birth|dob|d\.o\.b|birthday|date of birth)\b", re.IGNORECASE)
+_STREET_SUFFIX = (
+    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|terrace|way|"
+    r"parkway|pkwy|highway|hwy|route|pass|bridge|crescent|close|gardens|row|alley|trail|circle|cir|plaza|"
+    r"straße|strasse|str|gasse|weg|utca|u|gata|gatan|gade|vej|vegen|veien|rue|via|calle|avenida|rua|rúa|laan|tér|"
+    r"straat|plein|ulica|ul|tie|katu)\.?"
+)
+_ADDRESS = re.compile(
+    r"(?:\b(?:\d{1,6}[ \t]+)?\d{1,6}[A-Za-z]?[ \t]+(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*[ \t]+){0,4}" + _STREET_SUFFIX + r"(?![\w])"
+    r"|\b(?:rue|via|calle|avenida|rua|rúa|boulevard|avenue|route|chemin|piazza|plaza)\s+(?:(?:de|del|la|le|des|du|da|di)\s+)?"
+    r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:\s+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*){0,3}(?:,?\s*\d{1,5})?"
+    r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:" + r"straße|strasse|gasse|weg|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|katu|tie)\s+\d{1,5}"
+    r"|\b(?:apt|apartment|suite|ste|unit|flat|room|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b"
+    r"|\bthe corner of\s+[^,.\n]{3,60}?\s+and\s+\w[\w'-]*(?:\s+[A-Z\u00C0-\u024F][\w'-]*){0,2}"
+    r"|\b[A-Z]{3,}\s+(?:AA|AE|AP)\s+\d{5}\b"
+    r"|\b[A-Z][a-z]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)",
+    re.IGNORECASE,
+)
+# Continental style: postcode or house number, a capitalised street name, a number ("30102 Kaevu 94").
+_ADDRESS_EU = re.compile(
+    r"\b\d{3,6}[ \t]+[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+(?:[ \t]+[\w\u00C0-\u024F'-]+){0,2}[ \t]+\d{1,4}[a-z]?\b\.?"
+)
+_ADDRESS_JOIN = re.compile(r"^[\s,]{0,3}$")
+# A following line that continues a postal address: short, no label, no e-mail, letters or a postcode.
+_ADDRESS_LINE = re.compile(r"^[ \t]*(?!.*[@:])(?=.*\w)[\w\u00C0-\u024F\u0370-\u03FF .,'()/#-]{2,60}$")
+
+
+def _emails(text: str) -> Iterator[Entity]:
+    for m in _EMAIL.finditer(text):
+        yield Entity("EMAIL", m.start(), m.end())
+
+
+def _cards(text: str) -> Iterator[Entity]:
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if not (12 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 2):
+            continue
+        # Twelve digits pass Luhn one time in ten by chance: only with a card word nearby.
+        if len(digits) == 12 and not _CARD_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
+        yield Entity("CREDIT_CARD", m.start(), m.end())
+
+
+def _ibans(text: str) -> Iterator[Entity]:
+    for m in _IBAN.finditer(text):
+        value = m.group(0).rstrip()
+        if iban_ok(value):
+            yield Entity("IBAN", m.start(), m.start() + len(value))
+
+
+def _ssns(text: str) -> Iterator[Entity]:
+    for m in _SSN.finditer(text):
+        if ssn_ok(m.group(0)):
+            yield Entity("US_SSN", m.start(), m.end(), 0.9)
+
+
+def _ips(text: str) -> Iterator[Entity]:
+    for pattern in (_IPV4, _IPV6):
+        for m in pattern.finditer(text):
+            try:
+                ipaddress.ip_address(m.group(0))
+            except ValueError:
+                continue
+            yield Entity("IP_ADDRESS", m.start(), m.end())
+
+
+def _secrets(text: str) -> Iterator[Entity]:
+    for m in _AWS_KEY.finditer(text):
+        yield Entity("AWS_ACCESS_KEY", m.start(), m.end())
+    for m in _SECRET.finditer(text):
+        start, end = (m.start("value"), m.end("value")) if m.group("value") else (m.start(), m.end())
+        yield Entity("SECRET", start, end)
+
+
+def _phone_ok(raw: str) -> bool:
+    import phonenumbers
+
+    digits = re.sub(r"\D", "", raw)
+    if not 7 <= len(digits) <= 15 or _DATE.fullmatch(raw.strip()) or len(set(digits)) < 3:
+        return False
+
+    candidates = [raw] if raw.strip().startswith("+") else [raw, "+" + digits]
+    for candidate in candidates:
+        for region in ("US", "GB", "DE", "FR", "AU", "NL", "BE", "CH", "IT", "ES", "SE", "IN", None):
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(number):
+                return True
+    return False
+
+
+def _phones(text: str) -> Iterator[Entity]:
+    dates = [(d.start(), d.end()) for d in _DATETIME.finditer(text)]
+    for m in _PHONE.finditer(text):
+        raw = m.group(0).rstrip(" .-")
+        if any(m.start() < e and s < m.start() + len(raw) for s, e in dates):
+            continue
+        if re.fullmatch(r"\d{7,}", raw) and not _PHONE_CONTEXT.search(text[max(0, m.start() - 40) : m.end() + 20]):
+            # A bare run of digits is more often an order or account number than a phone.
+            continue
+        if sum(ch.isdigit() for ch in raw) >= 7 and _phone_ok(raw):
+            yield Entity("PHONE", m.start(), m.start() + len(raw), 0.7)
+
+
+def _dates_of_birth(text: str) -> Iterator[Entity]:
+    for m in _DATE.finditer(text):
+        if _DOB_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
+            yield Entity("DATE_OF_BIRTH", m.start(), m.end())
+
+
+def _addresses(text: str) -> Iterator[Entity]:
+    spans = sorted((m.start(), m.end()) for p in (_ADDRESS, _ADDRESS_EU) for m in p.finditer(text))
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and (start <= merged[-1][1] or _ADDRESS_JOIN.match(text[merged[-1][1] : start])):
+            merged[-1][1] = max(end, merged[-1][1])
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        yield Entity("ADDRESS", start, _extend_lines(text, end), 0.7)
+
+
+def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
+    """Grow an address span over the next short lines (town, region, country, postcode)."""
+    line_end = text.find("\n", end)
+    end = len(text) if line_end == -1 else line_end
+    for _ in range(max_lines):
+        if end >= len(text) or text[end] != "\n":
+            break
+        nxt = text.find("\n", end + 1)
+        nxt = len(text) if nxt == -1 else nxt
+        line = text[end + 1 : nxt]
+        if not line.strip() and nxt < len(text):
+            # One blank line may separate the town from the country line.
+            after = text.find("\n", nxt + 1)
+            after = len(text) if after == -1 else after
+            line, nxt = text[nxt + 1 : after], after
+        digits = sum(ch.isdigit() for ch in line)
+        if not line.strip() or not _ADDRESS_LINE.match(line) or digits > 6 or len(line.split()) > 6:
+            break
+        end = nxt
+    return len(text[:end].rstrip())
+
+
+_NAME_WORD = r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+"
+_NAME_CUE = re.compile(
+    r"(?:\b(?:hi|hello|dear|hey|ms|mr|mrs|miss|dr|prof|name is|name:|names are|i am|i'm|this is|signed|regards,|"
+    r"thanks,|contact|ask for|called|calls me|call me|named|change it to|by:|tribute to|follow up with|user:)\.?[ \t]+)(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){0,3})",
+    re.IGNORECASE,
+)
+_NAME_CUE_LOWER = re.compile(r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z\u00C0-\u024F'-]{2,}){0,2})")
+_FIRST_LINE = re.compile(r"^[ \t]*(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){1,3})[ \t]*\n")
+_NOT_NAMES = frozenset(
+    "i the a an you we they he she it there here please thanks thank sir madam team all everyone customer "
+    "support service sales my our your this that".split()
+)
+
+
+def _is_name(candidate: str) -> bool:
+    words = candidate.split()
+    return bool(words) and words[0].lower() not in _NOT_NAMES
+
+
+def _names(text: str) -> Iterator[Entity]:
+    """Names from cues (salutations, "my name is"), contact-card first lines and e-mail local parts."""
+    for pattern in (_NAME_CUE, _NAME_CUE_LOWER):
+        for m in pattern.finditer(text):
+            name = m.group("name")
+            # Case-insensitive cues match capitalised words loosely; keep only capitalised name words.
+            if pattern is _NAME_CUE and not name[0].isupper():
+                continue
+            if _is_name(name):
+                yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
+    first = _FIRST_LINE.match(text)
+    if first and _EMAIL.search(text) or first and _PHONE.search(text):
+        yield Entity("PERSON", first.start("name"), first.end("name"), 0.5)
+    for email in _EMAIL.finditer(text):
+        local = re.sub(r"[^a-z]", "", email.group(0).split("@")[0].lower())
+        for m in re.finditer(r"[^\W\d_]{2,}(?:[ \t]+[^\W\d_]\.?)?(?:[ \t]+[^\W\d_]{2,}){1,2}", text):
+            words = [w for w in re.findall(r"[^\W\d_]{2,}", m.group(0).lower())]
+            folded = [unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode() for w in words]
+            if len(folded) >= 2 and all(w and w in local for w in folded) and m.end() <= email.start():
+                yield Entity("PERSON", m.start(), m.end(), 0.7)
+
+
+RECOGNIZERS: tuple[Callable[[str], Iterator[Entity]], ...] = (
+    _emails, _cards, _ibans, _ssns, _ips, _secrets, _phones, _dates_of_birth, _addresses, _names,
+)  # fmt: skip
+
+
+def find_structured(text: str) -> list[Entity]:
+    """Every structured entity found by the regex recognizers (may overlap; see resolve)."""
+    return [entity for recognizer in RECOGNIZERS for entity in recognizer(text)]
+
+
+def resolve(entities: list[Entity]) -> list[Entity]:
+    """Non-overlapping spans, preferring specific types, then longer spans."""
+    ranked = sorted(entities, key=lambda e: (PRIORITY.get(e.type, 99), -(e.end - e.start), e.start))
+    chosen: list[Entity] = []
+    for entity in ranked:
+        if entity.end <= entity.start:
+            continue
+        if all(entity.end <= c.start or entity.start >= c.end for c in chosen):
+            chosen.append(entity)
+    return sorted(chosen, key=lambda e: e.start)
