@@ -111,7 +111,9 @@ def verify_chain(
             findings.append(_at(entry, "reordered", f"position {entry.key_seq} holds record seq {entry.seq}", chain_id))
         by_seq.setdefault(entry.seq, []).append(entry)
     chosen = _resolve(chain_id, by_seq, head, findings)
-    _walk(chain_id, chosen, head, findings)
+    # A corrupt object is already the finding for its seq; do not report it missing as well.
+    corrupt = {f.seq for f in findings if f.kind == "corrupt" and f.seq is not None}
+    _walk(chain_id, chosen, head, findings, corrupt)
     for obj in digests:
         report.digests += 1
         _check_digest(chain_id, obj, chosen, signer, findings)
@@ -184,13 +186,16 @@ def _score(entry: _Entry, seq: int, successors: set[str], expected_prev: str | N
     )
 
 
-def _walk(chain_id: str, chosen: dict[int, _Entry], head: ChainHead | None, findings: list[Finding]) -> None:
+def _walk(
+    chain_id: str, chosen: dict[int, _Entry], head: ChainHead | None, findings: list[Finding], corrupt: set[int]
+) -> None:
     last = max([*chosen, head.seq if head else -1], default=-1)
     missing: list[int] = []
     for seq in range(last + 1):
         entry = chosen.get(seq)
         if entry is None:
-            missing.append(seq)
+            if seq not in corrupt:
+                missing.append(seq)
             continue
         if missing:
             findings.append(_gap(chain_id, missing))
