@@ -172,7 +172,7 @@ def test_a_forged_digest_signature_is_reported() -> None:
 
 
 def test_an_unreadable_digest_is_reported() -> None:
-    ledger, archive = _build(2)
+    _ledger, archive = _build(2)
     archive.objects[f"digests/{CHAIN}/0000000001.json"] = [b"not json"]
     report = verify_chain(CHAIN, archive.records(CHAIN), digests=archive.digests(CHAIN))
     assert [f.kind for f in report.findings] == ["digest_invalid"]
@@ -188,7 +188,7 @@ def test_a_corrupt_object_and_a_stray_key_are_reported() -> None:
 
 
 def test_two_forged_claimants_with_no_witness_are_reported_as_a_fork() -> None:
-    ledger, archive = _build(2)
+    _ledger, archive = _build(2)
     prev = _body(archive, _keys(archive)[1])["hash"]
     for n in (901, 902):
         forged = seal(sample_record(n), seq=2, prev_hash=prev)
