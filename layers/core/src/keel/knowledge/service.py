@@ -25,9 +25,9 @@ def ingest_folder(
     return ingestor.ingest(sources, origin=origin or f"file://{path.resolve()}", prune=prune, dry_run=dry_run)
 
 
-def s3_origin(bucket: str, prefix: str) -> str:
-    """The origin recorded on documents that came from one bucket prefix."""
-    return f"s3://{bucket}/{prefix}"
+def s3_origin(bucket: str) -> str:
+    """The origin recorded on documents from a knowledge-base bucket (one bucket holds one knowledge base)."""
+    return f"s3://{bucket}"
 
 
 def read_s3_object(s3: Any, bucket: str, key: str) -> SourceFile:
@@ -54,31 +54,40 @@ def read_s3_object(s3: Any, bucket: str, key: str) -> SourceFile:
     return SourceFile(name=key, data=data, sidecar=sidecar, tags=tags)
 
 
-def list_s3_documents(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    """Keys under prefix that are documents (sidecars and folder markers are skipped)."""
+def list_s3_documents(s3: Any, bucket: str) -> Iterator[str]:
+    """Keys of the bucket that are documents (sidecars and folder markers are skipped)."""
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    for page in paginator.paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             key = item["Key"]
             if not key.endswith("/") and not is_sidecar(key):
                 yield key
 
 
-def refresh_from_s3(ingestor: Ingestor, s3: Any, bucket: str, prefix: str = "") -> IngestReport:
-    """Scheduled refresh: the bucket prefix is the truth; what left it leaves the index."""
-    sources = (read_s3_object(s3, bucket, key) for key in list_s3_documents(s3, bucket, prefix))
-    return ingestor.ingest(sources, origin=s3_origin(bucket, prefix), prune=True)
+def refresh_from_s3(ingestor: Ingestor, s3: Any, bucket: str) -> IngestReport:
+    """Scheduled refresh: the bucket is the truth; what left it leaves the index."""
+    sources = (read_s3_object(s3, bucket, key) for key in list_s3_documents(s3, bucket))
+    return ingestor.ingest(sources, origin=s3_origin(bucket), prune=True)
 
 
-def ingest_s3_objects(ingestor: Ingestor, s3: Any, bucket: str, keys: list[str], *, prefix: str = "") -> IngestReport:
-    """S3 ObjectCreated: ingest these objects only (nothing else is pruned)."""
-    sources = [read_s3_object(s3, bucket, key) for key in keys if not is_sidecar(key)]
-    return ingestor.ingest(sources, origin=s3_origin(bucket, prefix), prune=False)
+def ingest_s3_objects(ingestor: Ingestor, s3: Any, bucket: str, keys: list[str]) -> IngestReport:
+    """S3 ObjectCreated: ingest these objects only (nothing else is pruned); a sidecar re-reads its file."""
+    from botocore.exceptions import ClientError
+
+    sources = []
+    for key in sorted({key.removesuffix(SIDECAR_SUFFIX) for key in keys}):
+        try:
+            sources.append(read_s3_object(s3, bucket, key))
+        except ClientError as exc:
+            # Deleted again before this event was handled; its ObjectRemoved event takes it out.
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+    return ingestor.ingest(sources, origin=s3_origin(bucket), prune=False)
 
 
-def remove_s3_objects(ingestor: Ingestor, bucket: str, keys: list[str], *, prefix: str = "") -> IngestReport:
+def remove_s3_objects(ingestor: Ingestor, bucket: str, keys: list[str]) -> IngestReport:
     """S3 ObjectRemoved: documents that came from these keys leave the index."""
-    return ingestor.remove_files(keys, origin=s3_origin(bucket, prefix))
+    return ingestor.remove_files([k for k in keys if not is_sidecar(k)], origin=s3_origin(bucket))
 
 
 def upload_folder(s3: Any, bucket: str, path: Path, prefix: str = "") -> list[str]:
