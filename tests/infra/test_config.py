@@ -1,0 +1,87 @@
+"""The per-stage configuration: one typed place, validated, with the differences R1 asks for."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from stacks.config import (
+    BOTS,
+    AccountTarget,
+    ConfigError,
+    EngineerAccessMode,
+    Federation,
+    build_stage_config,
+    build_stage_configs,
+)
+from stacks.constructs.nag import flatten_reference
+
+TARGET = AccountTarget(account="123456789012", region="eu-west-1")
+
+
+def test_dev_uses_cheaper_models_and_prod_is_read_only_for_engineers() -> None:
+    configs = build_stage_configs({s: TARGET for s in ("dev", "staging", "prod")})
+    assert configs["dev"].models.primary != configs["prod"].models.primary
+    assert "haiku" in configs["dev"].models.primary or "micro" in configs["dev"].models.primary
+    assert configs["prod"].engineers.mode is EngineerAccessMode.READ_ONLY
+    assert configs["dev"].engineers.mode is EngineerAccessMode.OPERATOR
+    assert configs["prod"].log_retention_days > configs["dev"].log_retention_days
+    assert configs["prod"].quotas.api_rate_limit_rps > configs["dev"].quotas.api_rate_limit_rps
+    assert all(c.bots == BOTS for c in configs.values())
+
+
+def test_every_stage_needs_a_target() -> None:
+    with pytest.raises(ConfigError, match="no account/region for stage\\(s\\) prod"):
+        build_stage_configs({"dev": TARGET, "staging": TARGET})
+
+
+@pytest.mark.parametrize(
+    ("account", "region", "message"),
+    [("12345", "eu-west-1", "12-digit"), ("123456789012", "europe", "AWS region")],
+)
+def test_bad_targets_are_refused(account: str, region: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        AccountTarget(account=account, region=region)
+
+
+def test_federation_needs_saml_or_oidc_over_https() -> None:
+    with pytest.raises(ConfigError, match="SAML metadata URL, an OIDC issuer, or both"):
+        Federation()
+    with pytest.raises(ConfigError, match="https://"):
+        Federation(saml_provider_name="Corp", saml_metadata_url="http://idp.example.com/metadata")
+    with pytest.raises(ConfigError, match="oidc_client_id"):
+        Federation(oidc_issuer_url="https://login.example.com", oidc_provider_name="Corp")
+
+
+def test_overrides_are_limited_and_validated() -> None:
+    with pytest.raises(ConfigError, match="unknown override"):
+        build_stage_config("dev", TARGET, {"models": {}})
+    config = build_stage_config(
+        "prod", TARGET, {"federation": {"oidc_issuer_url": None, "oidc_provider_name": None, "oidc_client_id": None}}
+    )
+    assert config.federation.oidc_issuer_url is None and config.federation.saml_metadata_url
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("log_retention_days", 13, "log_retention_days"),
+        ("access_token_minutes", 240, "access_token_minutes"),
+        ("audit_retention_days", 0, "audit_retention_days"),
+        ("log_level", "TRACE", "log_level"),
+        ("availability_zones", ("us-east-1a", "us-east-1b"), "zones of eu-west-1"),
+    ],
+)
+def test_out_of_range_values_are_refused(field: str, value: object, message: str) -> None:
+    config = build_stage_config("staging", TARGET)
+    with pytest.raises(ConfigError, match=message):
+        replace(config, **{field: value})
+
+
+def test_flatten_reference_names_findings_like_cdk_nag() -> None:
+    joined = {"Fn::Join": ["", [{"Fn::GetAtt": ["Bucket1234", "Arn"]}, "/*"]]}
+    assert flatten_reference(joined) == "<Bucket1234.Arn>/*"
+    assert flatten_reference({"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}) == "arn:<AWS::Partition>:s3:::b/*"
+    assert flatten_reference({"Ref": "Api"}) == "<Api>"
+    assert flatten_reference("arn:aws:s3:::b/*") == "arn:aws:s3:::b/*"
