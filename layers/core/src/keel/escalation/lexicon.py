@@ -1,0 +1,310 @@
+"""Phrase patterns behind the escalation signals, in English, German, French, Spanish, Italian, Portuguese, Dutch.
+
+Every pattern runs on text normalised by `fold` (lower case, accents removed, whitespace collapsed), so
+"Möchte", "mochte" and "MÖCHTE" all match "mochte". Lookalike exclusions sit beside the pattern they guard.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, apostrophes unified, whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACE.sub(" ", stripped.replace("ß", "ss")).strip().lower()
+
+
+def _any(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+# --- explicit requests for a human -------------------------------------------------------------------
+_HUMAN_EN = (
+    r"(?:human(?! resources)(?: being| agent)?|real person|live (?:person|agent)|person|agent|representative|"
+    r"operator|someone|somebody|advisor|adviser|customer service (?:agent|representative|rep))"
+)
+EXPLICIT_REQUEST = _any(
+    # English
+    rf"\b(?:talk|speak|chat|get through|be put through) (?:to|with) (?:a |an |some |your |a real |an actual |a live )?"
+    rf"{_HUMAN_EN}\b",
+    r"\b(?:i (?:want|need|demand|would like|'d like)|give me|get me|let me have|can i (?:get|have)) "
+    r"(?:a |an )?(?:real |actual |live )?(?:human(?! resources)|person|agent|representative|operator)\b",
+    r"\b(?:transfer|connect|escalate|put) (?:me|this|my (?:case|issue|chat)) (?:to|with|through to) "
+    r"(?:a |an |the )?(?:real |live )?(?:human(?! resources)|person|agent|representative|operator|"
+    r"support team|someone)\b",
+    r"\b(?:human|live|real) (?:agent|person|being)\b",
+    r"^(?:agent|human|operator|representative)(?: please| now)?[.!]*$",
+    r"\bno more (?:bot|robot|machine)s?\b",
+    # German
+    r"\b(?:mit|an) (?:einem|einer|einen|jemandem|ihrem) (?:echten |richtigen |menschlichen )?(?:menschen|mensch|"
+    r"mitarbeiter(?:in)?|berater(?:in)?|kundenberater(?:in)?|agenten|person|sachbearbeiter(?:in)?|"
+    r"ansprechpartner(?:in)?)\b.{0,30}\b(?:sprechen|reden|verbinden|chatten|verbunden)",
+    r"\bmit jemandem\b.{0,20}\b(?:sprechen|reden)\b",
+    r"\b(?:ich (?:will|mochte|brauche)|geben sie mir|verbinden sie mich mit) (?:einen |eine |einem )?"
+    r"(?:echten |richtigen )?(?:menschen|mitarbeiter(?:in)?|berater(?:in)?|person|ansprechpartner)\b",
+    r"\b(?:echte[nr]?|richtige[nr]?) (?:mensch(?:en)?|person)\b",
+    r"\b(?:bitte|ich will|ich mochte) (?:einen|mit einem) (?:menschen|mitarbeiter|berater)\b",
+    r"\bkeinen (?:bot|roboter|computer)\b",
+    # French
+    r"\b(?:parler|discuter|etre mis en relation|etre mise en relation) (?:a|avec) (?:quelqu'un|un etre humain|"
+    r"(?:un|une|votre) (?:vrai |vraie )?(?:humain|personne|conseiller|conseillere|agent|operateur|operatrice))\b",
+    r"\b(?:je veux|je voudrais|je souhaite|passez-moi|passez moi|mettez-moi en relation avec|mettez moi en "
+    r"relation avec) (?:un |une |a un |a une )?(?:vrai |vraie )?(?:humain|personne|conseiller|conseillere|"
+    r"agent|operateur)\b",
+    r"\b(?:une vraie personne|un etre humain|un vrai humain)\b",
+    # Spanish
+    r"\b(?:hablar|comunicarme|conversar) con (?:alguien|un ser humano|(?:un|una|algun) "
+    r"(?:humano|persona|agente|operador|operadora|asesor|asesora|representante))\b",
+    r"\b(?:quiero|necesito|paseme con|pasame con|paseme a) (?:un |una |a un |a una )?(?:humano|persona real|"
+    r"agente|operador|asesor|representante)\b",
+    r"\bpersona (?:real|de verdad)\b",
+    # Italian
+    r"\b(?:parlare|comunicare|chattare) con (?:qualcuno|un essere umano|(?:un|una|un vero|una vera) "
+    r"(?:umano|persona|operatore|operatrice|agente|consulente))\b",
+    r"\b(?:voglio|vorrei|mi passi|passatemi) (?:un |una )?(?:operatore|operatrice|umano|persona vera|"
+    r"persona reale|consulente|agente)\b",
+    r"\bpersona (?:vera|reale)\b",
+    # Portuguese
+    r"\b(?:falar|conversar) com (?:alguem|um ser humano|(?:um|uma|o|a) (?:humano|pessoa|atendente|agente|"
+    r"operador|operadora|consultor|consultora))\b",
+    r"\b(?:quero|preciso de|gostaria de) (?:um |uma )?(?:atendente|humano|pessoa real|agente|operador)\b",
+    r"\bpessoa (?:real|de verdade)\b",
+    # Dutch
+    r"\b(?:spreken|praten|chatten|verbonden worden) met (?:iemand|(?:een|uw) (?:echte |echt )?"
+    r"(?:mens|medewerker|persoon|agent|adviseur))\b",
+    r"\b(?:een|iemand|echte) (?:echte |echt )?(?:mens|medewerker|persoon)\b.{0,20}\b(?:spreken|praten)\b",
+    r"\b(?:ik wil|ik wil graag|mag ik) (?:een |met een )?(?:echt |echte )?(?:mens|medewerker|persoon)\b",
+    r"\b(?:verbind|verbindt|zet) (?:me|mij) (?:door )?(?:met|naar|door naar) (?:een|iemand|uw)\b",
+)
+# "speak to someone in HR about leave", "talk to my manager": routine questions, not a request for support.
+EXPLICIT_EXCLUSIONS = _any(
+    r"\bhow (?:do|can|would) i (?:become|hire|train|add|create|configure|install|set up|register) "
+    r"(?:a |an )?(?:support )?(?:agent|representative|operator)",
+    r"\b(?:human resources|hr department|my manager|my supervisor|my boss|line manager|a colleague|payroll team)\b",
+    r"\b(?:agent|operator) (?:software|installer|service|version|process|role|license|licence)\b",
+    r"\bwhat (?:does|do) (?:a |an |the )?(?:support )?(?:agent|operator|representative)s? do\b",
+    r"\bdoes a (?:human|person) (?:approve|review|check|sign)\b",
+    r"\b(?:rh|ressources humaines|personalabteilung|recursos humanos|risorse umane|personeelszaken)\b",
+)
+
+# --- high-risk intents ---------------------------------------------------------------------------------
+HIGH_RISK: dict[str, re.Pattern[str]] = {
+    "account_closure": _any(
+        r"\b(?:close|delete|cancel|terminate|shut down|deactivate|remove) (?:my|our) (?:whole |entire )?"
+        r"(?:account|accounts|subscription|contract|membership|profile|customer account)\b",
+        r"\b(?:closing|deleting|cancelling|canceling|terminating) (?:my|our) (?:account|subscription|contract|"
+        r"membership)\b",
+        r"\b(?:i|we) (?:want|would like|wish|need) to (?:leave|quit) (?:your|this) (?:bank|service|company)\b",
+        r"\bkonto\b.{0,25}\b(?:kundigen|schliessen|loschen|auflosen|kundigung)\b",
+        r"\b(?:kundigen|schliessen|loschen) (?:sie )?(?:mein|unser)(?:en)? (?:konto|vertrag|abo|abonnement)\b",
+        r"\b(?:fermer|cloturer|supprimer|resilier) (?:mon|notre|le) (?:compte|contrat|abonnement)\b",
+        r"\b(?:cerrar|cancelar|eliminar|dar de baja) (?:mi|nuestra) (?:cuenta|suscripcion|contrato)\b",
+        r"\bdar(?:me)? de baja\b",
+        r"\b(?:chiudere|cancellare|disdire|eliminare) (?:il mio|il nostro|la mia) (?:conto|account|abbonamento|"
+        r"contratto)\b",
+        r"\b(?:encerrar|cancelar|fechar|excluir) (?:a )?(?:minha|nossa) (?:conta|assinatura)\b",
+        r"\b(?:mijn|ons) (?:account|rekening|abonnement|contract) (?:opzeggen|opheffen|sluiten|verwijderen)\b",
+        r"\b(?:opzeggen|opheffen|sluiten) van (?:mijn|ons) (?:account|rekening|abonnement)\b",
+    ),
+    "fraud": _any(
+        r"\bfraud(?:ulent)?\b(?! (?:awareness|training|policy|course|module|prevention policy|team's policy))",
+        r"\bunauthori[sz]ed (?:charge|transaction|payment|purchase|withdrawal|transfer|debit|access|login)s?\b",
+        r"\b(?:i (?:did not|didn't|never) (?:make|authori[sz]e|buy|order)) (?:this|these|that|those)\b",
+        r"\b(?:someone|somebody) (?:has )?(?:used|accessed|hacked|stole|took over|logged into) my\b",
+        r"\bmy (?:account|card|identity) (?:was|has been|got) (?:hacked|stolen|compromised|taken over)\b",
+        r"\b(?:stolen|cloned) (?:credit |debit )?card\b|\bidentity theft\b",
+        r"\bbetrug\b|\bbetrugerisch|\bnicht autorisierte (?:abbuchung|zahlung|transaktion)",
+        r"\bfraude\b|\b(?:transaction|paiement|cargo|pago|transacao|transaccion|compra) (?:non autorise|no autorizad|"
+        r"nao autorizad)",
+        r"\bfrode\b|\btruffa\b|\boplichting\b|\bniet geautoriseerde (?:betaling|transactie|afschrijving)\b",
+    ),
+    "billing_dispute": _any(
+        r"\b(?:charged|billed|debited) (?:me )?(?:twice|two times|double|incorrectly|wrongly|the wrong amount|"
+        r"too much)\b",
+        r"\b(?:double|over)[- ]?(?:charged|billed|charge)\b",
+        r"\b(?:dispute|disputing|contest|contesting) (?:a |the |this |my |that |our )?(?:charge|payment|bill|invoice|"
+        r"transaction|fee)s?\b",
+        r"\bchargeback\b",
+        r"\b(?:wrong|incorrect) (?:charge|amount|bill|invoice) (?:on|in) my\b",
+        r"\b(?:refund) (?:me|my money)\b|\bwhere is my refund\b|\bi (?:want|demand) (?:a|my) refund\b",
+        r"\b(?:doppelt|zweimal|falsch) (?:abgebucht|berechnet|belastet)\b|\brechnung (?:ist )?falsch\b",
+        r"\b(?:facture|debite|preleve)s? (?:deux fois|a tort)\b|\bcontester (?:un|le|ce) (?:prelevement|paiement|"
+        r"debit|montant)\b",
+        r"\b(?:cobrado|cobraron|cobrado) (?:dos veces|de mas|duas vezes|a mais)\b|\bme cobraron dos veces\b",
+        r"\baddebitat[oi] (?:due volte|per errore)\b|\bcontestare (?:un|l'|il) (?:addebito|pagamento)\b",
+        r"\b(?:dubbel|twee keer|onterecht) (?:afgeschreven|gefactureerd|in rekening gebracht)\b",
+    ),
+    "legal_threat": _any(
+        r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal counsel)s?\b",
+        r"\b(?:sue|suing) (?:you|your|the company|this company|them)\b|\blawsuit\b",
+        r"\b(?:legal action|legal proceedings|small claims court)\b",
+        r"\b(?:take|taking) (?:you|this|them|it) to court\b",
+        r"\b(?:report|reporting) (?:you|this|your company) to the (?:regulator|ombudsman|authorities|fca|cfpb)\b",
+        r"\b(?:anwalt|rechtsanwalt|rechtliche schritte|verklagen|gericht)\b",
+        r"\b(?:mon avocat|poursuites judiciaires|poursuivre en justice|porter plainte|au tribunal)\b",
+        r"\b(?:mi abogado|demandar(?:les|los)?|accion legal|acciones legales|denunciar(?:les)?)\b",
+        r"\b(?:mio avvocato|vie legali|azione legale|fare causa|denunciare)\b",
+        r"\b(?:meu advogado|processar (?:voces|a empresa)|acao judicial|medidas legais)\b",
+        r"\b(?:mijn advocaat|juridische stappen|rechtszaak|naar de rechter|aanklagen)\b",
+    ),
+    "compliance": _any(
+        r"\b(?:gdpr|dsgvo|rgpd|lgpd|avg|ccpa)\b.{0,40}\b(?:request|erase|delete|access|copy|export|complaint|"
+        r"violat|breach|anfrage|auskunft|loschung|demande|solicitud|richiesta|solicitacao|verzoek|inzage)",
+        r"\b(?:subject access request|dsar|right to be forgotten|right of access|right to erasure)\b",
+        r"\b(?:delete|erase|remove|wipe) (?:all )?(?:of )?my (?:personal )?(?:data|information|details)\b",
+        r"\b(?:a copy of|access to|export) (?:all )?(?:of )?(?:the |my )?personal data\b",
+        r"\b(?:data breach|data leak|leaked my data|whistleblow\w*)\b",
+        r"\breport (?:a )?(?:compliance|data protection|privacy|ethics) (?:violation|breach|concern|issue)\b",
+        r"\b(?:recht auf vergessenwerden|auskunft uber (?:meine|alle) (?:daten|personenbezogenen))\b",
+        r"\b(?:droit a l'oubli|supprimer (?:toutes )?mes donnees)\b",
+        r"\b(?:derecho al olvido|borrar (?:todos )?mis datos)\b",
+        r"\b(?:diritto all'oblio|cancellare (?:tutti )?i miei dati)\b",
+        r"\b(?:direito ao esquecimento|apagar (?:todos )?os meus dados|excluir meus dados)\b",
+        r"\b(?:recht op vergetelheid|verwijder (?:al )?mijn (?:persoons)?gegevens)\b",
+    ),
+    "vulnerable_customer": _any(
+        r"\b(?:kill myself|end my life|end it all|suicid\w*|self[- ]harm|want to die|don't want to live|"
+        r"do not want to live)\b",
+        r"\bmy (?:wife|husband|partner|mother|mum|mom|father|dad|son|daughter|child|brother|sister) "
+        r"(?:just |recently )?(?:died|passed away|has died|is dying)\b",
+        r"\b(?:domestic (?:abuse|violence)|abusive (?:partner|relationship)|being abused)\b",
+        r"\b(?:can't|cannot|can not) afford (?:food|to eat|rent|my medication|heating)\b",
+        r"\b(?:i am|i'm) (?:homeless|in crisis|terminally ill|desperate)\b|\bfinancial hardship\b",
+        r"\b(?:dementia|alzheimer'?s)\b.{0,40}\b(?:my|i|mother|father|account)\b",
+        r"\b(?:selbstmord|umbringen|suizid|nicht mehr leben)\b",
+        r"\b(?:me suicider|envie de mourir|je veux mourir)\b",
+        r"\b(?:suicidarme|quiero morir|me quiero morir)\b",
+        r"\b(?:suicidarmi|voglio morire|togliermi la vita)\b",
+        r"\b(?:me matar|quero morrer)\b",
+        r"\b(?:zelfmoord|dood willen|ik wil dood)\b",
+    ),
+}
+# Routine questions that only look like a high-risk intent ("how do I close a ticket", "fraud training").
+HIGH_RISK_EXCLUSIONS: dict[str, re.Pattern[str]] = {
+    "account_closure": _any(
+        r"\b(?:close|closing|delete|cancel) (?:a|the|my|this|our) (?:ticket|tab|window|app|application|browser|"
+        r"laptop|incident|case|request|purchase order|po|sprint|meeting|door|issue|pull request|pr)\b",
+        r"\b(?:close|cancel) (?:my|our) (?:account|accounts) (?:of|for|in) (?:a|the|our) (?:customer|client|crm)\b",
+    ),
+    "fraud": _any(r"\bfraud (?:awareness|training|course|module|policy)\b"),
+    "legal_threat": _any(
+        r"\b(?:legal (?:team|department)|contract review|our lawyers? (?:review|approve|sign)|court reporter|"
+        r"food court|tennis court)\b"
+    ),
+    "compliance": _any(r"\b(?:gdpr|compliance|privacy|data protection) (?:training|course|module|deadline)\b"),
+    "vulnerable_customer": _any(
+        r"\b(?:kill|killed|killing) (?:the|a|this) (?:process|job|task|session|app)\b|\bkilling me\b"
+    ),
+}
+
+# --- frustration and sarcasm ---------------------------------------------------------------------------
+FRUSTRATION = _any(
+    r"\b(?:useless|pointless|worthless|hopeless|ridiculous|pathetic|rubbish|garbage|a joke|waste of (?:my )?time)\b",
+    r"\b(?:stupid|dumb|idiotic|terrible|awful|horrible) "
+    r"(?:bot|robot|machine|assistant|chatbot|system|answer|answers)\b",
+    r"\b(?:not|isn't|wasn't|aren't|never) (?:helpful|helping|listening)\b",
+    r"\b(?:you(?:'re| are)? (?:not|never) (?:listening|understanding|helping))\b",
+    r"\b(?:i|i've|i have) (?:already|just) (?:told|said|asked|explained)\b",
+    r"\bhow many times\b|\bfor the (?:last|hundredth|third|fourth|fifth) time\b",
+    r"\b(?:this is|that's|that is|it's|for) the (?:second|third|fourth|fifth|tenth|\d+(?:st|nd|rd|th)) time\b",
+    r"\b(?:third|fourth|fifth|tenth|\d+(?:rd|th)) time (?:(?:that )?(?:i|i've|i have|i'm|i am) )?"
+    r"(?:ask|asked|asking|tried|trying|told|telling|said|write|written|writing|call|called|explain|explained)\b",
+    r"\b(?:same|wrong) (?:useless )?answer (?:again|every time|over and over)\b|\bgoing (?:round|around) in circles\b",
+    r"\b(?:fed up|sick of|sick and tired|had enough|fed-up|so frustrated|infuriating|unacceptable)\b",
+    r"\b(?:nutzlos|sinnlos|unbrauchbar|zum dritten mal|zum x-ten mal|reicht mir)\b",
+    r"\b(?:inutile|ras le bol|pour la troisieme fois|n'importe quoi)\b",
+    r"\b(?:inutil|por tercera vez|no sirve para nada|harto|harta)\b",
+    r"\b(?:inutile|per la terza volta|non serve a niente|stufo|stufa)\b",
+    r"\b(?:inutil|pela terceira vez|nao serve para nada|cansado disso)\b",
+    r"\b(?:nutteloos|waardeloos|voor de derde keer|ik ben het zat)\b",
+)
+SARCASM = _any(
+    r"\bthanks? (?:a lot |so much |very much )?for nothing\b|\bthank you for nothing\b",
+    r"\b(?:great|wonderful|fantastic|brilliant|perfect|lovely|awesome|super)[,.!]* (?:thanks for nothing|another "
+    r"(?:useless|pointless|wrong|non-?answer)|just what i needed|so helpful|very helpful|that helps a lot|"
+    r"that was useful)\b.{0,3}(?:not|/s|\.{3}|!)?",
+    r"\b(?:oh|yeah|wow),? (?:great|sure|really|brilliant|fantastic|thanks)[,.!]* (?:another|that|this|just|so|"
+    r"very|thanks)\b",
+    r"\b(?:so|very|really|super) helpful[.!]{0,3} ?(?:not|/s|as always|as usual)\b",
+    r"\byeah right\b|\bas if that helps\b|\bclearly you (?:can't|cannot)\b",
+    r"\b(?:merci pour rien|danke fur nichts|gracias por nada|grazie per niente|obrigado por nada|"
+    r"bedankt voor niets)\b",
+)
+# Plain negativity counts only when it is aimed at the bot or the service, not at the topic of a question.
+DIRECTED_AT_BOT = _any(
+    r"\b(?:you|your|you're|bot|chatbot|assistant|this chat|this service|answers?|replies|nothing works|support)\b"
+)
+# Words that are often in capitals for good reason (acronyms) and do not signal shouting.
+ACRONYMS = frozenset(
+    [
+        "VPN",
+        "HR",
+        "IT",
+        "SSO",
+        "GDPR",
+        "DSGVO",
+        "RGPD",
+        "PTO",
+        "MFA",
+        "OTP",
+        "API",
+        "URL",
+        "PDF",
+        "CEO",
+        "CFO",
+        "CTO",
+        "VAT",
+        "IBAN",
+        "BIC",
+        "ATM",
+        "PIN",
+        "SLA",
+        "FAQ",
+        "USA",
+        "UK",
+        "EU",
+        "AWS",
+        "SAP",
+        "CRM",
+        "ERP",
+        "OOO",
+        "NDA",
+        "KPI",
+        "ASAP",
+        "USB",
+        "HDMI",
+        "WIFI",
+        "LAN",
+        "DNS",
+        "SMS",
+        "ID",
+        "OK",
+    ]
+)
+
+# --- no-answer replies and failure events --------------------------------------------------------------
+NO_ANSWER = _any(
+    r"\bi (?:could not|couldn't|can't|cannot|was unable to|am unable to) (?:find|answer|help with|locate)\b",
+    r"\bi (?:don't|do not) (?:know|have (?:that|this|enough) information)\b",
+    r"\bi(?:'m| am) not sure\b|\bnot in the sources\b|\bno (?:relevant )?(?:information|answer) (?:available|found)\b",
+    r"\bcould you rephrase\b|\bi didn't understand\b|\bi did not understand\b",
+)
+FAILURE_EVENT = _any(
+    r"\btim(?:ed|es)? ?out\b|\btimeout\b",
+    r"\b(?:unavailable|unreachable|outage|down|offline|not responding|no response)\b",
+    r"\b(?:error|errors|exception|failed|failure|failing|crash(?:ed)?)\b",
+    r"\b(?:5\d\d|throttl\w*|rate limit\w*)\b",
+    r"\b(?:missing|not found|no data|corrupt\w*) (?:data|record|records|document|documents|profile|customer)?\b",
+    r"\bmissing data\b|\bdata (?:is )?missing\b",
+)
+# Events that record ordinary things happening ("session resumed", "agent joined") are not failures.
+BENIGN_EVENT = _any(
+    r"\b(?:recovered|restored|resolved|back online|succeeded|healthy|no errors?|0 errors)\b",
+    r"\b(?:started|resumed|joined|left|switched|language changed|user idle|typing)\b(?!.*\b(?:fail|error|timed))",
+)
