@@ -164,9 +164,17 @@ class BreakerBoard:
     ) -> None:
         self._options = {"threshold": threshold, "window": window, "cooldown": cooldown}
         self._clock = clock
-        self._on_transition = on_transition
+        self._listeners: list[Callable[[Transition], None]] = [on_transition] if on_transition else []
         self._lock = threading.Lock()
         self._breakers: dict[str, CircuitBreaker] = {}
+
+    def subscribe(self, listener: Callable[[Transition], None]) -> None:
+        """Call listener on every state change of every breaker (metrics, logs)."""
+        self._listeners.append(listener)
+
+    def _notify(self, transition: Transition) -> None:
+        for listener in list(self._listeners):
+            listener(transition)
 
     def get(self, model_id: str) -> CircuitBreaker:
         """The breaker of model_id."""
@@ -179,7 +187,7 @@ class BreakerBoard:
                     window=self._options["window"],
                     cooldown=self._options["cooldown"],
                     clock=self._clock,
-                    on_transition=self._on_transition,
+                    on_transition=self._notify,
                 )
                 self._breakers[model_id] = breaker
             return breaker

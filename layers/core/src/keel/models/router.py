@@ -68,7 +68,8 @@ class ModelRouter:
         self._model = model
         self._registry = registry
         self._rules = rules or routing_rules()
-        self._breakers = breakers or BreakerBoard(on_transition=self._count_transition)
+        self._breakers = breakers or BreakerBoard()
+        self._breakers.subscribe(self._count_transition)
         self._retry = retry or RetryPolicy()
         self._gate = gate or ConcurrencyGate()
         self._budget = budget
