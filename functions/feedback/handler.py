@@ -1,0 +1,21 @@
+"""Lambda handler for POST /v1/feedback: thumbs and CSAT on an answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keel.channels.wiring import Lazy, channels_from_environment
+
+# Built on the first request and kept while the Lambda is warm.
+_endpoint = Lazy(lambda: channels_from_environment().feedback_endpoint())
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway proxy integration entry point."""
+    try:
+        endpoint = _endpoint()
+    except Exception as exc:  # a configuration error still answers as JSON, never a stack trace
+        from keel.channels.http import correlation_id, error_response
+
+        return error_response(exc, correlation=correlation_id(event))
+    return endpoint.handle(event)

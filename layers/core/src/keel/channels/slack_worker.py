@@ -1,0 +1,346 @@
+"""The Slack worker: maps the Slack user to the enterprise identity, runs the turn, replies in the thread."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from keel.channels.feedback import FeedbackRequest, FeedbackService
+from keel.channels.idempotency import IdempotencyStore
+from keel.channels.slack import ACTION_ESCALATE, ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, SlackJob
+from keel.channels.streaming import HUMAN_REQUEST
+from keel.conversations.models import ChatReply, ChatRequest
+from keel.errors import Forbidden, InvalidRequest, KeelError, NotFound, ServiceUnavailable, Unauthenticated
+from keel.identity.principal import EXTERNAL_GROUPS, Principal
+from keel.turn import ChatService
+
+logger = logging.getLogger("keel.slack.worker")
+JOB_TTL_SECONDS = 24 * 3600
+THREAD_TTL_SECONDS = 30 * 24 * 3600
+MAX_SLACK_TEXT = 3000
+
+
+class SlackWeb(Protocol):
+    """The parts of the Slack Web API the worker uses."""
+
+    def user_email(self, user_id: str) -> str | None:
+        """users.info -> profile.email (needs users:read.email)."""
+        ...
+
+    def post_message(self, channel: str, text: str, *, thread_ts: str | None, blocks: list[dict[str, Any]]) -> str:
+        """chat.postMessage; returns the message ts."""
+        ...
+
+    def update_message(self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]]) -> None:
+        """chat.update."""
+        ...
+
+
+class PrincipalDirectory(Protocol):
+    """Finds the enterprise identity of a person by e-mail."""
+
+    def principal_for_email(self, email: str) -> Principal:
+        """The principal, NotFound when nobody has this e-mail, Unauthenticated when the user is disabled."""
+        ...
+
+
+class ThreadMap(Protocol):
+    """Which Keel conversation a Slack thread continues."""
+
+    def conversation_for(self, key: str) -> str | None:
+        """The conversation id, or None for a new thread."""
+        ...
+
+    def remember(self, key: str, conversation_id: str) -> None:
+        """Link a thread to a conversation."""
+        ...
+
+
+class SlackWebApi:
+    """The Slack Web API through slack_sdk; the bot token comes from a callable (Secrets Manager, cached)."""
+
+    def __init__(self, token: Callable[[], str], *, base_url: str | None = None, timeout: int = 10) -> None:
+        self._token = token
+        self._base_url = base_url.rstrip("/") + "/" if base_url else "https://slack.com/api/"
+        self._timeout = timeout
+
+    def user_email(self, user_id: str) -> str | None:
+        """users.info."""
+        response = self._call("users_info", user=user_id)
+        email = ((response.get("user") or {}).get("profile") or {}).get("email")
+        return email if isinstance(email, str) and email else None
+
+    def post_message(self, channel: str, text: str, *, thread_ts: str | None, blocks: list[dict[str, Any]]) -> str:
+        """chat.postMessage."""
+        response = self._call("chat_postMessage", channel=channel, text=text, thread_ts=thread_ts, blocks=blocks)
+        return str(response.get("ts") or "")
+
+    def update_message(self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]]) -> None:
+        """chat.update."""
+        self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
+        client = WebClient(token=self._token(), base_url=self._base_url, timeout=self._timeout)
+        try:
+            response = getattr(client, method)(**kwargs)
+        except SlackApiError as exc:
+            raise ServiceUnavailable(f"Slack refused {method}: {exc.response.get('error', 'unknown error')}") from exc
+        except (SlackClientError, OSError) as exc:
+            raise ServiceUnavailable(f"Slack cannot be reached for {method}") from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+class CachedSecret:
+    """A secret string from Secrets Manager (plain or JSON with `field`), cached for a short time."""
+
+    def __init__(self, client: Any, secret_id: str, *, field: str, ttl_seconds: float = 300.0) -> None:
+        self._client = client
+        self._secret_id = secret_id
+        self._field = field
+        self._ttl = ttl_seconds
+        self._value: str | None = None
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        """The secret value."""
+        with self._lock:
+            if self._value is None or time.monotonic() - self._at >= self._ttl:
+                try:
+                    raw = self._client.get_secret_value(SecretId=self._secret_id, VersionStage="AWSCURRENT")
+                except (ClientError, BotoCoreError) as exc:
+                    raise ServiceUnavailable(f"secret {self._secret_id} cannot be read") from exc
+                text = str(raw.get("SecretString") or "").strip()
+                if text.startswith("{"):
+                    text = str(json.loads(text).get(self._field) or "")
+                if not text:
+                    raise ServiceUnavailable(f"secret {self._secret_id} has no {self._field}")
+                self._value, self._at = text, time.monotonic()
+            return self._value
+
+
+class CognitoPrincipalDirectory:
+    """The user pool as the enterprise directory: ListUsers by e-mail, AdminListGroupsForUser for groups."""
+
+    def __init__(self, client: Any, user_pool_id: str, *, tenant: str) -> None:
+        self._client = client
+        self._pool = user_pool_id
+        self._tenant = tenant
+
+    def principal_for_email(self, email: str) -> Principal:
+        """The one enabled user with this verified e-mail, with the same groups a token would carry."""
+        if '"' in email or "\\" in email:
+            raise InvalidRequest("the Slack profile e-mail is not a plain address")
+        try:
+            users = self._client.list_users(UserPoolId=self._pool, Filter=f'email = "{email}"', Limit=2)["Users"]
+            if len(users) != 1:
+                raise NotFound(
+                    f"no single Keel user has the e-mail of this Slack account ({len(users)} found); "
+                    "ask your administrator to link it"
+                )
+            user = users[0]
+            groups = self._client.admin_list_groups_for_user(UserPoolId=self._pool, Username=user["Username"])
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the user directory cannot be read") from exc
+        if not user.get("Enabled", True):
+            raise Unauthenticated("this Keel account is disabled")
+        attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+        if attributes.get("email_verified", "true").lower() != "true":
+            raise Unauthenticated("the e-mail of this Keel account is not verified, so it cannot be matched")
+        group_set = frozenset(g["GroupName"] for g in groups.get("Groups", []))
+        return Principal(
+            subject=attributes.get("sub") or user["Username"],
+            username=user["Username"],
+            groups=group_set,
+            tenant=attributes.get("custom:tenant") or self._tenant,
+            email=attributes.get("email"),
+            department=attributes.get("custom:department") or None,
+            external=bool(group_set & EXTERNAL_GROUPS),
+        )
+
+
+class DynamoDBThreadMap:
+    """Thread links in a DynamoDB table with pk/sk (the idempotency table: pk SLACKTHREAD#..., sk LINK)."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def conversation_for(self, key: str) -> str | None:
+        """GetItem."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key={"pk": {"S": f"SLACKTHREAD#{key}"}, "sk": {"S": "LINK"}}, ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the Slack thread links cannot be read") from exc
+        return item["conversation_id"]["S"] if item else None
+
+    def remember(self, key: str, conversation_id: str) -> None:
+        """PutItem."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"SLACKTHREAD#{key}"},
+                    "sk": {"S": "LINK"},
+                    "conversation_id": {"S": conversation_id},
+                    "expires_at": {"N": str(int(time.time()) + THREAD_TTL_SECONDS)},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the Slack thread links cannot be written") from exc
+
+
+class InMemoryThreadMap:
+    """Thread links in a dict, for tests."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, str] = {}
+
+    def conversation_for(self, key: str) -> str | None:
+        """Lookup."""
+        return self.links.get(key)
+
+    def remember(self, key: str, conversation_id: str) -> None:
+        """Store."""
+        self.links[key] = conversation_id
+
+
+class SlackWorker:
+    """Does one job once: identity mapping, the same turn as every channel, the answer in the thread."""
+
+    def __init__(
+        self,
+        service: Callable[[], ChatService],
+        slack: SlackWeb,
+        directory: PrincipalDirectory,
+        jobs: IdempotencyStore,
+        threads: ThreadMap,
+        feedback: Callable[[], FeedbackService],
+        *,
+        bot: str = "auto",
+    ) -> None:
+        self._service = service
+        self._slack = slack
+        self._directory = directory
+        self._jobs = jobs
+        self._threads = threads
+        self._feedback = feedback
+        self._bot = bot
+
+    def process(self, job: SlackJob) -> bool:
+        """Run the job unless it already ran; True when it ran. Failures worth a retry are raised."""
+        key = f"slack:job:{job.delivery_id}"
+        if not self._jobs.claim(key, ttl_seconds=JOB_TTL_SECONDS):
+            logger.info("Slack job %s already processed", job.delivery_id)
+            return False
+        try:
+            self._run(job)
+        except ServiceUnavailable:
+            self._jobs.release(key)  # the queue redelivers it; the claim must not block that
+            raise
+        return True
+
+    def _run(self, job: SlackJob) -> None:
+        try:
+            principal = self._principal(job.user_id)
+            if job.kind == "feedback":
+                self._record_feedback(principal, job)
+                return
+            message = HUMAN_REQUEST if job.kind == "escalate" else job.text
+            reply = self._turn(principal, job, message)
+        except ServiceUnavailable:
+            raise
+        except KeelError as exc:
+            self._slack.post_message(job.channel_id, _refusal(exc), thread_ts=job.thread_ts, blocks=[])
+            return
+        self._slack.post_message(job.channel_id, _plain(reply), thread_ts=job.thread_ts, blocks=reply_blocks(reply))
+
+    def _principal(self, user_id: str) -> Principal:
+        email = self._slack.user_email(user_id)
+        if not email:
+            raise Forbidden("your Slack profile has no e-mail address, so Keel cannot tell who you are")
+        return self._directory.principal_for_email(email)
+
+    def _turn(self, principal: Principal, job: SlackJob, message: str) -> ChatReply:
+        thread_key = f"{job.team_id}:{job.channel_id}:{job.thread_ts or job.message_ts or job.delivery_id}"
+        conversation_id = job.conversation_id or self._threads.conversation_for(thread_key)
+        request = ChatRequest(bot=self._bot, conversation_id=conversation_id, message=message[:4000])
+        reply = self._service().reply_as(principal, request, channel="slack").reply
+        if job.thread_ts:
+            self._threads.remember(thread_key, reply.conversation_id)
+        return reply
+
+    def _record_feedback(self, principal: Principal, job: SlackJob) -> None:
+        if not job.conversation_id or not job.message_id or job.rating is None:
+            raise InvalidRequest("the feedback button does not name an answer")
+        request = FeedbackRequest(conversation_id=job.conversation_id, message_id=job.message_id, rating=job.rating)
+        self._feedback().give(principal, request, channel="slack")
+        if job.message_ts:
+            thanks = "Thanks, feedback recorded: " + ("helpful." if job.rating == "up" else "not helpful.")
+            self._slack.update_message(
+                job.channel_id,
+                job.message_ts,
+                thanks,
+                blocks=[{"type": "context", "elements": [{"type": "mrkdwn", "text": thanks}]}],
+            )
+
+
+def reply_blocks(reply: ChatReply) -> list[dict[str, Any]]:
+    """Block Kit for an answer: the text, its sources, and the feedback and escalate buttons."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _plain(reply)}}]
+    if reply.citations:
+        sources = " · ".join(f"*{_escape(c.title)}* (`{c.doc_id}`)" for c in reply.citations)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Sources: {sources}"[:3000]}]})
+    if reply.outcome == "escalated":
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "A person has been asked to take over."}]}
+        )
+    value = json.dumps({"c": reply.conversation_id, "m": reply.message_id})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "keel_feedback",
+            "elements": [
+                _button("Helpful", ACTION_FEEDBACK_UP, value),
+                _button("Not helpful", ACTION_FEEDBACK_DOWN, value),
+                _button("Talk to a person", ACTION_ESCALATE, value, style="danger"),
+            ],
+        }
+    )
+    return blocks
+
+
+def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _plain(reply: ChatReply) -> str:
+    return _escape(reply.answer)[:MAX_SLACK_TEXT]
+
+
+def _escape(text: str) -> str:
+    # Slack treats <, > and & as markup; answers are data, so they are escaped.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _refusal(error: KeelError) -> str:
+    return f"Sorry, I cannot help with that here: {_escape(error.message)}"

@@ -1,0 +1,348 @@
+"""The web channel over an API Gateway WebSocket API: $connect, $disconnect, and the message routes.
+
+$connect verifies the bearer token (query string `token`, or the Sec-WebSocket-Protocol list
+`keel.v1, <token>`) with the same ChatService.identify as the HTTP API; each later message is
+identified again from the stored token, so a revoked user is refused on the next message (R5).
+Replies are pushed back with the Management API (post_to_connection) as delta frames and a done frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from keel.channels.feedback import FeedbackRequest, FeedbackService
+from keel.channels.streaming import HUMAN_REQUEST, frames
+from keel.conversations.models import MAX_MESSAGE_CHARS, ChatRequest
+from keel.errors import InvalidRequest, KeelError, ServiceUnavailable, Unauthenticated
+from keel.identity.principal import Principal
+from keel.turn import ChatService
+
+logger = logging.getLogger("keel.websocket")
+SUBPROTOCOL = "keel.v1"
+# API Gateway closes a WebSocket after two hours whatever happens; the record needs no longer life.
+CONNECTION_TTL_SECONDS = 2 * 3600
+MAX_FRAME_BYTES = 32 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConnectionGone(Exception):
+    """The client disconnected before a frame could be delivered."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An open WebSocket and the token it authenticated with."""
+
+    connection_id: str
+    token: str
+    subject: str
+    expires_at: int
+
+
+class ConnectionStore(Protocol):
+    """Open connections by id."""
+
+    def put(self, connection: Connection) -> None:
+        """Remember a connection."""
+        ...
+
+    def get(self, connection_id: str) -> Connection | None:
+        """The connection, or None when unknown or expired."""
+        ...
+
+    def delete(self, connection_id: str) -> None:
+        """Forget a connection."""
+        ...
+
+
+class ConnectionPoster(Protocol):
+    """Pushes a frame to one connection (the Management API's PostToConnection)."""
+
+    def post(self, connection_id: str, frame: Mapping[str, Any]) -> None:
+        """Send; ConnectionGone when the client has left."""
+        ...
+
+
+class InMemoryConnectionStore:
+    """Connections in a dict, for tests."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Connection] = {}
+
+    def put(self, connection: Connection) -> None:
+        """Keep."""
+        self.items[connection.connection_id] = connection
+
+    def get(self, connection_id: str) -> Connection | None:
+        """Lookup, ignoring expired records."""
+        found = self.items.get(connection_id)
+        return found if found is not None and found.expires_at > time.time() else None
+
+    def delete(self, connection_id: str) -> None:
+        """Drop."""
+        self.items.pop(connection_id, None)
+
+
+class DynamoDBConnectionStore:
+    """Connections as items (pk WSCONN#<id>, sk CONNECTION) with a TTL; the token is the table's to guard."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def put(self, connection: Connection) -> None:
+        """PutItem."""
+        self._call(
+            "put_item",
+            TableName=self._table,
+            Item={
+                **self._key(connection.connection_id),
+                "token": {"S": connection.token},
+                "subject": {"S": connection.subject},
+                "expires_at": {"N": str(connection.expires_at)},
+            },
+        )
+
+    def get(self, connection_id: str) -> Connection | None:
+        """GetItem; an expired record counts as gone (TTL deletion lags)."""
+        item = self._call("get_item", TableName=self._table, Key=self._key(connection_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if not item or int(item["expires_at"]["N"]) <= time.time():
+            return None
+        return Connection(connection_id, item["token"]["S"], item["subject"]["S"], int(item["expires_at"]["N"]))
+
+    def delete(self, connection_id: str) -> None:
+        """DeleteItem."""
+        self._call("delete_item", TableName=self._table, Key=self._key(connection_id))
+
+    @staticmethod
+    def _key(connection_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"WSCONN#{connection_id}"}, "sk": {"S": "CONNECTION"}}
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self._client, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the connection table cannot be reached") from exc
+        return result
+
+
+class ApiGatewayPoster:
+    """PostToConnection through a boto3 `apigatewaymanagementapi` client made for the API's endpoint."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def post(self, connection_id: str, frame: Mapping[str, Any]) -> None:
+        """PostToConnection; GoneException becomes ConnectionGone."""
+        data = json.dumps(frame).encode()
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("GoneException", "410"):
+                raise ConnectionGone(connection_id) from exc
+            raise ServiceUnavailable("the WebSocket API refused a frame") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable("the WebSocket API cannot be reached") from exc
+
+
+def management_endpoint(request_context: Mapping[str, Any]) -> str:
+    """The Management API endpoint of the API that sent the event (plain HTTP only for the loopback stand-in)."""
+    domain = str(request_context.get("domainName") or "")
+    stage = str(request_context.get("stage") or "")
+    if not domain:
+        raise InvalidRequest("WebSocket event has no requestContext.domainName")
+    scheme = "http" if domain.split(":", maxsplit=1)[0] in LOOPBACK_HOSTS or domain.startswith("[::1]") else "https"
+    return f"{scheme}://{domain}/{stage}" if stage else f"{scheme}://{domain}"
+
+
+class ClientMessage(BaseModel):
+    """A frame from the widget; `action` picks the route ($request.body.action)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: str = Field(pattern=r"^(sendMessage|talkToPerson|feedback|authenticate)$")
+    request_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    bot: str = Field(default="auto", min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9-]*$")
+    conversation_id: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    message: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
+    message_id: str | None = None
+    rating: str | None = None
+    csat: int | None = None
+    token: str | None = Field(default=None, max_length=8192)
+
+
+class WebSocketGateway:
+    """Handles the WebSocket API's route events; never raises (errors go to the client as frames)."""
+
+    def __init__(
+        self,
+        service: Callable[[], ChatService],
+        connections: ConnectionStore,
+        poster: Callable[[str], ConnectionPoster],
+        feedback: Callable[[], FeedbackService],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._service = service
+        self._connections = connections
+        self._poster = poster
+        self._feedback = feedback
+        self._clock = clock
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """One WebSocket route event in, the integration response out."""
+        context = event.get("requestContext") or {}
+        route = str(context.get("routeKey") or "")
+        connection_id = str(context.get("connectionId") or "")
+        if not connection_id:
+            return {"statusCode": 400, "body": "no connection id"}
+        if route == "$connect":
+            return self._connect(event, connection_id)
+        if route == "$disconnect":
+            try:
+                self._connections.delete(connection_id)
+            except KeelError:
+                logger.warning("could not forget connection %s", connection_id)
+            return {"statusCode": 200}
+        return self._message(event, context, connection_id)
+
+    def _connect(self, event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
+        try:
+            token, subprotocol = _connect_token(event)
+            principal = self._service().identify(token)
+            self._remember(connection_id, token, principal)
+        except Unauthenticated as exc:
+            return {"statusCode": 401, "body": exc.message}
+        except KeelError as exc:
+            logger.warning("connect refused: %s", exc.code)
+            return {"statusCode": 503, "body": "the chat is unavailable right now"}
+        response: dict[str, Any] = {"statusCode": 200}
+        if subprotocol:
+            response["headers"] = {"Sec-WebSocket-Protocol": SUBPROTOCOL}
+        return response
+
+    def _remember(self, connection_id: str, token: str, principal: Principal) -> None:
+        expires = int(self._clock()) + CONNECTION_TTL_SECONDS
+        self._connections.put(Connection(connection_id, token, principal.subject, expires))
+
+    def _message(self, event: Mapping[str, Any], context: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
+        try:
+            poster = self._poster(management_endpoint(context))
+        except KeelError as exc:
+            return {"statusCode": 400, "body": exc.message}
+        request_id: str | None = None
+        try:
+            message = _client_message(event.get("body"))
+            request_id = message.request_id
+            self._dispatch(poster, connection_id, message)
+        except ConnectionGone:
+            self._forget(connection_id)
+        except Exception as exc:  # the client gets a typed error frame; unknown errors carry no internals
+            self._send_error(poster, connection_id, exc, request_id)
+        return {"statusCode": 200}
+
+    def _dispatch(self, poster: ConnectionPoster, connection_id: str, message: ClientMessage) -> None:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            raise Unauthenticated("this connection is not signed in; reconnect with a token")
+        if message.action == "authenticate":
+            principal = self._service().identify(message.token or "")
+            if principal.subject != connection.subject:
+                raise Unauthenticated("a connection cannot change user; open a new one")
+            self._remember(connection_id, message.token or "", principal)
+            poster.post(connection_id, {"type": "authenticated", "request_id": message.request_id})
+            return
+        principal = self._service().identify(connection.token)
+        if message.action == "feedback":
+            request = _validated(
+                FeedbackRequest,
+                {
+                    "conversation_id": message.conversation_id,
+                    "message_id": message.message_id,
+                    "rating": message.rating,
+                    "csat": message.csat,
+                },
+            )
+            receipt = self._feedback().give(principal, request, channel="web")
+            poster.post(
+                connection_id, {"type": "feedback", "request_id": message.request_id, **receipt.model_dump(mode="json")}
+            )
+            return
+        text = HUMAN_REQUEST if message.action == "talkToPerson" else (message.message or "")
+        chat = _validated(
+            ChatRequest, {"bot": message.bot, "conversation_id": message.conversation_id, "message": text}
+        )
+        reply = self._service().reply_as(principal, chat, channel="web").reply
+        for frame in frames(reply, request_id=message.request_id):
+            poster.post(connection_id, frame)
+
+    def _send_error(
+        self, poster: ConnectionPoster, connection_id: str, error: Exception, request_id: str | None
+    ) -> None:
+        if isinstance(error, KeelError):
+            body: dict[str, Any] = {"code": error.code, "message": error.message}
+            if isinstance(error, Unauthenticated):
+                body["reconnect"] = True
+        else:
+            logger.exception("unhandled error on connection %s", connection_id)
+            body = {"code": "internal_error", "message": "something went wrong on our side; please try again"}
+        try:
+            poster.post(connection_id, {"type": "error", "request_id": request_id, **body})
+        except (ConnectionGone, KeelError):
+            self._forget(connection_id)
+
+    def _forget(self, connection_id: str) -> None:
+        try:
+            self._connections.delete(connection_id)
+        except KeelError:
+            logger.warning("could not forget connection %s", connection_id)
+
+
+def _connect_token(event: Mapping[str, Any]) -> tuple[str, bool]:
+    """The token of a $connect event and whether it came as a subprotocol (which must then be echoed)."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    if SUBPROTOCOL in offered:
+        others = [p for p in offered if p != SUBPROTOCOL]
+        if len(others) == 1:
+            return others[0], True
+    query = event.get("queryStringParameters") or {}
+    token = str(query.get("token") or "")
+    if not token:
+        raise Unauthenticated(
+            f"no token; connect with ?token=<token> or Sec-WebSocket-Protocol: {SUBPROTOCOL}, <token>"
+        )
+    return token, False
+
+
+def _client_message(body: Any) -> ClientMessage:
+    if not body:
+        raise InvalidRequest("empty frame; expected a JSON object with an action")
+    if len(str(body).encode()) > MAX_FRAME_BYTES:
+        raise InvalidRequest(f"frame is larger than {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise InvalidRequest("frame is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("frame must be a JSON object")
+    return _validated(ClientMessage, data)
+
+
+def _validated(model: type[M], data: Mapping[str, Any]) -> M:
+    try:
+        return model.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'frame'}: {e['msg']}" for e in exc.errors())
+        raise InvalidRequest(f"invalid {model.__name__}: {problems}") from None
