@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -39,7 +40,7 @@ def test_long_section_is_split_with_overlap_and_each_piece_keeps_its_heading() -
     assert len(chunks) > 3
     for chunk in chunks:
         assert chunk.heading == "Policy" and chunk.text.startswith("Policy\n")
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert before.text.split()[-1] in after.text.split()
 
 

@@ -131,12 +131,12 @@ def test_pdf_text_is_extracted_page_by_page() -> None:
 
 def test_unparseable_pdf_is_rejected() -> None:
     meta = {"acl_groups": ["all-staff"], "classification": "internal"}
-    with pytest.raises(RejectedDocument, match="PDF|no text"):
+    with pytest.raises(RejectedDocument, match=r"PDF|no text"):
         parse_source(SourceFile("broken.pdf", b"%PDF-1.4 this is not a pdf", meta))
 
 
 def test_unsupported_type_and_binary_text_are_rejected() -> None:
-    with pytest.raises(RejectedDocument, match="unsupported file type '.docx'"):
+    with pytest.raises(RejectedDocument, match=r"unsupported file type '\.docx'"):
         parse_source(SourceFile("a.docx", b"PK"))
     with pytest.raises(RejectedDocument, match="not valid UTF-8"):
         parse_source(SourceFile("a.txt", b"\xff\xfe\xfa"))
