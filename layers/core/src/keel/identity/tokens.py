@@ -293,7 +293,7 @@ def _header(token: str) -> dict[str, Any]:
         raise refuse("malformed", "token header cannot be decoded") from exc
     if header.get("alg") not in ACCEPTED_ALGORITHMS:
         raise refuse("bad_algorithm", f"token algorithm {header.get('alg')!r} is not accepted; accepted: RS256")
-    if "kid" in header and not isinstance(header["kid"], str):
+    if header.get("kid") is not None and not isinstance(header["kid"], str):
         raise refuse("unknown_kid", "token header key id (kid) is not a string")
     return dict(header)
 
