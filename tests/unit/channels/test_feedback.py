@@ -19,7 +19,9 @@ def answered(world: World) -> tuple[str, str]:
 def test_thumb_then_csat_end_up_on_one_record() -> None:
     world = World()
     conversation, message = answered(world)
-    world.feedback.give(CARLA, FeedbackRequest(conversation_id=conversation, message_id=message, rating="down"), channel="web")
+    world.feedback.give(
+        CARLA, FeedbackRequest(conversation_id=conversation, message_id=message, rating="down"), channel="web"
+    )
     receipt = world.feedback.give(
         CARLA, FeedbackRequest(conversation_id=conversation, message_id=message, csat=4), channel="web"
     )
@@ -32,7 +34,9 @@ def test_feedback_on_someone_elses_conversation_is_reported_as_missing() -> None
     world = World()
     conversation, message = answered(world)
     with pytest.raises(NotFound, match="does not exist"):
-        world.feedback.give(EMMA, FeedbackRequest(conversation_id=conversation, message_id=message, rating="up"), channel="web")
+        world.feedback.give(
+            EMMA, FeedbackRequest(conversation_id=conversation, message_id=message, rating="up"), channel="web"
+        )
     assert world.feedback_store.items == {}
 
 
@@ -48,8 +52,13 @@ def test_feedback_on_a_user_message_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "fragment"),
-    [({}, "give rating"), ({"csat": 6}, "less than or equal to 5"), ({"csat": 0}, "greater than or equal to 1"),
-     ({"rating": "meh"}, "'up' or 'down'"), ({"rating": "up", "comment": "x"}, "Extra inputs")],
+    [
+        ({}, "give rating"),
+        ({"csat": 6}, "less than or equal to 5"),
+        ({"csat": 0}, "greater than or equal to 1"),
+        ({"rating": "meh"}, "'up' or 'down'"),
+        ({"rating": "up", "comment": "x"}, "Extra inputs"),
+    ],
 )
 def test_bad_feedback_is_refused_saying_what_is_accepted(fields: dict[str, object], fragment: str) -> None:
     with pytest.raises(ValidationError, match=fragment):

@@ -17,14 +17,24 @@ EMMA = Principal("sub-emma", "emma", frozenset({"all-staff"}), "demo", email="em
 CARLA = Principal("sub-carla", "carla", frozenset({"customers"}), "demo", external=True)
 
 LEAVE = Passage(
-    "hr-annual-leave", "hr-annual-leave#0", "Annual leave",
-    "Employees get 25 days of annual leave. Unused days carry over.", 0,
-    classification="internal", acl_groups=("all-staff",), department="hr",
+    "hr-annual-leave",
+    "hr-annual-leave#0",
+    "Annual leave",
+    "Employees get 25 days of annual leave. Unused days carry over.",
+    0,
+    classification="internal",
+    acl_groups=("all-staff",),
+    department="hr",
 )
 REFUND = Passage(
-    "customer-refunds", "customer-refunds#0", "Refunds",
-    "Refunds are possible within 30 days of purchase for every plan. Contact support to start one.", 0,
-    classification="public", acl_groups=("public",), department="customer",
+    "customer-refunds",
+    "customer-refunds#0",
+    "Refunds",
+    "Refunds are possible within 30 days of purchase for every plan. Contact support to start one.",
+    0,
+    classification="public",
+    acl_groups=("public",),
+    department="customer",
 )
 BOTS = {"hr": ("all-staff", "internal"), "customer": ("customers", "external")}
 
