@@ -14,7 +14,7 @@ from keel.channels.slack import SlackJob
 from keel.errors import NotFound
 from keel.identity.principal import Principal
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 - a test signing secret
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 @dataclass

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from keel.channels.feedback import FeedbackService, InMemoryFeedbackStore
 from keel.conversations.memory import InMemoryConversationStore
+from keel.errors import Forbidden, NotFound
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage
 from keel.turn import ChatService, TurnDependencies
-from keel.errors import Forbidden, NotFound
 from tests.fakes.turn import EchoFirstPassage, PlainPrompts, TokenTable
 
 EMMA = Principal("sub-emma", "emma", frozenset({"all-staff"}), "demo", email="emma@acme.example")
