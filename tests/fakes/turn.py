@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from keel.errors import Forbidden, NotFound, Unauthenticated
+from keel.access.bots import BotRegistry
+from keel.access.filters import admits, permission_filter
+from keel.access.pdp import PolicyDecisionPoint
+from keel.access.service import PolicyAccessControl
+from keel.errors import Unauthenticated
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, SearchScope
 from keel.models.ports import ChatMessage, Completion
@@ -26,41 +30,14 @@ class TokenTable:
         return self._principals[token]
 
 
-@dataclass
-class BotTable:
-    """Access control from a table: bot -> (groups that may use it, departments it reads, external?)."""
-
-    bots: dict[str, tuple[frozenset[str], frozenset[str], bool]]
-
-    def authorize_bot(self, principal: Principal, bot: str) -> None:
-        """Forbidden unless a group of the principal may use the bot and the audience matches."""
-        if bot not in self.bots:
-            raise NotFound(f"bot {bot!r} does not exist")
-        groups, _, external = self.bots[bot]
-        if external != principal.external or not (groups & principal.groups):
-            raise Forbidden(f"you may not use the {bot} bot")
-
-    def scope_for(self, principal: Principal, bot: str) -> SearchScope:
-        """Departments of the bot, groups of the principal."""
-        _, departments, external = self.bots[bot]
-        return SearchScope(
-            subject=principal.subject,
-            index="external" if external else "internal",
-            groups=principal.groups | {"public"},
-            classifications=frozenset({"public"}) if external else frozenset({"public", "internal"}),
-            departments=departments,
-        )
-
-    def bots_for(self, principal: Principal) -> list[str]:
-        """Bots the principal may use."""
-        return [
-            b for b, (groups, _, ext) in self.bots.items() if ext == principal.external and groups & principal.groups
-        ]
+def demo_access() -> PolicyAccessControl:
+    """The real Cedar policy decision point over the demo bots (pure, no network)."""
+    return PolicyAccessControl(PolicyDecisionPoint(BotRegistry.load()))
 
 
 @dataclass
 class InMemoryRetriever:
-    """Scores passages by shared words, after applying the scope exactly as the OpenSearch filter does."""
+    """Scores passages by shared words, after the same permission filter the OpenSearch query carries."""
 
     corpus: dict[str, list[Passage]]
     searches: list[SearchScope] = field(default_factory=list)
@@ -71,9 +48,12 @@ class InMemoryRetriever:
         words = set(_WORD.findall(query.lower()))
         hits = []
         for passage in self.corpus.get(scope.index, []):
-            if not set(passage.acl_groups) & scope.groups or passage.classification not in scope.classifications:
-                continue
-            if scope.departments is not None and passage.department not in scope.departments:
+            document = {
+                "acl_groups": list(passage.acl_groups),
+                "classification": passage.classification,
+                "department": passage.department,
+            }
+            if not admits(permission_filter(scope), document):
                 continue
             score = len(words & set(_WORD.findall(passage.text.lower())))
             if score:

@@ -12,7 +12,7 @@ from keel.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage
 from keel.turn import NO_ANSWER, ChatService, TurnDependencies
-from tests.fakes.turn import BotTable, EchoFirstPassage, InMemoryRetriever, PlainPrompts, TokenTable
+from tests.fakes.turn import EchoFirstPassage, InMemoryRetriever, PlainPrompts, TokenTable, demo_access
 
 EMMA = Principal("sub-emma", "emma", frozenset({"all-staff", "engineering"}), "demo")
 PAULA = Principal("sub-paula", "paula", frozenset({"all-staff", "payroll-admins"}), "demo")
@@ -59,13 +59,7 @@ REFUND = Passage(
     department="customer",
 )
 
-BOTS = BotTable(
-    {
-        "hr": (frozenset({"all-staff"}), frozenset({"hr"}), False),
-        "it": (frozenset({"all-staff"}), frozenset({"it"}), False),
-        "customer": (frozenset({"customers"}), frozenset({"customer"}), True),
-    }
-)
+BOTS = demo_access()
 
 
 def service(store: InMemoryConversationStore | None = None, generator: EchoFirstPassage | None = None) -> ChatService:
@@ -74,7 +68,7 @@ def service(store: InMemoryConversationStore | None = None, generator: EchoFirst
         TurnDependencies(
             authenticator=TokenTable({"t-emma": EMMA, "t-paula": PAULA, "t-carla": CARLA}),
             access=BOTS,
-            retriever=InMemoryRetriever({"internal": [LEAVE, SALARY, VPN], "external": [REFUND]}),
+            retriever=InMemoryRetriever({"keel-internal": [LEAVE, SALARY, VPN], "keel-external": [REFUND]}),
             generator=generator or EchoFirstPassage(),
             prompts=PlainPrompts(),
             conversations=store or InMemoryConversationStore(),

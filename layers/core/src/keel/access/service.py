@@ -26,6 +26,10 @@ class PolicyAccessControl:
         """The functional-access decision, with the deciding policies (for the audit record)."""
         return self._pdp.may_use(principal, bot)
 
+    def bots_for(self, principal: Principal) -> list[str]:
+        """The bots this principal may use, in registry order."""
+        return [bot.id for bot in self._pdp.bots if self._pdp.may_use(principal, bot.id).allowed]
+
     def scope_for(self, principal: Principal, bot: str) -> SearchScope:
         """The retrieval scope of principal through bot."""
         return scope_for(principal, bot, self._pdp, indexes=self._indexes)
