@@ -206,3 +206,15 @@ def test_digests_cover_the_head_and_are_skipped_for_empty_chains(n: int) -> None
     assert body is not None and body["last_seq"] == n - 1 and body["count"] == n
     assert digester.digest("demo/2020-01-01") is None
     assert [d["chain_id"] for d in digester.digest_day("2026-11-24")] == [CHAIN]
+
+
+def test_a_chain_deleted_whole_is_reported_from_the_ledger_when_a_range_is_given() -> None:
+    from datetime import date
+
+    from keel.audit.verify import verify_archive
+
+    ledger, archive = _build(3)
+    for key in _keys(archive):
+        del archive.objects[key]
+    reports = verify_archive(archive, ledger=ledger, since=date(2026, 11, 23), until=date(2026, 11, 25))
+    assert [(r.chain_id, [(f.kind, f.seq) for f in r.findings]) for r in reports] == [(CHAIN, [("gap", 0)])]
