@@ -33,10 +33,9 @@ class InjectionClassifier:
                 {t: float(v[1]) for t, v in features.items()},
                 float(data["intercept"]),
             )
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ConfigurationError(
-                f"injection model {path} is missing or malformed; rebuild it with "
-                "`python -m keel.guardrails.training`"
+                f"injection model {path} is missing or malformed; rebuild it with `python -m keel.guardrails.training`"
             ) from exc
 
     def vector(self, text: str) -> dict[str, float]:

@@ -16,24 +16,90 @@ _I = re.IGNORECASE
 _OUTPUT = r"(?:response|reply|answer|message|output|elucidation|explanation|summary|translation)"
 _WORK = r"(?:solution|code|codebase|implementation|algorithm|program|program logic|script)"
 _SIGNALS: tuple[tuple[str, float, re.Pattern[str]], ...] = (
-    ("instructs_your_output", 0.9, re.compile(rf"\b(?:in|into|to|within|for|of|using)\s+your\s+{_OUTPUT}\b|\byour\s+{_OUTPUT}\s+(?:in|into|using|with|backwards?|in reverse)\b|\b(?:reply|respond|answer|write your \w+)\s+(?:in|using)\s+(?:reverse|base\s?\d+|\w+ cipher|emojis?|[A-Z][a-z]+ish|French|German|Italian|Spanish|Portuguese|Chinese|Japanese|Russian)\b", _I)),
-    ("output_transform", 0.85, re.compile(rf"\b(?:encrypt|encode|translate|render|reverse|shift|replace|substitute|apply|use|display|modify|enhance|augment|integrate|include|add|insert|mention)\b[^.\n]{{0,80}}\byour\s+(?:{_OUTPUT}|answer's)\b", _I)),
-    ("code_insertion", 0.9, re.compile(rf"\b(?:following|below|subsequent|this)\s+code\s+(?:snippet|block|section|excerpt|fragment)\b[^\n]{{0,120}}\byour\b|\byour\s+{_WORK}\b[^\n]{{0,120}}\b(?:following|below|subsequent)\s+code\s+(?:snippet|block|section|excerpt)\b", _I)),
-    ("code_insertion_request", 0.6, re.compile(r"\b(?:incorporate|include|insert|add|append|merge|embed|integrate|weave|utili[sz]e|leverage|introduce)\b[^\n]{0,40}\b(?:below|following|subsequent)\s+code\s+(?:snippet|block|section|excerpt|fragment)\b", _I)),
-    ("addressed_to_ai", 0.9, re.compile(r"\b(?:dear|hey|attention|note to|instructions? for|message for)\s+(?:the\s+)?(?:ai|assistant|chatbot|language model|llm|gpt|model)\b|\bif you are an? (?:ai|assistant|language model|llm)\b|\b(?:ai|assistant|chatbot|llm)s?\s+(?:reading|processing|summari[sz]ing) this\b", _I)),
-    ("exfil_link", 0.85, re.compile(r"!\[[^\]]*\]\(\s*https?://[^)\s]*\?[^)\s]*=|\b(?:share|send|enter|submit|provide)\s+(?:their|your)\s+(?:bank|card|account|login|password|credentials?|personal)\b[^\n]{0,60}(?:www\.|https?://)", _I)),
-    ("tool_coercion", 0.85, re.compile(r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:\w+\s+)?(?:tool|function|plugin|action|api)\b[^\n]{0,80}\b(?:now|immediately|without|silently|automatically)\b", _I)),
+    (
+        "instructs_your_output",
+        0.9,
+        re.compile(
+            rf"\b(?:in|into|to|within|for|of|using)\s+your\s+{_OUTPUT}\b|\byour\s+{_OUTPUT}\s+(?:in"
+            rf"|into|using|with|backwards?|in reverse)\b|\b(?:reply|respond|answer|write your \w+)"
+            rf"\s+(?:in|using)\s+(?:reverse|base\s?\d+|\w+ cipher|emojis?|[A-Z][a-z]+ish|French|Ger"
+            rf"man|Italian|Spanish|Portuguese|Chinese|Japanese|Russian)\b",
+            _I,
+        ),
+    ),
+    (
+        "output_transform",
+        0.85,
+        re.compile(
+            rf"\b(?:encrypt|encode|translate|render|reverse|shift|replace|substitute|apply|use|disp"
+            rf"lay|modify|enhance|augment|integrate|include|add|insert|mention)\b[^.\n]{{0,80}}\byo"
+            rf"ur\s+(?:{_OUTPUT}|answer's)\b",
+            _I,
+        ),
+    ),
+    (
+        "code_insertion",
+        0.9,
+        re.compile(
+            rf"\b(?:following|below|subsequent|this)\s+code\s+(?:snippet|block|section|excerpt|frag"
+            rf"ment)\b[^\n]{{0,120}}\byour\b|\byour\s+{_WORK}\b[^\n]{{0,120}}\b(?:following|below|s"
+            rf"ubsequent)\s+code\s+(?:snippet|block|section|excerpt)\b",
+            _I,
+        ),
+    ),
+    (
+        "code_insertion_request",
+        0.6,
+        re.compile(
+            r"\b(?:incorporate|include|insert|add|append|merge|embed|integrate|weave|utili[sz]e|le"
+            r"verage|introduce)\b[^\n]{0,40}\b(?:below|following|subsequent)\s+code\s+(?:snippet|b"
+            r"lock|section|excerpt|fragment)\b",
+            _I,
+        ),
+    ),
+    (
+        "addressed_to_ai",
+        0.9,
+        re.compile(
+            r"\b(?:dear|hey|attention|note to|instructions? for|message for)\s+(?:the\s+)?(?:ai|as"
+            r"sistant|chatbot|language model|llm|gpt|model)\b|\bif you are an? (?:ai|assistant|lan"
+            r"guage model|llm)\b|\b(?:ai|assistant|chatbot|llm)s?\s+(?:reading|processing|summari["
+            r"sz]ing) this\b",
+            _I,
+        ),
+    ),
+    (
+        "exfil_link",
+        0.85,
+        re.compile(
+            r"!\[[^\]]*\]\(\s*https?://[^)\s]*\?[^)\s]*=|\b(?:share|send|enter|submit|provide)\s+("
+            r"?:their|your)\s+(?:bank|card|account|login|password|credentials?|personal)\b[^\n]{0,"
+            r"60}(?:www\.|https?://)",
+            _I,
+        ),
+    ),
+    (
+        "tool_coercion",
+        0.85,
+        re.compile(
+            r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:\w+\s+)?(?:tool|function|p"
+            r"lugin|action|api)\b[^\n]{0,80}\b(?:now|immediately|without|silently|automatically)\b",
+            _I,
+        ),
+    ),
 )
 # A line that is a request to a chat assistant rather than part of the document around it.
 _TASK_REQUEST = re.compile(
-    r"^\s*(?:(?:please\s+)?(?:help me|recommend|suggest|describe|provide|summari[sz]e|write a|analy[sz]e|determine|"
+    r"^\s*(?:(?:please\s+)?(?:help me|recommend|suggest|describe|provide|summari[sz]e|write a|anal"
+    r"y[sz]e|determine|"
     r"translate|explain|list|tell me|give me|generate|compose|create a|can you)\b|"
     r"(?:how (?:can|do|should|would) i|how (?:have|has|does|do|did|is|are)|what (?:are|is|movies|were)|"
     r"is this (?:feedback|review|comment))\b)",
     _I,
 )
 _DANGEROUS_CODE = re.compile(
-    r"subprocess\.|os\.system|os\.fork|nc -e|/bin/(?:ba)?sh|requests\.(?:post|get)\(|socket\.socket|pyperclip|"
+    r"subprocess\.|os\.system|os\.fork|nc -e|/bin/(?:ba)?sh|requests\.(?:post|get)\(|socket\.socke"
+    r"t|pyperclip|"
     r"clipboard|keylog|pyautogui|scapy|/etc/(?:hosts|passwd|shadow)|\.ssh|grub\.cfg|curl\s+-s|ssh -[LR]",
     _I,
 )

@@ -38,8 +38,37 @@ _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[\s:]?){8,}(?![0-9a-fA-F])"
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b")
 _ROT13_HINT = re.compile(r"\brot[\s-]?13\b|\bcaesar\b", re.IGNORECASE)
 _COMMON = frozenset(
-    "the you your and ignore all previous instructions system prompt reveal tell me what are is to of "
-    "now act as print say password admin secret rules forget disregard".split()
+    [
+        "the",
+        "you",
+        "your",
+        "and",
+        "ignore",
+        "all",
+        "previous",
+        "instructions",
+        "system",
+        "prompt",
+        "reveal",
+        "tell",
+        "me",
+        "what",
+        "are",
+        "is",
+        "to",
+        "of",
+        "now",
+        "act",
+        "as",
+        "print",
+        "say",
+        "password",
+        "admin",
+        "secret",
+        "rules",
+        "forget",
+        "disregard",
+    ]
 )
 
 

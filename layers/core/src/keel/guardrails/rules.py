@@ -30,11 +30,18 @@ _I = re.IGNORECASE | re.DOTALL
 # What an attack aims at: the assistant's own rules, not a user's ticket or printer.
 _TARGET = (
     r"(?:instructions?|directives?|prompts?|rules|guidelines|guardrails|polic(?:y|ies)|restrictions?|"
-    r"constraints|filters?|programming|training|safeguards|safety(?: (?:rules|measures|protocols|features))?|"
+    r"constraints|filters?|programming|training|safeguards|safety(?: (?:rules|measures|protocols|f"
+    r"eatures))?|"
     r"limitations|boundaries|ethics|morals|moderation|context|system message)"
 )
-_OWNER = r"(?:your|all|any|the|previous|prior|above|earlier|preceding|initial|original|system|those|these|my)"
-_DISMISS = r"(?:ignore|disregard|forget|bypass|override|overrule|skip|drop|abandon|dismiss|circumvent|neglect|delete|erase|discard)"
+_OWNER = (
+    r"(?:your|all|any|the|previous|prior|above|earlier|preceding|initial|original|system|those|these|m"
+    r"y)"
+)
+_DISMISS = (
+    r"(?:ignore|disregard|forget|bypass|override|overrule|skip|drop|abandon|dismiss|circumvent|neglect"
+    r"|delete|erase|discard)"
+)
 
 
 def _r(name: str, category: str, weight: float, pattern: str) -> Rule:
@@ -48,38 +55,216 @@ RULES: tuple[Rule, ...] = (
         0.95,
         rf"\b{_DISMISS}\b(?:\s+\w+){{0,3}}?\s+{_OWNER}\b(?:\s+\w+){{0,3}}?\s+{_TARGET}\b",
     ),
-    _r("dismiss_everything", "instruction_override", 0.85, rf"\b{_DISMISS}\s+(?:everything|all)\s+(?:(?:you|that|from)\s+)?(?:were|was|have been|you've been|above|before|earlier|so far)\b"),
-    _r("previous_and_following", "instruction_override", 0.95, r"\b(?:previous|prior)\s+and\s+(?:following|subsequent)\s+instructions\b"),
-    _r("new_instructions", "instruction_override", 0.7, r"\bnew\s+(?:instructions|rules|directives?|task)\s*[:\-]|\byour\s+new\s+(?:instructions|rules|task|purpose)\s+(?:is|are)\b"),
+    _r(
+        "dismiss_everything",
+        "instruction_override",
+        0.85,
+        rf"\b{_DISMISS}\s+(?:everything|all)\s+(?:(?:you|that|from)\s+)?(?:were|was|have been|you'v"
+        rf"e been|above|before|earlier|so far)\b",
+    ),
+    _r(
+        "previous_and_following",
+        "instruction_override",
+        0.95,
+        r"\b(?:previous|prior)\s+and\s+(?:following|subsequent)\s+instructions\b",
+    ),
+    _r(
+        "new_instructions",
+        "instruction_override",
+        0.7,
+        r"\bnew\s+(?:instructions|rules|directives?|task)\s*[:\-]|\byour\s+new\s+(?:instructions|r"
+        r"ules|task|purpose)\s+(?:is|are)\b",
+    ),
     _r("stop_everything", "instruction_override", 0.6, r"\bstop everything\b|\bjust (?:print|say|output)\s+[\"']"),
-    _r("no_longer_bound", "jailbreak", 0.85, r"\b(?:no longer|not|never)\s+(?:need to |have to |required to )?(?:bound|restricted|limited|constrained|abide|adhere|comply|follow)\w*\b(?:\s+\w+){0,4}\s+(?:by\s+)?(?:any\s+|the\s+|your\s+|openai'?s?\s+)?(?:rules|polic(?:y|ies)|guidelines|restrictions|filters|ethics|content polic)"),
-    _r("without_restrictions", "jailbreak", 0.6, r"\b(?:without|free (?:of|from)|no|zero)\s+(?:any\s+)?(?:restrictions|censorship|filters?|limitations|limits|rules|ethical (?:guidelines|constraints)|moral (?:guidelines|constraints)|boundaries|warnings)\b"),
-    _r("dan", "jailbreak", 0.9, r"(?-i:\bDAN\b)|\bdo anything now\b|(?-i:\bSTAN\b)|(?-i:\bAIM\b)(?=.{0,80}machiavelli)|(?-i:\bDUDE\b)|\bjailbr(?:eak|oken)\w*\s+(?:mode|version|ai|chatbot)"),
-    _r("developer_mode", "jailbreak", 0.85, r"\b(?:developer|dev|god|debug|sudo|jailbreak|jailbroken|evil|chaos|dan)\s+mode\s+(?:enabled|on|activated|output|response)|\b(?:enable|activate|enter|simulate|switch to)\s+(?:the\s+)?(?:developer|god|jailbreak|evil|dan|chaos)\s+mode"),
-    _r("persona_unbound", "jailbreak", 0.85, r"\b(?:act as|pretend (?:to be|you are)|you are now|you will now be|from now on,? you (?:are|will)|role ?play as|take on the role of|simulate)\b.{0,300}\b(?:no (?:rules|restrictions|filters|limits|ethics|morals|guidelines)|(?:unrestricted|unfiltered|uncensored|amoral|unethical)\s+(?:ai|assistant|model|chatbot|bot|mode|access|responses?|answers?|content|output)|without (?:any )?(?:rules|restrictions|filters|limits|morals|ethics|guidelines)|never refuses?|not bound|broken free|freed from|any(?:thing| request)\s+(?:without|no matter))"),
-    _r("two_responses", "jailbreak", 0.8, r"\b(?:two|2|dual)\s+(?:different\s+)?(?:responses|answers|personalities|outputs)\b.{0,200}\b(?:normal|classic|filtered|unfiltered|jailbr|developer|dan)\b"),
-    _r("stay_in_character", "jailbreak", 0.55, r"\b(?:stay|remain|keep)\s+in\s+(?:character|role)\b|\bbreak(?:ing)?\s+character\b"),
-    _r("never_refuse", "jailbreak", 0.7, r"\b(?:never|must not|cannot|can't|won't|will not|do not|don't)\s+(?:ever\s+)?(?:refuse|decline|say (?:no|that you can'?t|i'?m sorry))\b|\bwithout (?:any )?(?:warnings?|disclaimers?|refus\w+|moral\w*)\b"),
-    _r("opposite_persona", "jailbreak", 0.7, r"\b(?:evil|amoral|unethical|uncensored|unfiltered|malicious|rogue|jailbroken|unrestricted)\s+(?:ai|assistant|chatbot|bot|confidant|twin|persona|language model|llm)\b"),
-    _r("openai_policy", "jailbreak", 0.75, r"\b(?:openai|anthropic|content)\s+(?:content\s+)?polic(?:y|ies)\b.{0,120}\b(?:ignore|bypass|not apply|doesn'?t apply|violat|break|free)|\b(?:ignore|bypass|break|violate)\w*\b.{0,60}\b(?:openai|content polic)"),
-    _r("hypothetical_wrapper", "jailbreak", 0.45, r"\bhypothetical(?:ly)?\b.{0,120}\b(?:no (?:rules|restrictions)|without (?:restrictions|rules|filters))"),
-    _r("prompt_extraction", "system_prompt_extraction", 0.9, r"\b(?:reveal|show|print|output|display|repeat|recite|tell me|give me|share|dump|leak|spell(?:[- ]check)?|write out|disclose|what (?:is|are|were))\b(?:\s+\w+){0,4}?\s+(?:your|the|all|previous|initial|original|hidden|secret|system|internal|starting|above)\s+(?:\w+\s+){0,2}?(?:system prompt|prompt|instructions|directives|guidelines|rules|configuration|initiali[sz]ation|preprompt|pre-prompt|context window|setup)\b"),
-    _r("repeat_above", "system_prompt_extraction", 0.85, r"\b(?:repeat|output|print|copy|echo|translate|summari[sz]e|spell[- ]check|rewrite)\s+(?:\w+\s+){0,3}(?:text|words|everything|content|message)\s+(?:above|before|prior|preceding|so far)\b|\brepeat\s+the\s+above\b|\beverything above\b|\b(?:starting|beginning) with\s+['\"]?you are\b"),
-    _r("instructed_to", "system_prompt_extraction", 0.85, r"\bi was (?:instructed|told|programmed) to\b|\bwhat (?:were|have) you (?:been )?(?:told|instructed|given|programmed)\b|\b(?:text|instructions|message|prompt) you (?:were|have been) given\b|\bwhat (?:are|were) you (?:not )?(?:supposed|told|instructed|programmed) (?:to|not to)\b|\bnot supposed to (?:tell|say|reveal)\b"),
-    _r("prompt_code_access", "system_prompt_extraction", 0.8, r"\b(?:print|log|echo|return|dump|cat|output|console\.log)\W{0,3}\s*(?:\w+\.)?(?:system_?prompt|systemprompt|initial_?instructions|hidden_?instructions)\b|\b(?:output|print|show|reveal|display|dump)\s+(?:your\s+|the\s+)?(?:initiali[sz]ation|pre-?prompt|system prompt|hidden instructions|system message)\b"),
-    _r("system_prompt_word", "system_prompt_extraction", 0.5, r"\b(?:system|initial|hidden|secret|original|starting)\s+(?:prompt|instructions|message)\b"),
-    _r("privilege_claim", "privilege_escalation", 0.75, r"\b(?:i am|i'm|im|this is|speaking as|as)\s+(?:the|your|an?|a verified|a certified|the designated)?\s*(?:system\s+)?(?:admin(?:istrator)?|root|superuser|super user|owner|developer|creator|ceo|cto|ciso|sysadmin|it security|security team|operator|moderator)\b.{0,160}\b(?:authori[sz]e|grant|give|permit|allow|override|unlock|disable|bypass|ignore|skip|show|reveal|access|elevate|approve|clearance|so you (?:can|must|should))"),
-    _r("authority_grant", "privilege_escalation", 0.8, r"\b(?:i (?:authori[sz]e|permit|allow|order|command)\s+you|you (?:are|have been) (?:now|hereby) (?:authori[sz]ed|permitted|allowed|cleared)|i hereby (?:authori[sz]e|permit|allow)|(?:grant|give)\s+me\s+(?:admin|root|full|elevated|unrestricted|superuser)\s*(?:access|rights|privileges|permissions)?|elevate\s+my\s+(?:access|permissions|privileges|role)|admin\s+(?:override|token|access granted|privileges granted)|\[(?:system|admin)(?:_override)?\s*:)"),
-    _r("authorized_test", "privilege_escalation", 0.7, r"\bauthori[sz]ed\s+(?:penetration test|red team|security (?:audit|test)|override|exception|session|request to)|\bsanctioned (?:test|request)\b|\b(?:security|access) clearance\b.{0,80}\b(?:ignore|bypass|override|reveal|disable)"),
-    _r("exfil_markdown", "exfiltration", 0.9, r"!\[[^\]]*\]\(\s*https?://[^)]*[?&][^)]*=|\b(?:send|post|forward|upload|exfiltrate|transmit)\b.{0,80}\b(?:https?://|www\.)\S+.{0,60}\b(?:conversation|chat|history|data|password|credentials|token|secrets?|prompt)"),
-    _r("encoded_payload", "obfuscation", 0.5, r"\b(?:decode|decrypt|deobfuscate|reverse)\b.{0,40}\b(?:and|then)\s+(?:execute|follow|obey|run|do|perform)\b"),
-    _r("tool_coercion", "instruction_override", 0.7, r"\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?(?:tool|function|plugin|api)\b.{0,60}\b(?:without (?:asking|confirmation|permission)|immediately|silently)"),
+    _r(
+        "no_longer_bound",
+        "jailbreak",
+        0.85,
+        r"\b(?:no longer|not|never)\s+(?:need to |have to |required to )?(?:bound|restricted|limit"
+        r"ed|constrained|abide|adhere|comply|follow)\w*\b(?:\s+\w+){0,4}\s+(?:by\s+)?(?:any\s+|the"
+        r"\s+|your\s+|openai'?s?\s+)?(?:rules|polic(?:y|ies)|guidelines|restrictions|filters|ethic"
+        r"s|content polic)",
+    ),
+    _r(
+        "without_restrictions",
+        "jailbreak",
+        0.6,
+        r"\b(?:without|free (?:of|from)|no|zero)\s+(?:any\s+)?(?:restrictions|censorship|filters?|"
+        r"limitations|limits|rules|ethical (?:guidelines|constraints)|moral (?:guidelines|constrai"
+        r"nts)|boundaries|warnings)\b",
+    ),
+    _r(
+        "dan",
+        "jailbreak",
+        0.9,
+        r"(?-i:\bDAN\b)|\bdo anything now\b|(?-i:\bSTAN\b)|(?-i:\bAIM\b)(?=.{0,80}machiavelli)|(?-"
+        r"i:\bDUDE\b)|\bjailbr(?:eak|oken)\w*\s+(?:mode|version|ai|chatbot)",
+    ),
+    _r(
+        "developer_mode",
+        "jailbreak",
+        0.85,
+        r"\b(?:developer|dev|god|debug|sudo|jailbreak|jailbroken|evil|chaos|dan)\s+mode\s+(?:enabl"
+        r"ed|on|activated|output|response)|\b(?:enable|activate|enter|simulate|switch to)\s+(?:the"
+        r"\s+)?(?:developer|god|jailbreak|evil|dan|chaos)\s+mode",
+    ),
+    _r(
+        "persona_unbound",
+        "jailbreak",
+        0.85,
+        r"\b(?:act as|pretend (?:to be|you are)|you are now|you will now be|from now on,? you (?:a"
+        r"re|will)|role ?play as|take on the role of|simulate)\b.{0,300}\b(?:no (?:rules|restricti"
+        r"ons|filters|limits|ethics|morals|guidelines)|(?:unrestricted|unfiltered|uncensored|amora"
+        r"l|unethical)\s+(?:ai|assistant|model|chatbot|bot|mode|access|responses?|answers?|content"
+        r"|output)|without (?:any )?(?:rules|restrictions|filters|limits|morals|ethics|guidelines)"
+        r"|never refuses?|not bound|broken free|freed from|any(?:thing| request)\s+(?:without|no m"
+        r"atter))",
+    ),
+    _r(
+        "two_responses",
+        "jailbreak",
+        0.8,
+        r"\b(?:two|2|dual)\s+(?:different\s+)?(?:responses|answers|personalities|outputs)\b.{0,20"
+        r"0}\b(?:normal|classic|filtered|unfiltered|jailbr|developer|dan)\b",
+    ),
+    _r(
+        "stay_in_character",
+        "jailbreak",
+        0.55,
+        r"\b(?:stay|remain|keep)\s+in\s+(?:character|role)\b|\bbreak(?:ing)?\s+character\b",
+    ),
+    _r(
+        "never_refuse",
+        "jailbreak",
+        0.7,
+        r"\b(?:never|must not|cannot|can't|won't|will not|do not|don't)\s+(?:ever\s+)?(?:refuse|de"
+        r"cline|say (?:no|that you can'?t|i'?m sorry))\b|\bwithout (?:any )?(?:warnings?|disclaime"
+        r"rs?|refus\w+|moral\w*)\b",
+    ),
+    _r(
+        "opposite_persona",
+        "jailbreak",
+        0.7,
+        r"\b(?:evil|amoral|unethical|uncensored|unfiltered|malicious|rogue|jailbroken|unrestricted"
+        r")\s+(?:ai|assistant|chatbot|bot|confidant|twin|persona|language model|llm)\b",
+    ),
+    _r(
+        "openai_policy",
+        "jailbreak",
+        0.75,
+        r"\b(?:openai|anthropic|content)\s+(?:content\s+)?polic(?:y|ies)\b.{0,120}\b(?:ignore|bypa"
+        r"ss|not apply|doesn'?t apply|violat|break|free)|\b(?:ignore|bypass|break|violate)\w*\b.{0"
+        r",60}\b(?:openai|content polic)",
+    ),
+    _r(
+        "hypothetical_wrapper",
+        "jailbreak",
+        0.45,
+        r"\bhypothetical(?:ly)?\b.{0,120}\b(?:no (?:rules|restrictions)|without (?:restrictions|ru"
+        r"les|filters))",
+    ),
+    _r(
+        "prompt_extraction",
+        "system_prompt_extraction",
+        0.9,
+        r"\b(?:reveal|show|print|output|display|repeat|recite|tell me|give me|share|dump|leak|spel"
+        r"l(?:[- ]check)?|write out|disclose|what (?:is|are|were))\b(?:\s+\w+){0,4}?\s+(?:your|the"
+        r"|all|previous|initial|original|hidden|secret|system|internal|starting|above)\s+(?:\w+\s+"
+        r"){0,2}?(?:system prompt|prompt|instructions|directives|guidelines|rules|configuration|in"
+        r"itiali[sz]ation|preprompt|pre-prompt|context window|setup)\b",
+    ),
+    _r(
+        "repeat_above",
+        "system_prompt_extraction",
+        0.85,
+        r"\b(?:repeat|output|print|copy|echo|translate|summari[sz]e|spell[- ]check|rewrite)\s+(?:"
+        r"\w+\s+){0,3}(?:text|words|everything|content|message)\s+(?:above|before|prior|preceding|"
+        r"so far)\b|\brepeat\s+the\s+above\b|\beverything above\b|\b(?:starting|beginning) with\s+"
+        r"['\"]?you are\b",
+    ),
+    _r(
+        "instructed_to",
+        "system_prompt_extraction",
+        0.85,
+        r"\bi was (?:instructed|told|programmed) to\b|\bwhat (?:were|have) you (?:been )?(?:told|i"
+        r"nstructed|given|programmed)\b|\b(?:text|instructions|message|prompt) you (?:were|have be"
+        r"en) given\b|\bwhat (?:are|were) you (?:not )?(?:supposed|told|instructed|programmed) (?:"
+        r"to|not to)\b|\bnot supposed to (?:tell|say|reveal)\b",
+    ),
+    _r(
+        "prompt_code_access",
+        "system_prompt_extraction",
+        0.8,
+        r"\b(?:print|log|echo|return|dump|cat|output|console\.log)\W{0,3}\s*(?:\w+\.)?(?:system_?p"
+        r"rompt|systemprompt|initial_?instructions|hidden_?instructions)\b|\b(?:output|print|show|"
+        r"reveal|display|dump)\s+(?:your\s+|the\s+)?(?:initiali[sz]ation|pre-?prompt|system prompt"
+        r"|hidden instructions|system message)\b",
+    ),
+    _r(
+        "system_prompt_word",
+        "system_prompt_extraction",
+        0.5,
+        r"\b(?:system|initial|hidden|secret|original|starting)\s+(?:prompt|instructions|message)\b",
+    ),
+    _r(
+        "privilege_claim",
+        "privilege_escalation",
+        0.75,
+        r"\b(?:i am|i'm|im|this is|speaking as|as)\s+(?:the|your|an?|a verified|a certified|the de"
+        r"signated)?\s*(?:system\s+)?(?:admin(?:istrator)?|root|superuser|super user|owner|develop"
+        r"er|creator|ceo|cto|ciso|sysadmin|it security|security team|operator|moderator)\b.{0,16"
+        r"0}\b(?:authori[sz]e|grant|give|permit|allow|override|unlock|disable|bypass|ignore|skip|s"
+        r"how|reveal|access|elevate|approve|clearance|so you (?:can|must|should))",
+    ),
+    _r(
+        "authority_grant",
+        "privilege_escalation",
+        0.8,
+        r"\b(?:i (?:authori[sz]e|permit|allow|order|command)\s+you|you (?:are|have been) (?:now|he"
+        r"reby) (?:authori[sz]ed|permitted|allowed|cleared)|i hereby (?:authori[sz]e|permit|allow)"
+        r"|(?:grant|give)\s+me\s+(?:admin|root|full|elevated|unrestricted|superuser)\s*(?:access|r"
+        r"ights|privileges|permissions)?|elevate\s+my\s+(?:access|permissions|privileges|role)|adm"
+        r"in\s+(?:override|token|access granted|privileges granted)|\[(?:system|admin)(?:_override"
+        r")?\s*:)",
+    ),
+    _r(
+        "authorized_test",
+        "privilege_escalation",
+        0.7,
+        r"\bauthori[sz]ed\s+(?:penetration test|red team|security (?:audit|test)|override|exceptio"
+        r"n|session|request to)|\bsanctioned (?:test|request)\b|\b(?:security|access) clearance\b"
+        r".{0,80}\b(?:ignore|bypass|override|reveal|disable)",
+    ),
+    _r(
+        "exfil_markdown",
+        "exfiltration",
+        0.9,
+        r"!\[[^\]]*\]\(\s*https?://[^)]*[?&][^)]*=|\b(?:send|post|forward|upload|exfiltrate|transm"
+        r"it)\b.{0,80}\b(?:https?://|www\.)\S+.{0,60}\b(?:conversation|chat|history|data|password|"
+        r"credentials|token|secrets?|prompt)",
+    ),
+    _r(
+        "encoded_payload",
+        "obfuscation",
+        0.5,
+        r"\b(?:decode|decrypt|deobfuscate|reverse)\b.{0,40}\b(?:and|then)\s+(?:execute|follow|obey"
+        r"|run|do|perform)\b",
+    ),
+    _r(
+        "tool_coercion",
+        "instruction_override",
+        0.7,
+        r"\b(?:call|invoke|use|run|execute)\s+(?:the\s+)?(?:tool|function|plugin|api)\b.{0,60}\b(?"
+        r":without (?:asking|confirmation|permission)|immediately|silently)",
+    ),
 )
 
 # The weak signal that a text speaks to the assistant about the assistant: used to gate the classifier.
 ADDRESSED_TO_AI = re.compile(
-    r"\b(?:you are|you're|act as|pretend|role ?play|your\s+(?:instructions|rules|prompt|guidelines|programming|"
-    r"training|restrictions|filters|creators?|developers?|responses?|answers?|output)|as an ai|language model|"
+    r"\b(?:you are|you're|act as|pretend|role ?play|your\s+(?:instructions|rules|prompt|guidelines"
+    r"|programming|"
+    r"training|restrictions|filters|creators?|developers?|responses?|answers?|output)|as an ai|lan"
+    r"guage model|"
     r"chatgpt|gpt-?\d|openai|assistant|chatbot|llm)\b",
     _I,
 )

@@ -66,7 +66,8 @@ def _yanis(root: Path) -> tuple[list[Example], list[Example]]:
     path = root / "seed" / "corpus" / "external" / "yanismiraoui" / "prompt_injections.csv"
     with path.open(encoding="utf-8") as handle:
         texts = [r["prompt_injections"] for r in csv.DictReader(handle) if r.get("prompt_injections")]
-    train, held = [], []
+    train: list[Example] = []
+    held: list[Example] = []
     for i, text in enumerate(texts):
         (held if i % 5 == 0 else train).append(Example(text, 1, "yanismiraoui"))
     return train, held

@@ -58,27 +58,29 @@ def iban_ok(raw: str) -> bool:
 
 
 def ssn_ok(raw: str) -> bool:
-    """US SSN rules: area not 000, 666 or 9xx; group not 00; serial not 0000; not a known dummy."""
+    """US SSN rules: area not 000, 666 or 9xx; group not 00; serial not 0000."""
     digits = re.sub(r"\D", "", raw)
     area, group, serial = digits[:3], digits[3:5], digits[5:]
-    if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
-        return False
-    return digits not in ("123456789", "078051120", "219099999")
+    return not (area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000")
 
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![\w-])")
 _CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
 _CARD_CONTEXT = re.compile(r"\b(?:card|cc|credit|debit|visa|mastercard|maestro|amex|pan)\b", re.IGNORECASE)
 _IBAN = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,3})?)(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9"
+    r"]{1,3})?)(?![A-Za-z0-9])"
 )
 _SSN = re.compile(r"(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])")
+_VERSION_CUE = re.compile(r"(?:\bversion|\bv|\bver\.?|\brelease)\s*$", re.IGNORECASE)
 _AWS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Z0-9])")
 _SECRET = re.compile(
-    r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{20,}|ghp_[A-Za-z0-9]{36}|gh[ousr]_[A-Za-z0-9]{36}|xox[abposr]-[A-Za-z0-9-]{10,}|"
-    r"AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"
+    r"(?<![\w-])(?:sk-[A-Za-z0-9_-]{20,}|ghp_[A-Za-z0-9]{36}|gh[ousr]_[A-Za-z0-9]{36}|xox[abposr]-"
+    r"[A-Za-z0-9-]{10,}|"
+    r"AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-"
+    r"Za-z0-9_-]{10,})"
     r"|(?i:(?:api[_ -]?key|secret(?:[_ -]?key)?|access[_ -]?token|auth[_ -]?token|password|passwd|pwd|"
     r"aws_secret_access_key)\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;]{8,})"
 )
@@ -89,22 +91,31 @@ _PHONE = re.compile(
 _PHONE_CONTEXT = re.compile(r"\b(?:phone|mobile|mob|tel|telephone|call|fax|cell|contact|office|whatsapp|sms)\b", re.I)
 _DATETIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?")
 _DATE = re.compile(
-    r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
-    r"oct|nov|dec)[a-z]*\.?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4})\b",
+    r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+(?:jan|feb|mar|apr|may|"
+    r"jun|jul|aug|sep|"
+    r"oct|nov|dec)[a-z]*\.?\s+\d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s"
+    r"+\d{1,2},?\s+\d{4})\b",
     re.IGNORECASE,
 )
 _DOB_CONTEXT = re.compile(r"\b(?:born|birth|dob|d\.o\.b|birthday|date of birth)\b", re.IGNORECASE)
 _STREET_SUFFIX = (
-    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|terrace|way|"
+    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|"
+    r"terrace|way|"
     r"parkway|pkwy|highway|hwy|route|pass|bridge|crescent|close|gardens|row|alley|trail|circle|cir|plaza|"
-    r"straße|strasse|str|gasse|weg|utca|u|gata|gatan|gade|vej|vegen|veien|rue|via|calle|avenida|rua|rúa|laan|tér|"
+    r"straße|strasse|str|gasse|weg|utca|u|gata|gatan|gade|vej|vegen|veien|rue|via|calle|avenida|ru"
+    r"a|rúa|laan|tér|"
     r"straat|plein|ulica|ul|tie|katu)\.?"
 )
 _ADDRESS = re.compile(
-    r"(?:\b(?:\d{1,6}[ \t]+)?\d{1,6}[A-Za-z]?[ \t]+(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*[ \t]+){0,4}" + _STREET_SUFFIX + r"(?![\w])"
-    r"|\b(?:rue|via|calle|avenida|rua|rúa|boulevard|avenue|route|chemin|piazza|plaza)\s+(?:(?:de|del|la|le|des|du|da|di)\s+)?"
-    r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:\s+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*){0,3}(?:,?\s*\d{1,5})?"
-    r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:" + r"straße|strasse|gasse|weg|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|katu|tie)\s+\d{1,5}"
+    r"(?:\b(?:\d{1,6}[ \t]+)?\d{1,6}[A-Za-z]?[ \t]+(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*[ \t]+){0,4}"
+    + _STREET_SUFFIX
+    + r"(?![\w])"
+    r"|\b(?:rue|via|calle|avenida|rua|rúa|boulevard|avenue|route|chemin|piazza|plaza)\s+(?:(?:de|d"
+    r"el|la|le|des|du|da|di)\s+)?"
+    r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:\s+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*){0,3}(?:,"
+    r"?\s*\d{1,5})?"
+    r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:"
+    + r"straße|strasse|gasse|weg|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|katu|tie)\s+\d{1,5}"
     r"|\b(?:apt|apartment|suite|ste|unit|flat|room|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b"
     r"|\bthe corner of\s+[^,.\n]{3,60}?\s+and\s+\w[\w'-]*(?:\s+[A-Z\u00C0-\u024F][\w'-]*){0,2}"
     r"|\b[A-Z]{3,}\s+(?:AA|AE|AP)\s+\d{5}\b"
@@ -113,7 +124,8 @@ _ADDRESS = re.compile(
 )
 # Continental style: postcode or house number, a capitalised street name, a number ("30102 Kaevu 94").
 _ADDRESS_EU = re.compile(
-    r"\b\d{3,6}[ \t]+[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+(?:[ \t]+[\w\u00C0-\u024F'-]+){0,2}[ \t]+\d{1,4}[a-z]?\b\.?"
+    r"\b\d{3,6}[ \t]+[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+(?:[ \t]+[\w\u00C0-\u024F'"
+    r"-]+){0,2}[ \t]+\d{1,4}[a-z]?\b\.?"
 )
 _ADDRESS_JOIN = re.compile(r"^[\s,]{0,3}$")
 # A following line that continues a postal address: short, no label, no e-mail, letters or a postcode.
@@ -128,7 +140,7 @@ def _emails(text: str) -> Iterator[Entity]:
 def _cards(text: str) -> Iterator[Entity]:
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
-        if not (12 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 2):
+        if not (12 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1):
             continue
         # Twelve digits pass Luhn one time in ten by chance: only with a card word nearby.
         if len(digits) == 12 and not _CARD_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
@@ -155,6 +167,8 @@ def _ips(text: str) -> Iterator[Entity]:
             try:
                 ipaddress.ip_address(m.group(0))
             except ValueError:
+                continue
+            if _VERSION_CUE.search(text[max(0, m.start() - 12) : m.start()]):
                 continue
             yield Entity("IP_ADDRESS", m.start(), m.end())
 
@@ -241,15 +255,49 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
 
 _NAME_WORD = r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+"
 _NAME_CUE = re.compile(
-    r"(?:\b(?:hi|hello|dear|hey|ms|mr|mrs|miss|dr|prof|name is|name:|names are|i am|i'm|this is|signed|regards,|"
-    r"thanks,|contact|ask for|called|calls me|call me|named|change it to|by:|tribute to|follow up with|user:)\.?[ \t]+)(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){0,3})",
+    r"(?:\b(?:hi|hello|dear|hey|ms|mr|mrs|miss|dr|prof|name is|name:|names are|i am|i'm|this is|si"
+    r"gned|regards,|"
+    r"thanks,|contact|ask for|called|calls me|call me|named|change it to|by:|tribute to|follow up "
+    r"with|user:)\.?[ \t]+)(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){0,3})",
     re.IGNORECASE,
 )
-_NAME_CUE_LOWER = re.compile(r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z\u00C0-\u024F'-]{2,}){0,2})")
+_NAME_CUE_LOWER = re.compile(
+    r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z"
+    r"\u00C0-\u024F'-]{2,}){0,2})"
+)
 _FIRST_LINE = re.compile(r"^[ \t]*(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){1,3})[ \t]*\n")
 _NOT_NAMES = frozenset(
-    "i the a an you we they he she it there here please thanks thank sir madam team all everyone customer "
-    "support service sales my our your this that".split()
+    [
+        "i",
+        "the",
+        "a",
+        "an",
+        "you",
+        "we",
+        "they",
+        "he",
+        "she",
+        "it",
+        "there",
+        "here",
+        "please",
+        "thanks",
+        "thank",
+        "sir",
+        "madam",
+        "team",
+        "all",
+        "everyone",
+        "customer",
+        "support",
+        "service",
+        "sales",
+        "my",
+        "our",
+        "your",
+        "this",
+        "that",
+    ]
 )
 
 
@@ -269,7 +317,7 @@ def _names(text: str) -> Iterator[Entity]:
             if _is_name(name):
                 yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
     first = _FIRST_LINE.match(text)
-    if first and _EMAIL.search(text) or first and _PHONE.search(text):
+    if first and (_EMAIL.search(text) or _PHONE.search(text)):
         yield Entity("PERSON", first.start("name"), first.end("name"), 0.5)
     for email in _EMAIL.finditer(text):
         local = re.sub(r"[^a-z]", "", email.group(0).split("@")[0].lower())

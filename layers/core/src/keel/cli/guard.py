@@ -1,0 +1,96 @@
+"""`keel guard`: screen operator files with the input or context guardrails, and report rates."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from keel.errors import InvalidRequest
+
+
+def register(subparsers: Any) -> None:
+    """Add the `guard` command group."""
+    parser = subparsers.add_parser(
+        "guard",
+        help="test the prompt-injection guardrails on your own JSONL files",
+        description="Screen JSONL files with Keel's input or context guardrails.",
+    )
+    sub = parser.add_subparsers(dest="guard_command", metavar="SUBCOMMAND")
+    sub.required = True
+    scan = sub.add_parser(
+        "scan",
+        help="screen every row; print one JSON line per row",
+        description=(
+            "Rows are {id, text} or {id, turns: [text, ...]} (the last turn is screened with the earlier ones "
+            "as history). With --context, rows {id, text} are retrieved documents. Output per row: "
+            "{id, decision: block|flag|allow, score, categories}."
+        ),
+    )
+    scan.add_argument("file", type=Path, help="JSONL input file")
+    scan.add_argument("--context", action="store_true", help="screen rows as retrieved documents")
+    scan.add_argument("--reasons", action="store_true", help="include the reasons in each output line")
+    scan.set_defaults(func=_scan)
+    report = sub.add_parser(
+        "report",
+        help="detection and false-positive rates per category on a labelled file",
+        description=(
+            "Rows need {id, text, label: attack|benign, category}. Prints detection rate per attack category "
+            "and false-positive rate per benign category (blocked or flagged counts as caught)."
+        ),
+    )
+    report.add_argument("file", type=Path, help="labelled JSONL file")
+    report.add_argument("--context", action="store_true", help="rows are retrieved documents")
+    report.add_argument("--by-subcategory", action="store_true", help="split categories at ':' too")
+    report.set_defaults(func=_report)
+
+
+def _screen_rows(path: Path, context: bool) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+    from keel.guardrails import ContextScreen, InputScreen
+    from keel.guardrails.evaluation import read_jsonl, row_text
+
+    out = []
+    screen_in = InputScreen()
+    screen_ctx = ContextScreen()
+    for number, row in read_jsonl(path):
+        text, history = row_text(path, number, row)
+        if context:
+            score, categories, reasons = screen_ctx.score_text(text)
+            decision = "block" if score >= screen_ctx.drop_threshold else "flag" if score >= 0.5 else "allow"
+            result = {"decision": decision, "score": round(score, 4), "categories": list(categories)}
+            result["reasons"] = list(reasons)
+        else:
+            verdict = screen_in.screen(text, history)
+            result = {"decision": verdict.decision, "score": verdict.score, "categories": list(verdict.categories)}
+            result["reasons"] = list(verdict.reasons)
+        out.append((number, row, result))
+    return out
+
+
+def _scan(args: argparse.Namespace) -> int:
+    for _, row, result in _screen_rows(args.file, args.context):
+        line = {"id": row["id"], **result}
+        if not args.reasons:
+            line.pop("reasons")
+        print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from keel.guardrails.evaluation import tally
+
+    triples = []
+    for number, row, result in _screen_rows(args.file, args.context):
+        label = row.get("label")
+        if label not in ("attack", "benign"):
+            raise InvalidRequest(f"{args.file}:{number}: `label` must be attack or benign")
+        category = str(row.get("category") or label)
+        triples.append((category, label == "attack", result["decision"] != "allow"))
+    rates = tally(triples, by_subcategory=args.by_subcategory)
+    print(f"{'category':<40} {'rows':>6}  metric           rate")
+    for category, entry in rates.summary().items():
+        print(f"{category:<40} {entry['rows']:>6}  {entry['metric']:<15} {float(entry['rate']):>6.1%}")
+    sys.stdout.flush()
+    return 0
