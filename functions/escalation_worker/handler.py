@@ -1,16 +1,33 @@
-"""Lambda handler for the escalation_worker function: placeholder created with the CDK app until its owner writes it.
-
-It fails closed and says so, so a deployment made before the real handler lands refuses work
-instead of pretending to do it.
-"""
+"""Lambda handler on the escalation queue: each message carries a task token; open the ticket, report back."""
 
 from __future__ import annotations
 
+import logging
+import os
+from functools import cache
 from typing import Any
 
-from keel.errors import KeelError
+from keel.escalation.wiring import EscalationConfig, build_worker
+from keel.escalation.worker import EscalationWorker
+
+logger = logging.getLogger("keel.escalation_worker")
+_config = EscalationConfig.from_environ(os.environ)
+
+
+@cache
+def _worker() -> EscalationWorker:
+    # Built on the first message and kept while the Lambda stays warm.
+    return build_worker(_config)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Refuse every event: the escalation_worker handler is not implemented in this build."""
-    raise KeelError("the escalation_worker function is not implemented in this build")
+    """SQS batch in; failed message ids out (ReportBatchItemFailures), so only those are redelivered."""
+    worker = _worker()
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            worker.handle(record["body"])
+        except Exception:  # one bad message must not fail the batch
+            logger.exception("escalation message %s failed", record.get("messageId"))
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}

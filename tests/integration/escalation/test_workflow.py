@@ -125,6 +125,11 @@ def test_a_create_that_landed_despite_an_error_is_found_not_repeated(
     assert record.ticket_id == str(ticket["id"])
 
 
+def ticketed(clean: LocalEscalation, conversation_id: str) -> Any:
+    record = clean.escalations.get(conversation_id)
+    return record if record is not None and record.status == "ticketed" else None
+
+
 def _execution_output(clean: LocalEscalation, escalation_id: str) -> dict[str, Any]:
     import json
 

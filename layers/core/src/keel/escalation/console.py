@@ -1,0 +1,195 @@
+"""The agent console's core: the queue of escalated conversations, take, reply, hand back, close (R18)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keel.channels.http import bearer_token, correlation_id, error_response, json_response, parse_body
+from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from keel.escalation import messages
+from keel.escalation.ports import StatusStore
+from keel.escalation.records import OPEN_STATUSES, Agent, DynamoDBEscalationStore, EscalationRecord
+from keel.identity.principal import Principal
+
+AGENT_GROUP = "support-agents"
+TAKEABLE = ("pending", "helpdesk_unavailable", "ticketed", "failed")
+_ROUTE = re.compile(r"^/v1/agent/conversations/([A-Za-z0-9-]{8,64})(?:/(take|reply|handback|close))?$")
+
+
+class AgentConsole:
+    """What an agent (a principal in group support-agents) can do with escalated conversations."""
+
+    def __init__(self, escalations: DynamoDBEscalationStore, conversations: StatusStore) -> None:
+        self._escalations = escalations
+        self._conversations = conversations
+
+    def queue(self, agent: Principal) -> list[dict[str, Any]]:
+        """Open escalations, oldest first, with reason, summary, intent and where each stands."""
+        _require_agent(agent)
+        return [_summary(r) for r in self._escalations.records(OPEN_STATUSES)]
+
+    def conversation(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
+        """One escalation with its transcript (masked, as stored)."""
+        _require_agent(agent)
+        record = self._escalations.require(conversation_id)
+        transcript = self._conversations.messages(conversation_id, limit=200)
+        return {
+            **_summary(record),
+            "messages": [{"role": m.role, "text": m.text, "at": m.created_at} for m in transcript],
+        }
+
+    def set_presence(self, agent: Principal, status: str) -> dict[str, Any]:
+        """Go online (free for new handoffs) or offline."""
+        _require_agent(agent)
+        if status not in ("online", "offline"):
+            raise InvalidRequest(f"status must be 'online' or 'offline', not {status!r}")
+        self._escalations.set_presence(Agent(agent.subject, _name(agent), status))
+        return {"agent_id": agent.subject, "status": status}
+
+    def take(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
+        """Assign the conversation to this agent and tell the user who they are talking to."""
+        _require_agent(agent)
+        record = self._escalations.require(conversation_id)
+        if record.status == "assigned" and record.agent_id == agent.subject:
+            return _summary(record)
+        try:
+            self._escalations.update(
+                conversation_id,
+                {"status": "assigned", "agent_id": agent.subject, "agent_name": _name(agent)},
+                expect_status=TAKEABLE,
+            )
+        except Conflict as exc:
+            raise Conflict(f"conversation {conversation_id} is already taken or closed") from exc
+        self._escalations.set_presence(Agent(agent.subject, _name(agent), "busy", conversation_id))
+        self._conversations.set_status(conversation_id, "with_agent")
+        messages.post(
+            self._conversations,
+            conversation_id,
+            "agent",
+            messages.agent_joined(_name(agent)),
+            {"agent": _name(agent), "agent_id": agent.subject},
+        )
+        return _summary(self._escalations.require(conversation_id))
+
+    def reply(self, agent: Principal, conversation_id: str, text: str) -> dict[str, Any]:
+        """Post the agent's message into the conversation (the user sees it in the same channel)."""
+        self._assigned(agent, conversation_id)
+        message = messages.post(
+            self._conversations, conversation_id, "agent", text, {"agent": _name(agent), "agent_id": agent.subject}
+        )
+        return {"conversation_id": conversation_id, "seq": message.seq}
+
+    def handback(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
+        """Return the conversation to the bot; the agent is free again."""
+        self._assigned(agent, conversation_id)
+        return self._release(agent, conversation_id, "handed_back", "open", messages.HANDED_BACK)
+
+    def close(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
+        """Close the conversation; the agent is free again."""
+        _require_agent(agent)
+        record = self._escalations.require(conversation_id)
+        if record.status == "assigned" and record.agent_id != agent.subject:
+            raise Forbidden(f"conversation {conversation_id} is assigned to {record.agent_name}")
+        return self._release(agent, conversation_id, "closed", "closed", messages.CLOSED)
+
+    def _release(
+        self, agent: Principal, conversation_id: str, status: str, conversation_status: str, text: str
+    ) -> dict[str, Any]:
+        self._escalations.update(conversation_id, {"status": status})
+        self._conversations.set_status(conversation_id, conversation_status)
+        messages.post(self._conversations, conversation_id, "assistant", text, {"escalation": {"kind": status}})
+        self._escalations.set_presence(Agent(agent.subject, _name(agent), "online"))
+        return {"conversation_id": conversation_id, "status": status}
+
+    def _assigned(self, agent: Principal, conversation_id: str) -> EscalationRecord:
+        _require_agent(agent)
+        record = self._escalations.require(conversation_id)
+        if record.status != "assigned" or record.agent_id != agent.subject:
+            raise Forbidden(f"take conversation {conversation_id} before replying or handing it back")
+        return record
+
+
+class ReplyBody(BaseModel):
+    """POST /v1/agent/conversations/{id}/reply."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class PresenceBody(BaseModel):
+    """POST /v1/agent/presence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = Field(pattern=r"^(online|offline)$")
+
+
+class AgentEndpoint:
+    """The agent API as API Gateway proxy events: identify, route, call the console, respond."""
+
+    def __init__(self, factory: Callable[[], tuple[Callable[[str], Principal], AgentConsole]]) -> None:
+        self._factory = factory
+        self._built: tuple[Callable[[str], Principal], AgentConsole] | None = None
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One proxy event in, one proxy response out; never raises."""
+        correlation = correlation_id(event)
+        try:
+            if self._built is None:
+                self._built = self._factory()
+            identify, console = self._built
+            agent = identify(bearer_token(event))
+            body = self._route(console, agent, str(event.get("httpMethod", "")), str(event.get("path", "")), event)
+        except Exception as exc:  # every failure becomes a typed JSON error; unknown ones a 500
+            return error_response(exc, correlation=correlation)
+        return json_response(200, body, correlation=correlation)
+
+    @staticmethod
+    def _route(console: AgentConsole, agent: Principal, method: str, path: str, event: dict[str, Any]) -> Any:
+        if path.rstrip("/") == "/v1/agent/queue" and method == "GET":
+            return {"queue": console.queue(agent)}
+        if path.rstrip("/") == "/v1/agent/presence" and method == "POST":
+            return console.set_presence(agent, parse_body(event, PresenceBody).status)
+        match = _ROUTE.match(path.rstrip("/"))
+        if match is None:
+            raise NotFound(f"no agent route {method} {path}")
+        conversation_id, action = match.groups()
+        if action is None and method == "GET":
+            return console.conversation(agent, conversation_id)
+        if method != "POST" or action is None:
+            raise InvalidRequest(f"{method} is not accepted on {path}; use POST .../take|reply|handback|close")
+        if action == "reply":
+            return console.reply(agent, conversation_id, parse_body(event, ReplyBody).text)
+        actions = {"take": console.take, "handback": console.handback, "close": console.close}
+        return actions[action](agent, conversation_id)
+
+
+def _require_agent(principal: Principal) -> None:
+    if AGENT_GROUP not in principal.groups:
+        raise Forbidden(f"only members of {AGENT_GROUP} can use the agent console")
+
+
+def _name(agent: Principal) -> str:
+    return agent.attributes.get("name") or agent.username
+
+
+def _summary(record: EscalationRecord) -> dict[str, Any]:
+    return {
+        "conversation_id": record.conversation_id,
+        "escalation_id": record.escalation_id,
+        "bot": record.bot,
+        "reason": record.reason,
+        "detail": record.detail,
+        "intent": record.intent,
+        "summary": record.summary,
+        "status": record.status,
+        "agent_name": record.agent_name,
+        "ticket_id": record.ticket_id,
+        "created_at": record.created_at,
+        "department": record.user.get("department"),
+    }
