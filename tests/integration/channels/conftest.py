@@ -1,0 +1,83 @@
+"""Channel integration fixtures: moto for AWS, the local Slack API and WebSocket stand-ins, a fake-model turn.
+
+The turn's model and retrieval are the small fakes of tests/unit/channels/world.py; everything the channels
+themselves talk to (DynamoDB, SQS, Secrets Manager, Cognito, the Slack Web API, the Management API) is real
+protocol on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from keel.bootstrap import AwsClients
+from keel.channels.wiring import ChannelConfig, Channels
+from keel.conversations.dynamodb import DynamoDBConversationStore
+from keel.local import provision
+from keel.local.slack_api import DEFAULT_BOT_TOKEN, LocalSlackApi
+from tests.unit.channels.world import World
+
+SIGNING_SECRET = "e2b9f0c1d2a34b5c6d7e8f90a1b2c3d4"
+
+
+@dataclass
+class ChannelEnv:
+    clients: AwsClients
+    names: provision.LocalResources
+    pool: provision.UserPool
+    queue_urls: dict[str, str]
+    slack: LocalSlackApi
+    world: World
+    channels: Channels
+
+    def receive_jobs(self) -> list[dict[str, Any]]:
+        """Drain the Slack work queue into SQS-event records."""
+        records = []
+        while True:
+            batch = self.clients.sqs.receive_message(
+                QueueUrl=self.queue_urls["slack-events"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return records
+            for message in batch:
+                records.append({"messageId": message["MessageId"], "body": message["Body"]})
+                self.clients.sqs.delete_message(
+                    QueueUrl=self.queue_urls["slack-events"], ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+@pytest.fixture(scope="module")
+def channel_env(moto_stack: Any) -> Iterator[ChannelEnv]:
+    clients = AwsClients(region="us-east-1", endpoint_url=moto_stack.url)  # type: ignore[attr-defined]
+    names = provision.LocalResources(prefix="keel-chtest")
+    queue_urls = provision.provision_aws(clients, names)
+    pool = provision.provision_user_pool(clients.cognito)
+    secrets = clients.client("secretsmanager")
+    for name, value in (
+        ("keel-chtest/slack/signing", {"signing_secret": SIGNING_SECRET}),
+        ("keel-chtest/slack/bot", {"bot_token": DEFAULT_BOT_TOKEN}),
+    ):
+        try:
+            secrets.create_secret(Name=name, SecretString=json.dumps(value))
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+    slack = LocalSlackApi().start()
+    conversations_table = names.tables["conversations"].name
+    world = World(conversations=DynamoDBConversationStore(clients.dynamodb, conversations_table))  # type: ignore[arg-type]
+    config = ChannelConfig(
+        user_pool_id=pool.pool_id,
+        app_client_ids=[pool.client_id],
+        conversations_table=conversations_table,
+        channel_state_table=names.tables["idempotency"].name,
+        slack_signing_secret_id="keel-chtest/slack/signing",
+        slack_bot_token_secret_id="keel-chtest/slack/bot",
+        slack_events_queue_url=queue_urls["slack-events"],
+        slack_api_url=slack.api_url,
+        slack_bot="hr",
+    )
+    yield ChannelEnv(clients, names, pool, queue_urls, slack, world, Channels(config, clients, lambda: world.service))
+    slack.stop()

@@ -1,0 +1,190 @@
+"""The Slack app end to end on loopback: signed request -> SQS -> worker -> Cognito mapping -> reply in thread."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from keel.channels.slack import SlackJob
+from keel.channels.slack_worker import CognitoPrincipalDirectory
+from keel.errors import NotFound, Unauthenticated
+from keel.local import provision
+from tests.integration.channels.conftest import SIGNING_SECRET, ChannelEnv
+
+pytestmark = pytest.mark.integration
+
+
+def signed(
+    path: str, body: bytes, *, secret: str = SIGNING_SECRET, at: int | None = None, **headers: str
+) -> dict[str, Any]:
+    ts = str(int(time.time()) if at is None else at)
+    return {
+        "path": path,
+        "httpMethod": "POST",
+        "headers": {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+            **headers,
+        },
+        "body": body.decode(),
+        "requestContext": {"requestId": "r"},
+    }
+
+
+def mention(event_id: str, user: str = "UEMMA") -> bytes:
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event_id": event_id,
+            "event": {
+                "type": "app_mention",
+                "user": user,
+                "channel": "C1",
+                "ts": f"1700000000.{event_id[-4:]}",
+                "text": "<@UKEELBOT> how many days of annual leave do I get?",
+            },
+        }
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def employee(channel_env: ChannelEnv) -> str:
+    provision.ensure_user(
+        channel_env.clients.cognito,
+        channel_env.pool,
+        "emma-slack",
+        groups=["all-staff"],
+        email="emma.slack@acme.example",
+        department="engineering",
+    )
+    channel_env.slack.add_user("UEMMA", "emma.slack@acme.example")
+    return "UEMMA"
+
+
+def run_worker(env: ChannelEnv) -> dict[str, Any]:
+    from keel.local.api import load_handler
+    from tests.conftest import REPO_ROOT
+
+    worker = env.channels.slack_worker()
+    failures = []
+    for record in env.receive_jobs():
+        try:
+            worker.process(SlackJob.model_validate_json(record["body"]))
+        except Exception:
+            failures.append(record["messageId"])
+    assert load_handler(REPO_ROOT / "functions", "slack_worker")  # the Lambda entry point imports cleanly
+    return {"batchItemFailures": failures}
+
+
+def test_mention_is_answered_in_thread_as_the_mapped_employee(channel_env: ChannelEnv, employee: str) -> None:
+    channel_env.slack.clear()
+    ingress = channel_env.channels.slack_ingress()
+    started = time.perf_counter()
+    response = ingress.handle(signed("/slack/events", mention("Ev1001")))
+    ack_ms = (time.perf_counter() - started) * 1000
+    assert response["statusCode"] == 200
+    print(f"slack ack {ack_ms:.1f} ms")
+    assert run_worker(channel_env) == {"batchItemFailures": []}
+    [post] = channel_env.slack.messages()
+    assert post["thread_ts"] == "1700000000.1001" and "25 days" in post["text"]
+    assert "hr-annual-leave" in json.dumps(post["blocks"])
+
+
+def test_retried_event_is_processed_exactly_once(channel_env: ChannelEnv, employee: str) -> None:
+    channel_env.slack.clear()
+    ingress = channel_env.channels.slack_ingress()
+    assert ingress.handle(signed("/slack/events", mention("Ev2002")))["statusCode"] == 200
+    retry = signed("/slack/events", mention("Ev2002"), at=int(time.time()) + 2, **{"X-Slack-Retry-Num": "1"})
+    assert ingress.handle(retry)["statusCode"] == 200
+    run_worker(channel_env)
+    assert len(channel_env.slack.messages()) == 1
+
+
+def test_bad_signature_stale_timestamp_and_replay_are_refused(channel_env: ChannelEnv, employee: str) -> None:
+    ingress = channel_env.channels.slack_ingress()
+    assert ingress.handle(signed("/slack/events", mention("Ev3003"), secret="wrong"))["statusCode"] == 401
+    assert ingress.handle(signed("/slack/events", mention("Ev3004"), at=int(time.time()) - 600))["statusCode"] == 401
+    event = signed("/slack/events", mention("Ev3005"))
+    assert ingress.handle(event)["statusCode"] == 200
+    assert ingress.handle(event)["statusCode"] == 401
+    assert len(channel_env.receive_jobs()) == 1
+
+
+def test_rotated_signing_secret_applies_without_a_restart(channel_env: ChannelEnv, employee: str) -> None:
+    from keel.channels import slack_signature
+
+    ingress = channel_env.channels.slack_ingress()
+    secrets = channel_env.clients.client("secretsmanager")
+    assert ingress.handle(signed("/slack/events", mention("Ev4001")))["statusCode"] == 200
+    secrets.put_secret_value(
+        SecretId="keel-chtest/slack/signing", SecretString=json.dumps({"signing_secret": "rotated-1"})
+    )
+    try:
+        original = slack_signature.REFETCH_INTERVAL_SECONDS
+        slack_signature.REFETCH_INTERVAL_SECONDS = 0
+        assert ingress.handle(signed("/slack/events", mention("Ev4002"), secret="rotated-1"))["statusCode"] == 200
+    finally:
+        slack_signature.REFETCH_INTERVAL_SECONDS = original
+        secrets.put_secret_value(
+            SecretId="keel-chtest/slack/signing", SecretString=json.dumps({"signing_secret": SIGNING_SECRET})
+        )
+    channel_env.receive_jobs()
+
+
+def test_feedback_button_lands_on_the_conversation_item(channel_env: ChannelEnv, employee: str) -> None:
+    channel_env.slack.clear()
+    ingress = channel_env.channels.slack_ingress()
+    ingress.handle(signed("/slack/events", mention("Ev5001")))
+    run_worker(channel_env)
+    actions = next(b for b in channel_env.slack.messages()[0]["blocks"] if b["type"] == "actions")
+    value = json.loads(actions["elements"][0]["value"])
+    payload = {
+        "type": "block_actions",
+        "trigger_id": "trig-5001",
+        "team": {"id": "T1"},
+        "user": {"id": "UEMMA"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1700000000.999", "thread_ts": "1700000000.5001"},
+        "actions": [{"action_id": "keel_feedback_up", "value": json.dumps(value)}],
+    }
+    from urllib.parse import urlencode
+
+    assert (
+        ingress.handle(signed("/slack/interactivity", urlencode({"payload": json.dumps(payload)}).encode()))[
+            "statusCode"
+        ]
+        == 200
+    )
+    run_worker(channel_env)
+    item = channel_env.clients.dynamodb.get_item(
+        TableName=channel_env.names.tables["conversations"].name,
+        Key={"pk": {"S": f"CONV#{value['c']}"}, "sk": {"S": f"FEEDBACK#{value['m']}"}},
+    )["Item"]
+    assert item["rating"]["S"] == "up" and item["channel"]["S"] == "slack"
+    assert channel_env.slack.messages()[-1]["method"] == "chat.update"
+
+
+def test_cognito_directory_maps_email_to_groups_and_refuses_disabled_users(channel_env: ChannelEnv) -> None:
+    cognito = channel_env.clients.cognito
+    provision.ensure_user(
+        cognito,
+        channel_env.pool,
+        "paula-slack",
+        groups=["all-staff", "payroll-admins"],
+        email="paula.slack@acme.example",
+        department="finance",
+    )
+    directory = CognitoPrincipalDirectory(cognito, channel_env.pool.pool_id, tenant="demo")
+    principal = directory.principal_for_email("paula.slack@acme.example")
+    assert principal.groups == frozenset({"all-staff", "payroll-admins"})
+    assert (principal.username, principal.department, principal.external) == ("paula-slack", "finance", False)
+    with pytest.raises(NotFound, match="no single Keel user"):
+        directory.principal_for_email("nobody@acme.example")
+    cognito.admin_disable_user(UserPoolId=channel_env.pool.pool_id, Username="paula-slack")
+    with pytest.raises(Unauthenticated, match="disabled"):
+        directory.principal_for_email("paula.slack@acme.example")
