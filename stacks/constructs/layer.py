@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -20,7 +20,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # The python3.11 Lambda runtime runs on Amazon Linux 2 (glibc 2.26): manylinux2014 wheels only.
 _PIP_PLATFORM = "manylinux2014_aarch64"
 _PYTHON_VERSION = "3.11"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<extras>\[[^\]]*\])?")
 
 
 class LayerBuildError(RuntimeError):
@@ -30,16 +30,22 @@ class LayerBuildError(RuntimeError):
 def runtime_requirements(project_dir: Path, lock_file: Path) -> list[str]:
     """The layer's direct dependencies pinned to the lock file's versions (``name==version``)."""
     project = tomllib.loads((project_dir / "pyproject.toml").read_text(encoding="utf-8"))
-    wanted = [_normalise(_NAME.match(dep).group(0)) for dep in project["project"]["dependencies"]]  # type: ignore[union-attr]
+    wanted: list[tuple[str, str]] = []
+    for dep in project["project"]["dependencies"]:
+        match = _NAME.match(dep)
+        if match is None:
+            raise LayerBuildError(f"cannot read the dependency {dep!r} in {project_dir / 'pyproject.toml'}")
+        wanted.append((_normalise(match["name"]), match["extras"] or ""))
     pins: dict[str, str] = {}
     for line in lock_file.read_text(encoding="utf-8").splitlines():
         name, sep, version = line.strip().partition("==")
         if sep:
             pins[_normalise(name)] = version
-    missing = [name for name in wanted if name not in pins]
+    missing = [name for name, _ in wanted if name not in pins]
     if missing:
         raise LayerBuildError(f"{lock_file.name} has no pin for {', '.join(missing)}; add exact pins first")
-    return [f"{name}=={pins[name]}" for name in wanted]
+    # Extras stay (python-jose[cryptography]); the constraint file pins what they pull in.
+    return [f"{name}{extras}=={pins[name]}" for name, extras in wanted]
 
 
 def _normalise(name: str) -> str:
@@ -79,12 +85,11 @@ class CoreLayerBundler:
                 *requirements,
             ],
         )
-        self._run(
-            "installing the keel package",
-            [*pip, str(target), "--no-deps", "--no-build-isolation", str(self._project_dir)],
-        )
-        for leftover in target.glob("*.egg-info"):
-            shutil.rmtree(leftover)
+        # keel is pure Python: copy the package itself (no wheel build, no build-tool dependency).
+        source = self._project_dir / "src" / "keel"
+        if not (source / "__init__.py").is_file():
+            raise LayerBuildError(f"core layer: {source} is not the keel package")
+        shutil.copytree(source, target / "keel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         self._run("compiling to .pyc", [self._python, "-m", "compileall", "-q", str(target)])
         return True
 
@@ -111,7 +116,8 @@ def core_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.La
             bundling=cdk.BundlingOptions(
                 # Never pulled: local bundling always succeeds or raises.
                 image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
-                local=bundler,
+                # jsii calls try_bundle(output_dir, options) positionally; the Protocol spells it keyword-only.
+                local=cast(cdk.ILocalBundling, bundler),
             ),
         ),
         compatible_runtimes=[RUNTIME],

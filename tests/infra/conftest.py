@@ -16,7 +16,7 @@ from stacks.stage import KeelStage, add_nag_gate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Template-only tests never build the layer: no pip, no network.
-SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
+SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 
 
 def file_context() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,8 @@ def test_overrides_are_limited_and_validated() -> None:
 def test_out_of_range_values_are_refused(field: str, value: object, message: str) -> None:
     config = build_stage_config("staging", TARGET)
     with pytest.raises(ConfigError, match=message):
-        replace(config, **{field: value})
+        changes: dict[str, Any] = {field: value}
+        replace(config, **changes)
 
 
 def test_flatten_reference_names_findings_like_cdk_nag() -> None:

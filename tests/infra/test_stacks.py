@@ -300,11 +300,11 @@ def test_workforce_pool_federates_saml_and_oidc_with_groups_and_department(synth
                 ),
             },
         )
-    oidc = [
+    oidc = next(
         p
         for _, p in synthesized.resources("AWS::Cognito::UserPoolIdentityProvider").values()
         if p["Properties"]["ProviderType"] == "OIDC"
-    ][0]
+    )
     # The client secret is a deploy-time dynamic reference, never a literal in the template.
     assert "{{resolve:secretsmanager:" in json.dumps(oidc["Properties"]["ProviderDetails"]["client_secret"])
 
