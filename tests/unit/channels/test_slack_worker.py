@@ -68,7 +68,7 @@ def test_same_job_delivered_twice_runs_once() -> None:
     assert slack_worker.process(question("Ev9"))
     assert not slack_worker.process(question("Ev9"))
     assert len(slack.posts) == 1
-    assert len(world.generator.calls) == 1
+    assert len(world.service.calls) == 1
 
 
 def test_follow_up_in_the_thread_continues_the_conversation() -> None:
@@ -129,7 +129,7 @@ def test_unknown_slack_user_is_told_plainly_and_no_turn_runs() -> None:
     slack_worker, slack = worker(world, RecordingSlack(emails={"U1": "stranger@else.example"}))
     slack_worker.process(question())
     assert "no single Keel user" in slack.posts[0]["text"]
-    assert world.generator.calls == []
+    assert world.service.calls == []
 
 
 def test_profile_without_email_is_refused() -> None:

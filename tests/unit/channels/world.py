@@ -1,102 +1,122 @@
-"""A small Keel world on fakes for channel tests: the real ChatService over in-memory ports."""
+"""A small Keel world for channel tests: a turn with the ChatService interface over in-memory stores.
+
+Channels only call identify() and reply_as(); this fake turn keeps their contract (ownership of
+conversations, bot authorization, citations, escalation on an explicit human request) without the
+model, guardrail and audit stages, which have their own tests.
+"""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from typing import Any
 
 from keel.channels.feedback import FeedbackService, InMemoryFeedbackStore
+from keel.channels.streaming import HUMAN_REQUEST
 from keel.conversations.memory import InMemoryConversationStore
-from keel.errors import Forbidden, NotFound
+from keel.conversations.models import ChatReply, ChatRequest, Citation
+from keel.conversations.ports import Conversation, StoredMessage
+from keel.errors import Forbidden, NotFound, Unauthenticated
 from keel.identity.principal import Principal
-from keel.knowledge.ports import Passage
-from keel.turn import ChatService, TurnDependencies
-from tests.fakes.turn import EchoFirstPassage, PlainPrompts, TokenTable
 
 EMMA = Principal("sub-emma", "emma", frozenset({"all-staff"}), "demo", email="emma@acme.example")
 CARLA = Principal("sub-carla", "carla", frozenset({"customers"}), "demo", external=True)
 
-LEAVE = Passage(
-    "hr-annual-leave",
-    "hr-annual-leave#0",
-    "Annual leave",
-    "Employees get 25 days of annual leave. Unused days carry over.",
-    0,
-    classification="internal",
-    acl_groups=("all-staff",),
-    department="hr",
-)
-REFUND = Passage(
-    "customer-refunds",
-    "customer-refunds#0",
-    "Refunds",
-    "Refunds are possible within 30 days of purchase for every plan. Contact support to start one.",
-    0,
-    classification="public",
-    acl_groups=("public",),
-    department="customer",
-)
-BOTS = {"hr": ("all-staff", "internal"), "customer": ("customers", "external")}
+CORPUS = {
+    "hr": [("hr-annual-leave", "Annual leave", "Employees get 25 days of annual leave. Unused days carry over.")],
+    "customer": [
+        (
+            "customer-refunds",
+            "Refunds",
+            "Refunds are possible within 30 days of purchase for every plan. Contact support to start one.",
+        )
+    ],
+}
+BOT_GROUPS = {"hr": "all-staff", "customer": "customers"}
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Stands in for SearchScope (built only by keel.access); channels never look inside it."""
+class Result:
+    """What reply_as returns (the part channels read)."""
 
-    index: str
+    reply: ChatReply
 
 
-class Access:
-    """Bot -> (group that may use it, index it reads)."""
+@dataclass
+class FakeTurn:
+    """identify + reply_as over a token table, the bot table and a conversation store."""
 
-    def authorize_bot(self, principal: Principal, bot: str) -> None:
-        """Forbidden unless the principal is in the bot's group."""
-        if bot not in BOTS:
+    tokens: dict[str, Principal]
+    conversations: Any
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count())
+
+    def identify(self, token: str) -> Principal:
+        """The principal of a known token."""
+        if token not in self.tokens:
+            raise Unauthenticated("token is not valid")
+        return self.tokens[token]
+
+    def reply_as(self, principal: Principal, request: ChatRequest, *, channel: str) -> Result:
+        """Authorize, keep the conversation, answer from the bot's corpus with a citation."""
+        bot = (
+            request.bot
+            if request.bot != "auto"
+            else next((b for b, g in BOT_GROUPS.items() if g in principal.groups), "none")
+        )
+        if bot not in BOT_GROUPS:
             raise NotFound(f"bot {bot!r} does not exist")
-        if BOTS[bot][0] not in principal.groups:
+        if BOT_GROUPS[bot] not in principal.groups:
             raise Forbidden(f"you may not use the {bot} bot")
+        conversation = self._conversation(principal, request, bot, channel)
+        self.calls.append((principal.subject, channel, request.message))
+        history = self.conversations.messages(conversation, limit=100)
+        seq = history[-1].seq + 1 if history else 0
+        words = {w for w in request.message.lower().split() if len(w) > 3}
+        hits = [d for d in CORPUS[bot] if words & set(d[2].lower().split())]
+        if request.message == HUMAN_REQUEST:
+            answer, citations, outcome = "I am handing this conversation to a person.", [], "escalated"
+        elif hits:
+            doc_id, title, text = hits[0]
+            answer = f"{text.split('. ')[0]}. [{doc_id}]"
+            citations, outcome = [Citation(doc_id=doc_id, title=title, snippet=text)], "answered"
+        else:
+            answer, citations, outcome = "I could not find this in the sources available to me.", [], "no_answer"
+        message_id = self._id()
+        self.conversations.append(StoredMessage(conversation, self._id(), seq, "user", request.message, "t"))
+        self.conversations.append(StoredMessage(conversation, message_id, seq + 1, "assistant", answer, "t"))
+        reply = ChatReply(
+            conversation_id=conversation,
+            message_id=message_id,
+            answer=answer,
+            citations=citations,
+            confidence=1.0 if citations else 0.0,
+            outcome=outcome,
+        )
+        return Result(reply)
 
-    def scope_for(self, principal: Principal, bot: str) -> Scope:
-        """The bot's index."""
-        return Scope(BOTS[bot][1])
+    def _conversation(self, principal: Principal, request: ChatRequest, bot: str, channel: str) -> str:
+        if request.conversation_id is None:
+            conversation_id = self._id()
+            self.conversations.create(Conversation(conversation_id, principal.subject, bot, channel, "t"))
+            return conversation_id
+        found = self.conversations.get(request.conversation_id)
+        if found is None or found.owner != principal.subject:
+            raise NotFound(f"conversation {request.conversation_id} does not exist")
+        return found.conversation_id
 
-    def bots_for(self, principal: Principal) -> list[str]:
-        """Bots of the principal's groups."""
-        return [b for b, (group, _) in BOTS.items() if group in principal.groups]
-
-
-class Retriever:
-    """Every passage of the scope's index that shares a word with the query."""
-
-    corpus = {"internal": [LEAVE], "external": [REFUND]}
-
-    def search(self, scope: Scope, query: str, *, k: int = 5) -> list[Passage]:
-        """Passages sharing a word with the query."""
-        words = {w for w in query.lower().split() if len(w) > 3}
-        return [p for p in self.corpus[scope.index] if words & set(p.text.lower().split())][:k]
+    def _id(self) -> str:
+        return f"id-{next(self._ids):08d}-{id(self) % 10_000:04d}"
 
 
 @dataclass
 class World:
-    """The service, its stores and the token table (mutable, to revoke a token)."""
+    """The fake turn, its stores and the token table (mutable, to revoke a token)."""
 
     tokens: dict[str, Principal] = field(default_factory=lambda: {"t-emma": EMMA, "t-carla": CARLA})
-    conversations: InMemoryConversationStore = field(default_factory=InMemoryConversationStore)
+    conversations: Any = field(default_factory=InMemoryConversationStore)
     feedback_store: InMemoryFeedbackStore = field(default_factory=InMemoryFeedbackStore)
-    generator: EchoFirstPassage = field(default_factory=EchoFirstPassage)
 
     def __post_init__(self) -> None:
-        ids = iter(f"id-{n:08d}" for n in range(100_000))
-        self.service = ChatService(
-            TurnDependencies(
-                authenticator=TokenTable(self.tokens),
-                access=Access(),  # type: ignore[arg-type]
-                retriever=Retriever(),  # type: ignore[arg-type]
-                generator=self.generator,
-                prompts=PlainPrompts(),
-                conversations=self.conversations,
-                clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
-                new_id=lambda: next(ids),
-            )
-        )
+        self.service = FakeTurn(self.tokens, self.conversations)
         self.feedback = FeedbackService(self.conversations, self.feedback_store)

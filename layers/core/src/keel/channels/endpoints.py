@@ -8,13 +8,13 @@ from typing import Any
 from keel.channels.feedback import FeedbackRequest, FeedbackService
 from keel.channels.guests import GuestIssuer
 from keel.channels.http import bearer_token, correlation_id, error_response, json_response, parse_body
-from keel.turn import ChatService
+from keel.channels.ports import Turn
 
 
 class FeedbackEndpoint:
     """POST /v1/feedback: identify, validate, store; never raises."""
 
-    def __init__(self, service: Callable[[], ChatService], feedback: Callable[[], FeedbackService]) -> None:
+    def __init__(self, service: Callable[[], Turn], feedback: Callable[[], FeedbackService]) -> None:
         self._service = service
         self._feedback = feedback
 

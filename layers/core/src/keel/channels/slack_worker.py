@@ -18,7 +18,7 @@ from keel.channels.streaming import HUMAN_REQUEST
 from keel.conversations.models import ChatReply, ChatRequest
 from keel.errors import Forbidden, InvalidRequest, KeelError, NotFound, ServiceUnavailable, Unauthenticated
 from keel.identity.principal import EXTERNAL_GROUPS, Principal
-from keel.turn import ChatService
+from keel.channels.ports import Turn
 
 logger = logging.getLogger("keel.slack.worker")
 JOB_TTL_SECONDS = 24 * 3600
@@ -221,7 +221,7 @@ class SlackWorker:
 
     def __init__(
         self,
-        service: Callable[[], ChatService],
+        service: Callable[[], Turn],
         slack: SlackWeb,
         directory: PrincipalDirectory,
         jobs: IdempotencyStore,

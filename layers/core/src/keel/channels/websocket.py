@@ -23,7 +23,7 @@ from keel.channels.streaming import HUMAN_REQUEST, frames
 from keel.conversations.models import MAX_MESSAGE_CHARS, ChatRequest
 from keel.errors import InvalidRequest, KeelError, ServiceUnavailable, Unauthenticated
 from keel.identity.principal import Principal
-from keel.turn import ChatService
+from keel.channels.ports import Turn
 
 logger = logging.getLogger("keel.websocket")
 SUBPROTOCOL = "keel.v1"
@@ -187,7 +187,7 @@ class WebSocketGateway:
 
     def __init__(
         self,
-        service: Callable[[], ChatService],
+        service: Callable[[], Turn],
         connections: ConnectionStore,
         poster: Callable[[str], ConnectionPoster],
         feedback: Callable[[], FeedbackService],

@@ -23,7 +23,7 @@ from keel.channels.slack_worker import (
 )
 from keel.channels.websocket import ApiGatewayPoster, ConnectionPoster, DynamoDBConnectionStore, WebSocketGateway
 from keel.errors import ConfigurationError
-from keel.turn import ChatService
+from keel.channels.ports import Turn
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ class Lazy(Generic[T]):
 class Channels:
     """Builds each channel from one config, the AWS clients and the chat service factory."""
 
-    def __init__(self, config: ChannelConfig, clients: Any, service: Callable[[], ChatService]) -> None:
+    def __init__(self, config: ChannelConfig, clients: Any, service: Callable[[], Turn]) -> None:
         self.config = config
         self.clients = clients
         self.service = Lazy(service)
