@@ -49,7 +49,7 @@ class FakeTurn:
     tokens: dict[str, Principal]
     conversations: Any
     calls: list[tuple[str, str, str]] = field(default_factory=list)
-    _ids: Any = field(default_factory=lambda: itertools.count())
+    _ids: Any = field(default_factory=itertools.count)
 
     def identify(self, token: str) -> Principal:
         """The principal of a known token."""

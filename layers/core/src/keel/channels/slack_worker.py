@@ -13,12 +13,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keel.channels.feedback import FeedbackRequest, FeedbackService
 from keel.channels.idempotency import IdempotencyStore
+from keel.channels.ports import Turn
 from keel.channels.slack import ACTION_ESCALATE, ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, SlackJob
 from keel.channels.streaming import HUMAN_REQUEST
 from keel.conversations.models import ChatReply, ChatRequest
 from keel.errors import Forbidden, InvalidRequest, KeelError, NotFound, ServiceUnavailable, Unauthenticated
 from keel.identity.principal import EXTERNAL_GROUPS, Principal
-from keel.channels.ports import Turn
 
 logger = logging.getLogger("keel.slack.worker")
 JOB_TTL_SECONDS = 24 * 3600

@@ -19,11 +19,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keel.channels.feedback import FeedbackRequest, FeedbackService
+from keel.channels.ports import Turn
 from keel.channels.streaming import HUMAN_REQUEST, frames
 from keel.conversations.models import MAX_MESSAGE_CHARS, ChatRequest
 from keel.errors import InvalidRequest, KeelError, ServiceUnavailable, Unauthenticated
 from keel.identity.principal import Principal
-from keel.channels.ports import Turn
 
 logger = logging.getLogger("keel.websocket")
 SUBPROTOCOL = "keel.v1"

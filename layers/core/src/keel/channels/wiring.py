@@ -12,6 +12,7 @@ from keel.channels.endpoints import FeedbackEndpoint, GuestSessionEndpoint
 from keel.channels.feedback import DynamoDBFeedbackStore, FeedbackService
 from keel.channels.guests import CognitoGuestIssuer
 from keel.channels.idempotency import DynamoDBIdempotencyStore
+from keel.channels.ports import Turn
 from keel.channels.slack import SlackIngress, SqsJobQueue
 from keel.channels.slack_signature import SecretsManagerSigningSecret, SlackSignatureVerifier
 from keel.channels.slack_worker import (
@@ -23,7 +24,6 @@ from keel.channels.slack_worker import (
 )
 from keel.channels.websocket import ApiGatewayPoster, ConnectionPoster, DynamoDBConnectionStore, WebSocketGateway
 from keel.errors import ConfigurationError
-from keel.channels.ports import Turn
 
 T = TypeVar("T")
 
