@@ -114,6 +114,18 @@ def _call(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, Any
     return {"ok": False, "error": "unknown_method"}
 
 
+def _post(state: SlackState, path: str, token: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    if path == "/_users":
+        with state.lock:
+            state.users.update({str(k): str(v) for k, v in args.items()})
+        return 200, {"ok": True}
+    if not path.startswith("/api/"):
+        return 404, {"ok": False, "error": "not_found"}
+    if token != state.bot_token:
+        return 200, {"ok": False, "error": "invalid_auth"}
+    return 200, _call(state, path[len("/api/") :].split("?")[0], args)
+
+
 def _handler(state: SlackState) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -157,19 +169,9 @@ def _handler(state: SlackState) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._send(200, {"ok": False, "error": "invalid_json"})
                 return
-            if self.path == "/_users":
-                with state.lock:
-                    state.users.update({str(k): str(v) for k, v in args.items()})
-                self._send(200, {"ok": True})
-                return
-            if not self.path.startswith("/api/"):
-                self._send(404, {"ok": False, "error": "not_found"})
-                return
             token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.get("token")
-            if token != state.bot_token:
-                self._send(200, {"ok": False, "error": "invalid_auth"})
-                return
-            self._send(200, _call(state, self.path[len("/api/") :].split("?")[0], args))
+            status, body = _post(state, self.path, str(token or ""), args)
+            self._send(status, body)
 
     return _Handler
 
