@@ -123,7 +123,7 @@ def _post(state: SlackState, path: str, token: str, args: dict[str, Any]) -> tup
         return 404, {"ok": False, "error": "not_found"}
     if token != state.bot_token:
         return 200, {"ok": False, "error": "invalid_auth"}
-    return 200, _call(state, path[len("/api/") :].split("?")[0], args)
+    return 200, _call(state, path[len("/api/") :].split("?", maxsplit=1)[0], args)
 
 
 def _handler(state: SlackState) -> type[BaseHTTPRequestHandler]:
