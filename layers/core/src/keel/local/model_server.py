@@ -594,8 +594,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m keel.local.model_server",
         description="Local Bedrock Runtime stand-in (Converse, ConverseStream) answering from passages.",
     )
+    parser.add_argument(
+        "--host", default=LOOPBACK, help="interface to bind; only the loopback address is accepted (127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
+    if args.host not in (LOOPBACK, "localhost"):
+        parser.error(f"--host {args.host}: accepted is 127.0.0.1 (the model server binds loopback only)")
     if not 0 <= args.port <= 65535:
         parser.error(f"--port {args.port}: accepted is 0 to 65535")
     try:
