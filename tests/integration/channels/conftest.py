@@ -81,3 +81,71 @@ def channel_env(moto_stack: Any) -> Iterator[ChannelEnv]:
     )
     yield ChannelEnv(clients, names, pool, queue_urls, slack, world, Channels(config, clients, lambda: world.service))
     slack.stop()
+
+
+@dataclass
+class ChannelStack:
+    """The HTTP API (LocalApi with the channel handlers), the WebSocket API and the Slack stand-in on loopback."""
+
+    env: ChannelEnv
+    api: Any
+    ws: Any
+
+    def guest_token(self) -> str:
+        """A real Cognito token for a new guest in group customers."""
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.api.url}/v1/session/guest", data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["token"])
+
+
+@pytest.fixture(scope="module")
+def channel_stack(channel_env: ChannelEnv) -> Iterator[ChannelStack]:
+    from keel.channels.api import ChatEndpoint
+    from keel.identity.tokens import HttpJwks, TokenVerifier
+    from keel.local.api import LocalApi, Route
+    from keel.local.websocket import LocalWebSocketApi
+    from tests.conftest import REPO_ROOT
+
+    moto_url = channel_env.clients._endpoint_url  # type: ignore[attr-defined]
+    verifier = TokenVerifier(
+        HttpJwks(f"{moto_url}/{channel_env.pool.pool_id}/.well-known/jwks.json"),
+        issuers=frozenset({f"https://cognito-idp.us-east-1.amazonaws.com/{channel_env.pool.pool_id}"}),
+        audiences=frozenset({channel_env.pool.client_id}),
+        tenant="demo",
+    )
+    channel_env.world.service.verify = lambda token: verifier.verify(token).principal
+    channels = channel_env.channels
+    chat, feedback, guest = (
+        ChatEndpoint(lambda: channel_env.world.service),  # type: ignore[arg-type, return-value]
+        channels.feedback_endpoint(),
+        channels.guest_endpoint(),
+    )
+    slack = channels.slack_ingress()
+    api = LocalApi(
+        [
+            Route("/v1/chat", "chat", ("POST",)),
+            Route("/v1/feedback", "feedback", ("POST",)),
+            Route("/v1/session/guest", "guest_session", ("POST",)),
+            Route("/slack", "slack", ("POST",)),
+        ],
+        REPO_ROOT / "functions",
+        REPO_ROOT / "web",
+        lambda: {"status": "up", "components": {}},
+    )
+    # The same endpoint objects the handlers build, bound to the fake-model turn instead of bootstrap's.
+    api._handlers.update(
+        {
+            "chat": lambda event, context: chat.handle(event),
+            "feedback": lambda event, context: feedback.handle(event),
+            "guest_session": lambda event, context: guest.handle(event),
+            "slack": lambda event, context: slack.handle(event),
+        }
+    )
+    gateway = channels.websocket_gateway()
+    ws = LocalWebSocketApi(lambda event, context: gateway.handle(event)).start()
+    api.start()
+    yield ChannelStack(channel_env, api, ws)
+    api.stop()
+    ws.stop()

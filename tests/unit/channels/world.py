@@ -48,12 +48,17 @@ class FakeTurn:
 
     tokens: dict[str, Principal]
     conversations: Any
+    # Real token verification for tokens not in the table (the loopback tests' Cognito tokens).
+    verify: Any = None
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     _ids: Any = field(default_factory=itertools.count)
 
     def identify(self, token: str) -> Principal:
         """The principal of a known token."""
         if token not in self.tokens:
+            if self.verify is not None:
+                principal: Principal = self.verify(token)
+                return principal
             raise Unauthenticated("token is not valid")
         return self.tokens[token]
 
