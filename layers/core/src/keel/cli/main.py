@@ -10,7 +10,19 @@ from collections.abc import Sequence
 from keel.errors import KeelError
 
 # Each name is a module keel.cli.<name> exposing register(subparsers).
-GROUPS: tuple[str, ...] = ("dev", "ask", "access", "audit", "kb", "eval", "guard", "pii", "escalation", "openapi", "models")
+GROUPS: tuple[str, ...] = (
+    "dev",
+    "ask",
+    "access",
+    "audit",
+    "kb",
+    "eval",
+    "guard",
+    "pii",
+    "escalation",
+    "openapi",
+    "models",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
