@@ -17,7 +17,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -29,6 +28,7 @@ from stacks.constructs.function import FunctionNetwork, KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.retention import retention
+from stacks.constructs.settings_env import maintenance_parameter
 from stacks.search import domain_arn
 
 SEARCH_READ = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"]
@@ -73,11 +73,8 @@ class ApiDependencies:
     tables: dict[str, dynamodb.ITable]
     workforce_pool: cognito.IUserPool
     customer_pool: cognito.IUserPool
-    workforce_client_ids: list[str]
-    customer_client_ids: list[str]
     vpc: ec2.IVpc
     search_clients: ec2.ISecurityGroup
-    domain: opensearch.CfnDomain
     audit_queue: sqs.IQueue
     escalation: sfn.IStateMachine
     slack_secrets: list[secretsmanager.ISecret]
@@ -94,6 +91,7 @@ class ApiStack(cdk.Stack):
         config: StageConfig,
         repo_root: Path,
         deps: ApiDependencies,
+        settings_env: dict[str, str],
         **kwargs: object,
     ) -> None:
         """Create the APIs of ``config``'s stage, each function with only the permissions it uses."""
@@ -103,7 +101,7 @@ class ApiStack(cdk.Stack):
         self._repo_root = repo_root
         self._layer = core_layer(self, repo_root, config.name)
         network = FunctionNetwork(vpc=deps.vpc, security_groups=[deps.search_clients])
-        base_env = self._base_environment()
+        base_env = dict(settings_env)
 
         self.chat = self._function("Chat", "chat", "Runs one chat turn for the web and API channels", base_env, network)
         self.slack = self._function("Slack", "slack", "Verifies Slack requests and runs the turn", base_env, network)
@@ -111,7 +109,7 @@ class ApiStack(cdk.Stack):
             "Ingest",
             "ingest",
             "Indexes documents into the permission-scoped search indices",
-            {**base_env, "KEEL_MODEL_EMBEDDING": config.models.embedding},
+            base_env,
             network,
             timeout=cdk.Duration.minutes(5),
             memory_mb=1024,
@@ -144,29 +142,6 @@ class ApiStack(cdk.Stack):
         self._waf()
 
     # Functions ---------------------------------------------------------------------------------
-
-    def _base_environment(self) -> dict[str, str]:
-        config, deps = self._config, self._deps
-        return {
-            "KEEL_USER_POOL_ID": deps.workforce_pool.user_pool_id,
-            "KEEL_APP_CLIENT_IDS": ",".join(deps.workforce_client_ids),
-            "KEEL_CUSTOMER_USER_POOL_ID": deps.customer_pool.user_pool_id,
-            "KEEL_CUSTOMER_APP_CLIENT_IDS": ",".join(deps.customer_client_ids),
-            "KEEL_CONVERSATIONS_TABLE": deps.tables["conversations"].table_name,
-            "KEEL_REVOCATIONS_TABLE": deps.tables["revocations"].table_name,
-            "KEEL_SESSIONS_TABLE": deps.tables["sessions"].table_name,
-            "KEEL_BUDGETS_TABLE": deps.tables["budgets"].table_name,
-            "KEEL_IDEMPOTENCY_TABLE": deps.tables["idempotency"].table_name,
-            "KEEL_OPENSEARCH_URL": f"https://{deps.domain.attr_domain_endpoint}",
-            "KEEL_OPENSEARCH_KNN": "true",
-            "KEEL_MODEL_PRIMARY": config.models.primary,
-            "KEEL_MODEL_SECONDARY": config.models.secondary,
-            "KEEL_MODEL_SMALL": config.models.small,
-            "KEEL_AUDIT_QUEUE_URL": deps.audit_queue.queue_url,
-            "KEEL_ESCALATION_STATE_MACHINE_ARN": deps.escalation.state_machine_arn,
-            "KEEL_TOKENS_PER_USER_PER_DAY": str(config.quotas.tokens_per_user_per_day),
-            "KEEL_DAILY_BUDGET_USD": str(config.quotas.daily_budget_usd),
-        }
 
     def _function(
         self,
@@ -221,7 +196,12 @@ class ApiStack(cdk.Stack):
         fn.allow(MODEL_INVOKE, self._model_arns((*models, config.models.embedding)))
         fn.allow(["sqs:SendMessage"], [self._deps.audit_queue.queue_arn])
         fn.allow(["states:StartExecution"], [self._deps.escalation.state_machine_arn])
+        fn.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [tables["escalations"].table_arn])
+        fn.allow(["ssm:GetParameter"], [self._parameter_arn(maintenance_parameter(config))])
         fn.allow_key(self._deps.key, encrypt=True)
+
+    def _parameter_arn(self, name: str) -> str:
+        return f"arn:aws:ssm:{self._config.target.region}:{self._config.target.account}:parameter{name}"
 
     def _grant_ingest(self) -> None:
         config = self._config

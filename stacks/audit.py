@@ -19,11 +19,7 @@ from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.retention import retention
-
-
-def audit_bucket_name(config: StageConfig) -> str:
-    """Physical name of the audit bucket (bucket names are global, so the account is part of it)."""
-    return config.resource_name(f"audit-{config.target.account}")
+from stacks.constructs.settings_env import audit_bucket_name
 
 
 class AuditStack(cdk.Stack):
@@ -38,6 +34,7 @@ class AuditStack(cdk.Stack):
         repo_root: Path,
         key: kms.IKey,
         chain_head_table: dynamodb.ITable,
+        settings_env: dict[str, str],
         **kwargs: object,
     ) -> None:
         """Create the audit storage of ``config``'s stage and the function that writes to it."""
@@ -92,10 +89,7 @@ class AuditStack(cdk.Stack):
             layer=core_layer(self, repo_root, config.name),
             log_key=key,
             description="Appends audit records to the hash chain and writes them to the locked bucket",
-            environment={
-                "KEEL_AUDIT_BUCKET": self.audit_bucket.bucket_name,
-                "KEEL_AUDIT_CHAIN_TABLE": chain_head_table.table_name,
-            },
+            environment=settings_env,
             timeout=cdk.Duration.seconds(60),
             memory_mb=256,
         )

@@ -19,6 +19,7 @@ TABLES: dict[str, tuple[str, str | None, str | None]] = {
     "budgets": ("pk", "sk", "expires_at"),
     "audit-chain-head": ("chain", None, None),
     "agents": ("queue", "agent_id", None),
+    "escalations": ("pk", "sk", None),
     "idempotency": ("id", None, "expiration"),
 }
 

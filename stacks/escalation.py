@@ -49,6 +49,8 @@ class EscalationStack(cdk.Stack):
         agents_table: dynamodb.ITable,
         conversations_table: dynamodb.ITable,
         helpdesk_secret: secretsmanager.ISecret,
+        escalations_table: dynamodb.ITable,
+        settings_env: dict[str, str],
         **kwargs: object,
     ) -> None:
         """Create the workflow of ``config``'s stage."""
@@ -113,8 +115,12 @@ class EscalationStack(cdk.Stack):
             log_key=key,
             description="Opens helpdesk tickets for escalations and reports back with the task token",
             environment={
-                "KEEL_CONVERSATIONS_TABLE": conversations_table.table_name,
-                "KEEL_HELPDESK_SECRET_ARN": helpdesk_secret.secret_arn,
+                **settings_env,
+                # Read by keel.escalation.wiring.EscalationConfig (until these join Settings).
+                "ESCALATION_AGENTS_TABLE": agents_table.table_name,
+                "ESCALATION_QUEUE_URL": self.tickets.queue_url,
+                "ESCALATION_STATE_MACHINE_ARN": settings_env["KEEL_ESCALATION_STATE_MACHINE_ARN"],
+                "HELPDESK_SECRET_ID": helpdesk_secret.secret_arn,
             },
             timeout=cdk.Duration.seconds(60),
             memory_mb=256,
@@ -127,6 +133,10 @@ class EscalationStack(cdk.Stack):
             [self.state_machine.state_machine_arn],
         )
         self.worker.allow(["dynamodb:Query"], [conversations_table.table_arn])
+        self.worker.allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            [escalations_table.table_arn, agents_table.table_arn],
+        )
         self.worker.allow(["secretsmanager:GetSecretValue"], [helpdesk_secret.secret_arn])
         self.worker.allow_key(key)
 

@@ -176,7 +176,7 @@ class SearchStack(cdk.Stack):
                 for log_type, group in log_groups.items()
             },
         )
-        domain.add_dependency(log_policy)
+        domain.add_resource_dependency(log_policy)
         domain.apply_removal_policy(removal)
         acknowledge(
             domain,

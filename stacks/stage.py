@@ -12,6 +12,7 @@ from stacks.access import AccessStack
 from stacks.api import ApiDependencies, ApiStack
 from stacks.audit import AuditStack
 from stacks.config import StageConfig
+from stacks.constructs.settings_env import settings_environment
 from stacks.data import DataStack
 from stacks.escalation import EscalationStack
 from stacks.identity import IdentityStack
@@ -38,8 +39,18 @@ class KeelStage(cdk.Stage):
         self.secrets = SecretsStack(self, "Secrets", config=config, repo_root=repo_root, key=key, **name("secrets"))
         self.identity = IdentityStack(self, "Identity", config=config, **name("identity"))
         # The OIDC provider reads its client secret by name at deploy time.
-        self.identity.add_dependency(self.secrets)
+        self.identity.add_stack_dependency(self.secrets)
         self.search = SearchStack(self, "Search", config=config, key=key, **name("search"))
+        identity = self.identity
+        settings_env = settings_environment(
+            config,
+            user_pool_id=identity.workforce_pool.user_pool_id,
+            app_client_ids=[
+                c.user_pool_client_id for c in (identity.web_client, identity.widget_client, identity.slack_client)
+            ],
+            opensearch_url=f"https://{self.search.domain.attr_domain_endpoint}",
+            key_arn=key.key_arn,
+        )
         self.audit = AuditStack(
             self,
             "Audit",
@@ -47,6 +58,7 @@ class KeelStage(cdk.Stage):
             repo_root=repo_root,
             key=key,
             chain_head_table=tables["audit-chain-head"],
+            settings_env=settings_env,
             **name("audit"),
         )
         self.escalation = EscalationStack(
@@ -58,9 +70,10 @@ class KeelStage(cdk.Stage):
             agents_table=tables["agents"],
             conversations_table=tables["conversations"],
             helpdesk_secret=self.secrets.secrets["helpdesk"],
+            escalations_table=tables["escalations"],
+            settings_env=settings_env,
             **name("escalation"),
         )
-        identity = self.identity
         self.api = ApiStack(
             self,
             "Api",
@@ -71,24 +84,20 @@ class KeelStage(cdk.Stage):
                 tables=dict(tables),
                 workforce_pool=identity.workforce_pool,
                 customer_pool=identity.customer_pool,
-                workforce_client_ids=[
-                    c.user_pool_client_id for c in (identity.web_client, identity.widget_client, identity.slack_client)
-                ],
-                customer_client_ids=[identity.customer_widget_client.user_pool_client_id],
                 vpc=self.search.vpc,
                 search_clients=self.search.clients_sg,
-                domain=self.search.domain,
                 audit_queue=self.audit.queue,
                 escalation=self.escalation.state_machine,
                 slack_secrets=[self.secrets.secrets["slack-signing"], self.secrets.secrets["slack-bot-token"]],
             ),
+            settings_env=settings_env,
             **name("api"),
         )
         # The domain's master user and access policy name the function roles by their physical names.
-        self.api.add_dependency(self.search)
+        self.api.add_stack_dependency(self.search)
         self.access = AccessStack(self, "Access", config=config, **name("access"))
         self.observability = ObservabilityStack(self, "Observability", config=config, key=key, **name("observability"))
-        self.observability.add_dependency(self.access)
+        self.observability.add_stack_dependency(self.access)
         for key_, value in config.tags.items():
             cdk.Tags.of(self).add(key_, value)
 

@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match
 from stacks.access import READ_ONLY_VERBS
 from stacks.config import FUNCTION_NAMES
 from stacks.constructs.function import DATA_SERVICES, function_name, function_role_name
+from stacks.data import TABLES
 from tests.infra.conftest import Synthesized
 
 ADMIN_POLICY_NAMES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
@@ -67,7 +68,7 @@ def _role_actions(s: Synthesized, concern: str, role_name: str) -> set[str]:
 
 def test_every_table_is_kms_encrypted_with_point_in_time_recovery(synthesized: Synthesized) -> None:
     tables = synthesized.resources("AWS::DynamoDB::Table")
-    assert len(tables) == 7
+    assert len(tables) == len(TABLES)
     for logical_id, (_, table) in tables.items():
         props = table["Properties"]
         assert props["SSESpecification"]["SSEEnabled"] is True, logical_id
@@ -408,3 +409,17 @@ def test_function_assets_are_each_functions_own_folder(synthesized: Synthesized)
     assert len(handler_dirs) == len(FUNCTION_NAMES)
     for path in handler_dirs:
         assert not (manifest_dir / path / "app.py").exists() and not (manifest_dir / path / "stacks").exists()
+
+
+def test_functions_get_only_settings_that_keel_accepts_and_all_it_requires(synthesized: Synthesized) -> None:
+    from keel.settings import Settings
+
+    fields = set(Settings.model_fields)
+    required = {name for name, field in Settings.model_fields.items() if field.is_required()}
+    for _, fn in synthesized.resources("AWS::Lambda::Function").values():
+        name = fn["Properties"]["FunctionName"]
+        variables = fn["Properties"].get("Environment", {}).get("Variables", {})
+        keel = {key.removeprefix("KEEL_").lower() for key in variables if key.startswith("KEEL_")}
+        assert keel <= fields, (name, sorted(keel - fields))
+        if name != function_name(synthesized.config, "secret_rotation"):
+            assert required <= keel, (name, sorted(required - keel))
