@@ -60,7 +60,7 @@
     var human = el("button", { type: "button", class: "keel-human", "data-keel": "human" }, HUMAN_LABEL);
     var close = el("button", { type: "button", class: "keel-close", "aria-label": "Close chat" }, "\u00d7");
     header.appendChild(human);
-    header.appendChild(close);
+    if (!config.mount) header.appendChild(close);
     var status = el("p", { class: "keel-status", role: "status", "aria-live": "polite", "data-keel": "status" });
     var log = el("div", { class: "keel-log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0", "data-keel": "log" });
     var csat = buildCsat();
@@ -242,7 +242,7 @@
 
   function renderThumbs(item, conversationId, messageId) {
     var box = el("div", { class: "keel-thumbs", role: "group", "aria-label": "Was this answer helpful?" });
-    [["up", "\ud83d\udc4d", "Helpful"], ["down", "\ud83d\udc4e", "Not helpful"]].forEach(function (spec) {
+    [["up", "\u25b2 Helpful", "Helpful"], ["down", "\u25bc Not helpful", "Not helpful"]].forEach(function (spec) {
       var b = el("button", { type: "button", class: "keel-thumb", "aria-pressed": "false", "aria-label": spec[2], "data-rating": spec[0] }, spec[1]);
       b.addEventListener("click", function () {
         box.querySelectorAll("button").forEach(function (o) { o.setAttribute("aria-pressed", String(o === b)); });
