@@ -75,7 +75,16 @@ class LocalWebSocketApi:
     def stop(self) -> None:
         """Close every connection and both servers."""
         if self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+            server = self._server
+
+            async def close() -> None:
+                server.close()
+                await server.wait_closed()
+
+            try:
+                asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
+            except Exception:  # stopping must go on even if a connection refuses to close in time
+                logger.debug("WebSocket server did not close cleanly")
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._management.shutdown()
         self._management.server_close()
