@@ -22,6 +22,7 @@ GROUPS: tuple[str, ...] = (
     "escalation",
     "openapi",
     "models",
+    "report",
 )
 
 
