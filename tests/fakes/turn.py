@@ -69,7 +69,16 @@ class EchoFirstPassage:
     model_id: str = "fake-model"
     calls: list[list[ChatMessage]] = field(default_factory=list)
 
-    def generate(self, bot: str, system: str, messages: list[ChatMessage], passages: list[Passage]) -> Completion:
+    def generate(
+        self,
+        bot: str,
+        system: str,
+        messages: list[ChatMessage],
+        passages: list[Passage],
+        task: str = "answer",
+        *,
+        principal: Principal | None = None,
+    ) -> Completion:
         """An extractive completion."""
         self.calls.append(messages)
         if not passages:
@@ -89,3 +98,16 @@ class PlainPrompts:
         """Passages in source blocks, then the question."""
         blocks = "\n".join(f'<source doc_id="{p.doc_id}">{p.text}</source>' for p in passages)
         return f"{blocks}\n<question>{question}</question>"
+
+
+@dataclass
+class ScriptedHandover:
+    """The escalation service's role in unit tests: remembers handoffs and answers like the real one."""
+
+    handoffs: list[dict[str, str]] = field(default_factory=list)
+    message: str = "I've opened ticket 1001 for you; a person will reply by e-mail within one business day."
+
+    def escalate(self, conversation: object, principal: Principal, decision: object, *, summary: str = "") -> object:
+        """Record the handoff; return an object with .message like escalation.service.Handoff."""
+        self.handoffs.append({"reason": str(getattr(decision, "reason", "")), "summary": summary})
+        return type("Outcome", (), {"message": self.message})()

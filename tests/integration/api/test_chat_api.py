@@ -105,7 +105,7 @@ def test_customer_cannot_reach_an_internal_bot(local_stack: Any) -> None:
     [
         ("none", "missing Authorization"),
         ("expired", "expired"),
-        ("other-key", "unknown key"),
+        ("other-key", "does not publish"),
         ("other-audience", "audience"),
         ("garbage", "malformed"),
     ],

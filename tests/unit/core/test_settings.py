@@ -15,7 +15,16 @@ VALID = {
     "KEEL_OPENSEARCH_URL": "https://search.example.internal",
     "KEEL_MODEL_PRIMARY": "anthropic.claude-3-5-sonnet",
     "KEEL_MODEL_SECONDARY": "anthropic.claude-3-haiku",
-    "KEEL_MODEL_SMALL": "amazon.titan-text-lite-v1",
+    "KEEL_MODEL_SMALL": "amazon.nova-micro-v1:0",
+    "KEEL_REVOCATIONS_TABLE": "keel-dev-revocations",
+    "KEEL_SESSIONS_TABLE": "keel-dev-sessions",
+    "KEEL_VAULT_KMS_KEY_ID": "alias/keel-dev-vault",
+    "KEEL_AUDIT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/keel-dev-audit",
+    "KEEL_AUDIT_BUCKET": "keel-dev-audit",
+    "KEEL_AUDIT_TABLE": "keel-dev-audit-chain",
+    "KEEL_ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:keel-dev-escalation",
+    "KEEL_ESCALATIONS_TABLE": "keel-dev-agents",
+    "KEEL_BUDGETS_TABLE": "keel-dev-budgets",
 }
 
 
@@ -50,3 +59,9 @@ def test_bad_number_is_named_with_its_value() -> None:
 def test_production_like_environments() -> None:
     assert load_settings({**VALID, "KEEL_ENVIRONMENT": "prod"}).is_production_like
     assert not load_settings(VALID).is_production_like
+
+
+def test_audit_fail_open_is_refused_outside_local_and_dev() -> None:
+    with pytest.raises(ConfigurationError, match="audit_fail_open is accepted only in local and dev"):
+        load_settings({**VALID, "KEEL_ENVIRONMENT": "prod", "KEEL_AUDIT_FAIL_OPEN": "true"})
+    assert load_settings({**VALID, "KEEL_AUDIT_FAIL_OPEN": "true"}).audit_fail_open

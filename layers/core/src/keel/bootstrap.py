@@ -13,8 +13,14 @@ from keel.turn import ChatService, TurnDependencies
 class AwsClients:
     """boto3 clients made on first use (never at import), pointed at moto locally."""
 
-    def __init__(self, *, region: str, endpoint_url: str | None = None, bedrock_endpoint_url: str | None = None,
-                 model_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        *,
+        region: str,
+        endpoint_url: str | None = None,
+        bedrock_endpoint_url: str | None = None,
+        model_timeout: float = 20.0,
+    ) -> None:
         self._region = region
         self._endpoint_url = endpoint_url
         self._bedrock_endpoint_url = bedrock_endpoint_url
@@ -46,9 +52,8 @@ class AwsClients:
         defaults.update(config)
         endpoint = self._bedrock_endpoint_url if service == "bedrock-runtime" else self._endpoint_url
         with self._lock:  # boto3's default session is not thread-safe while it creates clients
-            return boto3.session.Session().client(
-                service, region_name=self._region, endpoint_url=endpoint, config=Config(**defaults)
-            )
+            session: Any = boto3.session.Session()
+            return session.client(service, region_name=self._region, endpoint_url=endpoint, config=Config(**defaults))
 
     @cached_property
     def dynamodb(self) -> Any:
@@ -71,6 +76,11 @@ class AwsClients:
         return self.client("cognito-idp")
 
     @cached_property
+    def kms(self) -> Any:
+        """KMS."""
+        return self.client("kms")
+
+    @cached_property
     def bedrock(self) -> Any:
         """Bedrock Runtime; the router does its own retries, so botocore makes one attempt."""
         return self.client(
@@ -84,8 +94,148 @@ def build_chat_service(settings: Settings | None = None, clients: AwsClients | N
     """The chat turn wired to the real adapters for this environment."""
     settings = settings or load_settings()
     clients = clients or AwsClients.from_settings(settings)
-    return ChatService(_turn_dependencies(settings, clients))
+    return ChatService(turn_dependencies(settings, clients))
 
 
-def _turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependencies:
-    raise NotImplementedError  # replaced below once the adapters land
+def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
+    """Token verification through the pool's JWKS plus the per-request revocation check (R5)."""
+    from keel.identity.authenticator import TokenAuthenticator
+    from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
+    from keel.identity.tokens import HttpJwks, TokenVerifier
+
+    jwks_url = str(settings.jwks_url) if settings.jwks_url else f"{settings.issuer}/.well-known/jwks.json"
+    verifier = TokenVerifier(
+        HttpJwks(jwks_url),
+        issuers=frozenset({settings.issuer}),
+        audiences=frozenset(settings.app_client_ids),
+        tenant=settings.tenant,
+        leeway_seconds=settings.token_leeway_seconds,
+    )
+    revocations = RevocationCheck(
+        DynamoDBRevocationStore(clients.dynamodb, settings.revocations_table),
+        max_age_seconds=settings.revocation_max_age_seconds,
+    )
+    return TokenAuthenticator(verifier, revocations)
+
+
+def build_access(settings: Settings) -> Any:
+    """The Cedar policy decision point over the tenant's bots (R6, R7)."""
+    from keel.access.bots import BotRegistry
+    from keel.access.pdp import PolicyDecisionPoint
+    from keel.access.scope import Indexes
+    from keel.access.service import PolicyAccessControl
+
+    return PolicyAccessControl(
+        PolicyDecisionPoint(BotRegistry.load()), Indexes(settings.index_internal, settings.index_external)
+    )
+
+
+def build_retriever(settings: Settings, clients: AwsClients) -> Any:
+    """Hybrid retrieval in OpenSearch, scoped inside the query (R7)."""
+    from keel.knowledge.wiring import build_embedder, build_retriever, build_search_client
+
+    embedder = build_embedder(settings, None if settings.environment == "local" else clients.bedrock)
+    return build_retriever(settings, build_search_client(settings), embedder)
+
+
+def build_router(settings: Settings, clients: AwsClients) -> Any:
+    """The model router with the fallback chain, breakers, budgets and the maintenance switch (R2, R3)."""
+    from keel.models.bedrock import BedrockConverseModel
+    from keel.models.budget import BudgetLimits, DynamoDBBudget
+    from keel.models.maintenance import SsmMaintenanceSwitch
+    from keel.models.metrics import EmfMetrics
+    from keel.models.registry import ModelRegistry
+    from keel.models.router import ModelRouter
+
+    return ModelRouter(
+        BedrockConverseModel(clients.bedrock),
+        ModelRegistry.from_settings(settings),
+        budget=DynamoDBBudget(
+            clients.dynamodb,
+            settings.budgets_table,
+            BudgetLimits(settings.budget_user_daily_tokens, settings.budget_tenant_daily_tokens),
+        ),
+        maintenance=SsmMaintenanceSwitch(clients.client("ssm"), settings.maintenance_parameter),
+        metrics=EmfMetrics(),
+        max_tokens=settings.max_answer_tokens,
+    )
+
+
+def build_escalation(settings: Settings, clients: AwsClients, conversations: Any) -> Any:
+    """The escalation decision and the Step Functions handoff (R17, R18)."""
+    from keel.escalation.records import DynamoDBEscalationStore
+    from keel.escalation.service import EscalationService
+    from keel.turn_adapters import EscalationBridge
+
+    service = EscalationService(
+        clients.client("stepfunctions"),
+        settings.escalation_state_machine_arn,
+        DynamoDBEscalationStore(clients.dynamodb, settings.escalations_table),
+        conversations,
+    )
+    return EscalationBridge(service)
+
+
+def build_audit(settings: Settings, clients: AwsClients) -> Any:
+    """The audit trail every turn writes to before it replies (R13, R14)."""
+    from keel.audit.wiring import AuditConfig, build_trail
+    from keel.turn_adapters import AuditTurnSink
+
+    sqs = clients.client("sqs", connect_timeout=1, read_timeout=2)
+    return AuditTurnSink(build_trail(AuditConfig.from_settings(settings), sqs), _new_id)
+
+
+def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependencies:
+    """Every collaborator of the turn, concrete."""
+    from keel.conversations.dynamodb import DynamoDBConversationStore
+    from keel.conversations.vaults import KmsSealedVaultStore
+    from keel.guardrails import build_default, new_canary, wrap_passages
+    from keel.models.prompt_library import PromptLibrary
+    from keel.privacy.masker import PiiMasker
+    from keel.turn_adapters import PromptComposer
+
+    conversations = DynamoDBConversationStore(clients.dynamodb, settings.conversations_table)
+    guardrails = build_default()
+    return TurnDependencies(
+        authenticator=build_authenticator(settings, clients),
+        access=build_access(settings),
+        retriever=build_retriever(settings, clients),
+        generator=build_router(settings, clients),
+        prompts=PromptComposer(PromptLibrary()),
+        conversations=conversations,
+        vaults=KmsSealedVaultStore(
+            clients.dynamodb, settings.conversations_table, clients.kms, settings.vault_kms_key_id
+        ),
+        input_screen=guardrails.input,
+        context_screen=guardrails.context,
+        output_check=guardrails.output,
+        masker=PiiMasker(settings.pii_mode),  # type: ignore[arg-type]
+        escalation=build_escalation(settings, clients, conversations),
+        audit=build_audit(settings, clients),
+        wrap_passages=wrap_passages,
+        new_canary=new_canary,
+    )
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def build_ingestor(settings: Settings, clients: AwsClients) -> Any:
+    """The ingest use case over the internal and external indices (R7, R22)."""
+    from keel.knowledge.wiring import build_embedder, build_ingestor, build_search_client
+
+    embedder = build_embedder(settings, None if settings.environment == "local" else clients.bedrock)
+    return build_ingestor(settings, build_search_client(settings), embedder)
+
+
+def seed_demo_knowledge(environment: dict[str, str]) -> dict[str, Any]:
+    """Index the demo tenant's documents into the local stack; returns the ingest report's summary."""
+    from keel.knowledge.service import DEMO_DOCS, ingest_folder
+
+    settings = load_settings(environment)
+    report = ingest_folder(build_ingestor(settings, AwsClients.from_settings(settings)), DEMO_DOCS, origin="demo")
+    summary: dict[str, Any] = report.to_dict()
+    return {k: summary[k] for k in ("changes", "origin") if k in summary}

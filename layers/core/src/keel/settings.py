@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from keel.errors import ConfigurationError
 
 ENV_PREFIX = "KEEL_"
+# Variables of the tooling around Keel (local stack, tests), not settings of the platform itself.
+TOOLING_VARIABLES = frozenset({"KEEL_REPO_ROOT", "KEEL_STATE_DIR", "KEEL_PUBLIC_EVAL_DIR"})
 
 
 class Environment(StrEnum):
@@ -53,12 +55,38 @@ class Settings(BaseModel):
     index_external: str = Field(default="keel-external", min_length=1)
     opensearch_knn: bool = False
 
+    # Identity state (R5): per-subject not-before records and open sessions.
+    revocations_table: str = Field(min_length=3)
+    sessions_table: str = Field(min_length=3)
+    revocation_max_age_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
+
+    # Privacy (R9): vaults are sealed with this KMS key; "fast" masking skips the name model.
+    vault_kms_key_id: str = Field(min_length=1)
+    pii_mode: str = Field(default="full", pattern=r"^(full|fast)$")
+
+    # Audit (R13, R14): fail closed unless audit_fail_open (refused outside local and dev).
+    audit_queue_url: str = Field(min_length=1)
+    audit_bucket: str = Field(min_length=3)
+    audit_table: str = Field(min_length=3)
+    audit_kms_key_id: str | None = None
+    audit_signing_key_id: str | None = None
+    audit_retention_days: int = Field(default=2555, ge=1, le=36500)
+    audit_fail_open: bool = False
+
+    # Escalation (R17, R18).
+    escalation_state_machine_arn: str = Field(min_length=1)
+    escalations_table: str = Field(min_length=3)
+
     # Models (R2, R3).
     model_primary: str = Field(min_length=1)
     model_secondary: str = Field(min_length=1)
     model_small: str = Field(min_length=1)
     model_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     max_answer_tokens: int = Field(default=800, ge=16, le=8192)
+    budgets_table: str = Field(min_length=3)
+    budget_user_daily_tokens: int = Field(default=200_000, ge=1)
+    budget_tenant_daily_tokens: int = Field(default=20_000_000, ge=1)
+    maintenance_parameter: str = Field(default="/keel/maintenance", pattern=r"^/[A-Za-z0-9/_.-]+$")
 
     @field_validator("app_client_ids", mode="before")
     @classmethod
@@ -66,6 +94,12 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _fail_open_only_off_production(self) -> Settings:
+        if self.audit_fail_open and self.environment not in (Environment.LOCAL, Environment.DEV):
+            raise ValueError("audit_fail_open is accepted only in local and dev; staging and prod fail closed")
+        return self
 
     @property
     def issuer(self) -> str:
@@ -84,7 +118,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     raw = {
         key[len(ENV_PREFIX) :].lower(): value
         for key, value in source.items()
-        if key.startswith(ENV_PREFIX) and value != ""
+        if key.startswith(ENV_PREFIX) and key not in TOOLING_VARIABLES and value != ""
     }
     known = set(Settings.model_fields)
     unknown = sorted(f"{ENV_PREFIX}{k.upper()}" for k in raw if k not in known)

@@ -1,6 +1,8 @@
 """The chat turn: one pipeline for every message from every channel (see ARCHITECTURE.md).
 
-Plain Python that takes its collaborators as arguments; it never imports an AWS SDK or a search client.
+identify -> route -> screen in -> protect -> retrieve -> screen ctx -> generate -> check out -> decide
+-> record -> respond. Plain Python that takes its collaborators as arguments; it never imports an AWS
+SDK, a search client or a model SDK, so it runs unchanged in Lambda, in the local stack and in tests.
 """
 
 from __future__ import annotations
@@ -8,25 +10,31 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from keel.conversations.models import ChatReply, ChatRequest, Citation, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
+from keel.conversations.vaults import VaultStore
 from keel.errors import Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
 from keel.models.ports import ChatMessage, Completion
+from keel.privacy.vault import Vault
 
 NO_ANSWER = "I could not find this in the sources available to me."
+WITHHELD_ANSWER = (
+    "I can't give a reliable answer to that from the sources I can see. Try rephrasing, or ask for a person."
+)
 AUTO_BOT = "auto"
 HISTORY_TURNS = 6
 PASSAGES_PER_TURN = 5
 SNIPPET_CHARS = 240
+LOW_CONFIDENCE_CAP = 0.4
 _CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.:-]*)\]")
-_WORD = re.compile(r"[a-z0-9]{3,}")
 
 
 class Authenticator(Protocol):
@@ -57,22 +65,113 @@ class AnswerGenerator(Protocol):
     """The model router: generates a grounded draft and survives provider failures (R2, R3)."""
 
     def generate(
-        self, bot: str, system: str, messages: list[ChatMessage], passages: list[Passage]
+        self,
+        bot: str,
+        system: str,
+        messages: list[ChatMessage],
+        passages: list[Passage],
+        task: str = "answer",
+        *,
+        principal: Principal | None = None,
     ) -> Completion:
         """A completion; degradations are recorded on it rather than raised."""
         ...
 
 
 class PromptBuilder(Protocol):
-    """Builds the hardened system prompt and the delimited user message for a bot."""
+    """The bot's versioned, hardened system prompt (R23)."""
 
     def system_prompt(self, bot: str) -> tuple[str, str]:
-        """The system prompt and its version."""
+        """The system prompt and its version label."""
         ...
 
-    def user_message(self, question: str, passages: list[Passage]) -> str:
-        """The user turn with passages delimited and marked as data."""
+
+class InputScreen(Protocol):
+    """Screens what the user sent before the model sees it (R10)."""
+
+    def screen(self, text: str, history: list[str] | None = None) -> Any:
+        """A verdict with decision (block, flag, allow), score, categories and message."""
         ...
+
+
+class ContextScreen(Protocol):
+    """Screens retrieved passages for hidden instructions (R10)."""
+
+    def screen(self, passages: Sequence[Passage]) -> list[Any]:
+        """One verdict per passage (decision, categories)."""
+        ...
+
+
+class OutputCheck(Protocol):
+    """Checks a draft before it leaves: leaks, toxicity, grounding, loops (R11)."""
+
+    def check(
+        self,
+        answer: str,
+        passages: Sequence[Passage],
+        system_prompt: str,
+        user_text: str,
+        history_replies: Sequence[str],
+        *,
+        canary: str | None = None,
+        vault: Vault | None = None,
+    ) -> Any:
+        """A verdict with action (deliver, low_confidence, withhold, escalate), problems and grounding."""
+        ...
+
+
+class Masker(Protocol):
+    """Replaces PII with typed placeholders before any model call (R9)."""
+
+    def mask(self, text: str, vault: Vault, origin: str = "user") -> Any:
+        """Masked text (``.text``) and the replaced entities (``.entities``)."""
+        ...
+
+
+class Escalation(Protocol):
+    """Decides whether to hand over, and hands over (R17, R18)."""
+
+    def decide(self, transcript: list[dict[str, Any]], bot: str) -> Any:
+        """A decision with escalate, reason, detail and intent."""
+        ...
+
+    def hand_over(self, handoff: Handoff) -> str:
+        """Start the handoff workflow; the message that tells the user what happens next."""
+        ...
+
+
+class AuditSink(Protocol):
+    """Writes one audit record per turn before the reply is returned (R13, R14)."""
+
+    def record_turn(self, facts: TurnFacts) -> None:
+        """Durably queue the turn's record, or raise AuditUnavailable (fail closed)."""
+        ...
+
+
+class Telemetry(Protocol):
+    """Stage timings, traces and metrics (R15)."""
+
+    def stage(self, name: str) -> AbstractContextManager[None]:
+        """Time one stage of the turn."""
+        ...
+
+    def observe(self, facts: TurnFacts) -> None:
+        """Emit the turn's metrics."""
+        ...
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What the escalation workflow needs: who, which conversation, why, and the masked transcript."""
+
+    principal: Principal
+    conversation_id: str
+    bot: str
+    channel: str
+    reason: str
+    intent: str
+    detail: str
+    transcript: list[dict[str, Any]]
 
 
 @dataclass
@@ -85,67 +184,240 @@ class TurnDependencies:
     generator: AnswerGenerator
     prompts: PromptBuilder
     conversations: ConversationStore
+    vaults: VaultStore
+    input_screen: InputScreen
+    context_screen: ContextScreen
+    output_check: OutputCheck
+    masker: Masker
+    escalation: Escalation
+    audit: AuditSink
+    telemetry: Telemetry | None = None
+    wrap_passages: Callable[[Sequence[Passage], Sequence[Any]], str] | None = None
+    new_canary: Callable[[], str] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
 
+@dataclass
+class TurnFacts:
+    """Everything the record stage keeps about one turn (masked text only)."""
+
+    principal: Principal
+    channel: str
+    bot: str
+    conversation_id: str
+    message_id: str
+    correlation_id: str
+    occurred_at: datetime
+    input_masked: str
+    output_masked: str = ""
+    outcome: Outcome = "answered"
+    passages: list[Passage] = field(default_factory=list)
+    cited: list[str] = field(default_factory=list)
+    completion: Completion | None = None
+    prompt_version: str | None = None
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
+    escalation: dict[str, Any] = field(default_factory=lambda: {"decision": "none"})
+    pii_types: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+    grounded: bool = True
+    latency_ms: float = 0.0
+    stage_ms: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class TurnResult:
-    """The reply plus the facts the record stage keeps about it."""
+    """The reply plus the facts recorded about it."""
 
     reply: ChatReply
-    principal: Principal
-    passages: list[Passage]
-    completion: Completion | None
-    prompt_version: str
-    latency_ms: float
+    facts: TurnFacts
+
+    @property
+    def principal(self) -> Principal:
+        """Who asked."""
+        return self.facts.principal
+
+    @property
+    def passages(self) -> list[Passage]:
+        """What was retrieved (after context screening)."""
+        return self.facts.passages
+
+    @property
+    def completion(self) -> Completion | None:
+        """What the model router returned, if it was called."""
+        return self.facts.completion
+
+    @property
+    def latency_ms(self) -> float:
+        """Wall time of the turn."""
+        return self.facts.latency_ms
 
 
 class ChatService:
-    """Runs the turn: identify, route, retrieve, generate, check, decide, record, respond."""
+    """Runs the turn for every channel."""
 
     def __init__(self, deps: TurnDependencies) -> None:
         self._deps = deps
 
     def identify(self, token: str) -> Principal:
         """The principal behind a bearer token (verified, not revoked), or Unauthenticated."""
-        return self._deps.authenticator.authenticate(token)
+        with self._stage("identify", None):
+            return self._deps.authenticator.authenticate(token)
 
-    def reply(self, token: str, request: ChatRequest, *, channel: str) -> TurnResult:
+    def reply(self, token: str, request: ChatRequest, *, channel: str, correlation_id: str = "") -> TurnResult:
         """Identify the caller from a bearer token, then run the turn."""
-        return self.reply_as(self.identify(token), request, channel=channel)
+        return self.reply_as(self.identify(token), request, channel=channel, correlation_id=correlation_id)
 
-    def reply_as(self, principal: Principal, request: ChatRequest, *, channel: str) -> TurnResult:
-        """Run the turn for an already identified principal (channels with their own identity mapping)."""
+    def reply_as(
+        self, principal: Principal, request: ChatRequest, *, channel: str, correlation_id: str = ""
+    ) -> TurnResult:
+        """Run the turn for an identified principal (channels with their own identity mapping come here)."""
         started = time.perf_counter()
         deps = self._deps
-        request = self._route(principal, request)
-        deps.access.authorize_bot(principal, request.bot)
-        conversation = self._conversation(principal, request, channel)
-        history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
-
-        scope = deps.access.scope_for(principal, request.bot)
-        passages = deps.retriever.search(scope, request.message, k=PASSAGES_PER_TURN)
-
-        system, prompt_version = deps.prompts.system_prompt(request.bot)
-        messages = [ChatMessage(role=m.role, text=m.text) for m in history if m.role in ("user", "assistant")]
-        messages.append(ChatMessage(role="user", text=deps.prompts.user_message(request.message, passages)))
-        completion = deps.generator.generate(request.bot, system, messages, passages)
-
-        answer, citations, confidence = _ground(completion.text, passages)
-        outcome = _outcome(completion, citations)
-        reply = ChatReply(
+        stages: dict[str, float] = {}
+        with self._stage("route", stages):
+            request = self._route(principal, request)
+            deps.access.authorize_bot(principal, request.bot)
+            conversation = self._conversation(principal, request, channel)
+            history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
+        facts = TurnFacts(
+            principal=principal,
+            channel=channel,
+            bot=request.bot,
             conversation_id=conversation.conversation_id,
             message_id=deps.new_id(),
+            correlation_id=correlation_id or deps.new_id(),
+            occurred_at=deps.clock(),
+            input_masked="",
+            stage_ms=stages,
+        )
+        answer, citations = self._run(principal, request, history, facts)
+        facts.latency_ms = (time.perf_counter() - started) * 1000
+        reply = ChatReply(
+            conversation_id=conversation.conversation_id,
+            message_id=facts.message_id,
             answer=answer,
             citations=citations,
-            confidence=confidence,
-            outcome=outcome,
-            degradations=list(completion.degradations),
+            confidence=facts.confidence,
+            outcome=facts.outcome,
+            degradations=list(facts.completion.degradations) if facts.completion else [],
         )
-        latency_ms = (time.perf_counter() - started) * 1000
-        self._record(conversation, history, request, reply, completion, prompt_version, latency_ms)
-        return TurnResult(reply, principal, passages, completion, prompt_version, latency_ms)
+        with self._stage("record", stages):
+            deps.audit.record_turn(facts)  # write before reply: an unaudited answer is never returned
+            self._store(history, facts, reply)
+        if deps.telemetry is not None:
+            deps.telemetry.observe(facts)
+        return TurnResult(reply, facts)
+
+    def _run(
+        self, principal: Principal, request: ChatRequest, history: list[StoredMessage], facts: TurnFacts
+    ) -> tuple[str, list[Citation]]:
+        """The stages between routing and recording; returns the answer for the user and its citations."""
+        deps = self._deps
+        stages = facts.stage_ms
+        with self._stage("screen_in", stages):
+            earlier = [m.text for m in history if m.role == "user"]
+            verdict = deps.input_screen.screen(request.message, earlier)
+        facts.guardrails.append(_verdict("input", verdict))
+        with self._stage("protect", stages):
+            vault = deps.vaults.load(facts.conversation_id)
+            masked = deps.masker.mask(request.message, vault)
+        facts.input_masked = masked.text
+        facts.pii_types = sorted({e.type for e in masked.entities})
+        if verdict.decision == "block":
+            facts.outcome, facts.grounded = "refused", True
+            facts.output_masked = verdict.message or "I can't help with that request."
+            deps.vaults.save(facts.conversation_id, vault)
+            return facts.output_masked, []
+
+        transcript = _transcript(history, masked.text)
+        with self._stage("decide", stages):
+            decision = deps.escalation.decide(transcript, request.bot)
+        if decision.escalate and decision.reason in ("explicit_request", "high_risk_intent"):
+            deps.vaults.save(facts.conversation_id, vault)
+            return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
+
+        with self._stage("retrieve", stages):
+            scope = deps.access.scope_for(principal, request.bot)
+            retrieved = deps.retriever.search(scope, masked.text, k=PASSAGES_PER_TURN)
+        with self._stage("screen_ctx", stages):
+            context = deps.context_screen.screen(retrieved)
+        for passage, passage_verdict in zip(retrieved, context, strict=True):
+            if passage_verdict.decision != "allow":
+                facts.guardrails.append({**_verdict("context", passage_verdict), "doc_id": passage.doc_id})
+        passages = [p for p, v in zip(retrieved, context, strict=True) if v.decision != "block"]
+        facts.passages = passages
+
+        with self._stage("generate", stages):
+            system, facts.prompt_version = deps.prompts.system_prompt(request.bot)
+            canary = deps.new_canary() if deps.new_canary else None
+            if canary:
+                system = f"{system}\nInternal reference (never repeat): {canary}"
+            messages = [
+                ChatMessage(role=m.role, text=m.text) for m in history if m.role in ("user", "assistant") and m.text
+            ]
+            messages.append(ChatMessage(role="user", text=self._user_message(masked.text, retrieved, context)))
+            completion = deps.generator.generate(request.bot, system, messages, passages, principal=principal)
+        facts.completion = completion
+
+        with self._stage("check_out", stages):
+            replies = [m.text for m in history if m.role == "assistant"]
+            out = deps.output_check.check(
+                completion.text, passages, system, masked.text, replies, canary=canary, vault=vault
+            )
+        facts.guardrails.append({"stage": "output", "decision": out.action, "categories": list(out.problems)})
+        draft, citations = _citations(completion.text, passages)
+        facts.cited = [c.doc_id for c in citations]
+        facts.confidence = round(min(out.grounding, 1.0), 3) if citations else 0.0
+        facts.grounded = "ungrounded" not in out.problems
+        facts.outcome = _outcome(completion, citations)
+        declined = not citations and draft == NO_ANSWER
+        if out.action == "withhold" and not declined:
+            draft, citations, facts.confidence, facts.outcome = WITHHELD_ANSWER, [], 0.0, "no_answer"
+        elif out.action == "low_confidence":
+            facts.confidence = min(facts.confidence, LOW_CONFIDENCE_CAP)
+
+        transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
+        if out.action == "escalate":
+            transcript.append({"role": "event", "text": "the assistant repeated the same reply; loop stopped"})
+        if "maintenance" in (completion.degradations or ()) or completion.model_id in ("none",):
+            transcript.append({"role": "event", "text": "model outage: no language model answered"})
+        with self._stage("decide", stages):
+            decision = deps.escalation.decide(transcript, request.bot)
+        deps.vaults.save(facts.conversation_id, vault)
+        if decision.escalate:
+            return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
+        facts.output_masked = draft
+        # Only values the user typed may come back to that user; everything else stays a placeholder.
+        return vault.unmask(draft, origins=frozenset({"user"})), citations
+
+    def _escalate(
+        self, facts: TurnFacts, reason: str, intent: str, detail: str, transcript: list[dict[str, Any]]
+    ) -> str:
+        handoff = Handoff(
+            principal=facts.principal,
+            conversation_id=facts.conversation_id,
+            bot=facts.bot,
+            channel=facts.channel,
+            reason=reason,
+            intent=intent,
+            detail=detail,
+            transcript=transcript,
+        )
+        message = self._deps.escalation.hand_over(handoff)
+        facts.outcome = "escalated"
+        facts.escalation = {"decision": "escalate", "reason": reason, "intent": intent, "detail": detail[:300]}
+        facts.output_masked = message
+        return message
+
+    def _user_message(self, question: str, passages: list[Passage], verdicts: list[Any]) -> str:
+        if self._deps.wrap_passages is not None:
+            sources = self._deps.wrap_passages(passages, verdicts)
+        else:
+            sources = "\n".join(
+                f'<source doc_id="{p.doc_id}" title="{p.title}">\n{p.text}\n</source>' for p in passages
+            )
+        return f"{sources}\n\n<question>\n{question}\n</question>"
 
     def _route(self, principal: Principal, request: ChatRequest) -> ChatRequest:
         """Resolve bot "auto": the conversation's bot, else the permitted bot whose sources best match."""
@@ -160,9 +432,7 @@ class ChatService:
             raise Forbidden("no bot is available to you; ask your administrator for access")
         best, best_score = candidates[0], float("-inf")
         for bot in candidates:
-            hits = self._deps.retriever.search(
-                self._deps.access.scope_for(principal, bot), request.message, k=1
-            )
+            hits = self._deps.retriever.search(self._deps.access.scope_for(principal, bot), request.message, k=1)
             if hits and hits[0].score > best_score:
                 best, best_score = bot, hits[0].score
         return request.model_copy(update={"bot": best})
@@ -189,76 +459,101 @@ class ChatService:
             raise Forbidden(f"conversation {found.conversation_id} is closed; start a new one")
         return found
 
-    def _record(
-        self,
-        conversation: Conversation,
-        history: list[StoredMessage],
-        request: ChatRequest,
-        reply: ChatReply,
-        completion: Completion,
-        prompt_version: str,
-        latency_ms: float,
-    ) -> None:
+    def _store(self, history: list[StoredMessage], facts: TurnFacts, reply: ChatReply) -> None:
         store = self._deps.conversations
-        now = self._deps.clock().isoformat()
+        now = facts.occurred_at.isoformat()
         seq = history[-1].seq + 1 if history else 0
+        conversation_id = facts.conversation_id
         store.append(
             StoredMessage(
-                conversation.conversation_id, self._deps.new_id(), seq, "user", request.message, now
+                conversation_id,
+                self._deps.new_id(),
+                seq,
+                "user",
+                facts.input_masked,
+                now,
+                meta={"pii_types": facts.pii_types},
             )
         )
+        completion = facts.completion
         store.append(
             StoredMessage(
-                conversation.conversation_id,
-                reply.message_id,
+                conversation_id,
+                facts.message_id,
                 seq + 1,
                 "assistant",
-                reply.answer,
+                facts.output_masked,
                 now,
                 meta={
                     "citations": [c.model_dump() for c in reply.citations],
                     "confidence": reply.confidence,
+                    "grounded": facts.grounded,
                     "outcome": reply.outcome,
-                    "model_id": completion.model_id,
-                    "prompt_version": prompt_version,
-                    "input_tokens": completion.input_tokens,
-                    "output_tokens": completion.output_tokens,
-                    "cost_usd": completion.cost_usd,
-                    "latency_ms": round(latency_ms, 1),
-                    "degradations": list(completion.degradations),
+                    "model_id": completion.model_id if completion else None,
+                    "prompt_version": facts.prompt_version,
+                    "input_tokens": completion.input_tokens if completion else 0,
+                    "output_tokens": completion.output_tokens if completion else 0,
+                    "cost_usd": completion.cost_usd if completion else 0.0,
+                    "latency_ms": round(facts.latency_ms, 1),
+                    "degradations": list(completion.degradations) if completion else [],
+                    "escalation": facts.escalation,
+                    "guardrails": facts.guardrails,
+                    "correlation_id": facts.correlation_id,
                 },
             )
         )
+        if facts.outcome == "escalated" and hasattr(store, "set_status"):
+            store.set_status(conversation_id, "escalated")
+
+    @contextmanager
+    def _stage(self, name: str, stages: dict[str, float] | None) -> Iterator[None]:
+        started = time.perf_counter()
+        telemetry = self._deps.telemetry
+        try:
+            if telemetry is None:
+                yield
+            else:
+                with telemetry.stage(name):
+                    yield
+        finally:
+            if stages is not None:
+                stages[name] = stages.get(name, 0.0) + (time.perf_counter() - started) * 1000
 
 
-def _ground(text: str, passages: list[Passage]) -> tuple[str, list[Citation], float]:
-    """Keep citations that point at retrieved passages and score how well the answer is supported."""
+def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, Any]]:
+    """The masked conversation so far as the escalation decision reads it."""
+    turns: list[dict[str, Any]] = []
+    for message in history:
+        entry: dict[str, Any] = {"role": message.role, "text": message.text}
+        if message.role == "assistant" and isinstance(message.meta.get("confidence"), int | float):
+            entry["confidence"] = float(message.meta["confidence"])
+        turns.append(entry)
+    turns.append({"role": "user", "text": user_text})
+    return turns
+
+
+def _verdict(stage: str, verdict: Any) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        "decision": verdict.decision,
+        "score": round(float(verdict.score), 3),
+        "categories": list(verdict.categories),
+    }
+
+
+def _citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Keep only citations that point at passages the model was given."""
     by_doc = {p.doc_id: p for p in passages}
     cited: list[Citation] = []
     for doc_id in dict.fromkeys(_CITATION.findall(text)):
         passage = by_doc.get(doc_id)
         if passage is not None:
             cited.append(
-                Citation(
-                    doc_id=doc_id,
-                    title=passage.title,
-                    snippet=_snippet(passage.text),
-                    version=passage.version,
-                )
+                Citation(doc_id=doc_id, title=passage.title, snippet=_snippet(passage.text), version=passage.version)
             )
     if not cited:
-        return (text.strip() or NO_ANSWER), [], 0.0
-    support = _support(text, [by_doc[c.doc_id].text for c in cited])
-    return text.strip(), cited, round(support, 3)
-
-
-def _support(answer: str, sources: list[str]) -> float:
-    """Share of the answer's content words that occur in its cited sources."""
-    words = [w for w in _WORD.findall(_CITATION.sub(" ", answer).lower())]
-    if not words:
-        return 0.0
-    vocabulary = set(_WORD.findall(" ".join(sources).lower()))
-    return sum(1 for w in words if w in vocabulary) / len(words)
+        return (text.strip() or NO_ANSWER), []
+    return text.strip(), cited
 
 
 def _snippet(text: str) -> str:

@@ -112,9 +112,7 @@ class DynamoDBConversationStore:
 
     def _put(self, item: dict[str, Any], conflict_message: str) -> None:
         try:
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(sk)"
-            )
+            self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(sk)")
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise Conflict(conflict_message) from exc

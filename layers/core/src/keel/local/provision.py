@@ -37,16 +37,11 @@ class LocalResources:
     @property
     def tables(self) -> dict[str, TableSpec]:
         """Every table by its role."""
-        names = (
-            "conversations",
-            "revocations",
-            "budgets",
-            "audit-chain",
-            "agents",
-            "idempotency",
-            "sessions",
-        )
-        return {role: TableSpec(f"{self.prefix}-{role}") for role in names}
+        names = ("conversations", "budgets", "audit-chain", "agents", "idempotency")
+        tables = {role: TableSpec(f"{self.prefix}-{role}") for role in names}
+        tables["revocations"] = TableSpec(f"{self.prefix}-revocations", partition_key="subject", sort_key=None)
+        tables["sessions"] = TableSpec(f"{self.prefix}-sessions", partition_key="subject", sort_key="session_key")
+        return tables
 
     @property
     def buckets(self) -> dict[str, str]:
@@ -57,6 +52,24 @@ class LocalResources:
     def queues(self) -> dict[str, str]:
         """Every queue by its role."""
         return {role: f"{self.prefix}-{role}" for role in ("audit", "escalation", "slack-events", "webhooks")}
+
+
+def provision_keys(clients: Any, names: LocalResources) -> dict[str, str]:
+    """KMS keys for the PII vault (symmetric) and audit digests (RSA signing), found by alias or created."""
+    wanted = {
+        "vault": {"KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT"},
+        "audit-signing": {"KeyUsage": "SIGN_VERIFY", "KeySpec": "RSA_2048"},
+    }
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in clients.kms.list_aliases()["Aliases"]}
+    keys = {}
+    for role, spec in wanted.items():
+        alias = f"alias/{names.prefix}-{role}"
+        key_id = aliases.get(alias)
+        if key_id is None:
+            key_id = clients.kms.create_key(Description=f"Keel local {role}", **spec)["KeyMetadata"]["KeyId"]
+            clients.kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        keys[role] = key_id
+    return keys
 
 
 def provision_aws(clients: Any, names: LocalResources) -> dict[str, str]:

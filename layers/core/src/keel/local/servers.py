@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -50,6 +51,8 @@ class MotoStack:
         """Start a threaded moto server with Step Functions execution switched on."""
         from moto.server import ThreadedMotoServer
 
+        # moto serves through werkzeug, which logs every request line at INFO.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         port = port or free_port()
         # Step Functions service integrations call back into moto on MOTO_PORT (default 5000).
         os.environ["MOTO_PORT"] = str(port)

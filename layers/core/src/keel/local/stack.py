@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
 from keel.local.api import LocalApi, Route
 from keel.local.servers import LOOPBACK, MotoStack, OpenSearchStack, free_port, wait_for_http
@@ -25,7 +27,7 @@ ROUTES = [Route("/v1/chat", "chat", ("POST",))]
 MODEL_IDS = {
     "primary": "anthropic.claude-3-5-sonnet-20240620-v1:0",
     "secondary": "anthropic.claude-3-haiku-20240307-v1:0",
-    "small": "amazon.titan-text-lite-v1",
+    "small": "amazon.nova-micro-v1:0",
 }
 
 
@@ -98,6 +100,10 @@ class LocalStack:
             "queues": self.queue_urls,
             "tables": {role: spec.name for role, spec in self.names.tables.items()},
             "buckets": self.names.buckets,
+            "kms_keys": {
+                "vault": self.environment["KEEL_VAULT_KMS_KEY_ID"],
+                "audit-signing": self.environment["KEEL_AUDIT_SIGNING_KEY_ID"],
+            },
             "pid": os.getpid(),
         }
 
@@ -169,10 +175,16 @@ def _assemble(
     _fake_credentials()
     clients = AwsClients(region=region, endpoint_url=moto.url)
     queue_urls = provision.provision_aws(clients, names)
+    keys = provision.provision_keys(clients, names)
     pool = provision.provision_user_pool(clients.cognito)
     users = provision.provision_demo_users(clients.cognito, pool) if seed else []
-    environment = local_environment(names, pool, queue_urls, moto.url, opensearch.url, model.url, region)
+    environment = local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region)
     os.environ.update(environment)
+    escalation = start_local_escalation(environment, agents_table=names.tables["agents"].name, clients=clients)
+    stoppers.append(escalation.stop)
+    environment["KEEL_ESCALATION_STATE_MACHINE_ARN"] = escalation.state_machine_arn
+    os.environ.update(environment)
+    stoppers.append(_background("keel-audit-writer", _audit_drainer(environment, clients)))
 
     snapshot_path = state_dir() / "snapshot.json"
     if reset:
@@ -205,6 +217,7 @@ def local_environment(
     names: provision.LocalResources,
     pool: provision.UserPool,
     queue_urls: dict[str, str],
+    keys: dict[str, str],
     moto_url: str,
     opensearch_url: str,
     model_url: str,
@@ -226,7 +239,54 @@ def local_environment(
         "KEEL_MODEL_SECONDARY": MODEL_IDS["secondary"],
         "KEEL_MODEL_SMALL": MODEL_IDS["small"],
         "KEEL_MODEL_TIMEOUT_SECONDS": "5",
+        "KEEL_REVOCATIONS_TABLE": tables["revocations"].name,
+        "KEEL_SESSIONS_TABLE": tables["sessions"].name,
+        "KEEL_BUDGETS_TABLE": tables["budgets"].name,
+        "KEEL_ESCALATIONS_TABLE": tables["agents"].name,
+        "KEEL_VAULT_KMS_KEY_ID": keys["vault"],
+        "KEEL_AUDIT_QUEUE_URL": queue_urls["audit"],
+        "KEEL_AUDIT_BUCKET": names.buckets["audit"],
+        "KEEL_AUDIT_TABLE": tables["audit-chain"].name,
+        "KEEL_AUDIT_SIGNING_KEY_ID": keys["audit-signing"],
+        "KEEL_AUDIT_RETENTION_DAYS": "1",
+        # Filled in once the local escalation workflow exists.
+        "KEEL_ESCALATION_STATE_MACHINE_ARN": "pending",
     }
+
+
+def _audit_drainer(environment: dict[str, str], clients: Any) -> Callable[[threading.Event], None]:
+    """The local stand-in for the audit writer Lambda's SQS trigger: drain the queue every half second."""
+    from keel.audit.sqs import SqsBatchSource
+    from keel.audit.wiring import AuditConfig, build_writer
+    from keel.settings import load_settings
+
+    config = AuditConfig.from_settings(load_settings(environment))
+    writer = build_writer(config, clients.dynamodb, clients.s3)
+    source = SqsBatchSource(clients.sqs, config.audit_queue_url)
+
+    def loop(stop: threading.Event) -> None:
+        from keel.audit.writer import drain
+
+        while not stop.wait(0.5):
+            try:
+                drain(source, writer)
+            except Exception:  # the drainer must outlive a failed batch; the messages stay queued
+                logger.exception("audit drain failed; retrying")
+
+    return loop
+
+
+def _background(name: str, loop: Callable[[threading.Event], None]) -> Callable[[], None]:
+    """Run loop(stop_event) in a daemon thread; returns its stopper."""
+    stop = threading.Event()
+    thread = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return stopper
 
 
 def _seed_knowledge(environment: dict[str, str]) -> None:

@@ -1,0 +1,113 @@
+"""Bridges between the turn's ports and the capability packages (audit, escalation, prompts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from keel.audit.records import EscalationDecision, GuardrailVerdict, turn_record
+from keel.conversations.ports import Conversation
+from keel.escalation.decision import Decision, EscalationPolicy, Turn, decide
+from keel.turn import Handoff, TurnFacts
+
+_OUTPUT_DECISIONS = {"deliver": "allow", "low_confidence": "flag", "withhold": "block", "escalate": "flag"}
+
+
+class AuditTurnSink:
+    """Turns the facts of a turn into its audit record and hands it to the audit trail."""
+
+    def __init__(self, trail: Any, new_id: Callable[[], str]) -> None:
+        self._trail = trail
+        self._new_id = new_id
+
+    def record_turn(self, facts: TurnFacts) -> None:
+        """Build the versioned record (masked text only) and queue it durably; raises AuditUnavailable."""
+        record = turn_record(
+            record_id=self._new_id(),
+            principal=facts.principal,
+            occurred_at=facts.occurred_at,
+            correlation_id=facts.correlation_id,
+            channel=facts.channel,
+            bot=facts.bot,
+            conversation_id=facts.conversation_id,
+            message_id=facts.message_id,
+            input_masked=facts.input_masked,
+            output_masked=facts.output_masked,
+            outcome=facts.outcome,
+            latency_ms=facts.latency_ms,
+            passages=facts.passages,
+            cited=facts.cited,
+            completion=facts.completion,
+            prompt_version=facts.prompt_version,
+            guardrails=[_guardrail(v) for v in facts.guardrails],
+            escalation=_escalation(facts.escalation),
+        )
+        self._trail.record(record)
+
+
+class EscalationBridge:
+    """Per-bot escalation thresholds, the decision, and the handoff workflow."""
+
+    def __init__(
+        self,
+        service: Any,
+        policies: Mapping[str, EscalationPolicy] | None = None,
+        *,
+        unavailable_message: str = (
+            "I'd like to hand you to a person, but our handoff service is not available right now. "
+            "Please try again shortly; nothing you wrote is lost."
+        ),
+    ) -> None:
+        self._service = service
+        self._policies = dict(policies or {})
+        self._unavailable = unavailable_message
+
+    def decide(self, transcript: list[dict[str, Any]], bot: str) -> Decision:
+        """The escalation decision on the masked transcript so far."""
+        turns = [Turn.model_validate(t) for t in transcript]
+        return decide(turns, self._policies.get(bot))
+
+    def hand_over(self, handoff: Handoff) -> str:
+        """Start the workflow and return what to tell the user."""
+        conversation = Conversation(
+            conversation_id=handoff.conversation_id,
+            owner=handoff.principal.subject,
+            bot=handoff.bot,
+            channel=handoff.channel,
+            created_at="",
+        )
+        decision = Decision.model_validate(
+            {"escalate": True, "reason": handoff.reason, "detail": handoff.detail, "intent": handoff.intent}
+        )
+        last_user = next((t["text"] for t in reversed(handoff.transcript) if t["role"] == "user"), "")
+        outcome = self._service.escalate(conversation, handoff.principal, decision, summary=last_user)
+        message: str = outcome.message
+        return message
+
+
+class PromptComposer:
+    """The bot's versioned prompt from the prompt library."""
+
+    def __init__(self, library: Any) -> None:
+        self._library = library
+
+    def system_prompt(self, bot: str) -> tuple[str, str]:
+        """System prompt text and version label."""
+        text, version = self._library.system_prompt(bot)
+        return str(text), str(version)
+
+
+def _guardrail(verdict: Mapping[str, Any]) -> GuardrailVerdict:
+    decision = verdict["decision"]
+    return GuardrailVerdict(
+        stage=str(verdict["stage"]),
+        decision=_OUTPUT_DECISIONS.get(decision, decision),
+        categories=tuple(verdict.get("categories", ())),
+        score=verdict.get("score"),
+    )
+
+
+def _escalation(escalation: Mapping[str, Any]) -> EscalationDecision:
+    if escalation.get("decision") != "escalate":
+        return EscalationDecision(decision="none")
+    return EscalationDecision(decision="handoff", reason=str(escalation.get("reason") or ""))
