@@ -221,6 +221,7 @@ class TurnFacts:
     pii_types: list[str] = field(default_factory=list)
     confidence: float = 0.0
     grounded: bool = True
+    loop_stopped: bool = False
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -337,9 +338,39 @@ class ChatService:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
 
+        draft, citations = self._answer(principal, request, history, masked.text, vault, facts)
+        transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
+        if facts.loop_stopped:
+            transcript.append({"role": "event", "text": "the assistant repeated the same reply; loop stopped"})
+        completion = facts.completion
+        # The operator's maintenance switch is deliberate; only a chain that ran out of models is an outage.
+        operator_maintenance = completion is not None and tuple(completion.degradations) == ("maintenance",)
+        if completion is not None and completion.model_id == "none" and not operator_maintenance:
+            transcript.append({"role": "event", "text": "model outage: no language model answered"})
+        with self._stage("decide", stages):
+            decision = deps.escalation.decide(transcript, request.bot)
+        deps.vaults.save(facts.conversation_id, vault)
+        if decision.escalate:
+            return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
+        facts.output_masked = draft
+        # Only values the user typed may come back to that user; everything else stays a placeholder.
+        return vault.unmask(draft, origins=frozenset({"user"})), citations
+
+    def _answer(
+        self,
+        principal: Principal,
+        request: ChatRequest,
+        history: list[StoredMessage],
+        question: str,
+        vault: Vault,
+        facts: TurnFacts,
+    ) -> tuple[str, list[Citation]]:
+        """Retrieve, screen the context, generate and check the draft; the masked draft and its citations."""
+        deps = self._deps
+        stages = facts.stage_ms
         with self._stage("retrieve", stages):
             scope = deps.access.scope_for(principal, request.bot)
-            retrieved = deps.retriever.search(scope, masked.text, k=PASSAGES_PER_TURN)
+            retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
         with self._stage("screen_ctx", stages):
             context = deps.context_screen.screen(retrieved)
         for passage, passage_verdict in zip(retrieved, context, strict=True):
@@ -356,20 +387,21 @@ class ChatService:
             messages = [
                 ChatMessage(role=m.role, text=m.text) for m in history if m.role in ("user", "assistant") and m.text
             ]
-            messages.append(ChatMessage(role="user", text=self._user_message(masked.text, retrieved, context)))
+            messages.append(ChatMessage(role="user", text=self._user_message(question, retrieved, context)))
             completion = deps.generator.generate(request.bot, system, messages, passages, principal=principal)
         facts.completion = completion
 
         with self._stage("check_out", stages):
             replies = [m.text for m in history if m.role == "assistant"]
             out = deps.output_check.check(
-                completion.text, passages, system, masked.text, replies, canary=canary, vault=vault
+                completion.text, passages, system, question, replies, canary=canary, vault=vault
             )
         facts.guardrails.append({"stage": "output", "decision": out.action, "categories": list(out.problems)})
         draft, citations = _citations(completion.text, passages)
         facts.cited = [c.doc_id for c in citations]
         facts.confidence = round(min(out.grounding, 1.0), 3) if citations else 0.0
         facts.grounded = "ungrounded" not in out.problems
+        facts.loop_stopped = out.action == "escalate"
         facts.outcome = _outcome(completion, citations)
         declined = not citations and draft == NO_ANSWER
         if out.action == "withhold" and not declined:
@@ -377,19 +409,7 @@ class ChatService:
         elif out.action == "low_confidence":
             facts.confidence = min(facts.confidence, LOW_CONFIDENCE_CAP)
 
-        transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
-        if out.action == "escalate":
-            transcript.append({"role": "event", "text": "the assistant repeated the same reply; loop stopped"})
-        if "maintenance" in (completion.degradations or ()) or completion.model_id in ("none",):
-            transcript.append({"role": "event", "text": "model outage: no language model answered"})
-        with self._stage("decide", stages):
-            decision = deps.escalation.decide(transcript, request.bot)
-        deps.vaults.save(facts.conversation_id, vault)
-        if decision.escalate:
-            return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
-        facts.output_masked = draft
-        # Only values the user typed may come back to that user; everything else stays a placeholder.
-        return vault.unmask(draft, origins=frozenset({"user"})), citations
+        return draft, citations
 
     def _escalate(
         self, facts: TurnFacts, reason: str, intent: str, detail: str, transcript: list[dict[str, Any]]
