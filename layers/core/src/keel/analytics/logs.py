@@ -174,9 +174,21 @@ def install_log_hygiene(*loggers: logging.Logger) -> ScrubFilter:
             return record
 
         logging.setLogRecordFactory(factory)
-        _installed["factory"] = factory
+        _installed["factory"], _installed["previous"] = factory, previous
+    handlers: list[logging.Handler] = _installed.setdefault("handlers", [])
     for logger in (logging.getLogger(), logging.getLogger(KEEL_LOGGER), *loggers):
         for handler in logger.handlers:
             if log_filter not in handler.filters:
                 handler.addFilter(log_filter)
+                handlers.append(handler)
     return log_filter
+
+
+def uninstall_log_hygiene() -> None:
+    """Undo install_log_hygiene: the previous record factory back, the filter off every handler it was put on."""
+    if "factory" in _installed and logging.getLogRecordFactory() is _installed["factory"]:
+        logging.setLogRecordFactory(_installed["previous"])
+    log_filter = _installed.get("filter")
+    for handler in _installed.get("handlers", []):
+        handler.removeFilter(log_filter)
+    _installed.clear()

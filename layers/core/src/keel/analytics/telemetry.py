@@ -215,7 +215,7 @@ class PowertoolsTelemetry:
         log_level: str = "INFO",
         stream: TextIO | None = None,
     ) -> None:
-        from aws_lambda_powertools import Logger, Tracer
+        from aws_lambda_powertools import Logger
 
         self._namespace = namespace
         self._stream = stream
@@ -223,14 +223,18 @@ class PowertoolsTelemetry:
         self._pending: dict[tuple[tuple[str, str], ...], _Pending] = {}
         # The "keel" logger is the parent of every keel.* logger, so its JSON handler formats them all.
         self.logger = Logger(service=service, level=log_level, stream=stream)
-        self.tracer = Tracer(service=service, disabled=not tracing)
-        self._tracing = tracing
+        # The X-Ray SDK opens its UDP emitter socket on import: only load it where traces are wanted.
+        self.tracer: Any = None
+        if tracing:
+            from aws_lambda_powertools import Tracer
+
+            self.tracer = Tracer(service=service)
         install_log_hygiene(logging.getLogger(service))
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """An X-Ray subsegment named after the stage (timed by X-Ray; a plain block when tracing is off)."""
-        if not self._tracing:
+        if self.tracer is None:
             yield
             return
         with self.tracer.provider.in_subsegment(f"## {name}") as subsegment:

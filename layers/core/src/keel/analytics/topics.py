@@ -71,7 +71,10 @@ def group_by_topic(queries: Sequence[tuple[str, str]], *, limit: int = 10) -> li
         top = sorted(terms(text), key=lambda t: (-counts[t], t))[:TERMS_PER_TOPIC]
         groups.setdefault((bot, tuple(sorted(top))), []).append(text)
     ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0][0], item[0][1]))
-    return [
-        TopicGroup(bot, key_terms, len(texts), tuple(dict.fromkeys(texts))[:EXAMPLES_PER_TOPIC])
-        for (bot, key_terms), texts in ranked[:limit]
-    ]
+    return [TopicGroup(bot, key_terms, len(texts), _examples(texts)) for (bot, key_terms), texts in ranked[:limit]]
+
+
+def _examples(texts: list[str]) -> tuple[str, ...]:
+    """The most asked phrasings first, alphabetical among equals."""
+    counts = Counter(texts)
+    return tuple(sorted(counts, key=lambda t: (-counts[t], t))[:EXAMPLES_PER_TOPIC])
