@@ -77,6 +77,16 @@ class Settings(BaseModel):
     escalation_state_machine_arn: str = Field(min_length=1)
     escalations_table: str = Field(min_length=3)
 
+    # Channels (R20): idempotency claims, Slack thread links and WebSocket connections share one table.
+    channel_state_table: str | None = None
+    slack_signing_secret_id: str | None = None
+    slack_bot_token_secret_id: str | None = None
+    slack_events_queue_url: str | None = None
+    slack_api_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    slack_bot: str = Field(default="auto", pattern=r"^[a-z][a-z0-9-]*$")
+    customer_user_pool_id: str | None = None
+    customer_app_client_id: str | None = None
+
     # Models (R2, R3).
     model_primary: str = Field(min_length=1)
     model_secondary: str = Field(min_length=1)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from keel.conversations.models import ChatReply, ChatRequest, Citation, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.conversations.vaults import VaultStore
-from keel.errors import Forbidden, InvalidRequest, NotFound
+from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
 from keel.models.ports import ChatMessage, Completion
@@ -30,7 +30,10 @@ WITHHELD_ANSWER = (
     "I can't give a reliable answer to that from the sources I can see. Try rephrasing, or ask for a person."
 )
 AUTO_BOT = "auto"
+WITH_AGENT = "with_agent"
+RELAYED = "Your message was passed to the support agent who has your conversation; they will reply here."
 HISTORY_TURNS = 6
+STORE_ATTEMPTS = 5
 PASSAGES_PER_TURN = 5
 SNIPPET_CHARS = 240
 LOW_CONFIDENCE_CAP = 0.4
@@ -135,8 +138,8 @@ class Escalation(Protocol):
         """A decision with escalate, reason, detail and intent."""
         ...
 
-    def hand_over(self, handoff: Handoff) -> str:
-        """Start the handoff workflow; the message that tells the user what happens next."""
+    def hand_over(self, handoff: Handoff) -> tuple[str, dict[str, Any]]:
+        """Start the handoff workflow; what to tell the user, and what to keep on the reply's record."""
         ...
 
 
@@ -222,6 +225,7 @@ class TurnFacts:
     confidence: float = 0.0
     grounded: bool = True
     loop_stopped: bool = False
+    handoff_meta: dict[str, Any] = field(default_factory=dict)
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -292,7 +296,11 @@ class ChatService:
             input_masked="",
             stage_ms=stages,
         )
-        answer, citations = self._run(principal, request, history, facts)
+        citations: list[Citation] = []
+        if conversation.status == WITH_AGENT:
+            answer = self._relay_to_agent(request, facts)
+        else:
+            answer, citations = self._run(principal, request, history, facts)
         facts.latency_ms = (time.perf_counter() - started) * 1000
         reply = ChatReply(
             conversation_id=conversation.conversation_id,
@@ -411,6 +419,16 @@ class ChatService:
 
         return draft, citations
 
+    def _relay_to_agent(self, request: ChatRequest, facts: TurnFacts) -> str:
+        """A person has the conversation: the bot stays silent and only stores the (masked) message."""
+        vault = self._deps.vaults.load(facts.conversation_id)
+        facts.input_masked = self._deps.masker.mask(request.message, vault).text
+        self._deps.vaults.save(facts.conversation_id, vault)
+        facts.outcome = "escalated"
+        facts.escalation = {"decision": "escalate", "reason": "with_agent", "intent": "general", "detail": ""}
+        facts.output_masked = RELAYED
+        return RELAYED
+
     def _escalate(
         self, facts: TurnFacts, reason: str, intent: str, detail: str, transcript: list[dict[str, Any]]
     ) -> str:
@@ -424,7 +442,8 @@ class ChatService:
             detail=detail,
             transcript=transcript,
         )
-        message = self._deps.escalation.hand_over(handoff)
+        message, meta = self._deps.escalation.hand_over(handoff)
+        facts.handoff_meta = meta
         facts.outcome = "escalated"
         facts.escalation = {"decision": "escalate", "reason": reason, "intent": intent, "detail": detail[:300]}
         facts.output_masked = message
@@ -480,9 +499,20 @@ class ChatService:
         return found
 
     def _store(self, history: list[StoredMessage], facts: TurnFacts, reply: ChatReply) -> None:
+        """Append the user message and the reply; agents and workers append too, so a taken seq is retried."""
+        seq = history[-1].seq + 1 if history else 0
+        for _ in range(STORE_ATTEMPTS):
+            try:
+                self._append_pair(seq, facts, reply)
+                return
+            except Conflict:
+                latest = self._deps.conversations.messages(facts.conversation_id, limit=1)
+                seq = latest[-1].seq + 1 if latest else seq + 1
+        raise Conflict(f"conversation {facts.conversation_id} is too busy to record this turn; try again")
+
+    def _append_pair(self, seq: int, facts: TurnFacts, reply: ChatReply) -> None:
         store = self._deps.conversations
         now = facts.occurred_at.isoformat()
-        seq = history[-1].seq + 1 if history else 0
         conversation_id = facts.conversation_id
         store.append(
             StoredMessage(
@@ -519,6 +549,7 @@ class ChatService:
                     "escalation": facts.escalation,
                     "guardrails": facts.guardrails,
                     "correlation_id": facts.correlation_id,
+                    **facts.handoff_meta,
                 },
             )
         )

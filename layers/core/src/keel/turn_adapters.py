@@ -67,8 +67,8 @@ class EscalationBridge:
         turns = [Turn.model_validate(t) for t in transcript]
         return decide(turns, self._policies.get(bot))
 
-    def hand_over(self, handoff: Handoff) -> str:
-        """Start the workflow and return what to tell the user."""
+    def hand_over(self, handoff: Handoff) -> tuple[str, dict[str, Any]]:
+        """Start the workflow; what to tell the user and the handoff facts to keep on the reply."""
         conversation = Conversation(
             conversation_id=handoff.conversation_id,
             owner=handoff.principal.subject,
@@ -81,8 +81,8 @@ class EscalationBridge:
         )
         last_user = next((t["text"] for t in reversed(handoff.transcript) if t["role"] == "user"), "")
         outcome = self._service.escalate(conversation, handoff.principal, decision, summary=last_user)
-        message: str = outcome.message
-        return message
+        meta: dict[str, Any] = outcome.meta() if hasattr(outcome, "meta") else {}
+        return str(outcome.message), meta
 
 
 class PromptComposer:

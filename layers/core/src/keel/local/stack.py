@@ -17,13 +17,22 @@ from typing import Any
 
 from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
-from keel.local.api import LocalApi, Route
+from keel.local.api import LocalApi, Route, load_handler
 from keel.local.servers import LOOPBACK, MotoStack, OpenSearchStack, free_port, wait_for_http
 from keel.local.state import clear_stack, state_dir, write_stack
 
 logger = logging.getLogger("keel.local.stack")
 
-ROUTES = [Route("/v1/chat", "chat", ("POST",))]
+ROUTES = [
+    Route("/v1/chat", "chat", ("POST",)),
+    Route("/v1/feedback", "feedback", ("POST",)),
+    Route("/v1/session/guest", "guest_session", ("POST",)),
+    Route("/v1/agent", "agent_api", ("GET", "POST")),
+    Route("/slack", "slack", ("POST",)),
+]
+SLACK_SIGNING_SECRET_ID = "keel-local/slack/signing-secret"  # noqa: S105 - a secret's name
+SLACK_BOT_TOKEN_SECRET_ID = "keel-local/slack/bot-token"  # noqa: S105 - a secret's name
+LOCAL_SLACK_BOT_TOKEN = "xoxb-local-keel"  # noqa: S105 - the local Slack stand-in's token
 MODEL_IDS = {
     "primary": "anthropic.claude-3-5-sonnet-20240620-v1:0",
     "secondary": "anthropic.claude-3-haiku-20240307-v1:0",
@@ -85,11 +94,15 @@ class LocalStack:
     environment: dict[str, str]
     users: list[dict[str, Any]] = field(default_factory=list)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
+    websocket_url: str = ""
+    slack_api_url: str = ""
 
     def info(self) -> dict[str, Any]:
         """What other commands need to reach this stack (written to .keel/stack.json)."""
         return {
             "api_url": self.api.url,
+            "websocket_url": self.websocket_url,
+            "slack_api_url": self.slack_api_url,
             "moto_url": self.moto.url,
             "opensearch_url": self.opensearch.url,
             "model_url": self.model.url,
@@ -183,8 +196,14 @@ def _assemble(
     escalation = start_local_escalation(environment, agents_table=names.tables["agents"].name, clients=clients)
     stoppers.append(escalation.stop)
     environment["KEEL_ESCALATION_STATE_MACHINE_ARN"] = escalation.state_machine_arn
+    environment["ESCALATION_STATE_MACHINE_ARN"] = escalation.state_machine_arn
+    environment["HELPDESK_URL"] = escalation.environment["helpdesk_url"]
+    environment["HELPDESK_SECRET_ID"] = escalation.environment["helpdesk_secret_id"]
     os.environ.update(environment)
     stoppers.append(_background("keel-audit-writer", _audit_drainer(environment, clients)))
+    slack = _start_slack(clients, environment, users)
+    stoppers.append(slack.stop)
+    os.environ.update(environment)
 
     snapshot_path = state_dir() / "snapshot.json"
     if reset:
@@ -200,6 +219,14 @@ def _assemble(
     api.set_health(stack.health)
     api.start()
     stoppers.append(api.stop)
+    from keel.local.websocket import start_local_websocket
+
+    websocket = start_local_websocket(root / "functions")
+    stoppers.append(websocket.stop)
+    stack.websocket_url = websocket.url
+    stack.slack_api_url = slack.api_url
+    slack_worker = load_handler(root / "functions", "slack_worker")
+    stoppers.append(_background("keel-slack-worker", _sqs_poller(clients, queue_urls["slack-events"], slack_worker)))
 
     def _save() -> None:
         counts = snapshot.save(
@@ -251,7 +278,67 @@ def local_environment(
         "KEEL_AUDIT_RETENTION_DAYS": "1",
         # Filled in once the local escalation workflow exists.
         "KEEL_ESCALATION_STATE_MACHINE_ARN": "pending",
+        "KEEL_CHANNEL_STATE_TABLE": tables["idempotency"].name,
+        "KEEL_SLACK_SIGNING_SECRET_ID": SLACK_SIGNING_SECRET_ID,
+        "KEEL_SLACK_BOT_TOKEN_SECRET_ID": SLACK_BOT_TOKEN_SECRET_ID,
+        "KEEL_SLACK_EVENTS_QUEUE_URL": queue_urls["slack-events"],
+        # The agent console and escalation worker read these at their Lambda edge.
+        "ESCALATION_AGENTS_TABLE": tables["agents"].name,
+        "ESCALATION_QUEUE_URL": queue_urls["escalation"],
     }
+
+
+def _start_slack(clients: Any, environment: dict[str, str], users: list[dict[str, Any]]) -> Any:
+    """The local Slack Web API with the demo users, and the app's secrets in Secrets Manager."""
+    import secrets as random_secrets
+
+    from keel.local.slack_api import start_local_slack_api
+
+    signing_secret = random_secrets.token_hex(16)
+    for secret_id, value in (
+        (SLACK_SIGNING_SECRET_ID, {"signing_secret": signing_secret}),
+        (SLACK_BOT_TOKEN_SECRET_ID, {"bot_token": LOCAL_SLACK_BOT_TOKEN}),
+    ):
+        _put_secret(clients.client("secretsmanager"), secret_id, value)
+    directory = {f"U{index:06d}": u["email"] for index, u in enumerate(users) if u.get("email")}
+    slack = start_local_slack_api(directory)
+    environment["KEEL_SLACK_API_URL"] = slack.api_url
+    return slack
+
+
+def _put_secret(secrets_client: Any, secret_id: str, value: dict[str, str]) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        secrets_client.create_secret(Name=secret_id, SecretString=json.dumps(value))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        secrets_client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(value))
+
+
+def _sqs_poller(clients: Any, queue_url: str, handler: Any) -> Callable[[threading.Event], None]:
+    """The local stand-in for an SQS event source: batches to a Lambda handler, partial failures retried."""
+
+    def loop(stop: threading.Event) -> None:
+        sqs = clients.sqs
+        while not stop.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                    "Messages", []
+                )
+                if not messages:
+                    continue
+                records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]
+                failed = {f["itemIdentifier"] for f in handler({"Records": records}, None)["batchItemFailures"]}
+                for message in messages:
+                    if message["MessageId"] not in failed:
+                        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            except Exception:  # the poller must outlive one failed batch; unacknowledged messages come back
+                logger.exception("SQS poller for %s failed; retrying", queue_url)
+                stop.wait(1)
+
+    return loop
 
 
 def _audit_drainer(environment: dict[str, str], clients: Any) -> Callable[[threading.Event], None]:
