@@ -65,15 +65,23 @@ def test_aws_hits_become_passages_with_version_score_and_matched_parts(pdp: Poli
     assert passages[1].matched == ("hybrid",)
 
 
-def test_local_mode_sends_the_permission_filter_in_both_searches(pdp: PolicyDecisionPoint) -> None:
+def test_local_mode_sends_the_permission_filter_in_every_search(pdp: PolicyDecisionPoint) -> None:
     scope = scope_for(EMMA, "hr", pdp)
     client = RecordingSearchClient(hits=[hit("a"), hit("b")])
     passages = OpenSearchRetriever(client, HashingEmbedder(), knn=False).search(scope, "a", k=2)
-    assert len(client.bodies) == 2
+    # BM25 candidates, the permitted count, then (small permitted set) the exhaustive candidate fetch.
+    assert len(client.bodies) == 3
     for body in client.bodies:
         assert body["query"]["bool"]["filter"] == scope_filter(scope)
         assert "knn" not in str(body)
     assert passages[0].doc_id == "a" and "lexical" in passages[0].matched and "vector" in passages[0].matched
+
+
+def test_large_permitted_sets_are_not_scanned(pdp: PolicyDecisionPoint) -> None:
+    client = RecordingSearchClient(hits=[hit("a"), hit("b")])
+    retriever = OpenSearchRetriever(client, HashingEmbedder(), knn=False, scan_limit=1)
+    assert [p.doc_id for p in retriever.search(scope_for(EMMA, "hr", pdp), "a", k=2)] == ["a", "b"]
+    assert len(client.bodies) == 2
 
 
 def test_one_document_fills_at_most_two_of_the_k_slots(pdp: PolicyDecisionPoint) -> None:

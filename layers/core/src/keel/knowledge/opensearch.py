@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -260,7 +259,6 @@ def filtered_body(scope: SearchScope, *, size: int) -> dict[str, Any]:
     return {
         "size": size,
         "_source": [*SOURCE_FIELDS, VECTOR_FIELD],
-        "track_total_hits": True,
         "sort": [{"chunk_id": "asc"}],
         "query": {"bool": {"filter": scope_filter(scope)}},
     }
@@ -276,7 +274,7 @@ class OpenSearchRetriever:
         knn: bool,
         *,
         candidates: int = 50,
-        scan_limit: int = 2000,
+        scan_limit: int = 1000,
         max_per_doc: int = 2,
         vector_boost: float = 10.0,
         rrf_k: int = 60,
@@ -321,39 +319,58 @@ class OpenSearchRetriever:
         return passages
 
     def _search_local(self, scope: SearchScope, query: str, vector: list[float], k: int) -> list[Passage]:
-        # Both requests carry the permission filter: nothing outside scope is ever fetched.
+        # Every request carries the permission filter: nothing outside scope is ever fetched.
+        count_body = {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": scope_filter(scope)}}}
         responses = self._client.msearch(
             body=[
                 {"index": scope.index},
                 lexical_body(scope, query, size=self._candidates),
                 {"index": scope.index},
-                filtered_body(scope, size=self._scan_limit),
+                count_body,
             ]
         )["responses"]
         for response in responses:
             if "error" in response:
                 raise SearchUnavailable("the knowledge base cannot be searched right now")
         lexical_hits = responses[0]["hits"]["hits"]
-        scan = responses[1]["hits"]
         pool: dict[str, dict[str, Any]] = {hit["_id"]: hit["_source"] for hit in lexical_hits}
-        # Small permitted sets are scored exhaustively; large ones fall back to the BM25 candidates.
-        if _total(scan) <= self._scan_limit:
-            for hit in scan["hits"]:
+        # A small permitted set is scored exhaustively; a large one falls back to the BM25 candidates.
+        if 0 < _total(responses[1]["hits"]) <= self._scan_limit:
+            scan = self._client.search(index=scope.index, body=filtered_body(scope, size=self._scan_limit))
+            for hit in scan["hits"]["hits"]:
                 pool.setdefault(hit["_id"], hit["_source"])
-        lexical_rank = {hit["_id"]: rank for rank, hit in enumerate(lexical_hits)}
-        similarities = {chunk: _dot(vector, src.get(VECTOR_FIELD) or []) for chunk, src in pool.items()}
-        vector_order = sorted(similarities, key=lambda c: (-similarities[c], c))
-        vector_rank = {chunk: rank for rank, chunk in enumerate(vector_order)}
-        vector_hits = set(vector_order[: max(k * 4, 20)])
+        return self._fuse(pool, {hit["_id"]: rank for rank, hit in enumerate(lexical_hits)}, vector, k)
+
+    def _fuse(
+        self, pool: dict[str, dict[str, Any]], lexical_rank: dict[str, int], vector: list[float], k: int
+    ) -> list[Passage]:
+        import numpy as np
+
+        if not pool:
+            return []
+        ids = list(pool)
+        query = np.asarray(vector, dtype=np.float32)
+        matrix = np.zeros((len(ids), query.shape[0]), dtype=np.float32)
+        usable = np.zeros(len(ids), dtype=bool)
+        for row, chunk in enumerate(ids):
+            stored = pool[chunk].get(VECTOR_FIELD)
+            if isinstance(stored, list) and len(stored) == query.shape[0]:
+                matrix[row] = stored
+                usable[row] = True
+        similarities = np.where(usable, matrix @ query, -np.inf)
+        order = sorted(range(len(ids)), key=lambda r: (-float(similarities[r]), ids[r]))
+        vector_rank = {ids[r]: rank for rank, r in enumerate(order)}
+        vector_hits = {ids[r] for r in order[: max(k * 4, 20)] if usable[r]}
         fused = []
-        for chunk, src in pool.items():
-            score = 1.0 / (self._rrf_k + vector_rank[chunk] + 1)
+        for row, chunk in enumerate(ids):
+            # A chunk without a usable vector (another model's dimension) competes on BM25 alone.
+            score = 1.0 / (self._rrf_k + vector_rank[chunk] + 1) if usable[row] else 0.0
             if chunk in lexical_rank:
                 score += 1.0 / (self._rrf_k + lexical_rank[chunk] + 1)
             matched = tuple(
                 part for part, hit in (("lexical", chunk in lexical_rank), ("vector", chunk in vector_hits)) if hit
             )
-            fused.append(_passage(src, score, matched or ("vector",)))
+            fused.append(_passage(pool[chunk], score, matched or ("vector",)))
         fused.sort(key=lambda p: (-p.score, p.chunk_id))
         return fused
 
@@ -361,12 +378,6 @@ class OpenSearchRetriever:
 def _total(hits: dict[str, Any]) -> int:
     total = hits.get("total", 0)
     return int(total.get("value", 0) if isinstance(total, dict) else total)
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    if len(a) != len(b) or not a:
-        return -math.inf
-    return math.fsum(x * y for x, y in zip(a, b, strict=True))
 
 
 def _passage(src: dict[str, Any], score: float, matched: tuple[str, ...]) -> Passage:
