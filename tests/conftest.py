@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PUBLIC_EVAL_DIR = Path(
-    os.environ.get("KEEL_PUBLIC_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval" / "public")
-)
+PUBLIC_EVAL_DIR = Path(os.environ.get("KEEL_PUBLIC_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval" / "public"))
 
 # Fake credentials so no SDK ever looks for real ones; every endpoint in tests is on 127.0.0.1.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

@@ -29,9 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--user", required=True, help="username of the principal (created if missing)")
     parser.add_argument("--groups", default="", help="comma-separated groups, e.g. all-staff,hr")
     parser.add_argument("--department", help="the principal's department, e.g. engineering")
-    parser.add_argument(
-        "--external", action="store_true", help="ask as an external customer (group 'customers')"
-    )
+    parser.add_argument("--external", action="store_true", help="ask as an external customer (group 'customers')")
     parser.add_argument("--bot", help="bot id (hr, it, finance, sales, customer); default: auto-routed")
     parser.add_argument("--conversation", help="continue this conversation id")
     parser.add_argument("--json", action="store_true", help="print the API's JSON reply")
@@ -45,9 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from keel.local.state import read_stack
 
     stack = read_stack()
-    environment = os.environ.get("KEEL_ENVIRONMENT") or stack.get("environment", {}).get(
-        "KEEL_ENVIRONMENT", ""
-    )
+    environment = os.environ.get("KEEL_ENVIRONMENT") or stack.get("environment", {}).get("KEEL_ENVIRONMENT", "")
     if environment in PRODUCTION_LIKE:
         raise Forbidden(f"keel ask runs only against the local stack, not {environment}")
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
@@ -60,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     clients = AwsClients(region=stack["region"], endpoint_url=stack["moto_url"])
     pool = provision.UserPool(stack["user_pool_id"], stack["client_id"])
-    password = provision.ensure_user(
-        clients.cognito, pool, args.user, groups=groups, department=args.department
-    )
+    password = provision.ensure_user(clients.cognito, pool, args.user, groups=groups, department=args.department)
     token = provision.sign_in(clients.cognito, pool, args.user, password)["IdToken"]
 
     body: dict[str, Any] = {

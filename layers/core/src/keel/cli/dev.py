@@ -20,13 +20,9 @@ def register(subparsers: Any) -> None:
             ".keel/snapshot.json on Ctrl-C and loaded on the next start; --reset starts from fresh demo data."
         ),
     )
-    parser.add_argument(
-        "--reset", action="store_true", help="discard saved data and start from the demo seed"
-    )
+    parser.add_argument("--reset", action="store_true", help="discard saved data and start from the demo seed")
     parser.add_argument("--port", type=int, default=8080, help="API and web port on 127.0.0.1 (default 8080)")
-    parser.add_argument(
-        "--no-seed", action="store_true", help="do not create demo users or index demo documents"
-    )
+    parser.add_argument("--no-seed", action="store_true", help="do not create demo users or index demo documents")
     parser.set_defaults(func=run)
 
 

@@ -59,9 +59,7 @@ def load_handler(functions_dir: Path, name: str) -> Handler:
     return handler
 
 
-def to_proxy_event(
-    method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
-) -> dict[str, Any]:
+def to_proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
     """An API Gateway REST proxy event for one HTTP request."""
     parts = urlsplit(raw_path)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))

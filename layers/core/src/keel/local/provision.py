@@ -81,13 +81,9 @@ def provision_aws(clients: Any, names: LocalResources) -> dict[str, str]:
     queue_urls = {}
     for role, queue in names.queues.items():
         dlq = clients.sqs.create_queue(QueueName=f"{queue}-dlq")["QueueUrl"]
-        dlq_arn = clients.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        dlq_arn = clients.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
-        queue_urls[role] = clients.sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": policy})[
-            "QueueUrl"
-        ]
+        queue_urls[role] = clients.sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": policy})["QueueUrl"]
     return queue_urls
 
 
@@ -107,9 +103,7 @@ def provision_user_pool(cognito: Any) -> UserPool:
         pool_id = cognito.create_user_pool(
             PoolName=POOL_NAME,
             Schema=[{"Name": a, "AttributeDataType": "String", "Mutable": True} for a in CUSTOM_ATTRIBUTES],
-            Policies={
-                "PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": True, "RequireNumbers": True}
-            },
+            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": True, "RequireNumbers": True}},
         )["UserPool"]["Id"]
     clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
     client_id = next((c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME), None)
@@ -155,17 +149,12 @@ def ensure_user(
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "UsernameExistsException":
             raise
-        cognito.admin_update_user_attributes(
-            UserPoolId=pool.pool_id, Username=username, UserAttributes=attributes
-        )
+        cognito.admin_update_user_attributes(UserPoolId=pool.pool_id, Username=username, UserAttributes=attributes)
         cognito.admin_enable_user(UserPoolId=pool.pool_id, Username=username)
-    cognito.admin_set_user_password(
-        UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True
-    )
+    cognito.admin_set_user_password(UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True)
     wanted = set(groups)
     current = {
-        g["GroupName"]
-        for g in cognito.admin_list_groups_for_user(UserPoolId=pool.pool_id, Username=username)["Groups"]
+        g["GroupName"] for g in cognito.admin_list_groups_for_user(UserPoolId=pool.pool_id, Username=username)["Groups"]
     }
     for group in sorted(wanted - current):
         _ensure_group(cognito, pool.pool_id, group)
