@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from keel.channels.feedback import FeedbackReceipt, FeedbackRequest
 from keel.channels.guests import GuestSession
 from keel.conversations.models import ChatReply, ChatRequest
+from keel.escalation.console import PresenceBody, ReplyBody
 
 API_VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
@@ -48,6 +49,15 @@ class SlackAck(BaseModel):
     model_config = {"extra": "allow"}
 
 
+class AgentResult(BaseModel):
+    """What the agent console returns: the queue, a conversation, or the new state after an action."""
+
+    model_config = {"extra": "allow"}
+
+
+CONVERSATION_ID = {"name": "conversation_id", "pattern": "^[A-Za-z0-9-]{8,64}$"}
+
+
 @dataclass(frozen=True)
 class Operation:
     """One route of the HTTP API."""
@@ -62,6 +72,15 @@ class Operation:
     security: Literal["bearer", "slack", "none"] = "bearer"
     tag: str = "chat"
     request_media: str = "application/json"
+    path_params: tuple[dict[str, str], ...] = ()
+
+
+def _agent(method: str, path: str, summary: str, operation_id: str, request: type[BaseModel] | None) -> Operation:
+    params = (CONVERSATION_ID,) if "{conversation_id}" in path else ()
+    return Operation(
+        method, path, summary, operation_id, request, AgentResult, (400, 401, 403, 404, 409, 500, 503),
+        tag="agent", path_params=params,
+    )  # fmt: skip
 
 
 ROUTES: tuple[Operation, ...] = (
@@ -143,6 +162,22 @@ ROUTES: tuple[Operation, ...] = (
     ),
 )
 
+ROUTES += (
+    _agent(
+        "get", "/v1/agent/queue", "Escalated conversations waiting for a person (support-agents).", "agentQueue", None
+    ),
+    _agent("post", "/v1/agent/presence", "Set the agent online or offline.", "agentPresence", PresenceBody),
+    _agent(
+        "get", "/v1/agent/conversations/{conversation_id}", "One escalated conversation.", "agentConversation", None
+    ),
+    _agent("post", "/v1/agent/conversations/{conversation_id}/take", "Take the conversation.", "agentTake", None),
+    _agent("post", "/v1/agent/conversations/{conversation_id}/reply", "Reply as the agent.", "agentReply", ReplyBody),
+    _agent(
+        "post", "/v1/agent/conversations/{conversation_id}/handback", "Hand back to the bot.", "agentHandback", None
+    ),
+    _agent("post", "/v1/agent/conversations/{conversation_id}/close", "Close the conversation.", "agentClose", None),
+)
+
 _ERROR_TEXT = {
     400: "The request is malformed; the message says what is accepted.",
     401: "No valid token (or a bad Slack signature).",
@@ -202,6 +237,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.security != "none":
         body["security"] = [{op.security: []}]
+    if op.path_params:
+        body["parameters"] = [
+            {"name": p["name"], "in": "path", "required": True, "schema": {"type": "string", "pattern": p["pattern"]}}
+            for p in op.path_params
+        ]
     if op.request is not None:
         body["requestBody"] = {"required": True, "content": {op.request_media: {"schema": {"$ref": _ref(op.request)}}}}
     elif op.security == "slack":
