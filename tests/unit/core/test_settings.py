@@ -6,26 +6,9 @@ import pytest
 
 from keel.errors import ConfigurationError
 from keel.settings import Environment, load_settings
+from tests.fakes.settings import VALID_ENVIRONMENT
 
-VALID = {
-    "KEEL_ENVIRONMENT": "dev",
-    "KEEL_USER_POOL_ID": "us-east-1_abc",
-    "KEEL_APP_CLIENT_IDS": "client-a, client-b",
-    "KEEL_CONVERSATIONS_TABLE": "keel-dev-conversations",
-    "KEEL_OPENSEARCH_URL": "https://search.example.internal",
-    "KEEL_MODEL_PRIMARY": "anthropic.claude-3-5-sonnet",
-    "KEEL_MODEL_SECONDARY": "anthropic.claude-3-haiku",
-    "KEEL_MODEL_SMALL": "amazon.nova-micro-v1:0",
-    "KEEL_REVOCATIONS_TABLE": "keel-dev-revocations",
-    "KEEL_SESSIONS_TABLE": "keel-dev-sessions",
-    "KEEL_VAULT_KMS_KEY_ID": "alias/keel-dev-vault",
-    "KEEL_AUDIT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/keel-dev-audit",
-    "KEEL_AUDIT_BUCKET": "keel-dev-audit",
-    "KEEL_AUDIT_TABLE": "keel-dev-audit-chain",
-    "KEEL_ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:keel-dev-escalation",
-    "KEEL_ESCALATIONS_TABLE": "keel-dev-agents",
-    "KEEL_BUDGETS_TABLE": "keel-dev-budgets",
-}
+VALID = {**VALID_ENVIRONMENT, "KEEL_MODEL_PRIMARY": "anthropic.claude-3-5-sonnet", "KEEL_MODEL_SECONDARY": "x"}
 
 
 def test_valid_environment_loads() -> None:

@@ -12,12 +12,10 @@ from keel.models.extractive import parse_prompt
 from keel.models.prompt_library import PromptLibrary, parse_prompt_file
 from keel.models.registry import ModelRegistry, load_registry_data, routing_rules
 from keel.settings import load_settings
+from tests.fakes.settings import VALID_ENVIRONMENT
 
 BASE_ENV = {
-    "KEEL_USER_POOL_ID": "us-east-1_abc",
-    "KEEL_APP_CLIENT_IDS": "client",
-    "KEEL_CONVERSATIONS_TABLE": "keel-conversations",
-    "KEEL_OPENSEARCH_URL": "http://127.0.0.1:9200",
+    **VALID_ENVIRONMENT,
     "KEEL_MODEL_PRIMARY": "anthropic.claude-3-5-sonnet-20240620-v1:0",
     "KEEL_MODEL_SECONDARY": "anthropic.claude-3-haiku-20240307-v1:0",
     "KEEL_MODEL_SMALL": "amazon.nova-micro-v1:0",
