@@ -282,3 +282,8 @@ class PowertoolsTelemetry:
                 "stage_ms": {k: round(v, 1) for k, v in facts.stage_ms.items()},
             },
         )
+
+
+def build_telemetry(environment: str, log_level: str = "INFO") -> PowertoolsTelemetry:
+    """The turn's telemetry for an environment: X-Ray subsegments in AWS, none locally (no daemon there)."""
+    return PowertoolsTelemetry(tracing=environment != "local", log_level=log_level)
