@@ -1,0 +1,101 @@
+"""Declared actions: a schema, a side-effect level, the Cedar action that guards it and how to find its resource."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from keel.actions.ports import ActionResult, SideEffect
+from keel.errors import ConfigurationError, InvalidRequest
+from keel.identity.principal import Principal
+from keel.models.ports import ToolSpec
+
+SIDE_EFFECTS: tuple[SideEffect, ...] = ("read", "write", "destructive", "money_moving")
+CONFIRMED: frozenset[SideEffect] = frozenset({"destructive", "money_moving"})
+_NAME = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: the tool the model may propose, and everything needed to authorise and run it."""
+
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    side_effect: SideEffect
+    cedar_action: str
+    resource: Callable[[Principal, Any], str]
+    run: Callable[[Principal, Any], ActionResult]
+    summary: Callable[[Any], str]
+    amount_cents: Callable[[Any], int] | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ConfigurationError(f"action name {self.name!r} must match {_NAME.pattern}")
+        if self.side_effect not in SIDE_EFFECTS:
+            raise ConfigurationError(f"side effect {self.side_effect!r}; accepted: {', '.join(SIDE_EFFECTS)}")
+        if self.side_effect == "money_moving" and self.amount_cents is None:
+            raise ConfigurationError(f"money-moving action {self.name} must say how to read its amount")
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Destructive and money-moving actions run only after the user's explicit yes."""
+        return self.side_effect in CONFIRMED
+
+    def tool(self) -> ToolSpec:
+        """The Converse tool specification the model sees."""
+        schema = self.input_model.model_json_schema()
+        schema.pop("title", None)
+        level = self.side_effect.replace("_", "-")
+        return ToolSpec(self.name, f"{self.description} (side effect: {level})", schema)
+
+    def parse(self, arguments: dict[str, Any]) -> BaseModel:
+        """Validated inputs, or InvalidRequest naming each missing or bad field and what it accepts."""
+        try:
+            return self.input_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = ".".join(str(p) for p in error["loc"]) or "input"
+                described = self.input_model.model_fields.get(name)
+                hint = f" ({described.description})" if described is not None and described.description else ""
+                problems.append(f"{name}{hint}: {error['msg']}")
+            raise InvalidRequest("; ".join(problems), details={"action": self.name}) from None
+
+
+class ActionRegistry:
+    """The actions each bot offers; a bot offers nothing unless actions are registered for it."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, ActionSpec] = {}
+        self._bots: dict[str, list[str]] = {}
+
+    def register(self, spec: ActionSpec, bots: Iterable[str]) -> None:
+        """Offer spec through bots; one name means one action everywhere."""
+        existing = self._actions.get(spec.name)
+        if existing is not None and existing is not spec:
+            raise ConfigurationError(f"action {spec.name} is registered twice with different definitions")
+        self._actions[spec.name] = spec
+        for bot in bots:
+            names = self._bots.setdefault(bot, [])
+            if spec.name not in names:
+                names.append(spec.name)
+
+    def get(self, bot: str, name: str) -> ActionSpec | None:
+        """The action if bot offers it."""
+        return self._actions[name] if name in self._bots.get(bot, ()) else None
+
+    def for_bot(self, bot: str) -> list[ActionSpec]:
+        """The bot's actions in registration order."""
+        return [self._actions[n] for n in self._bots.get(bot, ())]
+
+    def tools(self, bot: str) -> list[ToolSpec]:
+        """The bot's tool specifications for the model."""
+        return [spec.tool() for spec in self.for_bot(bot)]
+
+    def __iter__(self) -> Iterator[ActionSpec]:
+        return iter(self._actions.values())
