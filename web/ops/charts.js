@@ -4,7 +4,7 @@
   "use strict";
   const NS = "http://www.w3.org/2000/svg";
   const PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2"];
-  const SIZE = { width: 520, height: 220, left: 56, right: 12, top: 28, bottom: 40 };
+  const SIZE = { width: 520, height: 220, left: 56, right: 26, top: 28, bottom: 40 };
 
   function el(name, attrs, text) {
     const node = document.createElementNS(NS, name);
@@ -21,9 +21,16 @@
     return value >= 100 ? Math.round(value).toLocaleString("en") : value.toFixed(1);
   }
 
+  // The axis top: 100% for rates; for counts four whole-number steps, so every gridline is an integer.
   function niceMax(value, kind) {
     if (kind === "pct") return value <= 1 ? 1 : value;
-    if (!(value > 0)) return 1;
+    if (!(value > 0)) return kind === "int" ? 4 : 1;
+    if (kind === "int") {
+      const raw = Math.ceil(value / 4);
+      const magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+      const step = [1, 2, 5, 10].map((f) => f * magnitude).find((s) => s >= raw);
+      return 4 * step;
+    }
     const magnitude = Math.pow(10, Math.floor(Math.log10(value)));
     for (const f of [1, 2, 2.5, 5, 10]) if (value <= f * magnitude) return f * magnitude;
     return value;

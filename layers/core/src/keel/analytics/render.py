@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,7 +46,7 @@ def fmt(value: Any, kind: str) -> str:
     if kind == "num":
         return f"{value:,.1f}"
     if kind == "int":
-        return f"{value:,}"
+        return f"{round(value):,}"
     return str(value)
 
 
@@ -85,7 +86,7 @@ def svg_line_chart(
     height: int = 220,
 ) -> str:
     """A line chart; a gap where a value is missing (a day with nothing to divide by)."""
-    left, right, top, bottom = 56, 12, 28, 40
+    left, right, top, bottom = 56, 26, 28, 40
     values = [v for _, vs in series for v in vs if v is not None]
     top_value = _nice_max(max(values) if values else 0.0, kind)
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -126,7 +127,7 @@ def svg_stacked_bars(
     height: int = 220,
 ) -> str:
     """A stacked bar chart (counts per day)."""
-    left, right, top, bottom = 56, 12, 28, 40
+    left, right, top, bottom = 56, 26, 28, 40
     totals = [sum(vs[i] for _, vs in series) for i in range(len(labels))]
     top_value = _nice_max(max(totals) if totals else 0.0, "int")
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -212,7 +213,12 @@ def _nice_max(value: float, kind: str) -> float:
     if kind == "pct":
         return 1.0 if value <= 1.0 else value
     if value <= 0:
-        return 1.0
+        return 4.0 if kind == "int" else 1.0
+    if kind == "int":
+        # Four whole-number steps, so every gridline of a count axis is an integer.
+        raw = math.ceil(value / 4)
+        magnitude = 10 ** (len(str(raw)) - 1)
+        return 4.0 * next(f * magnitude for f in (1, 2, 5, 10) if f * magnitude >= raw)
     magnitude = 10 ** len(str(int(value))) / 10 if value >= 1 else 1.0
     for factor in (1, 2, 2.5, 5, 10):
         if value <= factor * magnitude:
