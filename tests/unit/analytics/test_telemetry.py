@@ -137,7 +137,7 @@ def test_recording_telemetry_times_stages_even_when_the_block_raises() -> None:
 
 def test_powertools_telemetry_writes_emf_with_namespace_keel_and_bot_channel_dimensions() -> None:
     stream = io.StringIO()
-    telemetry = PowertoolsTelemetry(tracing=False, stream=stream)
+    telemetry = PowertoolsTelemetry(service="keel-unit-test", tracing=False, stream=stream)
     observe_turn(telemetry, _facts())
     documents = [json.loads(line) for line in stream.getvalue().splitlines() if '"_aws"' in line]
     by_dims = {tuple(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]): d for d in documents}
@@ -154,12 +154,12 @@ def test_powertools_telemetry_writes_emf_with_namespace_keel_and_bot_channel_dim
 
 def test_powertools_flush_with_nothing_pending_writes_nothing() -> None:
     stream = io.StringIO()
-    PowertoolsTelemetry(tracing=False, stream=stream).flush()
+    PowertoolsTelemetry(service="keel-unit-test", tracing=False, stream=stream).flush()
     assert stream.getvalue() == ""
 
 
 def test_powertools_stage_without_tracing_is_a_plain_block() -> None:
-    telemetry = PowertoolsTelemetry(tracing=False, stream=io.StringIO())
+    telemetry = PowertoolsTelemetry(service="keel-unit-test", tracing=False, stream=io.StringIO())
     with telemetry.stage("retrieve"):
         value = 1
     assert value == 1
