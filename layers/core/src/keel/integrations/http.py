@@ -68,10 +68,12 @@ class JsonApi:
             except KeyError as exc:
                 raise InvalidRequest(f"the {self.name} secret lacks the field {exc.args[0]!r}") from exc
             status, data = self.transport(method, url, headers, body)
-            if status == 401 and attempt == 0:
-                # The secret may have rotated since it was cached: read it again, once.
-                self.credentials.invalidate()
-                continue
+            if status == 401:
+                if attempt == 0:
+                    # The secret may have rotated since it was cached: read it again, once.
+                    self.credentials.invalidate()
+                    continue
+                break
             if 200 <= status < 300:
                 return data
             if status == 404:
