@@ -4,10 +4,13 @@ $connect verifies the bearer token (query string `token`, or the Sec-WebSocket-P
 `keel.v1, <token>`) with the same ChatService.identify as the HTTP API; each later message is
 identified again from the stored token, so a revoked user is refused on the next message (R5).
 Replies are pushed back with the Management API (post_to_connection) as delta frames and a done frame.
+Each open connection is also registered in the identity sessions registry, so a revocation can close it
+(WebSocketSessionCloser: a last error frame, then DeleteConnection) instead of waiting for the next message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -24,6 +27,7 @@ from keel.channels.streaming import HUMAN_REQUEST, frames
 from keel.conversations.models import MAX_MESSAGE_CHARS, ChatRequest
 from keel.errors import InvalidRequest, KeelError, ServiceUnavailable, Unauthenticated
 from keel.identity.principal import Principal
+from keel.identity.sessions import Session, SessionRegistry, new_session
 
 logger = logging.getLogger("keel.websocket")
 SUBPROTOCOL = "keel.v1"
@@ -32,6 +36,9 @@ CONNECTION_TTL_SECONDS = 2 * 3600
 MAX_FRAME_BYTES = 32 * 1024
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 M = TypeVar("M", bound=BaseModel)
+SESSION_CHANNEL = "websocket"
+# What a revoked user's widget shows; the operator's reason stays in the audit trail, not on the screen.
+SIGNED_OUT_MESSAGE = "You have been signed out. Sign in again to continue."
 
 
 class ConnectionGone(Exception):
@@ -46,6 +53,8 @@ class Connection:
     token: str
     subject: str
     expires_at: int
+    # The Management API endpoint of the API the client is connected to (what closes it on revocation).
+    endpoint: str = ""
 
 
 class ConnectionStore(Protocol):
@@ -69,6 +78,14 @@ class ConnectionPoster(Protocol):
 
     def post(self, connection_id: str, frame: Mapping[str, Any]) -> None:
         """Send; ConnectionGone when the client has left."""
+        ...
+
+
+class ConnectionManager(ConnectionPoster, Protocol):
+    """Pushes frames and closes connections (PostToConnection and DeleteConnection)."""
+
+    def disconnect(self, connection_id: str) -> None:
+        """Close the connection; one that is already gone is not an error."""
         ...
 
 
@@ -109,6 +126,7 @@ class DynamoDBConnectionStore:
                 "token": {"S": connection.token},
                 "subject": {"S": connection.subject},
                 "expires_at": {"N": str(connection.expires_at)},
+                "endpoint": {"S": connection.endpoint},
             },
         )
 
@@ -119,7 +137,13 @@ class DynamoDBConnectionStore:
         )
         if not item or int(item["expires_at"]["N"]) <= time.time():
             return None
-        return Connection(connection_id, item["token"]["S"], item["subject"]["S"], int(item["expires_at"]["N"]))
+        return Connection(
+            connection_id,
+            item["token"]["S"],
+            item["subject"]["S"],
+            int(item["expires_at"]["N"]),
+            item.get("endpoint", {}).get("S", ""),
+        )
 
     def delete(self, connection_id: str) -> None:
         """DeleteItem."""
@@ -154,6 +178,46 @@ class ApiGatewayPoster:
             raise ServiceUnavailable("the WebSocket API refused a frame") from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable("the WebSocket API cannot be reached") from exc
+
+    def disconnect(self, connection_id: str) -> None:
+        """DeleteConnection; a connection that is already gone counts as closed."""
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("GoneException", "410"):
+                return
+            raise ServiceUnavailable("the WebSocket API refused to close a connection") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable("the WebSocket API cannot be reached") from exc
+
+
+class WebSocketSessionCloser:
+    """The SessionCloser of the web channel: tells the client it was signed out, then closes the connection.
+
+    The connection record holds the endpoint of the API the client is connected to, so the revocation path
+    needs no WebSocket setting of its own.
+    """
+
+    def __init__(self, connections: ConnectionStore, manager: Callable[[str], ConnectionManager]) -> None:
+        self._connections = connections
+        self._manager = manager
+
+    def close(self, session: Session, reason: str) -> None:
+        """Close one WebSocket session; unknown or already closed connections are not an error."""
+        if session.channel != SESSION_CHANNEL:
+            raise InvalidRequest(f"the WebSocket closer cannot end a {session.channel!r} session")
+        connection = self._connections.get(session.session_id)
+        if connection is None or not connection.endpoint:
+            # The client already left (or the record expired): nothing stays open to close.
+            self._connections.delete(session.session_id)
+            return
+        manager = self._manager(connection.endpoint)
+        frame = {"type": "error", "code": "unauthenticated", "message": SIGNED_OUT_MESSAGE, "reconnect": False}
+        with contextlib.suppress(ConnectionGone):  # it left on its own; closing below is then a no-op
+            manager.post(session.session_id, frame)
+        manager.disconnect(session.session_id)
+        # Forget the token now: a message racing the close must not find a signed-in connection.
+        self._connections.delete(session.session_id)
 
 
 def management_endpoint(request_context: Mapping[str, Any]) -> str:
@@ -192,12 +256,14 @@ class WebSocketGateway:
         poster: Callable[[str], ConnectionPoster],
         feedback: Callable[[], FeedbackService],
         *,
+        sessions: SessionRegistry | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._service = service
         self._connections = connections
         self._poster = poster
         self._feedback = feedback
+        self._sessions = sessions
         self._clock = clock
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,10 +276,7 @@ class WebSocketGateway:
         if route == "$connect":
             return self._connect(event, connection_id)
         if route == "$disconnect":
-            try:
-                self._connections.delete(connection_id)
-            except KeelError:
-                logger.warning("could not forget connection %s", connection_id)
+            self._disconnect(connection_id)
             return {"statusCode": 200}
         return self._message(event, context, connection_id)
 
@@ -221,7 +284,19 @@ class WebSocketGateway:
         try:
             token, subprotocol = _connect_token(event)
             principal = self._service().identify(token)
-            self._remember(connection_id, token, principal)
+            endpoint = management_endpoint(event.get("requestContext") or {})
+            self._remember(connection_id, token, principal, endpoint)
+            if self._sessions is not None:
+                # Registered before the handshake completes: a connection revocation cannot find is refused.
+                self._sessions.register(
+                    new_session(
+                        principal.subject,
+                        SESSION_CHANNEL,
+                        connection_id,
+                        now=self._clock(),
+                        ttl_seconds=CONNECTION_TTL_SECONDS,
+                    )
+                )
         except Unauthenticated as exc:
             return {"statusCode": 401, "body": exc.message}
         except KeelError as exc:
@@ -232,9 +307,19 @@ class WebSocketGateway:
             response["headers"] = {"Sec-WebSocket-Protocol": SUBPROTOCOL}
         return response
 
-    def _remember(self, connection_id: str, token: str, principal: Principal) -> None:
+    def _remember(self, connection_id: str, token: str, principal: Principal, endpoint: str) -> None:
         expires = int(self._clock()) + CONNECTION_TTL_SECONDS
-        self._connections.put(Connection(connection_id, token, principal.subject, expires))
+        self._connections.put(Connection(connection_id, token, principal.subject, expires, endpoint))
+
+    def _disconnect(self, connection_id: str) -> None:
+        try:
+            connection = self._connections.get(connection_id)
+            self._connections.delete(connection_id)
+            if connection is not None and self._sessions is not None:
+                self._sessions.unregister(connection.subject, SESSION_CHANNEL, connection_id)
+        except KeelError:
+            # Both records expire on their own (TTL), so a failed clean-up only leaves them a little longer.
+            logger.warning("could not forget connection %s", connection_id)
 
     def _message(self, event: Mapping[str, Any], context: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
         try:
@@ -260,7 +345,7 @@ class WebSocketGateway:
             principal = self._service().identify(message.token or "")
             if principal.subject != connection.subject:
                 raise Unauthenticated("a connection cannot change user; open a new one")
-            self._remember(connection_id, message.token or "", principal)
+            self._remember(connection_id, message.token or "", principal, connection.endpoint)
             poster.post(connection_id, {"type": "authenticated", "request_id": message.request_id})
             return
         principal = self._service().identify(connection.token)

@@ -22,7 +22,12 @@ from keel.channels.slack_worker import (
     SlackWebApi,
     SlackWorker,
 )
-from keel.channels.websocket import ApiGatewayPoster, ConnectionPoster, DynamoDBConnectionStore, WebSocketGateway
+from keel.channels.websocket import (
+    ApiGatewayPoster,
+    DynamoDBConnectionStore,
+    WebSocketGateway,
+    WebSocketSessionCloser,
+)
 from keel.errors import ConfigurationError
 
 T = TypeVar("T")
@@ -40,6 +45,8 @@ class ChannelConfig(BaseModel):
     conversations_table: str = Field(min_length=3)
     # Idempotency claims, Slack thread links and WebSocket connections: one pk/sk table with a TTL.
     channel_state_table: str | None = None
+    # The identity sessions registry: open WebSocket connections are registered so a revocation closes them.
+    sessions_table: str | None = None
     slack_signing_secret_id: str | None = None
     slack_bot_token_secret_id: str | None = None
     slack_events_queue_url: str | None = None
@@ -90,7 +97,7 @@ class Channels:
         self.clients = clients
         self.service = Lazy(service)
         self.feedback = Lazy(self._feedback_service)
-        self._posters: dict[str, ConnectionPoster] = {}
+        self._posters: dict[str, ApiGatewayPoster] = {}
         self._lock = threading.Lock()
 
     def _feedback_service(self) -> FeedbackService:
@@ -147,9 +154,19 @@ class Channels:
     def websocket_gateway(self) -> WebSocketGateway:
         """The WebSocket API routes."""
         connections = DynamoDBConnectionStore(self.clients.dynamodb, self.config.require("channel_state_table"))
-        return WebSocketGateway(self.service, connections, self._poster, self.feedback)
+        sessions = None
+        if self.config.sessions_table:
+            from keel.identity.sessions import DynamoDBSessionRegistry
 
-    def _poster(self, endpoint: str) -> ConnectionPoster:
+            sessions = DynamoDBSessionRegistry(self.clients.dynamodb, self.config.sessions_table)
+        return WebSocketGateway(self.service, connections, self._poster, self.feedback, sessions=sessions)
+
+    def websocket_closer(self) -> WebSocketSessionCloser:
+        """The SessionCloser the revocation path uses to end open WebSocket connections."""
+        connections = DynamoDBConnectionStore(self.clients.dynamodb, self.config.require("channel_state_table"))
+        return WebSocketSessionCloser(connections, self._poster)
+
+    def _poster(self, endpoint: str) -> ApiGatewayPoster:
         # The Management API endpoint is the API's own URL, so one client is made per endpoint.
         with self._lock:
             if endpoint not in self._posters:

@@ -190,33 +190,61 @@ class LocalApi:
         return 200, {"Content-Type": content_type, "Cache-Control": "no-cache"}, target.read_bytes()
 
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
-        api = self
+        return request_handler(self.dispatch)
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                logger.debug("%s " + format, self.address_string(), *args)
+Dispatch = Callable[[str, str, dict[str, str], bytes, str], tuple[int, dict[str, str], bytes]]
+SERVED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_REQUEST_BYTES:
-                    status, headers, payload = _json_error(413, "too_large", "request body is too large")
-                else:
-                    body = self.rfile.read(length) if length else b""
-                    status, headers, payload = api.dispatch(
-                        self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-                    )
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
+
+def request_handler(dispatch: Dispatch) -> type[BaseHTTPRequestHandler]:
+    """The http.server handler class: the served methods go to dispatch, every other method gets 405."""
+
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.debug("%s " + format, self.address_string(), *args)
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_REQUEST_BYTES:
+                status, headers, payload = _json_error(413, "too_large", "request body is too large")
+            else:
+                body = self.rfile.read(length) if length else b""
+                status, headers, payload = dispatch(
+                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+                )
+            self._send(status, headers, payload)
+
+        def _refuse(self) -> None:
+            # API Gateway refuses methods a resource does not declare; http.server alone would answer 501.
+            accepted = ", ".join(SERVED_METHODS)
+            status, headers, payload = _json_error(
+                405, "method_not_allowed", f"{self.command} is not accepted; accepted methods: {accepted}"
+            )
+            # An unread request body would be taken for the next request: close instead of reading it.
+            self.close_connection = True
+            self._send(status, {**headers, "Allow": accepted, "Connection": "close"}, payload)
+
+        def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        return _Handler
+        def __getattr__(self, name: str) -> Any:
+            # http.server looks up do_<METHOD>; any method not served above (TRACE, OPTIONS, HEAD, ...) is refused.
+            if name.startswith("do_"):
+                return self._refuse
+            raise AttributeError(name)
+
+    return _Handler
 
 
 def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
