@@ -1,21 +1,26 @@
-"""API Gateway Lambda authorizer: placeholder created with the CDK app until its owner writes it.
-
-It fails closed: every request is denied, so nothing is reachable before token verification and
-the revocation check exist (R5).
-"""
+"""API Gateway REQUEST authorizer for the REST API: verify the token, check revocation, answer a policy (R5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
+
+from keel.identity.authorizer import authorize
+from keel.identity.principal import Principal
+
+
+@cache
+def _authenticate() -> Callable[[str], Principal]:
+    # Built on the first request and kept while warm: the JWKS cache survives, revocation is read every time.
+    from keel.bootstrap import AwsClients, build_authenticator
+    from keel.settings import load_settings
+
+    settings = load_settings()
+    authenticator = build_authenticator(settings, AwsClients.from_settings(settings))
+    return authenticator.authenticate
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Deny every request (REST and WebSocket $connect authorizer responses share this shape)."""
-    resource = str(event.get("methodArn") or event.get("routeArn") or "*")
-    return {
-        "principalId": "anonymous",
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": resource}],
-        },
-    }
+    """REQUEST authorizer entry point: Allow on the method ARN with the principal, or Deny."""
+    return authorize(event, _authenticate())
