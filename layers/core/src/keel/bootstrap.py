@@ -187,6 +187,7 @@ def build_audit(settings: Settings, clients: AwsClients) -> Any:
 
 def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependencies:
     """Every collaborator of the turn, concrete."""
+    from keel.analytics.telemetry import build_telemetry
     from keel.conversations.dynamodb import DynamoDBConversationStore
     from keel.conversations.vaults import KmsSealedVaultStore
     from keel.guardrails import build_default, new_canary, wrap_passages
@@ -214,6 +215,7 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
         audit=build_audit(settings, clients),
         wrap_passages=wrap_passages,
         new_canary=new_canary,
+        telemetry=build_telemetry(settings.environment, settings.log_level),
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from keel.analytics.logs import current_correlation
 from keel.conversations.models import ChatReply, ChatRequest, Citation, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.conversations.vaults import VaultStore
@@ -291,7 +292,7 @@ class ChatService:
             bot=request.bot,
             conversation_id=conversation.conversation_id,
             message_id=deps.new_id(),
-            correlation_id=correlation_id or deps.new_id(),
+            correlation_id=correlation_id or current_correlation() or deps.new_id(),
             occurred_at=deps.clock(),
             input_masked="",
             stage_ms=stages,

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from keel.analytics.logs import correlation_scope
 from keel.channels.http import bearer_token, correlation_id, error_response, json_response, parse_body
 from keel.conversations.models import ChatRequest
 from keel.turn import ChatService
@@ -23,14 +24,15 @@ class ChatEndpoint:
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         """One API Gateway proxy event in, one proxy response out; never raises."""
         correlation = correlation_id(event)
-        try:
-            service = self._get_service()
-            principal = service.identify(bearer_token(event))
-            request = parse_body(event, ChatRequest)
-            result = service.reply_as(principal, request, channel="api")
-        except Exception as exc:  # every failure becomes a typed JSON error; unknown ones a 500
-            return error_response(exc, correlation=correlation)
-        return json_response(200, result.reply, correlation=correlation)
+        with correlation_scope(correlation):
+            try:
+                service = self._get_service()
+                principal = service.identify(bearer_token(event))
+                request = parse_body(event, ChatRequest)
+                result = service.reply_as(principal, request, channel="api", correlation_id=correlation)
+            except Exception as exc:  # every failure becomes a typed JSON error; unknown ones a 500
+                return error_response(exc, correlation=correlation)
+            return json_response(200, result.reply, correlation=correlation)
 
     def _get_service(self) -> ChatService:
         if self._service is None:

@@ -33,7 +33,7 @@ def save(clients: Any, tables: list[str], buckets: list[str], path: Path) -> dic
         counts["objects"] += len(objects)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data))
+    temporary.write_text(json.dumps(data, default=_encode_bytes))
     temporary.replace(path)
     return counts
 
@@ -44,7 +44,7 @@ def load(clients: Any, path: Path) -> dict[str, int]:
     if not path.is_file():
         return counts
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(), object_hook=_decode_bytes)
     except ValueError:
         logger.warning("snapshot %s is unreadable; starting with fresh data", path)
         return counts
@@ -60,3 +60,16 @@ def load(clients: Any, path: Path) -> dict[str, int]:
             clients.s3.put_object(Bucket=bucket, Key=entry["key"], Body=base64.b64decode(entry["body"]))
         counts["objects"] += len(objects)
     return counts
+
+
+def _encode_bytes(value: Any) -> Any:
+    # Binary attributes (the KMS-sealed PII vault) are kept as base64 with a marker.
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(bytes(value)).decode()}
+    raise TypeError(f"{type(value).__name__} cannot be saved in a snapshot")
+
+
+def _decode_bytes(value: dict[str, Any]) -> Any:
+    if set(value) == {"__bytes__"}:
+        return base64.b64decode(value["__bytes__"])
+    return value

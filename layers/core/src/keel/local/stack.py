@@ -29,6 +29,7 @@ ROUTES = [
     Route("/v1/session/guest", "guest_session", ("POST",)),
     Route("/v1/agent", "agent_api", ("GET", "POST")),
     Route("/slack", "slack", ("POST",)),
+    Route("/v1/ops", "ops_api", ("GET",)),
 ]
 SLACK_SIGNING_SECRET_ID = "keel-local/slack/signing-secret"  # noqa: S105 - a secret's name
 SLACK_BOT_TOKEN_SECRET_ID = "keel-local/slack/bot-token"  # noqa: S105 - a secret's name

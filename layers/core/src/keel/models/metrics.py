@@ -9,6 +9,8 @@ import time
 from collections.abc import Mapping
 from typing import Protocol, TextIO
 
+from keel.analytics.logs import current_correlation
+
 NAMESPACE = "Keel"
 
 
@@ -46,6 +48,9 @@ class EmfMetrics:
             **dims,
             **{name: value for name, (value, _) in values.items()},
         }
+        correlation = current_correlation()
+        if correlation:
+            document["correlation_id"] = correlation
         line = json.dumps(document, separators=(",", ":"))
         with self._lock:
             stream = self._stream or sys.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,9 @@ def model_path() -> Path:
 def _analyzer() -> Any:
     with _LOCK:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+        # Presidio warns once per unmapped spaCy label; configuration chatter, not an event worth a log line.
+        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
         from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
