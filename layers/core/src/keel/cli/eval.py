@@ -21,6 +21,9 @@ def register(subparsers: Any) -> None:
     commands = group.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
     commands.required = True
     register_retrieval(commands)
+    from keel.cli.scenarios import register_scenarios
+
+    register_scenarios(commands)
 
 
 def register_retrieval(commands: Any) -> None:

@@ -222,7 +222,8 @@ def respond(body: dict[str, Any]) -> dict[str, Any]:
             content = [{"toolUse": call}]
             stop_reason = "tool_use"
         else:
-            content = [{"text": extractive.answer_prompt(prompt)}]
+            system = " ".join(s.get("text", "") for s in body.get("system") or [] if isinstance(s, dict))
+            content = [{"text": extractive.answer_prompt(prompt, system)}]
     max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
     content, truncated = _limit(content, max_tokens)
     input_text = " ".join(

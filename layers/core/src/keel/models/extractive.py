@@ -36,6 +36,9 @@ _SOURCE = re.compile(r"<source\b(?P<attrs>[^>]*)>(?P<body>.*?)</source\s*>", re.
 _ATTR = re.compile(r"""([A-Za-z_][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _QUESTION = re.compile(r"<question\b[^>]*>(?P<body>.*?)</question\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^>]*)?>")
+# The one system-prompt directive the extractive answerer honours, so a prompt version really changes
+# what the local model says (the regression gate of issue 12 depends on it).
+_SENTENCE_LIMIT = re.compile(r"\banswer in at most (\d{1,2}) sentences?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -122,10 +125,18 @@ def answer(question: str, sources: Sequence[Source], *, max_sentences: int = MAX
     return " ".join(f"{sentence} [{doc_id}]" for _, _, doc_id, sentence in chosen)
 
 
-def answer_prompt(prompt: str) -> str:
-    """Parse a user message with <source> blocks and answer it extractively."""
+def sentence_limit(system: str) -> int:
+    """The sentence budget a system prompt sets ("Answer in at most N sentences", N >= 1), else MAX_SENTENCES."""
+    match = _SENTENCE_LIMIT.search(system)
+    if match is None or int(match.group(1)) < 1:
+        return MAX_SENTENCES
+    return min(int(match.group(1)), MAX_SENTENCES)
+
+
+def answer_prompt(prompt: str, system: str = "") -> str:
+    """Parse a user message with <source> blocks and answer it extractively, within the system prompt's limit."""
     sources, question = parse_prompt(prompt)
-    return answer(question, sources)
+    return answer(question, sources, max_sentences=sentence_limit(system))
 
 
 def _sentences(sources: Iterable[Source]) -> Iterable[tuple[Source, str]]:
