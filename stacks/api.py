@@ -1,4 +1,13 @@
-"""API stack: REST and WebSocket APIs behind WAF, and the functions that serve them (R5, R20)."""
+"""API stack: the REST and WebSocket APIs, WAF, and every function that serves a channel (R5, R20).
+
+REST (one Lambda REQUEST authorizer, results cache 0, so a revoked subject is refused on its next
+request): POST /v1/chat, POST /v1/feedback, /v1/agent/... (agent console), GET /v1/ops/kpis. Public
+by design: POST /v1/session/guest (anonymous visitors; throttled per method and per IP by WAF) and
+POST /slack/{events,commands,interactivity} (verified by Slack's request signature in code).
+WebSocket: route selection ``$request.body.action``; $connect verifies the token in the handler
+(browsers cannot send headers on an upgrade, and the token may come as a subprotocol).
+Revocation: Cognito admin calls recorded by CloudTrail reach the revocation function through EventBridge.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +18,45 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_apigatewayv2_authorizers as ws_authorizers
 from aws_cdk import aws_apigatewayv2_integrations as ws_integrations
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from keel.identity.events import ENABLING_EVENTS, REVOKING_EVENTS
 from stacks.config import StageConfig
 from stacks.constructs.function import FunctionNetwork, KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.retention import retention
-from stacks.constructs.settings_env import maintenance_parameter
+from stacks.constructs.settings_env import (
+    escalation_environment,
+    escalation_state_machine_arn,
+    maintenance_parameter,
+)
 from stacks.search import domain_arn
 
 SEARCH_READ = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"]
-SEARCH_WRITE = [*SEARCH_READ, "es:ESHttpPut", "es:ESHttpDelete"]
 MODEL_INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-_MAX_MESSAGE_CHARS = 4000
+WEBSOCKET_ROUTES = ("$connect", "$disconnect", "sendMessage", "talkToPerson", "feedback", "authenticate")
+AGENT_ACTIONS = ("take", "reply", "handback", "close")
+SLACK_ENDPOINTS = ("events", "commands", "interactivity")
+# The Cognito calls that change a user's access (keel.identity.events decides what each one means).
+REVOCATION_EVENT_NAMES = tuple(sorted({*REVOKING_EVENTS, *ENABLING_EVENTS}))
+GUEST_PATH = "/v1/session/guest"
+# A guest session creates a Cognito user: far fewer per second than chat turns, per stage and per IP.
+GUEST_RATE_DIVISOR = 10
+GUEST_WAF_LIMIT_PER_5_MIN = 100
+MANAGEMENT_URL_VARIABLE = "WEBSOCKET_MANAGEMENT_URL"
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -52,17 +74,21 @@ class _AccessLogs:
     @property
     def format(self) -> apigw.AccessLogFormat:
         """JSON lines without caller identity or user (PII stays out of logs)."""
-        return apigw.AccessLogFormat.json_with_standard_fields(
-            caller=False,
-            http_method=True,
-            ip=True,
-            protocol=True,
-            request_time=True,
-            resource_path=True,
-            response_length=True,
-            status=True,
-            user=False,
-        )
+        return _log_format()
+
+
+def _log_format() -> apigw.AccessLogFormat:
+    return apigw.AccessLogFormat.json_with_standard_fields(
+        caller=False,
+        http_method=True,
+        ip=True,
+        protocol=True,
+        request_time=True,
+        resource_path=True,
+        response_length=True,
+        status=True,
+        user=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -70,18 +96,18 @@ class ApiDependencies:
     """What the API's functions use from the other stacks."""
 
     key: kms.IKey
+    vault_key: kms.IKey
     tables: dict[str, dynamodb.ITable]
     workforce_pool: cognito.IUserPool
     customer_pool: cognito.IUserPool
-    vpc: ec2.IVpc
-    search_clients: ec2.ISecurityGroup
+    network: FunctionNetwork
     audit_queue: sqs.IQueue
-    escalation: sfn.IStateMachine
-    slack_secrets: list[secretsmanager.ISecret]
+    slack_signing_secret: secretsmanager.ISecret
+    slack_bot_token_secret: secretsmanager.ISecret
 
 
 class ApiStack(cdk.Stack):
-    """Functions chat, ingest, authorizer, revocation and slack, the REST API, the WebSocket API and WAF."""
+    """Every channel function, the REST API with its authorizer, the WebSocket API, WAF and revocation."""
 
     def __init__(
         self,
@@ -99,47 +125,31 @@ class ApiStack(cdk.Stack):
         self._config = config
         self._deps = deps
         self._repo_root = repo_root
+        self._env = dict(settings_env)
         self._layer = core_layer(self, repo_root, config.name)
-        network = FunctionNetwork(vpc=deps.vpc, security_groups=[deps.search_clients])
-        base_env = dict(settings_env)
-
-        self.chat = self._function("Chat", "chat", "Runs one chat turn for the web and API channels", base_env, network)
-        self.slack = self._function("Slack", "slack", "Verifies Slack requests and runs the turn", base_env, network)
-        self.ingest = self._function(
-            "Ingest",
-            "ingest",
-            "Indexes documents into the permission-scoped search indices",
-            base_env,
-            network,
-            timeout=cdk.Duration.minutes(5),
-            memory_mb=1024,
+        self.slack_queue = self._slack_queue()
+        net = deps.network
+        fn = self._function
+        self.chat = fn("Chat", "chat", "Runs one chat turn (POST /v1/chat)", network=net)
+        self.websocket = fn("WebSocket", "websocket", "Chat over the WebSocket API (streamed replies)", network=net)
+        self.slack_worker = fn(
+            "SlackWorker", "slack_worker", "Runs Slack turns from the Slack work queue", network=net, seconds=60
         )
-        self.authorizer = self._function(
-            "Authorizer",
-            "authorizer",
-            "Verifies tokens (JWKS) and refuses revoked subjects",
-            base_env,
-            None,
-            memory_mb=256,
+        self.slack = fn("Slack", "slack", "Verifies Slack requests, acknowledges and enqueues them", memory=256)
+        self.feedback = fn("Feedback", "feedback", "Thumbs and CSAT on an answer (POST /v1/feedback)", memory=256)
+        self.guest_session = fn("GuestSession", "guest_session", "Tokens for anonymous website visitors", memory=256)
+        self.agent_api = fn(
+            "AgentApi", "agent_api", "The agent console API (/v1/agent/...)", extra_env=escalation_environment(config)
         )
-        self.revocation = self._function(
-            "Revocation",
-            "revocation",
-            "Revokes a subject: records it, signs it out, ends open sessions",
-            base_env,
-            None,
-        )
-        for fn in (self.chat, self.slack):
-            self._grant_turn(fn)
-        self._grant_ingest()
-        self.authorizer.allow(["dynamodb:GetItem"], [deps.tables["revocations"].table_arn])
-        self.authorizer.allow_key(deps.key)
-        self.slack.allow(["secretsmanager:GetSecretValue"], [s.secret_arn for s in deps.slack_secrets])
+        self.ops_api = fn("OpsApi", "ops_api", "KPI report for operators (GET /v1/ops/kpis)", memory=1024)
+        self.authorizer = fn("Authorizer", "authorizer", "Verifies tokens (JWKS) and refuses revoked subjects")
+        self.revocation = fn("Revocation", "revocation", "Revokes subjects on Cognito admin events, ends sessions")
 
         self.rest_api = self._rest_api()
         self.websocket_api, self.websocket_stage = self._websocket_api()
-        self._grant_revocation()
+        self._grant()
         self._waf()
+        self._revocation_events()
 
     # Functions ---------------------------------------------------------------------------------
 
@@ -148,11 +158,11 @@ class ApiStack(cdk.Stack):
         construct_id: str,
         name: str,
         description: str,
-        environment: dict[str, str],
-        network: FunctionNetwork | None,
         *,
-        timeout: cdk.Duration | None = None,
-        memory_mb: int = 1024,
+        network: FunctionNetwork | None = None,
+        seconds: int = 29,
+        memory: int = 512,
+        extra_env: dict[str, str] | None = None,
     ) -> KeelFunction:
         return KeelFunction(
             self,
@@ -163,80 +173,149 @@ class ApiStack(cdk.Stack):
             layer=self._layer,
             log_key=self._deps.key,
             description=description,
-            environment=environment,
-            timeout=timeout,
-            memory_mb=memory_mb,
+            environment={**self._env, **(extra_env or {})},
+            timeout=cdk.Duration.seconds(seconds),
+            memory_mb=memory if network is None else max(memory, 1024),
             network=network,
         )
 
-    def _model_arns(self, model_ids: tuple[str, ...]) -> list[str]:
-        region = self._config.target.region
-        return [f"arn:aws:bedrock:{region}::foundation-model/{model}" for model in model_ids]
-
-    def _grant_turn(self, fn: KeelFunction) -> None:
-        """What one chat turn touches: conversation, budget, idempotency, search, models, audit, escalation."""
-        tables, config = self._deps.tables, self._config
-        fn.allow(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DeleteItem"],
-            [tables["conversations"].table_arn],
+    def _slack_queue(self) -> sqs.Queue:
+        config, key = self._config, self._deps.key
+        dead_letters = sqs.Queue(
+            self,
+            "SlackDeadLetters",
+            queue_name=config.resource_name("slack-events-dlq"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
         )
-        fn.allow(["dynamodb:GetItem"], [tables["revocations"].table_arn])
-        fn.allow(["dynamodb:PutItem", "dynamodb:DeleteItem"], [tables["sessions"].table_arn])
-        fn.allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [tables["budgets"].table_arn])
-        fn.allow(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-            [tables["idempotency"].table_arn],
+        return sqs.Queue(
+            self,
+            "SlackEvents",
+            queue_name=config.resource_name("slack-events"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            # Six times the worker's timeout, as AWS advises for Lambda event sources.
+            visibility_timeout=cdk.Duration.seconds(360),
+            retention_period=cdk.Duration.days(1),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3),
         )
-        fn.allow(
-            SEARCH_READ,
-            [f"{domain_arn(config)}/*"],
-            wildcard_reason="Search paths are index names and _search/_msearch under the one Keel domain",
-        )
-        models = tuple(m for m in config.models.all_ids() if m != config.models.embedding)
-        fn.allow(MODEL_INVOKE, self._model_arns((*models, config.models.embedding)))
-        fn.allow(["sqs:SendMessage"], [self._deps.audit_queue.queue_arn])
-        fn.allow(["states:StartExecution"], [self._deps.escalation.state_machine_arn])
-        fn.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [tables["escalations"].table_arn])
-        fn.allow(["ssm:GetParameter"], [self._parameter_arn(maintenance_parameter(config))])
-        fn.allow_key(self._deps.key, encrypt=True)
 
-    def _parameter_arn(self, name: str) -> str:
-        return f"arn:aws:ssm:{self._config.target.region}:{self._config.target.account}:parameter{name}"
+    # Grants: what each handler's code calls, resource-scoped --------------------------------------
 
-    def _grant_ingest(self) -> None:
-        config = self._config
-        self.ingest.allow(
-            SEARCH_WRITE,
-            [f"{domain_arn(config)}/*"],
-            wildcard_reason="Ingest creates and writes the internal and external indices of the Keel domain",
-        )
-        self.ingest.allow(["bedrock:InvokeModel"], self._model_arns((config.models.embedding,)))
-        self.ingest.allow(["sqs:SendMessage"], [self._deps.audit_queue.queue_arn])
-        self.ingest.allow_key(self._deps.key, encrypt=True)
+    def _table(self, name: str) -> str:
+        return self._deps.tables[name].table_arn
 
-    def _grant_revocation(self) -> None:
+    def _grant(self) -> None:
         deps = self._deps
-        sessions = deps.tables["sessions"]
-        self.revocation.allow(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [deps.tables["revocations"].table_arn]
+        for fn in (self.chat, self.websocket, self.slack_worker):
+            self._grant_turn(fn)
+        for fn in (self.feedback, self.agent_api, self.ops_api, self.authorizer):
+            # Token verification + the revocation record (keel.bootstrap.build_authenticator).
+            fn.allow(["dynamodb:GetItem"], [self._table("revocations")])
+            fn.allow_key(deps.key)
+        self.feedback.allow(
+            ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"], [self._table("conversations")]
         )
-        self.revocation.allow(["dynamodb:Query", "dynamodb:DeleteItem"], [sessions.table_arn])
-        self.revocation.allow(
-            ["cognito-idp:AdminGetUser", "cognito-idp:AdminUserGlobalSignOut"],
-            [deps.workforce_pool.user_pool_arn, deps.customer_pool.user_pool_arn],
+        self.feedback.allow_key(deps.key, encrypt=True)
+        self.agent_api.allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            [self._table("agents"), self._table("conversations")],
         )
-        self.revocation.allow(["sqs:SendMessage"], [deps.audit_queue.queue_arn])
-        self.revocation.allow_key(deps.key, encrypt=True)
+        self.agent_api.allow_key(deps.key, encrypt=True)
+        self.ops_api.allow(["dynamodb:Scan"], [self._table("conversations")])
+
+        # Guests are users of the customer pool (keel.channels.guests.CognitoGuestIssuer).
+        self.guest_session.allow(
+            [
+                "cognito-idp:AdminCreateUser",
+                "cognito-idp:AdminSetUserPassword",
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:CreateGroup",
+                "cognito-idp:AdminInitiateAuth",
+            ],
+            [deps.customer_pool.user_pool_arn],
+        )
+
+        # Slack ingress: verify (signing secret, replay claims), enqueue.
+        self.slack.allow(["secretsmanager:GetSecretValue"], [deps.slack_signing_secret.secret_arn])
+        self.slack.allow(["dynamodb:PutItem", "dynamodb:DeleteItem"], [self._table("idempotency")])
+        self.slack.allow(["sqs:SendMessage"], [self.slack_queue.queue_arn])
+        self.slack.allow_key(deps.key, encrypt=True)
+        # Slack worker: claims and thread links, the bot token, the directory lookup by e-mail.
+        self.slack_worker.function.add_event_source(
+            event_sources.SqsEventSource(self.slack_queue, batch_size=1, report_batch_item_failures=True)
+        )
+        self.slack_worker.allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], [self._table("idempotency")]
+        )
+        self.slack_worker.allow(["secretsmanager:GetSecretValue"], [deps.slack_bot_token_secret.secret_arn])
+        self.slack_worker.allow(
+            ["cognito-idp:ListUsers", "cognito-idp:AdminListGroupsForUser"], [deps.workforce_pool.user_pool_arn]
+        )
+        # WebSocket: connections in the channel state table, replies pushed to the caller's connection.
+        self.websocket.allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], [self._table("idempotency")]
+        )
+        self.websocket.allow(
+            ["execute-api:ManageConnections"],
+            [self._connections_arn("POST")],
+            wildcard_reason="Connection ids are created at run time; only POST on this API's stage",
+        )
+
+        # Revocation: not-before records, the subject's sessions, user lookup in either pool, close sockets.
+        self.revocation.allow(["dynamodb:UpdateItem"], [self._table("revocations")])
+        self.revocation.allow(["dynamodb:Query", "dynamodb:DeleteItem"], [self._table("sessions")])
+        self.revocation.allow(
+            ["cognito-idp:AdminGetUser"], [deps.workforce_pool.user_pool_arn, deps.customer_pool.user_pool_arn]
+        )
         self.revocation.allow(
             ["execute-api:ManageConnections"],
             [self._connections_arn("DELETE")],
             wildcard_reason="Connection ids are created at run time; only DELETE on this API's stage",
         )
-        self.chat.allow(
-            ["execute-api:ManageConnections"],
-            [self._connections_arn("POST")],
-            wildcard_reason="Connection ids are created at run time; only POST on this API's stage",
+        self.revocation.allow_key(deps.key, encrypt=True)
+
+    def _grant_turn(self, fn: KeelFunction) -> None:
+        """What one chat turn touches (keel.bootstrap.turn_dependencies), nothing more."""
+        config, deps = self._config, self._deps
+        region, account = config.target.region, config.target.account
+        fn.allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            [self._table("conversations")],
         )
+        fn.allow(["dynamodb:GetItem"], [self._table("revocations")])
+        fn.allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [self._table("budgets")])
+        fn.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [self._table("agents")])
+        fn.allow(
+            SEARCH_READ,
+            [f"{domain_arn(config)}/*"],
+            wildcard_reason="Search paths are index names and _search/_msearch under the one Keel domain",
+        )
+        fn.allow(
+            MODEL_INVOKE,
+            [f"arn:aws:bedrock:{region}::foundation-model/{model}" for model in config.models.all_ids()],
+        )
+        fn.allow(["sqs:SendMessage"], [deps.audit_queue.queue_arn])
+        fn.allow(["states:StartExecution"], [escalation_state_machine_arn(config)])
+        fn.allow(
+            ["states:DescribeExecution"],
+            [f"arn:aws:states:{region}:{account}:execution:{config.resource_name('escalation')}:*"],
+            wildcard_reason="Execution names are made per escalation; only executions of the Keel workflow",
+        )
+        fn.allow(["ssm:GetParameter"], [f"arn:aws:ssm:{region}:{account}:parameter{maintenance_parameter(config)}"])
+        # PII vaults: only with the conversation as encryption context (keel.conversations.vaults).
+        fn.allow(
+            ["kms:Encrypt", "kms:Decrypt"],
+            [deps.vault_key.key_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["conversation_id"]},
+                "Null": {"kms:EncryptionContext:conversation_id": "false"},
+            },
+        )
+        fn.allow_key(deps.key, encrypt=True)
 
     def _connections_arn(self, method: str) -> str:
         return self.format_arn(
@@ -257,6 +336,7 @@ class ApiStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY,
         )
         self._api_gateway_account()
+        quotas = config.quotas
         api = apigw.RestApi(
             self,
             "RestApi",
@@ -271,23 +351,19 @@ class ApiStack(cdk.Stack):
                 data_trace_enabled=False,
                 metrics_enabled=True,
                 tracing_enabled=True,
-                throttling_rate_limit=config.quotas.api_rate_limit_rps,
-                throttling_burst_limit=config.quotas.api_burst_limit,
+                throttling_rate_limit=quotas.api_rate_limit_rps,
+                throttling_burst_limit=quotas.api_burst_limit,
+                method_options={
+                    f"{GUEST_PATH}/POST": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=max(1, quotas.api_rate_limit_rps // GUEST_RATE_DIVISOR),
+                        throttling_burst_limit=max(2, quotas.api_burst_limit // GUEST_RATE_DIVISOR),
+                    )
+                },
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
+                access_log_format=_log_format(),
             ),
         )
-        authorizer = apigw.RequestAuthorizer(
+        self._authorizer = apigw.RequestAuthorizer(
             self,
             "TokenAuthorizer",
             handler=self.authorizer.function,
@@ -295,112 +371,58 @@ class ApiStack(cdk.Stack):
             # No caching: a revoked subject must be refused on its very next request (R5).
             results_cache_ttl=cdk.Duration.seconds(0),
         )
-        validator = api.add_request_validator(
+        self._validator = api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )
         v1 = api.root.add_resource("v1")
-        self._post(api, v1.add_resource("chat"), self.chat, authorizer, validator, self._chat_model(api))
-        self._post(api, v1.add_resource("ingest"), self.ingest, authorizer, validator, self._ingest_model(api))
-        self._post(
-            api, v1.add_resource("revocations"), self.revocation, authorizer, validator, self._revocation_model(api)
+        self._authorized(v1.add_resource("chat"), "POST", self.chat)
+        self._authorized(v1.add_resource("feedback"), "POST", self.feedback)
+        self._public(
+            v1.add_resource("session").add_resource("guest"),
+            "POST",
+            self.guest_session,
+            "Anonymous visitors have no token yet; this issues one. Throttled per method and by a WAF per-IP rule",
         )
-        slack = (
-            api.root.add_resource("slack")
-            .add_resource("events")
-            .add_method("POST", apigw.LambdaIntegration(self.slack.function))
-        )
-        acknowledge(
-            slack,
-            "AwsSolutions-APIG4",
-            "Slack cannot send a bearer token; the handler verifies Slack's HMAC request signature and timestamp",
-        )
-        acknowledge(
-            slack,
-            "AwsSolutions-COG4",
-            "Slack cannot send a Cognito token; the handler verifies Slack's HMAC request signature and timestamp",
-        )
+        agent = v1.add_resource("agent")
+        self._authorized(agent.add_resource("queue"), "GET", self.agent_api)
+        self._authorized(agent.add_resource("presence"), "POST", self.agent_api)
+        conversation = agent.add_resource("conversations").add_resource("{conversation_id}")
+        self._authorized(conversation, "GET", self.agent_api)
+        for action in AGENT_ACTIONS:
+            self._authorized(conversation.add_resource(action), "POST", self.agent_api)
+        self._authorized(v1.add_resource("ops").add_resource("kpis"), "GET", self.ops_api)
+        slack = api.root.add_resource("slack")
+        for endpoint in SLACK_ENDPOINTS:
+            self._public(
+                slack.add_resource(endpoint),
+                "POST",
+                self.slack,
+                "Slack cannot send a bearer token; the handler verifies Slack's HMAC request signature and timestamp",
+            )
         return api
 
-    def _post(
-        self,
-        api: apigw.RestApi,
-        resource: apigw.Resource,
-        fn: KeelFunction,
-        authorizer: apigw.RequestAuthorizer,
-        validator: apigw.RequestValidator,
-        model: apigw.Model,
-    ) -> None:
+    def _authorized(self, resource: apigw.Resource, http_method: str, fn: KeelFunction) -> None:
         method = resource.add_method(
-            "POST",
+            http_method,
             apigw.LambdaIntegration(fn.function),
-            authorizer=authorizer,
+            authorizer=self._authorizer,
             authorization_type=apigw.AuthorizationType.CUSTOM,
-            request_validator=validator,
-            request_models={"application/json": model},
+            request_validator=self._validator,
             request_parameters={"method.request.header.Authorization": True},
         )
         acknowledge(
             method,
             "AwsSolutions-COG4",
             "A Lambda authorizer verifies the Cognito JWT (JWKS, issuer, audience, expiry) and also checks "
-            "revocation, which a Cognito authorizer cannot",
+            "revocation on every request, which a Cognito authorizer cannot",
         )
 
-    def _chat_model(self, api: apigw.RestApi) -> apigw.Model:
-        return api.add_model(
-            "ChatRequest",
-            content_type="application/json",
-            schema=apigw.JsonSchema(
-                schema=apigw.JsonSchemaVersion.DRAFT4,
-                type=apigw.JsonSchemaType.OBJECT,
-                required=["bot", "message"],
-                additional_properties=False,
-                properties={
-                    "bot": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, enum=list(self._config.bots)),
-                    "message": apigw.JsonSchema(
-                        type=apigw.JsonSchemaType.STRING, min_length=1, max_length=_MAX_MESSAGE_CHARS
-                    ),
-                    "conversation_id": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, max_length=128),
-                    "channel": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, enum=list(self._config.channels)),
-                },
-            ),
+    def _public(self, resource: apigw.Resource, http_method: str, fn: KeelFunction, why: str) -> None:
+        method = resource.add_method(
+            http_method, apigw.LambdaIntegration(fn.function), request_validator=self._validator
         )
-
-    def _ingest_model(self, api: apigw.RestApi) -> apigw.Model:
-        return api.add_model(
-            "IngestRequest",
-            content_type="application/json",
-            schema=apigw.JsonSchema(
-                schema=apigw.JsonSchemaVersion.DRAFT4,
-                type=apigw.JsonSchemaType.OBJECT,
-                required=["source", "documents"],
-                properties={
-                    "source": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256),
-                    "documents": apigw.JsonSchema(
-                        type=apigw.JsonSchemaType.ARRAY,
-                        min_items=1,
-                        max_items=100,
-                        items=apigw.JsonSchema(type=apigw.JsonSchemaType.OBJECT),
-                    ),
-                },
-            ),
-        )
-
-    def _revocation_model(self, api: apigw.RestApi) -> apigw.Model:
-        return api.add_model(
-            "RevocationRequest",
-            content_type="application/json",
-            schema=apigw.JsonSchema(
-                schema=apigw.JsonSchemaVersion.DRAFT4,
-                type=apigw.JsonSchemaType.OBJECT,
-                required=["subject"],
-                additional_properties=False,
-                properties={
-                    "subject": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256),
-                    "reason": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, max_length=512),
-                },
-            ),
-        )
+        acknowledge(method, "AwsSolutions-APIG4", why)
+        acknowledge(method, "AwsSolutions-COG4", why)
 
     def _api_gateway_account(self) -> None:
         """The regional API Gateway logging role, with an inline policy instead of the AWS-managed one."""
@@ -438,33 +460,28 @@ class ApiStack(cdk.Stack):
 
     def _websocket_api(self) -> tuple[apigwv2.WebSocketApi, apigwv2.WebSocketStage]:
         config = self._config
-        chat = self.chat.function
-        authorizer = ws_authorizers.WebSocketLambdaAuthorizer(
-            "ConnectAuthorizer",
-            self.authorizer.function,
-            # Browsers cannot set headers on a WebSocket upgrade, so the token travels in the query string.
-            identity_source=["route.request.querystring.token"],
-        )
+
+        def integration(route: str) -> ws_integrations.WebSocketLambdaIntegration:
+            name = "".join(ch for ch in route.title() if ch.isalnum())
+            return ws_integrations.WebSocketLambdaIntegration(f"WebSocket{name}", self.websocket.function)
+
         api = apigwv2.WebSocketApi(
             self,
             "WebSocketApi",
             api_name=config.resource_name("ws"),
             description=f"Keel {config.name} chat WebSocket (web app and widget)",
-            connect_route_options=apigwv2.WebSocketRouteOptions(
-                integration=ws_integrations.WebSocketLambdaIntegration("ChatOnConnect", chat), authorizer=authorizer
-            ),
-            disconnect_route_options=apigwv2.WebSocketRouteOptions(
-                integration=ws_integrations.WebSocketLambdaIntegration("ChatOnDisconnect", chat)
-            ),
-            default_route_options=apigwv2.WebSocketRouteOptions(
-                integration=ws_integrations.WebSocketLambdaIntegration("ChatOnMessage", chat)
-            ),
+            route_selection_expression="$request.body.action",
+            connect_route_options=apigwv2.WebSocketRouteOptions(integration=integration("$connect")),
+            disconnect_route_options=apigwv2.WebSocketRouteOptions(integration=integration("$disconnect")),
         )
-        for route in ("$disconnect-Route", "$default-Route"):
+        for route in WEBSOCKET_ROUTES[2:]:
+            api.add_route(route, integration=integration(route))
+        for route in WEBSOCKET_ROUTES:
             acknowledge(
-                api.node.find_child(route),
+                api.node.find_child(f"{route}-Route"),
                 "AwsSolutions-APIG4",
-                "WebSocket APIs authorize once on $connect (Lambda authorizer); later frames ride that connection",
+                "$connect verifies the token in the handler (query string or Sec-WebSocket-Protocol, which an "
+                "authorizer identity source cannot read) and every message is identified again from it",
             )
         access_logs = logs.LogGroup(
             self,
@@ -484,6 +501,8 @@ class ApiStack(cdk.Stack):
             ),
             access_log_settings=_AccessLogs(apigwv2.LogGroupLogDestination(access_logs)),
         )
+        # The revocation function ends sockets through the Management API of this stage.
+        self.revocation.function.add_environment(MANAGEMENT_URL_VARIABLE, stage.callback_url)
         return api, stage
 
     # WAF -----------------------------------------------------------------------------------------
@@ -509,6 +528,29 @@ class ApiStack(cdk.Stack):
                 visibility_config=visibility(name),
             )
 
+        def rate_limit(
+            priority: int, name: str, limit: int, scope: wafv2.CfnWebACL.StatementProperty | None = None
+        ) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=limit, aggregate_key_type="IP", scope_down_statement=scope
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        guest_path = wafv2.CfnWebACL.StatementProperty(
+            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                positional_constraint="ENDS_WITH",
+                search_string=GUEST_PATH,
+                text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")],
+            )
+        )
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -519,19 +561,10 @@ class ApiStack(cdk.Stack):
             rules=[
                 managed(0, "AWSManagedRulesCommonRuleSet"),
                 managed(1, "AWSManagedRulesKnownBadInputsRuleSet"),
-                wafv2.CfnWebACL.RuleProperty(
-                    name="PerIpRateLimit",
-                    priority=2,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            # Five-minute window; one client may use a fifth of the stage's burst each second.
-                            limit=max(100, config.quotas.api_burst_limit * 60),
-                            aggregate_key_type="IP",
-                        )
-                    ),
-                    visibility_config=visibility("PerIpRateLimit"),
-                ),
+                # Five-minute windows; one client may use a fifth of the stage's burst each second.
+                rate_limit(2, "PerIpRateLimit", max(100, config.quotas.api_burst_limit * 60)),
+                # Each guest session creates a Cognito user: a scripted visitor is stopped far earlier.
+                rate_limit(3, "GuestSessionPerIpRateLimit", GUEST_WAF_LIMIT_PER_5_MIN, guest_path),
             ],
         )
         wafv2.CfnWebACLAssociation(
@@ -539,4 +572,21 @@ class ApiStack(cdk.Stack):
             "RestApiAcl",
             resource_arn=self.rest_api.deployment_stage.stage_arn,
             web_acl_arn=acl.attr_arn,
+        )
+
+    # Revocation events ---------------------------------------------------------------------------
+
+    def _revocation_events(self) -> None:
+        """Cognito admin calls (console, IdP automation, users signing out) revoke on the next request."""
+        events.Rule(
+            self,
+            "CognitoAdminEvents",
+            rule_name=self._config.resource_name("cognito-revocations"),
+            description="Cognito sign-outs, disables, deletes and enables: update the revocation records",
+            event_pattern=events.EventPattern(
+                source=["aws.cognito-idp"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={"eventSource": ["cognito-idp.amazonaws.com"], "eventName": list(REVOCATION_EVENT_NAMES)},
+            ),
+            targets=[targets.LambdaFunction(self.revocation.function, retry_attempts=8)],
         )

@@ -7,6 +7,9 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as event_rules
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as events
 from aws_cdk import aws_logs as logs
@@ -20,6 +23,9 @@ from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.retention import retention
 from stacks.constructs.settings_env import audit_bucket_name
+from stacks.knowledge import access_logs_bucket_name, knowledge_bucket_name
+
+WRITER_MAX_CONCURRENCY = 2
 
 
 class AuditStack(cdk.Stack):
@@ -33,7 +39,8 @@ class AuditStack(cdk.Stack):
         config: StageConfig,
         repo_root: Path,
         key: kms.IKey,
-        chain_head_table: dynamodb.ITable,
+        chain_table: dynamodb.ITable,
+        signing_key: kms.IKey,
         settings_env: dict[str, str],
         **kwargs: object,
     ) -> None:
@@ -45,7 +52,7 @@ class AuditStack(cdk.Stack):
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",
-            bucket_name=config.resource_name(f"access-logs-{config.target.account}"),
+            bucket_name=access_logs_bucket_name(config),
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -55,6 +62,19 @@ class AuditStack(cdk.Stack):
             removal_policy=removal,
         )
         acknowledge(self.access_logs, "AwsSolutions-S1", "This is the access-log target; logging it to itself loops")
+        # The knowledge stack's bucket logs here too; named, so neither stack needs the other's tokens.
+        self.access_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="KnowledgeBucketAccessLogs",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs.arn_for_objects("KnowledgeBucket/*")],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{knowledge_bucket_name(config)}"},
+                    "StringEquals": {"aws:SourceAccount": config.target.account},
+                },
+            )
+        )
         self.audit_bucket = self._locked_bucket("AuditBucket", audit_bucket_name(config), config, key, removal)
         self.trail_bucket = self._locked_bucket(
             "TrailBucket", config.resource_name(f"trail-{config.target.account}"), config, key, removal
@@ -93,19 +113,43 @@ class AuditStack(cdk.Stack):
             timeout=cdk.Duration.seconds(60),
             memory_mb=256,
         )
+        # Each chain is sequential (a conditional head update); few concurrent writers keep retries rare.
         self.writer.function.add_event_source(
-            events.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
+            events.SqsEventSource(
+                self.queue, batch_size=10, report_batch_item_failures=True, max_concurrency=WRITER_MAX_CONCURRENCY
+            )
         )
-        self.writer.allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [chain_head_table.table_arn])
-        bucket_arn = f"arn:aws:s3:::{audit_bucket_name(config)}"
-        # PutObject with per-object retention, HeadObject (GetObject) to confirm idempotent rewrites.
+        # Hourly: sign the digests of today's and yesterday's chains (functions/audit_writer handle_schedule).
+        event_rules.Rule(
+            self,
+            "HourlyDigest",
+            rule_name=config.resource_name("audit-digest"),
+            description="Signs audit chain digests every hour",
+            schedule=event_rules.Schedule.rate(cdk.Duration.hours(1)),
+            targets=[targets.LambdaFunction(self.writer.function, retry_attempts=2)],
+        )
+        # transact_write_items claims a record (Put) and advances the head (Update, or ConditionCheck).
         self.writer.allow(
-            ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"],
+            [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:Query",
+            ],
+            [chain_table.table_arn],
+        )
+        bucket_arn = f"arn:aws:s3:::{audit_bucket_name(config)}"
+        # PutObject with per-object retention; HeadObject (GetObject) confirms idempotent rewrites; the
+        # digester reads every version of a chain's records.
+        self.writer.allow(
+            ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion"],
             [f"{bucket_arn}/*"],
             wildcard_reason="Each audit record and digest is a new object; keys are not known in advance",
         )
-        self.writer.allow(["s3:ListBucket"], [bucket_arn])
+        self.writer.allow(["s3:ListBucket", "s3:ListBucketVersions"], [bucket_arn])
         self.writer.allow_key(key, encrypt=True)
+        self.writer.allow(["kms:Sign"], [signing_key.key_arn])
 
         trail_logs = logs.LogGroup(
             self,

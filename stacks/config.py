@@ -14,17 +14,25 @@ from typing import Any
 STAGE_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
 BOTS: tuple[str, ...] = ("hr", "it", "finance", "customer")
 CHANNELS: tuple[str, ...] = ("web", "widget", "slack", "api")
-# Functions the app deploys; each is the folder functions/<name>/ with a handler.py.
+# Functions the app deploys; each is the folder functions/<name>/ with a handler.py (a test checks
+# that this is every folder there).
 FUNCTION_NAMES: tuple[str, ...] = (
     "chat",
+    "feedback",
+    "guest_session",
+    "agent_api",
+    "ops_api",
+    "slack",
+    "slack_worker",
+    "websocket",
     "ingest",
+    "audit_writer",
+    "escalation_worker",
     "authorizer",
     "revocation",
-    "slack",
-    "escalation_worker",
-    "audit_writer",
     "secret_rotation",
 )
+HELPDESK_KINDS: tuple[str, ...] = ("zendesk", "servicenow", "jira-service-management")
 # Log retention periods CloudWatch accepts (days).
 _LOG_RETENTION_DAYS = frozenset({1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653})
 
@@ -148,6 +156,20 @@ class SearchCapacity:
 
 
 @dataclass(frozen=True)
+class Helpdesk:
+    """Where escalation tickets go (R18); credentials live in the stage's helpdesk secret."""
+
+    kind: str
+    url: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in HELPDESK_KINDS:
+            raise ConfigError(f"helpdesk.kind {self.kind!r}: accepted is one of {', '.join(HELPDESK_KINDS)}")
+        if not self.url.startswith("https://"):
+            raise ConfigError(f"helpdesk.url {self.url!r}: accepted is an https:// URL")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """Everything that differs between dev, staging and prod, validated once."""
 
@@ -170,6 +192,7 @@ class StageConfig:
     search: SearchCapacity
     secret_rotation_days: int
     retain_data: bool
+    helpdesk: Helpdesk
     bots: tuple[str, ...] = BOTS
     channels: tuple[str, ...] = CHANNELS
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -242,6 +265,15 @@ def _federation(stage: str, overrides: Mapping[str, Any]) -> Federation:
         raise ConfigError(f"{stage}.federation: {exc}") from None
 
 
+def _helpdesk(stage: str, overrides: Mapping[str, Any]) -> Helpdesk:
+    values: dict[str, Any] = {"kind": "zendesk", "url": f"https://keel-{stage}.zendesk.example.com"}
+    values.update(overrides)
+    try:
+        return Helpdesk(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{stage}.helpdesk: {exc}; accepted keys: kind, url") from None
+
+
 _SEARCH = {
     "dev": SearchCapacity("t3.small.search", 1, None, 0, 10),
     "staging": SearchCapacity("m7g.large.search", 2, None, 0, 50),
@@ -254,11 +286,11 @@ def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str
     if stage not in STAGE_NAMES:
         raise ConfigError(f"stage {stage!r}: accepted is one of {', '.join(STAGE_NAMES)}")
     extra = dict(overrides or {})
-    unknown = sorted(set(extra) - {"federation", "callback_urls", "auth_domain_prefix"})
+    unknown = sorted(set(extra) - {"federation", "callback_urls", "auth_domain_prefix", "helpdesk"})
     if unknown:
         raise ConfigError(
             f"{stage}: unknown override(s) {', '.join(unknown)}; accepted: federation, callback_urls, "
-            "auth_domain_prefix"
+            "auth_domain_prefix, helpdesk"
         )
     prod = stage == "prod"
     zones = (
@@ -300,6 +332,7 @@ def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str
         search=_SEARCH[stage],
         secret_rotation_days=30 if prod else 90,
         retain_data=stage != "dev",
+        helpdesk=_helpdesk(stage, extra.get("helpdesk", {})),
         tags={"project": "keel", "stage": stage},
     )
 

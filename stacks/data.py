@@ -1,4 +1,9 @@
-"""Data stack: the stage's KMS key and every DynamoDB table, encrypted with it and point-in-time recoverable."""
+"""Data stack: the stage's KMS keys, every DynamoDB table (encrypted, point-in-time recoverable) and the
+maintenance switch.
+
+Key shapes follow the code (and the local stack, keel.local.provision): single-table pk/sk with an
+``expires_at`` TTL wherever items age out, ``subject``-keyed identity tables.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,27 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.settings_env import maintenance_parameter
 
-# Open WebSocket/Slack sessions live in "sessions" (per subject) so revocation can end them (R5).
-# Table name suffix -> (partition key, sort key or None, TTL attribute or None).
-TABLES: dict[str, tuple[str, str | None, str | None]] = {
+# Table name suffix -> (partition key, sort key or None, TTL attribute). Open WebSocket/Slack sessions live
+# in "sessions" per subject so revocation can end them (R5); "agents" holds agent presence and escalation
+# records (KEEL_ESCALATIONS_TABLE and the workflow's ${AgentsTable}); "idempotency" is the channels' state
+# (claims, Slack thread links, WebSocket connections: KEEL_CHANNEL_STATE_TABLE).
+TABLES: dict[str, tuple[str, str | None, str]] = {
     "conversations": ("pk", "sk", "expires_at"),
     "revocations": ("subject", None, "expires_at"),
     "sessions": ("subject", "session_key", "expires_at"),
     "budgets": ("pk", "sk", "expires_at"),
-    "audit-chain-head": ("chain", None, None),
-    "agents": ("queue", "agent_id", None),
-    "escalations": ("pk", "sk", None),
-    "idempotency": ("id", None, "expiration"),
+    "audit-chain": ("pk", "sk", "expires_at"),
+    "agents": ("pk", "sk", "expires_at"),
+    "idempotency": ("pk", "sk", "expires_at"),
 }
+# What the maintenance parameter holds when nobody has switched it (keel.models.maintenance reads it).
+MAINTENANCE_OFF = "off"
 
 
 class DataStack(cdk.Stack):
@@ -40,6 +50,32 @@ class DataStack(cdk.Stack):
             removal_policy=removal,
         )
         self._allow_services(config)
+        # PII vaults are sealed with their own key, so only the turn's functions can ever read raw PII (R9).
+        self.vault_key = kms.Key(
+            self,
+            "VaultKey",
+            alias=f"alias/{config.resource_name('vault')}",
+            description=f"Keel {config.name}: seals PII vaults (encryption context conversation_id)",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        # Audit digests are signed with an asymmetric key anyone can verify with its public half (R14).
+        self.audit_signing_key = kms.Key(
+            self,
+            "AuditSigningKey",
+            alias=f"alias/{config.resource_name('audit-signing')}",
+            description=f"Keel {config.name}: signs the hourly audit chain digests",
+            key_spec=kms.KeySpec.RSA_2048,
+            key_usage=kms.KeyUsage.SIGN_VERIFY,
+            removal_policy=removal,
+        )
+        self.maintenance = ssm.StringParameter(
+            self,
+            "Maintenance",
+            parameter_name=maintenance_parameter(config),
+            string_value=MAINTENANCE_OFF,
+            description="on/off, or JSON {enabled, message}: switches every bot to the maintenance message",
+        )
         self.tables: dict[str, dynamodb.Table] = {}
         for suffix, (pk, sk, ttl) in TABLES.items():
             table = dynamodb.Table(

@@ -1,11 +1,9 @@
 """Escalation stack: the Step Functions hand-off to a live agent, or a helpdesk ticket through a worker (R18).
 
-Input: ``{"conversation_id", "bot", "channel", "reason", "user"}``. The agents table holds, per bot
-(``queue``), a ``#next`` row whose ``agent`` attribute names the next available agent; the workflow
-claims that agent with a conditional update, and if none is free (or the claim loses a race) it
-puts a ticket request with a task token on the tickets queue; the escalation worker opens the
-ticket and answers with ``SendTaskSuccess`` (``{"ticket_id": ...}``) or ``SendTaskFailure``
-(``Helpdesk.Unavailable`` is retried with backoff).
+The workflow is ``keel/escalation/workflow.asl.json``, the same file the local stack runs, with
+``${AgentsTable}`` and ``${EscalationQueueUrl}`` filled in by CloudFormation (definitionSubstitutions).
+It finds an online agent in the agents table, else puts a ticket request with a task token on the
+escalation queue; the escalation worker opens the ticket and answers SendTaskSuccess or SendTaskFailure.
 """
 
 from __future__ import annotations
@@ -21,22 +19,28 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from keel.escalation.workflow import ASL_FILE, PLACEHOLDERS
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
 from stacks.constructs.retention import retention
+from stacks.constructs.settings_env import escalation_environment
 
-NEXT_AGENT_ROW = "#next"
-HELPDESK_RETRYABLE_ERROR = "Helpdesk.Unavailable"
-_DYNAMO_TRANSIENT = ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.InternalServerErrorException"]
+ESCALATION_DIR = Path("layers") / "core" / "src" / "keel" / "escalation"
+# Longest a conversation may wait for a ticket, the worker's retries included.
+WORKFLOW_TIMEOUT = cdk.Duration.hours(2)
+
+
+def workflow_file(repo_root: Path) -> Path:
+    """The ASL the stack deploys (and the local stack loads through keel.escalation.workflow)."""
+    return repo_root / ESCALATION_DIR / ASL_FILE
 
 
 class EscalationStack(cdk.Stack):
-    """The escalation state machine, the tickets queue and the worker that talks to the helpdesk."""
+    """The escalation state machine, its queue and the worker that talks to the helpdesk."""
 
     def __init__(
         self,
@@ -49,7 +53,6 @@ class EscalationStack(cdk.Stack):
         agents_table: dynamodb.ITable,
         conversations_table: dynamodb.ITable,
         helpdesk_secret: secretsmanager.ISecret,
-        escalations_table: dynamodb.ITable,
         settings_env: dict[str, str],
         **kwargs: object,
     ) -> None:
@@ -58,17 +61,17 @@ class EscalationStack(cdk.Stack):
         removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
         self.dead_letters = sqs.Queue(
             self,
-            "TicketDeadLetters",
-            queue_name=config.resource_name("tickets-dlq"),
+            "EscalationDeadLetters",
+            queue_name=config.resource_name("escalation-dlq"),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
-        self.tickets = sqs.Queue(
+        self.queue = sqs.Queue(
             self,
-            "Tickets",
-            queue_name=config.resource_name("tickets"),
+            "EscalationQueue",
+            queue_name=config.resource_name("escalation"),
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
@@ -83,23 +86,32 @@ class EscalationStack(cdk.Stack):
             encryption_key=key,
             removal_policy=removal,
         )
+        substitutions = {"AgentsTable": agents_table.table_name, "EscalationQueueUrl": self.queue.queue_url}
+        if set(substitutions) != set(PLACEHOLDERS):
+            raise ValueError(f"the workflow's placeholders are {PLACEHOLDERS}; the stack fills {sorted(substitutions)}")
         self.state_machine = sfn.StateMachine(
             self,
             "Escalation",
             state_machine_name=config.resource_name("escalation"),
             state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition(agents_table)),
-            timeout=cdk.Duration.hours(2),
+            # Inline (not an S3 asset), so the template shows exactly what runs.
+            definition_body=sfn.DefinitionBody.from_string(workflow_file(repo_root).read_text(encoding="utf-8")),
+            definition_substitutions=substitutions,
+            timeout=WORKFLOW_TIMEOUT,
             tracing_enabled=True,
             # Execution data stays out of logs: the payload carries (masked) conversation history.
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.tickets.queue_arn])
-        )
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
-        )
+        for statement in (
+            iam.PolicyStatement(actions=["dynamodb:Query", "dynamodb:UpdateItem"], resources=[agents_table.table_arn]),
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn]),
+            # The queue and the table are encrypted with the stage key.
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[key.key_arn],
+            ),
+        ):
+            self.state_machine.add_to_role_policy(statement)
         acknowledge(
             self.state_machine,
             "AwsSolutions-IAM5[Resource::*]",
@@ -114,137 +126,15 @@ class EscalationStack(cdk.Stack):
             layer=core_layer(self, repo_root, config.name),
             log_key=key,
             description="Opens helpdesk tickets for escalations and reports back with the task token",
-            environment={
-                **settings_env,
-                # Read by keel.escalation.wiring.EscalationConfig (until these join Settings).
-                "ESCALATION_AGENTS_TABLE": agents_table.table_name,
-                "ESCALATION_QUEUE_URL": self.tickets.queue_url,
-                "ESCALATION_STATE_MACHINE_ARN": settings_env["KEEL_ESCALATION_STATE_MACHINE_ARN"],
-                "HELPDESK_SECRET_ID": helpdesk_secret.secret_arn,
-            },
+            environment={**settings_env, **escalation_environment(config, helpdesk_secret.secret_arn)},
             timeout=cdk.Duration.seconds(60),
             memory_mb=256,
         )
         self.worker.function.add_event_source(
-            events.SqsEventSource(self.tickets, batch_size=1, report_batch_item_failures=True)
+            events.SqsEventSource(self.queue, batch_size=1, report_batch_item_failures=True)
         )
-        self.worker.allow(
-            ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-            [self.state_machine.state_machine_arn],
-        )
+        self.worker.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], [self.state_machine.state_machine_arn])
+        self.worker.allow(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"], [agents_table.table_arn])
         self.worker.allow(["dynamodb:Query"], [conversations_table.table_arn])
-        self.worker.allow(
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-            [escalations_table.table_arn, agents_table.table_arn],
-        )
         self.worker.allow(["secretsmanager:GetSecretValue"], [helpdesk_secret.secret_arn])
-        self.worker.allow_key(key)
-
-    def _definition(self, agents_table: dynamodb.ITable) -> sfn.IChainable:
-        bot = sfn.JsonPath.string_at("$.bot")
-        check = tasks.DynamoGetItem(
-            self,
-            "CheckAgentAvailability",
-            table=agents_table,
-            key={
-                "queue": tasks.DynamoAttributeValue.from_string(bot),
-                "agent_id": tasks.DynamoAttributeValue.from_string(NEXT_AGENT_ROW),
-            },
-            consistent_read=True,
-            result_path="$.presence",
-        )
-        check.add_retry(
-            errors=_DYNAMO_TRANSIENT,
-            interval=cdk.Duration.seconds(1),
-            max_attempts=3,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        claim = tasks.DynamoUpdateItem(
-            self,
-            "AssignLiveAgent",
-            table=agents_table,
-            key={
-                "queue": tasks.DynamoAttributeValue.from_string(bot),
-                "agent_id": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.presence.Item.agent.S")),
-            },
-            update_expression="SET #status = :busy, conversation_id = :conversation",
-            condition_expression="#status = :available",
-            expression_attribute_names={"#status": "status"},
-            expression_attribute_values={
-                ":busy": tasks.DynamoAttributeValue.from_string("busy"),
-                ":available": tasks.DynamoAttributeValue.from_string("available"),
-                ":conversation": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.conversation_id")),
-            },
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        claim.add_retry(
-            errors=_DYNAMO_TRANSIENT,
-            interval=cdk.Duration.seconds(1),
-            max_attempts=3,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        live = sfn.Pass(
-            self,
-            "LiveHandoff",
-            parameters={
-                "outcome": "live_agent",
-                "conversation_id.$": "$.conversation_id",
-                "agent_id.$": "$.presence.Item.agent.S",
-            },
-        ).next(sfn.Succeed(self, "HandedOff"))
-        # Raw ASL so the role gets exactly sqs:SendMessage and the key actions it needs (the L2 task
-        # grants kms:GenerateDataKey*).
-        ticket = sfn.CustomState(
-            self,
-            "CreateTicket",
-            state_json={
-                "Type": "Task",
-                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                "Parameters": {
-                    "QueueUrl": self.tickets.queue_url,
-                    "MessageBody": {
-                        "task_token.$": "$$.Task.Token",
-                        "conversation_id.$": "$.conversation_id",
-                        "bot.$": "$.bot",
-                        "channel.$": "$.channel",
-                        "reason.$": "$.reason",
-                        "user.$": "$.user",
-                    },
-                },
-                "TimeoutSeconds": 900,
-                "ResultPath": "$.ticket",
-            },
-        )
-        ticket.add_retry(
-            errors=[HELPDESK_RETRYABLE_ERROR, "States.Timeout"],
-            interval=cdk.Duration.seconds(10),
-            max_attempts=4,
-            backoff_rate=2,
-            max_delay=cdk.Duration.minutes(5),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        failed = sfn.Pass(
-            self,
-            "TicketNotCreated",
-            parameters={"outcome": "failed", "conversation_id.$": "$.conversation_id", "error.$": "$.error"},
-        ).next(sfn.Fail(self, "EscalationFailed", error="Escalation.TicketFailed", cause="helpdesk unreachable"))
-        ticket.add_catch(failed, errors=["States.ALL"], result_path="$.error")
-        created = sfn.Pass(
-            self,
-            "TicketCreated",
-            parameters={
-                "outcome": "ticket",
-                "conversation_id.$": "$.conversation_id",
-                "ticket_id.$": "$.ticket.ticket_id",
-            },
-        ).next(sfn.Succeed(self, "Ticketed"))
-        ticket.next(created)
-        claim.add_catch(ticket, errors=["DynamoDB.ConditionalCheckFailedException"], result_path="$.claim_error")
-        claim.add_catch(ticket, errors=["States.ALL"], result_path="$.claim_error")
-        claim.next(live)
-        check.add_catch(ticket, errors=["States.ALL"], result_path="$.presence_error")
-        available = sfn.Choice(self, "AgentAvailable?")
-        available.when(sfn.Condition.is_present("$.presence.Item.agent.S"), claim).otherwise(ticket)
-        return check.next(available)
+        self.worker.allow_key(key, encrypt=True)

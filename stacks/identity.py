@@ -11,6 +11,9 @@ from stacks.constructs.nag import acknowledge
 from stacks.secrets import secret_name
 
 _CUSTOM_ATTRIBUTES = ("groups", "department")
+# Guests carry their tenant (keel.channels.guests sets custom:tenant) and join this group.
+CUSTOMER_ATTRIBUTES = ("tenant",)
+GUEST_GROUP = "customers"
 
 
 class IdentityStack(cdk.Stack):
@@ -30,7 +33,7 @@ class IdentityStack(cdk.Stack):
         # Slack account linking runs server-side, so that client is confidential.
         self.slack_client = self._client("Slack", config, providers, generate_secret=True)
 
-        self.customer_pool = self._pool("Customer", config, removal, self_sign_up=True)
+        self.customer_pool = self._pool("Customer", config, removal, self_sign_up=True, extra=CUSTOMER_ATTRIBUTES)
         acknowledge(
             self.customer_pool,
             "AwsSolutions-COG2",
@@ -40,16 +43,31 @@ class IdentityStack(cdk.Stack):
             "CustomerWidgetClient",
             user_pool_client_name=config.resource_name("customer-widget"),
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            # ADMIN_USER_PASSWORD_AUTH only from the guest-session function's role (AdminInitiateAuth is
+            # an IAM-authorised call); browsers use SRP.
+            auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
             access_token_validity=cdk.Duration.minutes(config.access_token_minutes),
             id_token_validity=cdk.Duration.minutes(config.access_token_minutes),
             refresh_token_validity=cdk.Duration.hours(config.refresh_token_hours),
             enable_token_revocation=True,
             prevent_user_existence_errors=True,
         )
+        cognito.CfnUserPoolGroup(
+            self,
+            "GuestGroup",
+            user_pool_id=self.customer_pool.user_pool_id,
+            group_name=GUEST_GROUP,
+            description="Anonymous website visitors (guest sessions); customer policies apply",
+        )
 
     def _pool(
-        self, kind: str, config: StageConfig, removal: cdk.RemovalPolicy, *, self_sign_up: bool
+        self,
+        kind: str,
+        config: StageConfig,
+        removal: cdk.RemovalPolicy,
+        *,
+        self_sign_up: bool,
+        extra: tuple[str, ...] = (),
     ) -> cognito.UserPool:
         return cognito.UserPool(
             self,
@@ -59,7 +77,8 @@ class IdentityStack(cdk.Stack):
             sign_in_aliases=cognito.SignInAliases(email=True, username=False),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             custom_attributes={
-                name: cognito.StringAttribute(min_len=0, max_len=2048, mutable=True) for name in _CUSTOM_ATTRIBUTES
+                name: cognito.StringAttribute(min_len=0, max_len=2048, mutable=True)
+                for name in (*_CUSTOM_ATTRIBUTES, *extra)
             },
             password_policy=cognito.PasswordPolicy(
                 min_length=14,

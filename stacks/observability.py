@@ -1,8 +1,9 @@
 """Observability stack: a dashboard per bot (a row per channel), alarms and the alarm topic (R12, R15, R16).
 
-The turn emits CloudWatch EMF metrics in namespace ``Keel`` with two dimension sets, ``[bot]`` and
-``[bot, channel]``: Turns, Errors, LatencyMs, BlockedRequests, FallbackActive (1 while a fallback
-model or mode answers), CostUsd, Escalations and Deflected.
+Metric names, namespace and dimensions come from ``keel.analytics.telemetry`` (the EMF contract the turn
+emits): namespace ``Keel``, dimensions ``(bot, channel)``. No metric carries ``bot`` alone, so every
+per-bot alarm is metric math over the bot's channels: error rate, the worst channel's p95 latency,
+an anomaly band on refused turns (blocked or flagged requests, R12), fallbacks, and model cost.
 """
 
 from __future__ import annotations
@@ -16,19 +17,27 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from keel.analytics.telemetry import NAMESPACE, TURN_DIMENSIONS, M
 from stacks.access import break_glass_role_arn
 from stacks.config import FUNCTION_NAMES, StageConfig
 from stacks.constructs.function import function_name
 
-NAMESPACE = "Keel"
-DEAD_LETTER_QUEUES = ("audit-dlq", "tickets-dlq")
+DEAD_LETTER_QUEUES = ("audit-dlq", "escalation-dlq", "slack-events-dlq")
+# The outcome the turn records for a request a guardrail blocked or an output check refused.
+BLOCKED_OUTCOME = "refused"
+# Per-bot metrics the dashboards and alarms read; a test checks each is a name keel emits.
+BOT_METRICS = (M.TURNS, M.ERRORS, M.TURN_LATENCY, M.OUTCOMES, M.FALLBACKS, M.COST, M.ESCALATIONS, M.TOKENS)
 _MINUTE = cdk.Duration.minutes(1)
 _FIVE_MINUTES = cdk.Duration.minutes(5)
 
 
-def keel_metric(name: str, stat: str, dims: dict[str, str], period: cdk.Duration = _FIVE_MINUTES) -> cloudwatch.Metric:
+def keel_metric(
+    name: str, stat: str, dims: dict[str, str], period: cdk.Duration = _FIVE_MINUTES, label: str | None = None
+) -> cloudwatch.Metric:
     """One metric of the Keel namespace."""
-    return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, statistic=stat, dimensions_map=dims, period=period)
+    return cloudwatch.Metric(
+        namespace=NAMESPACE, metric_name=name, statistic=stat, dimensions_map=dims, period=period, label=label
+    )
 
 
 class ObservabilityStack(cdk.Stack):
@@ -54,9 +63,26 @@ class ObservabilityStack(cdk.Stack):
         for bot in config.bots:
             self.dashboards[bot] = self._dashboard(bot)
             self.alarms[bot] = self._bot_alarms(bot)
-        self._cost_alarm()
         self._operational_alarms()
         self._break_glass_alert()
+
+    def _channels(
+        self, bot: str, name: str, stat: str, period: cdk.Duration, extra: dict[str, str] | None = None
+    ) -> dict[str, cloudwatch.IMetric]:
+        """The metric for each of the stage's channels, keyed by a math-expression id."""
+        return {
+            f"{name.lower()}{i}": keel_metric(name, stat, {"bot": bot, "channel": ch, **(extra or {})}, period)
+            for i, ch in enumerate(self._config.channels)
+        }
+
+    def _total(
+        self, bot: str, name: str, period: cdk.Duration, label: str, extra: dict[str, str] | None = None
+    ) -> cloudwatch.MathExpression:
+        """A bot's metric summed over its channels (missing channels count as zero)."""
+        parts = self._channels(bot, name, "Sum", period, extra)
+        return cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL({key}, 0)" for key in parts), using_metrics=parts, period=period, label=label
+        )
 
     def _dashboard(self, bot: str) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(
@@ -69,36 +95,61 @@ class ObservabilityStack(cdk.Stack):
             cloudwatch.TextWidget(markdown=f"# Keel {self._config.name}: {bot} bot", width=24, height=1)
         )
         for channel in self._config.channels:
-            dims = {"bot": bot, "channel": channel}
+            dims = dict(zip(TURN_DIMENSIONS, (bot, channel), strict=True))
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
                     title=f"{channel}: turns, errors, escalations",
-                    left=[keel_metric(m, "Sum", dims) for m in ("Turns", "Errors", "Escalations", "Deflected")],
+                    left=[keel_metric(m, "Sum", dims) for m in (M.TURNS, M.ERRORS, M.ESCALATIONS)],
                     width=8,
                 ),
                 cloudwatch.GraphWidget(
                     title=f"{channel}: latency p50 / p95 (ms)",
-                    left=[keel_metric("LatencyMs", "p50", dims), keel_metric("LatencyMs", "p95", dims)],
+                    left=[keel_metric(M.TURN_LATENCY, "p50", dims), keel_metric(M.TURN_LATENCY, "p95", dims)],
                     width=8,
                 ),
                 cloudwatch.GraphWidget(
-                    title=f"{channel}: blocked, fallback, cost (USD)",
-                    left=[keel_metric("BlockedRequests", "Sum", dims), keel_metric("FallbackActive", "Maximum", dims)],
-                    right=[keel_metric("CostUsd", "Sum", dims)],
+                    title=f"{channel}: refused, fallbacks, tokens, cost (USD)",
+                    left=[
+                        keel_metric(M.OUTCOMES, "Sum", {**dims, "outcome": BLOCKED_OUTCOME}, label="Refused"),
+                        keel_metric(M.FALLBACKS, "Sum", dims),
+                        keel_metric(M.TOKENS, "Sum", dims),
+                    ],
+                    right=[keel_metric(M.COST, "Sum", dims)],
                     width=8,
                 ),
             )
+        guardrails = cloudwatch.MathExpression(
+            expression=(
+                f'SEARCH(\'{{{NAMESPACE},bot,category,channel,stage}} MetricName="{M.GUARDRAIL_BLOCKED}" '
+                f"bot=\"{bot}\"', 'Sum', 300)"
+            ),
+            label="Guardrail blocks by stage and category",
+            period=_FIVE_MINUTES,
+        )
+        dashboard.add_widgets(cloudwatch.GraphWidget(title="Guardrail blocks", left=[guardrails], width=24))
         return dashboard
 
     def _bot_alarms(self, bot: str) -> list[cloudwatch.AlarmBase]:
         limits = self._config.alarms
-        dims = {"bot": bot}
         name = self._config.resource_name
+        turns = self._channels(bot, M.TURNS, "Sum", _FIVE_MINUTES)
+        errors = self._channels(bot, M.ERRORS, "Sum", _FIVE_MINUTES)
         error_rate = cloudwatch.MathExpression(
-            expression="IF(turns > 0, 100 * errors / turns, 0)",
-            using_metrics={"errors": keel_metric("Errors", "Sum", dims), "turns": keel_metric("Turns", "Sum", dims)},
+            expression=(
+                f"IF(({' + '.join(f'FILL({k}, 0)' for k in turns)}) > 0, "
+                f"100 * ({' + '.join(f'FILL({k}, 0)' for k in errors)}) / "
+                f"({' + '.join(f'FILL({k}, 0)' for k in turns)}), 0)"
+            ),
+            using_metrics={**turns, **errors},
             period=_FIVE_MINUTES,
             label=f"{bot} error rate (%)",
+        )
+        latency = self._channels(bot, M.TURN_LATENCY, "p95", _FIVE_MINUTES)
+        worst_p95 = cloudwatch.MathExpression(
+            expression=f"MAX([{', '.join(latency)}])",
+            using_metrics=latency,
+            period=_FIVE_MINUTES,
+            label=f"{bot} p95 latency, worst channel (ms)",
         )
         alarms: list[cloudwatch.AlarmBase] = [
             error_rate.create_alarm(
@@ -112,11 +163,11 @@ class ObservabilityStack(cdk.Stack):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            keel_metric("LatencyMs", "p95", dims).create_alarm(
+            worst_p95.create_alarm(
                 self,
                 f"{bot.title()}LatencyP95",
                 alarm_name=name(f"{bot}-latency-p95"),
-                alarm_description=f"{bot} p95 latency above {limits.p95_latency_ms} ms",
+                alarm_description=f"{bot} p95 latency above {limits.p95_latency_ms} ms on some channel",
                 threshold=limits.p95_latency_ms,
                 evaluation_periods=3,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -127,47 +178,39 @@ class ObservabilityStack(cdk.Stack):
                 f"{bot.title()}BlockedSpike",
                 alarm_name=name(f"{bot}-blocked-spike"),
                 alarm_description=f"Blocked or flagged {bot} requests above their usual band (R12)",
-                metric=keel_metric("BlockedRequests", "Sum", dims),
+                metric=self._total(
+                    bot, M.OUTCOMES, _FIVE_MINUTES, f"{bot} refused turns", {"outcome": BLOCKED_OUTCOME}
+                ),
                 std_devs=limits.blocked_anomaly_std_devs,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
                 evaluation_periods=2,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            keel_metric("FallbackActive", "Maximum", dims, _MINUTE).create_alarm(
+            self._total(bot, M.FALLBACKS, _MINUTE, f"{bot} answers through a fallback").create_alarm(
                 self,
                 f"{bot.title()}FallbackActive",
                 alarm_name=name(f"{bot}-fallback-active"),
-                alarm_description=f"{bot} answered from a fallback for {limits.fallback_active_minutes} minutes",
+                alarm_description=f"{bot} answered through a fallback for {limits.fallback_active_minutes} minutes",
                 threshold=1,
                 evaluation_periods=limits.fallback_active_minutes,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            # A whole day's stage budget spent by one bot; more bots x channels than one alarm may read.
+            self._total(bot, M.COST, cdk.Duration.days(1), f"{bot} model cost per day (USD)").create_alarm(
+                self,
+                f"{bot.title()}DailyCost",
+                alarm_name=name(f"{bot}-daily-cost"),
+                alarm_description=f"{bot} model spend above {limits.daily_cost_usd} USD in a day",
+                threshold=limits.daily_cost_usd,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         ]
         for alarm in alarms:
             alarm.add_alarm_action(self._action)
         return alarms
-
-    def _cost_alarm(self) -> None:
-        day = cdk.Duration.days(1)
-        per_bot = {f"cost_{b}": keel_metric("CostUsd", "Sum", {"bot": b}, day) for b in self._config.bots}
-        total = cloudwatch.MathExpression(
-            expression=" + ".join(f"FILL({key}, 0)" for key in per_bot),
-            using_metrics=per_bot,
-            period=day,
-            label="Model cost per day (USD)",
-        )
-        self.cost_alarm = total.create_alarm(
-            self,
-            "DailyCost",
-            alarm_name=self._config.resource_name("daily-cost"),
-            alarm_description=f"Model spend above {self._config.alarms.daily_cost_usd} USD in a day",
-            threshold=self._config.alarms.daily_cost_usd,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.cost_alarm.add_alarm_action(self._action)
 
     def _operational_alarms(self) -> None:
         config = self._config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -13,20 +14,20 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
+from stacks.constructs.settings_env import secret_name
 
-# Secret suffix -> what it holds. Names are physical so consumers can use dynamic references.
-SECRETS: dict[str, str] = {
-    "helpdesk": "helpdesk API credentials used to open and update tickets",
-    "crm": "CRM API credentials (read-only contact lookups)",
-    "slack-signing": "Slack signing secret that authenticates inbound Slack requests",
-    "slack-bot-token": "Slack bot token used to post replies",
-    "idp-oidc-client": "client secret of the corporate OIDC identity provider",
+__all__ = ["SECRETS", "SecretsStack", "secret_name"]
+
+# Secret suffix -> (what it holds, the JSON field the code reads and rotation replaces, other fields).
+# Names are physical so consumers can use dynamic references; the placeholder value has the shape the
+# code expects until an operator stores the provider-issued one (put-secret-value).
+SECRETS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "helpdesk": ("helpdesk API credentials used to open and update tickets", "api_token", {"email": ""}),
+    "crm": ("CRM API credentials (read-only contact lookups)", "api_key", {}),
+    "slack-signing": ("Slack signing secret that authenticates inbound Slack requests", "signing_secret", {}),
+    "slack-bot-token": ("Slack bot token used to post replies", "bot_token", {}),
+    "idp-oidc-client": ("client secret of the corporate OIDC identity provider", "client_secret", {}),
 }
-
-
-def secret_name(config: StageConfig, suffix: str) -> str:
-    """The physical secret name, e.g. ``keel/prod/helpdesk``."""
-    return f"keel/{config.name}/{suffix}"
 
 
 class SecretsStack(cdk.Stack):
@@ -45,12 +46,18 @@ class SecretsStack(cdk.Stack):
         """Create one secret per integration, each with a rotation schedule from the stage config."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.secrets: dict[str, secretsmanager.Secret] = {}
-        for suffix, description in SECRETS.items():
+        for suffix, (description, field, others) in SECRETS.items():
             self.secrets[suffix] = secretsmanager.Secret(
                 self,
                 "".join(part.title() for part in suffix.split("-")) + "Secret",
                 secret_name=secret_name(config, suffix),
                 description=f"Keel {config.name}: {description}",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    secret_string_template=json.dumps({**others, "rotate_field": field}),
+                    generate_string_key=field,
+                    exclude_punctuation=True,
+                    password_length=48,
+                ),
                 encryption_key=key,
                 removal_policy=cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY,
             )

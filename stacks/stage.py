@@ -12,10 +12,12 @@ from stacks.access import AccessStack
 from stacks.api import ApiDependencies, ApiStack
 from stacks.audit import AuditStack
 from stacks.config import StageConfig
-from stacks.constructs.settings_env import settings_environment
+from stacks.constructs.function import FunctionNetwork
+from stacks.constructs.settings_env import StageIdentity, settings_environment
 from stacks.data import DataStack
 from stacks.escalation import EscalationStack
 from stacks.identity import IdentityStack
+from stacks.knowledge import KnowledgeStack
 from stacks.observability import ObservabilityStack
 from stacks.search import SearchStack
 from stacks.secrets import SecretsStack
@@ -44,20 +46,35 @@ class KeelStage(cdk.Stage):
         identity = self.identity
         settings_env = settings_environment(
             config,
-            user_pool_id=identity.workforce_pool.user_pool_id,
-            app_client_ids=[
-                c.user_pool_client_id for c in (identity.web_client, identity.widget_client, identity.slack_client)
-            ],
-            opensearch_url=f"https://{self.search.domain.attr_domain_endpoint}",
-            key_arn=key.key_arn,
+            StageIdentity(
+                user_pool_id=identity.workforce_pool.user_pool_id,
+                # The customer widget client too: guest tokens carry it as their audience.
+                app_client_ids=[
+                    c.user_pool_client_id
+                    for c in (
+                        identity.web_client,
+                        identity.widget_client,
+                        identity.slack_client,
+                        identity.customer_widget_client,
+                    )
+                ],
+                customer_user_pool_id=identity.customer_pool.user_pool_id,
+                customer_app_client_id=identity.customer_widget_client.user_pool_client_id,
+                opensearch_url=f"https://{self.search.domain.attr_domain_endpoint}",
+                data_key_arn=key.key_arn,
+                vault_key_arn=self.data.vault_key.key_arn,
+                audit_signing_key_arn=self.data.audit_signing_key.key_arn,
+            ),
         )
+        search_network = FunctionNetwork(vpc=self.search.vpc, security_groups=[self.search.clients_sg])
         self.audit = AuditStack(
             self,
             "Audit",
             config=config,
             repo_root=repo_root,
             key=key,
-            chain_head_table=tables["audit-chain-head"],
+            chain_table=tables["audit-chain"],
+            signing_key=self.data.audit_signing_key,
             settings_env=settings_env,
             **name("audit"),
         )
@@ -70,10 +87,22 @@ class KeelStage(cdk.Stage):
             agents_table=tables["agents"],
             conversations_table=tables["conversations"],
             helpdesk_secret=self.secrets.secrets["helpdesk"],
-            escalations_table=tables["escalations"],
             settings_env=settings_env,
             **name("escalation"),
         )
+        self.knowledge = KnowledgeStack(
+            self,
+            "Knowledge",
+            config=config,
+            repo_root=repo_root,
+            key=key,
+            network=search_network,
+            settings_env=settings_env,
+            **name("knowledge"),
+        )
+        # The domain's master user is the ingest role, named before it exists.
+        self.knowledge.add_stack_dependency(self.search)
+        self.knowledge.add_stack_dependency(self.audit)
         self.api = ApiStack(
             self,
             "Api",
@@ -81,20 +110,21 @@ class KeelStage(cdk.Stage):
             repo_root=repo_root,
             deps=ApiDependencies(
                 key=key,
+                vault_key=self.data.vault_key,
                 tables=dict(tables),
                 workforce_pool=identity.workforce_pool,
                 customer_pool=identity.customer_pool,
-                vpc=self.search.vpc,
-                search_clients=self.search.clients_sg,
+                network=search_network,
                 audit_queue=self.audit.queue,
-                escalation=self.escalation.state_machine,
-                slack_secrets=[self.secrets.secrets["slack-signing"], self.secrets.secrets["slack-bot-token"]],
+                slack_signing_secret=self.secrets.secrets["slack-signing"],
+                slack_bot_token_secret=self.secrets.secrets["slack-bot-token"],
             ),
             settings_env=settings_env,
             **name("api"),
         )
-        # The domain's master user and access policy name the function roles by their physical names.
+        # The workflow the turn starts and the search domain it queries are named, not referenced.
         self.api.add_stack_dependency(self.search)
+        self.api.add_stack_dependency(self.escalation)
         self.access = AccessStack(self, "Access", config=config, **name("access"))
         self.observability = ObservabilityStack(self, "Observability", config=config, key=key, **name("observability"))
         self.observability.add_stack_dependency(self.access)

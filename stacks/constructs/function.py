@@ -145,13 +145,26 @@ class KeelFunction(Construct):
             actions += ["kms:Encrypt", "kms:GenerateDataKey"]
         self.allow(actions, [key.key_arn])
 
-    def allow(self, actions: Sequence[str], resources: Sequence[str], *, wildcard_reason: str | None = None) -> None:
+    def allow(
+        self,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        *,
+        wildcard_reason: str | None = None,
+        conditions: Mapping[str, Mapping[str, object]] | None = None,
+    ) -> None:
         """Grant exactly these actions on these resources; any wildcard resource needs a reason."""
         for action in actions:
             service, _, verb = action.partition(":")
             if "*" in verb and service in DATA_SERVICES:
                 raise ValueError(f"{self.name}: wildcard action {action!r} on a data service is not allowed")
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=list(resources)))
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(actions),
+                resources=list(resources),
+                conditions={k: dict(v) for k, v in conditions.items()} if conditions else None,
+            )
+        )
         stack = cdk.Stack.of(self)
         wild = [r for r in resources if "*" in str(stack.resolve(r))]
         if wild:

@@ -71,6 +71,7 @@ def synthesize(stage_name: str, tmp_root: Path) -> Synthesized:
             "search",
             "audit",
             "escalation",
+            "knowledge",
             "api",
             "access",
             "observability",
