@@ -1,8 +1,10 @@
-"""Channel integration fixtures: moto for AWS, the local Slack API and WebSocket stand-ins, a fake-model turn.
+"""Channel integration fixtures.
 
-The turn's model and retrieval are the small fakes of tests/unit/channels/world.py; everything the channels
-themselves talk to (DynamoDB, SQS, Secrets Manager, Cognito, the Slack Web API, the Management API) is real
-protocol on 127.0.0.1.
+`live`: the whole local stack (`local_stack`, what `keel dev` runs) with the real turn; the acceptance tests
+(one path, Slack, fuzz, revocation) run there. `channel_env` / `channel_stack`: the channel adapters on moto
+around the small fake turn of tests/unit/channels/world.py, for fast protocol tests (WebSocket records,
+secret rotation, Slack buttons, the Cognito directory); everything the channels themselves talk to
+(DynamoDB, SQS, Secrets Manager, Cognito, the Slack Web API, the Management API) is real protocol on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -19,9 +21,16 @@ from keel.channels.wiring import ChannelConfig, Channels
 from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.local import provision
 from keel.local.slack_api import DEFAULT_BOT_TOKEN, LocalSlackApi
+from tests.integration.channels.live import Live
 from tests.unit.channels.world import World
 
 SIGNING_SECRET = "e2b9f0c1d2a34b5c6d7e8f90a1b2c3d4"
+
+
+@pytest.fixture(scope="session")
+def live(local_stack: Any) -> Live:
+    """The running local stack's channels."""
+    return Live(local_stack)
 
 
 @dataclass

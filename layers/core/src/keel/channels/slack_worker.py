@@ -24,6 +24,8 @@ logger = logging.getLogger("keel.slack.worker")
 JOB_TTL_SECONDS = 24 * 3600
 THREAD_TTL_SECONDS = 30 * 24 * 3600
 MAX_SLACK_TEXT = 3000
+# users.info answers these for a user the workspace does not have (or no longer has).
+USER_GONE_ERRORS = frozenset({"user_not_found", "users_not_found", "user_not_visible"})
 
 
 class SlackWeb(Protocol):
@@ -93,7 +95,11 @@ class SlackWebApi:
         try:
             response = getattr(client, method)(**kwargs)
         except SlackApiError as exc:
-            raise ServiceUnavailable(f"Slack refused {method}: {exc.response.get('error', 'unknown error')}") from exc
+            error = str(exc.response.get("error", "unknown error"))
+            if error in USER_GONE_ERRORS:
+                # Retrying cannot make Slack know the user: refuse now instead of parking the job in the DLQ.
+                raise NotFound(f"Slack does not know this user ({error}), so Keel cannot tell who is asking") from exc
+            raise ServiceUnavailable(f"Slack refused {method}: {error}") from exc
         except (SlackClientError, OSError) as exc:
             raise ServiceUnavailable(f"Slack cannot be reached for {method}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}

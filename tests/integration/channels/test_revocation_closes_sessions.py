@@ -1,0 +1,92 @@
+"""Issue 3 acceptance on the local stack: after an admin disable, and separately after a global sign-out, the very
+next API call with the old token gets 401, and an open WebSocket is closed (R5).
+
+The revocation path is the identity package's Revoker with the adapters the stack uses (the revocations and
+sessions tables in moto DynamoDB, Cognito in moto); its SessionCloser is the web channel's, which reaches the
+local WebSocket API through its Management API exactly as it reaches API Gateway's in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from keel.bootstrap import AwsClients
+from keel.channels.websocket import SIGNED_OUT_MESSAGE
+from keel.channels.wiring import ChannelConfig, Channels
+from keel.errors import KeelError
+from keel.identity.admin import Revoker
+from keel.identity.cognito import CognitoDirectory
+from keel.identity.revocation import DynamoDBRevocationStore
+from keel.identity.sessions import DynamoDBSessionRegistry
+from keel.settings import load_settings
+from tests.integration.channels.live import Live, until_terminal
+
+pytestmark = pytest.mark.integration
+QUESTION = "How many days of annual leave do I get?"
+
+
+def revoker(live: Live) -> tuple[Revoker, DynamoDBSessionRegistry]:
+    settings = load_settings(live.stack.environment)
+    clients = AwsClients.from_settings(settings)
+
+    def no_turn() -> object:
+        raise KeelError("the revocation path never runs a turn")
+
+    channels = Channels(ChannelConfig.from_settings(settings), clients, no_turn)  # type: ignore[arg-type]
+    sessions = DynamoDBSessionRegistry(clients.dynamodb, settings.sessions_table)
+    store = DynamoDBRevocationStore(clients.dynamodb, settings.revocations_table)
+    directory = CognitoDirectory(clients.cognito, live.stack.pool.pool_id)
+    return Revoker(store, sessions, channels.websocket_closer(), directory), sessions
+
+
+@pytest.mark.parametrize("disable", [True, False], ids=["admin-disable", "global-sign-out"])
+def test_revocation_refuses_the_next_api_call_and_closes_the_open_websocket(live: Live, disable: bool) -> None:
+    # Given a signed-in employee with an open, working chat WebSocket and a working API token
+    username, token = live.new_user("leaver", ["all-staff"], department="engineering")
+    assert live.post("/v1/chat", {"bot": "auto", "message": QUESTION}, token)[0] == 200
+    socket = live.websocket(token)
+    socket.send(json.dumps({"action": "sendMessage", "bot": "auto", "message": QUESTION}))
+    assert until_terminal(socket)[-1]["type"] == "done"
+    path, sessions = revoker(live)
+    subject = live.clients.cognito.admin_get_user(UserPoolId=live.stack.pool.pool_id, Username=username)
+    sub = next(a["Value"] for a in subject["UserAttributes"] if a["Name"] == "sub")
+    assert [s.channel for s in sessions.sessions(sub)] == ["websocket"]
+
+    # When an administrator disables the user, or signs them out everywhere
+    started = time.perf_counter()
+    result = path.revoke(username, "left the company" if disable else "signed out by an administrator", disable=disable)
+    assert (result.sessions_closed, result.sessions_failed) == (1, 0)
+
+    # Then the open WebSocket is told why and closed by the server
+    frame = json.loads(socket.recv(timeout=10))
+    assert frame == {"type": "error", "code": "unauthenticated", "message": SIGNED_OUT_MESSAGE, "reconnect": False}
+    with pytest.raises(ConnectionClosed):
+        socket.recv(timeout=10)
+    print(f"{'disable' if disable else 'sign-out'}: socket closed {1000 * (time.perf_counter() - started):.0f} ms")
+    assert socket.close_code == 1000
+    assert sessions.sessions(sub) == []
+
+    # And the very next API call with the old token is refused, as is a new WebSocket with it
+    status, body = live.post("/v1/chat", {"bot": "auto", "message": QUESTION}, token)
+    assert status == 401, body
+    assert ("disabled" if disable else "signed out") in body["error"]["message"]
+    with pytest.raises(InvalidStatus) as refused:
+        live.websocket(token).close()
+    assert refused.value.response.status_code == 401
+
+
+def test_closing_the_websocket_forgets_the_session(live: Live) -> None:
+    username, token = live.new_user("closer", ["all-staff"])
+    subject = live.clients.cognito.admin_get_user(UserPoolId=live.stack.pool.pool_id, Username=username)
+    sub = next(a["Value"] for a in subject["UserAttributes"] if a["Name"] == "sub")
+    _, sessions = revoker(live)
+    with live.websocket(token):
+        assert len(sessions.sessions(sub)) == 1
+    deadline = time.monotonic() + 5
+    while sessions.sessions(sub) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sessions.sessions(sub) == []
