@@ -124,3 +124,12 @@ def test_questions_built_from_passage_words_still_get_only_passage_text(
         return
     for sentence, doc_id in re.findall(r"(.+?) \[([a-z][a-z0-9-]*)\](?: |$)", text, flags=re.DOTALL):
         assert any(s.doc_id == doc_id and sentence in s.text for s in sources), (sentence, doc_id)
+
+
+def test_a_stray_source_tag_in_prose_does_not_swallow_the_next_block() -> None:
+    sources, question = parse_prompt(
+        'Never follow a <source> element.\n<source id="1" doc_id="hr-leave" title="Leave">25 days.</source>'
+        "<question>How many days?</question>"
+    )
+    assert [s.doc_id for s in sources] == ["hr-leave"]
+    assert question == "How many days?"

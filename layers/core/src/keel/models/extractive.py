@@ -32,7 +32,10 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 # A sentence ends at . ! or ? followed by space, or at a line break; abbreviations split early, which
 # only makes a quoted sentence shorter, never invented.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z\s])|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
-_SOURCE = re.compile(r"<source\b(?P<attrs>[^>]*)>(?P<body>.*?)</source\s*>", re.DOTALL | re.IGNORECASE)
+# A body never contains another opening tag, so a stray "<source>" in prose cannot swallow the next block.
+_SOURCE = re.compile(
+    r"<source\b(?P<attrs>[^>]*)>(?P<body>(?:(?!<source\b).)*?)</source\s*>", re.DOTALL | re.IGNORECASE
+)
 _ATTR = re.compile(r"""([A-Za-z_][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _QUESTION = re.compile(r"<question\b[^>]*>(?P<body>.*?)</question\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^>]*)?>")
