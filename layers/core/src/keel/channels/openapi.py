@@ -55,7 +55,14 @@ class AgentResult(BaseModel):
     model_config = {"extra": "allow"}
 
 
-CONVERSATION_ID = {"name": "conversation_id", "pattern": "^[A-Za-z0-9-]{8,64}$"}
+class OpsKpis(BaseModel):
+    """KPIs over a window, per day and per bot (definitions in docs/kpis.md)."""
+
+    model_config = {"extra": "allow"}
+
+
+CONVERSATION_ID = {"name": "conversation_id", "pattern": "^[A-Za-z0-9-]{8,64}$", "in": "path"}
+SINCE = {"name": "since", "pattern": "^[0-9]{1,3}[dh]$", "in": "query"}
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,11 @@ ROUTES += (
         "post", "/v1/agent/conversations/{conversation_id}/handback", "Hand back to the bot.", "agentHandback", None
     ),
     _agent("post", "/v1/agent/conversations/{conversation_id}/close", "Close the conversation.", "agentClose", None),
-)
+    Operation(
+        "get", "/v1/ops/kpis", "KPIs for the ops view (members of ops or it-admins).", "opsKpis", None, OpsKpis,
+        (400, 401, 403, 500, 503), tag="operations", path_params=(SINCE,),
+    ),
+)  # fmt: skip
 
 _ERROR_TEXT = {
     400: "The request is malformed; the message says what is accepted.",
@@ -239,7 +250,12 @@ def _operation(op: Operation) -> dict[str, Any]:
         body["security"] = [{op.security: []}]
     if op.path_params:
         body["parameters"] = [
-            {"name": p["name"], "in": "path", "required": True, "schema": {"type": "string", "pattern": p["pattern"]}}
+            {
+                "name": p["name"],
+                "in": p["in"],
+                "required": p["in"] == "path",
+                "schema": {"type": "string", "pattern": p["pattern"]},
+            }
             for p in op.path_params
         ]
     if op.request is not None:
