@@ -1,0 +1,517 @@
+"""Every function is deployed with its trigger, its exact grants and its data; the APIs route to them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keel.analytics.telemetry import M
+from keel.escalation.workflow import PLACEHOLDERS, definition_template
+from keel.identity.events import ENABLING_EVENTS, REVOKING_EVENTS
+from stacks.api import AGENT_ACTIONS, GUEST_PATH, SLACK_ENDPOINTS, WEBSOCKET_ROUTES
+from stacks.config import FUNCTION_NAMES
+from stacks.constructs.function import function_name
+from stacks.observability import BOT_METRICS
+from tests.infra.conftest import REPO_ROOT, Synthesized
+
+# Actions that every function has for its own logs, traces and (in the VPC) network interfaces.
+PLUMBING = ("logs:", "xray:", "ec2:")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _functions(s: Synthesized) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Function folder name -> (concern, logical id, resource)."""
+    by_physical = {function_name(s.config, n): n for n in FUNCTION_NAMES}
+    found = {}
+    for key, (concern, fn) in s.resources("AWS::Lambda::Function").items():
+        physical = fn["Properties"].get("FunctionName")
+        if physical in by_physical:
+            found[by_physical[physical]] = (concern, key.split("/", 1)[1], fn)
+    return found
+
+
+def function_grants(s: Synthesized) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Function -> every (action, statement) its role is allowed, across the stage's policies."""
+    grants: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, (concern, _, fn) in _functions(s).items():
+        role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        resources = s.raw[concern]["Resources"]
+        found: list[tuple[str, dict[str, Any]]] = []
+        for resource in resources.values():
+            if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]:
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    if statement["Effect"] == "Allow":
+                        found += [(a, statement) for a in _as_list(statement["Action"])]
+        grants[name] = found
+    return grants
+
+
+def _actions(s: Synthesized, name: str) -> set[str]:
+    return {a for a, _ in function_grants(s)[name] if not a.startswith(PLUMBING)}
+
+
+def _resources_of(s: Synthesized, name: str, action: str) -> str:
+    return json.dumps([st["Resource"] for a, st in function_grants(s)[name] if a == action])
+
+
+# Every function, exactly what its code calls (read from the handlers and the adapters they build).
+TURN = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "es:ESHttpGet",
+    "es:ESHttpHead",
+    "es:ESHttpPost",
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "sqs:SendMessage",
+    "states:StartExecution",
+    "states:DescribeExecution",
+    "ssm:GetParameter",
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "kms:DescribeKey",
+}
+SQS_CONSUMER = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+}
+EXPECTED_ACTIONS: dict[str, set[str]] = {
+    "chat": TURN,
+    "websocket": TURN | {"dynamodb:DeleteItem", "execute-api:ManageConnections"},
+    "slack_worker": TURN
+    | SQS_CONSUMER
+    | {
+        "dynamodb:DeleteItem",
+        "secretsmanager:GetSecretValue",
+        "cognito-idp:ListUsers",
+        "cognito-idp:AdminListGroupsForUser",
+    },
+    "feedback": {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    },
+    "guest_session": {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminSetUserPassword",
+        "cognito-idp:AdminAddUserToGroup",
+        "cognito-idp:CreateGroup",
+        "cognito-idp:AdminInitiateAuth",
+    },
+    "agent_api": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    },
+    "ops_api": {"dynamodb:GetItem", "dynamodb:Scan", "kms:Decrypt", "kms:DescribeKey"},
+    "authorizer": {"dynamodb:GetItem", "kms:Decrypt", "kms:DescribeKey"},
+    "slack": {
+        "secretsmanager:GetSecretValue",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "sqs:SendMessage",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    },
+    "revocation": {
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:DeleteItem",
+        "cognito-idp:AdminGetUser",
+        "execute-api:ManageConnections",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    },
+    "ingest": {
+        "es:ESHttpGet",
+        "es:ESHttpHead",
+        "es:ESHttpPost",
+        "es:ESHttpPut",
+        "es:ESHttpDelete",
+        "bedrock:InvokeModel",
+        "s3:GetObject",
+        "s3:GetObjectTagging",
+        "s3:ListBucket",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+    },
+    "audit_writer": SQS_CONSUMER
+    | {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
+        "s3:PutObject",
+        "s3:PutObjectRetention",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:Sign",
+    },
+    "escalation_worker": SQS_CONSUMER
+    | {
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    },
+    "secret_rotation": {
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:GetRandomPassword",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    },
+}
+
+
+def test_every_function_folder_is_deployed_once(synthesized: Synthesized) -> None:
+    folders = {p.name for p in (REPO_ROOT / "functions").iterdir() if (p / "handler.py").is_file()}
+    assert set(FUNCTION_NAMES) == folders
+    assert set(_functions(synthesized)) == folders
+
+
+def test_each_function_is_granted_exactly_what_its_code_calls(synthesized: Synthesized) -> None:
+    assert set(EXPECTED_ACTIONS) == set(FUNCTION_NAMES)
+    for name, expected in EXPECTED_ACTIONS.items():
+        assert _actions(synthesized, name) == expected, name
+
+
+def test_data_grants_are_resource_scoped(synthesized: Synthesized) -> None:
+    # Only the documented exceptions hold a wildcard: GetRandomPassword (no resource type) and paths or
+    # object keys under one named domain, bucket, workflow or WebSocket stage.
+    for name, grants in function_grants(synthesized).items():
+        for action, statement in grants:
+            if action.startswith(PLUMBING) or action == "secretsmanager:GetRandomPassword":
+                continue
+            for resource in _as_list(statement["Resource"]):
+                assert resource != "*", (name, action)
+
+
+def test_the_turn_reads_pii_vaults_only_with_the_conversation_as_encryption_context(synthesized: Synthesized) -> None:
+    vault = next(k for k in synthesized.resources("AWS::KMS::Key") if "VaultKey" in k)
+    for name, grants in function_grants(synthesized).items():
+        on_vault = [st for _, st in grants if vault.split("/", 1)[1] in json.dumps(st["Resource"])]
+        if name not in ("chat", "websocket", "slack_worker"):
+            assert on_vault == [], name
+            continue
+        assert on_vault and all(set(_as_list(st["Action"])) == {"kms:Encrypt", "kms:Decrypt"} for st in on_vault)
+        for statement in on_vault:
+            condition = statement["Condition"]
+            assert condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"] == ["conversation_id"]
+
+
+def test_keys_are_a_symmetric_vault_key_and_an_rsa_signing_key_for_audit_digests(synthesized: Synthesized) -> None:
+    keys = {k.split("/", 1)[1]: r["Properties"] for k, (_, r) in synthesized.resources("AWS::KMS::Key").items()}
+    vault = next(p for k, p in keys.items() if k.startswith("VaultKey"))
+    signing = next(p for k, p in keys.items() if k.startswith("AuditSigningKey"))
+    assert vault.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT" and vault["EnableKeyRotation"] is True
+    assert signing["KeySpec"] == "RSA_2048" and signing["KeyUsage"] == "SIGN_VERIFY"
+    assert "AuditSigningKey" in _resources_of(synthesized, "audit_writer", "kms:Sign")
+
+
+def test_tables_have_the_keys_the_code_uses(synthesized: Synthesized) -> None:
+    tables = {
+        t["Properties"]["TableName"]: t["Properties"] for _, t in synthesized.resources("AWS::DynamoDB::Table").values()
+    }
+    name = synthesized.config.resource_name
+
+    def schema(table: str) -> list[tuple[str, str]]:
+        props = tables[name(table)]
+        types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+        return [(k["AttributeName"], types[k["AttributeName"]]) for k in props["KeySchema"]]
+
+    assert schema("revocations") == [("subject", "S")]
+    assert schema("sessions") == [("subject", "S"), ("session_key", "S")]
+    for table in ("conversations", "budgets", "audit-chain", "agents", "idempotency"):
+        assert schema(table) == [("pk", "S"), ("sk", "S")], table
+    for table in ("sessions", "conversations", "budgets", "audit-chain", "agents", "idempotency"):
+        assert tables[name(table)]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_settings_name_the_tables_queues_and_secrets_that_exist(synthesized: Synthesized) -> None:
+    name = synthesized.config.resource_name
+    tables = {t["Properties"]["TableName"] for _, t in synthesized.resources("AWS::DynamoDB::Table").values()}
+    queues = {q["Properties"]["QueueName"] for _, q in synthesized.resources("AWS::SQS::Queue").values()}
+    secrets = {s["Properties"]["Name"] for _, s in synthesized.resources("AWS::SecretsManager::Secret").values()}
+    env = _functions(synthesized)["chat"][2]["Properties"]["Environment"]["Variables"]
+    for variable in (
+        "CONVERSATIONS",
+        "REVOCATIONS",
+        "SESSIONS",
+        "BUDGETS",
+        "AUDIT",
+        "ESCALATIONS",
+        "CHANNEL_STATE",
+    ):
+        assert env[f"KEEL_{variable}_TABLE"] in tables, variable
+    assert env["KEEL_AUDIT_QUEUE_URL"].rsplit("/", 1)[1] in queues
+    assert env["KEEL_SLACK_EVENTS_QUEUE_URL"].rsplit("/", 1)[1] in queues
+    assert {env["KEEL_SLACK_SIGNING_SECRET_ID"], env["KEEL_SLACK_BOT_TOKEN_SECRET_ID"]} <= secrets
+    assert env["KEEL_ESCALATIONS_TABLE"] == name("agents")
+    parameters = {p["Properties"]["Name"] for _, p in synthesized.resources("AWS::SSM::Parameter").values()}
+    assert env["KEEL_MAINTENANCE_PARAMETER"] in parameters
+    assert env["KEEL_MAINTENANCE_PARAMETER"] in _resources_of(synthesized, "chat", "ssm:GetParameter")
+
+
+def test_slack_secrets_hold_the_fields_the_code_reads(synthesized: Synthesized) -> None:
+    secrets = {
+        s["Properties"]["Name"]: s["Properties"]
+        for _, s in synthesized.resources("AWS::SecretsManager::Secret").values()
+    }
+    stage = synthesized.config.name
+    for suffix, field in (("slack-signing", "signing_secret"), ("slack-bot-token", "bot_token")):
+        generated = secrets[f"keel/{stage}/{suffix}"]["GenerateSecretString"]
+        assert generated["GenerateStringKey"] == field
+        assert json.loads(generated["SecretStringTemplate"])["rotate_field"] == field
+
+
+# Triggers ------------------------------------------------------------------------------------------
+
+
+def _mappings(s: Synthesized) -> dict[str, dict[str, Any]]:
+    ids = {(concern, logical): name for name, (concern, logical, _) in _functions(s).items()}
+    found = {}
+    for _key, (concern, mapping) in s.resources("AWS::Lambda::EventSourceMapping").items():
+        target = mapping["Properties"]["FunctionName"]["Ref"]
+        found[ids[(concern, target)]] = mapping["Properties"]
+    return found
+
+
+def _rules_targeting(s: Synthesized, name: str) -> list[dict[str, Any]]:
+    concern, logical, _ = _functions(s)[name]
+    return [
+        r["Properties"]
+        for _, (c, r) in s.resources("AWS::Events::Rule").items()
+        if c == concern and logical in json.dumps(r["Properties"].get("Targets", []))
+    ]
+
+
+def test_queue_workers_report_partial_batch_failures(synthesized: Synthesized) -> None:
+    mappings = _mappings(synthesized)
+    assert set(mappings) == {"audit_writer", "escalation_worker", "slack_worker"}
+    for props in mappings.values():
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    writer = mappings["audit_writer"]
+    assert writer["BatchSize"] == 10 and 2 <= writer["ScalingConfig"]["MaximumConcurrency"] <= 5
+
+
+def test_the_audit_writer_also_signs_digests_every_hour(synthesized: Synthesized) -> None:
+    assert [r["ScheduleExpression"] for r in _rules_targeting(synthesized, "audit_writer")] == ["rate(1 hour)"]
+
+
+def test_ingest_runs_on_knowledge_bucket_events_and_on_a_schedule(synthesized: Synthesized) -> None:
+    rules = _rules_targeting(synthesized, "ingest")
+    patterns = [r["EventPattern"] for r in rules if "EventPattern" in r]
+    assert len(patterns) == 1 and patterns[0]["source"] == ["aws.s3"]
+    assert set(patterns[0]["detail-type"]) == {"Object Created", "Object Deleted"}
+    bucket = patterns[0]["detail"]["bucket"]["name"][0]
+    scheduled = [r for r in rules if "ScheduleExpression" in r]
+    assert len(scheduled) == 1
+    assert json.loads(scheduled[0]["Targets"][0]["Input"]) == {"refresh": {"bucket": bucket}}
+    buckets = {
+        b["Properties"].get("BucketName"): b["Properties"] for _, b in synthesized.resources("AWS::S3::Bucket").values()
+    }
+    assert buckets[bucket]["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
+
+
+def test_cognito_admin_calls_reach_the_revocation_function(synthesized: Synthesized) -> None:
+    (rule,) = _rules_targeting(synthesized, "revocation")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.cognito-idp"] and pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    assert (
+        set(pattern["detail"]["eventName"])
+        == {
+            "AdminUserGlobalSignOut",
+            "GlobalSignOut",
+            "RevokeToken",
+            "AdminDisableUser",
+            "AdminDeleteUser",
+            "DeleteUser",
+            "AdminEnableUser",
+        }
+        == {*REVOKING_EVENTS, *ENABLING_EVENTS}
+    )
+
+
+# REST API -------------------------------------------------------------------------------------------
+
+
+def _rest_methods(s: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
+    resources = s.raw["api"]["Resources"]
+
+    def path(ref: Any) -> str:
+        if not isinstance(ref, dict) or "Ref" not in ref:
+            return ""
+        node = resources[ref["Ref"]]["Properties"]
+        return f"{path(node['ParentId'])}/{node['PathPart']}"
+
+    return {
+        (path(m["Properties"]["ResourceId"]) or "/", m["Properties"]["HttpMethod"]): m["Properties"]
+        for _, (c, m) in s.resources("AWS::ApiGateway::Method").items()
+        if c == "api"
+    }
+
+
+def test_rest_routes_reach_their_functions_behind_the_authorizer(synthesized: Synthesized) -> None:
+    functions = {logical: name for name, (c, logical, _) in _functions(synthesized).items() if c == "api"}
+    routes = {("/v1/chat", "POST"): "chat", ("/v1/feedback", "POST"): "feedback", ("/v1/ops/kpis", "GET"): "ops_api"}
+    routes |= {("/v1/agent/queue", "GET"): "agent_api", ("/v1/agent/presence", "POST"): "agent_api"}
+    routes |= {("/v1/agent/conversations/{conversation_id}", "GET"): "agent_api"}
+    routes |= {(f"/v1/agent/conversations/{{conversation_id}}/{a}", "POST"): "agent_api" for a in AGENT_ACTIONS}
+    public = {(GUEST_PATH, "POST"): "guest_session"} | {(f"/slack/{e}", "POST"): "slack" for e in SLACK_ENDPOINTS}
+    methods = _rest_methods(synthesized)
+    assert set(methods) == set(routes) | set(public)
+    for route, props in methods.items():
+        uri = json.dumps(props["Integration"]["Uri"])
+        assert [f for logical, f in functions.items() if logical in uri] == [(routes | public)[route]], route
+        assert props["AuthorizationType"] == ("CUSTOM" if route in routes else "NONE"), route
+
+
+def test_the_authorizer_is_the_authorizer_function_with_no_result_cache(synthesized: Synthesized) -> None:
+    (authorizer,) = [a["Properties"] for _, a in synthesized.resources("AWS::ApiGateway::Authorizer").values()]
+    assert authorizer["Type"] == "REQUEST" and authorizer["AuthorizerResultTtlInSeconds"] == 0
+    assert authorizer["IdentitySource"] == "method.request.header.Authorization"
+    assert _functions(synthesized)["authorizer"][1] in json.dumps(authorizer["AuthorizerUri"])
+
+
+def test_guest_sessions_are_throttled_by_the_stage_and_rate_limited_per_ip(synthesized: Synthesized) -> None:
+    quotas = synthesized.config.quotas
+    (stage,) = [s["Properties"] for _, s in synthesized.resources("AWS::ApiGateway::Stage").values()]
+    settings = {m["ResourcePath"]: m for m in stage["MethodSettings"]}
+    assert settings["/*"]["ThrottlingRateLimit"] == quotas.api_rate_limit_rps
+    guest = settings["/~1v1~1session~1guest"]
+    assert guest["HttpMethod"] == "POST" and guest["ThrottlingRateLimit"] < quotas.api_rate_limit_rps
+    (acl,) = [a["Properties"] for _, a in synthesized.resources("AWS::WAFv2::WebACL").values()]
+    rate_rules = {r["Name"]: r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "Action" in r}
+    assert set(rate_rules) == {"PerIpRateLimit", "GuestSessionPerIpRateLimit"}
+    scoped = rate_rules["GuestSessionPerIpRateLimit"]
+    assert scoped["AggregateKeyType"] == "IP" and scoped["Limit"] < rate_rules["PerIpRateLimit"]["Limit"]
+    assert scoped["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == GUEST_PATH
+    synthesized.templates["api"].resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+
+
+# WebSocket API ----------------------------------------------------------------------------------------
+
+
+def test_the_websocket_api_routes_every_action_to_the_websocket_function(synthesized: Synthesized) -> None:
+    (api,) = [a["Properties"] for _, a in synthesized.resources("AWS::ApiGatewayV2::Api").values()]
+    assert api["ProtocolType"] == "WEBSOCKET" and api["RouteSelectionExpression"] == "$request.body.action"
+    routes = {r["Properties"]["RouteKey"] for _, r in synthesized.resources("AWS::ApiGatewayV2::Route").values()}
+    assert routes == set(WEBSOCKET_ROUTES)
+    logical = _functions(synthesized)["websocket"][1]
+    integrations = synthesized.resources("AWS::ApiGatewayV2::Integration")
+    assert integrations and all(
+        logical in json.dumps(i["Properties"]["IntegrationUri"]) for _, i in integrations.values()
+    )
+
+
+def test_websocket_connections_are_posted_to_by_the_channel_and_closed_by_revocation(synthesized: Synthesized) -> None:
+    assert "/POST/@connections/*" in _resources_of(synthesized, "websocket", "execute-api:ManageConnections")
+    assert "/DELETE/@connections/*" in _resources_of(synthesized, "revocation", "execute-api:ManageConnections")
+    env = _functions(synthesized)["revocation"][2]["Properties"]["Environment"]["Variables"]
+    assert "WEBSOCKET_MANAGEMENT_URL" in env
+
+
+# Identity ----------------------------------------------------------------------------------------------
+
+
+def test_a_separate_customer_pool_serves_guests_through_its_own_client(synthesized: Synthesized) -> None:
+    name = synthesized.config.resource_name
+    pools = {
+        p["Properties"]["UserPoolName"]: (k.split("/", 1)[1], p["Properties"])
+        for k, (_, p) in synthesized.resources("AWS::Cognito::UserPool").items()
+    }
+    customer_id, customer = pools[name("customer")]
+    assert "custom:tenant" not in customer and any(a["Name"] == "tenant" for a in customer["Schema"])
+    clients = {
+        c["Properties"]["ClientName"]: c["Properties"]
+        for _, c in synthesized.resources("AWS::Cognito::UserPoolClient").values()
+    }
+    widget = clients[name("customer-widget")]
+    assert widget["UserPoolId"] == {"Ref": customer_id}
+    assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in widget["ExplicitAuthFlows"]
+    groups = [g["Properties"] for _, g in synthesized.resources("AWS::Cognito::UserPoolGroup").values()]
+    assert {"GroupName": "customers", "UserPoolId": {"Ref": customer_id}}.items() <= groups[0].items()
+    assert customer_id in _resources_of(synthesized, "guest_session", "cognito-idp:AdminCreateUser")
+    assert name("workforce") not in _resources_of(synthesized, "guest_session", "cognito-idp:AdminCreateUser")
+
+
+# Escalation ----------------------------------------------------------------------------------------------
+
+
+def test_the_escalation_workflow_is_the_asl_file_with_its_substitutions(synthesized: Synthesized) -> None:
+    (machine,) = [m["Properties"] for _, m in synthesized.resources("AWS::StepFunctions::StateMachine").values()]
+    assert machine["DefinitionString"] == definition_template()
+    assert set(machine["DefinitionSubstitutions"]) == set(PLACEHOLDERS)
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    role_id = machine["RoleArn"]["Fn::GetAtt"][0]
+    escalation = synthesized.raw["escalation"]["Resources"]
+    actions = set()
+    for resource in escalation.values():
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]:
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                actions |= set(_as_list(statement["Action"]))
+    data = {a for a in actions if a.split(":")[0] in ("dynamodb", "sqs")}
+    assert data == {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}
+
+
+def test_the_escalation_worker_reads_the_helpdesk_secret_and_answers_the_workflow(synthesized: Synthesized) -> None:
+    env = _functions(synthesized)["escalation_worker"][2]["Properties"]["Environment"]["Variables"]
+    assert env["HELPDESK_URL"] == synthesized.config.helpdesk.url
+    assert env["ESCALATION_AGENTS_TABLE"] == synthesized.config.resource_name("agents")
+    assert "Escalation" in _resources_of(synthesized, "escalation_worker", "states:SendTaskSuccess")
+    assert "HelpdeskSecret" in _resources_of(synthesized, "escalation_worker", "secretsmanager:GetSecretValue")
+
+
+# Observability --------------------------------------------------------------------------------------------
+
+
+def test_dashboards_and_alarms_read_only_metrics_that_keel_emits(synthesized: Synthesized) -> None:
+    emitted = {v for k, v in vars(M).items() if not k.startswith("_") and isinstance(v, str)}
+    assert set(BOT_METRICS) <= emitted
+    used = set()
+    for _, (_c, alarm) in synthesized.resources("AWS::CloudWatch::Alarm").items():
+        for metric in alarm["Properties"].get("Metrics", []):
+            stat = metric.get("MetricStat")
+            if stat and stat["Metric"]["Namespace"] == "Keel":
+                used.add(stat["Metric"]["MetricName"])
+    assert used and used <= emitted
