@@ -87,3 +87,17 @@ def test_flatten_reference_names_findings_like_cdk_nag() -> None:
     assert flatten_reference({"Fn::Sub": "arn:${AWS::Partition}:s3:::b/*"}) == "arn:<AWS::Partition>:s3:::b/*"
     assert flatten_reference({"Ref": "Api"}) == "<Api>"
     assert flatten_reference("arn:aws:s3:::b/*") == "arn:aws:s3:::b/*"
+
+
+def test_the_helpdesk_is_overridable_and_validated() -> None:
+    target = AccountTarget("111111111111", "eu-west-1")
+    chosen = build_stage_config(
+        "prod", target, {"helpdesk": {"kind": "servicenow", "url": "https://acme.service-now.com"}}
+    )
+    assert (chosen.helpdesk.kind, chosen.helpdesk.url) == ("servicenow", "https://acme.service-now.com")
+    with pytest.raises(ConfigError, match=r"helpdesk\.kind 'freshdesk': accepted is one of zendesk"):
+        build_stage_config("prod", target, {"helpdesk": {"kind": "freshdesk"}})
+    with pytest.raises(ConfigError, match=r"helpdesk\.url"):
+        build_stage_config("prod", target, {"helpdesk": {"url": "http://plain.example.com"}})
+    with pytest.raises(ConfigError, match="accepted keys: kind, url"):
+        build_stage_config("prod", target, {"helpdesk": {"token": "x"}})
