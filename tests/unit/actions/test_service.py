@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
+from keel.access.pdp import RESOURCE_ACTIONS
 from keel.actions.ports import ActionResult
 from keel.actions.registry import ActionRegistry, ActionSpec
-from keel.actions.service import DEFAULT_DENY, UNKNOWN_ACTION, ActionContext, ActionService
+from keel.actions.service import UNKNOWN_ACTION, ActionContext, ActionService
 from keel.audit.trail import AuditTrail
 from keel.errors import AuditUnavailable, ConfigurationError, ServiceUnavailable
 from keel.models.ports import ToolCall
@@ -47,7 +48,7 @@ def test_a_viewer_asking_to_delete_is_refused_and_the_record_names_the_deciding_
     [record] = rig.sink.sent
     assert record.action is not None
     assert record.action.decision == "deny"
-    assert record.action.policy_ids == (DEFAULT_DENY,)
+    assert record.action.policy_ids == ("action.cloud.delete.only-cloud-admins",)
     assert record.action.result == "not_run"
     assert record.actor.subject == ENGINEER.subject
 
@@ -202,7 +203,9 @@ def test_a_tool_the_bot_does_not_offer_is_ignored(rig: Rig) -> None:
     assert rig.sink.sent == []
 
 
-def test_an_action_the_policy_point_does_not_know_is_refused(rig: Rig) -> None:
+def test_an_action_the_policy_point_does_not_know_is_refused(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a tool whose Cedar action the policy point has never heard of
+    monkeypatch.delitem(RESOURCE_ACTIONS, "stopResource")
     outcome = rig.service.propose(ctx(ADMIN), call("stop_instance", instance_id=INSTANCE))
 
     assert outcome is not None and outcome.status == "refused"

@@ -46,10 +46,10 @@ def test_only_actions_with_a_known_cedar_action_are_offered() -> None:
 
     registry = build_registry(config, clients, known_actions=RESOURCE_ACTIONS)
 
-    assert [s.name for s in registry.for_bot("it")] == ["describe_instance", "delete_instance"]
-    assert registry.for_bot("hr") == []  # readLeaveBalance is not a Cedar action yet
-    widened = build_registry(config, clients, known_actions={*RESOURCE_ACTIONS, "readLeaveBalance"})
-    assert [s.name for s in widened.for_bot("hr")] == ["leave_balance"]
+    assert [s.name for s in registry.for_bot("it")] == ["describe_instance", "stop_instance", "delete_instance"]
+    assert [s.name for s in registry.for_bot("hr")] == ["leave_balance"]
+    narrowed = build_registry(config, clients, known_actions=set(RESOURCE_ACTIONS) - {"readLeaveBalance"})
+    assert narrowed.for_bot("hr") == []
     assert "secretsmanager" in clients.made
 
 

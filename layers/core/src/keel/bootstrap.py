@@ -176,13 +176,27 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     return EscalationBridge(service)
 
 
-def build_audit(settings: Settings, clients: AwsClients) -> Any:
-    """The audit trail every turn writes to before it replies (R13, R14)."""
+def build_audit_trail(settings: Settings, clients: AwsClients) -> Any:
+    """The audit trail every turn and action writes to before it replies (R13, R14)."""
     from keel.audit.wiring import AuditConfig, build_trail
-    from keel.turn_adapters import AuditTurnSink
 
     sqs = clients.client("sqs", connect_timeout=1, read_timeout=2)
-    return AuditTurnSink(build_trail(AuditConfig.from_settings(settings), sqs), _new_id)
+    return build_trail(AuditConfig.from_settings(settings), sqs)
+
+
+def build_actions(settings: Settings, clients: AwsClients, access: Any, router: Any, trail: Any) -> Any:
+    """The action planner (authorise, confirm, execute, audit), or None while actions are off (R6, R19)."""
+    from keel.access.pdp import RESOURCE_ACTIONS
+    from keel.actions.wiring import ActionsConfig, build_action_planner
+
+    return build_action_planner(
+        ActionsConfig.from_settings(settings),
+        clients,
+        authorizer=access,
+        audit=trail,
+        proposer=router,
+        known_actions=RESOURCE_ACTIONS,
+    )
 
 
 def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependencies:
@@ -193,15 +207,18 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
     from keel.guardrails import build_default, new_canary, wrap_passages
     from keel.models.prompt_library import PromptLibrary
     from keel.privacy.masker import PiiMasker
-    from keel.turn_adapters import PromptComposer
+    from keel.turn_adapters import AuditTurnSink, PromptComposer
 
     conversations = DynamoDBConversationStore(clients.dynamodb, settings.conversations_table)
     guardrails = build_default()
+    access = build_access(settings)
+    router = build_router(settings, clients)
+    trail = build_audit_trail(settings, clients)
     return TurnDependencies(
         authenticator=build_authenticator(settings, clients),
-        access=build_access(settings),
+        access=access,
         retriever=build_retriever(settings, clients),
-        generator=build_router(settings, clients),
+        generator=router,
         prompts=PromptComposer(PromptLibrary()),
         conversations=conversations,
         vaults=KmsSealedVaultStore(
@@ -212,7 +229,8 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
         output_check=guardrails.output,
         masker=PiiMasker(settings.pii_mode),  # type: ignore[arg-type]
         escalation=build_escalation(settings, clients, conversations),
-        audit=build_audit(settings, clients),
+        audit=AuditTurnSink(trail, _new_id),
+        actions=build_actions(settings, clients, access, router, trail),
         wrap_passages=wrap_passages,
         new_canary=new_canary,
         telemetry=build_telemetry(settings.environment, settings.log_level),

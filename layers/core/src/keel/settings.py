@@ -87,6 +87,21 @@ class Settings(BaseModel):
     customer_user_pool_id: str | None = None
     customer_app_client_id: str | None = None
 
+    # Actions and integrations (R6 action layer, R19): off unless enabled; credentials in Secrets Manager.
+    actions_enabled: bool = False
+    action_confirm_seconds: int = Field(default=300, ge=30, le=3600)
+    integration_secret_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
+    cloud_actions_bots: tuple[str, ...] = ("it",)
+    crm_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    crm_secret_id: str | None = None
+    crm_actions_bots: tuple[str, ...] = ("sales",)
+    hr_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    hr_secret_id: str | None = None
+    hr_actions_bots: tuple[str, ...] = ("hr",)
+    helpdesk_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    helpdesk_secret_id: str | None = None
+    helpdesk_actions_bots: tuple[str, ...] = ("it",)
+
     # Models (R2, R3).
     model_primary: str = Field(min_length=1)
     model_secondary: str = Field(min_length=1)
@@ -97,6 +112,15 @@ class Settings(BaseModel):
     budget_user_daily_tokens: int = Field(default=200_000, ge=1)
     budget_tenant_daily_tokens: int = Field(default=20_000_000, ge=1)
     maintenance_parameter: str = Field(default="/keel/maintenance", pattern=r"^/[A-Za-z0-9/_.-]+$")
+
+    @field_validator(
+        "cloud_actions_bots", "crm_actions_bots", "hr_actions_bots", "helpdesk_actions_bots", mode="before"
+    )
+    @classmethod
+    def _split_bots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("app_client_ids", mode="before")
     @classmethod

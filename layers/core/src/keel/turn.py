@@ -152,6 +152,24 @@ class AuditSink(Protocol):
         ...
 
 
+class ActionPort(Protocol):
+    """Tools the bot runs for the user: authorised, confirmed where it matters, audited (R6, R19)."""
+
+    def handle(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        bot: str,
+        masked_user_text: str,
+        history: Sequence[Any],
+        *,
+        channel: str = "api",
+        correlation_id: str = "",
+    ) -> Any:
+        """An outcome (text, turn_outcome) when the message asks for or confirms an action; None otherwise."""
+        ...
+
+
 class Telemetry(Protocol):
     """Stage timings, traces and metrics (R15)."""
 
@@ -196,6 +214,7 @@ class TurnDependencies:
     escalation: Escalation
     audit: AuditSink
     telemetry: Telemetry | None = None
+    actions: ActionPort | None = None
     wrap_passages: Callable[[Sequence[Passage], Sequence[Any]], str] | None = None
     new_canary: Callable[[], str] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -347,6 +366,24 @@ class ChatService:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
 
+        if deps.actions is not None:
+            # Tool calls come only from the user's own (masked) message, never from retrieved text.
+            with self._stage("act", stages):
+                acted = deps.actions.handle(
+                    principal,
+                    facts.conversation_id,
+                    request.bot,
+                    masked.text,
+                    history,
+                    channel=facts.channel,
+                    correlation_id=facts.correlation_id,
+                )
+            if acted is not None:
+                facts.outcome = acted.turn_outcome
+                # Results can carry data from other systems (CRM names): stored and audited masked.
+                facts.output_masked = deps.masker.mask(acted.text, vault, origin="action").text
+                deps.vaults.save(facts.conversation_id, vault)
+                return str(acted.text), []
         draft, citations = self._answer(principal, request, history, masked.text, vault, facts)
         transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
         if facts.loop_stopped:

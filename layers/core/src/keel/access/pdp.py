@@ -21,8 +21,14 @@ NAMESPACE = "Keel"
 ACTIONS = ("use", "retrieve", "viewResource", "deleteResource", "refund")
 RESOURCE_ACTIONS: dict[str, str] = {
     "viewResource": "CloudResource",
+    "stopResource": "CloudResource",
     "deleteResource": "CloudResource",
     "refund": "Order",
+    "readCustomer": "Customer",
+    "logInteraction": "Customer",
+    "readLeaveBalance": "Employee",
+    "readTicket": "Ticket",
+    "updateTicket": "Ticket",
 }
 _ENTITY_CACHE_SIZE = 256
 

@@ -204,6 +204,7 @@ def _assemble(
     stoppers.append(_background("keel-audit-writer", _audit_drainer(environment, clients)))
     slack = _start_slack(clients, environment, users)
     stoppers.append(slack.stop)
+    stoppers.extend(_start_integrations(clients, environment, users))
     os.environ.update(environment)
 
     snapshot_path = state_dir() / "snapshot.json"
@@ -305,6 +306,42 @@ def _start_slack(clients: Any, environment: dict[str, str], users: list[dict[str
     slack = start_local_slack_api(directory)
     environment["KEEL_SLACK_API_URL"] = slack.api_url
     return slack
+
+
+def _start_integrations(
+    clients: Any, environment: dict[str, str], users: list[dict[str, Any]]
+) -> list[Callable[[], None]]:
+    """The CRM and HR stand-ins with rotatable API keys in Secrets Manager, and demo EC2 instances in moto."""
+    import secrets as random_secrets
+
+    from keel.local.integrations import demo_contacts, demo_leave, start_crm, start_hr
+
+    stoppers: list[Callable[[], None]] = []
+    secrets_client = clients.client("secretsmanager")
+    for name, start, extra in (
+        ("crm", start_crm, {"contacts": demo_contacts()}),
+        ("hr", start_hr, {"employees": demo_leave(u["username"] for u in users)}),
+    ):
+        key = random_secrets.token_urlsafe(24)
+        service = start(key=key, **extra)
+        stoppers.append(service.stop)
+        secret_id = f"keel-local/integrations/{name}"
+        _put_secret(secrets_client, secret_id, {"api_key": key})
+        environment[f"KEEL_{name.upper()}_URL"] = service.url
+        environment[f"KEEL_{name.upper()}_SECRET_ID"] = secret_id
+    environment["KEEL_HELPDESK_URL"] = environment["HELPDESK_URL"]
+    environment["KEEL_HELPDESK_SECRET_ID"] = environment["HELPDESK_SECRET_ID"]
+    environment["KEEL_ACTIONS_ENABLED"] = "true"
+    ec2 = clients.client("ec2")
+    if not ec2.describe_instances(Filters=[{"Name": "tag:keel-demo", "Values": ["true"]}])["Reservations"]:
+        ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=2,
+            MaxCount=2,
+            InstanceType="t3.micro",
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "keel-demo", "Value": "true"}]}],
+        )
+    return stoppers
 
 
 def _put_secret(secrets_client: Any, secret_id: str, value: dict[str, str]) -> None:
