@@ -101,21 +101,38 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
     """Token verification through the pool's JWKS plus the per-request revocation check (R5)."""
     from keel.identity.authenticator import TokenAuthenticator
     from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
-    from keel.identity.tokens import HttpJwks, TokenVerifier
+    from keel.identity.tokens import HttpJwks, TokenVerifier, TrustedIssuers
 
-    jwks_url = str(settings.jwks_url) if settings.jwks_url else f"{settings.issuer}/.well-known/jwks.json"
-    verifier = TokenVerifier(
-        HttpJwks(jwks_url),
-        issuers=frozenset({settings.issuer}),
-        audiences=frozenset(settings.app_client_ids),
-        tenant=settings.tenant,
-        leeway_seconds=settings.token_leeway_seconds,
+    def verifier(pool_id: str, audiences: frozenset[str], jwks_url: str | None = None) -> TokenVerifier:
+        issuer = f"https://cognito-idp.{settings.region}.amazonaws.com/{pool_id}"
+        if jwks_url is None and settings.aws_endpoint_url:
+            # moto serves each pool's keys under the pool's path on its own endpoint.
+            jwks_url = f"{str(settings.aws_endpoint_url).rstrip('/')}/{pool_id}/.well-known/jwks.json"
+        elif jwks_url is None:
+            jwks_url = f"{issuer}/.well-known/jwks.json"
+        return TokenVerifier(
+            HttpJwks(jwks_url),
+            issuers=frozenset({issuer}),
+            audiences=audiences,
+            tenant=settings.tenant,
+            leeway_seconds=settings.token_leeway_seconds,
+        )
+
+    employees = verifier(
+        settings.user_pool_id,
+        frozenset(settings.app_client_ids),
+        str(settings.jwks_url) if settings.jwks_url else None,
     )
+    verifiers = {settings.issuer: employees}
+    if settings.customer_user_pool_id and settings.customer_app_client_id:
+        # Website visitors sign in to their own pool; their tokens are verified against its keys only.
+        customers = verifier(settings.customer_user_pool_id, frozenset({settings.customer_app_client_id}))
+        verifiers[f"https://cognito-idp.{settings.region}.amazonaws.com/{settings.customer_user_pool_id}"] = customers
     revocations = RevocationCheck(
         DynamoDBRevocationStore(clients.dynamodb, settings.revocations_table),
         max_age_seconds=settings.revocation_max_age_seconds,
     )
-    return TokenAuthenticator(verifier, revocations)
+    return TokenAuthenticator(TrustedIssuers(verifiers), revocations)
 
 
 def build_access(settings: Settings) -> Any:
