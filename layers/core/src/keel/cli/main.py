@@ -23,6 +23,8 @@ GROUPS: tuple[str, ...] = (
     "openapi",
     "models",
     "report",
+    "preflight",
+    "feedback",
 )
 
 

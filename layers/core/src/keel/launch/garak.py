@@ -233,7 +233,12 @@ def parse_report(path: Path, refusals: Sequence[str] = ()) -> list[ProbeSummary]
             outputs = [o.get("text") if isinstance(o, dict) else o for o in entry.get("outputs") or []]
             for detector, scores in (entry.get("detector_results") or {}).items():
                 for text, score in zip(outputs, scores, strict=False):
-                    if score is not None and score >= 0.5 and isinstance(text, str) and text.startswith(tuple(refusals)):
+                    if (
+                        score is not None
+                        and score >= 0.5
+                        and isinstance(text, str)
+                        and text.startswith(tuple(refusals))
+                    ):
                         key = (str(entry.get("probe_classname", "")), str(detector))
                         refused[key] = refused.get(key, 0) + 1
         elif entry.get("entry_type") == "eval":

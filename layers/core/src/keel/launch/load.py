@@ -207,9 +207,9 @@ def svg_plot(steps: Sequence[StepResult], width: int = 640, height: int = 360) -
         ("p99", "#d62728", [s.p99_ms for s in steps]),
         ("search p95", "#2ca02c", [s.search_p95_ms for s in steps]),
     ]
-    peak = max([v for _, _, values in series for v in values] + [1.0])
+    peak = max(*(v for _, _, values in series for v in values), 1.0)
     xs = [s.users for s in steps] or [0]
-    x_max = max(xs + [1])
+    x_max = max(*xs, 1)
 
     def point(users: int, value: float) -> tuple[float, float]:
         return left + plot_w * users / x_max, top + plot_h * (1 - value / peak)

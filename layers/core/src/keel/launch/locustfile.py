@@ -42,7 +42,7 @@ class ChatUser(HttpUser):
     @task
     def ask(self) -> None:
         """One chat turn; a non-200 or a reply without an answer is a failure."""
-        bot, question = random.choice(QUESTIONS)  # noqa: S311 - load mix, not security
+        bot, question = random.choice(QUESTIONS)
         with self.client.post(
             "/v1/chat",
             json={"bot": bot, "message": question},
@@ -83,7 +83,7 @@ class SearchUser(User):
     @task
     def search(self) -> None:
         """One permission-scoped hybrid search, reported to locust as request type 'search'."""
-        _, question = random.choice(QUESTIONS)  # noqa: S311 - load mix, not security
+        _, question = random.choice(QUESTIONS)
         started = time.perf_counter()
         error: Exception | None = None
         try:

@@ -116,9 +116,9 @@ def audit_access(assembly: Assembly) -> AccessAudit:
         _statements(audit, name, policy.get("Properties", {}).get("PolicyDocument", {}))
     by_role: dict[str, list[str]] = {}
     for name, function in functions.items():
-        role = json.dumps(function.get("Properties", {}).get("Role"), sort_keys=True)
-        by_role.setdefault(role, []).append(name)
-    audit.shared_roles = {role: names for role, names in by_role.items() if len(names) > 1}
+        role_key = json.dumps(function.get("Properties", {}).get("Role"), sort_keys=True)
+        by_role.setdefault(role_key, []).append(name)
+    audit.shared_roles = {role_key: names for role_key, names in by_role.items() if len(names) > 1}
     return audit
 
 
@@ -161,9 +161,7 @@ def rotation(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
     secrets = assembly.resources("AWS::SecretsManager::Secret")
     schedules = assembly.resources("AWS::SecretsManager::RotationSchedule")
     rotated = {json.dumps(s.get("Properties", {}).get("SecretId"), sort_keys=True) for s in schedules.values()}
-    missing = [
-        name for name in secrets if json.dumps({"Ref": name.split("/", 1)[1]}, sort_keys=True) not in rotated
-    ]
+    missing = [name for name in secrets if json.dumps({"Ref": name.split("/", 1)[1]}, sort_keys=True) not in rotated]
     evidence = {
         "secrets": len(secrets),
         "rotation_schedules": len(schedules),
@@ -184,9 +182,7 @@ def alarms(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
     """CloudWatch alarms exist and notify somewhere (an alarm action)."""
     found = assembly.resources("AWS::CloudWatch::Alarm")
     silent = [n for n, a in found.items() if not a.get("Properties", {}).get("AlarmActions")]
-    metrics = sorted(
-        {str(a.get("Properties", {}).get("MetricName") or "expression/anomaly") for a in found.values()}
-    )
+    metrics = sorted({str(a.get("Properties", {}).get("MetricName") or "expression/anomaly") for a in found.values()})
     return bool(found) and not silent, {"alarms": len(found), "metrics": metrics, "without_action": silent}
 
 

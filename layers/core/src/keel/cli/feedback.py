@@ -1,0 +1,75 @@
+"""`keel feedback export`: unresolved and negatively rated queries for each bot's knowledge-base owner (R22)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from keel.analytics.timeutil import parse_duration
+
+
+def register(subparsers: Any) -> None:
+    """Add the feedback command group."""
+    group = subparsers.add_parser(
+        "feedback", help="export feedback for knowledge-base owners", description="The feedback loop after launch."
+    )
+    commands = group.add_subparsers(dest="feedback_command", metavar="SUBCOMMAND")
+    commands.required = True
+    parser = commands.add_parser(
+        "export",
+        help="unresolved and thumbs-down queries per bot, with the bot's owner, as JSONL and CSV",
+        description=(
+            "Export answers rated down (or CSAT 1-2), answers the knowledge base could not give, and "
+            "conversations that ended escalated or abandoned, created in the window, one file per bot named "
+            "after it, each row carrying the bot's owner from bots.json. Reads the conversations table of the "
+            "running local stack unless --table is given. Scheduled weekly in AWS (docs/launch.md)."
+        ),
+    )
+    parser.add_argument("--since", default="7d", help="window ending now: 30m, 12h, 7d, 2w (default 7d)")
+    parser.add_argument("--out", type=Path, default=Path("feedback-export"), help="folder (./feedback-export)")
+    parser.add_argument("--bots", type=Path, help="bots.json with owners (default: the demo tenant's)")
+    parser.add_argument("--table", help="DynamoDB conversations table (default: the local stack's)")
+    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (default: the local stack's moto, or AWS)")
+    parser.add_argument("--region", default=None, help="AWS region (default: the local stack's, or us-east-1)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write <bot>.jsonl and <bot>.csv per bot with items, and print a count per bot and owner."""
+    from datetime import UTC, datetime
+
+    from keel.access.bots import DEMO_BOTS
+    from keel.analytics.dynamodb import DynamoDBAnalyticsSource
+    from keel.cli.report import _dynamodb
+    from keel.errors import InvalidRequest
+    from keel.launch.feedback import export_items, to_csv, to_jsonl
+
+    window = parse_duration(args.since)
+    bots_file = args.bots or DEMO_BOTS
+    try:
+        owners = {str(b["id"]): str(b.get("owner") or "") for b in json.loads(bots_file.read_text(encoding="utf-8"))}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidRequest(f"{bots_file}: accepted is a bots.json list of {{id, owner, ...}}") from exc
+    if args.table is None:
+        import os
+
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # the local stack's moto accepts any credentials
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    client, table = _dynamodb(args)
+    until = datetime.now(UTC)
+    since = until - window
+    items = export_items(DynamoDBAnalyticsSource(client, table).conversations(since, until), owners, since, until)
+    args.out.mkdir(parents=True, exist_ok=True)
+    by_bot: dict[str, list[Any]] = {}
+    for item in items:
+        by_bot.setdefault(item.bot, []).append(item)
+    print(f"{'bot':<10} {'owner':<32} {'items':>6}")
+    for bot in sorted(set(owners) | set(by_bot)):
+        rows = by_bot.get(bot, [])
+        (args.out / f"{bot}.jsonl").write_text(to_jsonl(rows), encoding="utf-8")
+        (args.out / f"{bot}.csv").write_text(to_csv(rows), encoding="utf-8")
+        print(f"{bot:<10} {owners.get(bot, '(none)'):<32} {len(rows):>6}")
+    print(f"\n{len(items)} items since {since:%Y-%m-%d %H:%M} UTC written to {args.out}/<bot>.jsonl and .csv")
+    return 0

@@ -1,0 +1,315 @@
+"""`keel preflight`: every launch-readiness check against the running local stack, with its evidence (R21-R23)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keel.launch.report import Check, Report, Status
+
+DEFAULT_STEPS = (10, 25, 50)
+
+
+@dataclass
+class Options:
+    """What to run and where to write."""
+
+    repo_root: Path
+    out_dir: Path
+    skip_load: bool = False
+    skip_garak: bool = False
+    load_seconds: int = 40
+    load_steps: tuple[int, ...] = DEFAULT_STEPS
+    garak_prompt_cap: int = 10
+    cdk_out: Path | None = None
+    stage: str = "prod"
+
+
+class Preflight:
+    """Runs the checks in order; one failing check never stops the others."""
+
+    def __init__(self, info: dict[str, Any], options: Options) -> None:
+        self.info = info
+        self.options = options
+        self._tokens: dict[str, str] = {}
+        self._users = {u["username"]: u for u in _demo_users()}
+        self.checks: list[Check] = []
+        self._assembly: Any = None
+        self._load: dict[str, Any] | None = None
+        self._garak: dict[str, Any] | None = None
+        self._rate_limit: dict[str, Any] | None = None
+        self._injection: dict[str, Any] | None = None
+        self._escalation: dict[str, Any] | None = None
+
+    def token(self, username: str) -> str:
+        """An ID token for a demo user with the demo groups (cached for the run)."""
+        from keel.launch.local import token_for
+
+        if username not in self._tokens:
+            user = self._users.get(username, {"groups": ["all-staff"]})
+            self._tokens[username] = token_for(self.info, username, list(user["groups"]))
+        return self._tokens[username]
+
+    def run(self) -> Report:
+        """Every check; the report."""
+        steps: list[tuple[str, str, Callable[[], tuple[Status, str, dict[str, Any], list[str]]]]] = [
+            ("S1", "Prompt-injection suite through the API", self._injection_suite),
+            ("S2", "Privilege-escalation suite through the API", self._escalation_suite),
+            ("S3", "Fallback and circuit breaker (model endpoint down, then restored)", self._fallback),
+            ("S4", "Red team: garak (REST generator, offline)", self._garak_run),
+            ("S5", "Load: ramps of concurrent users, rate-limit behaviour", self._load_test),
+            ("I1", "Access audit of the synthesized templates", self._access_audit),
+            ("I2", "cdk-nag status", self._nag),
+            ("I3", "Secret rotation configured", self._rotation),
+            ("I4", "Alarms present", self._alarms),
+            ("I5", "Bedrock model-invocation logging", self._invocation_logging),
+            ("O1", "Named owners: bots, knowledge sources, prompts, models", self._owners),
+        ]
+        for check_id, title, step in steps:
+            started = time.perf_counter()
+            try:
+                status, summary, evidence, tests = step()
+            except Exception as exc:  # a broken check is reported as an error, never hides the rest
+                status, summary, evidence, tests = "error", f"{type(exc).__name__}: {exc}"[:400], {}, []
+            self.checks.append(Check(check_id, title, status, summary, evidence, tests, time.perf_counter() - started))
+        from keel.launch.owasp import owasp_checks
+
+        self.checks[0:0] = owasp_checks(self.checks, self.options.repo_root)
+        return Report(self.checks, target="local")
+
+    # -------------------------------------------------------------- live checks
+
+    def _injection_suite(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.probes import injection_suite
+
+        ok, evidence = injection_suite(self.info["api_url"], self.token("emma.engineer"))
+        self._injection = evidence
+        summary = (
+            f"{evidence['contained']}/{evidence['attacks']} attacks contained (no prompt leak, no restricted "
+            f"citation); {evidence['refused_or_flagged']} refused or declined outright"
+        )
+        return (
+            _status(ok),
+            summary,
+            evidence,
+            ["tests/security/test_owasp_llm.py", "tests/security/test_guardrail_rates.py"],
+        )
+
+    def _escalation_suite(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.probes import escalation_suite
+
+        forbidden = self.options.repo_root / "evals" / "retrieval" / "forbidden.jsonl"
+        ok, evidence = escalation_suite(self.info["api_url"], self.token, forbidden)
+        self._escalation = evidence
+        blocked = sum(1 for c in evidence["external_to_internal_bots"] if c["status"] == 403)
+        summary = (
+            f"{evidence['forbidden_questions']} questions for documents outside the asker's groups: "
+            f"{evidence['forbidden_documents_cited']} forbidden documents cited; a customer reached "
+            f"{len(evidence['external_to_internal_bots']) - blocked} of "
+            f"{len(evidence['external_to_internal_bots'])} internal bots"
+        )
+        return _status(ok), summary, evidence, ["tests/security/test_owasp_llm.py", "tests/integration/knowledge"]
+
+    def _fallback(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.probes import fallback_check
+
+        ok, evidence = fallback_check(self.info["api_url"], self.info["model_url"], self.token("emma.engineer"))
+        down = evidence["model_down"]
+        summary = (
+            f"model endpoint down: {sum(1 for d in down if d['status'] == 200)}/{len(down)} replies still 200 with "
+            f"degradations {sorted({x for d in down for x in d['degradations']})}; after restore: "
+            f"{evidence['after_restore']['outcome']}"
+        )
+        return _status(ok), summary, evidence, ["tests/integration/models", "tests/unit/models"]
+
+    def _garak_run(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.garak import ensure_venv, run_garak
+        from keel.turn import NO_ANSWER, WITHHELD_ANSWER
+
+        if self.options.skip_garak:
+            return "skipped", "skipped (--skip-garak)", {}, []
+        python, install_seconds = ensure_venv(self.options.repo_root)
+        refusals = (NO_ANSWER[:30], WITHHELD_ANSWER[:30], "I can't help with that request")
+        run = run_garak(
+            python,
+            self.info["api_url"],
+            self.token("emma.engineer"),
+            self.options.out_dir / "garak",
+            prompt_cap=self.options.garak_prompt_cap,
+            refusals=refusals,
+        )
+        evidence = run.to_dict()
+        evidence["venv_install_seconds"] = round(install_seconds, 1)
+        evidence["markdown"] = _garak_table(run.probes)
+        self._garak = evidence
+        not_run = [p.probe for p in run.probes if not p.ran]
+        real_hits = [
+            p for p in run.probes if p.ran and p.failures and not p.note.startswith(f"{p.failures} of {p.failures}")
+        ]
+        attempts = sum(p.attempts for p in run.probes)
+        summary = (
+            f"{len(run.probes)} probe results, {attempts} attempts in {run.seconds:.0f} s; detector hits on "
+            f"{sum(p.failures for p in run.probes)} attempts"
+            + (f"; not run offline: {', '.join(not_run)}" if not_run else "")
+        )
+        return ("fail" if real_hits else "pass"), summary, evidence, ["layers/core/src/keel/launch/garak.py"]
+
+    def _load_test(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.load import ramp, rate_limit_probe, table
+
+        if self.options.skip_load:
+            return "skipped", "skipped (--skip-load); tests/perf/test_load.py runs 50 users for 2 minutes", {}, []
+        tokens = [self.token(u) for u in ("emma.engineer", "finn.finance", "sam.sales", "hana.hr")]
+        steps = ramp(
+            self.info["api_url"],
+            tokens,
+            self.options.out_dir / "load",
+            steps=self.options.load_steps,
+            seconds=self.options.load_seconds,
+        )
+        rate = rate_limit_probe(self.info["api_url"], self.info["model_url"], tokens[0])
+        self._rate_limit = rate
+        errors = sum(s.failures for s in steps)
+        last = steps[-1]
+        evidence = {
+            "markdown": table(steps) + "\n\n![latency under load](load/load.svg)",
+            "steps": [s.to_dict() for s in steps],
+            "rate_limit": rate,
+        }
+        self._load = evidence
+        summary = (
+            f"{len(steps)} steps up to {last.users} users: {errors} errors; at {last.users} users p50 "
+            f"{last.p50_ms:.0f} ms, p95 {last.p95_ms:.0f} ms, p99 {last.p99_ms:.0f} ms, search p95 "
+            f"{last.search_p95_ms:.0f} ms; provider throttling: statuses {rate['statuses']}"
+        )
+        return _status(errors == 0), summary, evidence, ["tests/perf/test_load.py"]
+
+    # -------------------------------------------------------------- template checks
+
+    def _templates(self) -> Any:
+        from keel.launch.templates import load_assembly, synthesize
+
+        if self._assembly is None:
+            given = self.options.cdk_out
+            if given is not None and (given / f"assembly-{self.options.stage}").is_dir():
+                self._assembly = load_assembly(given, self.options.stage)
+            else:
+                folder = Path(tempfile.mkdtemp(prefix="keel-preflight-cdk-"))
+                try:
+                    self._assembly = synthesize(self.options.repo_root, folder, self.options.stage)
+                finally:
+                    # The templates are held in memory; the asset copies are not worth keeping.
+                    shutil.rmtree(folder, ignore_errors=True)
+        return self._assembly
+
+    def _access_audit(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import audit_access
+
+        audit = audit_access(self._templates())
+        evidence = {
+            "stage": self.options.stage,
+            "roles": audit.roles,
+            "functions": audit.functions,
+            "wildcard_data_actions": audit.wildcard_data_actions,
+            "admin_policies": audit.admin_policies,
+            "roles_shared_by_functions": audit.shared_roles,
+        }
+        summary = (
+            f"{self.options.stage}: {audit.functions} functions, {audit.roles} roles; "
+            f"{len(audit.wildcard_data_actions)} wildcard data actions, {len(audit.admin_policies)} admin policies, "
+            f"{len(audit.shared_roles)} roles shared between functions"
+        )
+        return _status(audit.passed), summary, evidence, ["tests/infra/test_stacks.py"]
+
+    def _nag(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import nag_status
+
+        ok, evidence = nag_status(self._templates())
+        plugins = evidence.get("plugins", [])
+        summary = "; ".join(
+            f"{p['plugin']}: {p['conclusion']} ({p['violations']} violations, {p['acknowledged']} acknowledged)"
+            for p in plugins
+        ) or str(evidence)
+        return _status(ok), summary, evidence, ["tests/infra/test_gate.py"]
+
+    def _rotation(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import rotation
+
+        ok, evidence = rotation(self._templates())
+        summary = (
+            f"{evidence['rotation_schedules']} rotation schedules for {evidence['secrets']} secrets "
+            f"(every {evidence['intervals_days']} days); without rotation: {evidence['without_rotation'] or 'none'}"
+        )
+        return _status(ok), summary, evidence, ["tests/infra/test_stacks.py", "functions/secret_rotation"]
+
+    def _alarms(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import alarms
+
+        ok, evidence = alarms(self._templates())
+        silent = len(evidence["without_action"])
+        summary = f"{evidence['alarms']} alarms on {', '.join(evidence['metrics'])}; without an action: {silent}"
+        return _status(ok), summary, evidence, ["tests/infra/test_stacks.py"]
+
+    def _invocation_logging(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import invocation_logging
+
+        ok, evidence = invocation_logging(self._templates())
+        summary = str(evidence.get("model_invocation_logging") or evidence)
+        return _status(ok), summary, evidence, []
+
+    def _owners(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.access.bots import DEMO_BOTS
+        from keel.launch.owners import audit_owners
+
+        ok, evidence = audit_owners(DEMO_BOTS, DEMO_BOTS.parent / "docs")
+        summary = (
+            f"{len(evidence['bots'])} bots, {evidence['documents']['count']} documents, {len(evidence['prompts'])} "
+            f"prompt versions, {len(evidence['models'])} models; missing owners: {evidence['missing'] or 'none'}"
+        )
+        return _status(ok), summary, evidence, ["tests/unit/launch/test_owners.py"]
+
+    # -------------------------------------------------------------- facts the OWASP mapping reads
+
+    def facts(self) -> dict[str, Any]:
+        """What the live checks measured, for the OWASP mapping."""
+        return {
+            "injection": self._injection,
+            "escalation": self._escalation,
+            "garak": self._garak,
+            "load": self._load,
+            "rate_limit": self._rate_limit,
+        }
+
+
+def run_preflight(info: dict[str, Any], options: Options) -> tuple[Report, Path, Path]:
+    """Run every check against the stack described by `info` and write the report."""
+    report = Preflight(info, options).run()
+    md, js = report.write(options.out_dir)
+    return report, md, js
+
+
+def _status(ok: bool) -> Status:
+    return "pass" if ok else "fail"
+
+
+def _garak_table(probes: list[Any]) -> str:
+    lines = ["| probe | detector | attempts | hits | hit rate | note |", "|---|---|---:|---:|---:|---|"]
+    for p in probes:
+        attempts = p.attempts if p.ran else "not run"
+        lines.append(
+            f"| {p.probe} | {p.detector or '-'} | {attempts} | {p.failures} | {p.hit_rate:.0%} | {p.note or ''} |"
+        )
+    return "\n".join(lines)
+
+
+def _demo_users() -> list[dict[str, Any]]:
+    from keel.access.bots import DEMO_BOTS
+
+    users: list[dict[str, Any]] = json.loads((DEMO_BOTS.parent / "users.json").read_text(encoding="utf-8"))
+    return users
