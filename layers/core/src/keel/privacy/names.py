@@ -1,0 +1,314 @@
+"""Person names beyond the NER model: a name lexicon, grammatical cues, and suppression of look-alikes.
+
+The small spaCy model misses rare or foreign names and calls organisations, places and capitalised
+words PERSON. This module adds evidence it lacks:
+- a multilingual first-name/surname lexicon read from the installed `faker` package (MIT; its
+  per-locale name lists ship offline) and a common-English-word list read from the WordNet index
+  shipped inside the spaCy model's lemmatizer, both loaded lazily, once;
+- cues that only people take ("X lives at", "said X", "my son X", "X's daughter", dialogue speaker
+  labels, the first line of a contact card, "our founders: A, B and C");
+- suppression of spans that look like organisations ("Inc", "Technologies", "A, B and C" company
+  names), places after a locative preposition, and spans made only of common words.
+Every accepted name string is then found again wherever it recurs in the same text.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from keel.errors import ConfigurationError
+from keel.privacy.recognizers import ORG_WORDS, Entity
+
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
+_WORD_CHARS = r"[\w\u00C0-\u024F'’-]"
+# A capitalised name word ("Miklós", "O'Neil", "Jean-Luc") or an initial ("P", "P.").
+_CAP = rf"[{_UPPER}]{_WORD_CHARS}+"
+_INITIAL = rf"[{_UPPER}]\.?(?!{_WORD_CHARS})"
+_LOW = r"[a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f][\w\u00C0-\u024F'’-]+"
+_RUN_CAP = re.compile(rf"(?<!{_WORD_CHARS})(?:{_CAP}|{_INITIAL})(?:[ \t]+(?:{_CAP}|{_INITIAL}))*")
+_RUN_LOW = re.compile(rf"(?<!{_WORD_CHARS}){_LOW}(?:[ \t]+(?:{_LOW}|[a-z]\.?(?![\w])))*")
+
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "dame", "lord", "lady", "rev"})
+# Words that make a capitalised span a place ("Victoria Station", "Rose Garden").
+PLACE_WORDS = frozenset(
+    (
+        "station", "airport", "park", "garden", "gardens", "bridge", "tower", "square", "hall", "harbour",
+        "harbor", "port", "lake", "river", "mount", "mountain", "valley", "beach", "island", "islands",
+        "street", "road", "avenue", "lane", "bay", "county", "province", "district"
+    )
+)  # fmt: skip
+_LOCATIVE = re.compile(r"\b(?:at|in|into|to|from|near|toward|towards|via|city|town|village|visit|visited)[ \t]+$")
+_PEOPLE_LIST = re.compile(
+    r"\b(?:founders|co-founders|cofounders|partners|friends|colleagues|members|authors|siblings|children|"
+    r"kids|parents|guests|speakers|hosts|winners|brothers|sisters|people|students|employees)\b[^.\n]{0,20}$",
+    re.IGNORECASE,
+)
+_KIN = (
+    r"(?:kid|kids|son|daughter|child|wife|husband|spouse|friend|brother|sister|mother|father|mom|mum|dad|"
+    r"boss|colleague|manager|partner|cousin|uncle|aunt|grandson|granddaughter|grandmother|grandfather|"
+    r"nephew|niece|fiancé|fiancée|boyfriend|girlfriend|neighbour|neighbor|coworker|co-worker)"
+)
+_AFTER_VERBS = (
+    r"(?:lives|lived|said|says|shouted|whispered|replied|asked|told|began|begins|started|wrote|writes|works|"
+    r"worked|was born|is from|comes from|came from|is very|was very|has been|had been|thinks|thought|"
+    r"wants|wanted|likes|liked|loves|loved|married|called|emailed|phoned|joined|left|moved)"
+)
+_BEFORE_VERBS = (
+    r"(?:said|told|asked|shouted at|shouted to|yelled at|replied to|whispered to|thanked|married|met|"
+    r"add|added|adding|remove|removed|removing|invite|invited|introduce|introduced|hire|hired|cc|"
+    r"between him and|between her and|between me and)"
+)
+
+
+def fold(word: str) -> str:
+    """Lower-case ASCII form used for lexicon look-ups ("Miklós" -> "miklos")."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower().strip(".'’-")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Folded first names, surnames and common English words."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    common: frozenset[str]
+
+    def is_first(self, word: str) -> bool:
+        """A known given name."""
+        return fold(word) in self.first
+
+    def is_last(self, word: str) -> bool:
+        """A known family name."""
+        return fold(word) in self.last
+
+    def is_common(self, word: str) -> bool:
+        """An English dictionary word (plural and possessive forms included)."""
+        w = word.lower().strip(".'’-")
+        if w.endswith(("'s", "’s")):
+            w = w[:-2]
+        if w in self.common:
+            return True
+        if w.endswith("ies") and w[:-3] + "y" in self.common:
+            return True
+        return (w.endswith("es") and w[:-2] in self.common) or (w.endswith("s") and w[:-1] in self.common)
+
+
+def _latin(name: str) -> bool:
+    return bool(name) and all(ch.isalpha() or ch in "'’-" for ch in name) and all(ord(ch) < 0x250 for ch in name)
+
+
+@lru_cache(maxsize=1)
+def faker_names() -> tuple[frozenset[str], frozenset[str]]:
+    """First names and surnames of every Latin-script locale in the installed faker package."""
+    try:
+        import faker.providers.person as people
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError("PII full mode needs the package faker (pinned) for its name lists") from exc
+    first: set[str] = set()
+    last: set[str] = set()
+    for module in pkgutil.iter_modules(people.__path__):
+        provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
+        for attr in dir(provider):
+            if not attr.startswith(("first_names", "last_names")):
+                continue
+            values = getattr(provider, attr)
+            if not isinstance(values, (tuple, list, dict)):
+                continue
+            target = first if attr.startswith("first_names") else last
+            for value in values:
+                # Multi-word entries ("van der Berg") contribute their capitalised parts.
+                for part in str(value).split():
+                    if len(part) >= 2 and part[0].isupper() and _latin(part):
+                        target.add(fold(part))
+    return frozenset(first), frozenset(last)
+
+
+def _words(span: str) -> list[str]:
+    return [w for w in re.split(r"[ \t]+", span.strip()) if w]
+
+
+class PersonFinder:
+    """Combines NER PERSON spans with lexicon and cue evidence, then suppresses look-alikes."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lex = lexicon
+
+    # --- evidence -------------------------------------------------------------------------------------
+    def _plausible(self, span: str, cued: bool) -> bool:
+        """A span can be a name: not only common words, unless a given name or a cue vouches for it."""
+        words = [w for w in _words(span) if len(w.rstrip(".")) > 1]
+        if not words or fold(words[0]) in TITLES:
+            return False
+        # An all-capitals word is an acronym or a shouted place ("IBAN", "ESPOO"), not a name.
+        if any(w.isupper() for w in words):
+            return False
+        if any(fold(w) in ORG_WORDS or fold(w) in PLACE_WORDS for w in words):
+            return False
+        if self.lex.is_first(words[0]) and (cued or not self.lex.is_common(words[0]) or len(words) > 1):
+            return True
+        return any(not self.lex.is_common(w) for w in words)
+
+    def _lexicon_runs(self, text: str, lower: bool) -> Iterator[Entity]:
+        pattern = _RUN_LOW if lower else _RUN_CAP
+        for m in pattern.finditer(text):
+            tokens = list(re.finditer(r"\S+", m.group(0)))
+            for i, tok in enumerate(tokens):
+                word = tok.group(0)
+                if len(word) < 2 or not self.lex.is_first(word) or fold(word) in TITLES:
+                    continue
+                rest = [t for t in tokens[i + 1 : i + 4]]
+                # Keep following words that can be part of a name (initials, surnames, unknown words).
+                kept = []
+                for t in rest:
+                    w = t.group(0)
+                    if len(w.rstrip(".")) == 1 or self.lex.is_last(w) or not self.lex.is_common(w):
+                        if fold(w) in ORG_WORDS:
+                            break
+                        kept.append(t)
+                    else:
+                        break
+                strong = not self.lex.is_common(word)
+                # A given name that is also a dictionary word ("Will", "Rose") needs a surname after it.
+                if not strong and not any(len(t.group(0).rstrip(".")) > 1 for t in kept):
+                    break
+                if lower and not strong:
+                    break
+                end = kept[-1].end() if kept else tok.end()
+                yield Entity("PERSON", m.start() + tok.start(), m.start() + end, 0.6)
+                break
+
+    def _cued(self, text: str, lower: bool) -> Iterator[tuple[int, int]]:
+        name = _LOW if lower else _CAP
+        one = rf"(?P<name>{name}(?:[ \t]+(?:{name}|{_INITIAL})){{0,2}})"
+        patterns = [
+            rf"(?<![\w\u00C0-\u024F]){one}[ \t]+{_AFTER_VERBS}\b",
+            rf"\b{_BEFORE_VERBS}[ \t]+{one}",
+            rf"\b{_KIN}[ \t]+{one}",
+            rf"(?<![\w\u00C0-\u024F]){one}['’]s[ \t]+{_KIN}\b",
+            rf"\b(?:said|shouted|whispered|replied|talked|spoke|wrote)\b[^.!?\n]{{0,40}}?\bto[ \t]+{one}",
+        ]
+        flags = 0 if not lower else re.IGNORECASE
+        for p in patterns:
+            for m in re.finditer(p, text, flags):
+                yield m.start("name"), m.end("name")
+        # Dialogue: speaker labels at line starts ("Alice: ...", "Bob:\"...\"") on two or more lines.
+        labels = list(re.finditer(rf"(?m)^[ \t>]*(?P<name>{name})[ \t]*:[ \t]*(?=[\"“'\w])", text))
+        if len(labels) >= 2:
+            for m in labels:
+                yield m.start("name"), m.end("name")
+        # A list of people after a people noun: "our founders: Eklund, Michael and Hodge".
+        for m in re.finditer(rf"{name}(?:,[ \t]*{name})*,?[ \t]+(?:and|&)[ \t]+{name}", text):
+            if _PEOPLE_LIST.search(text[max(0, m.start() - 40) : m.start()]):
+                for w in re.finditer(name, m.group(0)):
+                    if w.group(0) not in ("and",):
+                        yield m.start() + w.start(), m.start() + w.end()
+        # Vocative: "Remember me, Mary?"
+        for m in re.finditer(rf",[ \t]+{one}[ \t]*[?!]", text):
+            yield m.start("name"), m.end("name")
+        # Contact card: the first line of a block, after quote markers ("> ", "??? "), above more lines.
+        card_name = rf"(?P<name>{name}(?:[ \t]+(?:{name}|{_INITIAL})){{1,3}})"
+        first = re.match(rf"^(?:[ \t]*[^\w\n]*[ \t]*\n)*[ \t]*[^\w\s]*[ \t]*{card_name}[ \t]*\n", text)
+        if first and len([ln for ln in text[first.end() :].splitlines() if ln.strip()]) >= 2:
+            yield first.start("name"), first.end("name")
+
+    # --- suppression ------------------------------------------------------------------------------------
+    def _organisation_list(self, text: str, start: int, end: int) -> bool:
+        """Inside "Glover, Ruiz and Armstrong" (a company name shape) with no people noun before it."""
+        for m in re.finditer(rf"{_CAP}(?:,[ \t]*{_CAP})+,?[ \t]+(?:and|&)[ \t]+{_CAP}", text):
+            if m.start() <= start and end <= m.end():
+                return not _PEOPLE_LIST.search(text[max(0, m.start() - 40) : m.start()])
+        return False
+
+    def _clean(self, text: str, e: Entity) -> Entity | None:
+        start, end = e.start, e.end
+        # Titles are not part of the name ("Dr. Kyle Kuefer" -> "Kyle Kuefer").
+        while True:
+            m = re.match(r"[ \t]*([A-Za-z]+)\.?[ \t]+", text[start:end])
+            if m and fold(m.group(1)) in TITLES:
+                start += m.end()
+            else:
+                break
+        # Leading function words are not part of a name ("My Anna" -> "Anna").
+        while True:
+            m = re.match(r"[ \t]*(\S+)[ \t]+", text[start:end])
+            if m and self.lex.is_common(m.group(1)) and not self.lex.is_first(m.group(1)):
+                start += m.end()
+            else:
+                break
+        # A possessive ending is not part of the name ("Asya's kid" -> "Asya").
+        if text[start:end].endswith(("'s", "’s")):
+            end -= 2
+        span = text[start:end]
+        if not span.strip() or any(ch in span for ch in "/@:\n"):
+            return None
+        # NER spans sometimes run into a following lower-case word ("København K bridge").
+        if not text.islower():
+            words = list(re.finditer(r"\S+", span))
+            while words and words[-1].group(0)[0].islower():
+                words.pop()
+            if not words:
+                return None
+            end = start + words[-1].end()
+        return Entity("PERSON", start, end, e.score)
+
+    # --- public ---------------------------------------------------------------------------------------
+    def find(self, text: str, ner_persons: Iterable[Entity]) -> list[Entity]:
+        """PERSON spans in text, given the NER model's PERSON spans."""
+        lower = not any(ch.isupper() for ch in text)
+        accepted: list[Entity] = []
+        for e in ner_persons:
+            cleaned = self._clean(text, e)
+            if cleaned is None:
+                continue
+            span = text[cleaned.start : cleaned.end]
+            words = _words(span)
+            if not self._plausible(span, cued=False):
+                continue
+            if self._organisation_list(text, cleaned.start, cleaned.end):
+                continue
+            if (
+                len(words) == 1
+                and not self.lex.is_first(words[0])
+                and _LOCATIVE.search(text[max(0, cleaned.start - 20) : cleaned.start])
+            ):
+                continue
+            accepted.append(cleaned)
+        for e in self._lexicon_runs(text, lower):
+            lexical = self._clean(text, e)
+            if (
+                lexical
+                and self._plausible(text[lexical.start : lexical.end], cued=True)
+                and not self._organisation_list(text, lexical.start, lexical.end)
+            ):
+                accepted.append(lexical)
+        for start, end in self._cued(text, lower):
+            cleaned = self._clean(text, Entity("PERSON", start, end, 0.6))
+            if cleaned and self._plausible(text[cleaned.start : cleaned.end], cued=True):
+                accepted.append(cleaned)
+        return _merge(self._recurrences(text, accepted))
+
+    def _recurrences(self, text: str, found: list[Entity]) -> list[Entity]:
+        """A name found once is a name wherever the same string recurs in the text."""
+        out = list(found)
+        for value in {text[e.start : e.end] for e in found}:
+            for m in re.finditer(rf"(?<![\w\u00C0-\u024F]){re.escape(value)}(?![\w\u00C0-\u024F])", text):
+                out.append(Entity("PERSON", m.start(), m.end(), 0.6))
+        return out
+
+
+def _merge(entities: list[Entity]) -> list[Entity]:
+    """Overlapping PERSON spans become one span covering them."""
+    merged: list[Entity] = []
+    for e in sorted(entities, key=lambda x: (x.start, -x.end)):
+        if merged and e.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Entity("PERSON", last.start, max(last.end, e.end), max(last.score, e.score))
+        else:
+            merged.append(e)
+    return merged
