@@ -24,7 +24,7 @@
   };
   var HUMAN_LABEL = "Talk to a person";
   var OUTCOME_TEXT = {
-    escalated: "A person has been asked to take over this conversation.",
+    escalated: "Passed to our support team: a person will follow up, as the message above says.",
     no_answer: "I could not find this in our help articles.",
     maintenance: "The assistant is under maintenance; a person can still help you.",
     degraded: "This answer was given in a reduced mode.",
@@ -86,7 +86,7 @@
     ui = { root: root, launcher: launcher, panel: panel, status: status, log: log, input: input, send: send, csat: csat, human: human };
     var host = config.mount ? document.querySelector(config.mount) : document.body;
     (host || document.body).appendChild(root);
-    if (config.mount) { panel.hidden = false; connect(); }
+    if (config.mount) { panel.hidden = false; connect().catch(function () {}); }
   }
 
   function buildCsat() {
@@ -103,7 +103,7 @@
   function toggle(open) {
     ui.panel.hidden = !open;
     ui.launcher.setAttribute("aria-expanded", String(open));
-    if (open) { ui.input.focus(); connect(); } else { ui.launcher.focus(); }
+    if (open) { ui.input.focus(); connect().catch(function () {}); } else { ui.launcher.focus(); }
   }
 
   function setStatus(text, kind) {
@@ -128,11 +128,14 @@
       });
   }
 
+  // One connection at a time: callers that arrive while one is opening (page load, then a quick first
+  // message) share it instead of starting a second guest session and a second socket.
   function connect(fresh) {
-    if (state.socket && state.socket.readyState <= 1) return state.opening || Promise.resolve();
+    if (state.socket && state.socket.readyState === 1) return Promise.resolve();
+    if (state.opening) return state.opening;
     if (!config.wsUrl) { setStatus("The chat is not configured (no WebSocket URL).", "error"); return Promise.reject(new Error("no wsUrl")); }
     setStatus("Connecting\u2026");
-    state.opening = token(fresh).then(function (t) {
+    var opening = token(fresh).then(function (t) {
       state.token = t;
       return new Promise(function (resolve, reject) {
         var socket = new WebSocket(config.wsUrl, ["keel.v1", t]);
@@ -140,14 +143,21 @@
         socket.onopen = function () { setStatus(""); resolve(); };
         socket.onmessage = function (e) { onFrame(JSON.parse(e.data)); };
         socket.onerror = function () { reject(new Error("connection failed")); };
-        socket.onclose = function () { state.socket = null; state.opening = null; };
+        socket.onclose = function () {
+          if (state.socket === socket) state.socket = null;
+          reject(new Error("connection closed"));
+        };
       });
-    }).catch(function (err) {
-      state.opening = null;
-      setStatus("Could not connect: " + err.message + ". Try again in a moment.", "error");
-      throw err;
     });
-    return state.opening;
+    state.opening = opening;
+    opening.then(
+      function () { if (state.opening === opening) state.opening = null; },
+      function (err) {
+        if (state.opening === opening) state.opening = null;
+        setStatus("Could not connect: " + err.message + ". Try again in a moment.", "error");
+      }
+    );
+    return opening;
   }
 
   function bubble(role, text) {
@@ -201,10 +211,12 @@
       state.conversationId = frame.conversation_id;
       state.lastMessageId = frame.message_id;
       answer.item.setAttribute("data-message-id", frame.message_id);
+      numberMarkers(answer.body, frame.citations || []);
       renderCitations(answer.item, frame.citations || []);
       renderOutcome(answer.item, frame);
       renderThumbs(answer.item, frame.conversation_id, frame.message_id);
       ui.csat.hidden = false;
+      ui.log.scrollTop = ui.log.scrollHeight;
     } else if (frame.type === "feedback") {
       setStatus("Thank you, your feedback was recorded.");
     } else if (frame.type === "status" || frame.type === "agent_message") {
@@ -215,6 +227,20 @@
       setStatus(frame.message, "error");
       if (frame.reconnect && state.socket) { state.socket.close(); connect(true).catch(function () {}); }
     }
+  }
+
+  // The answer cites as [doc-id]; once the sources are known, show those as [1], [2] like the numbered list.
+  function numberMarkers(body, citations) {
+    var numbers = {};
+    citations.forEach(function (c, i) { numbers[c.doc_id] = i + 1; });
+    var text = body.textContent.replace(/\[([A-Za-z0-9][A-Za-z0-9_.:-]*)\]/g, function (marker, id) {
+      return numbers[id] ? "[" + numbers[id] + "]" : marker;
+    });
+    // Sources quote Markdown bold (**25 days**); shown as <strong> built from text nodes, never as HTML.
+    body.textContent = "";
+    text.split(/\*\*([^*\n]+)\*\*/).forEach(function (part, i) {
+      body.appendChild(i % 2 ? el("strong", {}, part) : document.createTextNode(part));
+    });
   }
 
   function renderCitations(item, citations) {
@@ -263,7 +289,7 @@
 
   function feedback(body) {
     body.action = "feedback";
-    connect().then(function () { state.socket.send(JSON.stringify(body)); });
+    connect().then(function () { state.socket.send(JSON.stringify(body)); }).catch(function () {});
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", build);
