@@ -20,6 +20,7 @@ VALID_ENVIRONMENT: dict[str, str] = {
     "KEEL_ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:keel-dev-escalation",
     "KEEL_ESCALATIONS_TABLE": "keel-dev-agents",
     "KEEL_BUDGETS_TABLE": "keel-dev-budgets",
+    "KEEL_BEDROCK_GUARDRAIL_ID": "gr-keel-dev",
 }
 
 

@@ -48,3 +48,10 @@ def test_audit_fail_open_is_refused_outside_local_and_dev() -> None:
     with pytest.raises(ConfigurationError, match="audit_fail_open is accepted only in local and dev"):
         load_settings({**VALID, "KEEL_ENVIRONMENT": "prod", "KEEL_AUDIT_FAIL_OPEN": "true"})
     assert load_settings({**VALID, "KEEL_AUDIT_FAIL_OPEN": "true"}).audit_fail_open
+
+
+def test_a_bedrock_guardrail_is_required_outside_local() -> None:
+    environ = {k: v for k, v in VALID.items() if k != "KEEL_BEDROCK_GUARDRAIL_ID"}
+    with pytest.raises(ConfigurationError, match="bedrock_guardrail_id is required outside local"):
+        load_settings(environ)
+    assert load_settings({**environ, "KEEL_ENVIRONMENT": "local"}).bedrock_guardrail_id is None

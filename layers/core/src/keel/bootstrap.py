@@ -193,6 +193,35 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     return EscalationBridge(service)
 
 
+def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
+    """Input, context and output screens; in AWS the toxicity score comes from the Bedrock guardrail (R10, R11)."""
+    from keel.guardrails import Guardrails, build_default
+    from keel.guardrails.output import OutputCheck
+
+    defaults = build_default()
+    if settings.environment == "local" or not settings.bedrock_guardrail_id:
+        return defaults
+    from keel.guardrails.bedrock import BedrockGuardrail
+
+    guardrail = BedrockGuardrail(
+        clients.client("bedrock-runtime"), settings.bedrock_guardrail_id, settings.bedrock_guardrail_version
+    )
+    return Guardrails(
+        defaults.input, defaults.context, OutputCheck(toxicity=lambda text: guardrail.screen(text, "OUTPUT").score)
+    )
+
+
+def build_masker(settings: Settings, clients: AwsClients) -> Any:
+    """PII masking: checksum-validated recognizers everywhere; names by spaCy locally and Comprehend in AWS (R9)."""
+    from keel.privacy.masker import PiiMasker
+
+    if settings.environment == "local" or settings.pii_mode == "fast":
+        return PiiMasker(settings.pii_mode)  # type: ignore[arg-type]
+    from keel.privacy.comprehend import ComprehendNameFinder
+
+    return PiiMasker("full", ner=ComprehendNameFinder(clients.client("comprehend")))
+
+
 def build_audit_trail(settings: Settings, clients: AwsClients) -> Any:
     """The audit trail every turn and action writes to before it replies (R13, R14)."""
     from keel.audit.wiring import AuditConfig, build_trail
@@ -221,13 +250,12 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
     from keel.analytics.telemetry import build_telemetry
     from keel.conversations.dynamodb import DynamoDBConversationStore
     from keel.conversations.vaults import KmsSealedVaultStore
-    from keel.guardrails import build_default, new_canary, wrap_passages
+    from keel.guardrails import new_canary, wrap_passages
     from keel.models.prompt_library import PromptLibrary
-    from keel.privacy.masker import PiiMasker
     from keel.turn_adapters import AuditTurnSink, PromptComposer
 
     conversations = DynamoDBConversationStore(clients.dynamodb, settings.conversations_table)
-    guardrails = build_default()
+    guardrails = build_guardrails(settings, clients)
     access = build_access(settings)
     router = build_router(settings, clients)
     trail = build_audit_trail(settings, clients)
@@ -244,7 +272,7 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
         input_screen=guardrails.input,
         context_screen=guardrails.context,
         output_check=guardrails.output,
-        masker=PiiMasker(settings.pii_mode),  # type: ignore[arg-type]
+        masker=build_masker(settings, clients),
         escalation=build_escalation(settings, clients, conversations),
         audit=AuditTurnSink(trail, _new_id),
         actions=build_actions(settings, clients, access, router, trail),

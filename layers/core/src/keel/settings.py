@@ -63,6 +63,10 @@ class Settings(BaseModel):
     # Privacy (R9): vaults are sealed with this KMS key; "fast" masking skips the name model.
     vault_kms_key_id: str = Field(min_length=1)
     pii_mode: str = Field(default="full", pattern=r"^(full|fast)$")
+    # In AWS: names through Comprehend and toxicity through a Bedrock guardrail, since spaCy and the
+    # toxicity classifier do not fit a Lambda package; locally both run in-process.
+    bedrock_guardrail_id: str | None = None
+    bedrock_guardrail_version: str = Field(default="DRAFT", pattern=r"^(DRAFT|[0-9]+)$")
 
     # Audit (R13, R14): fail closed unless audit_fail_open (refused outside local and dev).
     audit_queue_url: str = Field(min_length=1)
@@ -133,6 +137,14 @@ class Settings(BaseModel):
     def _fail_open_only_off_production(self) -> Settings:
         if self.audit_fail_open and self.environment not in (Environment.LOCAL, Environment.DEV):
             raise ValueError("audit_fail_open is accepted only in local and dev; staging and prod fail closed")
+        return self
+
+    @model_validator(mode="after")
+    def _guardrail_outside_local(self) -> Settings:
+        if self.environment != Environment.LOCAL and not self.bedrock_guardrail_id:
+            raise ValueError(
+                "bedrock_guardrail_id is required outside local: in AWS the toxicity check runs in a Bedrock guardrail"
+            )
         return self
 
     @property
