@@ -8,6 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Properties are about correctness, not speed: on a busy 2-core machine a per-example deadline only adds flakes.
+settings.register_profile("keel", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("keel")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_EVAL_DIR = Path(os.environ.get("KEEL_PUBLIC_EVAL_DIR", REPO_ROOT.parent / "shared" / "eval" / "public"))
