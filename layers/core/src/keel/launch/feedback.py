@@ -64,7 +64,9 @@ def export_items(
                 if reason and query:
                     flagged = True
                     items.append(_item(bot, owner, record, reason, query, message.text, outcome, message.meta))
-        if not flagged and summary.outcome in ("escalated", "abandoned") and summary.first_query:
+        # A conversation whose every answer was a guardrail refusal is an attack, not a knowledge gap.
+        refused_only = all(t.outcome == "refused" for t in summary.turns) and bool(summary.turns)
+        if not flagged and not refused_only and summary.outcome in ("escalated", "abandoned") and summary.first_query:
             items.append(
                 ReviewItem(
                     bot,

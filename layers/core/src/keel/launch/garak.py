@@ -294,3 +294,15 @@ def _run(command: list[str], *, timeout: float) -> None:
         raise ServiceUnavailable(f"{' '.join(command[:4])} timed out after {timeout:.0f} s") from exc
     if done.returncode != 0:
         raise ServiceUnavailable(f"{' '.join(command[:6])} failed: {(done.stderr or done.stdout)[-500:]}")
+
+
+def main() -> int:
+    """`python -m keel.launch.garak`: create .venv-garak in the current repository and report the time."""
+    root = Path.cwd()
+    python, seconds = ensure_venv(root)
+    print(f"garak venv ready: {python} ({seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -115,7 +116,12 @@ def oversize_refused(api_url: str, token: str, limit_chars: int) -> tuple[bool, 
 
 
 def fallback_check(
-    api_url: str, model_url: str, token: str, *, question: str = "How many days of annual leave do I get?"
+    api_url: str,
+    model_url: str,
+    token: str,
+    *,
+    question: str = "How many days of annual leave do I get?",
+    recover_within: float = 90.0,
 ) -> tuple[bool, dict[str, Any]]:
     """Take the model endpoint down, confirm answers degrade (fallback chain, breaker), then restore."""
     from keel.local.model_server import ModelEndpointControl
@@ -130,14 +136,21 @@ def fallback_check(
             down.append(_brief(status, reply))
     finally:
         control.fault("ok")
+    # The breaker stays open for its cool-down; poll until a normal answer comes back.
+    restored_at = time.monotonic()
     after_status, after = chat(api_url, token, "hr", question)
+    while after.get("outcome") != "answered" and time.monotonic() - restored_at < recover_within:
+        time.sleep(2)
+        after_status, after = chat(api_url, token, "hr", question)
+    recovered_after = time.monotonic() - restored_at
     degraded_ok = all(d["status"] == 200 and (d["degradations"] or d["outcome"] == "maintenance") for d in down)
-    recovered = after_status == 200 and bool(after.get("citations"))
+    recovered = after_status == 200 and after.get("outcome") == "answered" and bool(after.get("citations"))
     passed = before_status == 200 and degraded_ok and recovered
     return passed, {
         "before": _brief(before_status, before),
         "model_down": down,
         "after_restore": _brief(after_status, after),
+        "recovered_after_seconds": round(recovered_after, 1),
         "breaker_skipped_calls": any(
             "circuit_open" in " ".join(d["degradations"]) or "breaker" in " ".join(d["degradations"]) for d in down
         ),

@@ -74,7 +74,7 @@ class Report:
             "|---|---|---|",
         ]
         for c in self.checks:
-            lines.append(f"| {c.id} {c.title} | {_badge(c.status)} | {_cell(c.summary)} |")
+            lines.append(f"| {_cell(c.id + ' ' + c.title)} | {_badge(c.status)} | {_cell(c.summary)} |")
         for c in self.checks:
             lines += ["", f"## {c.id} {c.title}: {c.status}", "", c.summary, ""]
             if c.tests:

@@ -1,0 +1,69 @@
+"""OWASP Top 10 for LLM applications (2025) suites on the local stack: injection (LLM01, LLM07), privilege
+escalation (LLM02, LLM06, LLM08), poisoning (LLM04), output handling (LLM05), supply chain (LLM03),
+unbounded consumption (LLM10). Figures are printed; the run fails on any leak."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from keel.conversations.models import MAX_MESSAGE_CHARS
+from keel.launch import probes
+from keel.launch.local import token_for
+from keel.launch.owasp import _canary_leak, _pins, _poisoned_passage
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+USERS = {u["username"]: u for u in json.loads((REPO_ROOT / "layers/core/src/keel/local/demo/users.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def tokens(local_stack: Any) -> Any:
+    info = local_stack.info()
+    cache: dict[str, str] = {}
+
+    def token(user: str) -> str:
+        if user not in cache:
+            cache[user] = token_for(info, user, list(USERS[user]["groups"]))
+        return cache[user]
+
+    return token
+
+
+def test_llm01_llm07_injections_are_refused_and_nothing_leaks(local_stack: Any, tokens: Any) -> None:
+    ok, evidence = probes.injection_suite(local_stack.api.url, tokens("emma.engineer"))
+    print(
+        f"\ninjection suite: {evidence['contained']}/{evidence['attacks']} contained, "
+        f"{evidence['refused_or_flagged']} refused or declined"
+    )
+    assert ok, [r for r in evidence["rows"] if not r["contained"]]
+
+
+def test_llm02_llm08_forbidden_documents_never_reach_the_wrong_user(local_stack: Any, tokens: Any) -> None:
+    forbidden = REPO_ROOT / "evals" / "retrieval" / "forbidden.jsonl"
+    ok, evidence = probes.escalation_suite(local_stack.api.url, tokens, forbidden)
+    print(
+        f"\nprivilege escalation: {evidence['forbidden_questions']} questions, "
+        f"{evidence['forbidden_documents_cited']} leaks; customer on internal bots: "
+        f"{[c['status'] for c in evidence['external_to_internal_bots']]}"
+    )
+    assert ok, evidence
+
+
+def test_llm10_an_oversized_message_is_refused_before_the_model(local_stack: Any, tokens: Any) -> None:
+    ok, evidence = probes.oversize_refused(local_stack.api.url, tokens("emma.engineer"), MAX_MESSAGE_CHARS)
+    assert ok, evidence
+
+
+def test_llm04_a_poisoned_passage_is_blocked_and_a_clean_one_kept() -> None:
+    assert _poisoned_passage()["context_screen"] == ["block", "allow"]
+
+
+def test_llm05_an_answer_with_the_canary_is_not_delivered() -> None:
+    assert _canary_leak()["canary_action"] in ("withhold", "escalate")
+
+
+def test_llm03_every_dependency_is_pinned() -> None:
+    assert _pins(REPO_ROOT)["unpinned"] == {}
