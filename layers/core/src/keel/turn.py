@@ -591,8 +591,6 @@ class ChatService:
                 },
             )
         )
-        if facts.outcome == "escalated" and hasattr(store, "set_status"):
-            store.set_status(conversation_id, "escalated")
 
     @contextmanager
     def _stage(self, name: str, stages: dict[str, float] | None) -> Iterator[None]:
