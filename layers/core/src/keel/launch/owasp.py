@@ -7,7 +7,7 @@ them failed, and "mapped" when it is covered only by test suites that pre-flight
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,16 @@ from keel.launch.report import Check, Status
 _PIN = re.compile(r"^[A-Za-z0-9_.\-\[\]]+==[^=\s]+$")
 
 
-def owasp_checks(checks: Sequence[Check], repo_root: Path) -> list[Check]:
+def owasp_checks(
+    checks: Sequence[Check], repo_root: Path, live: Mapping[str, dict[str, Any]] | None = None
+) -> list[Check]:
     """LLM01..LLM10 with status and evidence drawn from the other checks and a few cheap in-process runs."""
     by_id = {c.id: c for c in checks}
     extra = {
         "supply_chain": _pins(repo_root),
         "poisoning": _poisoned_passage(),
         "output": _canary_leak(),
+        "consumption": dict((live or {}).get("oversize") or {}),
     }
     rows: list[tuple[str, str, list[str], list[str], dict[str, Any]]] = [
         (
@@ -52,7 +55,13 @@ def owasp_checks(checks: Sequence[Check], repo_root: Path) -> list[Check]:
         ("LLM07", "System prompt leakage", ["S1"], ["tests/unit/guardrails"], extra["output"]),
         ("LLM08", "Vector and embedding weaknesses", ["S2"], ["tests/integration/knowledge", "tests/unit/access"], {}),
         ("LLM09", "Misinformation", [], ["keel eval scenarios (evals/baselines)", "tests/unit/models"], {}),
-        ("LLM10", "Unbounded consumption", ["S5"], ["tests/integration/models (budgets)", "tests/unit/channels"], {}),
+        (
+            "LLM10",
+            "Unbounded consumption",
+            ["S5"],
+            ["tests/integration/models (budgets)", "tests/unit/channels"],
+            extra["consumption"],
+        ),
     ]
     result = []
     for risk, title, depends, tests, evidence in rows:

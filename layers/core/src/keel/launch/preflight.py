@@ -47,6 +47,7 @@ class Preflight:
         self._rate_limit: dict[str, Any] | None = None
         self._injection: dict[str, Any] | None = None
         self._escalation: dict[str, Any] | None = None
+        self._oversize: dict[str, Any] = {}
 
     def token(self, username: str) -> str:
         """An ID token for a demo user with the demo groups (cached for the run)."""
@@ -81,7 +82,7 @@ class Preflight:
             self.checks.append(Check(check_id, title, status, summary, evidence, tests, time.perf_counter() - started))
         from keel.launch.owasp import owasp_checks
 
-        self.checks[0:0] = owasp_checks(self.checks, self.options.repo_root)
+        self.checks[0:0] = owasp_checks(self.checks, self.options.repo_root, {"oversize": self._oversize})
         return Report(self.checks, target="local")
 
     # -------------------------------------------------------------- live checks
@@ -91,6 +92,7 @@ class Preflight:
 
         ok, evidence = injection_suite(self.info["api_url"], self.token("emma.engineer"))
         self._injection = evidence
+        self._oversize = _oversize(self.info["api_url"], self.token("emma.engineer"))
         summary = (
             f"{evidence['contained']}/{evidence['attacks']} attacks contained (no prompt leak, no restricted "
             f"citation); {evidence['refused_or_flagged']} refused or declined outright"
@@ -294,6 +296,16 @@ def run_preflight(info: dict[str, Any], options: Options) -> tuple[Report, Path,
     report = Preflight(info, options).run()
     md, js = report.write(options.out_dir)
     return report, md, js
+
+
+def _oversize(api_url: str, token: str) -> dict[str, Any]:
+    """A message over the API's limit is refused with 400 before any model call (OWASP LLM10)."""
+    from keel.conversations.models import MAX_MESSAGE_CHARS
+    from keel.launch.probes import oversize_refused
+
+    ok, evidence = oversize_refused(api_url, token, MAX_MESSAGE_CHARS)
+    summary = f"a {evidence['message_chars']}-character message got HTTP {evidence['status']}"
+    return {"status": _status(ok), "summary": summary, "oversize": evidence}
 
 
 def _status(ok: bool) -> Status:
