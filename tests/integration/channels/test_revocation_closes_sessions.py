@@ -48,27 +48,28 @@ def test_revocation_refuses_the_next_api_call_and_closes_the_open_websocket(live
     # Given a signed-in employee with an open, working chat WebSocket and a working API token
     username, token = live.new_user("leaver", ["all-staff"], department="engineering")
     assert live.post("/v1/chat", {"bot": "auto", "message": QUESTION}, token)[0] == 200
-    socket = live.websocket(token)
-    socket.send(json.dumps({"action": "sendMessage", "bot": "auto", "message": QUESTION}))
-    assert until_terminal(socket)[-1]["type"] == "done"
-    path, sessions = revoker(live)
-    subject = live.clients.cognito.admin_get_user(UserPoolId=live.stack.pool.pool_id, Username=username)
-    sub = next(a["Value"] for a in subject["UserAttributes"] if a["Name"] == "sub")
-    assert [s.channel for s in sessions.sessions(sub)] == ["websocket"]
+    with live.websocket(token) as socket:
+        socket.send(json.dumps({"action": "sendMessage", "bot": "auto", "message": QUESTION}))
+        assert until_terminal(socket)[-1]["type"] == "done"
+        path, sessions = revoker(live)
+        subject = live.clients.cognito.admin_get_user(UserPoolId=live.stack.pool.pool_id, Username=username)
+        sub = next(a["Value"] for a in subject["UserAttributes"] if a["Name"] == "sub")
+        assert [s.channel for s in sessions.sessions(sub)] == ["websocket"]
 
-    # When an administrator disables the user, or signs them out everywhere
-    started = time.perf_counter()
-    result = path.revoke(username, "left the company" if disable else "signed out by an administrator", disable=disable)
-    assert (result.sessions_closed, result.sessions_failed) == (1, 0)
+        # When an administrator disables the user, or signs them out everywhere
+        started = time.perf_counter()
+        reason = "left the company" if disable else "signed out by an administrator"
+        result = path.revoke(username, reason, disable=disable)
+        assert (result.sessions_closed, result.sessions_failed) == (1, 0)
 
-    # Then the open WebSocket is told why and closed by the server
-    frame = json.loads(socket.recv(timeout=10))
-    assert frame == {"type": "error", "code": "unauthenticated", "message": SIGNED_OUT_MESSAGE, "reconnect": False}
-    with pytest.raises(ConnectionClosed):
-        socket.recv(timeout=10)
-    print(f"{'disable' if disable else 'sign-out'}: socket closed {1000 * (time.perf_counter() - started):.0f} ms")
-    assert socket.close_code == 1000
-    assert sessions.sessions(sub) == []
+        # Then the open WebSocket is told why and closed by the server
+        frame = json.loads(socket.recv(timeout=10))
+        assert frame == {"type": "error", "code": "unauthenticated", "message": SIGNED_OUT_MESSAGE, "reconnect": False}
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=10)
+        print(f"{'disable' if disable else 'sign-out'}: socket closed {1000 * (time.perf_counter() - started):.0f} ms")
+        assert socket.close_code == 1000
+        assert sessions.sessions(sub) == []
 
     # And the very next API call with the old token is refused, as is a new WebSocket with it
     status, body = live.post("/v1/chat", {"bot": "auto", "message": QUESTION}, token)

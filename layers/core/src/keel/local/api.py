@@ -150,6 +150,8 @@ class LocalApi:
         """Route one request; returns status, headers and body."""
         path = urlsplit(raw_path).path
         if path == "/healthz":
+            if method != "GET":
+                return _json_error(405, "method_not_allowed", f"{method} is not accepted on /healthz; use GET")
             report = self._health()
             status = 200 if report.get("status") == "up" else 503
             return status, {"Content-Type": "application/json"}, json.dumps(report).encode()
