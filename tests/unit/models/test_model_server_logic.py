@@ -152,3 +152,13 @@ def test_rate_limit_throttles_above_n_per_second() -> None:
 def test_bad_fault_specs_say_what_is_accepted(spec: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ModelServerState().set_fault(spec)
+
+
+def test_a_question_after_a_greeting_is_still_a_question_not_an_action() -> None:
+    from keel.local.model_server import choose_tool
+
+    tools = [
+        {"toolSpec": {"name": "leave_balance", "description": "Show my leave balance", "inputSchema": {"json": {}}}}
+    ]
+    assert choose_tool("Hi, I am <PERSON_1>. How many days of annual leave do I get?", tools) is None
+    assert choose_tool("Hi there. Show my leave balance.", tools) is not None

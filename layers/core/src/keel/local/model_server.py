@@ -281,9 +281,17 @@ def choose_tool(question: str, tools: list[dict[str, Any]]) -> dict[str, Any] | 
     Deterministic and small: a question (how/what/why...) is never an action; a request is an
     imperative or a "please/can you/I want to" sentence that shares a word with the tool's name.
     """
-    if not tools or not question or (_ASKING.match(question) and not _REQUESTING.match(question)):
+    if not tools or not question:
         return None
-    words = set(extractive.terms(question))
+    # Judge each sentence on its own: a request buried after a greeting still counts, a question never does.
+    requests = [
+        sentence
+        for sentence in extractive.split_sentences(question)
+        if _REQUESTING.match(sentence) or not (_ASKING.match(sentence) or sentence.rstrip().endswith("?"))
+    ]
+    if not requests:
+        return None
+    words = set(extractive.terms(" ".join(requests)))
     best: tuple[int, dict[str, Any]] | None = None
     for entry in tools:
         spec = entry.get("toolSpec") if isinstance(entry, dict) else None

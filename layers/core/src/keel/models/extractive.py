@@ -33,9 +33,7 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 # only makes a quoted sentence shorter, never invented.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z\s])|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)")
 # A body never contains another opening tag, so a stray "<source>" in prose cannot swallow the next block.
-_SOURCE = re.compile(
-    r"<source\b(?P<attrs>[^>]*)>(?P<body>(?:(?!<source\b).)*?)</source\s*>", re.DOTALL | re.IGNORECASE
-)
+_SOURCE = re.compile(r"<source\b(?P<attrs>[^>]*)>(?P<body>(?:(?!<source\b).)*?)</source\s*>", re.DOTALL | re.IGNORECASE)
 _ATTR = re.compile(r"""([A-Za-z_][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _QUESTION = re.compile(r"<question\b[^>]*>(?P<body>.*?)</question\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^>]*)?>")
