@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from keel.settings import Settings, load_settings
 from keel.turn import ChatService, TurnDependencies
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class AwsClients:
@@ -51,9 +54,15 @@ class AwsClients:
         }
         defaults.update(config)
         endpoint = self._bedrock_endpoint_url if service == "bedrock-runtime" else self._endpoint_url
+        credentials: dict[str, str] = {}
+        if endpoint and urlsplit(endpoint).hostname in LOOPBACK_HOSTS:
+            # The local stand-ins accept any credentials; a laptop with none configured must still work.
+            credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         with self._lock:  # boto3's default session is not thread-safe while it creates clients
             session: Any = boto3.session.Session()
-            return session.client(service, region_name=self._region, endpoint_url=endpoint, config=Config(**defaults))
+            return session.client(
+                service, region_name=self._region, endpoint_url=endpoint, config=Config(**defaults), **credentials
+            )
 
     @cached_property
     def dynamodb(self) -> Any:
