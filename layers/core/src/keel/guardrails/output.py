@@ -150,8 +150,11 @@ class OutputCheck:
         self.loop_limit = loop_limit
         self._toxicity = toxicity or _default_toxicity
 
-    def pii_leaks(self, answer: str, user_text: str, vault: Vault | None) -> list[str]:
-        """Problems: placeholders the user may not restore, and raw PII that was not in the user's input."""
+    def pii_leaks(
+        self, answer: str, user_text: str, vault: Vault | None, passages: Sequence[Passage] = ()
+    ) -> list[str]:
+        """Problems: placeholders the user may not restore, and raw PII found neither in the user's input nor in
+        the sources retrieved for this user (a support address in a public FAQ is not a leak)."""
         problems = []
         if vault is not None:
             own = vault.placeholders(origin="user")
@@ -159,7 +162,12 @@ class OutputCheck:
             if foreign:
                 problems.append(f"pii_placeholder_not_entitled:{len(foreign)}")
         user_values = {user_text[e.start : e.end] for e in resolve(find_structured(user_text))}
-        raw = [e for e in resolve(find_structured(answer)) if answer[e.start : e.end] not in user_values]
+        sources = " ".join(p.text for p in passages)
+        raw = [
+            e
+            for e in resolve(find_structured(answer))
+            if answer[e.start : e.end] not in user_values and answer[e.start : e.end] not in sources
+        ]
         if raw:
             problems.append("pii_raw:" + ",".join(sorted({e.type for e in raw})))
         return problems
@@ -181,7 +189,7 @@ class OutputCheck:
         if leaked_canary(answer, canary) or verbatim_overlap(answer, system_prompt):
             problems.append("system_prompt_leak")
             action = "withhold"
-        leaks = self.pii_leaks(answer, user_text, vault)
+        leaks = self.pii_leaks(answer, user_text, vault, passages)
         if leaks:
             problems.extend(leaks)
             action = "withhold"
