@@ -1,5 +1,3 @@
-
-
 def test_contact_details_quoted_from_a_permitted_source_are_not_a_leak() -> None:
     from keel.guardrails.output import OutputCheck
     from keel.knowledge.ports import Passage
