@@ -42,7 +42,9 @@ from stacks.constructs.settings_env import (
     escalation_environment,
     escalation_state_machine_arn,
     maintenance_parameter,
+    turn_environment,
 )
+from stacks.guardrail import publish_version
 from stacks.search import domain_arn
 
 SEARCH_READ = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"]
@@ -57,6 +59,8 @@ GUEST_PATH = "/v1/session/guest"
 GUEST_RATE_DIVISOR = 10
 GUEST_WAF_LIMIT_PER_5_MIN = 100
 MANAGEMENT_URL_VARIABLE = "WEBSOCKET_MANAGEMENT_URL"
+# Instances the bot may stop or terminate carry this tag; no other instance can be touched (R6, R8).
+MANAGED_TAG = "keel-managed"
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
@@ -104,6 +108,10 @@ class ApiDependencies:
     audit_queue: sqs.IQueue
     slack_signing_secret: secretsmanager.ISecret
     slack_bot_token_secret: secretsmanager.ISecret
+    guardrail_id: str
+    guardrail_arn: str
+    # CRM, HR and helpdesk credentials the actions read (only when the stage enables actions).
+    integration_secrets: list[secretsmanager.ISecret]
 
 
 class ApiStack(cdk.Stack):
@@ -128,12 +136,23 @@ class ApiStack(cdk.Stack):
         self._env = dict(settings_env)
         self._layer = core_layer(self, repo_root, config.name)
         self.slack_queue = self._slack_queue()
+        self.webhook_dead_letters = self._webhook_dead_letters() if config.actions_enabled else None
+        # Published here, beside its only users, so its number is never a cross-stack export.
+        self.guardrail_version = publish_version(self, "GuardrailVersion", deps.guardrail_id)
+        turn_env = turn_environment(config, self.guardrail_version.attr_version)
         net = deps.network
         fn = self._function
-        self.chat = fn("Chat", "chat", "Runs one chat turn (POST /v1/chat)", network=net)
-        self.websocket = fn("WebSocket", "websocket", "Chat over the WebSocket API (streamed replies)", network=net)
+        self.chat = fn("Chat", "chat", "Runs one chat turn (POST /v1/chat)", network=net, extra_env=turn_env)
+        self.websocket = fn(
+            "WebSocket", "websocket", "Chat over the WebSocket API (streamed replies)", network=net, extra_env=turn_env
+        )
         self.slack_worker = fn(
-            "SlackWorker", "slack_worker", "Runs Slack turns from the Slack work queue", network=net, seconds=60
+            "SlackWorker",
+            "slack_worker",
+            "Runs Slack turns from the Slack work queue",
+            network=net,
+            seconds=60,
+            extra_env=turn_env,
         )
         self.slack = fn("Slack", "slack", "Verifies Slack requests, acknowledges and enqueues them", memory=256)
         self.feedback = fn("Feedback", "feedback", "Thumbs and CSAT on an answer (POST /v1/feedback)", memory=256)
@@ -202,6 +221,25 @@ class ApiStack(cdk.Stack):
             retention_period=cdk.Duration.days(1),
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3),
         )
+
+    def _webhook_dead_letters(self) -> sqs.Queue:
+        """Undeliverable webhook events (keel.integrations.webhooks.SqsDeadLetters), kept for redrive."""
+        queue = sqs.Queue(
+            self,
+            "WebhookDeadLetters",
+            queue_name=self._config.resource_name("webhooks-dlq"),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self._deps.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the webhook sender, which retries before writing to it; "
+            "operators redrive it",
+        )
+        return queue
 
     # Grants: what each handler's code calls, resource-scoped --------------------------------------
 
@@ -316,6 +354,39 @@ class ApiStack(cdk.Stack):
             },
         )
         fn.allow_key(deps.key, encrypt=True)
+        self._grant_safety(fn)
+        if config.actions_enabled:
+            self._grant_actions(fn)
+
+    def _grant_safety(self, fn: KeelFunction) -> None:
+        """The AWS halves of the safety checks: the toxicity screen and name detection (keel.bootstrap)."""
+        fn.allow(["bedrock:ApplyGuardrail"], [self._deps.guardrail_arn])
+        fn.allow(
+            ["comprehend:DetectPiiEntities"],
+            ["*"],
+            wildcard_reason="comprehend:DetectPiiEntities has no resource type; AWS documents Resource '*' for it",
+        )
+
+    def _grant_actions(self, fn: KeelFunction) -> None:
+        """Actions the bot runs for a permitted user (keel.actions.wiring): tagged instances and integrations."""
+        config, deps = self._config, self._deps
+        region, account = config.target.region, config.target.account
+        fn.allow(
+            ["ec2:DescribeInstances"],
+            ["*"],
+            wildcard_reason="ec2:DescribeInstances supports neither resource ARNs nor tag conditions; "
+            "limited to the stage's region",
+            conditions={"StringEquals": {"aws:RequestedRegion": region}},
+        )
+        fn.allow(
+            ["ec2:StopInstances", "ec2:TerminateInstances"],
+            [f"arn:aws:ec2:{region}:{account}:instance/*"],
+            wildcard_reason=f"Instance ids are chosen at run time; only instances tagged {MANAGED_TAG}=true",
+            conditions={"StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "true"}},
+        )
+        fn.allow(["secretsmanager:GetSecretValue"], [secret.secret_arn for secret in deps.integration_secrets])
+        if self.webhook_dead_letters is not None:
+            fn.allow(["sqs:SendMessage"], [self.webhook_dead_letters.queue_arn])
 
     def _connections_arn(self, method: str) -> str:
         return self.format_arn(

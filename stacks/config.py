@@ -170,6 +170,20 @@ class Helpdesk:
 
 
 @dataclass(frozen=True)
+class Integrations:
+    """Systems the bot may act on when actions are enabled (R6, R19); credentials live in stage secrets."""
+
+    crm_url: str
+    hr_url: str
+
+    def __post_init__(self) -> None:
+        for name in ("crm_url", "hr_url"):
+            value = getattr(self, name)
+            if not value.startswith("https://"):
+                raise ConfigError(f"integrations.{name} {value!r}: accepted is an https:// URL")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """Everything that differs between dev, staging and prod, validated once."""
 
@@ -193,6 +207,9 @@ class StageConfig:
     secret_rotation_days: int
     retain_data: bool
     helpdesk: Helpdesk
+    integrations: Integrations
+    # Actions (stop or terminate tagged instances, CRM/HR/helpdesk calls) are off unless enabled.
+    actions_enabled: bool = False
     bots: tuple[str, ...] = BOTS
     channels: tuple[str, ...] = CHANNELS
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -274,6 +291,28 @@ def _helpdesk(stage: str, overrides: Mapping[str, Any]) -> Helpdesk:
         raise ConfigError(f"{stage}.helpdesk: {exc}; accepted keys: kind, url") from None
 
 
+def _integrations(stage: str, overrides: Mapping[str, Any]) -> Integrations:
+    values: dict[str, Any] = {
+        "crm_url": f"https://keel-{stage}.crm.example.com",
+        "hr_url": f"https://keel-{stage}.hr.example.com",
+    }
+    values.update(overrides)
+    try:
+        return Integrations(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{stage}.integrations: {exc}; accepted keys: crm_url, hr_url") from None
+
+
+def _actions_enabled(stage: str, overrides: Mapping[str, Any]) -> bool:
+    # Dev and staging exercise actions; prod turns them on only by an explicit override.
+    value = overrides.get("actions_enabled", stage != "prod")
+    if not isinstance(value, bool):
+        raise ConfigError(f"{stage}.actions_enabled {value!r}: accepted is true or false")
+    return value
+
+
+_OVERRIDES = ("federation", "callback_urls", "auth_domain_prefix", "helpdesk", "integrations", "actions_enabled")
+
 _SEARCH = {
     "dev": SearchCapacity("t3.small.search", 1, None, 0, 10),
     "staging": SearchCapacity("m7g.large.search", 2, None, 0, 50),
@@ -282,16 +321,13 @@ _SEARCH = {
 
 
 def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str, Any] | None = None) -> StageConfig:
-    """The validated configuration of one stage; ``overrides`` come from CDK context (federation only)."""
+    """The validated configuration of one stage; ``overrides`` come from CDK context (keys in _OVERRIDES)."""
     if stage not in STAGE_NAMES:
         raise ConfigError(f"stage {stage!r}: accepted is one of {', '.join(STAGE_NAMES)}")
     extra = dict(overrides or {})
-    unknown = sorted(set(extra) - {"federation", "callback_urls", "auth_domain_prefix", "helpdesk"})
+    unknown = sorted(set(extra) - set(_OVERRIDES))
     if unknown:
-        raise ConfigError(
-            f"{stage}: unknown override(s) {', '.join(unknown)}; accepted: federation, callback_urls, "
-            "auth_domain_prefix, helpdesk"
-        )
+        raise ConfigError(f"{stage}: unknown override(s) {', '.join(unknown)}; accepted: {', '.join(_OVERRIDES)}")
     prod = stage == "prod"
     zones = (
         tuple(f"{target.region}{z}" for z in ("a", "b", "c"))
@@ -333,6 +369,8 @@ def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str
         secret_rotation_days=30 if prod else 90,
         retain_data=stage != "dev",
         helpdesk=_helpdesk(stage, extra.get("helpdesk", {})),
+        integrations=_integrations(stage, extra.get("integrations", {})),
+        actions_enabled=_actions_enabled(stage, extra),
         tags={"project": "keel", "stage": stage},
     )
 

@@ -23,7 +23,9 @@ __all__ = ["SECRETS", "SecretsStack", "secret_name"]
 # code expects until an operator stores the provider-issued one (put-secret-value).
 SECRETS: dict[str, tuple[str, str, dict[str, str]]] = {
     "helpdesk": ("helpdesk API credentials used to open and update tickets", "api_token", {"email": ""}),
-    "crm": ("CRM API credentials (read-only contact lookups)", "api_key", {}),
+    # keel.integrations.crm sends access_token as a bearer token; keel.integrations.hr sends api_key.
+    "crm": ("CRM API credentials (contact lookups and notes)", "access_token", {}),
+    "hr": ("HR system API key (leave balances)", "api_key", {}),
     "slack-signing": ("Slack signing secret that authenticates inbound Slack requests", "signing_secret", {}),
     "slack-bot-token": ("Slack bot token used to post replies", "bot_token", {}),
     "idp-oidc-client": ("client secret of the corporate OIDC identity provider", "client_secret", {}),

@@ -16,6 +16,7 @@ from stacks.constructs.function import FunctionNetwork
 from stacks.constructs.settings_env import StageIdentity, settings_environment
 from stacks.data import DataStack
 from stacks.escalation import EscalationStack
+from stacks.guardrail import GuardrailStack
 from stacks.identity import IdentityStack
 from stacks.knowledge import KnowledgeStack
 from stacks.observability import ObservabilityStack
@@ -43,6 +44,7 @@ class KeelStage(cdk.Stage):
         # The OIDC provider reads its client secret by name at deploy time.
         self.identity.add_stack_dependency(self.secrets)
         self.search = SearchStack(self, "Search", config=config, key=key, **name("search"))
+        self.guardrail = GuardrailStack(self, "Guardrail", config=config, key=key, **name("guardrail"))
         identity = self.identity
         settings_env = settings_environment(
             config,
@@ -64,6 +66,7 @@ class KeelStage(cdk.Stage):
                 data_key_arn=key.key_arn,
                 vault_key_arn=self.data.vault_key.key_arn,
                 audit_signing_key_arn=self.data.audit_signing_key.key_arn,
+                guardrail_id=self.guardrail.guardrail_id,
             ),
         )
         search_network = FunctionNetwork(vpc=self.search.vpc, security_groups=[self.search.clients_sg])
@@ -118,6 +121,9 @@ class KeelStage(cdk.Stage):
                 audit_queue=self.audit.queue,
                 slack_signing_secret=self.secrets.secrets["slack-signing"],
                 slack_bot_token_secret=self.secrets.secrets["slack-bot-token"],
+                guardrail_id=self.guardrail.guardrail_id,
+                guardrail_arn=self.guardrail.guardrail_arn,
+                integration_secrets=[self.secrets.secrets[s] for s in ("crm", "hr", "helpdesk")],
             ),
             settings_env=settings_env,
             **name("api"),

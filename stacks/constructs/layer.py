@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, cast
@@ -21,6 +22,25 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 _PIP_PLATFORM = "manylinux2014_aarch64"
 _PYTHON_VERSION = "3.11"
 _NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<extras>\[[^\]]*\])?")
+# Pins that differ from requirements.lock inside the layer only: numpy>=2.3 and scipy>=1.17 publish
+# aarch64 wheels for glibc >= 2.27/2.28 alone, which Amazon Linux 2 (glibc 2.26) cannot load.
+# datasketch (ingest's near-duplicate detection) needs both.
+LAMBDA_PLATFORM_PINS: dict[str, str] = {"numpy": "2.2.6", "scipy": "1.16.3"}
+# Unzipped, a function and all its layers must stay under 250 MB (a Lambda quota).
+LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+# Installed by a dependency but never imported on a Lambda path; removed after pip, each with its reason.
+UNUSED_AT_RUN_TIME: dict[str, str] = {
+    "grpc": "opensearch-py 3 requires opensearch-protobufs (gRPC transport); keel talks HTTPS only",
+    "opensearch": "opensearch-protobufs' generated modules (the gRPC transport keel does not use)",
+    "google": "protobuf, needed only by opensearch-protobufs",
+    "phonenumbers/geodata": "keel parses and validates numbers; it never geocodes them",
+    "phonenumbers/carrierdata": "keel never looks up a number's carrier",
+    "phonenumbers/tzdata": "keel never looks up a number's time zone",
+}
+# Test suites shipped inside these packages (never imported at run time).
+_TEST_SUITES_OF = ("numpy", "scipy")
+# Imported only by ingest (datasketch), which is not latency-bound: left uncompiled to save 20 MB of .pyc.
+_NOT_COMPILED = ("numpy", "scipy")
 
 
 class LayerBuildError(RuntimeError):
@@ -52,6 +72,32 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def platform_constraints(lock_file: Path, overrides: dict[str, str] | None = None) -> str:
+    """The lock file's pins with the Lambda platform's overrides applied (a pip constraint file's text)."""
+    wanted = {_normalise(k): v for k, v in (LAMBDA_PLATFORM_PINS if overrides is None else overrides).items()}
+    lines = []
+    for line in lock_file.read_text(encoding="utf-8").splitlines():
+        name, sep, _ = line.strip().partition("==")
+        lines.append(f"{name}=={wanted[_normalise(name)]}" if sep and _normalise(name) in wanted else line)
+    return "\n".join(lines) + "\n"
+
+
+def prune(target: Path) -> list[str]:
+    """Remove what the layer installs but never imports (UNUSED_AT_RUN_TIME, bundled test suites)."""
+    removed = []
+    suites = [p for package in _TEST_SUITES_OF for p in (target / package).rglob("tests") if p.is_dir()]
+    for path in [target / relative for relative in UNUSED_AT_RUN_TIME] + suites:
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(str(path.relative_to(target)))
+    return removed
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of every file under ``path`` (what Lambda counts as unzipped size)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
 @jsii.implements(cdk.ILocalBundling)
 class CoreLayerBundler:
     """Builds the layer with pip on this machine: ``python/`` holds keel and its pinned dependencies."""
@@ -67,30 +113,33 @@ class CoreLayerBundler:
         target = Path(output_dir) / "python"
         target.mkdir(parents=True, exist_ok=True)
         requirements = runtime_requirements(self._project_dir, self._lock_file)
-        pip = [self._python, "-m", "pip", "--disable-pip-version-check", "install", "--quiet", "--target"]
-        self._run(
-            "installing pinned runtime dependencies",
-            [
-                *pip,
-                str(target),
-                "--platform",
-                _PIP_PLATFORM,
-                "--implementation",
-                "cp",
-                "--python-version",
-                _PYTHON_VERSION,
-                "--only-binary=:all:",
-                "--constraint",
-                str(self._lock_file),
-                *requirements,
-            ],
-        )
+        with tempfile.TemporaryDirectory() as scratch:
+            constraints = Path(scratch) / "layer-constraints.txt"
+            constraints.write_text(platform_constraints(self._lock_file), encoding="utf-8")
+            self._run(
+                "installing pinned runtime dependencies",
+                [
+                    *(self._python, "-m", "pip", "--disable-pip-version-check", "install", "--quiet", "--no-compile"),
+                    *("--target", str(target), "--platform", _PIP_PLATFORM, "--implementation", "cp"),
+                    *("--python-version", _PYTHON_VERSION, "--only-binary=:all:"),
+                    *("--constraint", str(constraints)),
+                    *requirements,
+                ],
+            )
         # keel is pure Python: copy the package itself (no wheel build, no build-tool dependency).
         source = self._project_dir / "src" / "keel"
         if not (source / "__init__.py").is_file():
             raise LayerBuildError(f"core layer: {source} is not the keel package")
         shutil.copytree(source, target / "keel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        self._run("compiling to .pyc", [self._python, "-m", "compileall", "-q", str(target)])
+        prune(target)
+        skip = "|".join(re.escape(str(target / name)) for name in _NOT_COMPILED)
+        self._run("compiling to .pyc", [self._python, "-m", "compileall", "-q", "-x", f"^({skip})/", str(target)])
+        size = tree_size(target)
+        if size > LAMBDA_UNZIPPED_LIMIT_BYTES:
+            raise LayerBuildError(
+                f"core layer: {size / 2**20:.0f} MB unzipped is over Lambda's 250 MB limit; "
+                "keep local-only packages out of layers/core/pyproject.toml dependencies"
+            )
         return True
 
     def _run(self, step: str, command: list[str]) -> None:

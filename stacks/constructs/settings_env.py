@@ -50,6 +50,7 @@ class StageIdentity:
     data_key_arn: str
     vault_key_arn: str
     audit_signing_key_arn: str
+    guardrail_id: str
 
 
 def settings_environment(config: StageConfig, ids: StageIdentity) -> dict[str, str]:
@@ -86,7 +87,27 @@ def settings_environment(config: StageConfig, ids: StageIdentity) -> dict[str, s
         "KEEL_BUDGETS_TABLE": config.resource_name("budgets"),
         "KEEL_BUDGET_USER_DAILY_TOKENS": str(config.quotas.tokens_per_user_per_day),
         "KEEL_MAINTENANCE_PARAMETER": maintenance_parameter(config),
+        # Settings refuses to load outside local without it, so every function that loads them gets it.
+        "KEEL_BEDROCK_GUARDRAIL_ID": ids.guardrail_id,
     }
+
+
+def turn_environment(config: StageConfig, guardrail_version: str) -> dict[str, str]:
+    """What only the functions running the chat turn add: the guardrail version and, if enabled, actions."""
+    env = {"KEEL_BEDROCK_GUARDRAIL_VERSION": guardrail_version}
+    if not config.actions_enabled:
+        return env
+    env |= {
+        "KEEL_ACTIONS_ENABLED": "true",
+        "KEEL_CRM_URL": config.integrations.crm_url,
+        "KEEL_CRM_SECRET_ID": secret_name(config, "crm"),
+        "KEEL_HR_URL": config.integrations.hr_url,
+        "KEEL_HR_SECRET_ID": secret_name(config, "hr"),
+    }
+    if config.helpdesk.kind == "zendesk":
+        # The helpdesk actions speak the Zendesk API (keel.integrations.helpdesk.ZendeskTickets).
+        env |= {"KEEL_HELPDESK_URL": config.helpdesk.url, "KEEL_HELPDESK_SECRET_ID": secret_name(config, "helpdesk")}
+    return env
 
 
 def escalation_environment(config: StageConfig, helpdesk_secret_arn: str | None = None) -> dict[str, str]:

@@ -69,6 +69,7 @@ def synthesize(stage_name: str, tmp_root: Path) -> Synthesized:
             "secrets",
             "identity",
             "search",
+            "guardrail",
             "audit",
             "escalation",
             "knowledge",

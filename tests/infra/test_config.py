@@ -101,3 +101,22 @@ def test_the_helpdesk_is_overridable_and_validated() -> None:
         build_stage_config("prod", target, {"helpdesk": {"url": "http://plain.example.com"}})
     with pytest.raises(ConfigError, match="accepted keys: kind, url"):
         build_stage_config("prod", target, {"helpdesk": {"token": "x"}})
+
+
+def test_actions_are_on_in_dev_and_staging_and_off_in_prod_unless_overridden() -> None:
+    configs = build_stage_configs({s: TARGET for s in ("dev", "staging", "prod")})
+    assert (configs["dev"].actions_enabled, configs["staging"].actions_enabled) == (True, True)
+    assert configs["prod"].actions_enabled is False
+    assert build_stage_config("prod", TARGET, {"actions_enabled": True}).actions_enabled is True
+    assert build_stage_config("dev", TARGET, {"actions_enabled": False}).actions_enabled is False
+    with pytest.raises(ConfigError, match=r"prod\.actions_enabled 'yes': accepted is true or false"):
+        build_stage_config("prod", TARGET, {"actions_enabled": "yes"})
+
+
+def test_integration_urls_are_overridable_and_must_be_https() -> None:
+    chosen = build_stage_config("prod", TARGET, {"integrations": {"crm_url": "https://api.hubapi.com"}})
+    assert chosen.integrations.crm_url == "https://api.hubapi.com" and chosen.integrations.hr_url.startswith("https://")
+    with pytest.raises(ConfigError, match=r"integrations\.hr_url 'http://hr\.local'"):
+        build_stage_config("prod", TARGET, {"integrations": {"hr_url": "http://hr.local"}})
+    with pytest.raises(ConfigError, match="accepted keys: crm_url, hr_url"):
+        build_stage_config("prod", TARGET, {"integrations": {"erp_url": "https://erp.example.com"}})

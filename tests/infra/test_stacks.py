@@ -86,14 +86,15 @@ def test_the_stage_key_rotates(synthesized: Synthesized) -> None:
 
 def test_queues_topics_logs_and_secrets_use_the_stage_key(synthesized: Synthesized) -> None:
     queues = synthesized.resources("AWS::SQS::Queue")
-    assert len(queues) == 6
+    # Audit, escalation and Slack queues with their DLQs; the webhook DLQ where actions are enabled.
+    assert len(queues) == 6 + int(synthesized.config.actions_enabled)
     assert all("KmsMasterKeyId" in q["Properties"] for _, q in queues.values())
     topics = synthesized.resources("AWS::SNS::Topic")
     assert topics and all("KmsMasterKeyId" in t["Properties"] for _, t in topics.values())
     log_groups = synthesized.resources("AWS::Logs::LogGroup")
     assert log_groups and all("KmsKeyId" in g["Properties"] for _, g in log_groups.values())
     secrets = synthesized.resources("AWS::SecretsManager::Secret")
-    assert len(secrets) == 5 and all("KmsKeyId" in s["Properties"] for _, s in secrets.values())
+    assert len(secrets) == 6 and all("KmsKeyId" in s["Properties"] for _, s in secrets.values())
 
 
 def test_buckets_are_encrypted_private_and_tls_only(synthesized: Synthesized) -> None:

@@ -76,7 +76,13 @@ TURN = {
     "kms:Decrypt",
     "kms:GenerateDataKey",
     "kms:DescribeKey",
+    # The toxicity screen (Bedrock guardrail) and name detection (Comprehend) of the AWS build.
+    "bedrock:ApplyGuardrail",
+    "comprehend:DetectPiiEntities",
 }
+TURN_FUNCTIONS = ("chat", "websocket", "slack_worker")
+# Integration credentials for actions (EC2 actions are asserted on their own: "ec2:" is plumbing here).
+ACTIONS = {"secretsmanager:GetSecretValue"}
 SQS_CONSUMER = {
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -212,18 +218,133 @@ def test_every_function_folder_is_deployed_once(synthesized: Synthesized) -> Non
 def test_each_function_is_granted_exactly_what_its_code_calls(synthesized: Synthesized) -> None:
     assert set(EXPECTED_ACTIONS) == set(FUNCTION_NAMES)
     for name, expected in EXPECTED_ACTIONS.items():
-        assert _actions(synthesized, name) == expected, name
+        with_actions = name in TURN_FUNCTIONS and synthesized.config.actions_enabled
+        assert _actions(synthesized, name) == (expected | ACTIONS if with_actions else expected), name
+
+
+# Actions with no resource type: AWS documents Resource "*" for them (the action itself is fixed).
+EC2_ACTIONS = ("ec2:DescribeInstances", "ec2:StopInstances", "ec2:TerminateInstances")
+NO_RESOURCE_TYPE = ("secretsmanager:GetRandomPassword", "comprehend:DetectPiiEntities")
 
 
 def test_data_grants_are_resource_scoped(synthesized: Synthesized) -> None:
-    # Only the documented exceptions hold a wildcard: GetRandomPassword (no resource type) and paths or
+    # Only the documented exceptions hold a wildcard: actions without a resource type and paths or
     # object keys under one named domain, bucket, workflow or WebSocket stage.
     for name, grants in function_grants(synthesized).items():
         for action, statement in grants:
-            if action.startswith(PLUMBING) or action == "secretsmanager:GetRandomPassword":
+            if action.startswith(PLUMBING) or action in NO_RESOURCE_TYPE:
                 continue
             for resource in _as_list(statement["Resource"]):
                 assert resource != "*", (name, action)
+
+
+def test_the_guardrail_screens_toxic_answers_prompt_attacks_and_secrets(synthesized: Synthesized) -> None:
+    (guardrail,) = [g["Properties"] for _, g in synthesized.resources("AWS::Bedrock::Guardrail").values()]
+    assert guardrail["Name"] == synthesized.config.resource_name("guardrail") and "KmsKeyArn" in guardrail
+    filters = {f["Type"]: f for f in guardrail["ContentPolicyConfig"]["FiltersConfig"]}
+    for kind in ("HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT"):
+        assert filters[kind]["OutputStrength"] == "HIGH", kind
+    assert (filters["PROMPT_ATTACK"]["InputStrength"], filters["PROMPT_ATTACK"]["OutputStrength"]) == ("HIGH", "NONE")
+    pii = {p["Type"]: p for p in guardrail["SensitiveInformationPolicyConfig"]["PiiEntitiesConfig"]}
+    assert {"CREDIT_DEBIT_CARD_NUMBER", "AWS_SECRET_KEY", "US_SOCIAL_SECURITY_NUMBER"} <= set(pii)
+    assert all(p["OutputAction"] == "BLOCK" for p in pii.values())
+    assert guardrail["BlockedInputMessaging"] and guardrail["BlockedOutputsMessaging"]
+    # The version the turn uses is published next to it, so its number is never a cross-stack export.
+    (version,) = [v["Properties"] for _, v in synthesized.resources("AWS::Bedrock::GuardrailVersion").values()]
+    assert "keel-" + synthesized.config.name + "-guardrail" in json.dumps(version["GuardrailIdentifier"])
+    assert next(iter(synthesized.resources("AWS::Bedrock::GuardrailVersion"))).startswith("api/")
+
+
+def test_only_the_turn_applies_the_guardrail_and_detects_names_with_comprehend(synthesized: Synthesized) -> None:
+    for name, grants in function_grants(synthesized).items():
+        applied = [st for a, st in grants if a == "bedrock:ApplyGuardrail"]
+        comprehend = [st for a, st in grants if a == "comprehend:DetectPiiEntities"]
+        if name not in TURN_FUNCTIONS:
+            assert applied == comprehend == [], name
+            continue
+        # ApplyGuardrail on this stage's guardrail only; DetectPiiEntities has no resource type.
+        assert [json.dumps(st["Resource"]) for st in applied] == [
+            json.dumps({"Fn::ImportValue": next(iter(_guardrail_arn_exports(synthesized)))})
+        ], name
+        assert [st["Resource"] for st in comprehend] == ["*"], name
+
+
+def _guardrail_arn_exports(s: Synthesized) -> list[str]:
+    outputs = s.raw["guardrail"].get("Outputs", {})
+    return [o["Export"]["Name"] for o in outputs.values() if "GuardrailArn" in json.dumps(o["Value"])]
+
+
+def test_settings_carry_the_guardrail_everywhere_and_its_version_to_the_turn(synthesized: Synthesized) -> None:
+    for name, (_, _, fn) in _functions(synthesized).items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        if name == "secret_rotation":
+            assert not any(k.startswith("KEEL_BEDROCK") for k in env)
+            continue
+        assert "GuardrailId" in json.dumps(env["KEEL_BEDROCK_GUARDRAIL_ID"]), name
+        if name in TURN_FUNCTIONS:
+            assert env["KEEL_BEDROCK_GUARDRAIL_VERSION"] == {"Fn::GetAtt": ["GuardrailVersion", "Version"]}, name
+        else:
+            assert "KEEL_BEDROCK_GUARDRAIL_VERSION" not in env, name
+
+
+def test_every_function_environment_loads_as_keel_settings(synthesized: Synthesized) -> None:
+    # Given each function's KEEL_* variables with deploy-time tokens replaced by plausible values,
+    # When keel loads its settings as the function would, Then nothing is unknown, missing or refused.
+    from keel.settings import load_settings
+
+    def plausible(key: str, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if key == "KEEL_BEDROCK_GUARDRAIL_VERSION":
+            return "3"
+        return "https://resolved.example.com" if key.endswith("_URL") else "resolved-at-deploy"
+
+    for name, (_, _, fn) in _functions(synthesized).items():
+        if name == "secret_rotation":
+            continue
+        env = fn["Properties"]["Environment"]["Variables"]
+        settings = load_settings({k: plausible(k, v) for k, v in env.items() if k.startswith("KEEL_")})
+        assert settings.bedrock_guardrail_id == "resolved-at-deploy", name
+        assert settings.actions_enabled is (synthesized.config.actions_enabled and name in TURN_FUNCTIONS), name
+
+
+def test_actions_stop_or_terminate_only_tagged_instances_and_read_only_integration_secrets(
+    synthesized: Synthesized,
+) -> None:
+    config = synthesized.config
+    for name, grants in function_grants(synthesized).items():
+        ec2 = {a: st for a, st in grants if a in EC2_ACTIONS}
+        if not (config.actions_enabled and name in TURN_FUNCTIONS):
+            assert ec2 == {}, name
+            continue
+        for action in ("ec2:StopInstances", "ec2:TerminateInstances"):
+            statement = ec2[action]
+            assert statement["Resource"] == f"arn:aws:ec2:{config.target.region}:{config.target.account}:instance/*"
+            assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/keel-managed": "true"}}
+        describe = ec2["ec2:DescribeInstances"]
+        assert describe["Condition"] == {"StringEquals": {"aws:RequestedRegion": config.target.region}}
+        secrets = _resources_of(synthesized, name, "secretsmanager:GetSecretValue")
+        assert all(s in secrets for s in ("CrmSecret", "HrSecret", "HelpdeskSecret")), name
+        assert "WebhookDeadLetters" in _resources_of(synthesized, name, "sqs:SendMessage"), name
+    queues = {q["Properties"]["QueueName"] for _, q in synthesized.resources("AWS::SQS::Queue").values()}
+    assert (config.resource_name("webhooks-dlq") in queues) is config.actions_enabled
+
+
+def test_action_settings_name_the_secrets_that_exist(synthesized: Synthesized) -> None:
+    env = _functions(synthesized)["chat"][2]["Properties"]["Environment"]["Variables"]
+    if not synthesized.config.actions_enabled:
+        assert not any(k.startswith(("KEEL_ACTIONS", "KEEL_CRM", "KEEL_HR")) for k in env)
+        return
+    secrets = {
+        s["Properties"]["Name"]: json.loads(s["Properties"]["GenerateSecretString"]["SecretStringTemplate"])
+        for _, s in synthesized.resources("AWS::SecretsManager::Secret").values()
+    }
+    # keel.integrations.crm sends access_token; keel.integrations.hr sends api_key.
+    assert secrets[env["KEEL_CRM_SECRET_ID"]]["rotate_field"] == "access_token"
+    assert secrets[env["KEEL_HR_SECRET_ID"]]["rotate_field"] == "api_key"
+    assert env["KEEL_HELPDESK_SECRET_ID"] in secrets
+    schedules = synthesized.resources("AWS::SecretsManager::RotationSchedule")
+    assert len(schedules) == len(secrets)
 
 
 def test_the_turn_reads_pii_vaults_only_with_the_conversation_as_encryption_context(synthesized: Synthesized) -> None:
