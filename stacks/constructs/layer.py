@@ -36,6 +36,25 @@ UNUSED_AT_RUN_TIME: dict[str, str] = {
     "phonenumbers/geodata": "keel parses and validates numbers; it never geocodes them",
     "phonenumbers/carrierdata": "keel never looks up a number's carrier",
     "phonenumbers/tzdata": "keel never looks up a number's time zone",
+    # datasketch imports scipy.integrate only; its closure (checked with scipy 1.16.3 by importing
+    # datasketch and building a MinHashLSH) is _lib, constants, fft, integrate, linalg, optimize,
+    # sparse, spatial and special. The other subpackages are 40 MB the layer cannot afford.
+    **{
+        f"scipy/{sub}": "outside the import closure of scipy.integrate, the only part datasketch uses"
+        for sub in (
+            "cluster",
+            "datasets",
+            "differentiate",
+            "fftpack",
+            "interpolate",
+            "io",
+            "misc",
+            "ndimage",
+            "odr",
+            "signal",
+            "stats",
+        )
+    },
 }
 # Test suites shipped inside these packages (never imported at run time).
 _TEST_SUITES_OF = ("numpy", "scipy")
