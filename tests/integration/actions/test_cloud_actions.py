@@ -13,7 +13,7 @@ from keel.access.pdp import PolicyDecisionPoint
 from keel.actions.catalog import cloud_actions
 from keel.actions.dynamodb import DynamoDBPendingActions
 from keel.actions.registry import ActionRegistry
-from keel.actions.service import DEFAULT_DENY, ActionService
+from keel.actions.service import ActionService
 from keel.actions.turn_port import ActionPlanner
 from keel.audit.trail import AuditTrail
 from keel.conversations.ports import StoredMessage
@@ -81,7 +81,7 @@ def test_a_viewer_asking_to_delete_is_refused_by_policy_and_the_record_names_it(
     [record] = rig.sink.sent
     assert record.action is not None and record.action.decision == "deny"
     assert record.action.policy == 'Keel::Action::"deleteResource"'
-    assert record.action.policy_ids == (DEFAULT_DENY,)
+    assert record.action.policy_ids == ("action.cloud.delete.only-cloud-admins",)
     # And viewing is allowed by the named view policy.
     viewed = rig.planner.handle(EMMA, "conv-emma", "it", f"Please describe instance {instance}", said("x"))
     assert viewed is not None and viewed.status == "done" and "running" in viewed.text
