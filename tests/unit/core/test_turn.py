@@ -62,6 +62,16 @@ VPN = Passage(
     acl_groups=("all-staff",),
     department="it",
 )
+INCIDENT = Passage(
+    "it-incidents",
+    "it-incidents#0",
+    "Incidents",
+    "Report security incidents to security@acme.example within one hour.",
+    0,
+    classification="internal",
+    acl_groups=("all-staff",),
+    department="it",
+)
 REFUND = Passage(
     "faq-refunds",
     "faq-refunds#0",
@@ -96,7 +106,7 @@ def harness(generator: EchoFirstPassage | None = None, *, audit_down: bool = Fal
         TurnDependencies(
             authenticator=TokenTable({"t-emma": EMMA, "t-paula": PAULA, "t-carla": CARLA}),
             access=BOTS,
-            retriever=InMemoryRetriever({"keel-internal": [LEAVE, SALARY, VPN], "keel-external": [REFUND]}),
+            retriever=InMemoryRetriever({"keel-internal": [LEAVE, SALARY, VPN, INCIDENT], "keel-external": [REFUND]}),
             generator=generator,
             prompts=PlainPrompts(),
             conversations=store,
@@ -246,3 +256,13 @@ def test_explicit_request_for_a_human_hands_over_without_calling_the_model() -> 
     assert result.reply.outcome == "escalated"
     assert h.handover.handoffs[0]["reason"] == "explicit_request"
     assert h.generator.calls == []
+
+
+def test_contact_details_quoted_from_a_source_reach_the_user_but_not_the_audit_trail() -> None:
+    h = harness()
+    result = h.service.reply(
+        "t-emma", ChatRequest(bot="it", message="Where do I report security incidents?"), channel="api"
+    )
+    assert "security@acme.example" in result.reply.answer
+    record = h.audit.sent[0].model_dump_json()
+    assert "security@acme.example" not in record and "<EMAIL_1>" in record

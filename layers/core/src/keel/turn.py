@@ -395,10 +395,12 @@ class ChatService:
             transcript.append({"role": "event", "text": "model outage: no language model answered"})
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
-        deps.vaults.save(facts.conversation_id, vault)
         if decision.escalate:
+            deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
-        facts.output_masked = draft
+        # A source may quote contact details the user may read; the stored and audited copy stays masked.
+        facts.output_masked = deps.masker.mask(draft, vault, origin="source").text
+        deps.vaults.save(facts.conversation_id, vault)
         # Only values the user typed may come back to that user; everything else stays a placeholder.
         return vault.unmask(draft, origins=frozenset({"user"})), citations
 
