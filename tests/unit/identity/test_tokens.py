@@ -236,3 +236,22 @@ def test_single_key_issuer_without_kid_is_accepted_when_allowed(pair: KeyPair) -
 def test_verifier_needs_issuers_and_audiences(jwks: JwksCache) -> None:
     with pytest.raises(ValueError, match="issuer"):
         TokenVerifier(jwks, issuers=frozenset(), audiences=frozenset({CLIENT}), tenant="demo")
+
+
+def test_a_failed_jwks_fetch_does_not_start_the_refetch_window() -> None:
+    from keel.errors import ServiceUnavailable
+    from keel.identity.tokens import JwksCache
+
+    answers: list[object] = [ServiceUnavailable("down"), {"keys": []}]
+
+    def fetch() -> dict[str, object]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    cache = JwksCache(fetch, refetch_interval=3600)
+    with pytest.raises(ServiceUnavailable):
+        cache.key("kid-1")
+    assert cache.key("kid-1") is None  # fetched again at once, not refused for an hour
+    assert cache.fetches == 2

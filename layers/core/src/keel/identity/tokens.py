@@ -66,9 +66,11 @@ class JwksCache:
         with self._lock:
             due = self._fetched_at is None or self._clock() - self._fetched_at >= self._refetch_interval
             if self._lookup(kid) is None and due:
-                self._fetched_at = self._clock()
                 self.fetches += 1
+                # A failed fetch raises before the window starts, so the next request tries again
+                # instead of refusing every token as signed by an unknown key for a whole interval.
                 self._keys = _signing_keys(self._fetch())
+                self._fetched_at = self._clock()
         return self._lookup(kid)
 
     def _lookup(self, kid: str | None) -> Mapping[str, Any] | None:
@@ -81,7 +83,7 @@ class JwksCache:
 class HttpJwks(JwksCache):
     """A JWKS endpoint (Cognito's /<pool>/.well-known/jwks.json, or an OIDC provider's jwks_uri)."""
 
-    def __init__(self, url: str, *, refetch_interval: float = 60.0, timeout: float = 3.0) -> None:
+    def __init__(self, url: str, *, refetch_interval: float = 60.0, timeout: float = 5.0) -> None:
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ValueError(f"JWKS URL must be https (or loopback for the local stack), got {url!r}")
         self._url = url
