@@ -16,7 +16,9 @@ help:
 
 $(STAMP): requirements.lock layers/core/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# One retry: a fresh install here has failed once with a transient OSError from the package cache.
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock || \
+		$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e layers/core
 	@touch $(STAMP)
 
