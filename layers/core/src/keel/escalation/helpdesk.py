@@ -6,8 +6,6 @@ import base64
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from keel.conversations.ports import StoredMessage
 from keel.errors import ConfigurationError, KeelError
 from keel.escalation.ports import HelpdeskUnavailable, TicketRequest
+from keel.integrations import http
 
 # (method, url, headers, body) -> (status, parsed JSON body); the default speaks urllib, tests pass fakes.
 Transport = Callable[[str, str, dict[str, str], bytes | None], tuple[int, Any]]
@@ -76,18 +75,7 @@ def basic_auth(user: str, password: str) -> str:
 
 def urllib_transport(timeout: float = 10.0) -> Transport:
     """A transport over urllib with a timeout; network failures become HelpdeskUnavailable."""
-
-    def send(method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, Any]:
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
-                return response.status, _json(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, _json(exc.read())
-        except (OSError, ValueError) as exc:
-            raise HelpdeskUnavailable(f"the helpdesk is not responding ({type(exc).__name__})") from exc
-
-    return send
+    return http.urllib_transport(timeout, unavailable=HelpdeskUnavailable, target="the helpdesk")
 
 
 @dataclass
@@ -176,12 +164,3 @@ def ticket_request(
         priority="high" if high else "normal",
         metadata=metadata,
     )
-
-
-def _json(raw: bytes) -> Any:
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {"raw": raw.decode("utf-8", "replace")[:500]}

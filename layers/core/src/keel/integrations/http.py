@@ -29,8 +29,13 @@ class IntegrationRejected(KeelError):
     code = "integration_rejected"
 
 
-def urllib_transport(timeout: float = 10.0) -> Transport:
-    """A transport over urllib with a timeout; network failures become IntegrationUnavailable."""
+def urllib_transport(
+    timeout: float = 10.0,
+    *,
+    unavailable: type[ServiceUnavailable] = IntegrationUnavailable,
+    target: str = "the target",
+) -> Transport:
+    """A transport over urllib with a timeout; network failures become `unavailable` (IntegrationUnavailable)."""
 
     def send(method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[int, Any]:
         request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
@@ -40,7 +45,7 @@ def urllib_transport(timeout: float = 10.0) -> Transport:
         except urllib.error.HTTPError as exc:
             return exc.code, _json(exc.read())
         except (OSError, ValueError) as exc:
-            raise IntegrationUnavailable(f"the target is not responding ({type(exc).__name__})") from exc
+            raise unavailable(f"{target} is not responding ({type(exc).__name__})") from exc
 
     return send
 
