@@ -6,15 +6,15 @@ Thin: parse the event, make one call into keel.audit, return the partial-batch r
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from keel.audit.sqs import QueuedMessage
 from keel.audit.writer import AuditDigester, AuditWriter
 from keel.errors import ConfigurationError
+from keel.lazy import once
 
 
-@cache
+@once
 def _components() -> tuple[AuditWriter, AuditDigester | None]:
     # Built on the first invocation, never at import: clients and settings come from the environment then.
     from keel.audit.wiring import AuditConfig, build_digester, build_writer

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from keel.identity.authorizer import authorize
 from keel.identity.principal import Principal
+from keel.lazy import once
 
 
-@cache
+@once
 def _authenticate() -> Callable[[str], Principal]:
     # Built on the first request and kept while warm: the JWKS cache survives, revocation is read every time.
     from keel.bootstrap import AwsClients, build_authenticator

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import cache
 from typing import Any
 
 from keel.escalation.wiring import EscalationConfig, build_worker
 from keel.escalation.worker import EscalationWorker
+from keel.lazy import once
 
 logger = logging.getLogger("keel.escalation_worker")
 _config = EscalationConfig.from_environ(os.environ)
 
 
-@cache
+@once
 def _worker() -> EscalationWorker:
     # Built on the first message and kept while the Lambda stays warm.
     return build_worker(_config)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from keel.channels.wiring import Lazy, channels_from_environment
+from keel.channels.wiring import channels_from_environment
+from keel.lazy import Lazy
 
 # Built on the first request and kept while the Lambda is warm.
 _endpoint = Lazy(lambda: channels_from_environment().guest_endpoint())

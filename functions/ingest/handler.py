@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import cache
 from typing import Any
 
 from keel.bootstrap import AwsClients
 from keel.knowledge.events import parse_event, run
 from keel.knowledge.ingest import Ingestor
 from keel.knowledge.wiring import build_embedder, build_ingestor, build_search_client
+from keel.lazy import once
 from keel.settings import load_settings
 
 logger = logging.getLogger("keel.ingest")
 
 
-@cache
+@once
 def _dependencies() -> tuple[Ingestor, Any]:
     settings = load_settings()
     clients = AwsClients.from_settings(settings)

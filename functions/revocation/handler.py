@@ -11,12 +11,12 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from keel.identity.admin import Revoker, UserDirectory
 from keel.identity.events import handle_cognito_admin_event, parse_admin_event
 from keel.identity.revocation import RevocationStore
+from keel.lazy import once
 
 logger = logging.getLogger("keel.revocation")
 # The WebSocket API's Management endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>).
@@ -59,7 +59,7 @@ def handle(event: Mapping[str, Any], wiring: RevocationWiring) -> dict[str, Any]
     }
 
 
-@cache
+@once
 def _wiring() -> RevocationWiring:
     # Built on the first event and kept while warm.
     import boto3

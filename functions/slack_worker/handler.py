@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from keel.channels.slack import SlackJob
-from keel.channels.wiring import Lazy, channels_from_environment
+from keel.channels.wiring import channels_from_environment
 from keel.errors import KeelError
+from keel.lazy import Lazy
 
 logger = logging.getLogger("keel.slack.worker")
 _worker = Lazy(lambda: channels_from_environment().slack_worker())

@@ -28,5 +28,6 @@ def test_fifty_users_for_two_minutes(local_stack: Any, tmp_path: Path) -> None:
     print(table([step]))
     print(f"p95 {step.p95_ms:.0f} ms; failures: {list(step.failure_samples) or 'none'}")
     assert step.requests > 0
-    # Printed, not asserted: on a loaded 2-core machine 50 users saturate the in-process turn (issue 12 note).
-    print(f"failures: {step.failures} of {step.requests}; samples: {list(step.failure_samples)[:5]}")
+    assert step.search_requests > 0, "the search users measured nothing (they failed to start)"
+    # The acceptance: 0 errors. Latency is printed, never asserted.
+    assert step.failures == 0, f"{step.failures} of {step.requests} chat requests failed: {list(step.failure_samples)}"

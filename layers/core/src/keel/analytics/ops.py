@@ -13,6 +13,7 @@ from keel.analytics.timeutil import parse_duration
 from keel.channels.http import bearer_token, correlation_id, error_response, json_response
 from keel.errors import Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
+from keel.lazy import Lazy
 
 # Operators: the groups that may read tenant-wide KPIs (aggregates and masked queries only).
 OPS_GROUPS = frozenset({"ops", "it-admins"})
@@ -41,8 +42,7 @@ class OpsEndpoint:
     """Authenticate, require an operator group, parse the window, compute the report."""
 
     def __init__(self, factory: Callable[[], OpsDependencies]) -> None:
-        self._factory = factory
-        self._deps: OpsDependencies | None = None
+        self._deps = Lazy(factory)
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         """One API Gateway proxy event in, one proxy response out; never raises."""
@@ -54,9 +54,7 @@ class OpsEndpoint:
         return json_response(200, body, correlation=correlation)
 
     def _kpis(self, event: dict[str, Any]) -> dict[str, Any]:
-        if self._deps is None:
-            self._deps = self._factory()
-        deps = self._deps
+        deps = self._deps()
         principal = deps.authenticator.authenticate(bearer_token(event))
         if not principal.groups & OPS_GROUPS:
             raise Forbidden(f"the ops view is for members of {', '.join(sorted(OPS_GROUPS))}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,8 +29,7 @@ from keel.channels.websocket import (
     WebSocketSessionCloser,
 )
 from keel.errors import ConfigurationError
-
-T = TypeVar("T")
+from keel.lazy import Lazy
 
 
 class ChannelConfig(BaseModel):
@@ -71,22 +70,6 @@ class ChannelConfig(BaseModel):
         if not value:
             raise ConfigurationError(f"KEEL_{name.upper()} is not set; the channel cannot run without it")
         return str(value)
-
-
-class Lazy(Generic[T]):
-    """A value built on first use and then shared (a warm Lambda keeps it); thread-safe."""
-
-    def __init__(self, build: Callable[[], T]) -> None:
-        self._build = build
-        self._value: T | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> T:
-        """The value."""
-        with self._lock:
-            if self._value is None:
-                self._value = self._build()
-            return self._value
 
 
 class Channels:

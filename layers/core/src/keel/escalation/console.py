@@ -14,6 +14,7 @@ from keel.escalation import messages
 from keel.escalation.ports import StatusStore
 from keel.escalation.records import OPEN_STATUSES, Agent, DynamoDBEscalationStore, EscalationRecord
 from keel.identity.principal import Principal
+from keel.lazy import Lazy
 
 AGENT_GROUP = "support-agents"
 TAKEABLE = ("pending", "helpdesk_unavailable", "ticketed", "failed")
@@ -133,16 +134,13 @@ class AgentEndpoint:
     """The agent API as API Gateway proxy events: identify, route, call the console, respond."""
 
     def __init__(self, factory: Callable[[], tuple[Callable[[str], Principal], AgentConsole]]) -> None:
-        self._factory = factory
-        self._built: tuple[Callable[[str], Principal], AgentConsole] | None = None
+        self._built = Lazy(factory)
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         """One proxy event in, one proxy response out; never raises."""
         correlation = correlation_id(event)
         try:
-            if self._built is None:
-                self._built = self._factory()
-            identify, console = self._built
+            identify, console = self._built()
             agent = identify(bearer_token(event))
             body = self._route(console, agent, str(event.get("httpMethod", "")), str(event.get("path", "")), event)
         except Exception as exc:  # every failure becomes a typed JSON error; unknown ones a 500

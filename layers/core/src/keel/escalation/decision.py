@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
-from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from keel.escalation import lexicon
+from keel.lazy import once
 
 Reason = Literal[
     "explicit_request", "high_risk_intent", "system_failure", "negative_sentiment", "low_confidence", "none"
@@ -285,7 +285,7 @@ def sentiment(text: str) -> float:
     return float(_analyzer().polarity_scores(text)["compound"])
 
 
-@lru_cache(maxsize=1)
+@once
 def _analyzer() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 

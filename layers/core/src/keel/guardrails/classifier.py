@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 from pathlib import Path
 
 from keel.errors import ConfigurationError
 from keel.guardrails.features import raw_counts, tfidf
+from keel.lazy import once
 
 DEFAULT_MODEL = Path(__file__).with_name("data") / "injection_model.json"
 DEFAULT_LIBRARY = Path(__file__).with_name("data") / "attack_library.json"
@@ -80,13 +80,13 @@ class AttackLibrary:
         return acc[best], self.texts[best]
 
 
-@lru_cache(maxsize=1)
+@once
 def default_classifier() -> InjectionClassifier:
     """The shipped classifier, loaded once per process."""
     return InjectionClassifier.load()
 
 
-@lru_cache(maxsize=1)
+@once
 def default_library() -> AttackLibrary:
     """The shipped library of known attacks, loaded once per process."""
     return AttackLibrary.load(default_classifier().idf)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -40,28 +41,37 @@ def wait_for_http(url: str, *, timeout: float = 20.0) -> None:
 
 @dataclass
 class MotoStack:
-    """moto in server mode: local DynamoDB, S3, Cognito, SQS, Step Functions, Secrets Manager and more."""
+    """moto in server mode: local DynamoDB, S3, Cognito, SQS, Step Functions, Secrets Manager and more.
+
+    It runs as its own process, not as a thread of the caller: moto does real work per request (DynamoDB
+    queries deep-copy items), and in the API's process it competed with the turn for one interpreter lock
+    (under 50 load-test users it took 40 % of that process's samples and left the second core idle).
+    """
 
     url: str
     port: int
-    _server: Any
+    process: subprocess.Popen[bytes]
 
     @classmethod
     def start(cls, port: int | None = None) -> MotoStack:
-        """Start a threaded moto server with Step Functions execution switched on."""
-        from moto.server import ThreadedMotoServer
-
-        # moto serves through werkzeug, which logs every request line at INFO.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        """Start `python -m moto.server` with Step Functions execution switched on, and wait until it answers."""
         port = port or free_port()
         # Step Functions service integrations call back into moto on MOTO_PORT (default 5000).
         os.environ["MOTO_PORT"] = str(port)
-        server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
-        server.start()
+        process = subprocess.Popen(  # noqa: S603 - moto's own server module, fixed arguments
+            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # werkzeug logs every request line
+            env={**os.environ, "MOTO_PORT": str(port)},
+        )
         url = f"http://{LOOPBACK}:{port}"
-        wait_for_http(f"{url}/moto-api/")
-        _post_json(f"{url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
-        return cls(url=url, port=port, _server=server)
+        try:
+            wait_for_http(f"{url}/moto-api/", timeout=60)
+            _post_json(f"{url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+        except (TimeoutError, OSError):
+            terminate(process)
+            raise
+        return cls(url=url, port=port, process=process)
 
     def reset(self) -> None:
         """Forget every resource (tests use this between modules)."""
@@ -69,8 +79,18 @@ class MotoStack:
         _post_json(f"{self.url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
 
     def stop(self) -> None:
-        """Stop the server thread."""
-        self._server.stop()
+        """Terminate the server process."""
+        terminate(self.process)
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child server: terminate, then kill if it has not exited after 5 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @dataclass

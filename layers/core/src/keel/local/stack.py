@@ -18,7 +18,7 @@ from typing import Any
 from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
 from keel.local.api import LocalApi, Route, load_handler
-from keel.local.servers import LOOPBACK, MotoStack, OpenSearchStack, free_port, wait_for_http
+from keel.local.servers import LOOPBACK, MotoStack, OpenSearchStack, free_port, terminate, wait_for_http
 from keel.local.state import clear_stack, state_dir, write_stack
 
 logger = logging.getLogger("keel.local.stack")
@@ -74,11 +74,7 @@ class ModelEndpoint:
 
     def stop(self) -> None:
         """Terminate the process."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        terminate(self.process)
 
 
 @dataclass

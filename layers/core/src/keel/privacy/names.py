@@ -20,9 +20,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from keel.errors import ConfigurationError
+from keel.lazy import once
 from keel.privacy.recognizers import ORG_WORDS, Entity
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
@@ -103,7 +103,7 @@ def _latin(name: str) -> bool:
     return bool(name) and all(ch.isalpha() or ch in "'’-" for ch in name) and all(ord(ch) < 0x250 for ch in name)
 
 
-@lru_cache(maxsize=1)
+@once
 def faker_names() -> tuple[frozenset[str], frozenset[str]]:
     """First names and surnames of every Latin-script locale in the installed faker package."""
     try:

@@ -6,16 +6,14 @@ PERSON spans from the model are refined by keel.privacy.names (name lexicon, cue
 from __future__ import annotations
 
 import logging
-import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
+from keel.lazy import once
 from keel.privacy.names import Lexicon, PersonFinder, faker_names
 from keel.privacy.recognizers import Entity
 
-_LOCK = threading.Lock()
 _MAP = {"PERSON": "PERSON", "LOCATION": "LOCATION"}
 
 
@@ -32,24 +30,23 @@ def model_path() -> Path:
     raise ConfigurationError(f"no spaCy model folder with config.cfg under {root}")
 
 
-@lru_cache(maxsize=1)
+@once
 def _analyzer() -> Any:
-    with _LOCK:
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
-        # Presidio warns once per unmapped spaCy label; configuration chatter, not an event worth a log line.
-        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-        from presidio_analyzer.nlp_engine import SpacyNlpEngine
-        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+    # Presidio warns once per unmapped spaCy label; configuration chatter, not an event worth a log line.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
-        engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": str(model_path())}])
-        registry = RecognizerRegistry(supported_languages=["en"])
-        # Only the NER recognizer: structured types come from keel's checksum-validated recognizers.
-        registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=list(_MAP)))
-        return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": str(model_path())}])
+    registry = RecognizerRegistry(supported_languages=["en"])
+    # Only the NER recognizer: structured types come from keel's checksum-validated recognizers.
+    registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=list(_MAP)))
+    return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
 
 
-@lru_cache(maxsize=1)
+@once
 def _person_finder() -> PersonFinder:
     first, last = faker_names()
     nlp = _analyzer().nlp_engine.nlp["en"]
