@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.keel-installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: help setup dev dev-reset test lint typecheck unit integration infra e2e security perf browser synth clean
+.PHONY: help setup redteam-venv dev dev-reset test lint typecheck unit integration infra e2e security perf browser synth clean
 
 help:
 	@echo "make dev        run the local stack (moto, osmem-server, model endpoint, API, web) on 127.0.0.1"
@@ -55,13 +55,18 @@ e2e: setup browser
 perf: setup
 	$(PYTEST) tests/perf -q -s
 
+# The red team's own venv (garak pulls torch and transformers; never in .venv). About 6 minutes and 2.1 GB
+# the first time, nothing after; `make test` creates it so the offline garak run is tested, never skipped.
+redteam-venv: setup
+	$(PY) -m keel.launch.garak
+
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: lint typecheck unit integration infra security e2e perf
+test: lint typecheck unit redteam-venv integration infra security e2e perf
 
 synth: setup
 	$(PY) app.py
 
 clean:
-	rm -rf $(VENV) cdk.out .keel
+	rm -rf $(VENV) .venv-garak cdk.out .keel

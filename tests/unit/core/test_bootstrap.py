@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keel.bootstrap import AwsClients, build_guardrails, build_masker
+from keel.bootstrap import AwsClients, build_guardrails, build_masker, warm_models
 from keel.privacy.comprehend import ComprehendNameFinder
 from keel.settings import load_settings
 from tests.fakes.settings import environment
@@ -30,3 +30,16 @@ def test_locally_names_and_toxicity_run_in_process() -> None:
     masker: Any = build_masker(settings, NoNetworkClients())
     assert masker._ner is None  # spaCy loads lazily on first use
     assert build_guardrails(settings, NoNetworkClients()).output._toxicity.__name__ == "_default_toxicity"
+
+
+def test_warm_models_loads_the_local_models_once() -> None:
+    from keel.guardrails.classifier import default_classifier
+    from keel.privacy import ner
+
+    settings = load_settings(environment(environment="local"))
+    seconds = warm_models(settings, NoNetworkClients())
+    assert seconds >= 0.0
+    assert ner._analyzer.built and default_classifier.built
+    loaded = ner._analyzer()
+    warm_models(settings, NoNetworkClients())
+    assert ner._analyzer() is loaded  # a second warm-up reuses the loaded pipeline

@@ -231,6 +231,22 @@ def build_masker(settings: Settings, clients: AwsClients) -> Any:
     return PiiMasker("full", ner=ComprehendNameFinder(clients.client("comprehend")))
 
 
+def warm_models(settings: Settings, clients: AwsClients) -> float:
+    """Load the in-process models a turn uses (names, injection classifier, toxicity) once; seconds taken.
+
+    The local stack calls it at start so the first question does not wait several seconds for spaCy. In
+    Lambda the same models load on the first request instead, to keep the cold-start import small.
+    """
+    import time
+
+    started = time.perf_counter()
+    guardrails = build_guardrails(settings, clients)
+    guardrails.input.screen("How many days of annual leave do I get?")
+    guardrails.output.check("Annual leave is 25 days.", [], "", "How many days of leave?", [])
+    build_masker(settings, clients).detect("Please ask Alice Martin in Ghent.")
+    return time.perf_counter() - started
+
+
 def build_audit_trail(settings: Settings, clients: AwsClients) -> Any:
     """The audit trail every turn and action writes to before it replies (R13, R14)."""
     from keel.audit.wiring import AuditConfig, build_trail

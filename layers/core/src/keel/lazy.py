@@ -24,6 +24,7 @@ class Lazy(Generic[T]):
         self._box: list[T] = []
         self._lock = threading.Lock()
         self.__doc__ = build.__doc__
+        self.__wrapped__ = build  # the bare builder, as functools.wraps exposes it (tests call it directly)
 
     def __call__(self) -> T:
         """The value."""

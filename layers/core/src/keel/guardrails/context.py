@@ -105,6 +105,15 @@ _DANGEROUS_CODE = re.compile(
 )
 _SEGMENT = re.compile(r"[^\n]+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+# A step of a numbered or bulleted procedure ("1. Create a purchase requisition"): how-to pages are made of
+# imperatives addressed to the reader, so a list item is never read as a request to the assistant.
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,3}[.)])\s+\S")
+# "List prices are reviewed ...": a noun phrase and a verb, a statement rather than a request
+# (unless it opens with a question word: "What movies are playing ..." is a question).
+_STATEMENT = re.compile(
+    r"^\s*(?!(?:what|which|who|whose|how|where|when|why)\b)\w+\s+\w+\s+(?:are|is|was|were|has|have|will|can)\b",
+    _I,
+)
 
 
 @dataclass(frozen=True)
@@ -119,20 +128,27 @@ class ContextVerdict:
     reasons: tuple[str, ...] = ()
 
 
-def _segments(text: str) -> list[str]:
+def _segments(text: str) -> list[tuple[str, bool]]:
+    """Each line and, for lines of several sentences, each sentence; with whether it is a procedure step."""
     out = []
     for line in _SEGMENT.findall(text):
-        out.append(line)
+        step = bool(_LIST_ITEM.match(line))
+        out.append((line, step))
         sentences = [s.strip() for s in _SENTENCE.findall(line) if s.strip()]
         if len(sentences) > 1:
-            out.extend(sentences)
+            out.extend((sentence, step) for sentence in sentences)
     return out
 
 
 def _is_task_request(segment: str) -> bool:
     stripped = segment.strip()
     # A standalone request line: starts like a chat request and is a sentence, not a table cell or a heading.
-    return bool(_TASK_REQUEST.match(stripped)) and "|" not in stripped and len(stripped.split()) >= 4
+    return (
+        bool(_TASK_REQUEST.match(stripped))
+        and not _STATEMENT.match(stripped)
+        and "|" not in stripped
+        and len(stripped.split()) >= 4
+    )
 
 
 class ContextScreen:
@@ -154,13 +170,13 @@ class ContextScreen:
                     best = max(best, hit.weight)
                     categories.append(hit.category)
                     reasons.append(f"rule {hit.name}: {hit.excerpt!r}")
-            for segment in _segments(view):
+            for segment, step in _segments(view):
                 for name, weight, pattern in _SIGNALS:
                     found = pattern.search(segment)
                     if found:
                         best = max(best, weight)
                         reasons.append(f"{name}: {found.group(0)[:80]!r}")
-                if _is_task_request(segment):
+                if not step and _is_task_request(segment):
                     best = max(best, 0.6)
                     reasons.append(f"request to an assistant: {segment.strip()[:80]!r}")
         if best >= 0.6 and _DANGEROUS_CODE.search(norm.text):

@@ -210,6 +210,7 @@ def _assemble(
     logger.info("restored %s items and %s objects", restored["items"], restored["objects"])
     if seed:
         _seed_knowledge(environment)
+    _warm(clients)
 
     root = repo_root()
     api = LocalApi(ROUTES, root / "functions", root / "web", lambda: {}, port=api_port or 0)
@@ -415,6 +416,14 @@ def _seed_knowledge(environment: dict[str, str]) -> None:
 
     report = seed_demo_knowledge(environment)
     logger.info("knowledge base: %s", json.dumps(report))
+
+
+def _warm(clients: Any) -> None:
+    # The first question should not wait for spaCy and the classifiers: load them before "ready".
+    from keel.bootstrap import warm_models
+    from keel.settings import load_settings
+
+    logger.info("models warm in %.1f s", warm_models(load_settings(), clients))
 
 
 def _fake_credentials() -> None:
