@@ -108,6 +108,8 @@ class ScriptedHandover:
     message: str = "I've opened ticket 1001 for you; a person will reply by e-mail within one business day."
 
     def escalate(self, conversation: object, principal: Principal, decision: object, *, summary: str = "") -> object:
-        """Record the handoff; return an object with .message like escalation.service.Handoff."""
+        """Record the handoff; answer with a ticket, as the real service does when no agent is free."""
+        from keel.escalation.service import Handoff
+
         self.handoffs.append({"reason": str(getattr(decision, "reason", "")), "summary": summary})
-        return type("Outcome", (), {"message": self.message})()
+        return Handoff(kind="ticket", message=self.message, escalation_id="esc-0001", ticket_id="1001")

@@ -259,8 +259,8 @@
   function renderOutcome(item, frame) {
     var text = OUTCOME_TEXT[frame.outcome];
     var escalation = frame.escalation || {};
-    if (escalation.ticket_id) text = "A support ticket was opened: " + escalation.ticket_id + ". " + (escalation.next_steps || "We will reply by e-mail.");
-    else if (escalation.state === "handoff") text = "You are being connected to a person. " + (escalation.message || "");
+    if (escalation.ticket_id) text = "A support ticket was opened: " + escalation.ticket_id + ". We will reply by e-mail.";
+    else if (escalation.kind === "agent") text = "You are connected to " + (escalation.agent_name || "a person") + ": write here to talk to them.";
     if (!text) return;
     item.appendChild(el("p", { class: "keel-outcome keel-outcome-" + frame.outcome, "data-keel": "outcome" }, text));
     setStatus(text);

@@ -122,6 +122,7 @@ def test_escalate_button_sends_the_human_request_through_the_same_turn() -> None
     asked = [m.text for m in world.conversations.messages(ids["c"]) if m.role == "user"]
     assert asked[-1] == HUMAN_REQUEST
     assert len(slack.posts) == 2
+    assert "Ticket *1001* was opened" in json.dumps(slack.posts[1])
 
 
 def test_unknown_slack_user_is_told_plainly_and_no_turn_runs() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from keel.channels.feedback import FeedbackService, InMemoryFeedbackStore
 from keel.channels.streaming import HUMAN_REQUEST
 from keel.conversations.memory import InMemoryConversationStore
-from keel.conversations.models import ChatReply, ChatRequest, Citation
+from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import Forbidden, NotFound, Unauthenticated
 from keel.identity.principal import Principal
@@ -97,6 +97,11 @@ class FakeTurn:
             citations=citations,
             confidence=1.0 if citations else 0.0,
             outcome=outcome,
+            escalation=(
+                EscalationStatus(kind="ticket", escalation_id="esc-0001", ticket_id="1001")
+                if outcome == "escalated"
+                else None
+            ),
         )
         return Result(reply)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
-from keel.bootstrap import AwsClients, build_guardrails, build_masker, warm_models
+from keel.bootstrap import AwsClients, build_guardrails, build_masker
 from keel.privacy.comprehend import ComprehendNameFinder
 from keel.settings import load_settings
+from tests.conftest import REPO_ROOT
 from tests.fakes.settings import environment
 
 
@@ -33,13 +36,23 @@ def test_locally_names_and_toxicity_run_in_process() -> None:
 
 
 def test_warm_models_loads_the_local_models_once() -> None:
-    from keel.guardrails.classifier import default_classifier
-    from keel.privacy import ner
+    # In a fresh interpreter: loading spaCy here would break tests that check fast mode never imports it.
+    code = """
+from keel.bootstrap import AwsClients, warm_models
+from keel.guardrails.classifier import default_classifier
+from keel.privacy import ner
+from keel.settings import load_settings
+from tests.fakes.settings import environment
 
-    settings = load_settings(environment(environment="local"))
-    seconds = warm_models(settings, NoNetworkClients())
-    assert seconds >= 0.0
-    assert ner._analyzer.built and default_classifier.built
-    loaded = ner._analyzer()
-    warm_models(settings, NoNetworkClients())
-    assert ner._analyzer() is loaded  # a second warm-up reuses the loaded pipeline
+settings = load_settings(environment(environment="local"))
+clients = AwsClients(region="us-east-1", endpoint_url="http://127.0.0.1:9")
+assert not ner._analyzer.built
+warm_models(settings, clients)
+assert ner._analyzer.built and default_classifier.built
+loaded = ner._analyzer()
+warm_models(settings, clients)
+assert ner._analyzer() is loaded
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -256,6 +256,13 @@ def test_explicit_request_for_a_human_hands_over_without_calling_the_model() -> 
     assert result.reply.outcome == "escalated"
     assert h.handover.handoffs[0]["reason"] == "explicit_request"
     assert h.generator.calls == []
+    assert result.reply.escalation is not None
+    assert (result.reply.escalation.kind, result.reply.escalation.ticket_id) == ("ticket", "1001")
+
+
+def test_an_answered_turn_carries_no_escalation() -> None:
+    result = harness().service.reply("t-emma", ChatRequest(bot="hr", message="How many days of leave?"), channel="api")
+    assert result.reply.outcome != "escalated" and result.reply.escalation is None
 
 
 def test_contact_details_quoted_from_a_source_reach_the_user_but_not_the_audit_trail() -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from keel.analytics.logs import current_correlation
-from keel.conversations.models import ChatReply, ChatRequest, Citation, Outcome
+from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.conversations.vaults import VaultStore
 from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -330,6 +330,7 @@ class ChatService:
             confidence=facts.confidence,
             outcome=facts.outcome,
             degradations=list(facts.completion.degradations) if facts.completion else [],
+            escalation=_escalation_status(facts.handoff_meta),
         )
         with self._stage("record", stages):
             deps.audit.record_turn(facts)  # write before reply: an unaudited answer is never returned
@@ -656,3 +657,11 @@ def _outcome(completion: Completion, citations: list[Citation]) -> Outcome:
     if not citations:
         return "no_answer"
     return "degraded" if completion.degradations else "answered"
+
+
+def _escalation_status(meta: dict[str, Any]) -> EscalationStatus | None:
+    """The handoff the escalation service reported this turn, as the reply shows it (None when none)."""
+    handoff = meta.get("escalation")
+    if not isinstance(handoff, dict) or handoff.get("kind") not in ("agent", "ticket", "pending"):
+        return None
+    return EscalationStatus.model_validate({k: handoff.get(k) or "" for k in EscalationStatus.model_fields})

@@ -309,9 +309,7 @@ def reply_blocks(reply: ChatReply) -> list[dict[str, Any]]:
         sources = " · ".join(f"*{_escape(c.title)}* (`{c.doc_id}`)" for c in reply.citations)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Sources: {sources}"[:3000]}]})
     if reply.outcome == "escalated":
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "A person has been asked to take over."}]}
-        )
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _handoff_text(reply)}]})
     value = json.dumps({"c": reply.conversation_id, "m": reply.message_id})
     blocks.append(
         {
@@ -337,6 +335,15 @@ def _button(label: str, action_id: str, value: str, *, style: str | None = None)
     if style:
         button["style"] = style
     return button
+
+
+def _handoff_text(reply: ChatReply) -> str:
+    handoff = reply.escalation
+    if handoff is not None and handoff.ticket_id:
+        return f"Ticket *{_escape(handoff.ticket_id)}* was opened; the support team will follow up."
+    if handoff is not None and handoff.kind == "agent" and handoff.agent_name:
+        return f"*{_escape(handoff.agent_name)}* is taking over this conversation."
+    return "A person has been asked to take over."
 
 
 def _plain(reply: ChatReply) -> str:

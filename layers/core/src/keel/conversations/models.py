@@ -29,6 +29,15 @@ class Citation(BaseModel):
     version: int = 1
 
 
+class EscalationStatus(BaseModel):
+    """Where an escalated conversation went: a named agent, a ticket number, or pending (a ticket follows)."""
+
+    kind: Literal["agent", "ticket", "pending"]
+    escalation_id: str
+    agent_name: str = ""
+    ticket_id: str = ""
+
+
 class ChatReply(BaseModel):
     """What the turn returns to the channel."""
 
@@ -39,3 +48,4 @@ class ChatReply(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     outcome: Outcome = "answered"
     degradations: list[str] = Field(default_factory=list)
+    escalation: EscalationStatus | None = None
