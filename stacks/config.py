@@ -6,6 +6,7 @@ Nothing here reads the environment; ``app.py`` reads the CDK context and hands t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,9 @@ FUNCTION_NAMES: tuple[str, ...] = (
     "secret_rotation",
 )
 HELPDESK_KINDS: tuple[str, ...] = ("zendesk", "servicenow", "jira-service-management")
+# The CRM and HR base URLs are also tags of their secrets (keel:rotation-url), so they keep to what a
+# Secrets Manager tag value accepts: at most 256 of letters, digits and _ . : / = + - @.
+_INTEGRATION_URL = re.compile(r"^https://[A-Za-z0-9_.:/=+\-@]{1,248}$")
 # Log retention periods CloudWatch accepts (days).
 _LOG_RETENTION_DAYS = frozenset({1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653})
 
@@ -179,8 +183,11 @@ class Integrations:
     def __post_init__(self) -> None:
         for name in ("crm_url", "hr_url"):
             value = getattr(self, name)
-            if not value.startswith("https://"):
-                raise ConfigError(f"integrations.{name} {value!r}: accepted is an https:// URL")
+            if not _INTEGRATION_URL.match(value):
+                raise ConfigError(
+                    f"integrations.{name} {value!r}: accepted is an https:// base URL of at most 256 letters, "
+                    "digits and _ . : / = + - @ (no query; it is also the rotation tag of the secret)"
+                )
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from keel.integrations.rotation_schemes import AUTH_TAG, FIELD_TAG, SCHEME_TAG, URL_TAG, KeyAuth, Scheme
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.settings_env import secret_name
 
-__all__ = ["SECRETS", "SecretsStack", "secret_name"]
+__all__ = ["REST_KEY_AUTH", "SECRETS", "SecretsStack", "rotation_tags", "secret_name"]
 
 # Secret suffix -> (what it holds, the JSON field the code reads and rotation replaces, other fields).
 # Names are physical so consumers can use dynamic references; the placeholder value has the shape the
@@ -30,6 +31,23 @@ SECRETS: dict[str, tuple[str, str, dict[str, str]]] = {
     "slack-bot-token": ("Slack bot token used to post replies", "bot_token", {}),
     "idp-oidc-client": ("client secret of the corporate OIDC identity provider", "client_secret", {}),
 }
+# Secrets whose provider has a key API, and how it takes a key: the rotation function adds, tests and
+# revokes keys there. The others have no keel:rotation tag, so their rotation fails saying to rotate them
+# at the provider (Slack, the helpdesk and the IdP issue those values).
+REST_KEY_AUTH: dict[str, KeyAuth] = {"crm": KeyAuth.BEARER, "hr": KeyAuth.API_KEY_HEADER}
+
+
+def rotation_tags(config: StageConfig, suffix: str) -> dict[str, str]:
+    """The keel:rotation* tags of a secret (keel.integrations.rotation_schemes reads them); none for the others."""
+    if suffix not in REST_KEY_AUTH:
+        return {}
+    urls = {"crm": config.integrations.crm_url, "hr": config.integrations.hr_url}
+    return {
+        SCHEME_TAG: Scheme.REST_KEY.value,
+        URL_TAG: urls[suffix],
+        AUTH_TAG: REST_KEY_AUTH[suffix].value,
+        FIELD_TAG: SECRETS[suffix][1],
+    }
 
 
 class SecretsStack(cdk.Stack):
@@ -63,6 +81,10 @@ class SecretsStack(cdk.Stack):
                 encryption_key=key,
                 removal_policy=cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY,
             )
+            for tag, value in rotation_tags(config, suffix).items():
+                cdk.Tags.of(self.secrets[suffix]).add(tag, value)
+        # Outside any VPC: the function reaches Secrets Manager and the providers' public HTTPS APIs over
+        # Lambda's own network, so it needs no ENI permissions and no NAT.
         self.rotation = KeelFunction(
             self,
             "SecretRotation",

@@ -120,3 +120,10 @@ def test_integration_urls_are_overridable_and_must_be_https() -> None:
         build_stage_config("prod", TARGET, {"integrations": {"hr_url": "http://hr.local"}})
     with pytest.raises(ConfigError, match="accepted keys: crm_url, hr_url"):
         build_stage_config("prod", TARGET, {"integrations": {"erp_url": "https://erp.example.com"}})
+
+
+def test_integration_urls_must_fit_a_secret_tag_because_rotation_reads_them_from_one() -> None:
+    assert build_stage_config("prod", TARGET, {"integrations": {"hr_url": "https://hr.example.com:8443/v2"}})
+    for url in ("https://hr.example.com/?tenant=1", "https://hr.example.com/%7Eapi", "https://" + "h" * 250):
+        with pytest.raises(ConfigError, match=r"integrations\.hr_url .*rotation tag"):
+            build_stage_config("prod", TARGET, {"integrations": {"hr_url": url}})

@@ -425,6 +425,47 @@ def test_slack_secrets_hold_the_fields_the_code_reads(synthesized: Synthesized) 
         assert json.loads(generated["SecretStringTemplate"])["rotate_field"] == field
 
 
+def test_crm_and_hr_secrets_tell_the_rotation_function_their_providers_key_api(synthesized: Synthesized) -> None:
+    # Given the secrets as deployed, When the rotation function reads their tags as it does in AWS,
+    # Then CRM and HR rotate through their provider's key API and every other secret names no scheme.
+    from keel.integrations.rotation_schemes import KeyAuth, RotationScheme, Scheme
+
+    config, stage = synthesized.config, synthesized.config.name
+    tags = {
+        s["Properties"]["Name"]: {t["Key"]: t["Value"] for t in s["Properties"].get("Tags", [])}
+        for _, s in synthesized.resources("AWS::SecretsManager::Secret").values()
+    }
+    expected = {
+        "crm": ("bearer", config.integrations.crm_url, "access_token"),
+        "hr": ("api-key-header", config.integrations.hr_url, "api_key"),
+    }
+    for suffix, (auth, url, field) in expected.items():
+        on_secret = tags[f"keel/{stage}/{suffix}"]
+        assert {k: v for k, v in on_secret.items() if k.startswith("keel:rotation")} == {
+            "keel:rotation": "rest-key",
+            "keel:rotation-url": url,
+            "keel:rotation-auth": auth,
+            "keel:rotation-field": field,
+        }, suffix
+        scheme = RotationScheme.from_tags(suffix, on_secret)
+        assert (scheme.scheme, scheme.auth, scheme.base_url) == (Scheme.REST_KEY, KeyAuth(auth), url), suffix
+    for name, on_secret in tags.items():
+        if name.rsplit("/", 1)[1] not in expected:
+            assert not any(k.startswith("keel:rotation") for k in on_secret), name
+
+
+def test_the_rotation_function_rotates_every_secret_from_outside_the_vpc(synthesized: Synthesized) -> None:
+    # Outside a VPC it reaches Secrets Manager and the providers over HTTPS with no NAT and no ENI grants.
+    _, logical, fn = _functions(synthesized)["secret_rotation"]
+    assert "VpcConfig" not in fn["Properties"]
+    assert not any(a.startswith("ec2:") for a, _ in function_grants(synthesized)["secret_rotation"])
+    schedules = [s["Properties"] for _, s in synthesized.resources("AWS::SecretsManager::RotationSchedule").values()]
+    assert len(schedules) == 6
+    assert all(logical in json.dumps(s["RotationLambdaARN"]) for s in schedules)
+    on_secrets = _resources_of(synthesized, "secret_rotation", "secretsmanager:DescribeSecret")
+    assert all(s in on_secrets for s in ("CrmSecret", "HrSecret"))
+
+
 # Triggers ------------------------------------------------------------------------------------------
 
 
