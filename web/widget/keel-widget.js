@@ -259,7 +259,7 @@
   function renderOutcome(item, frame) {
     var text = OUTCOME_TEXT[frame.outcome];
     var escalation = frame.escalation || {};
-    if (escalation.ticket_id) text = "A support ticket was opened: " + escalation.ticket_id + ". We will reply by e-mail.";
+    if (escalation.ticket_id) text = "A support ticket was opened: #" + escalation.ticket_id + ". We will reply by e-mail.";
     else if (escalation.kind === "agent") text = "You are connected to " + (escalation.agent_name || "a person") + ": write here to talk to them.";
     if (!text) return;
     item.appendChild(el("p", { class: "keel-outcome keel-outcome-" + frame.outcome, "data-keel": "outcome" }, text));
