@@ -425,6 +425,14 @@ def test_slack_secrets_hold_the_fields_the_code_reads(synthesized: Synthesized) 
         assert json.loads(generated["SecretStringTemplate"])["rotate_field"] == field
 
 
+def test_the_slack_worker_reads_revocation_records_and_forgets_thread_links(synthesized: Synthesized) -> None:
+    # keel.channels.wiring.Channels.slack_worker: RevocationCheck on every job, DynamoDBThreadMap.forget.
+    env = _functions(synthesized)["slack_worker"][2]["Properties"]["Environment"]["Variables"]
+    assert env["KEEL_REVOCATIONS_TABLE"] == synthesized.config.resource_name("revocations")
+    assert "RevocationsTable" in _resources_of(synthesized, "slack_worker", "dynamodb:GetItem")
+    assert "IdempotencyTable" in _resources_of(synthesized, "slack_worker", "dynamodb:DeleteItem")
+
+
 def test_crm_and_hr_secrets_tell_the_rotation_function_their_providers_key_api(synthesized: Synthesized) -> None:
     # Given the secrets as deployed, When the rotation function reads their tags as it does in AWS,
     # Then CRM and HR rotate through their provider's key API and every other secret names no scheme.

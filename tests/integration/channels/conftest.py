@@ -82,6 +82,7 @@ def channel_env(moto_stack: Any) -> Iterator[ChannelEnv]:
         app_client_ids=[pool.client_id],
         conversations_table=conversations_table,
         channel_state_table=names.tables["idempotency"].name,
+        revocations_table=names.tables["revocations"].name,
         slack_signing_secret_id="keel-chtest/slack/signing",
         slack_bot_token_secret_id="keel-chtest/slack/bot",
         slack_events_queue_url=queue_urls["slack-events"],

@@ -1,5 +1,6 @@
 """Issue 3 acceptance on the local stack: after an admin disable, and separately after a global sign-out, the very
-next API call with the old token gets 401, and an open WebSocket is closed (R5).
+next API call with the old token gets 401, an open WebSocket is closed, and the next reply in an existing Slack
+thread is refused (R5).
 
 The revocation path is the identity package's Revoker with the adapters the stack uses (the revocations and
 sessions tables in moto DynamoDB, Cognito in moto); its SessionCloser is the web channel's, which reaches the
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from keel.bootstrap import AwsClients
+from keel.channels.slack_worker import SIGNED_OUT_MESSAGE as SLACK_SIGNED_OUT_MESSAGE
 from keel.channels.websocket import SIGNED_OUT_MESSAGE
 from keel.channels.wiring import ChannelConfig, Channels
 from keel.errors import KeelError
@@ -23,7 +26,7 @@ from keel.identity.cognito import CognitoDirectory
 from keel.identity.revocation import DynamoDBRevocationStore
 from keel.identity.sessions import DynamoDBSessionRegistry
 from keel.settings import load_settings
-from tests.integration.channels.live import Live, until_terminal
+from tests.integration.channels.live import Live, mention, new_channel, slack_citations, until_terminal
 
 pytestmark = pytest.mark.integration
 QUESTION = "How many days of annual leave do I get?"
@@ -91,3 +94,45 @@ def test_closing_the_websocket_forgets_the_session(live: Live) -> None:
     while sessions.sessions(sub) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sessions.sessions(sub) == []
+
+
+def in_thread(user: str, channel: str, text: str, root: str) -> bytes:
+    """A mention replying in the thread that root started."""
+    body = json.loads(mention(user, channel, text))
+    body["event"]["thread_ts"] = root
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("disable", [True, False], ids=["admin-disable", "global-sign-out"])
+def test_revocation_ends_the_existing_slack_thread(live: Live, disable: bool) -> None:
+    # Given an employee talking to Keel in a Slack thread (Slack sends no token: the worker maps the e-mail)
+    username, _ = live.new_user("slacker", ["all-staff"], department="engineering")
+    slack_user = f"U{uuid.uuid4().hex[:8].upper()}"
+    live.add_slack_user(slack_user, f"{username}@acme.example")
+    channel, root = new_channel(), f"{time.time():.6f}"
+    assert live.send(live.slack_request("/slack/events", mention(slack_user, channel, QUESTION, ts=root)))[0] == 200
+    live.wait_for_slack(channel, 1)
+    follow_up = "Do unused days of annual leave carry over?"
+    assert live.send(live.slack_request("/slack/events", in_thread(slack_user, channel, follow_up, root)))[0] == 200
+    answers = live.wait_for_slack(channel, 2)
+    assert all(slack_citations(a) for a in answers), answers
+
+    # When an administrator disables the user, or signs them out everywhere
+    path, _ = revoker(live)
+    path.revoke(username, "left the company" if disable else "signed out by an administrator", disable=disable)
+
+    # Then the next reply in the thread is refused, saying why, and no answer follows it
+    assert live.send(live.slack_request("/slack/events", in_thread(slack_user, channel, follow_up, root)))[0] == 200
+    refusal = live.wait_for_slack(channel, 3)[2]
+    assert refusal["thread_ts"] == root and slack_citations(refusal) == []
+    assert ("disabled" if disable else SLACK_SIGNED_OUT_MESSAGE) in refusal["text"]
+
+    # And a new message in the channel: refused for a disabled user, a new conversation after a sign-out
+    fresh = f"{time.time():.6f}"
+    assert live.send(live.slack_request("/slack/events", mention(slack_user, channel, QUESTION, ts=fresh)))[0] == 200
+    last = live.wait_for_slack(channel, 4)[3]
+    assert last["thread_ts"] == fresh
+    if disable:
+        assert "disabled" in last["text"] and slack_citations(last) == []
+    else:
+        assert "hr-annual-leave" in slack_citations(last)

@@ -12,8 +12,9 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from keel.channels.slack import SlackJob
-from keel.channels.slack_worker import CognitoPrincipalDirectory
+from keel.channels.slack_worker import CognitoPrincipalDirectory, DynamoDBThreadMap, ThreadLink
 from keel.errors import NotFound, Unauthenticated
+from keel.identity.revocation import DynamoDBRevocationStore, RevocationRecord
 from keel.local import provision
 from tests.integration.channels.conftest import SIGNING_SECRET, ChannelEnv
 
@@ -156,3 +157,45 @@ def test_cognito_directory_maps_email_to_groups_and_refuses_disabled_users(chann
     cognito.admin_disable_user(UserPoolId=channel_env.pool.pool_id, Username="paula-slack")
     with pytest.raises(Unauthenticated, match="disabled"):
         directory.principal_for_email("paula.slack@acme.example")
+
+
+def test_disabled_revocation_record_refuses_slack_before_cognito_catches_up(channel_env: ChannelEnv) -> None:
+    # Given a user Cognito still shows enabled, whose revocation record is already disabled (SCIM or the event
+    # consumer wrote it first)
+    cognito = channel_env.clients.cognito
+    provision.ensure_user(cognito, channel_env.pool, "lena-slack", groups=["all-staff"], email="lena@acme.example")
+    channel_env.slack.add_user("ULENA", "lena@acme.example")
+    user = cognito.admin_get_user(UserPoolId=channel_env.pool.pool_id, Username="lena-slack")
+    sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+    store = DynamoDBRevocationStore(channel_env.clients.dynamodb, channel_env.names.tables["revocations"].name)
+    store.put(RevocationRecord(sub, not_before=time.time(), disabled=True, reason="deprovisioned", updated_at=0.0))
+    channel_env.slack.clear()
+    calls = len(channel_env.world.service.calls)
+    # When she mentions the bot in Slack
+    channel_env.channels.slack_ingress().handle(signed("/slack/events", mention("Ev6001", user="ULENA")))
+    assert run_worker(channel_env) == {"batchItemFailures": []}
+    # Then she is refused in the thread and no turn runs
+    [post] = channel_env.slack.messages()
+    assert "disabled" in post["text"] and post["thread_ts"] == "1700000000.6001"
+    assert len(channel_env.world.service.calls) == calls
+
+
+def test_thread_links_record_their_start_and_old_links_read_as_the_oldest(channel_env: ChannelEnv) -> None:
+    client, table = channel_env.clients.dynamodb, channel_env.names.tables["idempotency"].name
+    threads = DynamoDBThreadMap(client, table)
+    threads.remember("T1:C9:1700000000.1", ThreadLink("conv-new-0001", 1_700_000_000.25))
+    assert threads.link_for("T1:C9:1700000000.1") == ThreadLink("conv-new-0001", 1_700_000_000.25)
+    # An item the previous worker wrote has no started_at.
+    client.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": "SLACKTHREAD#T1:C9:1600000000.1"},
+            "sk": {"S": "LINK"},
+            "conversation_id": {"S": "conv-old-0001"},
+            "expires_at": {"N": str(int(time.time()) + 3600)},
+        },
+    )
+    assert threads.link_for("T1:C9:1600000000.1") == ThreadLink("conv-old-0001", 0.0)
+    threads.forget("T1:C9:1600000000.1")
+    threads.forget("T1:C9:1600000000.1")  # forgetting twice is not an error
+    assert threads.link_for("T1:C9:1600000000.1") is None

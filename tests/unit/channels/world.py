@@ -8,7 +8,10 @@ model, guardrail and audit stages, which have their own tests.
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from keel.channels.feedback import FeedbackService, InMemoryFeedbackStore
@@ -50,6 +53,8 @@ class FakeTurn:
     conversations: Any
     # Real token verification for tokens not in the table (the loopback tests' Cognito tokens).
     verify: Any = None
+    # When conversations are created (epoch seconds), as the real turn stamps created_at.
+    clock: Callable[[], float] = time.time
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     _ids: Any = field(default_factory=itertools.count)
 
@@ -108,7 +113,8 @@ class FakeTurn:
     def _conversation(self, principal: Principal, request: ChatRequest, bot: str, channel: str) -> str:
         if request.conversation_id is None:
             conversation_id = self._id()
-            self.conversations.create(Conversation(conversation_id, principal.subject, bot, channel, "t"))
+            created_at = datetime.fromtimestamp(self.clock(), UTC).isoformat()
+            self.conversations.create(Conversation(conversation_id, principal.subject, bot, channel, created_at))
             return conversation_id
         found = self.conversations.get(request.conversation_id)
         if found is None or found.owner != principal.subject:
@@ -126,7 +132,8 @@ class World:
     tokens: dict[str, Principal] = field(default_factory=lambda: {"t-emma": EMMA, "t-carla": CARLA})
     conversations: Any = field(default_factory=InMemoryConversationStore)
     feedback_store: InMemoryFeedbackStore = field(default_factory=InMemoryFeedbackStore)
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        self.service = FakeTurn(self.tokens, self.conversations)
+        self.service = FakeTurn(self.tokens, self.conversations, clock=self.clock)
         self.feedback = FeedbackService(self.conversations, self.feedback_store)

@@ -1,4 +1,14 @@
-"""The Slack worker: maps the Slack user to the enterprise identity, runs the turn, replies in the thread."""
+"""The Slack worker: maps the Slack user to the enterprise identity, runs the turn, replies in the thread.
+
+Revocation (R5). Slack sends no Keel token, so every job reads the subject's revocation record (one consistent
+read, as the HTTP path does): a disabled subject is refused, even before Cognito shows the user disabled. A
+Slack thread is a session that began when Keel linked it to a conversation: a thread, or a button on a
+conversation, that began before the record's ``not_before`` has ended, so it is refused and the thread's link
+forgotten. A new message after a global sign-out is answered in a new conversation: Slack authenticated the
+person to the workspace, and Keel cannot make anyone sign in again inside Slack. A sign-out therefore ends
+every Slack conversation but not Slack access itself; disabling the user (or removing them from the
+workspace) does that.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,8 +29,11 @@ from keel.channels.ports import Turn
 from keel.channels.slack import ACTION_ESCALATE, ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, SlackJob
 from keel.channels.streaming import HUMAN_REQUEST
 from keel.conversations.models import ChatReply, ChatRequest
+from keel.conversations.ports import Conversation, ConversationStore
 from keel.errors import Forbidden, InvalidRequest, KeelError, NotFound, ServiceUnavailable, Unauthenticated
 from keel.identity.principal import EXTERNAL_GROUPS, Principal
+from keel.identity.revocation import RevocationCheck, RevocationRecord
+from keel.identity.tokens import refuse
 
 logger = logging.getLogger("keel.slack.worker")
 JOB_TTL_SECONDS = 24 * 3600
@@ -26,6 +41,15 @@ THREAD_TTL_SECONDS = 30 * 24 * 3600
 MAX_SLACK_TEXT = 3000
 # users.info answers these for a user the workspace does not have (or no longer has).
 USER_GONE_ERRORS = frozenset({"user_not_found", "users_not_found", "user_not_visible"})
+DISABLED_MESSAGE = "this Keel account is disabled; ask your administrator"
+SIGNED_OUT_MESSAGE = (
+    "you were signed out of Keel everywhere, so this conversation has ended; "
+    "send a new message (not a reply in this thread) to start a new one"
+)
+ENDED_BUTTON_MESSAGE = (
+    "this answer belongs to a conversation that ended when you were signed out of Keel everywhere; "
+    "send a new message to start a new one"
+)
 
 
 class SlackWeb(Protocol):
@@ -52,15 +76,27 @@ class PrincipalDirectory(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ThreadLink:
+    """The conversation a Slack thread continues, and when it began in the thread (epoch seconds)."""
+
+    conversation_id: str
+    started_at: float
+
+
 class ThreadMap(Protocol):
     """Which Keel conversation a Slack thread continues."""
 
-    def conversation_for(self, key: str) -> str | None:
-        """The conversation id, or None for a new thread."""
+    def link_for(self, key: str) -> ThreadLink | None:
+        """The thread's link, or None for a new thread."""
         ...
 
-    def remember(self, key: str, conversation_id: str) -> None:
+    def remember(self, key: str, link: ThreadLink) -> None:
         """Link a thread to a conversation."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop the thread's link (its conversation ended); a thread without one is not an error."""
         ...
 
 
@@ -175,51 +211,70 @@ class CognitoPrincipalDirectory:
 
 
 class DynamoDBThreadMap:
-    """Thread links in a DynamoDB table with pk/sk (the idempotency table: pk SLACKTHREAD#..., sk LINK)."""
+    """Thread links in a DynamoDB table with pk/sk (the idempotency table: pk SLACKTHREAD#..., sk LINK).
+
+    A link written before links carried ``started_at`` reads as started at the epoch: it goes on while the
+    subject has no revocation record, and any sign-out ends it.
+    """
 
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
         self._table = table
 
-    def conversation_for(self, key: str) -> str | None:
-        """GetItem."""
+    def link_for(self, key: str) -> ThreadLink | None:
+        """GetItem, consistent: a link forgotten a moment ago stays forgotten."""
         try:
-            item = self._client.get_item(
-                TableName=self._table, Key={"pk": {"S": f"SLACKTHREAD#{key}"}, "sk": {"S": "LINK"}}, ConsistentRead=True
-            ).get("Item")
+            item = self._client.get_item(TableName=self._table, Key=_thread_key(key), ConsistentRead=True).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise ServiceUnavailable("the Slack thread links cannot be read") from exc
-        return item["conversation_id"]["S"] if item else None
+        if not item:
+            return None
+        return ThreadLink(item["conversation_id"]["S"], float(item.get("started_at", {}).get("N", "0")))
 
-    def remember(self, key: str, conversation_id: str) -> None:
+    def remember(self, key: str, link: ThreadLink) -> None:
         """PutItem."""
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    "pk": {"S": f"SLACKTHREAD#{key}"},
-                    "sk": {"S": "LINK"},
-                    "conversation_id": {"S": conversation_id},
+                    **_thread_key(key),
+                    "conversation_id": {"S": link.conversation_id},
+                    "started_at": {"N": repr(link.started_at)},
                     "expires_at": {"N": str(int(time.time()) + THREAD_TTL_SECONDS)},
                 },
             )
         except (ClientError, BotoCoreError) as exc:
             raise ServiceUnavailable("the Slack thread links cannot be written") from exc
 
+    def forget(self, key: str) -> None:
+        """DeleteItem."""
+        try:
+            self._client.delete_item(TableName=self._table, Key=_thread_key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the Slack thread links cannot be written") from exc
+
+
+def _thread_key(key: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"SLACKTHREAD#{key}"}, "sk": {"S": "LINK"}}
+
 
 class InMemoryThreadMap:
     """Thread links in a dict, for tests."""
 
     def __init__(self) -> None:
-        self.links: dict[str, str] = {}
+        self.links: dict[str, ThreadLink] = {}
 
-    def conversation_for(self, key: str) -> str | None:
+    def link_for(self, key: str) -> ThreadLink | None:
         """Lookup."""
         return self.links.get(key)
 
-    def remember(self, key: str, conversation_id: str) -> None:
+    def remember(self, key: str, link: ThreadLink) -> None:
         """Store."""
-        self.links[key] = conversation_id
+        self.links[key] = link
+
+    def forget(self, key: str) -> None:
+        """Drop."""
+        self.links.pop(key, None)
 
 
 class SlackWorker:
@@ -230,19 +285,25 @@ class SlackWorker:
         service: Callable[[], Turn],
         slack: SlackWeb,
         directory: PrincipalDirectory,
+        revocations: RevocationCheck,
         jobs: IdempotencyStore,
         threads: ThreadMap,
+        conversations: ConversationStore,
         feedback: Callable[[], FeedbackService],
         *,
         bot: str = "auto",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._service = service
         self._slack = slack
         self._directory = directory
+        self._revocations = revocations
         self._jobs = jobs
         self._threads = threads
+        self._conversations = conversations
         self._feedback = feedback
         self._bot = bot
+        self._clock = clock
 
     def process(self, job: SlackJob) -> bool:
         """Run the job unless it already ran; True when it ran. Failures worth a retry are raised."""
@@ -259,18 +320,40 @@ class SlackWorker:
 
     def _run(self, job: SlackJob) -> None:
         try:
-            principal = self._principal(job.user_id)
-            if job.kind == "feedback":
-                self._record_feedback(principal, job)
-                return
-            message = HUMAN_REQUEST if job.kind == "escalate" else job.text
-            reply = self._turn(principal, job, message)
+            reply = self._reply(job)
         except ServiceUnavailable:
             raise
         except KeelError as exc:
             self._slack.post_message(job.channel_id, _refusal(exc), thread_ts=job.thread_ts, blocks=[])
             return
-        self._slack.post_message(job.channel_id, _plain(reply), thread_ts=job.thread_ts, blocks=reply_blocks(reply))
+        if reply is not None:
+            self._slack.post_message(job.channel_id, _plain(reply), thread_ts=job.thread_ts, blocks=reply_blocks(reply))
+
+    def _reply(self, job: SlackJob) -> ChatReply | None:
+        # Taken before the revocation read, so a conversation begun here is never newer than a sign-out it missed.
+        now = self._clock()
+        principal = self._principal(job.user_id)
+        record = self._revocations.record_of(principal.subject)
+        if record is not None and record.disabled:
+            raise refuse("revoked", DISABLED_MESSAGE)
+        if job.kind == "feedback":
+            self._button_conversation_start(principal, record, job.conversation_id)
+            self._record_feedback(principal, job)
+            return None
+        thread_key = f"{job.team_id}:{job.channel_id}:{job.thread_ts or job.message_ts or job.delivery_id}"
+        if job.conversation_id:
+            started = self._button_conversation_start(principal, record, job.conversation_id)
+            link: ThreadLink | None = ThreadLink(job.conversation_id, now if started is None else started)
+        else:
+            link = self._thread_link(thread_key, record)
+        message = HUMAN_REQUEST if job.kind == "escalate" else job.text
+        request = ChatRequest(
+            bot=self._bot, conversation_id=link.conversation_id if link else None, message=message[:4000]
+        )
+        reply = self._service().reply_as(principal, request, channel="slack").reply
+        if job.thread_ts:
+            self._threads.remember(thread_key, ThreadLink(reply.conversation_id, link.started_at if link else now))
+        return reply
 
     def _principal(self, user_id: str) -> Principal:
         email = self._slack.user_email(user_id)
@@ -278,14 +361,28 @@ class SlackWorker:
             raise Forbidden("your Slack profile has no e-mail address, so Keel cannot tell who you are")
         return self._directory.principal_for_email(email)
 
-    def _turn(self, principal: Principal, job: SlackJob, message: str) -> ChatReply:
-        thread_key = f"{job.team_id}:{job.channel_id}:{job.thread_ts or job.message_ts or job.delivery_id}"
-        conversation_id = job.conversation_id or self._threads.conversation_for(thread_key)
-        request = ChatRequest(bot=self._bot, conversation_id=conversation_id, message=message[:4000])
-        reply = self._service().reply_as(principal, request, channel="slack").reply
-        if job.thread_ts:
-            self._threads.remember(thread_key, reply.conversation_id)
-        return reply
+    def _thread_link(self, thread_key: str, record: RevocationRecord | None) -> ThreadLink | None:
+        """The thread's link; a thread that began before a sign-out has ended and is forgotten."""
+        link = self._threads.link_for(thread_key)
+        if link is None or record is None or not record.ends(link.started_at):
+            return link
+        self._threads.forget(thread_key)
+        logger.info("Slack thread ended by a sign-out", extra={"subject": record.subject})
+        raise refuse("revoked", SIGNED_OUT_MESSAGE)
+
+    def _button_conversation_start(
+        self, principal: Principal, record: RevocationRecord | None, conversation_id: str | None
+    ) -> float | None:
+        """When the button's conversation began; refused when a sign-out ended it. None: not the caller's."""
+        if not conversation_id:
+            return None
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None or conversation.owner != principal.subject:
+            return None  # the feedback service and the turn refuse it with their own NotFound
+        started = _started_at(conversation)
+        if record is not None and record.ends(started):
+            raise refuse("revoked", ENDED_BUTTON_MESSAGE)
+        return started
 
     def _record_feedback(self, principal: Principal, job: SlackJob) -> None:
         if not job.conversation_id or not job.message_id or job.rating is None:
@@ -344,6 +441,14 @@ def _handoff_text(reply: ChatReply) -> str:
     if handoff is not None and handoff.kind == "agent" and handoff.agent_name:
         return f"*{_escape(handoff.agent_name)}* is taking over this conversation."
     return "A person has been asked to take over."
+
+
+def _started_at(conversation: Conversation) -> float:
+    try:
+        at = datetime.fromisoformat(conversation.created_at)
+    except ValueError:
+        return 0.0  # an unreadable start counts as the oldest: any sign-out ends the conversation
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _plain(reply: ChatReply) -> str:

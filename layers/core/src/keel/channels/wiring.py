@@ -29,6 +29,7 @@ from keel.channels.websocket import (
     WebSocketSessionCloser,
 )
 from keel.errors import ConfigurationError
+from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
 from keel.lazy import Lazy
 
 
@@ -46,6 +47,9 @@ class ChannelConfig(BaseModel):
     channel_state_table: str | None = None
     # The identity sessions registry: open WebSocket connections are registered so a revocation closes them.
     sessions_table: str | None = None
+    # The per-subject revocation records the Slack worker reads on every job (channels without a token).
+    revocations_table: str | None = None
+    revocation_max_age_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
     slack_signing_secret_id: str | None = None
     slack_bot_token_secret_id: str | None = None
     slack_events_queue_url: str | None = None
@@ -119,19 +123,28 @@ class Channels:
         return SlackIngress(SlackSignatureVerifier(secret, state), state, queue)
 
     def slack_worker(self) -> SlackWorker:
-        """The Slack queue worker."""
-        table = self.config.require("channel_state_table")
+        """The Slack queue worker; it reads the revocation record on every job (R5), as the token path does."""
+        from keel.conversations.dynamodb import DynamoDBConversationStore
+
+        config, dynamodb = self.config, self.clients.dynamodb
+        table = config.require("channel_state_table")
         token = CachedSecret(
-            self.clients.client("secretsmanager"), self.config.require("slack_bot_token_secret_id"), field="bot_token"
+            self.clients.client("secretsmanager"), config.require("slack_bot_token_secret_id"), field="bot_token"
+        )
+        revocations = RevocationCheck(
+            DynamoDBRevocationStore(dynamodb, config.require("revocations_table")),
+            max_age_seconds=config.revocation_max_age_seconds,
         )
         return SlackWorker(
             self.service,
-            SlackWebApi(token, base_url=self.config.slack_api_url),
-            CognitoPrincipalDirectory(self.clients.cognito, self.config.user_pool_id, tenant=self.config.tenant),
-            DynamoDBIdempotencyStore(self.clients.dynamodb, table),
-            DynamoDBThreadMap(self.clients.dynamodb, table),
+            SlackWebApi(token, base_url=config.slack_api_url),
+            CognitoPrincipalDirectory(self.clients.cognito, config.user_pool_id, tenant=config.tenant),
+            revocations,
+            DynamoDBIdempotencyStore(dynamodb, table),
+            DynamoDBThreadMap(dynamodb, table),
+            DynamoDBConversationStore(dynamodb, config.conversations_table),
             self.feedback,
-            bot=self.config.slack_bot,
+            bot=config.slack_bot,
         )
 
     def websocket_gateway(self) -> WebSocketGateway:

@@ -1,8 +1,10 @@
 """Session closers: how a revocation ends a subject's open sessions in each channel (R5).
 
 WebSocket sessions are API Gateway connections, ended with the Management API's DeleteConnection.
-Slack threads and web sessions hold no connection: nothing can be torn down on the channel side, and
-the revocation record already refuses their next request, so closing one only forgets it.
+Slack threads and web sessions hold no connection: nothing can be torn down on the channel side, so
+closing one only forgets it, and the revocation record ends it on its next request: a web request's token
+issued before ``not_before`` is refused (``RevocationCheck``); the Slack worker reads the record on every
+job, refuses a disabled subject, and ends a thread whose conversation began before ``not_before``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class ApiGatewayConnectionCloser:
 
 
 class ForgetSession:
-    """For channels without a connection (Slack, web): the revocation record refuses the next request."""
+    """For channels without a connection (Slack, web): the revocation record ends the session on its next request."""
 
     def close(self, session: Session, reason: str) -> None:
         """Nothing to end on the channel's side; the Revoker then unregisters the session."""

@@ -4,7 +4,8 @@ Why a record and not the token: Cognito (and moto) keep verifying a signed token
 expires, whatever happens to the user. So Keel keeps, per subject, the time before which every token is
 refused (``not_before``) and whether the account is disabled. Writers: ``Revoker.revoke`` (the admin and
 deprovisioning API) and ``keel.identity.events`` (Cognito admin events from CloudTrail). Reader: every
-request, through ``RevocationCheck``.
+request, through ``RevocationCheck``: ``check`` for a token, ``record_of`` for the Slack worker, which has no
+token and ends a thread started before ``not_before`` instead.
 
 Caching: none by default. "The very next request" rules out a per-container cache of even a few seconds,
 because the next request may land on a warm container that read the record a moment before the revocation.
@@ -41,7 +42,11 @@ class RevocationRecord:
 
     def refuses(self, token: VerifiedToken) -> bool:
         """True when this record makes the token unusable."""
-        return self.disabled or token.issued_at < self.not_before
+        return self.ends(token.issued_at)
+
+    def ends(self, started_at: float) -> bool:
+        """True when what began at started_at (a token, a Slack thread) is over: disabled, or signed out since."""
+        return self.disabled or started_at < self.not_before
 
 
 class RevocationStore(Protocol):
@@ -190,6 +195,10 @@ class RevocationCheck:
         if record.disabled:
             raise refuse("revoked", "this account is disabled at the identity provider; sign in again later")
         raise refuse("revoked", "this session was signed out at the identity provider; sign in again")
+
+    def record_of(self, subject: str) -> RevocationRecord | None:
+        """The subject's record, read as check reads it, for a channel with no token to check (Slack)."""
+        return self._record(subject)
 
     def _record(self, subject: str) -> RevocationRecord | None:
         if self._max_age <= 0:
