@@ -17,7 +17,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.settings_env import maintenance_parameter
 
-# Table name suffix -> (partition key, sort key or None, TTL attribute). Open WebSocket/Slack sessions live
+# Table name suffix -> (partition key, sort key or None, TTL attribute). Open WebSocket sessions live
 # in "sessions" per subject so revocation can end them (R5); "agents" holds agent presence and escalation
 # records (KEEL_ESCALATIONS_TABLE and the workflow's ${AgentsTable}); "idempotency" is the channels' state
 # (claims, Slack thread links, WebSocket connections: KEEL_CHANNEL_STATE_TABLE).

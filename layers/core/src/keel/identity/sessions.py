@@ -1,4 +1,8 @@
-"""Open sessions per subject (WebSocket connections, Slack threads), so a revocation can end them (R5)."""
+"""Open sessions per subject, so a revocation can end them (R5).
+
+WebSocket connections register here. Slack threads do not: the Slack worker reads the revocation record
+on every job and ends threads begun before the subject's not_before (keel.channels.slack_worker).
+"""
 
 from __future__ import annotations
 
