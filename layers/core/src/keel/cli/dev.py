@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from keel.local.stack import start_stack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Client libraries log every request at INFO (opensearch-py a line per search); keep the console for Keel.
+    for chatty in ("werkzeug", "opensearch", "urllib3", "websockets"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     print("keel: starting the local stack ...", flush=True)
     stack = start_stack(reset=args.reset, seed=not args.no_seed, api_port=args.port)
     stopped = threading.Event()
