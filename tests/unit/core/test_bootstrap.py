@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from keel.bootstrap import AwsClients, build_guardrails, build_masker
+from keel.guardrails.bedrock import BedrockGuardrail
 from keel.privacy.comprehend import ComprehendNameFinder
 from keel.settings import load_settings
 from tests.conftest import REPO_ROOT
@@ -25,7 +26,8 @@ def test_in_aws_names_go_to_comprehend_and_toxicity_to_the_bedrock_guardrail() -
     masker: Any = build_masker(settings, NoNetworkClients())
     assert isinstance(masker._ner, ComprehendNameFinder)
     guardrails = build_guardrails(settings, NoNetworkClients())
-    assert guardrails.output._toxicity.__name__ == "<lambda>"
+    toxicity = guardrails.output._toxicity
+    assert toxicity.__name__ == "toxicity" and isinstance(toxicity.__self__, BedrockGuardrail)
 
 
 def test_locally_names_and_toxicity_run_in_process() -> None:

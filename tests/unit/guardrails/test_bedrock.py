@@ -42,3 +42,35 @@ def test_no_intervention_allows() -> None:
 def test_sdk_error_becomes_service_unavailable() -> None:
     with pytest.raises(ServiceUnavailable):
         BedrockGuardrail(FakeRuntime(fail=True), "gr-1").screen("hello")
+
+
+def _filters(*filters: dict[str, str]) -> dict[str, Any]:
+    return {"action": "GUARDRAIL_INTERVENED", "assessments": [{"contentPolicy": {"filters": list(filters)}}]}
+
+
+def test_a_blocked_content_filter_is_full_toxicity() -> None:
+    client = FakeRuntime(_filters({"type": "HATE", "confidence": "HIGH", "action": "BLOCKED"}))
+    assert BedrockGuardrail(client, "gr-1").toxicity("answer") == 1.0
+    assert client.calls[0]["source"] == "OUTPUT"
+
+
+def test_a_filter_below_its_strength_scores_its_confidence() -> None:
+    client = FakeRuntime(
+        {"action": "NONE", "assessments": [{"contentPolicy": {"filters": [{"type": "INSULTS", "confidence": "LOW"}]}}]}
+    )
+    assert BedrockGuardrail(client, "gr-1").toxicity("answer") == 0.3
+
+
+def test_sensitive_information_or_prompt_attack_interventions_are_not_toxicity() -> None:
+    pii = {
+        "action": "GUARDRAIL_INTERVENED",
+        "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "action": "ANONYMIZED"}]}}],
+    }
+    assert BedrockGuardrail(FakeRuntime(pii), "gr-1").toxicity("write to it@acme.example") == 0.0
+    attack = _filters({"type": "PROMPT_ATTACK", "confidence": "HIGH", "action": "BLOCKED"})
+    assert BedrockGuardrail(FakeRuntime(attack), "gr-1").toxicity("answer") == 0.0
+
+
+def test_toxicity_sdk_error_becomes_service_unavailable() -> None:
+    with pytest.raises(ServiceUnavailable):
+        BedrockGuardrail(FakeRuntime(fail=True), "gr-1").toxicity("answer")

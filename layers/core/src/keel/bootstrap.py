@@ -215,9 +215,7 @@ def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
     guardrail = BedrockGuardrail(
         clients.client("bedrock-runtime"), settings.bedrock_guardrail_id, settings.bedrock_guardrail_version
     )
-    return Guardrails(
-        defaults.input, defaults.context, OutputCheck(toxicity=lambda text: guardrail.screen(text, "OUTPUT").score)
-    )
+    return Guardrails(defaults.input, defaults.context, OutputCheck(toxicity=guardrail.toxicity))
 
 
 def build_masker(settings: Settings, clients: AwsClients) -> Any:
