@@ -32,6 +32,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from keel.conversations.dynamodb import BY_DAY_INDEX
 from keel.identity.events import ENABLING_EVENTS, REVOKING_EVENTS
 from stacks.config import StageConfig
 from stacks.constructs.function import FunctionNetwork, KeelFunction
@@ -263,7 +264,9 @@ class ApiStack(cdk.Stack):
             [self._table("agents"), self._table("conversations")],
         )
         self.agent_api.allow_key(deps.key, encrypt=True)
-        self.ops_api.allow(["dynamodb:Scan"], [self._table("conversations")])
+        # The KPI window: the by-day index, then one Query per conversation (keel.analytics.dynamodb); no Scan.
+        conversations = self._table("conversations")
+        self.ops_api.allow(["dynamodb:Query"], [conversations, f"{conversations}/index/{BY_DAY_INDEX}"])
 
         # Guests are users of the customer pool (keel.channels.guests.CognitoGuestIssuer).
         self.guest_session.allow(

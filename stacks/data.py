@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from keel.conversations.dynamodb import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
 from stacks.config import StageConfig
 from stacks.constructs.settings_env import maintenance_parameter
 
@@ -95,6 +96,13 @@ class DataStack(cdk.Stack):
                 removal_policy=removal,
             )
             self.tables[suffix] = table
+        # Analytics reads conversations by UTC day through this sparse keys-only index (keel.analytics.dynamodb).
+        self.tables["conversations"].add_global_secondary_index(
+            index_name=BY_DAY_INDEX,
+            partition_key=dynamodb.Attribute(name=DAY_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=CREATED_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
 
     def _allow_services(self, config: StageConfig) -> None:
         """Key policy for AWS services that encrypt with the key on Keel's behalf (no cross-stack refs)."""

@@ -80,6 +80,20 @@ def test_every_table_is_kms_encrypted_with_point_in_time_recovery(synthesized: S
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, logical_id
 
 
+def test_conversations_have_the_by_day_index_analytics_reads(synthesized: Synthesized) -> None:
+    # keel.analytics.dynamodb queries it day by day; the ops function has Query on it and no Scan.
+    tables = [
+        t
+        for _, t in synthesized.resources("AWS::DynamoDB::Table").values()
+        if "GlobalSecondaryIndexes" in t["Properties"]
+    ]
+    assert len(tables) == 1
+    [index] = tables[0]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-day"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["day", "created_at"]
+    assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"
+
+
 def test_the_stage_key_rotates(synthesized: Synthesized) -> None:
     synthesized.templates["data"].has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 

@@ -127,7 +127,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
         "kms:Encrypt",
         "kms:GenerateDataKey",
     },
-    "ops_api": {"dynamodb:GetItem", "dynamodb:Scan", "kms:Decrypt", "kms:DescribeKey"},
+    "ops_api": {"dynamodb:GetItem", "dynamodb:Query", "kms:Decrypt", "kms:DescribeKey"},
     "authorizer": {"dynamodb:GetItem", "kms:Decrypt", "kms:DescribeKey"},
     "slack": {
         "secretsmanager:GetSecretValue",

@@ -18,6 +18,7 @@ from keel.cli.main import main
 from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import StoreUnavailable
+from keel.local.provision import LocalResources, TableSpec, ensure_table
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -30,15 +31,8 @@ def table(moto_stack: Any) -> tuple[Any, str]:
         "dynamodb", retries={"mode": "standard", "max_attempts": 1}
     )
     name = f"conversations-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    # The table as the stacks and the local stack create it: pk/sk plus the by-day index over headers.
+    ensure_table(client, TableSpec(name, indexes=LocalResources().tables["conversations"].indexes))
     store = DynamoDBConversationStore(client, name)
     feedback = DynamoDBFeedbackStore(client, name)
     for n in range(12):
@@ -64,6 +58,7 @@ def table(moto_stack: Any) -> tuple[Any, str]:
             "bot": {"S": "hr"},
             "channel": {"S": "api"},
             "created_at": {"S": NOW.isoformat()},
+            "day": {"S": NOW.date().isoformat()},
             "expires_at": {"N": str(int(time.time()) - 10)},
         },
     )
@@ -72,7 +67,7 @@ def table(moto_stack: Any) -> tuple[Any, str]:
 
 def test_source_reads_conversations_messages_and_feedback_in_the_window(table: tuple[Any, str]) -> None:
     client, name = table
-    # page_size 5 forces several Scan pages
+    # page_size 5 forces several pages of the index and of the conversations
     source = DynamoDBAnalyticsSource(client, name, page_size=5)
     records = {r.conversation.conversation_id: r for r in source.conversations(NOW - timedelta(days=7), NOW)}
     assert sorted(records) == [f"src-{n:03d}" for n in range(12)]
@@ -117,3 +112,30 @@ def test_an_unreachable_table_is_a_clear_error(moto_stack: Any) -> None:
     source = DynamoDBAnalyticsSource(client, "no-such-table")
     with pytest.raises(StoreUnavailable, match="cannot be read for analytics"):
         list(source.conversations(NOW - timedelta(days=1), NOW))
+
+
+class NoScan:
+    """The DynamoDB client, except that a Scan fails the test; counts the Queries."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.queries: list[str] = []
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        raise AssertionError("analytics must not scan the conversations table")
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        self.queries.append(kwargs.get("IndexName", "table"))
+        result: dict[str, Any] = self._client.query(**kwargs)
+        return result
+
+
+def test_the_window_is_read_through_the_day_index_not_a_scan(table: tuple[Any, str]) -> None:
+    client, name = table
+    recording = NoScan(client)
+    records = list(DynamoDBAnalyticsSource(recording, name).conversations(NOW - timedelta(days=2), NOW))
+    # Three UTC days touched (today, yesterday, the day before): one index query each, then one per conversation
+    # the index returned: the records, plus the expired header (read, then dropped).
+    assert recording.queries.count("by-day") == 3
+    assert recording.queries.count("table") == len(records) + 1
+    assert "src-expired" not in {r.conversation.conversation_id for r in records}

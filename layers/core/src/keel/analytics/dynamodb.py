@@ -1,7 +1,8 @@
 """Analytics source over the conversations table in DynamoDB.
 
-For now a filtered Scan (the table has no index on time): fine for the local stack and small tenants, but
-it reads the whole table on every report. A GSI on (tenant, created day) would replace it at scale.
+A window is read day by day through the sparse ``by-day`` index over conversation headers (keys only),
+then each conversation's items with one Query on its partition: the cost follows the window, not the
+table. Headers written before the index existed carry no ``day`` and are not found.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keel.analytics.ports import ConversationRecord, FeedbackItem
 from keel.analytics.timeutil import parse_instant
+from keel.conversations.dynamodb import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import StoreUnavailable
 
@@ -37,40 +39,49 @@ class DynamoDBAnalyticsSource:
 
     def conversations(self, since: datetime, until: datetime) -> Iterator[ConversationRecord]:
         """Every conversation created in [since, until), with its messages and feedback."""
-        # Messages and feedback never predate their conversation, so anything older than `since` is skipped
-        # server-side; ISO-8601 UTC strings compare in time order.
         since_text = since.astimezone(UTC).isoformat()
-        items: dict[str, list[dict[str, Any]]] = {}
-        for item in self._scan(since_text):
-            if _expired(item):
-                continue
-            items.setdefault(item["pk"]["S"], []).append(item)
-        for group in items.values():
-            record = _record(group)
-            if record is not None and since <= parse_instant(record.conversation.created_at) < until:
-                yield record
+        for day in _days(since, until):
+            for conversation_pk in self._created_on(day, since_text):
+                items = [item for item in self._conversation_items(conversation_pk) if not _expired(item)]
+                record = _record(items)
+                if record is not None and since <= parse_instant(record.conversation.created_at) < until:
+                    yield record
 
-    def _scan(self, since_text: str) -> Iterator[dict[str, Any]]:
+    def _created_on(self, day: str, since_text: str) -> Iterator[str]:
+        """Partition keys of the conversations created on one UTC day, not before `since`."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "FilterExpression": (
-                "begins_with(pk, :conv) AND (created_at >= :since OR recorded_at >= :since) AND "
-                "(sk = :meta OR begins_with(sk, :msg) OR begins_with(sk, :feedback))"
-            ),
+            "IndexName": BY_DAY_INDEX,
+            "KeyConditionExpression": "#day = :day AND #created >= :since",
+            "ExpressionAttributeNames": {"#day": DAY_ATTRIBUTE, "#created": CREATED_ATTRIBUTE},
+            "ExpressionAttributeValues": {":day": {"S": day}, ":since": {"S": since_text}},
+            "Limit": self._page_size,
+        }
+        for item in self._pages(kwargs):
+            yield item["pk"]["S"]
+
+    def _conversation_items(self, conversation_pk: str) -> Iterator[dict[str, Any]]:
+        """The header, messages and feedback of one conversation (never its sealed vault)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "FilterExpression": "sk = :meta OR begins_with(sk, :msg) OR begins_with(sk, :feedback)",
             "ProjectionExpression": _PROJECTION,
             "ExpressionAttributeNames": _NAMES,
             "ExpressionAttributeValues": {
-                ":conv": {"S": "CONV#"},
-                ":since": {"S": since_text},
+                ":pk": {"S": conversation_pk},
                 ":meta": {"S": "META"},
                 ":msg": {"S": "MSG#"},
                 ":feedback": {"S": "FEEDBACK#"},
             },
             "Limit": self._page_size,
         }
+        yield from self._pages(kwargs)
+
+    def _pages(self, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:
             try:
-                page = self._client.scan(**kwargs)
+                page = self._client.query(**kwargs)
             except (ClientError, BotoCoreError) as exc:
                 raise StoreUnavailable("the conversation store cannot be read for analytics right now") from exc
             yield from page.get("Items", [])
@@ -78,6 +89,15 @@ class DynamoDBAnalyticsSource:
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
+
+
+def _days(since: datetime, until: datetime) -> Iterator[str]:
+    """The UTC days that [since, until) touches, oldest first."""
+    day = since.astimezone(UTC).date()
+    last = (until.astimezone(UTC) - timedelta(microseconds=1)).date()
+    while day <= last:
+        yield day.isoformat()
+        day += timedelta(days=1)
 
 
 def _record(items: list[dict[str, Any]]) -> ConversationRecord | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -13,6 +14,19 @@ from keel.errors import Conflict, StoreUnavailable
 
 _HEADER = "META"
 _MSG = "MSG#"
+# A sparse global secondary index over conversation headers by UTC day: only headers carry `day`, so the
+# index holds one small entry per conversation. Analytics reads a window day by day through it.
+BY_DAY_INDEX = "by-day"
+DAY_ATTRIBUTE = "day"
+CREATED_ATTRIBUTE = "created_at"
+
+
+def utc_day(instant: str) -> str:
+    """The UTC calendar day (YYYY-MM-DD) of an ISO-8601 instant; a naive instant is taken as UTC."""
+    parsed = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).date().isoformat()
 
 
 class DynamoDBConversationStore:
@@ -52,6 +66,7 @@ class DynamoDBConversationStore:
                 "bot": {"S": conversation.bot},
                 "channel": {"S": conversation.channel},
                 "created_at": {"S": conversation.created_at},
+                DAY_ATTRIBUTE: {"S": utc_day(conversation.created_at)},
                 "status": {"S": conversation.status},
                 "expires_at": {"N": str(self._expiry())},
             },

@@ -12,6 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from keel.conversations.dynamodb import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
+
 DEMO_DIR = Path(str(resources.files("keel.local") / "demo"))
 POOL_NAME = "keel-local-employees"
 CLIENT_NAME = "keel-local-web"
@@ -26,6 +28,8 @@ class TableSpec:
     partition_key: str = "pk"
     sort_key: str | None = "sk"
     ttl_attribute: str | None = "expires_at"
+    # Global secondary indexes as (name, partition key, sort key), keys-only projection.
+    indexes: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class LocalResources:
         """Every table by its role."""
         names = ("conversations", "budgets", "audit-chain", "agents", "idempotency")
         tables = {role: TableSpec(f"{self.prefix}-{role}") for role in names}
+        tables["conversations"] = TableSpec(
+            f"{self.prefix}-conversations", indexes=((BY_DAY_INDEX, DAY_ATTRIBUTE, CREATED_ATTRIBUTE),)
+        )
         tables["revocations"] = TableSpec(f"{self.prefix}-revocations", partition_key="subject", sort_key=None)
         tables["sessions"] = TableSpec(f"{self.prefix}-sessions", partition_key="subject", sort_key="session_key")
         return tables
@@ -75,7 +82,7 @@ def provision_keys(clients: Any, names: LocalResources) -> dict[str, str]:
 def provision_aws(clients: Any, names: LocalResources) -> dict[str, str]:
     """Create tables, buckets and queues if missing; returns queue URLs by role."""
     for spec in names.tables.values():
-        _ensure_table(clients.dynamodb, spec)
+        ensure_table(clients.dynamodb, spec)
     for role, bucket in names.buckets.items():
         _ensure_bucket(clients.s3, bucket, object_lock=(role == "audit"))
     queue_urls = {}
@@ -205,18 +212,31 @@ def _ensure_group(cognito: Any, pool_id: str, group: str) -> None:
             raise
 
 
-def _ensure_table(dynamodb: Any, spec: TableSpec) -> None:
+def ensure_table(dynamodb: Any, spec: TableSpec) -> None:
     keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
     attributes = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
     if spec.sort_key:
         keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
         attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})
+    indexes = [
+        {
+            "IndexName": name,
+            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+        for name, pk, sk in spec.indexes
+    ]
+    defined = {a["AttributeName"] for a in attributes}
+    for _, pk, sk in spec.indexes:
+        attributes.extend({"AttributeName": n, "AttributeType": "S"} for n in (pk, sk) if n not in defined)
+        defined |= {pk, sk}
     try:
         dynamodb.create_table(
             TableName=spec.name,
             KeySchema=keys,
             AttributeDefinitions=attributes,
             BillingMode="PAY_PER_REQUEST",
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
