@@ -18,6 +18,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from keel.analytics.telemetry import NAMESPACE, TURN_DIMENSIONS, M
+from keel.integrations.secret_age import OVERDUE_METRIC
+from keel.integrations.secret_age import SERVICE as SECRET_AGE_SERVICE
 from stacks.access import break_glass_role_arn
 from stacks.config import FUNCTION_NAMES, StageConfig
 from stacks.constructs.function import function_name
@@ -64,6 +66,7 @@ class ObservabilityStack(cdk.Stack):
             self.dashboards[bot] = self._dashboard(bot)
             self.alarms[bot] = self._bot_alarms(bot)
         self._operational_alarms()
+        self._secrets_overdue_alarm()
         self._break_glass_alert()
 
     def _channels(
@@ -249,6 +252,30 @@ class ObservabilityStack(cdk.Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             alarm.add_alarm_action(self._action)
+
+    def _secrets_overdue_alarm(self) -> None:
+        """The daily secret-age check (stacks.secrets) found a provider-rotated secret past its rotation days."""
+        config = self._config
+        alarm = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=OVERDUE_METRIC,
+            statistic="Maximum",
+            dimensions_map={"service": SECRET_AGE_SERVICE},
+            period=cdk.Duration.days(1),
+        ).create_alarm(
+            self,
+            "SecretsOverdue",
+            alarm_name=config.resource_name("secrets-overdue"),
+            alarm_description=(
+                f"A secret rotated at its provider is older than {config.secret_rotation_days} days or unreadable: "
+                "the secret_rotation function's log names it and how to rotate it"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._action)
 
     def _break_glass_alert(self) -> None:
         """Every assumption of the break-glass role pages the alarm topic."""

@@ -1,4 +1,11 @@
-"""Secrets stack: integration credentials in Secrets Manager, encrypted and rotated on a schedule (R19)."""
+"""Secrets stack: integration credentials in Secrets Manager, encrypted, rotated or watched for age (R19).
+
+Secrets with a key API (``rest-key``) or issued by Keel (``self-issued``) rotate on a Secrets Manager schedule.
+Secrets their provider issues without a key API (``provider``) get no schedule, which could never succeed: a
+person rotates them at the provider and stores them with put-secret-value, and a daily rule runs the rotation
+function's age check on them (``keel.integrations.secret_age``), whose ``SecretsOverdue`` metric the
+observability stack alarms on.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +13,30 @@ import json
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from keel.integrations.rotation_schemes import AUTH_TAG, FIELD_TAG, SCHEME_TAG, URL_TAG, KeyAuth, Scheme
+from keel.integrations.secret_age import CHECK
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
+from stacks.constructs.nag import acknowledge
 from stacks.constructs.settings_env import secret_name
 
-__all__ = ["REST_KEY_AUTH", "SECRETS", "SecretsStack", "rotation_tags", "secret_name"]
+__all__ = [
+    "AGE_CHECK_SCHEDULE",
+    "REST_KEY_AUTH",
+    "SECRETS",
+    "SecretsStack",
+    "rotation_scheme",
+    "rotation_tags",
+    "secret_name",
+]
 
 # Secret suffix -> (what it holds, the JSON field the code reads and rotation replaces, other fields).
 # Names are physical so consumers can use dynamic references; the placeholder value has the shape the
@@ -32,15 +51,22 @@ SECRETS: dict[str, tuple[str, str, dict[str, str]]] = {
     "idp-oidc-client": ("client secret of the corporate OIDC identity provider", "client_secret", {}),
 }
 # Secrets whose provider has a key API, and how it takes a key: the rotation function adds, tests and
-# revokes keys there. The others have no keel:rotation tag, so their rotation fails saying to rotate them
-# at the provider (Slack, the helpdesk and the IdP issue those values).
+# revokes keys there. The others are keel:rotation=provider: Slack, the helpdesk and the IdP issue those
+# values, so a person rotates them there and the daily age check says when one is overdue.
 REST_KEY_AUTH: dict[str, KeyAuth] = {"crm": KeyAuth.BEARER, "hr": KeyAuth.API_KEY_HEADER}
+# 06:00 UTC: an overdue secret is reported at the start of the working day in Europe.
+AGE_CHECK_SCHEDULE = "cron(0 6 * * ? *)"
+
+
+def rotation_scheme(suffix: str) -> Scheme:
+    """How a secret rotates: through its provider's key API, or by a person at its provider."""
+    return Scheme.REST_KEY if suffix in REST_KEY_AUTH else Scheme.PROVIDER
 
 
 def rotation_tags(config: StageConfig, suffix: str) -> dict[str, str]:
-    """The keel:rotation* tags of a secret (keel.integrations.rotation_schemes reads them); none for the others."""
-    if suffix not in REST_KEY_AUTH:
-        return {}
+    """The keel:rotation* tags of a secret (keel.integrations.rotation_schemes reads them)."""
+    if rotation_scheme(suffix) is Scheme.PROVIDER:
+        return {SCHEME_TAG: Scheme.PROVIDER.value}
     urls = {"crm": config.integrations.crm_url, "hr": config.integrations.hr_url}
     return {
         SCHEME_TAG: Scheme.REST_KEY.value,
@@ -51,7 +77,7 @@ def rotation_tags(config: StageConfig, suffix: str) -> dict[str, str]:
 
 
 class SecretsStack(cdk.Stack):
-    """Integration secrets and the function that rotates them."""
+    """Integration secrets, the function that rotates them and the daily age check of the others."""
 
     def __init__(
         self,
@@ -63,7 +89,7 @@ class SecretsStack(cdk.Stack):
         key: kms.IKey,
         **kwargs: object,
     ) -> None:
-        """Create one secret per integration, each with a rotation schedule from the stage config."""
+        """Create one secret per integration: a rotation schedule where one can succeed, else the age check."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.secrets: dict[str, secretsmanager.Secret] = {}
         for suffix, (description, field, others) in SECRETS.items():
@@ -83,6 +109,13 @@ class SecretsStack(cdk.Stack):
             )
             for tag, value in rotation_tags(config, suffix).items():
                 cdk.Tags.of(self.secrets[suffix]).add(tag, value)
+            if rotation_scheme(suffix) is Scheme.PROVIDER:
+                acknowledge(
+                    self.secrets[suffix],
+                    "AwsSolutions-SMG4",
+                    "issued by its provider, which has no key API: a person rotates it there (put-secret-value) "
+                    "and the daily secret-age check alarms when it is older than secret_rotation_days",
+                )
         # Outside any VPC: the function reaches Secrets Manager and the providers' public HTTPS APIs over
         # Lambda's own network, so it needs no ENI permissions and no NAT.
         self.rotation = KeelFunction(
@@ -97,15 +130,17 @@ class SecretsStack(cdk.Stack):
             timeout=cdk.Duration.minutes(2),
             memory_mb=256,
         )
-        arns = [secret.secret_arn for secret in self.secrets.values()]
+        rotating = {s: secret for s, secret in self.secrets.items() if rotation_scheme(s) is not Scheme.PROVIDER}
+        watched = {s: secret for s, secret in self.secrets.items() if rotation_scheme(s) is Scheme.PROVIDER}
+        # DescribeSecret on every secret (rotation steps and the age check); the rest only where rotation runs.
+        self.rotation.allow(["secretsmanager:DescribeSecret"], [secret.secret_arn for secret in self.secrets.values()])
         self.rotation.allow(
             [
-                "secretsmanager:DescribeSecret",
                 "secretsmanager:GetSecretValue",
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:UpdateSecretVersionStage",
             ],
-            arns,
+            [secret.secret_arn for secret in rotating.values()],
         )
         # GetRandomPassword is not tied to any secret; AWS documents Resource "*" for it.
         self.rotation.allow(
@@ -119,7 +154,7 @@ class SecretsStack(cdk.Stack):
             principal=iam.ServicePrincipal("secretsmanager.amazonaws.com"),
             source_account=config.target.account,
         )
-        for suffix, secret in self.secrets.items():
+        for suffix, secret in rotating.items():
             # L1 schedule: the L2 helper grants wildcard KMS actions the role does not need.
             secretsmanager.CfnRotationSchedule(
                 self,
@@ -130,3 +165,27 @@ class SecretsStack(cdk.Stack):
                     automatically_after_days=config.secret_rotation_days
                 ),
             ).node.add_dependency(self.rotation.function)
+        self.age_check: events.Rule | None = None
+        if not watched:
+            return
+        # The ARNs travel in the event, so the function needs no ListSecrets (which takes no resource).
+        self.age_check = events.Rule(
+            self,
+            "SecretAgeCheck",
+            rule_name=config.resource_name("secret-age-check"),
+            description=f"Daily: report provider-rotated secrets older than {config.secret_rotation_days} days",
+            schedule=events.Schedule.expression(AGE_CHECK_SCHEDULE),
+            targets=[
+                targets.LambdaFunction(
+                    self.rotation.function,
+                    event=events.RuleTargetInput.from_object(
+                        {
+                            "check": CHECK,
+                            "secret_ids": [secret.secret_arn for secret in watched.values()],
+                            "max_age_days": config.secret_rotation_days,
+                        }
+                    ),
+                    retry_attempts=2,
+                )
+            ],
+        )

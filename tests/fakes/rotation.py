@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import string
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +23,7 @@ class _Secret:
     rotation_enabled: bool = False
     values: dict[str, str | None] = field(default_factory=dict)
     stages: dict[str, list[str]] = field(default_factory=dict)
+    dates: dict[str, datetime] = field(default_factory=dict)
 
 
 class FakeSecretsManager:
@@ -31,9 +33,20 @@ class FakeSecretsManager:
         self._secrets: dict[str, _Secret] = {}
         self.calls: list[str] = []
 
-    def create(self, name: str, value: dict[str, str], tags: dict[str, str] | None = None) -> str:
-        """A secret with one AWSCURRENT version holding value."""
-        self._secrets[name] = _Secret(dict(tags or {}), values={"v0": json.dumps(value)}, stages={"v0": ["AWSCURRENT"]})
+    def create(
+        self,
+        name: str,
+        value: dict[str, str],
+        tags: dict[str, str] | None = None,
+        *,
+        created: datetime | None = None,
+        changed: datetime | None = None,
+    ) -> str:
+        """A secret with one AWSCURRENT version holding value (and CreatedDate / LastChangedDate when given)."""
+        dates = {k: v for k, v in (("CreatedDate", created), ("LastChangedDate", changed)) if v is not None}
+        self._secrets[name] = _Secret(
+            dict(tags or {}), values={"v0": json.dumps(value)}, stages={"v0": ["AWSCURRENT"]}, dates=dates
+        )
         return name
 
     def start_rotation(self, name: str, token: str = "v1") -> str:
@@ -56,6 +69,7 @@ class FakeSecretsManager:
             "RotationEnabled": secret.rotation_enabled,
             "Tags": [{"Key": k, "Value": v} for k, v in secret.tags.items()],
             "VersionIdsToStages": {v: list(s) for v, s in secret.stages.items() if s},
+            **secret.dates,
         }
 
     def get_secret_value(

@@ -12,6 +12,7 @@ from stacks.api import AGENT_ACTIONS, GUEST_PATH, SLACK_ENDPOINTS, WEBSOCKET_ROU
 from stacks.config import FUNCTION_NAMES
 from stacks.constructs.function import function_name
 from stacks.observability import BOT_METRICS
+from stacks.secrets import AGE_CHECK_SCHEDULE, REST_KEY_AUTH
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 # Actions that every function has for its own logs, traces and (in the VPC) network interfaces.
@@ -344,7 +345,7 @@ def test_action_settings_name_the_secrets_that_exist(synthesized: Synthesized) -
     assert secrets[env["KEEL_HR_SECRET_ID"]]["rotate_field"] == "api_key"
     assert env["KEEL_HELPDESK_SECRET_ID"] in secrets
     schedules = synthesized.resources("AWS::SecretsManager::RotationSchedule")
-    assert len(schedules) == len(secrets)
+    assert len(schedules) == len(REST_KEY_AUTH)  # the provider-issued secrets are age-checked instead
 
 
 def test_the_turn_reads_pii_vaults_only_with_the_conversation_as_encryption_context(synthesized: Synthesized) -> None:
@@ -435,7 +436,7 @@ def test_the_slack_worker_reads_revocation_records_and_forgets_thread_links(synt
 
 def test_crm_and_hr_secrets_tell_the_rotation_function_their_providers_key_api(synthesized: Synthesized) -> None:
     # Given the secrets as deployed, When the rotation function reads their tags as it does in AWS,
-    # Then CRM and HR rotate through their provider's key API and every other secret names no scheme.
+    # Then CRM and HR rotate through their provider's key API and every other secret is rotated at its provider.
     from keel.integrations.rotation_schemes import KeyAuth, RotationScheme, Scheme
 
     config, stage = synthesized.config, synthesized.config.name
@@ -459,7 +460,10 @@ def test_crm_and_hr_secrets_tell_the_rotation_function_their_providers_key_api(s
         assert (scheme.scheme, scheme.auth, scheme.base_url) == (Scheme.REST_KEY, KeyAuth(auth), url), suffix
     for name, on_secret in tags.items():
         if name.rsplit("/", 1)[1] not in expected:
-            assert not any(k.startswith("keel:rotation") for k in on_secret), name
+            assert {k: v for k, v in on_secret.items() if k.startswith("keel:rotation")} == {
+                "keel:rotation": "provider"
+            }, name
+            assert RotationScheme.from_tags(name, on_secret).scheme is Scheme.PROVIDER
 
 
 def test_the_rotation_function_rotates_every_secret_from_outside_the_vpc(synthesized: Synthesized) -> None:
@@ -468,10 +472,60 @@ def test_the_rotation_function_rotates_every_secret_from_outside_the_vpc(synthes
     assert "VpcConfig" not in fn["Properties"]
     assert not any(a.startswith("ec2:") for a, _ in function_grants(synthesized)["secret_rotation"])
     schedules = [s["Properties"] for _, s in synthesized.resources("AWS::SecretsManager::RotationSchedule").values()]
-    assert len(schedules) == 6
+    # Only the secrets with a key API; a provider-issued secret's rotation could never succeed.
+    assert sorted(s["SecretId"]["Ref"][:-8] for s in schedules) == ["CrmSecret", "HrSecret"]
     assert all(logical in json.dumps(s["RotationLambdaARN"]) for s in schedules)
-    on_secrets = _resources_of(synthesized, "secret_rotation", "secretsmanager:DescribeSecret")
-    assert all(s in on_secrets for s in ("CrmSecret", "HrSecret"))
+
+
+PROVIDER_SECRETS = ("HelpdeskSecret", "SlackSigningSecret", "SlackBotTokenSecret", "IdpOidcClientSecret")
+
+
+def test_provider_rotated_secrets_are_age_checked_daily_by_the_rotation_function(synthesized: Synthesized) -> None:
+    # Given the provider-issued secrets, which no schedule can rotate,
+    config, raw = synthesized.config, synthesized.raw["secrets"]["Resources"]
+    _, logical, _ = _functions(synthesized)["secret_rotation"]
+    [rule] = [r["Properties"] for r in raw.values() if r["Type"] == "AWS::Events::Rule"]
+
+    # Then a daily rule hands the rotation function their ARNs and the stage's rotation days,
+    assert rule["ScheduleExpression"] == AGE_CHECK_SCHEDULE and rule.get("State", "ENABLED") == "ENABLED"
+    [target] = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [logical, "Arn"]}
+    parts = target["Input"]["Fn::Join"][1]
+    refs = [p["Ref"] for p in parts if isinstance(p, dict)]
+    assert sorted(r[:-8] for r in refs) == sorted(PROVIDER_SECRETS)
+    text = "".join(p if isinstance(p, str) else "arn" for p in parts)
+    assert json.loads(text) == {
+        "check": "secret-age",
+        "secret_ids": ["arn"] * 4,
+        "max_age_days": config.secret_rotation_days,
+    }
+    permissions = [r["Properties"] for r in raw.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert any(
+        p["Principal"] == "events.amazonaws.com" and "SecretAgeCheck" in json.dumps(p["SourceArn"]) for p in permissions
+    )
+
+    # And the function may describe every secret, but read or write only the ones it rotates (no ListSecrets).
+    described = _resources_of(synthesized, "secret_rotation", "secretsmanager:DescribeSecret")
+    assert all(s in described for s in (*PROVIDER_SECRETS, "CrmSecret", "HrSecret")) and '"*"' not in described
+    for action in ("GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage"):
+        scoped = _resources_of(synthesized, "secret_rotation", f"secretsmanager:{action}")
+        assert "CrmSecret" in scoped and "HrSecret" in scoped and not any(s in scoped for s in PROVIDER_SECRETS)
+    assert "secretsmanager:ListSecrets" not in _actions(synthesized, "secret_rotation")
+
+
+def test_an_overdue_secret_raises_an_alarm_on_the_alarm_topic(synthesized: Synthesized) -> None:
+    alarms = [a for _, a in synthesized.resources("AWS::CloudWatch::Alarm").values()]
+    [alarm] = [a["Properties"] for a in alarms if a["Properties"].get("MetricName") == "SecretsOverdue"]
+    assert alarm["Namespace"] == "Keel" and alarm["Dimensions"] == [{"Name": "service", "Value": "secret-age"}]
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["Period"] == 86400 and alarm["Statistic"] == "Maximum"
+    assert alarm["AlarmActions"] == [
+        {
+            "Ref": next(
+                k for k, r in synthesized.raw["observability"]["Resources"].items() if r["Type"] == "AWS::SNS::Topic"
+            )
+        }
+    ]
 
 
 # Triggers ------------------------------------------------------------------------------------------

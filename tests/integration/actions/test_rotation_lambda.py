@@ -168,3 +168,45 @@ def test_a_secret_without_a_rotation_tag_is_refused_with_the_accepted_schemes(
     assert current(aws, arn)["bot_token"] == "xoxb-placeholder"
     versions = aws["secretsmanager"].list_secret_version_ids(SecretId=arn)["Versions"]
     assert [v["VersionStages"] for v in versions if v["VersionId"] == token] == [["AWSPENDING"]]
+
+
+def test_the_daily_age_check_reads_real_secrets_and_counts_a_missing_one_overdue(
+    aws: dict[str, Any], handler: Callable[[dict[str, Any], Any], Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given two provider-rotated secrets just stored, and the ARN of one that no longer exists,
+    client = aws["secretsmanager"]
+    arns = [
+        client.create_secret(
+            Name=f"keel/test/{suffix}-{uuid.uuid4().hex[:8]}",
+            Description=f"Keel test: {suffix}",
+            SecretString=json.dumps({"value": "issued-by-the-provider"}),
+            Tags=[{"Key": "keel:rotation", "Value": "provider"}],
+        )["ARN"]
+        for suffix in ("slack-bot-token", "helpdesk")
+    ]
+    gone = arns[0].rsplit("-", 1)[0] + "-gone00"
+
+    # When EventBridge's daily event reaches the deployed handler,
+    answer = handler({"check": "secret-age", "secret_ids": [*arns, gone], "max_age_days": 1}, None)
+
+    # Then the fresh ones are listed with their age, the missing one is overdue with its reason, and the
+    # SecretsOverdue metric the alarm reads is on stdout as EMF.
+    assert answer["checked"] == 3 and answer["overdue_count"] == 1
+    assert [s["age_days"] for s in answer["fresh"]] == [0.0, 0.0]
+    assert answer["overdue"][0]["secret"] == gone and "ResourceNotFoundException" in answer["overdue"][0]["error"]
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [line["SecretsOverdue"] for line in emf if "SecretsOverdue" in line] == [1]
+    assert len([line for line in emf if "SecretAgeDays" in line]) == 2
+
+
+def test_a_rotation_event_for_a_provider_secret_is_refused_and_nothing_changes(
+    aws: dict[str, Any], handler: Callable[[dict[str, Any], Any], Any]
+) -> None:
+    arn, token = rotating_secret(
+        aws, {"bot_token": "xoxb-issued", "rotate_field": "bot_token"}, {"keel:rotation": "provider"}
+    )
+
+    with pytest.raises(RotationFailed, match=r"keel:rotation=provider: it has no automatic rotation.*put-secret-value"):
+        handler({"SecretId": arn, "ClientRequestToken": token, "Step": "createSecret"}, None)
+
+    assert current(aws, arn)["bot_token"] == "xoxb-issued"

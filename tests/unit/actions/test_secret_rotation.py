@@ -102,7 +102,7 @@ def test_every_step_is_idempotent_when_secrets_manager_retries_it() -> None:
     [
         ({}, "has no keel:rotation tag; accepted: self-issued, rest-key"),
         ({"keel:self-issued": "true"}, "has no keel:rotation tag; accepted: self-issued, rest-key"),
-        ({"keel:rotation": "provider"}, r"keel:rotation='provider' is not a scheme; accepted: self-issued, rest-key"),
+        ({"keel:rotation": "oauth"}, r"keel:rotation='oauth' is not a scheme; accepted: self-issued, rest-key, prov"),
         ({**CRM_TAGS, "keel:rotation-url": ""}, "has no keel:rotation-url tag; accepted: the provider's https://"),
         ({k: v for k, v in CRM_TAGS.items() if k != "keel:rotation-url"}, "has no keel:rotation-url tag"),
         ({**CRM_TAGS, "keel:rotation-url": "http://crm.example.com"}, "is not accepted; accepted: the provider's"),

@@ -77,16 +77,100 @@ def test_functions_sharing_a_role_are_a_finding() -> None:
     assert list(audit.shared_roles.values()) == [["stack/FnA", "stack/FnB"]]
 
 
-def test_rotation_needs_a_schedule_per_secret() -> None:
-    secret = {"Type": "AWS::SecretsManager::Secret", "Properties": {}}
-    schedule = {
+REST_KEY = {
+    "keel:rotation": "rest-key",
+    "keel:rotation-url": "https://crm.example.com",
+    "keel:rotation-auth": "bearer",
+    "keel:rotation-field": "access_token",
+}
+
+
+def secret(name: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {"Name": name}
+    if tags is not None:
+        props["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()] + [{"Key": "stage", "Value": "prod"}]
+    return {"Type": "AWS::SecretsManager::Secret", "Properties": props}
+
+
+def schedule(secret_id: str) -> dict[str, Any]:
+    return {
         "Type": "AWS::SecretsManager::RotationSchedule",
-        "Properties": {"SecretId": {"Ref": "S1"}, "RotationRules": {"AutomaticallyAfterDays": 30}},
+        "Properties": {"SecretId": {"Ref": secret_id}, "RotationRules": {"AutomaticallyAfterDays": 30}},
     }
-    ok, evidence = rotation(assembly({"S1": secret, "S2": secret, "R1": schedule}))
-    assert not ok and evidence["without_rotation"] == ["stack/S2"]
-    ok, evidence = rotation(assembly({"S1": secret, "R1": schedule}))
-    assert ok and evidence["intervals_days"] == [30]
+
+
+def age_rule(*secret_ids: str) -> dict[str, Any]:
+    # The shape CDK synthesizes for RuleTargetInput.from_object with secret ARN tokens.
+    parts: list[Any] = ['{"check":"secret-age","secret_ids":["']
+    for i, secret_id in enumerate(secret_ids):
+        parts += [{"Ref": secret_id}, '","' if i < len(secret_ids) - 1 else '"],"max_age_days":30}']
+    target = {"Arn": {"Fn::GetAtt": ["Fn", "Arn"]}, "Id": "Target0", "Input": {"Fn::Join": ["", parts]}}
+    return {"Type": "AWS::Events::Rule", "Properties": {"ScheduleExpression": "cron(0 6 * * ? *)", "Targets": [target]}}
+
+
+OVERDUE_ALARM = {
+    "Type": "AWS::CloudWatch::Alarm",
+    "Properties": {"MetricName": "SecretsOverdue", "Namespace": "Keel", "AlarmActions": [{"Ref": "Topic"}]},
+}
+ROTATED = {
+    "Crm": secret("keel/prod/crm", REST_KEY),
+    "CrmRotation": schedule("Crm"),
+    "Slack": secret("keel/prod/slack-bot-token", {"keel:rotation": "provider"}),
+    "AgeCheck": age_rule("Slack"),
+    "Overdue": OVERDUE_ALARM,
+}
+
+
+def test_rotation_passes_when_each_secret_has_a_schedule_or_the_age_check_and_says_how() -> None:
+    ok, evidence = rotation(assembly(ROTATED))
+    assert ok and evidence["failing"] == {}
+    assert evidence["automatic"] == ["keel/prod/crm"] and evidence["provider_rotated"] == ["keel/prod/slack-bot-token"]
+    assert evidence["how"]["keel/prod/crm"] == "automatic (rest-key), every [30] days"
+    assert "daily secret-age check" in evidence["how"]["keel/prod/slack-bot-token"]
+    assert evidence["age_check"] == {
+        "rules": ["stack/AgeCheck"],
+        "max_age_days": [30],
+        "overdue_alarms": ["stack/Overdue"],
+    }
+
+
+def test_a_secret_with_neither_a_schedule_nor_the_age_check_fails() -> None:
+    untagged = {**ROTATED, "Helpdesk": secret("keel/prod/helpdesk")}
+    ok, evidence = rotation(assembly(untagged))
+    assert not ok and list(evidence["failing"]) == ["keel/prod/helpdesk"]
+    assert "neither a rotation schedule nor the provider age check" in evidence["failing"]["keel/prod/helpdesk"]
+    unchecked = {**ROTATED, "Helpdesk": secret("keel/prod/helpdesk", {"keel:rotation": "provider"})}
+    assert "no scheduled secret-age check" in rotation(assembly(unchecked))[1]["failing"]["keel/prod/helpdesk"]
+    tagged = {**ROTATED, "Hr": secret("keel/prod/hr", REST_KEY)}
+    assert rotation(assembly(tagged))[1]["failing"] == {
+        "keel/prod/hr": "keel:rotation=rest-key but no rotation schedule"
+    }
+
+
+def test_a_schedule_on_a_secret_whose_tags_cannot_rotate_fails() -> None:
+    # The old shape: every secret scheduled, provider-issued ones untagged, so each rotation fails.
+    untagged = {**ROTATED, "Slack": secret("keel/prod/slack-bot-token"), "SlackRotation": schedule("Slack")}
+    ok, evidence = rotation(assembly(untagged))
+    assert (
+        not ok
+        and "its tags cannot run: keel/prod/slack-bot-token has no keel:rotation tag"
+        in (evidence["failing"]["keel/prod/slack-bot-token"])
+    )
+    on_provider = {**ROTATED, "SlackRotation": schedule("Slack")}
+    assert "can never succeed" in rotation(assembly(on_provider))[1]["failing"]["keel/prod/slack-bot-token"]
+    half_tagged = {**ROTATED, "Crm": secret("keel/prod/crm", {"keel:rotation": "rest-key"})}
+    assert "has no keel:rotation-url tag" in rotation(assembly(half_tagged))[1]["failing"]["keel/prod/crm"]
+
+
+def test_provider_secrets_need_an_overdue_alarm_that_notifies() -> None:
+    silent = {**ROTATED, "Overdue": {**OVERDUE_ALARM, "Properties": {"MetricName": "SecretsOverdue"}}}
+    ok, evidence = rotation(assembly(silent))
+    assert not ok and "no SecretsOverdue alarm with an action" in evidence["failing"]["keel/prod/slack-bot-token"]
+    disabled = {
+        **ROTATED,
+        "AgeCheck": {**age_rule("Slack"), "Properties": {**age_rule("Slack")["Properties"], "State": "DISABLED"}},
+    }
+    assert not rotation(assembly(disabled))[0]
     assert rotation(assembly({}))[0] is False  # no secrets at all is not "configured"
 
 

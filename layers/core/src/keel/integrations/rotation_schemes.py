@@ -1,7 +1,9 @@
 """Which rotator a secret gets: its ``keel:rotation*`` tags, validated, and the rotation Lambda's one entry point.
 
-- ``keel:rotation``: ``self-issued`` (Keel makes the value, nothing to register) or ``rest-key`` (the
-  provider's key API: POST /api/keys, GET /api/keys/self, DELETE /api/keys/{fingerprint}), which also needs
+- ``keel:rotation``: ``self-issued`` (Keel makes the value, nothing to register), ``provider`` (a person
+  rotates it at its provider and stores it with put-secret-value; no schedule, ``secret_age`` watches its age)
+  or ``rest-key`` (the provider's key API: POST /api/keys, GET /api/keys/self, DELETE /api/keys/{fingerprint}),
+  which also needs
 - ``keel:rotation-url``: the provider's https:// base URL,
 - ``keel:rotation-auth``: how the provider takes a key, ``bearer`` or ``api-key-header`` (X-Api-Key),
 - ``keel:rotation-field``: the secret's JSON field that holds the key (``access_token``, ``api_key``).
@@ -44,6 +46,7 @@ class Scheme(StrEnum):
 
     SELF_ISSUED = "self-issued"
     REST_KEY = "rest-key"
+    PROVIDER = "provider"
 
 
 class KeyAuth(StrEnum):
@@ -70,12 +73,13 @@ class RotationScheme:
             raise RotationFailed(
                 f"{secret_id} has no {SCHEME_TAG} tag; accepted: {_accepted(Scheme)} "
                 f"(rest-key also needs {URL_TAG}, {AUTH_TAG} and {FIELD_TAG}). A provider-issued secret "
-                "without a key API is rotated at its provider and stored with put-secret-value"
+                f"without a key API is tagged {SCHEME_TAG}={Scheme.PROVIDER.value}: it is rotated at its provider "
+                "and stored with put-secret-value"
             )
         if value not in _values(Scheme):
             raise RotationFailed(f"{secret_id}: {SCHEME_TAG}={value!r} is not a scheme; accepted: {_accepted(Scheme)}")
-        if value == Scheme.SELF_ISSUED:
-            return cls(Scheme.SELF_ISSUED)
+        if value in (Scheme.SELF_ISSUED, Scheme.PROVIDER):
+            return cls(Scheme(value))
         return cls(
             Scheme.REST_KEY,
             base_url=_base_url(secret_id, tags.get(URL_TAG)),
@@ -85,6 +89,8 @@ class RotationScheme:
 
     def rotator(self, client: Any, *, transport: Transport | None = None) -> SecretRotator:
         """The rotator for this scheme over a Secrets Manager client (transport: the provider's HTTP, for tests)."""
+        if self.scheme is Scheme.PROVIDER:
+            raise provider_rotated("this secret")
         if self.scheme is Scheme.SELF_ISSUED:
             return SelfIssuedRotator(client)
         name = f"the key API at {urlsplit(self.base_url).netloc}"
@@ -100,7 +106,18 @@ def rotate_step(client: Any, event: Mapping[str, Any], *, transport: Transport |
         raise RotationFailed(f"rotation is not enabled for {secret_id}")
     tags = {tag["Key"]: tag["Value"] for tag in described.get("Tags", [])}
     scheme = RotationScheme.from_tags(secret_id, tags)
+    if scheme.scheme is Scheme.PROVIDER:
+        raise provider_rotated(secret_id)
     scheme.rotator(client, transport=transport).run(step, secret_id, token, described)
+
+
+def provider_rotated(secret_id: str) -> RotationFailed:
+    """The refusal of a rotation event for a provider-rotated secret (a schedule someone added by hand)."""
+    return RotationFailed(
+        f"{secret_id} is {SCHEME_TAG}={Scheme.PROVIDER.value}: it has no automatic rotation. Issue a new value at "
+        "its provider, store it with put-secret-value (same JSON fields), and remove this schedule with "
+        "cancel-rotate-secret; the daily secret-age check watches it instead"
+    )
 
 
 def _base_url(secret_id: str, value: str | None) -> str:

@@ -246,11 +246,16 @@ class Preflight:
         from keel.launch.templates import rotation
 
         ok, evidence = rotation(self._templates())
+        age = evidence["age_check"]
         summary = (
-            f"{evidence['rotation_schedules']} rotation schedules for {evidence['secrets']} secrets "
-            f"(every {evidence['intervals_days']} days); without rotation: {evidence['without_rotation'] or 'none'}"
+            f"{len(evidence['automatic'])} of {evidence['secrets']} secrets rotate automatically "
+            f"(every {evidence['intervals_days']} days); {len(evidence['provider_rotated'])} are rotated at their "
+            f"provider, watched by {len(age['rules'])} daily age check(s) (over {age['max_age_days']} days) and "
+            f"{len(age['overdue_alarms'])} SecretsOverdue alarm(s); failing: "
+            + ("; ".join(f"{n}: {why}" for n, why in evidence["failing"].items()) or "none")
         )
-        return _status(ok), summary, evidence, ["tests/infra/test_stacks.py", "functions/secret_rotation"]
+        tests = ["tests/infra/test_wiring.py", "tests/unit/launch/test_templates.py", "functions/secret_rotation"]
+        return _status(ok), summary, evidence, tests
 
     def _alarms(self) -> tuple[Status, str, dict[str, Any], list[str]]:
         from keel.launch.templates import alarms

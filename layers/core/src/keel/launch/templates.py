@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ServiceUnavailable
+from keel.integrations.rotation import RotationFailed
+from keel.integrations.rotation_schemes import SCHEME_TAG, RotationScheme, Scheme
+from keel.integrations.secret_age import CHECK, OVERDUE_METRIC
 
 # Services whose actions read or change customer data: a wildcard there is a finding.
 DATA_SERVICES = frozenset({"dynamodb", "s3", "kms", "sqs", "sns", "secretsmanager", "es", "bedrock", "ssm", "states"})
@@ -157,25 +160,118 @@ def nag_status(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
 
 
 def rotation(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
-    """Every Secrets Manager secret has a RotationSchedule."""
+    """Each secret rotates: a schedule its tags let succeed, or at its provider under the age check and its alarm."""
     secrets = assembly.resources("AWS::SecretsManager::Secret")
     schedules = assembly.resources("AWS::SecretsManager::RotationSchedule")
-    rotated = {json.dumps(s.get("Properties", {}).get("SecretId"), sort_keys=True) for s in schedules.values()}
-    missing = [name for name in secrets if json.dumps({"Ref": name.split("/", 1)[1]}, sort_keys=True) not in rotated]
+    intervals: dict[str, list[Any]] = {}
+    for name, schedule in schedules.items():
+        props = schedule.get("Properties", {})
+        rules = props.get("RotationRules", {})
+        every = rules.get("AutomaticallyAfterDays") or rules.get("ScheduleExpression")
+        intervals.setdefault(_ref_key(name, props.get("SecretId")), []).append(every)
+    checked, max_ages, rules = _age_checks(assembly)
+    overdue_alarms = [
+        name
+        for name, alarm in assembly.resources("AWS::CloudWatch::Alarm").items()
+        if alarm.get("Properties", {}).get("MetricName") == OVERDUE_METRIC
+        and alarm.get("Properties", {}).get("AlarmActions")
+    ]
+    how: dict[str, str] = {}
+    failing: dict[str, str] = {}
+    automatic: list[str] = []
+    provider: list[str] = []
+    for key, secret in secrets.items():
+        props = secret.get("Properties", {})
+        name = props["Name"] if isinstance(props.get("Name"), str) else key
+        verdict, reason = _rotation_verdict(key, name, props, intervals.get(key), key in checked, bool(overdue_alarms))
+        how[name] = reason
+        if verdict == "automatic":
+            automatic.append(name)
+        elif verdict == "provider":
+            provider.append(name)
+        else:
+            failing[name] = reason
     evidence = {
         "secrets": len(secrets),
         "rotation_schedules": len(schedules),
-        "intervals_days": sorted(
-            {
-                s.get("Properties", {}).get("RotationRules", {}).get("AutomaticallyAfterDays")
-                or s.get("Properties", {}).get("RotationRules", {}).get("ScheduleExpression")
-                for s in schedules.values()
-            },
-            key=str,
-        ),
-        "without_rotation": missing,
+        "automatic": automatic,
+        "provider_rotated": provider,
+        "intervals_days": sorted({i for found in intervals.values() for i in found}, key=str),
+        "age_check": {"rules": rules, "max_age_days": sorted(max_ages), "overdue_alarms": overdue_alarms},
+        "how": how,
+        "failing": failing,
     }
-    return bool(secrets) and not missing, evidence
+    return bool(secrets) and not failing, evidence
+
+
+def _rotation_verdict(
+    key: str, name: str, props: Mapping[str, Any], every: list[Any] | None, age_checked: bool, alarmed: bool
+) -> tuple[str, str]:
+    """("automatic" | "provider" | "fail", how the secret rotates or why it does not)."""
+    tags = {str(t.get("Key")): str(t.get("Value")) for t in _as_list(props.get("Tags")) if isinstance(t, dict)}
+    try:
+        scheme: Scheme | None = RotationScheme.from_tags(name, tags).scheme
+        refusal = ""
+    except RotationFailed as exc:
+        scheme, refusal = None, exc.message
+    if every:
+        if scheme in (Scheme.REST_KEY, Scheme.SELF_ISSUED):
+            return "automatic", f"automatic ({scheme}), every {every} days"
+        if scheme is Scheme.PROVIDER:
+            return "fail", f"a rotation schedule on a {SCHEME_TAG}=provider secret, which can never succeed"
+        return "fail", f"a rotation schedule its tags cannot run: {refusal}"
+    if scheme is Scheme.PROVIDER:
+        if not age_checked:
+            return "fail", f"{SCHEME_TAG}=provider but no scheduled {CHECK} check names it"
+        if not alarmed:
+            return "fail", f"{SCHEME_TAG}=provider and age-checked, but no {OVERDUE_METRIC} alarm with an action"
+        return "provider", f"at its provider (put-secret-value); daily {CHECK} check and {OVERDUE_METRIC} alarm"
+    if scheme is not None:
+        return "fail", f"{SCHEME_TAG}={scheme} but no rotation schedule"
+    return "fail", f"neither a rotation schedule nor the provider age check ({refusal})"
+
+
+def _age_checks(assembly: Assembly) -> tuple[set[str], set[int], list[str]]:
+    """Secrets named by an enabled scheduled rule's secret-age input, the max ages it passes, and the rules."""
+    checked: set[str] = set()
+    max_ages: set[int] = set()
+    rules: list[str] = []
+    for name, rule in assembly.resources("AWS::Events::Rule").items():
+        props = rule.get("Properties", {})
+        if not props.get("ScheduleExpression") or props.get("State", "ENABLED") != "ENABLED":
+            continue
+        stack = name.split("/", 1)[0]
+        for target in _as_list(props.get("Targets")):
+            try:
+                event = json.loads(_render(target.get("Input"), stack))
+            except (TypeError, ValueError):
+                continue
+            if not isinstance(event, dict) or event.get("check") != CHECK:
+                continue
+            rules.append(name)
+            checked.update(str(s) for s in _as_list(event.get("secret_ids")))
+            if isinstance(event.get("max_age_days"), int):
+                max_ages.add(event["max_age_days"])
+    return checked, max_ages, rules
+
+
+def _render(value: Any, stack: str) -> str:
+    """A rule input as text, each {"Ref": id} written as "stack/id" (how Assembly.resources names resources)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return f"{stack}/{value['Ref']}"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_render(part, stack) for part in parts)
+    raise TypeError(f"unrendered rule input {value!r}")
+
+
+def _ref_key(owner: str, value: Any) -> str:
+    stack = owner.split("/", 1)[0]
+    if isinstance(value, dict) and "Ref" in value:
+        return f"{stack}/{value['Ref']}"
+    return json.dumps(value, sort_keys=True)
 
 
 def alarms(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
