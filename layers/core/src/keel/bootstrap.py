@@ -7,10 +7,9 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from keel.integrations.http import LOOPBACK_HOSTS
 from keel.settings import Settings, load_settings
 from keel.turn import ChatService, TurnDependencies
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class AwsClients:

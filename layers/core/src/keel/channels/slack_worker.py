@@ -18,11 +18,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keel.analytics.timeutil import parse_instant
 from keel.channels.feedback import FeedbackRequest, FeedbackService
 from keel.channels.idempotency import IdempotencyStore
 from keel.channels.ports import Turn
@@ -445,10 +445,9 @@ def _handoff_text(reply: ChatReply) -> str:
 
 def _started_at(conversation: Conversation) -> float:
     try:
-        at = datetime.fromisoformat(conversation.created_at)
+        return parse_instant(conversation.created_at).timestamp()
     except ValueError:
         return 0.0  # an unreadable start counts as the oldest: any sign-out ends the conversation
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _plain(reply: ChatReply) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keel.analytics.timeutil import parse_instant
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import Conflict, StoreUnavailable
 
@@ -23,10 +24,7 @@ CREATED_ATTRIBUTE = "created_at"
 
 def utc_day(instant: str) -> str:
     """The UTC calendar day (YYYY-MM-DD) of an ISO-8601 instant; a naive instant is taken as UTC."""
-    parsed = datetime.fromisoformat(instant.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).date().isoformat()
+    return parse_instant(instant).astimezone(UTC).date().isoformat()
 
 
 class DynamoDBConversationStore:

@@ -13,6 +13,8 @@ from typing import Any
 from keel.errors import InvalidRequest, KeelError, NotFound, ServiceUnavailable
 from keel.integrations.secrets import CredentialProvider
 
+# Host names of this machine: the local stand-ins, reachable over plain http and with any credentials.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # (method, url, headers, body) -> (status, parsed JSON body); tests pass fakes, adapters default to urllib.
 Transport = Callable[[str, str, dict[str, str], bytes | None], tuple[int, Any]]
 

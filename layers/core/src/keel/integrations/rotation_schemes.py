@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from keel.integrations.http import Transport
+from keel.integrations.http import LOOPBACK_HOSTS, Transport
 from keel.integrations.rotation import (
     ApiKeyRotator,
     RestKeyTarget,
@@ -36,8 +36,6 @@ SCHEME_TAG = "keel:rotation"
 URL_TAG = "keel:rotation-url"
 AUTH_TAG = "keel:rotation-auth"
 FIELD_TAG = "keel:rotation-field"
-# Plain http only to a stand-in on this machine (the local stack and the integration tests).
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -87,10 +85,15 @@ class RotationScheme:
             field=_field(secret_id, tags.get(FIELD_TAG)),
         )
 
-    def rotator(self, client: Any, *, transport: Transport | None = None) -> SecretRotator:
-        """The rotator for this scheme over a Secrets Manager client (transport: the provider's HTTP, for tests)."""
+    def rotator(
+        self, client: Any, *, secret_id: str | None = None, transport: Transport | None = None
+    ) -> SecretRotator:
+        """The rotator for this scheme over a Secrets Manager client (transport: the provider's HTTP, for tests).
+
+        A provider-rotated secret has none: RotationFailed says how to rotate it.
+        """
         if self.scheme is Scheme.PROVIDER:
-            raise provider_rotated("this secret")
+            raise provider_rotated(secret_id or "this secret")
         if self.scheme is Scheme.SELF_ISSUED:
             return SelfIssuedRotator(client)
         name = f"the key API at {urlsplit(self.base_url).netloc}"
@@ -104,11 +107,15 @@ def rotate_step(client: Any, event: Mapping[str, Any], *, transport: Transport |
     described = describe_secret(client, secret_id)
     if not described.get("RotationEnabled"):
         raise RotationFailed(f"rotation is not enabled for {secret_id}")
-    tags = {tag["Key"]: tag["Value"] for tag in described.get("Tags", [])}
-    scheme = RotationScheme.from_tags(secret_id, tags)
-    if scheme.scheme is Scheme.PROVIDER:
-        raise provider_rotated(secret_id)
-    scheme.rotator(client, transport=transport).run(step, secret_id, token, described)
+    scheme = RotationScheme.from_tags(secret_id, tag_map(described.get("Tags")))
+    scheme.rotator(client, secret_id=secret_id, transport=transport).run(step, secret_id, token, described)
+
+
+def tag_map(tags: Any) -> dict[str, str]:
+    """Tags as AWS lists them ([{"Key": k, "Value": v}], in DescribeSecret and in templates) as a dict."""
+    if not isinstance(tags, list):
+        return {}
+    return {str(t.get("Key")): str(t.get("Value")) for t in tags if isinstance(t, dict)}
 
 
 def provider_rotated(secret_id: str) -> RotationFailed:
@@ -130,7 +137,7 @@ def _base_url(secret_id: str, value: str | None) -> str:
     except ValueError:  # a malformed port or IPv6 literal
         host = None
     plain = host and not (parts.query or parts.fragment or parts.username or parts.password)
-    if not plain or not (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)):
+    if not plain or not (parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)):
         raise RotationFailed(f"{secret_id}: {URL_TAG}={value!r} is not accepted; accepted: {accepted}")
     return value
 

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keel.errors import InvalidRequest
 from keel.integrations.http import Transport
-from keel.integrations.rotation_schemes import SCHEME_TAG, Scheme, rotate_step
+from keel.integrations.rotation_schemes import SCHEME_TAG, Scheme, rotate_step, tag_map
 from keel.models.metrics import MetricsSink
 
 CHECK = "secret-age"
@@ -198,7 +198,7 @@ def _age(client: Any, secret_id: str, max_age_days: int, at: datetime) -> Secret
 
 
 def _how_to_rotate(name: str, described: Mapping[str, Any]) -> str:
-    tags = {tag.get("Key"): tag.get("Value") for tag in described.get("Tags", []) or []}
+    tags = tag_map(described.get("Tags"))
     if tags.get(SCHEME_TAG) in (Scheme.REST_KEY.value, Scheme.SELF_ISSUED.value):
         return (
             f"its automatic rotation ({tags[SCHEME_TAG]}) has not succeeded: read the secret_rotation function's "

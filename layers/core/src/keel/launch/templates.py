@@ -17,7 +17,7 @@ from typing import Any
 
 from keel.errors import ServiceUnavailable
 from keel.integrations.rotation import RotationFailed
-from keel.integrations.rotation_schemes import SCHEME_TAG, RotationScheme, Scheme
+from keel.integrations.rotation_schemes import SCHEME_TAG, RotationScheme, Scheme, tag_map
 from keel.integrations.secret_age import CHECK, OVERDUE_METRIC
 
 # Services whose actions read or change customer data: a wildcard there is a finding.
@@ -208,9 +208,8 @@ def _rotation_verdict(
     key: str, name: str, props: Mapping[str, Any], every: list[Any] | None, age_checked: bool, alarmed: bool
 ) -> tuple[str, str]:
     """("automatic" | "provider" | "fail", how the secret rotates or why it does not)."""
-    tags = {str(t.get("Key")): str(t.get("Value")) for t in _as_list(props.get("Tags")) if isinstance(t, dict)}
     try:
-        scheme: Scheme | None = RotationScheme.from_tags(name, tags).scheme
+        scheme: Scheme | None = RotationScheme.from_tags(name, tag_map(_as_list(props.get("Tags")))).scheme
         refusal = ""
     except RotationFailed as exc:
         scheme, refusal = None, exc.message

@@ -213,11 +213,10 @@ def _ensure_group(cognito: Any, pool_id: str, group: str) -> None:
 
 
 def ensure_table(dynamodb: Any, spec: TableSpec) -> None:
+    """Create the table (string keys, its keys-only indexes, its TTL) unless it exists."""
     keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-    attributes = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
     if spec.sort_key:
         keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
-        attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})
     indexes = [
         {
             "IndexName": name,
@@ -226,10 +225,9 @@ def ensure_table(dynamodb: Any, spec: TableSpec) -> None:
         }
         for name, pk, sk in spec.indexes
     ]
-    defined = {a["AttributeName"] for a in attributes}
-    for _, pk, sk in spec.indexes:
-        attributes.extend({"AttributeName": n, "AttributeType": "S"} for n in (pk, sk) if n not in defined)
-        defined |= {pk, sk}
+    # Every key attribute of the table and its indexes, once each, all strings.
+    key_names = [k["AttributeName"] for k in keys] + [n for _, pk, sk in spec.indexes for n in (pk, sk)]
+    attributes = [{"AttributeName": n, "AttributeType": "S"} for n in dict.fromkeys(key_names)]
     try:
         dynamodb.create_table(
             TableName=spec.name,

@@ -58,17 +58,16 @@ class MotoStack:
         port = port or free_port()
         # Step Functions service integrations call back into moto on MOTO_PORT (default 5000).
         os.environ["MOTO_PORT"] = str(port)
-        process = subprocess.Popen(  # noqa: S603 - moto's own server module, fixed arguments
-            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # werkzeug logs every request line
-            env={**os.environ, "MOTO_PORT": str(port)},
-        )
         url = f"http://{LOOPBACK}:{port}"
+        process = spawn_server(
+            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+            f"{url}/moto-api/",
+            timeout=60,
+            quiet_stderr=True,  # werkzeug logs every request line
+        )
         try:
-            wait_for_http(f"{url}/moto-api/", timeout=60)
             _post_json(f"{url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
-        except (TimeoutError, OSError):
+        except OSError:
             terminate(process)
             raise
         return cls(url=url, port=port, process=process)
@@ -81,6 +80,23 @@ class MotoStack:
     def stop(self) -> None:
         """Terminate the server process."""
         terminate(self.process)
+
+
+def spawn_server(
+    command: list[str], ready_url: str, *, timeout: float = 20.0, quiet_stderr: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start a local server process and wait until ready_url answers; a server that never does is stopped."""
+    process = subprocess.Popen(  # noqa: S603 - our own or moto's server module, arguments built by the caller
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if quiet_stderr else None,
+    )
+    try:
+        wait_for_http(ready_url, timeout=timeout)
+    except TimeoutError:
+        terminate(process)
+        raise
+    return process
 
 
 def terminate(process: subprocess.Popen[bytes]) -> None:

@@ -18,7 +18,14 @@ from typing import Any
 from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
 from keel.local.api import LocalApi, Route, load_handler
-from keel.local.servers import LOOPBACK, MotoStack, OpenSearchStack, free_port, terminate, wait_for_http
+from keel.local.servers import (
+    LOOPBACK,
+    MotoStack,
+    OpenSearchStack,
+    free_port,
+    spawn_server,
+    terminate,
+)
 from keel.local.state import clear_stack, state_dir, write_stack
 
 logger = logging.getLogger("keel.local.stack")
@@ -64,12 +71,11 @@ class ModelEndpoint:
     def start(cls, port: int | None = None) -> ModelEndpoint:
         """Start `python -m keel.local.model_server` on a loopback port and wait until it answers."""
         port = port or free_port()
-        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "keel.local.model_server", "--host", LOOPBACK, "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-        )
         url = f"http://{LOOPBACK}:{port}"
-        wait_for_http(f"{url}/_requests")
+        process = spawn_server(
+            [sys.executable, "-m", "keel.local.model_server", "--host", LOOPBACK, "--port", str(port)],
+            f"{url}/_requests",
+        )
         return cls(url=url, process=process)
 
     def stop(self) -> None:
