@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.analytics.timeutil import parse_duration
+from keel.cli.report import add_table_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -30,9 +31,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--since", default="7d", help="window ending now: 30m, 12h, 7d, 2w (default 7d)")
     parser.add_argument("--out", type=Path, default=Path("feedback-export"), help="folder (./feedback-export)")
     parser.add_argument("--bots", type=Path, help="bots.json with owners (default: the demo tenant's)")
-    parser.add_argument("--table", help="DynamoDB conversations table (default: the local stack's)")
-    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (default: the local stack's moto, or AWS)")
-    parser.add_argument("--region", default=None, help="AWS region (default: the local stack's, or us-east-1)")
+    add_table_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     from keel.access.bots import DEMO_BOTS
     from keel.analytics.dynamodb import DynamoDBAnalyticsSource
-    from keel.cli.report import _dynamodb
+    from keel.cli.report import conversations_table
     from keel.errors import InvalidRequest
     from keel.launch.feedback import export_items, to_csv, to_jsonl
 
@@ -52,12 +51,8 @@ def run(args: argparse.Namespace) -> int:
         owners = {str(b["id"]): str(b.get("owner") or "") for b in json.loads(bots_file.read_text(encoding="utf-8"))}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InvalidRequest(f"{bots_file}: accepted is a bots.json list of {{id, owner, ...}}") from exc
-    if args.table is None:
-        import os
-
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # the local stack's moto accepts any credentials
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    client, table = _dynamodb(args)
+    # A loopback endpoint (the local stack's moto) gets stand-in credentials from AwsClients.
+    client, table = conversations_table(args)
     until = datetime.now(UTC)
     since = until - window
     items = export_items(DynamoDBAnalyticsSource(client, table).conversations(since, until), owners, since, until)

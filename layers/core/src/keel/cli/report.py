@@ -34,10 +34,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--abandon-after", default="30m", help="no activity for this long without resolution = abandoned (30m)"
     )
+    add_table_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """--table, --endpoint-url and --region: which conversations table to read (default: the local stack's)."""
     parser.add_argument("--table", help="DynamoDB conversations table (default: the local stack's)")
     parser.add_argument("--endpoint-url", help="DynamoDB endpoint (default: the local stack's moto, or AWS)")
     parser.add_argument("--region", default=None, help="AWS region (default: the local stack's, or us-east-1)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
     window = parse_duration(args.since)
     abandon_after = parse_duration(args.abandon_after)
-    client, table = _dynamodb(args)
+    client, table = conversations_table(args)
     report = report_from_source(DynamoDBAnalyticsSource(client, table), window, abandon_after=abandon_after)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -62,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dynamodb(args: argparse.Namespace) -> tuple[Any, str]:
+def conversations_table(args: argparse.Namespace) -> tuple[Any, str]:
+    """A DynamoDB client and the conversations table the add_table_arguments options name."""
     from keel.bootstrap import AwsClients
 
     endpoint, region, table = args.endpoint_url, args.region, args.table
