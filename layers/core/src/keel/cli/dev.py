@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
+import sys
 import threading
 from typing import Any
+
+from keel.local.servers import LOOPBACK
+
+# What a terminal (Ctrl-C, closing the window) or a supervisor (systemd, docker, CI) sends to stop a process.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def register(subparsers: Any) -> None:
@@ -27,27 +34,66 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the stack, print where to open it, and stop everything on Ctrl-C."""
+    """Start the stack, print where to open it, and stop everything on Ctrl-C, SIGTERM or SIGHUP.
+
+    Exit codes: 0 after a clean stop with the data saved, 1 when the data could not be saved, 2 when the
+    stack could not start (a port in use, a stand-in that does not answer), 130 when interrupted while starting.
+    """
+    from keel.local.snapshot import SnapshotError
     from keel.local.stack import start_stack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # Client libraries log every request at INFO (opensearch-py a line per search); keep the console for Keel.
     for chatty in ("werkzeug", "opensearch", "urllib3", "websockets"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    problem = port_problem(args.port)
+    if problem:
+        print(f"keel: {problem}", file=sys.stderr, flush=True)
+        return 2
     print("keel: starting the local stack ...", flush=True)
-    stack = start_stack(reset=args.reset, seed=not args.no_seed, api_port=args.port)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        _announce(stack)
-        while not stopped.wait(0.5):
-            pass
+        stack = start_stack(reset=args.reset, seed=not args.no_seed, api_port=args.port)
     except KeyboardInterrupt:
+        print("\nkeel: interrupted while starting; nothing was saved (the last snapshot is unchanged)", flush=True)
+        return 130
+    stopped = threading.Event()
+    received: list[str] = []
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        if stopped.is_set():
+            print(f"\nkeel: {received[-1]} again; still saving, please wait", flush=True)
+        stopped.set()
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, request_stop)
+    _announce(stack)
+    while not stopped.wait(0.5):
         pass
-    finally:
-        print("\nkeel: stopping the local stack and saving its data ...", flush=True)
+    print(f"\nkeel: {received[0]} received; stopping the local stack and saving its data ...", flush=True)
+    try:
         stack.stop()
+    except SnapshotError as exc:
+        print(f"keel: ERROR: {exc.message}", file=sys.stderr, flush=True)
+        return 1
+    print("keel: stopped; data saved", flush=True)
     return 0
+
+
+def port_problem(port: int) -> str | None:
+    """Why the API cannot listen on 127.0.0.1:port, checked before anything starts; None if it can."""
+    if not 0 < port < 65536:
+        return f"--port {port} is not a TCP port; use 1-65535"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the API's server does
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError as exc:
+            return (
+                f"port {port} on {LOOPBACK} is not available ({exc.strerror or exc}); another `keel dev` or "
+                "another server may be using it. Stop it, or pass a free port with --port"
+            )
+    return None
 
 
 def _announce(stack: Any) -> None:

@@ -22,6 +22,7 @@ logger = logging.getLogger("keel.local.api")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_REQUEST_BYTES = 1024 * 1024
+LISTEN_BACKLOG = 256
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,17 @@ def to_proxy_event(method: str, raw_path: str, headers: dict[str, str], body: by
     }
 
 
+class _ApiServer(ThreadingHTTPServer):
+    """A thread per connection, with a listen backlog for a burst of connections.
+
+    socketserver's default backlog of 5 reset connections under 20 concurrent requests on a laptop; the
+    kernel caps this figure at net.core.somaxconn.
+    """
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 class LocalApi:
     """Serves the API routes through Lambda handlers, /healthz, and the static web/ folder."""
 
@@ -112,8 +124,7 @@ class LocalApi:
         self._health = health
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._request_handler())
-        self._server.daemon_threads = True
+        self._server = _ApiServer((host, port), self._request_handler())
         self._thread: threading.Thread | None = None
 
     @property
