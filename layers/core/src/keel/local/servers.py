@@ -82,8 +82,12 @@ class MotoStack:
         _post_json(f"{self.url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
 
     def stop(self) -> None:
-        """Terminate the server process."""
-        terminate(self.process)
+        """Terminate the server process.
+
+        moto holds nothing on disk and `keel dev` saves its data first; on SIGTERM it tears its interpreter
+        down for seconds, so it is killed after a short grace.
+        """
+        terminate(self.process, grace=0.5)
 
 
 def spawn_server(
@@ -115,11 +119,11 @@ def spawn_server(
     return process
 
 
-def terminate(process: subprocess.Popen[bytes]) -> None:
-    """Stop a child server: terminate, then kill if it has not exited after 5 s."""
+def terminate(process: subprocess.Popen[bytes], *, grace: float = 5.0) -> None:
+    """Stop a child server: terminate, then kill if it has not exited after grace seconds."""
     process.terminate()
     try:
-        process.wait(timeout=5)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)

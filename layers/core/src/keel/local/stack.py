@@ -490,7 +490,10 @@ def _audit_drainer(
     def final() -> None:
         from keel.audit.writer import drain
 
-        result = drain(source, writer)
+        try:
+            result = drain(source, writer)
+        except Exception as exc:  # the queue cannot be read: what it holds is not in the archive
+            raise snapshot.SnapshotError(f"the audit queue could not be drained: {type(exc).__name__}: {exc}") from exc
         if result.failed:
             raise snapshot.SnapshotError(f"{len(result.failed)} queued audit record(s) could not be written")
 
