@@ -90,11 +90,15 @@ class AwsClients:
 
     @cached_property
     def bedrock(self) -> Any:
-        """Bedrock Runtime; the router does its own retries, so botocore makes one attempt."""
+        """Bedrock Runtime; the router does its own retries, so botocore makes one attempt.
+
+        total_max_attempts counts the first attempt; max_attempts 1 meant one retry, so a stalled model
+        held a call for twice the model timeout.
+        """
         return self.client(
             "bedrock-runtime",
             read_timeout=self._model_timeout,
-            retries={"mode": "standard", "max_attempts": 1},
+            retries={"mode": "standard", "total_max_attempts": 1},
         )
 
 

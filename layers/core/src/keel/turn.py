@@ -20,7 +20,7 @@ from keel.analytics.logs import current_correlation
 from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.conversations.vaults import VaultStore
-from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from keel.errors import Conflict, Forbidden, InvalidRequest, KeelError, NotFound, RateLimited, SearchUnavailable
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
 from keel.models.ports import ChatMessage, Completion
@@ -32,6 +32,10 @@ WITHHELD_ANSWER = (
 )
 AUTO_BOT = "auto"
 WITH_AGENT = "with_agent"
+SEARCH_DOWN_ANSWER = (
+    "I can't search our documents right now, so I can't give you an answer I can back with a source. "
+    "Please try again in a few minutes. If it can't wait, say \"talk to a person\" and I'll hand you over."
+)
 RELAYED = "Your message was passed to the support agent who has your conversation; they will reply here."
 HISTORY_TURNS = 6
 STORE_ATTEMPTS = 5
@@ -248,6 +252,8 @@ class TurnFacts:
     handoff_meta: dict[str, Any] = field(default_factory=dict)
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
+    # What the turn did without (search down) or why it ended early ("error:<code>"), beside the model's.
+    degradations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -317,10 +323,15 @@ class ChatService:
             stage_ms=stages,
         )
         citations: list[Citation] = []
-        if conversation.status == WITH_AGENT:
-            answer = self._relay_to_agent(request, facts)
-        else:
-            answer, citations = self._run(principal, request, history, facts)
+        try:
+            if conversation.status == WITH_AGENT:
+                answer = self._relay_to_agent(request, facts)
+            else:
+                answer, citations = self._run(principal, request, history, facts)
+        except KeelError as exc:
+            # A refused or failed turn is still a request someone made: audit it (before the error reply).
+            self._record_failure(facts, exc, started)
+            raise
         facts.latency_ms = (time.perf_counter() - started) * 1000
         reply = ChatReply(
             conversation_id=conversation.conversation_id,
@@ -329,7 +340,7 @@ class ChatService:
             citations=citations,
             confidence=facts.confidence,
             outcome=facts.outcome,
-            degradations=list(facts.completion.degradations) if facts.completion else [],
+            degradations=[*facts.degradations, *(facts.completion.degradations if facts.completion else ())],
             escalation=_escalation_status(facts.handoff_meta),
         )
         with self._stage("record", stages):
@@ -338,6 +349,16 @@ class ChatService:
         if deps.telemetry is not None:
             deps.telemetry.observe(facts)
         return TurnResult(reply, facts)
+
+    def _record_failure(self, facts: TurnFacts, error: KeelError, started: float) -> None:
+        facts.outcome = "rate_limited" if isinstance(error, RateLimited) else "failed"
+        facts.degradations.append(f"error:{error.code}")
+        facts.output_masked = ""
+        facts.latency_ms = (time.perf_counter() - started) * 1000
+        with self._stage("record", facts.stage_ms):
+            self._deps.audit.record_turn(facts)
+        if self._deps.telemetry is not None:
+            self._deps.telemetry.observe(facts)
 
     def _run(
         self, principal: Principal, request: ChatRequest, history: list[StoredMessage], facts: TurnFacts
@@ -419,7 +440,13 @@ class ChatService:
         stages = facts.stage_ms
         with self._stage("retrieve", stages):
             scope = deps.access.scope_for(principal, request.bot)
-            retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+            try:
+                retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+            except SearchUnavailable:
+                # Without sources the model must not answer: say so honestly, and offer a person.
+                facts.outcome, facts.confidence = "degraded", 0.0
+                facts.degradations.append("search_unavailable")
+                return SEARCH_DOWN_ANSWER, []
         with self._stage("screen_ctx", stages):
             context = deps.context_screen.screen(retrieved)
         for passage, passage_verdict in zip(retrieved, context, strict=True):

@@ -41,6 +41,7 @@ class AuditTurnSink:
             prompt_version=facts.prompt_version,
             guardrails=[_guardrail(v) for v in facts.guardrails],
             escalation=_escalation(facts.escalation),
+            degradations=facts.degradations,
         )
         self._trail.record(record)
 
