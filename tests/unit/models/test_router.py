@@ -238,3 +238,13 @@ def test_full_queue_counts_as_throttling() -> None:
         assert router.generate("hr", "sys", QUESTION, PASSAGES).model_id == RETRIEVAL_ONLY_MODEL
         with pytest.raises(RateLimited):
             router.generate("hr", "sys", QUESTION, [])
+
+
+def test_a_side_task_under_throttling_gets_the_empty_unavailable_result_errors_get() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "throttle")
+    model.set(SECOND, "throttle")
+    model.set(SMALL, "throttle")
+    router, _, _ = _router(model)
+    result = router.generate("hr", "sys", QUESTION, [], task="intent")
+    assert result.text == "" and result.degradations[-1] == "unavailable"

@@ -172,10 +172,13 @@ class ModelRouter:
                 completion.input_tokens + completion.output_tokens
             )
         if throttled is not None and not failed:
-            # Throttling falls through the same chain as errors: a retrieval-only answer before a 429.
+            # Throttling falls through the same chain as errors: a retrieval-only answer, or for a side
+            # task (intent, summary) the empty result its caller copes with; a 429 only when nothing can answer.
             answered = self._retrieval_only(bot, task, started, messages, passages, degradations)
             if answered is not None:
                 return answered, 0
+            if task != "answer":
+                return self._last_resort(bot, task, started, messages, passages, degradations), 0
             self._count(bot, degradations)
             raise RateLimited(
                 "the language models are busy; please retry shortly",
