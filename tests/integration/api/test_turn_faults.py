@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -51,14 +52,19 @@ def _endpoint(local_stack: Any, **overrides: str) -> ChatEndpoint:
     return ChatEndpoint(lambda: build_chat_service(settings, AwsClients.from_settings(settings)))
 
 
-def _turn(endpoint: ChatEndpoint, token: str, message: str = QUESTION) -> tuple[int, dict[str, Any], str]:
+def _turn(
+    endpoint: ChatEndpoint, token: str, message: str = QUESTION, *, bot: str = "hr", conversation: str | None = None
+) -> tuple[int, dict[str, Any], str]:
     correlation = str(uuid.uuid4())
+    body: dict[str, Any] = {"bot": bot, "message": message}
+    if conversation:
+        body["conversation_id"] = conversation
     headers = {
         "Content-Type": "application/json",
         "Authorization": f"Bearer {token}",
         "X-Correlation-Id": correlation,
     }
-    event = to_proxy_event("POST", "/v1/chat", headers, json.dumps({"bot": "hr", "message": message}).encode(), "")
+    event = to_proxy_event("POST", "/v1/chat", headers, json.dumps(body).encode(), "")
     response = endpoint.handle(event)
     return int(response["statusCode"]), json.loads(response["body"]), correlation
 
@@ -138,3 +144,38 @@ def test_a_stalled_model_is_given_up_after_its_timeout_with_one_attempt_per_mode
     print(f"{len(sent)} model calls, {len(set(sent))} distinct")
     assert sent and len(set(sent)) == len(sent), [model_id for model_id, _ in sent]
     _assert_one_record(local_stack, correlation, reply["outcome"])
+
+
+def _tickets(local_stack: Any) -> int:
+    with urllib.request.urlopen(f"{local_stack.environment['HELPDESK_URL']}/_control/tickets", timeout=10) as reply:
+        return len(json.loads(reply.read())["tickets"])
+
+
+def test_a_model_outage_opens_no_ticket_for_greetings_and_one_for_a_real_request(
+    local_stack: Any, model: ModelEndpointControl
+) -> None:
+    aws = AwsClients(region="us-east-1", endpoint_url=local_stack.moto.url)
+    endpoint = _endpoint(local_stack)
+    model.fault("down")
+    before = _tickets(local_stack)
+    greetings = ["hi", "hello", "good morning", "hey there", "thanks"]
+    for n in range(20):
+        user = f"outage-greeter-{n}"
+        password = provision.ensure_user(aws.cognito, local_stack.pool, user, groups=["all-staff"])
+        token = str(provision.sign_in(aws.cognito, local_stack.pool, user, password)["IdToken"])
+        status, reply, _ = _turn(endpoint, token, greetings[n % len(greetings)], bot="it")
+        assert status == 200, reply
+        assert reply["outcome"] != "escalated" and reply["escalation"] is None, reply
+    assert _tickets(local_stack) == before, "greetings during an outage opened tickets"
+
+    password = provision.ensure_user(aws.cognito, local_stack.pool, "outage-requester", groups=["all-staff"])
+    token = str(provision.sign_in(aws.cognito, local_stack.pool, "outage-requester", password)["IdToken"])
+    status, first, _ = _turn(endpoint, token, "My badge stopped opening the garage barrier since Monday", bot="it")
+    assert status == 200 and first["outcome"] == "escalated", first
+    conversation = first["conversation_id"]
+    status, again, _ = _turn(
+        endpoint, token, "The garage barrier still refuses my badge this morning", bot="it", conversation=conversation
+    )
+    assert status == 200 and again["outcome"] == "degraded" and again["escalation"] is None, again
+    assert "already with our support team" in again["answer"]
+    assert _tickets(local_stack) == before + 1

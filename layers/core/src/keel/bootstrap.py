@@ -192,6 +192,7 @@ def build_router(settings: Settings, clients: AwsClients) -> Any:
 
 def build_escalation(settings: Settings, clients: AwsClients, conversations: Any) -> Any:
     """The escalation decision and the Step Functions handoff (R17, R18)."""
+    from keel.escalation.outage import DynamoDBClaims, OutageHandoffs
     from keel.escalation.records import DynamoDBEscalationStore
     from keel.escalation.service import EscalationService
     from keel.turn_adapters import EscalationBridge
@@ -202,7 +203,8 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
         DynamoDBEscalationStore(clients.dynamodb, settings.escalations_table),
         conversations,
     )
-    return EscalationBridge(service)
+    outage = OutageHandoffs(DynamoDBClaims(clients.dynamodb, settings.escalations_table))
+    return EscalationBridge(service, outage=outage)
 
 
 def build_guardrails(settings: Settings, clients: AwsClients) -> Any:

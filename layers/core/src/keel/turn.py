@@ -147,6 +147,10 @@ class Escalation(Protocol):
         """Start the handoff workflow; what to tell the user, and what to keep on the reply's record."""
         ...
 
+    def hold_outage_handoff(self, conversation_id: str, user_text: str) -> tuple[str, str] | None:
+        """For a system-failure handoff: None to go ahead, else (what to tell the user, why it is held)."""
+        ...
+
 
 class AuditSink(Protocol):
     """Writes one audit record per turn before the reply is returned (R13, R14)."""
@@ -417,6 +421,15 @@ class ChatService:
             transcript.append({"role": "event", "text": "model outage: no language model answered"})
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
+        if decision.escalate and decision.reason == "system_failure":
+            # An outage is one incident, not a ticket per message: greetings and repeats get the banner.
+            held = deps.escalation.hold_outage_handoff(facts.conversation_id, masked.text)
+            if held is not None:
+                message, why = held
+                facts.outcome, facts.confidence, facts.output_masked = "degraded", 0.0, message
+                facts.degradations.append(f"incident:{why}")
+                deps.vaults.save(facts.conversation_id, vault)
+                return message, []
         if decision.escalate:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []

@@ -8,6 +8,7 @@ from typing import Any
 from keel.audit.records import EscalationDecision, GuardrailVerdict, turn_record
 from keel.conversations.ports import Conversation
 from keel.escalation.decision import Decision, EscalationPolicy, Turn, decide
+from keel.escalation.outage import OutageHandoffs
 from keel.turn import Handoff, TurnFacts
 
 _OUTPUT_DECISIONS = {"deliver": "allow", "low_confidence": "flag", "withhold": "block", "escalate": "flag"}
@@ -58,15 +59,24 @@ class EscalationBridge:
             "I'd like to hand you to a person, but our handoff service is not available right now. "
             "Please try again shortly; nothing you wrote is lost."
         ),
+        outage: OutageHandoffs | None = None,
     ) -> None:
         self._service = service
         self._policies = dict(policies or {})
         self._unavailable = unavailable_message
+        self._outage = outage
 
     def decide(self, transcript: list[dict[str, Any]], bot: str) -> Decision:
         """The escalation decision on the masked transcript so far."""
         turns = [Turn.model_validate(t) for t in transcript]
         return decide(turns, self._policies.get(bot))
+
+    def hold_outage_handoff(self, conversation_id: str, user_text: str) -> tuple[str, str] | None:
+        """Hold a system-failure handoff that is not actionable, a repeat, or over the incident's limit."""
+        if self._outage is None:
+            return None
+        decision = self._outage.admit(conversation_id, user_text)
+        return None if decision.admitted else (decision.message, decision.verdict)
 
     def hand_over(self, handoff: Handoff) -> tuple[str, dict[str, Any]]:
         """Start the workflow; what to tell the user and the handoff facts to keep on the reply."""
