@@ -222,7 +222,8 @@ def request_handler(dispatch: Dispatch) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_REQUEST_BYTES:
-                status, headers, payload = _json_error(413, "too_large", "request body is too large")
+                status, headers, payload = _too_large(length, dict(self.headers.items()))
+                self.close_connection = True  # the unread body must not be taken for the next request
             else:
                 body = self.rfile.read(length) if length else b""
                 status, headers, payload = dispatch(
@@ -258,6 +259,16 @@ def request_handler(dispatch: Dispatch) -> type[BaseHTTPRequestHandler]:
             raise AttributeError(name)
 
     return _Handler
+
+
+def _too_large(length: int, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """413 with the error body every endpoint uses (code, message naming the limit, correlation id)."""
+    from keel.channels.http import correlation_id, error_response
+    from keel.errors import PayloadTooLarge
+
+    error = PayloadTooLarge(f"request body is {length} bytes; the limit is {MAX_REQUEST_BYTES} bytes")
+    response = error_response(error, correlation=correlation_id({"headers": headers}))
+    return int(response["statusCode"]), {**response["headers"], "Connection": "close"}, response["body"].encode()
 
 
 def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
