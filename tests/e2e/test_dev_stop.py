@@ -217,3 +217,19 @@ def test_ctrl_c_to_the_process_group_saves_everything_and_a_restart_continues(wo
     assert "keel: ERROR: could not" in output
     assert "keel: stopped; data saved" not in output.split("SIGINT received")[-1]
     assert not RAW_TRACEBACK.search(output)
+
+
+def test_a_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    state = tmp_path / "state"
+    state.mkdir()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = _keel(state, "dev", "--no-seed", "--port", str(port))
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is not available" in result.stderr and "--port" in result.stderr
+    assert not RAW_TRACEBACK.search(result.stdout + result.stderr)
+    assert "starting the local stack" not in result.stdout, "nothing may start before the port check"

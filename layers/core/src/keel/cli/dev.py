@@ -24,8 +24,10 @@ def register(subparsers: Any) -> None:
         help="run the local stack (moto, osmem-server, model endpoint, API, web)",
         description=(
             "Start every local stand-in for AWS on 127.0.0.1, provision it, seed the demo tenant and serve the "
-            "API and web pages. Data written while it runs (conversations, audit records, uploads) is saved to "
-            ".keel/snapshot.json on Ctrl-C and loaded on the next start; --reset starts from fresh demo data."
+            "API and web pages. Data written while it runs (users, conversations, audit records, escalations and "
+            "tickets, ingested documents, uploads) is saved to .keel/snapshot.json on Ctrl-C, SIGTERM or SIGHUP "
+            "and loaded on the next start; --reset starts from fresh demo data. Exit codes: 0 stopped and saved, "
+            "1 the save failed, 2 the stack could not start (e.g. the port is in use), 130 interrupted while starting."
         ),
     )
     parser.add_argument("--reset", action="store_true", help="discard saved data and start from the demo seed")
@@ -70,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nkeel: interrupted while starting; nothing was saved (the last snapshot is unchanged)", flush=True)
         return 130
+    except Exception as exc:  # a stand-in that does not start or answer: say which, never a traceback
+        logging.getLogger("keel.cli.dev").debug("start failed", exc_info=True)
+        print(f"keel: the local stack could not start: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 2
     stopped = threading.Event()
     received: list[str] = []
 
