@@ -11,12 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from keel.channels.http import bearer_token, correlation_id, error_response, json_response, parse_body
 from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from keel.escalation import messages
-from keel.escalation.ports import StatusStore
+from keel.escalation.ports import StatusStore, UserNotifier
 from keel.escalation.records import OPEN_STATUSES, Agent, DynamoDBEscalationStore, EscalationRecord
+from keel.escalation.triage import ordered, triage
 from keel.identity.principal import Principal
 from keel.lazy import Lazy
 
 AGENT_GROUP = "support-agents"
+
 TAKEABLE = ("pending", "helpdesk_unavailable", "ticketed", "failed")
 _ROUTE = re.compile(r"^/v1/agent/conversations/([A-Za-z0-9-]{8,64})(?:/(take|reply|handback|close))?$")
 
@@ -24,14 +26,17 @@ _ROUTE = re.compile(r"^/v1/agent/conversations/([A-Za-z0-9-]{8,64})(?:/(take|rep
 class AgentConsole:
     """What an agent (a principal in group support-agents) can do with escalated conversations."""
 
-    def __init__(self, escalations: DynamoDBEscalationStore, conversations: StatusStore) -> None:
+    def __init__(
+        self, escalations: DynamoDBEscalationStore, conversations: StatusStore, notifier: UserNotifier | None = None
+    ) -> None:
         self._escalations = escalations
         self._conversations = conversations
+        self._notifier = notifier
 
     def queue(self, agent: Principal) -> list[dict[str, Any]]:
-        """Open escalations, oldest first, with reason, summary, intent and where each stands."""
+        """Open escalations, most urgent then longest waiting first, with reason, language, summary and status."""
         _require_agent(agent)
-        return [_summary(r) for r in self._escalations.records(OPEN_STATUSES)]
+        return [{**_summary(r), **t.fields()} for r, t in ordered(self._escalations.records(OPEN_STATUSES))]
 
     def conversation(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
         """One escalation with its transcript (masked, as stored)."""
@@ -40,6 +45,8 @@ class AgentConsole:
         transcript = self._conversations.messages(conversation_id, limit=200)
         return {
             **_summary(record),
+            **triage(record).fields(),
+            "mine": record.status == "assigned" and record.agent_id == agent.subject,
             "messages": [{"role": m.role, "text": m.text, "at": m.created_at} for m in transcript],
         }
 
@@ -67,21 +74,21 @@ class AgentConsole:
             raise Conflict(f"conversation {conversation_id} is already taken or closed") from exc
         self._escalations.set_presence(Agent(agent.subject, _name(agent), "busy", conversation_id))
         self._conversations.set_status(conversation_id, "with_agent")
+        joined = messages.agent_joined(_name(agent))
         messages.post(
-            self._conversations,
-            conversation_id,
-            "agent",
-            messages.agent_joined(_name(agent)),
-            {"agent": _name(agent), "agent_id": agent.subject},
+            self._conversations, conversation_id, "agent", joined, {"agent": _name(agent), "agent_id": agent.subject}
         )
-        return _summary(self._escalations.require(conversation_id))
+        taken = self._escalations.require(conversation_id)
+        self._notify(taken, "status", joined)
+        return _summary(taken)
 
     def reply(self, agent: Principal, conversation_id: str, text: str) -> dict[str, Any]:
-        """Post the agent's message into the conversation (the user sees it in the same channel)."""
-        self._assigned(agent, conversation_id)
+        """Post the agent's message into the conversation; the user's open chat receives it at once."""
+        record = self._assigned(agent, conversation_id)
         message = messages.post(
             self._conversations, conversation_id, "agent", text, {"agent": _name(agent), "agent_id": agent.subject}
         )
+        self._notify(record, "agent_message", text, agent=_name(agent))
         return {"conversation_id": conversation_id, "seq": message.seq}
 
     def handback(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
@@ -104,7 +111,15 @@ class AgentConsole:
         self._conversations.set_status(conversation_id, conversation_status)
         messages.post(self._conversations, conversation_id, "assistant", text, {"escalation": {"kind": status}})
         self._escalations.set_presence(Agent(agent.subject, _name(agent), "online"))
+        self._notify(self._escalations.require(conversation_id), "status", text)
         return {"conversation_id": conversation_id, "status": status}
+
+    def _notify(self, record: EscalationRecord, kind: str, text: str, **extra: str) -> None:
+        subject = record.user.get("subject")
+        if self._notifier is None or not isinstance(subject, str) or not subject:
+            return
+        frame = {"type": kind, "conversation_id": record.conversation_id, "text": text, **extra}
+        self._notifier.notify(subject, frame)
 
     def _assigned(self, agent: Principal, conversation_id: str) -> EscalationRecord:
         _require_agent(agent)
