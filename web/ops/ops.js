@@ -19,7 +19,7 @@
     $("gate").classList.toggle("refused", refused);
     $("gate").hidden = false;
     $("report").hidden = true;
-    for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = !switchUser;
+    for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = true;
   }
 
   async function load() {

@@ -280,6 +280,9 @@ def mount_sign_in(api: LocalApi, clients: Any, pool: provision.UserPool) -> None
     def page_config(
         method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET":
+            refused = {"error": {"code": "method_not_allowed", "message": f"{method} is not accepted; use GET"}}
+            return 405, {"Content-Type": "application/json"}, json.dumps(refused).encode()
         return 200, {"Content-Type": "application/json", "Cache-Control": "no-cache"}, config
 
     api.mount(("/config.json",), page_config)
