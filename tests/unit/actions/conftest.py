@@ -13,9 +13,9 @@ from keel.actions.registry import ActionRegistry
 from keel.actions.service import ActionService
 from keel.audit.trail import AuditTrail
 from keel.identity.principal import Principal
-from tests.fakes.identity import SettableSession
 from tests.fakes.actions import FakeEc2, InMemoryPendingActions
 from tests.fakes.audit import InMemoryAuditSink
+from tests.fakes.identity import SettableSession
 
 INSTANCE = "i-0123456789abcdef0"
 

@@ -115,7 +115,14 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
     from keel.identity.authenticator import TokenAuthenticator
     from keel.identity.cognito import CognitoSessionCheck
     from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
-    from keel.identity.tokens import COGNITO_CLAIMS, CUSTOMER_CLAIMS, ClaimMapping, HttpJwks, TokenVerifier, TrustedIssuers
+    from keel.identity.tokens import (
+        COGNITO_CLAIMS,
+        CUSTOMER_CLAIMS,
+        ClaimMapping,
+        HttpJwks,
+        TokenVerifier,
+        TrustedIssuers,
+    )
 
     def verifier(
         issuer: str, pool_id: str, audiences: frozenset[str], claims: ClaimMapping, jwks_url: str | None

@@ -73,7 +73,7 @@ class CognitoSessionCheck:
     def check(self, token: str, claims: Mapping[str, Any]) -> None:
         """Raise Unauthenticated when Cognito no longer honours the session behind the token."""
         try:
-            if claims.get("token_use") == "access":  # noqa: S105 - a claim value, not a secret
+            if claims.get("token_use") == "access":
                 self._client.get_user(AccessToken=token)
                 return
             username = claims.get("cognito:username") or claims.get("sub")
