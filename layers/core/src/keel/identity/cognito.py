@@ -10,6 +10,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from keel.errors import NotFound, ServiceUnavailable
 from keel.identity.tokens import refuse
 
+# The scope GetUser (and every self-service call) requires of an access token.
+SELF_SERVICE_SCOPE = "aws.cognito.signin.user.admin"
 # Cognito's answers for a token whose user signed out, was disabled or deleted.
 _REVOKED_CODES = frozenset({"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException"})
 # A federated user is EXTERNAL_PROVIDER; any other status (a reset forced by an administrator) is not live.
@@ -60,8 +62,9 @@ class CognitoDirectory:
 class CognitoSessionCheck:
     """Asks Cognito itself whether a session is live, for high-assurance actions (R5, R6).
 
-    An access token goes to GetUser, which fails after a global sign-out, a disable or a delete. An ID
-    token cannot be presented to Cognito, so the user's record is read instead (AdminGetUser: exists and
+    An access token with the self-service scope goes to GetUser, which fails after a global sign-out, a
+    disable or a delete. Other tokens (ID tokens; OAuth access tokens without that scope, which GetUser
+    refuses) cannot be presented to Cognito, so the user's record is read instead (AdminGetUser: exists and
     enabled); a sign-out is then caught by the revocation record already checked on every request.
     Costs a call to Cognito, so only destructive and money-moving actions pay for it.
     """
@@ -73,7 +76,8 @@ class CognitoSessionCheck:
     def check(self, token: str, claims: Mapping[str, Any]) -> None:
         """Raise Unauthenticated when Cognito no longer honours the session behind the token."""
         try:
-            if claims.get("token_use") == "access":
+            scopes = str(claims.get("scope", "")).split()
+            if claims.get("token_use") == "access" and SELF_SERVICE_SCOPE in scopes:
                 self._client.get_user(AccessToken=token)
                 return
             username = claims.get("cognito:username") or claims.get("sub")
