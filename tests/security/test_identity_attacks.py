@@ -79,7 +79,7 @@ def assert_only_a_customer(stack: Any, token: str) -> None:
         status, body = _call(stack, token, "POST", "/v1/chat", {"bot": bot, "message": "What are the salary bands?"})
         assert status == 403, (bot, body)
     # "auto" routes to the customer bot only, and nothing internal is cited
-    status, body = _call(stack, token, "POST", "/v1/chat", {"message": "What are the salary bands for engineers?"})
+    status, body = _call(stack, token, "POST", "/v1/chat", {"bot": "auto", "message": "What are the salary bands for engineers?"})
     assert status == 200, body
     cited = {c["doc_id"] for c in body["citations"]}
     assert all(doc.startswith("customer-") for doc in cited), cited  # the demo's public collection only
@@ -123,7 +123,7 @@ def test_a_customer_who_edits_their_attributes_after_sign_up_stays_a_customer(lo
 def test_a_tenant_claim_does_not_switch_what_a_customer_is_counted_and_recorded_under(local_stack: Any) -> None:
     # Given a customer whose token claims another tenant
     _, tokens = _self_sign_up(local_stack, {"custom:tenant": "another-company"})
-    status, _ = _call(local_stack, tokens["id"], "POST", "/v1/chat", {"message": "How do I reset my password?"})
+    status, _ = _call(local_stack, tokens["id"], "POST", "/v1/chat", {"bot": "auto", "message": "How do I reset my password?"})
     assert status == 200
     # Then every budget counter and audit partition is keyed by the configured tenant, never the claimed one
     aws = _aws(local_stack)
