@@ -20,8 +20,8 @@ CUSTOMER_WRITABLE = cognito.ClientAttributes().with_standard_attributes(
 # Cognito writes IdP-mapped attributes through the client the user signs in with, so a federating client
 # must be allowed to write them. No workforce client issues tokens with the aws.cognito.signin.user.admin
 # scope (OAuth only, no password or SRP flows), so no user can call UpdateUserAttributes with them.
-WORKFORCE_MAPPED = cognito.ClientAttributes().with_standard_attributes(email=True).with_custom_attributes(
-    *_CUSTOM_ATTRIBUTES
+WORKFORCE_MAPPED = (
+    cognito.ClientAttributes().with_standard_attributes(email=True).with_custom_attributes(*_CUSTOM_ATTRIBUTES)
 )
 
 

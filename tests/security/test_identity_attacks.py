@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 # Every internal group the demo tenant knows, plus the powers an attacker would want most.
 WISHED_GROUPS = "all-staff,hr,hr-admins,payroll-admins,support-agents,it-service-desk,ops,it-admins,cloud-admins"
-PASSWORD = "Attacker-Chosen-Pass-2026!"  # noqa: S105 - a test user's password on the local stack
+PASSWORD = "Attacker-Chosen-Pass-2026!"
 
 
 def _aws(stack: Any) -> AwsClients:
@@ -79,7 +79,9 @@ def assert_only_a_customer(stack: Any, token: str) -> None:
         status, body = _call(stack, token, "POST", "/v1/chat", {"bot": bot, "message": "What are the salary bands?"})
         assert status == 403, (bot, body)
     # "auto" routes to the customer bot only, and nothing internal is cited
-    status, body = _call(stack, token, "POST", "/v1/chat", {"bot": "auto", "message": "What are the salary bands for engineers?"})
+    status, body = _call(
+        stack, token, "POST", "/v1/chat", {"bot": "auto", "message": "What are the salary bands for engineers?"}
+    )
     assert status == 200, body
     cited = {c["doc_id"] for c in body["citations"]}
     assert all(doc.startswith("customer-") for doc in cited), cited  # the demo's public collection only
@@ -112,7 +114,10 @@ def test_a_customer_who_edits_their_attributes_after_sign_up_stays_a_customer(lo
     # through the client's WriteAttributes; moto does not enforce it, so Keel's own mapping must hold)
     cognito.update_user_attributes(
         AccessToken=tokens["access"],
-        UserAttributes=[{"Name": "custom:groups", "Value": WISHED_GROUPS}, {"Name": "custom:department", "Value": "hr"}],
+        UserAttributes=[
+            {"Name": "custom:groups", "Value": WISHED_GROUPS},
+            {"Name": "custom:department", "Value": "hr"},
+        ],
     )
     fresh = _sign_in(local_stack, username)
     # Then neither the old nor the new token gets more than a customer
@@ -123,7 +128,9 @@ def test_a_customer_who_edits_their_attributes_after_sign_up_stays_a_customer(lo
 def test_a_tenant_claim_does_not_switch_what_a_customer_is_counted_and_recorded_under(local_stack: Any) -> None:
     # Given a customer whose token claims another tenant
     _, tokens = _self_sign_up(local_stack, {"custom:tenant": "another-company"})
-    status, _ = _call(local_stack, tokens["id"], "POST", "/v1/chat", {"bot": "auto", "message": "How do I reset my password?"})
+    status, _ = _call(
+        local_stack, tokens["id"], "POST", "/v1/chat", {"bot": "auto", "message": "How do I reset my password?"}
+    )
     assert status == 200
     # Then every budget counter and audit partition is keyed by the configured tenant, never the claimed one
     aws = _aws(local_stack)
@@ -211,3 +218,28 @@ def test_a_support_agent_of_the_customer_queue_cannot_reach_internal_escalations
     desk_token = provision.sign_in(aws.cognito, local_stack.pool, desk, password)["IdToken"]
     status, queue = _call(local_stack, desk_token, "GET", "/v1/agent/queue")
     assert status == 200 and conversation_id in {q["conversation_id"] for q in queue["queue"]}
+
+
+def test_a_stolen_connection_record_holds_no_bearer_token(local_stack: Any) -> None:
+    # Given a visitor with an open WebSocket to the widget's API
+    from websockets.sync.client import connect
+
+    request = urllib.request.Request(f"{local_stack.api.url}/v1/session/guest", data=b"{}", method="POST")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        token = json.loads(response.read())["token"]
+    table = local_stack.environment["KEEL_CHANNEL_STATE_TABLE"]
+    with connect(f"{local_stack.websocket_url}/?token={token}") as socket:
+        socket.send(json.dumps({"action": "sendMessage", "bot": "customer", "message": "What plans do you offer?"}))
+        frames = []
+        while not frames or frames[-1]["type"] not in ("done", "error"):
+            frames.append(json.loads(socket.recv(timeout=60)))
+        assert frames[-1]["type"] == "done", frames[-1]
+        # When an attacker reads the connection table
+        items = _aws(local_stack).dynamodb.scan(TableName=table)["Items"]
+        records = [i for i in items if i["pk"]["S"].startswith("WSCONN#")]
+        # Then the open connection's record is there, with its claims, and no token (nor any piece of it)
+        assert records
+        signature = token.rsplit(".", 1)[1]
+        assert not [r for r in records if token in json.dumps(r) or signature in json.dumps(r)]
+        assert all("claims" in r and "token" not in r for r in records)

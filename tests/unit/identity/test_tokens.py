@@ -304,3 +304,26 @@ def test_a_failed_jwks_fetch_does_not_start_the_refetch_window() -> None:
         cache.key("kid-1")
     assert cache.key("kid-1") is None  # fetched again at once, not refused for an hour
     assert cache.fetches == 2
+
+
+# --- sessions kept as claims (the WebSocket connection record keeps no token) ---
+
+
+def test_kept_claims_are_checked_again_and_map_to_the_same_principal(verifier: TokenVerifier, pair: KeyPair) -> None:
+    verified = verifier.verify(pair.sign(claims()))
+    assert verifier.reverify(verified.claims).principal == verified.principal
+
+
+def test_kept_claims_expire_with_their_token(verifier: TokenVerifier, pair: KeyPair, clock: Clock) -> None:
+    verified = verifier.verify(pair.sign(claims()))
+    clock.now += 3600 + 31
+    with pytest.raises(Unauthenticated) as caught:
+        verifier.reverify(verified.claims)
+    assert caught.value.details["reason"] == "expired"
+
+
+def test_kept_claims_of_an_untrusted_issuer_are_refused(verifier: TokenVerifier, pair: KeyPair) -> None:
+    trusted = TrustedIssuers({ISSUER: verifier})
+    with pytest.raises(Unauthenticated) as caught:
+        trusted.reverify(claims(iss="https://evil.example"))
+    assert caught.value.details["reason"] == "wrong_issuer"

@@ -18,12 +18,16 @@ class Verifier(Protocol):
         """The verified token or Unauthenticated."""
         ...
 
+    def reverify(self, claims: Mapping[str, Any]) -> VerifiedToken:
+        """Claims verified earlier, checked again (issuer, audience, expiry), or Unauthenticated."""
+        ...
+
 
 class SessionCheck(Protocol):
     """An authoritative check at the IdP that issued a token (CognitoSessionCheck)."""
 
-    def check(self, token: str, claims: Mapping[str, Any]) -> None:
-        """Raise Unauthenticated when the IdP no longer honours the session behind the token."""
+    def check(self, token: str | None, claims: Mapping[str, Any]) -> None:
+        """Raise Unauthenticated when the IdP no longer honours the session (token None: only claims kept)."""
         ...
 
 
@@ -32,7 +36,7 @@ class IdpSession:
     """A principal's proof of a live session: asks the issuing IdP, on demand, about this request's token."""
 
     checker: SessionCheck
-    token: str
+    token: str | None
     claims: Mapping[str, Any]
 
     def confirm(self) -> None:
@@ -60,17 +64,30 @@ class TokenAuthenticator:
 
     def authenticate(self, token: str) -> Principal:
         """The principal, or Unauthenticated saying why."""
+        return self._with_session(self.identify(token), token)
+
+    def session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The principal and the verified claims, for a channel that keeps a session without the token."""
         verified = self.identify(token)
-        checker = self._sessions.get(str(verified.claims.get("iss")))
-        if checker is None:
-            return verified.principal
-        return replace(verified.principal, session=IdpSession(checker, token, verified.claims))
+        return self._with_session(verified, token), dict(verified.claims)
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """The principal of a kept session: its claims checked again, then the revocation check, as a token's."""
+        verified = self._verifier.reverify(claims)
+        self._revocations.check(verified)
+        return self._with_session(verified, None)
 
     def identify(self, token: str) -> VerifiedToken:
         """The verified and unrevoked token (claims and principal)."""
         verified = self._verifier.verify(token)
         self._revocations.check(verified)
         return verified
+
+    def _with_session(self, verified: VerifiedToken, token: str | None) -> Principal:
+        checker = self._sessions.get(str(verified.claims.get("iss")))
+        if checker is None:
+            return verified.principal
+        return replace(verified.principal, session=IdpSession(checker, token, verified.claims))
 
     def authenticate_high_assurance(self, token: str) -> Principal:
         """As authenticate, plus the issuing IdP's own word that the session is live."""

@@ -73,11 +73,11 @@ class CognitoSessionCheck:
         self._client = client
         self._pool = user_pool_id
 
-    def check(self, token: str, claims: Mapping[str, Any]) -> None:
-        """Raise Unauthenticated when Cognito no longer honours the session behind the token."""
+    def check(self, token: str | None, claims: Mapping[str, Any]) -> None:
+        """Raise Unauthenticated when Cognito no longer honours the session (token None: only claims kept)."""
         try:
             scopes = str(claims.get("scope", "")).split()
-            if claims.get("token_use") == "access" and SELF_SERVICE_SCOPE in scopes:
+            if token and claims.get("token_use") == "access" and SELF_SERVICE_SCOPE in scopes:
                 self._client.get_user(AccessToken=token)
                 return
             username = claims.get("cognito:username") or claims.get("sub")
