@@ -11,12 +11,14 @@ from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.escalation.console import AgentConsole
 from keel.escalation.decision import Decision
 from keel.escalation.local import LocalEscalation
+from keel.escalation.queues import AgentQueues
 from keel.identity.principal import Principal
 from tests.integration.escalation.conftest import PRINCIPAL, new_conversation
 
 pytestmark = pytest.mark.integration
-SAM = Principal("agent-sam", "sam", frozenset({"support-agents"}), "demo", attributes={"name": "Sam"})
-KIM = Principal("agent-kim", "kim", frozenset({"support-agents"}), "demo", attributes={"name": "Kim"})
+SAM = Principal("agent-sam", "sam", frozenset({"it-desk"}), "demo", attributes={"name": "Sam"})
+KIM = Principal("agent-kim", "kim", frozenset({"it-desk"}), "demo", attributes={"name": "Kim"})
+QUEUES = AgentQueues({"it": ["it-desk"]})
 
 
 class Recorder:
@@ -32,7 +34,7 @@ class Recorder:
 def test_queue_is_ordered_by_urgency_then_age_with_language_and_summary(
     clean: LocalEscalation, conversations: DynamoDBConversationStore
 ) -> None:
-    console = AgentConsole(clean.escalations, conversations)
+    console = AgentConsole(clean.escalations, conversations, QUEUES)
     cases = [
         ("low_confidence", "Where is the travel policy for contractors working abroad?"),
         ("explicit_request", "Ich möchte bitte mit einem Menschen über meine Rechnung sprechen"),
@@ -55,7 +57,7 @@ def test_the_users_chat_hears_take_reply_and_hand_back_and_mine_follows_the_assi
     clean: LocalEscalation, conversations: DynamoDBConversationStore
 ) -> None:
     recorder = Recorder()
-    console = AgentConsole(clean.escalations, conversations, recorder)
+    console = AgentConsole(clean.escalations, conversations, QUEUES, recorder)
     conversation = new_conversation(conversations)
     clean.service.escalate(conversation, PRINCIPAL, Decision(escalate=True, reason="explicit_request"), summary="hi")
     cid = conversation.conversation_id

@@ -115,9 +115,11 @@ def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
     """The agent API; identity comes from the chat service's authenticator (the same tokens and revocation)."""
 
     def factory() -> tuple[Any, AgentConsole]:
+        from keel.access.bots import BotRegistry
         from keel.bootstrap import build_chat_service
         from keel.channels.wiring import ChannelConfig, Channels
         from keel.conversations.dynamodb import DynamoDBConversationStore
+        from keel.escalation.queues import AgentQueues
 
         settings, clients = _clients()
         service = build_chat_service(settings, clients)
@@ -129,6 +131,7 @@ def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
         console = AgentConsole(
             DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
             DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
+            AgentQueues.from_bots(BotRegistry.load()),
             notifier,
         )
         return service.identify, console
