@@ -6,6 +6,7 @@ Saves test-results/ops.png."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,4 +130,34 @@ def test_a_person_who_is_not_an_operator_is_refused_with_an_explanation(chromium
     assert EMPLOYEE in page.locator("#gate-text").inner_text()
     assert page.locator("#report").is_hidden() and page.locator("svg.chart").count() == 0
     assert axe_violations(page) == []
+    page.close()
+
+
+def test_the_session_renews_itself_a_minute_before_the_token_expires(chromium: Any, local_stack: Any) -> None:
+    page = chromium.new_page()
+    page.clock.install()
+    grants: list[str] = []
+    page.on(
+        "requestfinished",
+        lambda r: (
+            grants.append(f"{(r.post_data or '').split('&')[0]} {r.response().status}")
+            if r.url.endswith("/oauth2/token")
+            else None
+        ),
+    )
+    page.goto(f"{local_stack.api.url}/ops/")
+    sign_in(page, OPERATOR, PASSWORDS[OPERATOR])
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert grants == ["grant_type=authorization_code 200"]
+    # When 59 minutes pass (the pool's tokens last an hour), the page refreshes on its own
+    page.clock.fast_forward("59:30")
+    page.wait_for_function("document.body.dataset.loaded === 'true'")
+    deadline = time.monotonic() + 10
+    while len(grants) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert grants[1:] == ["grant_type=refresh_token 200"], grants
+    # And the renewed token works: the next load succeeds
+    page.get_by_label("Window").select_option("14d")
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert "conversations from" in page.locator("#status").inner_text()
     page.close()
