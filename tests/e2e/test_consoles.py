@@ -57,6 +57,8 @@ def open_console(chromium: Any, url: str, username: str, password: str) -> tuple
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # A Content Security Policy violation is reported on the console: the pages must cause none.
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(url)
     sign_in(page, username, password)
     return context, page, errors
@@ -70,6 +72,18 @@ def test_no_page_has_a_field_for_pasting_a_token() -> None:
         for field in re.findall(r"<(?:input|textarea)\b[^>]*>", html):
             assert "token" not in field.lower(), f"{page.name}: {field}"
         assert "paste" not in html.lower(), page.name
+
+
+def test_both_consoles_keep_a_strict_content_security_policy() -> None:
+    for name in ("agent", "ops"):
+        html = (REPO_ROOT / "web" / name / "index.html").read_text()
+        policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+        assert policy, name
+        directives = dict(d.strip().split(" ", 1) for d in policy.group(1).split(";"))
+        assert directives["default-src"] == "'self'" and directives["connect-src"] == "'self'", name
+        assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'", name
+        assert "unsafe" not in policy.group(1) and "http" not in policy.group(1), name
+        assert "<script>" not in html and "style=" not in html and "<style" not in html, name
 
 
 def test_agent_signs_in_takes_a_widget_escalation_and_the_user_sees_the_reply(
