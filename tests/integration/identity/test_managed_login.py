@@ -204,6 +204,10 @@ def test_wrong_password_and_disabled_account_are_refused_on_the_form(setup: dict
     disabled, _ = sign_in(setup, username, password, secrets.token_urlsafe(48))
     assert disabled.status_code == 403 and "disabled" in disabled.text
 
+    # An unknown name gets the same answer as a wrong password: the form does not confirm who exists
+    unknown, _ = sign_in(setup, "nobody-" + username, "Wrong-Password-123!", secrets.token_urlsafe(48))
+    assert unknown.status_code == 401 and "Incorrect username or password" in unknown.text
+
 
 def test_an_unknown_login_transaction_is_refused(setup: dict[str, Any]) -> None:
     form = {"transaction": "forged", "username": "x", "password": "y"}

@@ -101,9 +101,11 @@ class CognitoDirectoryLogin:
         self._client_id = client_id
 
     def sign_in(self, username: str, password: str) -> Mapping[str, Any]:
-        """The pool's tokens, or OAuthError('access_denied') with the reason a person can act on."""
-        if not self.enabled(username):
-            raise OAuthError("access_denied", "This account is disabled. Ask your administrator.", 403)
+        """The pool's tokens, or OAuthError('access_denied') with the reason a person can act on.
+
+        An unknown user and a wrong password get the same answer; a disabled account is reported as the
+        directory reports it.
+        """
         try:
             result = self._cognito.admin_initiate_auth(
                 UserPoolId=self._pool_id,
@@ -112,7 +114,12 @@ class CognitoDirectoryLogin:
                 AuthParameters={"USERNAME": username, "PASSWORD": password},
             )
         except ClientError as exc:
+            if "disabled" in str(exc.response.get("Error", {}).get("Message", "")).lower():
+                # The directory's own answer (Cognito's "User is disabled."), given as the IdP gives it.
+                raise OAuthError("access_denied", "This account is disabled. Ask your administrator.", 403) from exc
             raise OAuthError("access_denied", "Incorrect username or password.", 401) from exc
+        if not self.enabled(username):
+            raise OAuthError("access_denied", "This account is disabled. Ask your administrator.", 403)
         tokens: Mapping[str, Any] = result.get("AuthenticationResult") or {}
         if "AccessToken" not in tokens:
             raise OAuthError("access_denied", "This account cannot sign in here (a challenge is pending).", 401)
