@@ -193,8 +193,9 @@
 
   async function presence(status) {
     try {
-      await auth.api("POST", "/v1/agent/presence", { status });
-      $("presence").textContent = status === "online" ? "Online" : "Offline";
+      const answer = await auth.api("POST", "/v1/agent/presence", { status });
+      const queues = (answer.queues || []).join(", ");
+      $("presence").textContent = (status === "online" ? "Online" : "Offline") + (queues ? " · queues: " + queues : "");
       $("online").disabled = status === "online";
       $("offline").disabled = status !== "online";
     } catch (error) { failed(error); }
