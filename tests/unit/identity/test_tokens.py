@@ -6,8 +6,11 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keel.errors import ServiceUnavailable, Unauthenticated
+from keel.identity.principal import EXTERNAL_GROUPS
 from keel.identity.tokens import CUSTOMER_CLAIMS, OIDC_CLAIMS, JwksCache, TokenVerifier, TrustedIssuers
 from tests.unit.identity.conftest import Clock
 from tests.unit.identity.tokenfactory import (
@@ -20,6 +23,9 @@ from tests.unit.identity.tokenfactory import (
     hs256_with_public_key,
     unsigned,
 )
+
+# One key for the property tests (a fixture cannot feed @given).
+PAIR = KeyPair("key-1")
 
 
 def refusal(verifier: TokenVerifier | TrustedIssuers, token: str) -> Unauthenticated:
@@ -327,3 +333,50 @@ def test_kept_claims_of_an_untrusted_issuer_are_refused(verifier: TokenVerifier,
     with pytest.raises(Unauthenticated) as caught:
         trusted.reverify(claims(iss="https://evil.example"))
     assert caught.value.details["reason"] == "wrong_issuer"
+
+
+_claim_text = st.text(min_size=0, max_size=40)
+_chosen_claims = st.fixed_dictionaries(
+    {},
+    optional={
+        "cognito:groups": st.lists(_claim_text, max_size=6),
+        "custom:groups": _claim_text,
+        "groups": st.lists(_claim_text, max_size=6),
+        "custom:department": _claim_text,
+        "department": _claim_text,
+        "custom:tenant": _claim_text,
+        "tenant": _claim_text,
+        "identities": st.lists(st.dictionaries(_claim_text, _claim_text, max_size=3), max_size=2),
+        "email_verified": st.booleans(),
+    },
+)
+
+
+@given(chosen=_chosen_claims)
+@settings(max_examples=150)
+def test_nothing_a_customer_writes_into_their_token_changes_who_they_are(chosen: dict[str, Any]) -> None:
+    # Whatever a self-service customer manages to put into their claims, the principal is the same customer.
+    verifier = customer_verifier(PAIR)
+    principal = verifier.verify(PAIR.sign(claims(**chosen))).principal
+    assert principal.external
+    assert principal.groups == {"customers"}
+    assert principal.department is None
+    assert principal.tenant == "demo"
+
+
+@given(chosen=_chosen_claims)
+@settings(max_examples=150)
+def test_the_tenant_of_a_workforce_principal_is_always_the_configured_one(chosen: dict[str, Any]) -> None:
+    verifier = TokenVerifier(
+        JwksCache(lambda: {"keys": [PAIR.jwk]}, clock=Clock(0.0)),
+        issuers=frozenset({ISSUER}),
+        audiences=frozenset({CLIENT}),
+        tenant="demo",
+        clock=Clock(NOW),
+    )
+    try:
+        principal = verifier.verify(PAIR.sign(claims(**chosen))).principal
+    except Unauthenticated:
+        return  # a malformed groups claim is refused, never mapped
+    assert principal.tenant == "demo"
+    assert principal.external == bool(principal.groups & EXTERNAL_GROUPS)

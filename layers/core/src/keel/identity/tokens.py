@@ -313,19 +313,17 @@ class TrustedIssuers:
             claims = json.loads(jws.get_unverified_claims(token))
         except (JWSError, JWTError, ValueError) as exc:
             raise refuse("malformed", "token payload cannot be decoded") from exc
-        issuer = claims.get("iss") if isinstance(claims, dict) else None
-        verifier = self._verifiers.get(issuer) if isinstance(issuer, str) else None
-        if verifier is None:
-            raise refuse("wrong_issuer", "token issuer is not trusted")
-        return verifier.verify(token)
+        return self._verifier_for(claims.get("iss") if isinstance(claims, dict) else None).verify(token)
 
     def reverify(self, claims: Mapping[str, Any]) -> VerifiedToken:
         """Claims kept from an earlier verification, checked again by their issuer's verifier."""
-        issuer = claims.get("iss")
+        return self._verifier_for(claims.get("iss")).reverify(claims)
+
+    def _verifier_for(self, issuer: object) -> TokenVerifier:
         verifier = self._verifiers.get(issuer) if isinstance(issuer, str) else None
         if verifier is None:
             raise refuse("wrong_issuer", "token issuer is not trusted")
-        return verifier.reverify(claims)
+        return verifier
 
 
 def _header(token: str) -> dict[str, Any]:
