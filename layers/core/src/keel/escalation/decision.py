@@ -13,11 +13,18 @@ from keel.escalation import lexicon
 from keel.lazy import once
 
 Reason = Literal[
-    "explicit_request", "high_risk_intent", "system_failure", "negative_sentiment", "low_confidence", "none"
+    "explicit_request",
+    "vulnerable_customer",
+    "high_risk_intent",
+    "system_failure",
+    "negative_sentiment",
+    "low_confidence",
+    "none",
 ]
 Role = Literal["user", "assistant", "event", "agent"]
 REASONS: tuple[Reason, ...] = (
     "explicit_request",
+    "vulnerable_customer",
     "high_risk_intent",
     "system_failure",
     "negative_sentiment",
