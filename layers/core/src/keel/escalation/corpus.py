@@ -188,3 +188,33 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> str:
 
 def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
+
+
+FROZEN_TEST_SHA256 = "41dcc2037e796798935122060a1b0201d71443136d64836504e7d0fa73046aae"
+
+
+def build(directory: Path) -> list[str]:
+    """Rewrite train.jsonl from the families; check that test.jsonl would come out byte for byte the same."""
+    families = read_families(directory / "families")
+    frozen = directory / "test-families.txt"
+    if frozen.is_file():
+        names = {line.strip() for line in frozen.read_text(encoding="utf-8").splitlines() if line.strip()}
+        test = sorted((f for f in families if f.family in names), key=lambda f: f.family)
+        train = sorted((f for f in families if f.family not in names), key=lambda f: f.family)
+        if len(test) != len(names):
+            known = {f.family for f in test}
+            raise InvalidRequest(f"frozen test families are missing from the sources: {sorted(names - known)[:5]}")
+    else:
+        train, test = split(families)
+    body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows(test))
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    if digest != FROZEN_TEST_SHA256:
+        raise InvalidRequest(
+            f"the test split would change (sha256 {digest}, frozen {FROZEN_TEST_SHA256}); test families are "
+            "frozen: add new phrasings as new families (they go to train) instead of editing test families"
+        )
+    train_digest = write_jsonl(directory / "train.jsonl", rows(train))
+    return [
+        f"train.jsonl: {sum(len(f.texts) for f in train)} rows from {len(train)} families, sha256 {train_digest}",
+        f"test.jsonl: unchanged (frozen), {sum(len(f.texts) for f in test)} rows from {len(test)} families",
+    ]
