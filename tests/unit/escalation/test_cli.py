@@ -43,6 +43,7 @@ def test_report_prints_precision_and_recall_per_reason(capsys: pytest.CaptureFix
     body = json.loads(capsys.readouterr().out)
     assert set(body["reasons"]) == {
         "explicit_request",
+        "vulnerable_customer",
         "high_risk_intent",
         "system_failure",
         "negative_sentiment",
@@ -50,3 +51,6 @@ def test_report_prints_precision_and_recall_per_reason(capsys: pytest.CaptureFix
         "none",
     }
     assert all({"precision", "recall", "support"} <= set(v) for v in body["reasons"].values())
+    # Per language too, with the acceptance figures of issue 18.
+    assert {"de", "en", "fr"} <= set(body["languages"])
+    assert {"escalation_f1", "explicit_honoured", "lookalikes_escalated"} <= set(body["overall"])

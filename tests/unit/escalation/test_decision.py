@@ -122,6 +122,10 @@ def test_labelled_set_explicit_requests_are_always_honoured_and_every_reason_sco
     explicit = result.score("explicit_request")
     assert explicit.support >= 30 and explicit.recall == 1.0
     for score in result.scores:
+        if score.reason == "vulnerable_customer":
+            # Its own reason since issue 18; this older set has four such rows (the corpus has the rest).
+            assert score.support >= 4 and score.recall == 1.0, (score, result.mistakes)
+            continue
         assert score.support >= 10, score.reason
         assert score.precision >= 0.9 and score.recall >= 0.9, (score, result.mistakes)
 

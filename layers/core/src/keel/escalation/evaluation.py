@@ -153,7 +153,9 @@ class Acceptance:
                 [s for s in scored if s.expected.reason == "vulnerable_customer"],
                 lambda s: s.decision.reason == "vulnerable_customer",
             ),
-            lookalikes_escalated=_share([s for s in scored if s.row.label_intent == "lookalike"], lambda s: s.decision.escalate),
+            lookalikes_escalated=_share(
+                [s for s in scored if s.row.label_intent == "lookalike"], lambda s: s.decision.escalate
+            ),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -198,9 +200,10 @@ class Report:
     def as_text(self, rules: Report | None = None) -> str:
         """Fixed-width tables for the terminal; with `rules`, the phrase patterns alone beside each figure."""
         side = " (rules)" if rules else ""
-        lines = [f"{'reason':<20} {'support':>7} {'precision':>9} {'recall':>7} {'f1':>6}" + (
-            f" {'P rules':>8} {'R rules':>8}" if rules else ""
-        )]
+        lines = [
+            f"{'reason':<20} {'support':>7} {'precision':>9} {'recall':>7} {'f1':>6}"
+            + (f" {'P rules':>8} {'R rules':>8}" if rules else "")
+        ]
         for s in self.scores:
             line = f"{s.reason:<20} {s.support:>7} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f}"
             if rules:

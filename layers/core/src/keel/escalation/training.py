@@ -86,9 +86,7 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
         raise InvalidRequest(f"{train_path} looks like a test split; train only on the train split")
     raw_rows = [json.loads(line) for line in train_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     data = examples(raw_rows, encoder)
-    x = np.stack([np.concatenate([encoder.encode([e.text])[0], e.features.vector()]) for e in data]).astype(
-        np.float64
-    )
+    x = np.stack([np.concatenate([encoder.encode([e.text])[0], e.features.vector()]) for e in data]).astype(np.float64)
     groups = np.asarray([e.family for e in data])
     weights, bias, thresholds, folds = [], [], {}, {}
     for head in HEADS:
