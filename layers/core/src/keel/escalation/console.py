@@ -12,7 +12,13 @@ from keel.channels.http import bearer_token, correlation_id, error_response, jso
 from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from keel.escalation import messages
 from keel.escalation.ports import StatusStore
-from keel.escalation.records import OPEN_STATUSES, Agent, DynamoDBEscalationStore, EscalationRecord
+from keel.escalation.records import (
+    OPEN_STATUSES,
+    Agent,
+    DynamoDBEscalationStore,
+    EscalationRecord,
+    queue_order,
+)
 from keel.identity.principal import Principal
 from keel.lazy import Lazy
 
@@ -29,9 +35,9 @@ class AgentConsole:
         self._conversations = conversations
 
     def queue(self, agent: Principal) -> list[dict[str, Any]]:
-        """Open escalations, oldest first, with reason, summary, intent and where each stands."""
+        """Open escalations, most urgent first and then oldest first, with reason, urgency, language, summary."""
         _require_agent(agent)
-        return [_summary(r) for r in self._escalations.records(OPEN_STATUSES)]
+        return [_summary(r) for r in sorted(self._escalations.records(OPEN_STATUSES), key=queue_order)]
 
     def conversation(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
         """One escalation with its transcript (masked, as stored)."""
@@ -184,6 +190,8 @@ def _summary(record: EscalationRecord) -> dict[str, Any]:
         "reason": record.reason,
         "detail": record.detail,
         "intent": record.intent,
+        "urgency": record.urgency,
+        "language": record.language,
         "summary": record.summary,
         "status": record.status,
         "agent_name": record.agent_name,

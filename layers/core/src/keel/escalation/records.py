@@ -14,6 +14,8 @@ ESCALATION_PK = "ESCALATION"
 PRESENCE_PK = "PRESENCE"
 # Statuses an escalation moves through; the workflow writes assigned, helpdesk_unavailable, ticketed, failed.
 OPEN_STATUSES = ("pending", "helpdesk_unavailable", "ticketed", "assigned", "failed")
+# The agent queue's order: urgent (self-harm, fear for safety) first, then high (fraud, legal, vulnerable).
+URGENCY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class EscalationRecord:
     notify_user: bool = False
     attempts: int = 0
     error: str = ""
+    urgency: str = "normal"
+    language: str = "und"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,6 +75,8 @@ class DynamoDBEscalationStore:
             "user": {"S": json.dumps(record.user, sort_keys=True)},
             "created_at": {"S": record.created_at},
             "status": {"S": record.status},
+            "urgency": {"S": record.urgency},
+            "language": {"S": record.language},
         }
         self._call("put_item", TableName=self._table, Item=item)
 
@@ -171,6 +177,11 @@ class DynamoDBEscalationStore:
         return result
 
 
+def queue_order(record: EscalationRecord) -> tuple[int, str]:
+    """Sort key of the agent queue: most urgent first, then oldest first."""
+    return (URGENCY_RANK.get(record.urgency, len(URGENCY_RANK)), record.created_at)
+
+
 def with_status(record: EscalationRecord, status: str) -> EscalationRecord:
     """A copy with another status."""
     return replace(record, status=status)
@@ -209,4 +220,6 @@ def _record(item: dict[str, Any]) -> EscalationRecord:
         notify_user=bool(item.get("notify_user", {}).get("BOOL", False)),
         attempts=int(item.get("attempts", {}).get("N", "0")),
         error=text("error_name"),
+        urgency=text("urgency") or "normal",
+        language=text("language") or "und",
     )
