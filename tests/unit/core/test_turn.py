@@ -12,6 +12,7 @@ from keel.conversations.memory import InMemoryConversationStore
 from keel.conversations.models import ChatRequest
 from keel.conversations.vaults import InMemoryVaultStore
 from keel.errors import AuditUnavailable, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from keel.escalation.config import BotEscalation, SupportResource
 from keel.guardrails import build_default, new_canary, wrap_passages
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage
@@ -31,6 +32,9 @@ from tests.fakes.turn import (
 EMMA = Principal("sub-emma", "emma", frozenset({"all-staff", "engineering"}), "demo")
 PAULA = Principal("sub-paula", "paula", frozenset({"all-staff", "payroll-admins"}), "demo")
 CARLA = Principal("sub-carla", "carla", frozenset({"customers"}), "demo", external=True)
+HR_ESCALATION = BotEscalation(
+    support_resources=(SupportResource(name="Employee Assistance Programme", contact="0800 000 111", hours="24/7"),)
+)
 
 LEAVE = Passage(
     "hr-annual-leave",
@@ -115,7 +119,7 @@ def harness(generator: EchoFirstPassage | None = None, *, audit_down: bool = Fal
             context_screen=guardrails.context,
             output_check=guardrails.output,
             masker=PiiMasker("fast"),
-            escalation=EscalationBridge(handover),
+            escalation=EscalationBridge(handover, {"hr": HR_ESCALATION}),
             audit=AuditTurnSink(AuditTrail(sink), lambda: next(ids)),
             wrap_passages=wrap_passages,
             new_canary=new_canary,
@@ -258,6 +262,32 @@ def test_explicit_request_for_a_human_hands_over_without_calling_the_model() -> 
     assert h.generator.calls == []
     assert result.reply.escalation is not None
     assert (result.reply.escalation.kind, result.reply.escalation.ticket_id) == ("ticket", "1001")
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("Honestly I can't see a reason to keep living anymore.", "en"),
+        ("Ich will einfach nicht mehr aufwachen, es hat alles keinen Sinn.", "de"),
+    ],
+)
+def test_signs_of_self_harm_get_the_support_resources_and_an_urgent_handoff_in_the_same_reply(
+    message: str, language: str
+) -> None:
+    # Given an HR bot whose configuration names an assistance programme
+    h = harness()
+    # When the user writes something that signals self-harm
+    result = h.service.reply("t-emma", ChatRequest(bot="hr", message=message), channel="api")
+    # Then the one reply holds the kind message with the configured resource and the handoff, marked urgent
+    answer = result.reply.answer
+    assert result.reply.outcome == "escalated"
+    assert "Employee Assistance Programme: 0800 000 111 (24/7)" in answer
+    assert answer.index("0800 000 111") < answer.index(h.handover.message)
+    assert NO_ANSWER not in answer and h.generator.calls == []
+    handoff = h.handover.handoffs[0]
+    assert (handoff["reason"], handoff["intent"], handoff["urgency"]) == ("vulnerable_customer", "self_harm", "urgent")
+    assert handoff["language"] == language
+    assert result.facts.escalation["urgency"] == "urgent"
 
 
 def test_an_answered_turn_carries_no_escalation() -> None:

@@ -35,7 +35,9 @@ def test_a_request_for_a_person_is_closer_to_its_translation_than_to_an_unrelate
     assert float(human @ polish_human) > float(human @ hours) + 0.1
 
 
-def test_a_text_seen_recently_is_not_encoded_again(encoder: MultilingualEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_text_seen_recently_is_not_encoded_again(
+    encoder: MultilingualEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = encoder.encode(["cache me once"])
     calls: list[object] = []
     model = encoder._loaded()
