@@ -86,7 +86,7 @@ def test_with_no_agent_online_a_ticket_holds_the_transcript_and_the_user_gets_it
 
 
 def test_with_an_agent_online_the_user_reaches_the_agent_in_the_same_conversation(local_stack: Any) -> None:
-    agent = _token(local_stack, "esc-agent", ["all-staff", "support-agents"])
+    agent = _token(local_stack, "esc-agent", ["all-staff", "it-service-desk"])
     _call(local_stack, agent, "POST", "/v1/agent/presence", {"status": "online"})
     user = _token(local_stack, "esc-user-2", ["all-staff"])
     reply = _call(local_stack, user, "POST", "/v1/chat", {"bot": "it", "message": "Can I speak to a person?"})
@@ -132,7 +132,7 @@ def test_a_self_harm_signal_gets_the_support_resources_and_an_urgent_handoff_in_
     assert "could not find" not in answer.lower()
     assert reply["escalation"] is not None and reply["escalation"]["kind"] in ("agent", "ticket", "pending")
     # And the agent console's queue shows it as urgent, in English, ahead of every routine handoff
-    agent = _token(local_stack, "esc-agent-2", ["all-staff", "support-agents"])
+    agent = _token(local_stack, "esc-agent-2", ["all-staff", "hr-service-agents"])
     queue = _call(local_stack, agent, "GET", "/v1/agent/queue")["queue"]
     entry = next(e for e in queue if e["conversation_id"] == reply["conversation_id"])
     assert (entry["reason"], entry["urgency"], entry["language"]) == ("vulnerable_customer", "urgent", "en")

@@ -64,5 +64,5 @@ def test_a_tampered_weights_file_is_refused_with_the_expected_hash(
 
 def test_a_missing_file_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(encoder_module, "use_resources", lambda: (tmp_path / "sp.model", tmp_path / "w.npz"))
-    with pytest.raises(ConfigurationError, match="sp.model is missing"):
+    with pytest.raises(ConfigurationError, match=r"sp\.model is missing"):
         MultilingualEncoder().encode(["anything"])

@@ -115,13 +115,16 @@ def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
     """The agent API; identity comes from the chat service's authenticator (the same tokens and revocation)."""
 
     def factory() -> tuple[Any, AgentConsole]:
+        from keel.access.bots import BotRegistry
         from keel.bootstrap import build_chat_service
         from keel.conversations.dynamodb import DynamoDBConversationStore
+        from keel.escalation.queues import AgentQueues
 
         settings, clients = _clients()
         console = AgentConsole(
             DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
             DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
+            AgentQueues.from_bots(BotRegistry.load()),
         )
         return build_chat_service(settings, clients).identify, console
 

@@ -194,7 +194,10 @@ def _assemble(
     keys = provision.provision_keys(clients, names)
     pool = provision.provision_user_pool(clients.cognito)
     users = provision.provision_demo_users(clients.cognito, pool) if seed else []
-    environment = local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region)
+    environment = {
+        **local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region),
+        **provision.customer_pool_settings(provision.provision_customer_pool(clients.cognito)),
+    }
     os.environ.update(environment)
     escalation = start_local_escalation(environment, agents_table=names.tables["agents"].name, clients=clients)
     stoppers.append(escalation.stop)
