@@ -33,11 +33,13 @@
         const li = document.createElement("li");
         li.dataset.id = item.conversation_id;
         if (item.conversation_id === selected) li.className = "selected";
-        li.append(text("div", "reason", item.reason.replace(/_/g, " ") + (item.intent !== "general" ? " · " + item.intent : "")));
+        const urgency = item.urgency && item.urgency !== "normal" ? item.urgency.toUpperCase() + " · " : "";
+        li.append(text("div", "reason", urgency + item.reason.replace(/_/g, " ") + (item.intent !== "general" ? " · " + item.intent : "")));
         li.append(text("div", "", item.summary || item.detail));
         const who = item.agent_name ? " · " + item.agent_name : "";
         const ticket = item.ticket_id ? " · ticket #" + item.ticket_id : "";
-        li.append(text("div", "meta", item.bot + " · " + item.status + who + ticket + " · " + item.created_at.slice(0, 16)));
+        const language = item.language && item.language !== "und" ? " · " + item.language : "";
+        li.append(text("div", "meta", item.bot + " · " + item.status + who + ticket + language + " · " + item.created_at.slice(0, 16)));
         li.addEventListener("click", () => open(item.conversation_id));
         list.append(li);
       }
