@@ -259,6 +259,8 @@ class TurnFacts:
     grounded: bool = True
     loop_stopped: bool = False
     handoff_meta: dict[str, Any] = field(default_factory=dict)
+    # The escalation second stage's calls this turn (outcome, cost_usd, latency_ms), when it was asked.
+    escalation_cost: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -386,6 +388,7 @@ class ChatService:
         transcript = _transcript(history, masked.text)
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
+        _note_second_stage(facts, decision)
         if decision.escalate and decision.reason in PRE_ANSWER_REASONS:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision, transcript), []
@@ -419,6 +422,7 @@ class ChatService:
             transcript.append({"role": "event", "text": "model outage: no language model answered"})
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
+        _note_second_stage(facts, decision)
         if decision.escalate:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision, transcript), []
@@ -618,6 +622,7 @@ class ChatService:
                     "latency_ms": round(facts.latency_ms, 1),
                     "degradations": list(completion.degradations) if completion else [],
                     "escalation": facts.escalation,
+                    "escalation_second_stage": facts.escalation_cost,
                     "guardrails": facts.guardrails,
                     "correlation_id": facts.correlation_id,
                     **facts.handoff_meta,
@@ -650,6 +655,13 @@ def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, 
         turns.append(entry)
     turns.append({"role": "user", "text": user_text})
     return turns
+
+
+def _note_second_stage(facts: TurnFacts, decision: Any) -> None:
+    """Keep what the escalation's second stage cost on the turn's record, whether or not it escalated."""
+    signals = getattr(decision, "signals", None)
+    if isinstance(signals, dict) and "second_stage" in signals:
+        facts.escalation_cost.append(dict(signals["second_stage"]))
 
 
 def _verdict(stage: str, verdict: Any) -> dict[str, Any]:
