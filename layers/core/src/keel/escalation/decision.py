@@ -10,7 +10,14 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from keel.escalation import lexicon
-from keel.escalation.heads import HEADS, HIGH_RISK_HEADS, ConversationFeatures, HeadScores, packaged_heads
+from keel.escalation.heads import (
+    HEADS,
+    HIGH_RISK_HEADS,
+    VULNERABILITY_KINDS,
+    ConversationFeatures,
+    HeadScores,
+    packaged_heads,
+)
 from keel.escalation.language import detect as detect_language
 from keel.lazy import once
 
@@ -298,15 +305,27 @@ def _second_opinion(
     if verdict is None:
         signals["second_stage"]["outcome"] = "no verdict (fell back to the local decision)"
         return None
-    signals["second_stage"].update(outcome=verdict.reason, cost_usd=verdict.cost_usd, latency_ms=verdict.latency_ms)
+    signals["second_stage"].update(
+        outcome=verdict.reason,
+        model_urgency=verdict.urgency,
+        model_language=verdict.language,
+        cost_usd=verdict.cost_usd,
+        latency_ms=verdict.latency_ms,
+    )
     if not verdict.escalate or verdict.reason == "none":
         return None
+    # The model reads text the user wrote, so it never sets the urgency itself: a user who talks it into
+    # "urgent" must not jump the agent queue. Urgency follows from the reason and intent, as for the heads.
+    if verdict.reason == "vulnerable_customer":
+        kind = verdict.intent if verdict.intent in VULNERABILITY_KINDS else "vulnerable_customer"
+        return _vulnerable(kind).model_copy(update={"detail": f"second stage: vulnerable customer ({kind})"})
+    intent = verdict.intent if verdict.intent in HIGH_RISK_HEADS else "general"
     return Decision(
         escalate=True,
         reason=verdict.reason,
         detail=f"second stage: {verdict.reason.replace('_', ' ')}",
-        intent=verdict.intent,
-        urgency=verdict.urgency,
+        intent=intent,
+        urgency=INTENT_URGENCY.get(intent, "normal"),
     )
 
 
