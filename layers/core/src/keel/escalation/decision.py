@@ -158,10 +158,10 @@ def decide(
 ) -> Decision:
     """Whether the conversation so far should go to a human, by the first reason that holds in priority order.
 
-    A vulnerable customer first (self-harm and fear for safety are urgent), then explicit requests (always
-    honoured), high-risk intents, system failures, frustration, low confidence. Each reason holds when its
-    high-precision phrase pattern matches or its trained head fires; the second stage, when there is one,
-    is asked only when no reason holds and a head came close.
+    Signs of self-harm first (pattern or head: urgent). Then the high-precision phrase patterns in reason
+    order: vulnerability, explicit requests (always honoured), high-risk intents, system events, frustration.
+    Then the trained heads in the same order, then low confidence over several turns. The second stage,
+    when there is one, is asked only when no reason holds and a head came within its uncertainty band.
     """
     policy = policy or EscalationPolicy()
     users = [t for t in turns if t.role == "user"]
