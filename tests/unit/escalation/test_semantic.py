@@ -16,8 +16,9 @@ from keel.escalation import EscalationPolicy, Turn, decide
 from keel.escalation.config import BotEscalation, SupportResource, load_bot_escalation
 from keel.escalation.heads import HEADS, MODEL_PATH, IntentHeads, packaged_heads
 from keel.escalation.helpdesk import ticket_request
-from keel.escalation.records import EscalationRecord, queue_order
+from keel.escalation.records import EscalationRecord
 from keel.escalation.second_stage import BedrockSecondOpinion, Verdict
+from keel.escalation.triage import ordered
 from keel.models.registry import ModelSpec
 
 RULES_ONLY = EscalationPolicy(semantic=False)
@@ -258,7 +259,10 @@ def test_the_agent_queue_puts_the_most_urgent_first_then_the_oldest() -> None:
         _record("c", "high", "2026-01-01T08:00"),
         _record("d", "urgent", "2026-01-01T09:30"),
     ]
-    assert [r.conversation_id for r in sorted(records, key=queue_order)] == ["d", "b", "c", "a"]
+    assert [r.conversation_id for r, _ in ordered(records)] == ["d", "b", "c", "a"]
+    # A record from before the decision recorded urgency still ranks by its reason.
+    older = EscalationRecord("e", "e", "hr", "high_risk_intent", "", "fraud", "", {}, "2026-01-01T07:00")
+    assert [r.conversation_id for r, _ in ordered([*records, older])] == ["d", "b", "e", "c", "a"]
 
 
 def test_an_urgent_ticket_is_flagged_with_its_language() -> None:

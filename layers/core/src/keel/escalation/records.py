@@ -14,8 +14,6 @@ ESCALATION_PK = "ESCALATION"
 PRESENCE_PK = "PRESENCE"
 # Statuses an escalation moves through; the workflow writes assigned, helpdesk_unavailable, ticketed, failed.
 OPEN_STATUSES = ("pending", "helpdesk_unavailable", "ticketed", "assigned", "failed")
-# The agent queue's order: urgent (self-harm, fear for safety) first, then high (fraud, legal, vulnerable).
-URGENCY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 
 
 @dataclass(frozen=True)
@@ -182,11 +180,6 @@ class DynamoDBEscalationStore:
         except BotoCoreError as exc:
             raise StoreUnavailable("the escalation store cannot be reached right now") from exc
         return result
-
-
-def queue_order(record: EscalationRecord) -> tuple[int, str]:
-    """Sort key of the agent queue: most urgent first, then oldest first."""
-    return (URGENCY_RANK.get(record.urgency, len(URGENCY_RANK)), record.created_at)
 
 
 def with_status(record: EscalationRecord, status: str) -> EscalationRecord:
