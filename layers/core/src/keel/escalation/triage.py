@@ -106,9 +106,12 @@ def language(text: str) -> str:
 
 def triage(record: EscalationRecord) -> Triage:
     """The urgency and language of one escalation: as the decision recorded them, else from reason and text."""
-    level = min(urgency(record.reason), record.urgency, key=lambda u: URGENCY_RANK.get(u, URGENCY_RANK["normal"]))
+    level = urgency(record.reason)
+    # "normal" is also what a decision without a particular urgency records: only a raise counts.
+    if record.urgency in ("urgent", "high") and URGENCY_RANK[record.urgency] < URGENCY_RANK[level]:
+        level = record.urgency
     recorded = record.language if record.language != UNKNOWN else ""
-    return Triage(level if level in URGENCY_RANK else "normal", recorded or language(record.summary))
+    return Triage(level, recorded or language(record.summary))
 
 
 def ordered(records: Iterable[EscalationRecord]) -> list[tuple[EscalationRecord, Triage]]:
