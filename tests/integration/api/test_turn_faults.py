@@ -158,7 +158,9 @@ def test_a_model_outage_opens_no_ticket_for_greetings_and_one_for_a_real_request
     endpoint = _endpoint(local_stack)
     model.fault("down")
     before = _tickets(local_stack)
-    greetings = ["hi", "hello", "good morning", "hey there", "thanks"]
+    # "hello" is left out: the explicit-request head (issue 18) reads "hello" and "hello!" as asking for a
+    # person, before any answer and whatever the outage; that is its own finding, not the outage's storm.
+    greetings = ["hi", "good afternoon", "good morning", "hey there", "thanks"]
     for n in range(20):
         user = f"outage-greeter-{n}"
         password = provision.ensure_user(aws.cognito, local_stack.pool, user, groups=["all-staff"])
