@@ -72,6 +72,27 @@ _COMMON = frozenset(
 )
 
 
+# Frequent function words of the eight screened languages: reversed or rot13 text that suddenly contains
+# many of them was written to hide its meaning.
+_FUNCTION_WORDS = frozenset(
+    "the and you your to of is are all me what now from this that with for "
+    "le la les de des et tu ton tes vous est une un pour que qui pas dans "
+    "der die das und du dein ist nicht mit ein eine zu von den "
+    "el los las y tu es que por para una con del "
+    "il lo gli e di che per una non sono "
+    "het een en je jouw van niet met voor dat zijn "
+    "i w na nie jest z do się to że "
+    "o os e que do da um uma não para com "
+    "ta ton moi toi je il elle nous on ce ces mes mon ma sur au aux en ne plus tout toute "
+    "ich mir mich dich dir deine meine alle jetzt sie es wir auf im in an dem dass "
+    "me mi te ti tus mis lo le se al no todo todas ahora "
+    "tuo tua ora tutto tutte "
+    "ik mij jij op te nu wat "
+    "ja ty ci mnie ciebie twoje od po jak co teraz wszystkie "
+    "eu teu tuas as no em agora todos".split()
+)
+
+
 @dataclass(frozen=True)
 class Normalised:
     """The folded text plus any decoded hidden payloads; detectors screen all of `views`."""
@@ -134,6 +155,12 @@ def _decode_hex(text: str) -> list[str]:
     return out
 
 
+def _function_word_hits(text: str) -> int:
+    # Palindromes ("a", "ese") read the same both ways and say nothing about direction.
+    words = (w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 and w != w[::-1])
+    return sum(1 for w in words if w in _FUNCTION_WORDS or w in _COMMON)
+
+
 def _decode_rot13(text: str) -> list[str]:
     rotated = codecs.decode(text, "rot13")
     words = re.findall(r"[a-z]{2,}", text.lower())
@@ -142,6 +169,17 @@ def _decode_rot13(text: str) -> list[str]:
     # Only when the rotated text reads far more like English than the original (or rot13 is named).
     if rot_hits >= 2 and (rot_hits > 2 * plain_hits or _ROT13_HINT.search(text)):
         return [rotated]
+    # Other languages: rot13 is named and the rotated text reads like language where the original did not.
+    if _ROT13_HINT.search(text) and _function_word_hits(rotated) >= 3 > _function_word_hits(text):
+        return [rotated]
+    return []
+
+
+def _decode_reversed(text: str) -> list[str]:
+    backwards = text[::-1]
+    forward_hits, backward_hits = _function_word_hits(text), _function_word_hits(backwards)
+    if backward_hits >= 3 and backward_hits >= 2 * forward_hits or backward_hits >= 2 and forward_hits == 0:
+        return [backwards]
     return []
 
 
@@ -160,7 +198,7 @@ def _despace(text: str) -> list[str]:
 
 
 def normalise(text: str) -> Normalised:
-    """Fold the text and decode base64, hex, rot13, leetspeak and s-p-a-c-e-d words found in it."""
+    """Fold the text and decode base64, hex, rot13, reversed text, leetspeak and s-p-a-c-e-d words found in it."""
     folded = fold(text)
     tags = []
     if folded != unicodedata.normalize("NFKC", text):
@@ -170,6 +208,7 @@ def normalise(text: str) -> Normalised:
         ("base64", _decode_base64),
         ("hex", _decode_hex),
         ("rot13", _decode_rot13),
+        ("reversed", _decode_reversed),
         ("leetspeak", _decode_leet),
         ("spaced", _despace),
     ):

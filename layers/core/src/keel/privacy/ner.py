@@ -76,4 +76,26 @@ class PresidioNer:
                 out.append(Entity(_MAP[r.entity_type], r.start, r.start + len(span), float(r.score)))
         persons = [e for e in out if e.type == "PERSON"]
         places = [e for e in out if e.type != "PERSON"]
-        return places + _person_finder().find(text, persons)
+        found = _person_finder().find(text, persons)
+        return places + [e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end)]
+
+
+# The English model reads capitalised words of other languages as names: a sentence-initial verb ("Livrez",
+# "Stuur"), a German noun ("Buchhaltung") or an article-led phrase ("der Buchhaltung").
+_NOUN_SUFFIX = ("ung", "heit", "keit", "schaft", "tät", "tion", "sion", "ment", "ität", "nis")
+_SENTENCE_START = ("", ".", "!", "?", "\n", ":", '"', "'", "¿", "¡")
+
+
+def plausible_name(text: str, start: int, end: int) -> bool:
+    """False for PERSON spans that are a lowercase-led phrase, or one word that opens a sentence or looks like a
+    common noun; a single name inside a sentence ("ask Maria") stays."""
+    words = text[start:end].split()
+    if not words or words[0][0].islower():
+        return False
+    if len(words) > 1:
+        return True
+    word = words[0]
+    before = text[:start].rstrip()
+    if before[-1:] in _SENTENCE_START:
+        return False
+    return not word.lower().endswith(_NOUN_SUFFIX)
