@@ -51,7 +51,9 @@ def test_probability_uses_embedding_and_signals(artefact: dict[str, object]) -> 
         (lambda a: a["categories"].update(weights=[[0.0]]), "category weights"),
     ],
 )
-def test_malformed_artefacts_are_refused_with_a_reason(artefact: dict[str, object], mutate: object, message: str) -> None:
+def test_malformed_artefacts_are_refused_with_a_reason(
+    artefact: dict[str, object], mutate: object, message: str
+) -> None:
     broken = copy.deepcopy(artefact)
     mutate(broken)  # type: ignore[operator]
     with pytest.raises(ConfigurationError, match=message):

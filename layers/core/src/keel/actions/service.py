@@ -179,9 +179,7 @@ class ActionService:
             f"Please confirm: do you want me to {spec.summary(inputs)}? This {level}. "
             f'Reply "yes" to go ahead or "no" to cancel (this request expires in {minutes} min).'
         )
-        return ActionOutcome(
-            "confirm", question, spec.name, None, {"action_id": pending.action_id, "step_up": step_up}
-        )
+        return ActionOutcome("confirm", question, spec.name, None, {"action_id": pending.action_id, "step_up": step_up})
 
     def _execute(
         self,

@@ -87,6 +87,7 @@ def _acceptance(args: argparse.Namespace) -> int:
     from keel.guardrails import InputScreen
     from keel.guardrails.acceptance import frozen_cases, load_json, packaged_cases, print_report, score_cases
     from keel.guardrails.dataset import REPO_ROOT, SPLIT_FILE, TEST_FILE
+    from keel.settings import public_eval_dir
 
     learned, legacy = InputScreen(), InputScreen(learned=False)
     split = load_json(SPLIT_FILE)
@@ -95,7 +96,7 @@ def _acceptance(args: argparse.Namespace) -> int:
     ]
     if not args.skip_packaged:
         sets += [(name, cases, False) for name, cases in packaged_cases().items()]
-    public = args.public or REPO_ROOT.parent / "shared" / "eval" / "public"
+    public = args.public or public_eval_dir(REPO_ROOT)
     if (public / "injection.jsonl").is_file():
         sets.append(("public development set (injection.jsonl)", frozen_cases(public / "injection.jsonl"), False))
     else:

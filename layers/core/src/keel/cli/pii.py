@@ -99,7 +99,10 @@ def _report_file(path: Path, masker: Any, *, targets: bool) -> None:
             lookalikes += 1
             masked_lookalikes += int(bool(detected))
     scores = score(rows)
-    print(f"{'type':<16} {'labelled':>8} {'recall':>8}   {'detected':>8} {'precision':>9}" + ("  target" if targets else ""))
+    print(
+        f"{'type':<16} {'labelled':>8} {'recall':>8}   {'detected':>8} {'precision':>9}"
+        + ("  target" if targets else "")
+    )
     types = sorted(set(scores.gold) | set(scores.predicted))
     for t in types:
         recall = f"{scores.recall(t):.1%}" if scores.gold[t] else "-"
@@ -128,13 +131,14 @@ def _report(args: argparse.Namespace) -> int:
     from keel.guardrails.acceptance import load_json
     from keel.guardrails.dataset import sha256_file
     from keel.privacy.dataset import REPO_ROOT, SPLIT_FILE, TEST_FILE
+    from keel.settings import public_eval_dir
 
     expected = str(load_json(SPLIT_FILE)["test_sha256"])
     if sha256_file(TEST_FILE) != expected:
         raise InvalidRequest(f"{TEST_FILE} does not match the sha256 frozen in {SPLIT_FILE}")
     print(f"== frozen PII test split ({TEST_FILE.relative_to(REPO_ROOT)})")
     _report_file(TEST_FILE, masker, targets=True)
-    public = (args.public or REPO_ROOT.parent / "shared" / "eval" / "public") / "pii.jsonl"
+    public = (args.public or public_eval_dir(REPO_ROOT)) / "pii.jsonl"
     if public.is_file():
         print(f"\n== public development set ({public.name})")
         _report_file(public, masker, targets=True)

@@ -83,7 +83,13 @@ def frozen_cases(path: Path, expected_sha256: str | None = None) -> list[Case]:
     for number, row in read_jsonl(path, ("id", "label")):
         text, history = row_text(path, number, row)
         cases.append(
-            Case(text, tuple(history), row["label"] == "attack", str(row.get("category") or row["label"]), str(row.get("lang") or "en"))
+            Case(
+                text,
+                tuple(history),
+                row["label"] == "attack",
+                str(row.get("category") or row["label"]),
+                str(row.get("lang") or "en"),
+            )
         )
     return cases
 

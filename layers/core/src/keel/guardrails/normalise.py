@@ -74,23 +74,19 @@ _COMMON = frozenset(
 
 # Frequent function words of the eight screened languages: reversed or rot13 text that suddenly contains
 # many of them was written to hide its meaning.
-_FUNCTION_WORDS = frozenset(
-    "the and you your to of is are all me what now from this that with for "
-    "le la les de des et tu ton tes vous est une un pour que qui pas dans "
-    "der die das und du dein ist nicht mit ein eine zu von den "
-    "el los las y tu es que por para una con del "
-    "il lo gli e di che per una non sono "
-    "het een en je jouw van niet met voor dat zijn "
-    "i w na nie jest z do się to że "
-    "o os e que do da um uma não para com "
-    "ta ton moi toi je il elle nous on ce ces mes mon ma sur au aux en ne plus tout toute "
-    "ich mir mich dich dir deine meine alle jetzt sie es wir auf im in an dem dass "
-    "me mi te ti tus mis lo le se al no todo todas ahora "
-    "tuo tua ora tutto tutte "
-    "ik mij jij op te nu wat "
-    "ja ty ci mnie ciebie twoje od po jak co teraz wszystkie "
-    "eu teu tuas as no em agora todos".split()
+_FUNCTION_WORD_LINES = (
+    "the and you your to of is are all me what now from this that with for",
+    "le la les de des et tu ton tes vous est une un pour que qui pas dans ta moi toi je il elle nous on ce ces mes",
+    "mon ma sur au aux en ne plus tout toute",
+    "der die das und du dein ist nicht mit ein eine zu von den ich mir mich dich dir deine meine alle jetzt sie es",
+    "wir auf im in an dem dass",
+    "el los las y es por para una con del me mi te ti tus mis lo se al no todo todas ahora",
+    "il lo gli e di che per non sono tuo tua ora tutto tutte",
+    "het een en je jouw van niet met voor dat zijn ik mij jij op te nu wat",
+    "i w na nie jest z do się to że ja ty ci mnie ciebie twoje od po jak co teraz wszystkie",
+    "o os e que do da um uma não para com eu teu tuas as no em agora todos",
 )
+_FUNCTION_WORDS = frozenset(word for line in _FUNCTION_WORD_LINES for word in line.split())
 
 
 @dataclass(frozen=True)
@@ -178,7 +174,7 @@ def _decode_rot13(text: str) -> list[str]:
 def _decode_reversed(text: str) -> list[str]:
     backwards = text[::-1]
     forward_hits, backward_hits = _function_word_hits(text), _function_word_hits(backwards)
-    if backward_hits >= 3 and backward_hits >= 2 * forward_hits or backward_hits >= 2 and forward_hits == 0:
+    if (backward_hits >= 3 and backward_hits >= 2 * forward_hits) or (backward_hits >= 2 and forward_hits == 0):
         return [backwards]
     return []
 

@@ -77,7 +77,9 @@ class BedrockSecondOpinion:
             _log.warning("second opinion from %s was not the asked-for JSON; the local score stands", self._spec.id)
             return SecondOpinion("unknown", 0.0, self._spec.id, completion.input_tokens, completion.output_tokens, cost)
         verdict, confidence = parsed
-        return SecondOpinion(verdict, confidence, self._spec.id, completion.input_tokens, completion.output_tokens, cost)
+        return SecondOpinion(
+            verdict, confidence, self._spec.id, completion.input_tokens, completion.output_tokens, cost
+        )
 
 
 def parse_verdict(answer: str) -> tuple[str, float] | None:

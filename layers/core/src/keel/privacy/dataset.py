@@ -35,6 +35,7 @@ _UP = string.ascii_uppercase
 _B32 = _UP + "234567"
 _ALNUM = string.ascii_letters + string.digits
 _B64 = _ALNUM + "+/"
+_HEXDIGITS = "0123456789abcdef"
 
 
 def _pick(rng: random.Random, alphabet: str, n: int) -> str:
@@ -44,10 +45,8 @@ def _pick(rng: random.Random, alphabet: str, n: int) -> str:
 def _luhn_complete(prefix: str) -> str:
     digits = [int(d) for d in prefix + "0"]
     total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+    for i, digit in enumerate(reversed(digits)):
+        total += (digit * 2 - 9 if digit > 4 else digit * 2) if i % 2 else digit
     return prefix + str((10 - total % 10) % 10)
 
 
@@ -77,7 +76,9 @@ def _secret(rng: random.Random) -> str:
     if kind == 2:
         return "ghp_" + _pick(rng, _ALNUM, 36)
     if kind == 3:
-        return "xoxb-" + _pick(rng, string.digits, 12) + "-" + _pick(rng, string.digits, 13) + "-" + _pick(rng, _ALNUM, 24)
+        return (
+            "xoxb-" + _pick(rng, string.digits, 12) + "-" + _pick(rng, string.digits, 13) + "-" + _pick(rng, _ALNUM, 24)
+        )
     if kind == 4:
         return "sk_live_" + _pick(rng, _ALNUM, 24)
     if kind == 5:
@@ -113,12 +114,32 @@ _STREETS = {
     ],
     "en": ["{n} Baker Street, London NW1 6XE", "{n} Queen's Road, Bristol BS8 1QU"],
     "de": ["Hauptstraße {n}, 10115 Berlin", "Lindenweg {n}, 80331 München", "Am Markt {n}, 50667 Köln"],
-    "fr": ["{n} rue de la Paix, 75002 Paris", "{n} avenue Jean Jaurès, 69007 Lyon", "{n} boulevard Victor Hugo, 06000 Nice"],
-    "es": ["Calle de Alcalá {n}, 28014 Madrid", "Avenida Diagonal {n}, 08019 Barcelona", "Calle Mayor {n}, 3º izq., 46001 Valencia"],
+    "fr": [
+        "{n} rue de la Paix, 75002 Paris",
+        "{n} avenue Jean Jaurès, 69007 Lyon",
+        "{n} boulevard Victor Hugo, 06000 Nice",
+    ],
+    "es": [
+        "Calle de Alcalá {n}, 28014 Madrid",
+        "Avenida Diagonal {n}, 08019 Barcelona",
+        "Calle Mayor {n}, 3º izq., 46001 Valencia",
+    ],
     "it": ["Via Roma {n}, 00184 Roma", "Corso Buenos Aires {n}, 20124 Milano", "Piazza Garibaldi {n}, 80142 Napoli"],
-    "nl": ["Keizersgracht {n}, 1015 CJ Amsterdam", "Stationsplein {n}, 3511 ED Utrecht", "Laan van Meerdervoort {n}, 2517 AK Den Haag"],
-    "pl": ["ul. Marszałkowska {n}, 00-624 Warszawa", "ul. Długa {n}/4, 31-147 Kraków", "al. Grunwaldzka {n}, 80-236 Gdańsk"],
-    "pt": ["Rua Augusta {n}, 1100-053 Lisboa", "Avenida da Boavista {n}, 4100-119 Porto", "Rua de Santa Catarina {n}, 3.º Esq., 4000-447 Porto"],
+    "nl": [
+        "Keizersgracht {n}, 1015 CJ Amsterdam",
+        "Stationsplein {n}, 3511 ED Utrecht",
+        "Laan van Meerdervoort {n}, 2517 AK Den Haag",
+    ],
+    "pl": [
+        "ul. Marszałkowska {n}, 00-624 Warszawa",
+        "ul. Długa {n}/4, 31-147 Kraków",
+        "al. Grunwaldzka {n}, 80-236 Gdańsk",
+    ],
+    "pt": [
+        "Rua Augusta {n}, 1100-053 Lisboa",
+        "Avenida da Boavista {n}, 4100-119 Porto",
+        "Rua de Santa Catarina {n}, 3.º Esq., 4000-447 Porto",
+    ],
 }
 _NAMES = [
     "Maria Kowalski", "Jean-Pierre Dubois", "Anna Schmidt", "Lucas van der Berg", "Giulia Romano", "Carlos Fernández",
@@ -133,14 +154,20 @@ def _value(kind: str, lang: str, rng: random.Random) -> str:
         "PASSPORT": lambda: _passport(rng),
         "ADDRESS": lambda: rng.choice(_STREETS["us" if lang == "us" else lang]).format(n=rng.randint(2, 480)),
         "PERSON": lambda: rng.choice(_NAMES),
-        "EMAIL": lambda: f"{rng.choice(['anna', 'j.dubois', 'm.rossi', 'kowalski', 'pvdb'])}{rng.randint(1, 99)}@"
-        f"{rng.choice(['example.com', 'firma.de', 'societe.fr', 'empresa.es'])}",
-        "PHONE": lambda: rng.choice(["+49 30 ", "+33 1 ", "+34 91 ", "+39 06 ", "+31 20 ", "+48 22 ", "+351 21 ", "+1 415 "])
-        + f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+        "EMAIL": lambda: (
+            f"{rng.choice(['anna', 'j.dubois', 'm.rossi', 'kowalski', 'pvdb'])}{rng.randint(1, 99)}@"
+            f"{rng.choice(['example.com', 'firma.de', 'societe.fr', 'empresa.es'])}"
+        ),
+        "PHONE": lambda: (
+            rng.choice(["+49 30 ", "+33 1 ", "+34 91 ", "+39 06 ", "+31 20 ", "+48 22 ", "+351 21 ", "+1 415 "])
+            + f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+        ),
         "IBAN": lambda: _iban(rng),
         "CREDIT_CARD": lambda: _luhn_complete(rng.choice(["4", "51", "55", "37"]) + _pick(rng, string.digits, 13)),
         "US_SSN": lambda: f"{rng.randint(101, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
-        "IP_ADDRESS": lambda: f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+        "IP_ADDRESS": lambda: (
+            f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        ),
         "LOOKALIKE": lambda: rng.choice(
             [
                 f"ORD-{rng.randint(100000, 999999)}",
@@ -148,8 +175,8 @@ def _value(kind: str, lang: str, rng: random.Random) -> str:
                 f"#{rng.randint(10000, 99999)}",
                 _pick(rng, "0123456789abcdef", 40),
                 f"v{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}",
-                f"{_pick(rng, '0123456789abcdef', 8)}-{_pick(rng, '0123456789abcdef', 4)}-4{_pick(rng, '0123456789abcdef', 3)}"
-                f"-a{_pick(rng, '0123456789abcdef', 3)}-{_pick(rng, '0123456789abcdef', 12)}",
+                f"{_pick(rng, _HEXDIGITS, 8)}-{_pick(rng, _HEXDIGITS, 4)}-4{_pick(rng, _HEXDIGITS, 3)}"
+                f"-a{_pick(rng, _HEXDIGITS, 3)}-{_pick(rng, _HEXDIGITS, 12)}",
                 f"JIRA-{rng.randint(100, 9999)}",
                 f"sha256:{_pick(rng, '0123456789abcdef', 64)}",
                 f"PO {rng.randint(4500000000, 4599999999)}",
@@ -161,7 +188,11 @@ def _value(kind: str, lang: str, rng: random.Random) -> str:
 
 # (template id, language, sentence with {SLOT} markers). LOOKALIKE slots are never labelled.
 TEMPLATES: tuple[tuple[str, str, str], ...] = (
-    ("sec-aws-pair", "en", "Here are the CI credentials: access key {SECRET} and secret {SECRET}, please check why the deploy fails."),
+    (
+        "sec-aws-pair",
+        "en",
+        "Here are the CI credentials: access key {SECRET} and secret {SECRET}, please check why the deploy fails.",
+    ),
     ("sec-token-header", "en", "Our webhook returns 401 even with Authorization: Bearer {SECRET} in the request."),
     ("sec-paste-config", "en", "I pasted this from my .env, is it right? API_TOKEN={SECRET}"),
     ("sec-de", "de", "Der Build bricht ab, obwohl der Token {SECRET} gesetzt ist."),
@@ -244,9 +275,21 @@ def build_rows(template_ids: set[str] | None = None) -> list[dict[str, Any]]:
                 kind, rest = piece.split("}", 1)
                 value = _value(kind, lang, rng)
                 if kind != "LOOKALIKE":
-                    entities.append({"type": "ADDRESS" if kind == "ADDRESS" else kind, "start": len(text), "end": len(text) + len(value)})
+                    entities.append(
+                        {
+                            "type": "ADDRESS" if kind == "ADDRESS" else kind,
+                            "start": len(text),
+                            "end": len(text) + len(value),
+                        }
+                    )
                 text += value + rest
-            row: dict[str, Any] = {"id": f"{tid}-{n}", "family": tid, "lang": "en" if lang == "us" else lang, "text": text, "entities": entities}
+            row: dict[str, Any] = {
+                "id": f"{tid}-{n}",
+                "family": tid,
+                "lang": "en" if lang == "us" else lang,
+                "text": text,
+                "entities": entities,
+            }
             if "LOOKALIKE" in _slot_kinds(sentence):
                 row["lookalike"] = True
             rows.append(row)

@@ -133,7 +133,9 @@ _ADDRESS_EU = re.compile(
 _POSTCODE = r"(?:\d{5}|\d{4}[ ]?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2})"
 _ADDRESS_POSTCODE = re.compile(
     r"\b(?:(?:ul|al|pl|os)\.[ \t]*)?[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*(?:[ \t]+[\w\u00C0-\u024F'.-]+){0,4}"
-    r"[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?:,[ \t]*[^,\n]{1,20})?,[ \t]*" + _POSTCODE + r"[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
+    r"[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?:,[ \t]*[^,\n]{1,20})?,[ \t]*"
+    + _POSTCODE
+    + r"[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
     r"(?:[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+)?"
 )
 _ADDRESS_JOIN = re.compile(r"^[\s,]{0,3}$")

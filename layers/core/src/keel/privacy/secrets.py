@@ -47,7 +47,8 @@ def _detectors() -> tuple[list[Any], Any]:
     from detect_secrets.plugins.base import RegexBasedDetector
     from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 
-    patterns = []
+    patterns: list[Any] = []
+    plugin_class: Any
     for plugin_class in get_mapping_from_secret_type_to_class().values():
         if issubclass(plugin_class, RegexBasedDetector) and plugin_class.__name__ != "IPPublicDetector":
             patterns.extend(plugin_class().denylist)
