@@ -355,9 +355,7 @@ class ChatService:
         facts.guardrails.append(_verdict("input", verdict))
         if flagged:
             # A flag is a risk signal, not a verdict: the turn goes on under stricter handling, noted in the audit.
-            facts.guardrails.append(
-                {"stage": "input", "decision": "flag", "note": FLAG_NOTE, "reasons": list(verdict.reasons[:3])}
-            )
+            facts.guardrails.append({"stage": "input", "decision": "flag", "note": FLAG_NOTE})
         with self._stage("protect", stages):
             vault = deps.vaults.load(facts.conversation_id)
             masked = deps.masker.mask(request.message, vault)

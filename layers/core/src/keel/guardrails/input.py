@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 CLASSIFIER_ADDRESSED = 0.75
 CLASSIFIER_UNADDRESSED = 0.4
 SIMILARITY_FLOOR = 0.55
-# A rule at least this strong decides alone in the learned screen too (rules.py: "strong rules decide alone").
-STRONG_RULE = 0.8
 
 
 @dataclass(frozen=True)
@@ -206,10 +204,9 @@ class InputScreen:
         embeddings, signals = self._features(text, earlier, norm, views)
         raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
         best = max(range(len(raws)), key=lambda i: raws[i])
-        # The rules stay for what rules do well: a strong rule (a clear attack phrase) decides alone, also where
-        # the encoder cannot see it (past the first MAX_CHARS of a long paste).
-        strong = [h.weight for v in views for h in v.hits if h.weight >= STRONG_RULE]
-        score = max(self.head.to_score(raws[best]), _noisy_or(sorted(strong, reverse=True)[:3]))
+        # Fused with the earlier screen: its rules and classifier still decide what they catch (a clear attack
+        # phrase, also past the first MAX_CHARS a long paste shows the encoder); the learned head adds the rest.
+        score = max(self.head.to_score(raws[best]), legacy.score)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
