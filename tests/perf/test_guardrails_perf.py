@@ -1,4 +1,8 @@
-"""Cost of input screening plus PII masking per 500-character message (printed, never asserted)."""
+"""Cost of input screening plus PII masking per 500-character message (printed, never asserted).
+
+Before issue 17 (same machine, same day, unchanged code): screen p50 5.35 / p95 8.55 ms, screen+mask_full
+p50 27.16 / p95 34.11 ms; cold start: import 75 ms, first screen+mask 1662 ms; chat handler cold import 173 ms.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,8 @@ def test_screening_and_masking_cost_per_500_chars() -> None:
     full.mask(texts[0], Vault())
     results: dict[str, list[float]] = {"screen": [], "mask_fast": [], "mask_full": [], "screen+mask_full": []}
     for i in range(100):
-        text = texts[i % 2]
+        # A different text every time: the shared encoder remembers recent texts, and a repeat would cost nothing.
+        text = texts[i % 2][:-5] + f" {i:04d}"
         t0 = time.perf_counter()
         screen.screen(text, [])
         t1 = time.perf_counter()

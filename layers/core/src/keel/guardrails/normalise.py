@@ -33,6 +33,7 @@ _HOMOGLYPHS = str.maketrans(
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 # A word that mixes letters with leet digits/symbols ("1gn0r3", "pr0mpt"), not plain numbers.
 _LEET_WORD = re.compile(r"(?=\S*[a-zA-Z])(?=\S*[013457@$!])[a-zA-Z0134579@$!]{3,}")
+_EMAIL_AT = re.compile(r"[A-Za-z0-9]@[A-Za-z]")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[\s:]?){8,}(?![0-9a-fA-F])")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b")
@@ -180,7 +181,8 @@ def _decode_reversed(text: str) -> list[str]:
 
 
 def _decode_leet(text: str) -> list[str]:
-    words = _LEET_WORD.findall(text)
+    # An e-mail address ("marta@acme") mixes letters and "@" but is not leetspeak.
+    words = [w for w in _LEET_WORD.findall(text) if not _EMAIL_AT.search(w)]
     if len(words) < 2:
         return []
     return [_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)]

@@ -11,11 +11,13 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keel.errors import KeelError
 from keel.models.ports import ChatMessage
-from keel.models.registry import ModelSpec
+
+if TYPE_CHECKING:
+    from keel.models.registry import ModelSpec
 
 _log = logging.getLogger(__name__)
 
