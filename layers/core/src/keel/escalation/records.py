@@ -36,6 +36,8 @@ class EscalationRecord:
     notify_user: bool = False
     attempts: int = 0
     error: str = ""
+    urgency: str = "normal"
+    language: str = "und"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,6 +49,8 @@ class Agent:
     name: str
     status: str
     conversation_id: str = ""
+    # The bots whose escalations this agent handles; the workflow offers an agent only their queues' work.
+    bots: tuple[str, ...] = ()
 
 
 class DynamoDBEscalationStore:
@@ -71,6 +75,8 @@ class DynamoDBEscalationStore:
             "user": {"S": json.dumps(record.user, sort_keys=True)},
             "created_at": {"S": record.created_at},
             "status": {"S": record.status},
+            "urgency": {"S": record.urgency},
+            "language": {"S": record.language},
         }
         self._call("put_item", TableName=self._table, Item=item)
 
@@ -131,19 +137,18 @@ class DynamoDBEscalationStore:
         self._call("update_item", **kwargs)
 
     def set_presence(self, agent: Agent) -> None:
-        """Record an agent's presence."""
-        self._call(
-            "put_item",
-            TableName=self._table,
-            Item={
-                "pk": {"S": PRESENCE_PK},
-                "sk": {"S": f"AGENT#{agent.agent_id}"},
-                "agent_id": {"S": agent.agent_id},
-                "name": {"S": agent.name},
-                "status": {"S": agent.status},
-                "conversation_id": {"S": agent.conversation_id},
-            },
-        )
+        """Record an agent's presence, with the queues (bots) they handle."""
+        item: dict[str, Any] = {
+            "pk": {"S": PRESENCE_PK},
+            "sk": {"S": f"AGENT#{agent.agent_id}"},
+            "agent_id": {"S": agent.agent_id},
+            "name": {"S": agent.name},
+            "status": {"S": agent.status},
+            "conversation_id": {"S": agent.conversation_id},
+        }
+        if agent.bots:
+            item["bots"] = {"SS": sorted(set(agent.bots))}  # a string set cannot be empty
+        self._call("put_item", TableName=self._table, Item=item)
 
     def agents(self) -> list[Agent]:
         """Every agent's presence."""
@@ -155,7 +160,13 @@ class DynamoDBEscalationStore:
             ConsistentRead=True,
         ).get("Items", [])
         return [
-            Agent(i["agent_id"]["S"], i["name"]["S"], i["status"]["S"], i.get("conversation_id", {}).get("S", ""))
+            Agent(
+                i["agent_id"]["S"],
+                i["name"]["S"],
+                i["status"]["S"],
+                i.get("conversation_id", {}).get("S", ""),
+                tuple(sorted(i.get("bots", {}).get("SS", []))),
+            )
             for i in items
         ]
 
@@ -209,4 +220,6 @@ def _record(item: dict[str, Any]) -> EscalationRecord:
         notify_user=bool(item.get("notify_user", {}).get("BOOL", False)),
         attempts=int(item.get("attempts", {}).get("N", "0")),
         error=text("error_name"),
+        urgency=text("urgency") or "normal",
+        language=text("language") or "und",
     )

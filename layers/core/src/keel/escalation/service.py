@@ -105,6 +105,8 @@ class EscalationService:
                 "kind": principal.kind,
             },
             created_at=datetime.now(UTC).isoformat(),
+            urgency=decision.urgency,
+            language=decision.language,
         )
         self._escalations.put(record)
         self._conversations.set_status(conversation.conversation_id, "escalated")
@@ -116,6 +118,8 @@ class EscalationService:
         payload = {
             "escalation_id": record.escalation_id,
             "conversation_id": record.conversation_id,
+            # The workflow offers the conversation only to agents of this bot's queue.
+            "bot": record.bot,
             "backoff": {**self._backoff.model_dump(), "attempt": 0},
         }
         name = f"esc-{record.escalation_id}" + (f"-r{attempt}" if attempt else "")

