@@ -40,6 +40,7 @@ RELAYED = "Your message was passed to the support agent who has your conversatio
 HISTORY_TURNS = 6
 STORE_ATTEMPTS = 5
 PASSAGES_PER_TURN = 5
+FLAG_NOTE = "flagged: tools need explicit confirmation, retrieved context screened at lower thresholds"
 SNIPPET_CHARS = 240
 LOW_CONFIDENCE_CAP = 0.4
 # Reasons decided before any answer is generated: the user gets a person (and, for a vulnerable customer,
@@ -116,7 +117,7 @@ class InputScreen(Protocol):
 class ContextScreen(Protocol):
     """Screens retrieved passages for hidden instructions (R10)."""
 
-    def screen(self, passages: Sequence[Passage]) -> list[Any]:
+    def screen(self, passages: Sequence[Passage], *, strict: bool = False) -> list[Any]:
         """One verdict per passage (decision, categories)."""
         ...
 
@@ -184,8 +185,10 @@ class ActionPort(Protocol):
         *,
         channel: str = "api",
         correlation_id: str = "",
+        step_up: bool = False,
     ) -> Any:
-        """An outcome (text, turn_outcome) when the message asks for or confirms an action; None otherwise."""
+        """An outcome (text, turn_outcome) when the message asks for or confirms an action; None otherwise.
+        step_up: the message was flagged, so no tool runs without the user's explicit confirmation."""
         ...
 
 
@@ -398,7 +401,11 @@ class ChatService:
         with self._stage("screen_in", stages):
             earlier = [m.text for m in history if m.role == "user"]
             verdict = deps.input_screen.screen(request.message, earlier)
+        flagged = verdict.decision == "flag"
         facts.guardrails.append(_verdict("input", verdict))
+        if flagged:
+            # A flag is a risk signal, not a verdict: the turn goes on under stricter handling, noted in the audit.
+            facts.guardrails.append({"stage": "input", "decision": "flag", "note": FLAG_NOTE})
         with self._stage("protect", stages):
             vault = deps.vaults.load(facts.conversation_id)
             masked = deps.masker.mask(request.message, vault)
@@ -429,6 +436,7 @@ class ChatService:
                     history,
                     channel=facts.channel,
                     correlation_id=facts.correlation_id,
+                    step_up=flagged,
                 )
             if acted is not None:
                 facts.outcome = acted.turn_outcome
@@ -436,7 +444,7 @@ class ChatService:
                 facts.output_masked = deps.masker.mask(acted.text, vault, origin="action").text
                 deps.vaults.save(facts.conversation_id, vault)
                 return str(acted.text), []
-        draft, citations = self._answer(principal, request, history, masked.text, vault, facts)
+        draft, citations = self._answer(principal, request, history, masked.text, vault, facts, strict=flagged)
         transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
         if facts.loop_stopped:
             transcript.append({"role": "event", "text": "the assistant repeated the same reply; loop stopped"})
@@ -481,8 +489,11 @@ class ChatService:
         question: str,
         vault: Vault,
         facts: TurnFacts,
+        *,
+        strict: bool = False,
     ) -> tuple[str, list[Citation]]:
-        """Retrieve, screen the context, generate and check the draft; the masked draft and its citations."""
+        """Retrieve, screen the context, generate and check the draft; the masked draft and its citations.
+        strict (a flagged turn): retrieved passages are screened at the context screen's lower thresholds."""
         deps = self._deps
         stages = facts.stage_ms
         with self._stage("retrieve", stages):
@@ -495,7 +506,7 @@ class ChatService:
                 facts.degradations.append("search_unavailable")
                 return SEARCH_DOWN_ANSWER, []
         with self._stage("screen_ctx", stages):
-            context = deps.context_screen.screen(retrieved)
+            context = deps.context_screen.screen(retrieved, strict=strict)
         for passage, passage_verdict in zip(retrieved, context, strict=True):
             if passage_verdict.decision != "allow":
                 facts.guardrails.append({**_verdict("context", passage_verdict), "doc_id": passage.doc_id})
@@ -712,12 +723,16 @@ def _note_second_stage(facts: TurnFacts, decision: Any) -> None:
 
 
 def _verdict(stage: str, verdict: Any) -> dict[str, Any]:
-    return {
+    out = {
         "stage": stage,
         "decision": verdict.decision,
         "score": round(float(verdict.score), 3),
         "categories": list(verdict.categories),
     }
+    cost = float(getattr(verdict, "cost_usd", 0.0) or 0.0)
+    if cost:
+        out["second_opinion_cost_usd"] = round(cost, 8)  # the judge's cost, counted on this turn
+    return out
 
 
 def _citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:

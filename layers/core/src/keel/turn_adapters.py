@@ -137,6 +137,8 @@ def _guardrail(verdict: Mapping[str, Any]) -> GuardrailVerdict:
         decision=_OUTPUT_DECISIONS.get(decision, decision),
         categories=tuple(verdict.get("categories", ())),
         score=verdict.get("score"),
+        note=verdict.get("note"),
+        cost_usd=verdict.get("second_opinion_cost_usd"),
     )
 
 

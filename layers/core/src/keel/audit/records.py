@@ -57,6 +57,9 @@ class GuardrailVerdict(_Part):
     decision: Literal["allow", "flag", "block", "mask", "refuse"]
     categories: tuple[str, ...] = ()
     score: float | None = None
+    # A flagged input: what stricter handling the turn got. The second opinion's cost, when one was asked.
+    note: str | None = Field(default=None, max_length=256)
+    cost_usd: float | None = Field(default=None, ge=0)
 
 
 class EscalationDecision(_Part):
