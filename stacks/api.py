@@ -337,7 +337,7 @@ class ApiStack(cdk.Stack):
         )
         fn.allow(
             MODEL_INVOKE,
-            [f"arn:aws:bedrock:{region}::foundation-model/{model}" for model in config.models.all_ids()],
+            config.model_resources(config.models.all_ids()),
         )
         fn.allow(["sqs:SendMessage"], [deps.audit_queue.queue_arn])
         fn.allow(["states:StartExecution"], [escalation_state_machine_arn(config)])

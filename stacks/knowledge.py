@@ -94,7 +94,7 @@ class KnowledgeStack(cdk.Stack):
         )
         fn.allow(
             ["bedrock:InvokeModel"],
-            [f"arn:aws:bedrock:{config.target.region}::foundation-model/{config.models.embedding}"],
+            config.model_resources((config.models.embedding,)),
         )
         bucket_arn = f"arn:aws:s3:::{knowledge_bucket_name(config)}"
         fn.allow(

@@ -71,6 +71,7 @@ class Preflight:
             ("I3", "Secret rotation configured", self._rotation),
             ("I4", "Alarms present", self._alarms),
             ("I5", "Bedrock model-invocation logging", self._invocation_logging),
+            ("I6", "Models: active, through inference profiles, reachable from the stage Region", self._models),
             ("O1", "Named owners: bots, knowledge sources, prompts, models", self._owners),
         ]
         for check_id, title, step in steps:
@@ -271,6 +272,16 @@ class Preflight:
         ok, evidence = invocation_logging(self._templates())
         summary = str(evidence.get("model_invocation_logging") or evidence)
         return _status(ok), summary, evidence, []
+
+    def _models(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import models
+
+        ok, evidence = models(self._templates())
+        failing = evidence["failing"]
+        summary = f"{len(evidence['models'])} model ids (catalogue of {evidence['prices_as_of']}): " + (
+            "; ".join(f"{m}: {' '.join(p)}" for m, p in failing.items()) if failing else "all usable"
+        )
+        return _status(ok), summary, evidence, ["tests/infra/test_models.py", "tests/unit/models/test_catalogue.py"]
 
     def _owners(self) -> tuple[Status, str, dict[str, Any], list[str]]:
         from keel.access.bots import DEMO_BOTS
