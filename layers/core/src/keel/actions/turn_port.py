@@ -50,6 +50,10 @@ class ActionPlanner:
         tools = self._service.registry.tools(bot)
         if not tools or not masked_user_text.strip():
             return None
+        # The cheap gate: a message that names none of the bot's action intents is answered with one model
+        # call (the answer), not two. Only the user's own words are read, as for the planner itself.
+        if not self._service.registry.may_ask_for_action(bot, masked_user_text):
+            return None
         completion = self._proposer.generate(
             bot,
             ACTION_SYSTEM,
