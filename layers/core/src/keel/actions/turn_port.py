@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keel.actions.ports import ActionOutcome, ToolProposer
+from keel.actions.registry import ActionRegistry
 from keel.actions.service import ActionContext, ActionService
 from keel.identity.principal import Principal
 from keel.models.ports import ChatMessage
@@ -28,6 +29,11 @@ class ActionPlanner:
     def __init__(self, service: ActionService, proposer: ToolProposer) -> None:
         self._service = service
         self._proposer = proposer
+
+    @property
+    def registry(self) -> ActionRegistry:
+        """The declared actions (and their intents)."""
+        return self._service.registry
 
     def handle(
         self,
