@@ -12,6 +12,7 @@ is timed on its own both ways (the rest of the route stage, conversation reads, 
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections import Counter
@@ -27,6 +28,7 @@ from keel.knowledge.ports import Passage, SearchScope
 from keel.launch.runners import demo_principals
 from keel.launch.scenarios import load_scenarios
 from keel.local.model_server import ModelEndpointControl
+from keel.models.tokens import estimate_tokens
 from keel.settings import load_settings
 from keel.turn import PASSAGES_PER_TURN, ChatService
 from tests.conftest import REPO_ROOT
@@ -65,16 +67,21 @@ def test_model_calls_per_turn_and_route_before_and_after(local_stack: Any) -> No
     scenarios = [s for group in load_scenarios(REPO_ROOT / "evals" / "scenarios").values() for s in group]
     endpoint = ModelEndpointControl(local_stack.model.url)
 
+    planning_tokens: list[int] = []
+
     def ask(user: str, bot: str, question: str) -> tuple[Any, int, int]:
         endpoint.clear_requests()
         result = service.reply_as(principals[user], ChatRequest(bot=bot, message=question), channel="eval")
         requests = endpoint.requests()
-        planning = sum(1 for r in requests if "toolConfig" in str(r))
-        return result, len(requests), planning
+        planning = [r for r in requests if "toolConfig" in str(r)]
+        # The planner's input as the endpoint received it (system, tools and the user's words).
+        planning_tokens.extend(estimate_tokens(json.dumps(r.get("body", r))) for r in planning)
+        return result, len(requests), len(planning)
 
     ask(scenarios[0].user, scenarios[0].bot, scenarios[0].question)  # warm: embedder, classifiers
     calls_now: list[int] = []
     calls_before: list[int] = []
+    answer_tokens: list[tuple[int, int]] = []
     by_kind: Counter[str] = Counter()
     for scenario in scenarios:
         try:
@@ -84,6 +91,8 @@ def test_model_calls_per_turn_and_route_before_and_after(local_stack: Any) -> No
         acted = "act" in result.facts.stage_ms
         with_tools = bool(planner.registry.tools(scenario.bot))
         calls_now.append(calls)
+        if result.completion is not None and result.completion.input_tokens:
+            answer_tokens.append((result.completion.input_tokens, result.completion.output_tokens))
         calls_before.append(calls + (1 if acted and with_tools and planning == 0 else 0))
         if acted and with_tools:
             named = planner.registry.may_ask_for_action(scenario.bot, result.facts.input_masked)
@@ -126,6 +135,13 @@ def test_model_calls_per_turn_and_route_before_and_after(local_stack: Any) -> No
         searches_before.append(len(bots) + 1)
 
     n = len(calls_now)
+    print(
+        f"\ntokens per answer call ({len(answer_tokens)} calls): input "
+        f"{statistics.mean(t[0] for t in answer_tokens):.0f}, "
+        f"output {statistics.mean(t[1] for t in answer_tokens):.0f}; "
+        f"per planning call ({len(planning_tokens)} calls): input about "
+        f"{statistics.mean(planning_tokens or [0]):.0f}; planning calls per turn {len(planning_tokens) / n:.2f}"
+    )
     print(
         f"\nmodel calls per turn on {n} scenario turns (named bots; {dict(by_kind)} act-stage turns with actions): "
         f"before {sum(calls_before) / n:.2f} (total {sum(calls_before)}), after {sum(calls_now) / n:.2f} "
