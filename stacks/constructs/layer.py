@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -56,6 +58,9 @@ UNUSED_AT_RUN_TIME: dict[str, str] = {
         )
     },
 }
+# Direct dependencies that only ingest imports (near-duplicate detection): they and what they pull in
+# (numpy, scipy: about 120 MB) go into ingest's own layer, so every other function stays well under 200 MB.
+INGEST_ONLY: tuple[str, ...] = ("datasketch",)
 # Test suites shipped inside these packages (never imported at run time).
 _TEST_SUITES_OF = ("numpy", "scipy")
 # Imported only by ingest (datasketch), which is not latency-bound: left uncompiled to save 20 MB of .pyc.
@@ -85,6 +90,11 @@ def runtime_requirements(project_dir: Path, lock_file: Path) -> list[str]:
         raise LayerBuildError(f"{lock_file.name} has no pin for {', '.join(missing)}; add exact pins first")
     # Extras stay (python-jose[cryptography]); the constraint file pins what they pull in.
     return [f"{name}{extras}=={pins[name]}" for name, extras in wanted]
+
+
+def _pin_name(pin: str) -> str:
+    match = _NAME.match(pin)
+    return _normalise(match["name"]) if match else pin
 
 
 def _normalise(name: str) -> str:
@@ -121,17 +131,28 @@ def tree_size(path: Path) -> int:
 class CoreLayerBundler:
     """Builds the layer with pip on this machine: ``python/`` holds keel and its pinned dependencies."""
 
-    def __init__(self, project_dir: Path, lock_file: Path, python: str = sys.executable) -> None:
-        """Bundle ``project_dir`` (layers/core) using the pins in ``lock_file``."""
+    def __init__(
+        self, project_dir: Path, lock_file: Path, python: str = sys.executable, *, ingest_only: bool = False
+    ) -> None:
+        """Bundle ``project_dir`` (layers/core) using the pins in ``lock_file``.
+
+        The core layer holds keel and every dependency but INGEST_ONLY; with ``ingest_only`` the layer
+        holds just INGEST_ONLY and what they pull in (ingest's second layer).
+        """
         self._project_dir = project_dir
         self._lock_file = lock_file
         self._python = python
+        self._ingest_only = ingest_only
 
     def try_bundle(self, output_dir: str, options: Any = None) -> bool:
         """Install the layer into ``output_dir``; raises LayerBuildError instead of falling back."""
         target = Path(output_dir) / "python"
         target.mkdir(parents=True, exist_ok=True)
-        requirements = runtime_requirements(self._project_dir, self._lock_file)
+        requirements = [
+            pin
+            for pin in runtime_requirements(self._project_dir, self._lock_file)
+            if (_pin_name(pin) in INGEST_ONLY) == self._ingest_only
+        ]
         with tempfile.TemporaryDirectory() as scratch:
             constraints = Path(scratch) / "layer-constraints.txt"
             constraints.write_text(platform_constraints(self._lock_file), encoding="utf-8")
@@ -145,11 +166,12 @@ class CoreLayerBundler:
                     *requirements,
                 ],
             )
-        # keel is pure Python: copy the package itself (no wheel build, no build-tool dependency).
-        source = self._project_dir / "src" / "keel"
-        if not (source / "__init__.py").is_file():
-            raise LayerBuildError(f"core layer: {source} is not the keel package")
-        shutil.copytree(source, target / "keel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if not self._ingest_only:
+            # keel is pure Python: copy the package itself (no wheel build, no build-tool dependency).
+            source = self._project_dir / "src" / "keel"
+            if not (source / "__init__.py").is_file():
+                raise LayerBuildError(f"core layer: {source} is not the keel package")
+            shutil.copytree(source, target / "keel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         prune(target)
         skip = "|".join(re.escape(str(target / name)) for name in _NOT_COMPILED)
         self._run("compiling to .pyc", [self._python, "-m", "compileall", "-q", "-x", f"^({skip})/", str(target)])
@@ -169,6 +191,31 @@ class CoreLayerBundler:
         if done.returncode != 0:
             output = (done.stderr or done.stdout).strip()[-4000:]
             raise LayerBuildError(f"core layer: {step} failed (exit {done.returncode}):\n{output}")
+
+
+def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:
+    """Ingest's second layer: INGEST_ONLY and their dependencies (numpy, scipy), beside the core layer."""
+    project_dir = repo_root / "layers" / "core"
+    lock_file = repo_root / "requirements.lock"
+    bundler = CoreLayerBundler(project_dir, lock_file, ingest_only=True)
+    # Its content is decided by the pins alone (the source folder is the core layer's): hash those.
+    pins = platform_constraints(lock_file) + ",".join(INGEST_ONLY) + json.dumps(LAMBDA_PLATFORM_PINS, sort_keys=True)
+    return lambda_.LayerVersion(
+        scope,
+        "IngestLayer",
+        code=lambda_.Code.from_asset(
+            str(project_dir),
+            asset_hash_type=cdk.AssetHashType.CUSTOM,
+            asset_hash=hashlib.sha256(f"ingest-layer\n{pins}".encode()).hexdigest(),
+            bundling=cdk.BundlingOptions(
+                image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
+                local=cast(cdk.ILocalBundling, bundler),
+            ),
+        ),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description=f"datasketch with numpy and scipy for ingest only ({stage_name})",
+    )
 
 
 def core_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from keel.models.catalogue import ACTIVE, Catalogue, split_model_id
@@ -63,3 +64,14 @@ def test_the_turn_may_invoke_exactly_its_profiles_and_their_foundation_models(sy
     }
     others = set(_functions(synthesized)) - {*TURN_FUNCTIONS, "ingest"}
     assert all(not _invoke_resources(synthesized, name) for name in others)
+
+
+def test_only_ingest_carries_the_ingest_layer_and_it_is_its_own_asset(dev: Synthesized) -> None:
+    layers = {k: r for k, (_, r) in dev.resources("AWS::Lambda::LayerVersion").items()}
+    ingest_layers = [k for k, r in layers.items() if "ingest only" in r["Properties"]["Description"]]
+    assert len(ingest_layers) == 1
+    keys = {json.dumps(r["Properties"]["Content"]) for r in layers.values()}
+    assert len(keys) == 2  # one core asset (shared by the per-stack layers) and the ingest asset
+    for name, (_, _, fn) in _functions(dev).items():
+        attached = json.dumps(fn["Properties"]["Layers"])
+        assert (ingest_layers[0].split("/", 1)[1] in attached) == (name == "ingest"), name
