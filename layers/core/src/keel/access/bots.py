@@ -26,6 +26,8 @@ class BotDefinition(BaseModel):
     collections: tuple[str, ...] = Field(min_length=1)
     allowed_groups: tuple[str, ...] = ()
     owner: str = Field(min_length=3)
+    # Whose queue this bot's escalations land in: members of these groups may see, take and answer them.
+    agent_groups: tuple[str, ...] = ()
 
     @field_validator("collections")
     @classmethod

@@ -115,14 +115,25 @@ def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
     """The agent API; identity comes from the chat service's authenticator (the same tokens and revocation)."""
 
     def factory() -> tuple[Any, AgentConsole]:
+        from keel.access.bots import BotRegistry
         from keel.bootstrap import build_chat_service
+        from keel.channels.wiring import ChannelConfig, Channels
         from keel.conversations.dynamodb import DynamoDBConversationStore
+        from keel.escalation.queues import AgentQueues
 
         settings, clients = _clients()
+        service = build_chat_service(settings, clients)
+        channels = ChannelConfig.from_settings(settings)
+        notifier = None
+        if channels.channel_state_table and channels.sessions_table:
+            # An agent's reply reaches the user's open widget at once (otherwise on the user's next message).
+            notifier = Channels(channels, clients, lambda: service).user_notifier()
         console = AgentConsole(
             DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
             DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
+            AgentQueues.from_bots(BotRegistry.load()),
+            notifier,
         )
-        return build_chat_service(settings, clients).identify, console
+        return service.identify, console
 
     return AgentEndpoint(factory)

@@ -17,8 +17,14 @@ from keel.errors import InvalidRequest
 from keel.identity.admin import Revocation, Revoker, UserDirectory
 from keel.identity.revocation import RevocationStore
 
-# eventName -> disables the account?
+# eventName -> disables the account? A change of groups or attributes revokes too: the tokens issued
+# before it still carry the old groups, so they are refused and the user signs in again with the new ones.
 REVOKING_EVENTS: dict[str, bool] = {
+    "AdminRemoveUserFromGroup": False,
+    "AdminUpdateUserAttributes": False,
+    "AdminDeleteUserAttributes": False,
+    # The IdP deprovisioned the person: their federated identity no longer signs them in.
+    "AdminDisableProviderForUser": True,
     "AdminUserGlobalSignOut": False,
     "GlobalSignOut": False,
     "RevokeToken": False,
@@ -57,6 +63,8 @@ def parse_admin_event(event: Mapping[str, Any]) -> AdminEvent | None:
     params = detail.get("requestParameters") or {}
     extra = detail.get("additionalEventData") or {}
     username = params.get("username") if isinstance(params, Mapping) else None
+    if username is None and isinstance(params, Mapping):
+        username = _federated_username(params.get("user"))
     subject = extra.get("sub") if isinstance(extra, Mapping) else None
     try:
         at = datetime.fromisoformat(str(detail.get("eventTime") or event.get("time"))).timestamp()
@@ -69,6 +77,16 @@ def parse_admin_event(event: Mapping[str, Any]) -> AdminEvent | None:
         subject=subject if isinstance(subject, str) and subject else None,
         at=at,
     )
+
+
+def _federated_username(user: object) -> str | None:
+    """The Cognito user name of a federated identity (``<provider>_<id>``), as AdminDisableProviderForUser names it."""
+    if not isinstance(user, Mapping):
+        return None
+    provider, value = user.get("ProviderName"), user.get("ProviderAttributeValue")
+    if isinstance(provider, str) and isinstance(value, str) and provider and value and HIDDEN not in (provider, value):
+        return f"{provider}_{value}"
+    return None
 
 
 def handle_cognito_admin_event(

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 logger = logging.getLogger("keel.local.api")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# A local-only service served on the API's origin (the managed login stand-in, the page configuration).
+Mounted = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
@@ -111,6 +113,7 @@ class LocalApi:
         self._web_dir = web_dir.resolve() if web_dir else None
         self._health = health
         self._handlers: dict[str, Handler] = {}
+        self._mounts: dict[str, Mounted] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._request_handler())
         self._server.daemon_threads = True
@@ -137,6 +140,11 @@ class LocalApi:
         """Replace the health report (the stack sets it once every component is known)."""
         self._health = health
 
+    def mount(self, paths: tuple[str, ...], service: Mounted) -> None:
+        """Serve these exact paths with service, ahead of the routes and the static pages."""
+        for path in paths:
+            self._mounts[path] = service
+
     def handler_for(self, name: str) -> Handler:
         """The Lambda handler of a function, imported once (like a warm Lambda)."""
         with self._lock:
@@ -155,6 +163,9 @@ class LocalApi:
             report = self._health()
             status = 200 if report.get("status") == "up" else 503
             return status, {"Content-Type": "application/json"}, json.dumps(report).encode()
+        mounted = self._mounts.get(path)
+        if mounted is not None:
+            return mounted(method, raw_path, headers, body)
         for route in self._routes:
             if path == route.prefix or path.startswith(route.prefix.rstrip("/") + "/"):
                 if method not in route.methods:

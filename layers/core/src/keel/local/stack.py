@@ -38,6 +38,8 @@ ROUTES = [
     Route("/slack", "slack", ("POST",)),
     Route("/v1/ops", "ops_api", ("GET",)),
 ]
+# The pages that sign people in (their exact URLs are the registered redirect and sign-out URIs).
+CONSOLE_PAGES = ("/agent/", "/ops/")
 SLACK_SIGNING_SECRET_ID = "keel-local/slack/signing-secret"  # noqa: S105 - a secret's name
 SLACK_BOT_TOKEN_SECRET_ID = "keel-local/slack/bot-token"  # noqa: S105 - a secret's name
 LOCAL_SLACK_BOT_TOKEN = "xoxb-local-keel"  # noqa: S105 - the local Slack stand-in's token
@@ -194,7 +196,10 @@ def _assemble(
     keys = provision.provision_keys(clients, names)
     pool = provision.provision_user_pool(clients.cognito)
     users = provision.provision_demo_users(clients.cognito, pool) if seed else []
-    environment = local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region)
+    environment = {
+        **local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region),
+        **provision.customer_pool_settings(provision.provision_customer_pool(clients.cognito)),
+    }
     os.environ.update(environment)
     escalation = start_local_escalation(environment, agents_table=names.tables["agents"].name, clients=clients)
     stoppers.append(escalation.stop)
@@ -221,9 +226,7 @@ def _assemble(
     root = repo_root()
     api = LocalApi(ROUTES, root / "functions", root / "web", lambda: {}, port=api_port or 0)
     stack = LocalStack(moto, opensearch, model, api, pool, names, queue_urls, environment, users, stoppers)
-    api.set_health(stack.health)
-    api.start()
-    stoppers.append(api.stop)
+    stoppers.append(_serve(api, stack, clients))
     from keel.local.websocket import start_local_websocket
 
     websocket = start_local_websocket(root / "functions")
@@ -243,6 +246,49 @@ def _assemble(
     write_stack(stack.info())
     stoppers.append(clear_stack)
     return stack
+
+
+def _serve(api: LocalApi, stack: LocalStack, clients: Any) -> Callable[[], None]:
+    api.set_health(stack.health)
+    mount_sign_in(api, clients, stack.pool)
+    api.start()
+    return api.stop
+
+
+def mount_sign_in(api: LocalApi, clients: Any, pool: provision.UserPool) -> None:
+    """The managed login stand-in and the consoles' page configuration, on the API's own origin."""
+    from keel.local.login import PATHS, CognitoDirectoryLogin, ManagedLogin
+
+    port = api.url.rsplit(":", 1)[1]
+    origins = (f"http://{LOOPBACK}:{port}", f"http://localhost:{port}")
+    consoles = frozenset(f"{origin}{page}" for origin in origins for page in CONSOLE_PAGES)
+    login = ManagedLogin(
+        CognitoDirectoryLogin(clients.cognito, pool.pool_id, pool.client_id),
+        client_id=pool.client_id,
+        redirect_uris=consoles,
+    )
+    api.mount(PATHS, login.dispatch)
+    config = json.dumps(
+        {
+            "auth": {
+                "authorize_url": "/oauth2/authorize",
+                "token_url": "/oauth2/token",
+                "logout_url": "/logout",
+                "client_id": pool.client_id,
+                "scope": "openid email profile",
+            }
+        }
+    ).encode()
+
+    def page_config(
+        method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET":
+            refused = {"error": {"code": "method_not_allowed", "message": f"{method} is not accepted; use GET"}}
+            return 405, {"Content-Type": "application/json"}, json.dumps(refused).encode()
+        return 200, {"Content-Type": "application/json", "Cache-Control": "no-cache"}, config
+
+    api.mount(("/config.json",), page_config)
 
 
 def local_environment(
