@@ -58,12 +58,15 @@ UNUSED_AT_RUN_TIME: dict[str, str] = {
         )
     },
 }
-# Direct dependencies that only ingest imports (near-duplicate detection): they and what they pull in
-# (numpy, scipy: about 120 MB) go into ingest's own layer, so every other function stays well under 200 MB.
+# Direct dependencies that only ingest imports (near-duplicate detection): they and scipy (about 80 MB,
+# which nothing else needs) go into ingest's own layer, so every other function stays well under 200 MB.
+# numpy stays in the core layer: the agent console's language detection (py3langid) needs it too.
 INGEST_ONLY: tuple[str, ...] = ("datasketch",)
+# What the ingest layer adds beside INGEST_ONLY, installed without dependencies (numpy is in the core layer).
+_INGEST_EXTRAS: tuple[str, ...] = ("scipy",)
 # Test suites shipped inside these packages (never imported at run time).
 _TEST_SUITES_OF = ("numpy", "scipy")
-# Imported only by ingest (datasketch), which is not latency-bound: left uncompiled to save 20 MB of .pyc.
+# Loaded lazily off the latency path (ingest; the agent console's language detection): left uncompiled, 20 MB less.
 _NOT_COMPILED = ("numpy", "scipy")
 
 
@@ -90,6 +93,15 @@ def runtime_requirements(project_dir: Path, lock_file: Path) -> list[str]:
         raise LayerBuildError(f"{lock_file.name} has no pin for {', '.join(missing)}; add exact pins first")
     # Extras stay (python-jose[cryptography]); the constraint file pins what they pull in.
     return [f"{name}{extras}=={pins[name]}" for name, extras in wanted]
+
+
+def _pinned(name: str, lock_file: Path) -> str:
+    """``name==version`` from the lock file with the Lambda platform's overrides."""
+    for line in platform_constraints(lock_file).splitlines():
+        found, sep, version = line.strip().partition("==")
+        if sep and _normalise(found) == _normalise(name):
+            return f"{_normalise(found)}=={version}"
+    raise LayerBuildError(f"{lock_file.name} has no pin for {name}; add an exact pin first")
 
 
 def _pin_name(pin: str) -> str:
@@ -153,6 +165,11 @@ class CoreLayerBundler:
             for pin in runtime_requirements(self._project_dir, self._lock_file)
             if (_pin_name(pin) in INGEST_ONLY) == self._ingest_only
         ]
+        no_deps: tuple[str, ...] = ()
+        if self._ingest_only:
+            # The core layer already holds numpy (and every other shared dependency): add exactly these.
+            requirements += [_pinned(name, self._lock_file) for name in _INGEST_EXTRAS]
+            no_deps = ("--no-deps",)
         with tempfile.TemporaryDirectory() as scratch:
             constraints = Path(scratch) / "layer-constraints.txt"
             constraints.write_text(platform_constraints(self._lock_file), encoding="utf-8")
@@ -163,6 +180,7 @@ class CoreLayerBundler:
                     *("--target", str(target), "--platform", _PIP_PLATFORM, "--implementation", "cp"),
                     *("--python-version", _PYTHON_VERSION, "--only-binary=:all:"),
                     *("--constraint", str(constraints)),
+                    *no_deps,
                     *requirements,
                 ],
             )
@@ -194,7 +212,7 @@ class CoreLayerBundler:
 
 
 def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:
-    """Ingest's second layer: INGEST_ONLY and their dependencies (numpy, scipy), beside the core layer."""
+    """Ingest's second layer: INGEST_ONLY and scipy, beside the core layer (which holds numpy)."""
     project_dir = repo_root / "layers" / "core"
     lock_file = repo_root / "requirements.lock"
     bundler = CoreLayerBundler(project_dir, lock_file, ingest_only=True)
@@ -214,7 +232,7 @@ def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.
         ),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description=f"datasketch with numpy and scipy for ingest only ({stage_name})",
+        description=f"datasketch and scipy for ingest only ({stage_name})",
     )
 
 

@@ -68,7 +68,7 @@ def test_the_turn_may_invoke_exactly_its_profiles_and_their_foundation_models(sy
 
 def test_only_ingest_carries_the_ingest_layer_and_it_is_its_own_asset(dev: Synthesized) -> None:
     layers = {k: r for k, (_, r) in dev.resources("AWS::Lambda::LayerVersion").items()}
-    ingest_layers = [k for k, r in layers.items() if "ingest only" in r["Properties"]["Description"]]
+    ingest_layers = [k for k, r in layers.items() if "for ingest only" in r["Properties"]["Description"]]
     assert len(ingest_layers) == 1
     keys = {json.dumps(r["Properties"]["Content"]) for r in layers.values()}
     assert len(keys) == 2  # one core asset (shared by the per-stack layers) and the ingest asset
