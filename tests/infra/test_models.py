@@ -72,6 +72,9 @@ def test_only_ingest_carries_the_ingest_layer_and_it_is_its_own_asset(dev: Synth
     assert len(ingest_layers) == 1
     keys = {json.dumps(r["Properties"]["Content"]) for r in layers.values()}
     assert len(keys) == 2  # one core asset (shared by the per-stack layers) and the ingest asset
+    core_layers = [k.split("/", 1)[1] for k in layers if k not in ingest_layers]
     for name, (_, _, fn) in _functions(dev).items():
         attached = json.dumps(fn["Properties"]["Layers"])
+        assert len(fn["Properties"]["Layers"]) == 1, name
         assert (ingest_layers[0].split("/", 1)[1] in attached) == (name == "ingest"), name
+        assert any(core in attached for core in core_layers) == (name != "ingest"), name
