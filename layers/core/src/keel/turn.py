@@ -22,7 +22,7 @@ from keel.analytics.logs import current_correlation
 from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.conversations.vaults import VaultStore
-from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from keel.errors import Conflict, Forbidden, InvalidRequest, KeelError, NotFound, RateLimited, SearchUnavailable
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
 from keel.models.ports import ChatMessage, Completion
@@ -34,6 +34,10 @@ WITHHELD_ANSWER = (
 )
 AUTO_BOT = "auto"
 WITH_AGENT = "with_agent"
+SEARCH_DOWN_ANSWER = (
+    "I can't search our documents right now, so I can't give you an answer I can back with a source. "
+    "Please try again in a few minutes. If it can't wait, say \"talk to a person\" and I'll hand you over."
+)
 RELAYED = "Your message was passed to the support agent who has your conversation; they will reply here."
 HISTORY_TURNS = 6
 STORE_ATTEMPTS = 5
@@ -158,6 +162,10 @@ class Escalation(Protocol):
         """Start the handoff workflow; what to tell the user, and what to keep on the reply's record."""
         ...
 
+    def hold_outage_handoff(self, conversation_id: str, user_text: str) -> tuple[str, str] | None:
+        """For a system-failure handoff: None to go ahead, else (what to tell the user, why it is held)."""
+        ...
+
 
 class AuditSink(Protocol):
     """Writes one audit record per turn before the reply is returned (R13, R14)."""
@@ -267,6 +275,8 @@ class TurnFacts:
     escalation_cost: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
+    # What the turn did without (search down) or why it ended early ("error:<code>"), beside the model's.
+    degradations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -346,10 +356,15 @@ class ChatService:
             stage_ms=stages,
         )
         citations: list[Citation] = []
-        if conversation.status == WITH_AGENT:
-            answer = self._relay_to_agent(request, facts)
-        else:
-            answer, citations = self._run(principal, request, history, facts, routed)
+        try:
+            if conversation.status == WITH_AGENT:
+                answer = self._relay_to_agent(request, facts)
+            else:
+                answer, citations = self._run(principal, request, history, facts, routed)
+        except KeelError as exc:
+            # A refused or failed turn is still a request someone made: audit it (before the error reply).
+            self._record_failure(facts, exc, started)
+            raise
         facts.latency_ms = (time.perf_counter() - started) * 1000
         reply = ChatReply(
             conversation_id=conversation.conversation_id,
@@ -358,7 +373,7 @@ class ChatService:
             citations=citations,
             confidence=facts.confidence,
             outcome=facts.outcome,
-            degradations=list(facts.completion.degradations) if facts.completion else [],
+            degradations=[*facts.degradations, *(facts.completion.degradations if facts.completion else ())],
             escalation=_escalation_status(facts.handoff_meta),
         )
         with self._stage("record", stages):
@@ -367,6 +382,16 @@ class ChatService:
         if deps.telemetry is not None:
             deps.telemetry.observe(facts)
         return TurnResult(reply, facts)
+
+    def _record_failure(self, facts: TurnFacts, error: KeelError, started: float) -> None:
+        facts.outcome = "rate_limited" if isinstance(error, RateLimited) else "failed"
+        facts.degradations.append(f"error:{error.code}")
+        facts.output_masked = ""
+        facts.latency_ms = (time.perf_counter() - started) * 1000
+        with self._stage("record", facts.stage_ms):
+            self._deps.audit.record_turn(facts)
+        if self._deps.telemetry is not None:
+            self._deps.telemetry.observe(facts)
 
     def _run(
         self,
@@ -435,6 +460,10 @@ class ChatService:
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
         _note_second_stage(facts, decision)
+        held = self._held_for_outage(decision, masked.text, facts) if decision.escalate else None
+        if held is not None:
+            deps.vaults.save(facts.conversation_id, vault)
+            return held, []
         if decision.escalate:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision, transcript), []
@@ -443,6 +472,18 @@ class ChatService:
         deps.vaults.save(facts.conversation_id, vault)
         # Only values the user typed may come back to that user; everything else stays a placeholder.
         return vault.unmask(draft, origins=frozenset({"user"})), citations
+
+    def _held_for_outage(self, decision: Any, masked_text: str, facts: TurnFacts) -> str | None:
+        """An outage is one incident, not a ticket per message: greetings and repeats get the banner instead."""
+        if decision.reason != "system_failure":
+            return None
+        held = self._deps.escalation.hold_outage_handoff(facts.conversation_id, masked_text)
+        if held is None:
+            return None
+        message, why = held
+        facts.outcome, facts.confidence, facts.output_masked = "degraded", 0.0, message
+        facts.degradations.append(f"incident:{why}")
+        return message
 
     def _answer(
         self,
@@ -458,11 +499,17 @@ class ChatService:
         deps = self._deps
         stages = facts.stage_ms
         with self._stage("retrieve", stages):
-            if routed is not None:
-                retrieved = routed
-            else:
-                scope = deps.access.scope_for(principal, request.bot)
-                retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+            try:
+                if routed is not None:
+                    retrieved = routed
+                else:
+                    scope = deps.access.scope_for(principal, request.bot)
+                    retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+            except SearchUnavailable:
+                # Without sources the model must not answer: say so honestly, and offer a person.
+                facts.outcome, facts.confidence = "degraded", 0.0
+                facts.degradations.append("search_unavailable")
+                return SEARCH_DOWN_ANSWER, []
         with self._stage("screen_ctx", stages):
             context = deps.context_screen.screen(retrieved)
         for passage, passage_verdict in zip(retrieved, context, strict=True):
@@ -569,8 +616,12 @@ class ChatService:
         for scope in scopes.values():
             by_index.setdefault(scope.index, []).append(scope)
         hits: list[Passage] = []
-        for group in by_index.values():
-            hits += self._deps.retriever.search(union_scope(group), request.message, k=AUTO_PASSAGES)
+        try:
+            for group in by_index.values():
+                hits += self._deps.retriever.search(union_scope(group), request.message, k=AUTO_PASSAGES)
+        except SearchUnavailable:
+            # The answer's own search then meets the outage and degrades the turn honestly.
+            return request.model_copy(update={"bot": candidates[0]}), None
         hits.sort(key=lambda p: -p.score)
         best = next((bot for bot in candidates if hits and passage_in_scope(scopes[bot], hits[0])), candidates[0])
         passages = [p for p in hits if passage_in_scope(scopes[best], p)][:PASSAGES_PER_TURN]
