@@ -53,6 +53,14 @@ def _login(stack: Any, username: str, password: str, verifier: str, **extra: str
     return http.post(f"{stack.api.url}/login", data={**form, **extra}, allow_redirects=False, timeout=10)
 
 
+def _demo_user(stack: Any, username: str) -> dict[str, Any]:
+    """A demo user with the demo password (other suites sign demo users in with passwords of their own)."""
+    user = next(u for u in provision.demo_users() if u["username"] == username)
+    cognito = AwsClients(region="us-east-1", endpoint_url=stack.moto.url).cognito
+    provision.ensure_user(cognito, stack.pool, username, groups=list(user["groups"]), password=user["password"])
+    return user
+
+
 def _code(answer: requests.Response) -> str:
     assert answer.status_code == 302, answer.text
     return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
@@ -94,7 +102,7 @@ def test_a_visitor_who_signed_themselves_up_cannot_sign_in_to_the_consoles(local
 
 
 def test_an_intercepted_authorization_code_is_useless_without_the_verifier(local_stack: Any) -> None:
-    user = next(u for u in provision.demo_users() if u["username"] == "ivan.it")
+    user = _demo_user(local_stack, "ivan.it")
     verifier = secrets.token_urlsafe(48)
     code = _code(_login(local_stack, user["username"], user["password"], verifier))
     # The attacker read the code (a proxy log, a browser extension, a referrer) but never saw the verifier
@@ -123,7 +131,7 @@ def test_a_crafted_sign_in_link_cannot_send_the_code_to_the_attacker(local_stack
 
 
 def test_extra_fields_on_the_login_form_never_reach_the_token(local_stack: Any) -> None:
-    user = next(u for u in provision.demo_users() if u["username"] == "emma.engineer")
+    user = _demo_user(local_stack, "emma.engineer")
     verifier = secrets.token_urlsafe(48)
     wished = {"groups": "ops,it-admins", "cognito:groups": "ops", "custom:groups": "ops", "scope": "admin"}
     answer = _login(local_stack, user["username"], user["password"], verifier, **wished)
