@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from keel.access.bots import BotRegistry
 from keel.access.filters import admits, permission_filter
 from keel.access.pdp import PolicyDecisionPoint
 from keel.access.service import PolicyAccessControl
@@ -13,6 +12,7 @@ from keel.errors import Unauthenticated
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, SearchScope
 from keel.models.ports import ChatMessage, Completion
+from keel.tenant.loader import load_tenant
 
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
@@ -32,7 +32,7 @@ class TokenTable:
 
 def demo_access() -> PolicyAccessControl:
     """The real Cedar policy decision point over the demo bots (pure, no network)."""
-    return PolicyAccessControl(PolicyDecisionPoint(BotRegistry.load()))
+    return PolicyAccessControl(PolicyDecisionPoint.for_tenant(load_tenant()))
 
 
 @dataclass

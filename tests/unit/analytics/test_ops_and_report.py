@@ -18,6 +18,7 @@ from keel.analytics.topics import group_by_topic, terms
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import InvalidRequest
 from keel.identity.principal import Principal
+from keel.tenant.loader import load_tenant
 from tests.fakes.turn import TokenTable
 
 NOW = datetime(2026, 11, 8, 12, tzinfo=UTC)
@@ -49,6 +50,7 @@ def _endpoint(source: Any = None) -> OpsEndpoint:
     deps = OpsDependencies(
         authenticator=TokenTable({"op": OPERATOR, "staff": STAFF}),
         source=source or InMemoryAnalyticsSource(_records()),
+        operators=frozenset(load_tenant().spec.operators),
         clock=lambda: NOW,
     )
     return OpsEndpoint(lambda: deps)

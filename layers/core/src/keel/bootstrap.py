@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -144,15 +144,28 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
 
 
 def build_access(settings: Settings) -> Any:
-    """The Cedar policy decision point over the tenant's bots (R6, R7)."""
-    from keel.access.bots import BotRegistry
+    """The Cedar policy decision point over the tenant's bots, grants and policies (R6, R7)."""
     from keel.access.pdp import PolicyDecisionPoint
     from keel.access.scope import Indexes
     from keel.access.service import PolicyAccessControl
 
     return PolicyAccessControl(
-        PolicyDecisionPoint(BotRegistry.load()), Indexes(settings.index_internal, settings.index_external)
+        PolicyDecisionPoint.for_tenant(build_tenant(settings)),
+        Indexes(settings.index_internal, settings.index_external),
     )
+
+
+def build_tenant(settings: Settings) -> Any:
+    """The organisation this deployment serves, validated (a broken tenant never starts)."""
+    return _tenant(settings.tenant_dir)
+
+
+@lru_cache(maxsize=4)
+def _tenant(tenant_dir: str | None) -> Any:
+    # Access, ingestion and actions each ask for the tenant; read and validate its folder once.
+    from keel.tenant.loader import load_tenant
+
+    return load_tenant(tenant_dir)
 
 
 def build_retriever(settings: Settings, clients: AwsClients) -> Any:
@@ -257,8 +270,16 @@ def build_actions(settings: Settings, clients: AwsClients, access: Any, router: 
     from keel.access.pdp import RESOURCE_ACTIONS
     from keel.actions.wiring import ActionsConfig, build_action_planner
 
+    config = ActionsConfig.from_settings(settings)
+    offered = build_tenant(settings).spec.actions
+    config = config.model_copy(
+        update={
+            f"{kind}_actions_bots": getattr(config, f"{kind}_actions_bots") or getattr(offered, kind)
+            for kind in ("cloud", "crm", "hr", "helpdesk")
+        }
+    )
     return build_action_planner(
-        ActionsConfig.from_settings(settings),
+        config,
         clients,
         authorizer=access,
         audit=trail,
@@ -315,14 +336,17 @@ def build_ingestor(settings: Settings, clients: AwsClients) -> Any:
     from keel.knowledge.wiring import build_embedder, build_ingestor, build_search_client
 
     embedder = build_embedder(settings, None if settings.environment == "local" else clients.bedrock)
-    return build_ingestor(settings, build_search_client(settings), embedder)
+    return build_ingestor(settings, build_search_client(settings), embedder, build_tenant(settings))
 
 
 def seed_demo_knowledge(environment: dict[str, str]) -> dict[str, Any]:
-    """Index the demo tenant's documents into the local stack; returns the ingest report's summary."""
-    from keel.knowledge.service import DEMO_DOCS, ingest_folder
+    """Index the tenant folder's docs/ into the local stack; returns the ingest report's summary."""
+    from keel.knowledge.service import ingest_folder
 
     settings = load_settings(environment)
-    report = ingest_folder(build_ingestor(settings, AwsClients.from_settings(settings)), DEMO_DOCS, origin="demo")
+    docs = build_tenant(settings).docs_dir()
+    if docs is None:
+        return {"origin": settings.tenant, "changes": "the tenant folder has no docs/ to seed"}
+    report = ingest_folder(build_ingestor(settings, AwsClients.from_settings(settings)), docs, origin=settings.tenant)
     summary: dict[str, Any] = report.to_dict()
     return {k: summary[k] for k in ("changes", "origin") if k in summary}

@@ -15,8 +15,6 @@ from keel.errors import Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
 from keel.lazy import Lazy
 
-# Operators: the groups that may read tenant-wide KPIs (aggregates and masked queries only).
-OPS_GROUPS = frozenset({"ops", "it-admins"})
 DEFAULT_WINDOW = "7d"
 KPI_PATH = "/v1/ops/kpis"
 
@@ -35,6 +33,8 @@ class OpsDependencies:
 
     authenticator: Authenticator
     source: ConversationAnalyticsSource
+    # Operators: the tenant's groups that may read tenant-wide KPIs (aggregates and masked queries only).
+    operators: frozenset[str]
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -56,8 +56,9 @@ class OpsEndpoint:
     def _kpis(self, event: dict[str, Any]) -> dict[str, Any]:
         deps = self._deps()
         principal = deps.authenticator.authenticate(bearer_token(event))
-        if not principal.groups & OPS_GROUPS:
-            raise Forbidden(f"the ops view is for members of {', '.join(sorted(OPS_GROUPS))}")
+        if not principal.groups & deps.operators:
+            named = ", ".join(sorted(deps.operators)) or "no group (the tenant names no operators)"
+            raise Forbidden(f"the ops view is for members of {named}")
         if event.get("httpMethod", "GET") != "GET" or event.get("path") != KPI_PATH:
             raise NotFound(f"no ops resource at {event.get('httpMethod')} {event.get('path')}; try GET {KPI_PATH}")
         query = event.get("queryStringParameters") or {}
@@ -73,7 +74,7 @@ class OpsEndpoint:
 def default_dependencies() -> OpsDependencies:
     """Settings from the environment, the conversations table, and the same token check as the chat API."""
     from keel.analytics.dynamodb import DynamoDBAnalyticsSource
-    from keel.bootstrap import AwsClients, build_authenticator
+    from keel.bootstrap import AwsClients, build_authenticator, build_tenant
     from keel.settings import load_settings
 
     settings = load_settings()
@@ -81,4 +82,5 @@ def default_dependencies() -> OpsDependencies:
     return OpsDependencies(
         authenticator=build_authenticator(settings, clients),
         source=DynamoDBAnalyticsSource(clients.dynamodb, settings.conversations_table),
+        operators=frozenset(build_tenant(settings).spec.operators),
     )

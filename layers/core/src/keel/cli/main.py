@@ -25,6 +25,7 @@ GROUPS: tuple[str, ...] = (
     "report",
     "preflight",
     "feedback",
+    "tenant",
 )
 
 

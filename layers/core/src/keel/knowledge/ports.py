@@ -80,3 +80,19 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> list[list[float]]:
         """One L2-normalised vector per text, in order; raise ServiceUnavailable on failure."""
         ...
+
+
+class CollectionCatalog(Protocol):
+    """The tenant's collections as ingestion sees them: which one a row names, and its audience."""
+
+    def collection_for(self, value: str) -> str | None:
+        """The collection id a row's `collection` or `department` value names, or None."""
+        ...
+
+    def audience_of(self, collection: str) -> str | None:
+        """'internal' or 'external' for a known collection id, else None."""
+        ...
+
+    def collection_ids(self) -> tuple[str, ...]:
+        """Every collection id, for messages that list what is accepted."""
+        ...

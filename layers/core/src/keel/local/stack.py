@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
@@ -27,6 +27,9 @@ from keel.local.servers import (
     terminate,
 )
 from keel.local.state import clear_stack, state_dir, write_stack
+
+if TYPE_CHECKING:
+    from keel.tenant.loader import Tenant
 
 logger = logging.getLogger("keel.local.stack")
 
@@ -157,8 +160,14 @@ class LocalStack:
         self._stoppers.clear()
 
 
-def start_stack(*, reset: bool = False, seed: bool = True, api_port: int | None = None) -> LocalStack:
-    """Start moto, osmem-server, the model endpoint and the API; provision, load or seed data."""
+def start_stack(
+    *, reset: bool = False, seed: bool = True, api_port: int | None = None, tenant_dir: Path | None = None
+) -> LocalStack:
+    """Start moto, osmem-server, the model endpoint and the API; provision, load or seed the tenant's data."""
+    from keel.tenant.loader import load_tenant
+
+    # Validated before anything starts: a broken tenant never reaches a running stack.
+    tenant = load_tenant(tenant_dir)
     stoppers: list[Callable[[], None]] = []
     try:
         moto = MotoStack.start()
@@ -167,7 +176,7 @@ def start_stack(*, reset: bool = False, seed: bool = True, api_port: int | None 
         stoppers.append(opensearch.stop)
         model = ModelEndpoint.start()
         stoppers.append(model.stop)
-        return _assemble(moto, opensearch, model, stoppers, reset=reset, seed=seed, api_port=api_port)
+        return _assemble(moto, opensearch, model, stoppers, reset=reset, seed=seed, api_port=api_port, tenant=tenant)
     except BaseException:
         for stopper in reversed(stoppers):
             stopper()
@@ -183,6 +192,7 @@ def _assemble(
     reset: bool,
     seed: bool,
     api_port: int | None,
+    tenant: Tenant,
 ) -> LocalStack:
     from keel.bootstrap import AwsClients
 
@@ -193,8 +203,13 @@ def _assemble(
     queue_urls = provision.provision_aws(clients, names)
     keys = provision.provision_keys(clients, names)
     pool = provision.provision_user_pool(clients.cognito)
-    users = provision.provision_demo_users(clients.cognito, pool) if seed else []
-    environment = local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region)
+    users = (
+        provision.provision_demo_users(clients.cognito, pool, tenant.users_file(), tenant_id(tenant)) if seed else []
+    )
+    environment = {
+        **local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region),
+        **tenant_environment(tenant),
+    }
     os.environ.update(environment)
     escalation = start_local_escalation(environment, agents_table=names.tables["agents"].name, clients=clients)
     stoppers.append(escalation.stop)
@@ -243,6 +258,19 @@ def _assemble(
     write_stack(stack.info())
     stoppers.append(clear_stack)
     return stack
+
+
+def tenant_id(tenant: Tenant) -> str:
+    """The tenant's slug as principals and audit records carry it."""
+    return tenant.spec.id or "default"
+
+
+def tenant_environment(tenant: Tenant) -> dict[str, str]:
+    """KEEL_TENANT and KEEL_TENANT_DIR: every handler of the stack loads the same tenant folder."""
+    environment = {"KEEL_TENANT": tenant_id(tenant)}
+    if tenant.folder is not None:
+        environment["KEEL_TENANT_DIR"] = str(tenant.folder.resolve())
+    return environment
 
 
 def local_environment(
