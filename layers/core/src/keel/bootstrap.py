@@ -269,13 +269,14 @@ def build_actions(settings: Settings, clients: AwsClients, access: Any, router: 
     """The action planner (authorise, confirm, execute, audit), or None while actions are off (R6, R19)."""
     from keel.access.pdp import RESOURCE_ACTIONS
     from keel.actions.wiring import ActionsConfig, build_action_planner
+    from keel.tenant.model import ACTION_KINDS
 
     config = ActionsConfig.from_settings(settings)
     offered = build_tenant(settings).spec.actions
     config = config.model_copy(
         update={
             f"{kind}_actions_bots": getattr(config, f"{kind}_actions_bots") or getattr(offered, kind)
-            for kind in ("cloud", "crm", "hr", "helpdesk")
+            for kind in ACTION_KINDS
         }
     )
     return build_action_planner(

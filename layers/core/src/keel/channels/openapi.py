@@ -171,7 +171,7 @@ ROUTES: tuple[Operation, ...] = (
 
 ROUTES += (
     _agent(
-        "get", "/v1/agent/queue", "Escalated conversations waiting for a person (support-agents).", "agentQueue", None
+        "get", "/v1/agent/queue", "Escalated conversations waiting for a person (agents).", "agentQueue", None
     ),
     _agent("post", "/v1/agent/presence", "Set the agent online or offline.", "agentPresence", PresenceBody),
     _agent(
@@ -184,7 +184,7 @@ ROUTES += (
     ),
     _agent("post", "/v1/agent/conversations/{conversation_id}/close", "Close the conversation.", "agentClose", None),
     Operation(
-        "get", "/v1/ops/kpis", "KPIs for the ops view (members of ops or it-admins).", "opsKpis", None, OpsKpis,
+        "get", "/v1/ops/kpis", "KPIs for the ops view (the tenant's operators).", "opsKpis", None, OpsKpis,
         (400, 401, 403, 500, 503), tag="operations", path_params=(SINCE,),
     ),
 )  # fmt: skip

@@ -26,11 +26,11 @@ def register(subparsers: Any) -> None:
         description=(
             "Say whether a user (described by id, groups, department and audience) may see a document, "
             "through which bot, and which Cedar policies decided. Example: "
-            "keel access explain --user emma --groups all-staff,engineering --doc hr-salary-bands"
+            "keel access explain --user ana --groups staff,hr-managers --doc salary-bands --tenant ./my-tenant"
         ),
     )
     explain.add_argument("--user", required=True, help="the user's id or name (shown in the answer)")
-    explain.add_argument("--groups", default="", help="comma-separated groups, e.g. all-staff,payroll-admins")
+    explain.add_argument("--groups", default="", help="comma-separated groups, e.g. staff,hr-managers")
     explain.add_argument("--external", action="store_true", help="the user is an external customer")
     explain.add_argument("--department", default=None, help="the user's department, e.g. hr")
     explain.add_argument("--doc", required=True, help="the document id, e.g. hr-salary-bands")

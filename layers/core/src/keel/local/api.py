@@ -110,6 +110,7 @@ class LocalApi:
         self._functions_dir = functions_dir
         self._web_dir = web_dir.resolve() if web_dir else None
         self._health = health
+        self._page_config: dict[str, Any] = {}
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._request_handler())
@@ -137,6 +138,10 @@ class LocalApi:
         """Replace the health report (the stack sets it once every component is known)."""
         self._health = health
 
+    def set_page_config(self, config: dict[str, Any]) -> None:
+        """What the served pages learn from /keel-config.js (the WebSocket URL, the title), never from the URL."""
+        self._page_config = dict(config)
+
     def handler_for(self, name: str) -> Handler:
         """The Lambda handler of a function, imported once (like a warm Lambda)."""
         with self._lock:
@@ -160,6 +165,12 @@ class LocalApi:
                 if method not in route.methods:
                     return _json_error(405, "method_not_allowed", f"{method} is not accepted on {path}")
                 return self._invoke(route.function, to_proxy_event(method, raw_path, headers, body, ip))
+        if path == PAGE_CONFIG_PATH and method == "GET":
+            return (
+                200,
+                {"Content-Type": "text/javascript", "Cache-Control": "no-cache"},
+                page_config_script(self._page_config),
+            )
         if method == "GET" and self._web_dir is not None:
             return self._static(path)
         return _json_error(404, "not_found", f"no route for {method} {path}")
@@ -193,6 +204,16 @@ class LocalApi:
 
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
         return request_handler(self.dispatch)
+
+
+PAGE_CONFIG_PATH = "/keel-config.js"
+
+
+def page_config_script(config: dict[str, Any]) -> bytes:
+    """window.KeelConfig from the stack's configuration; what the embedding page set itself wins."""
+    # json.dumps escapes quotes; '<' is escaped too so no value can close a <script> element.
+    data = json.dumps(config, sort_keys=True).replace("<", "\\u003c")
+    return f"window.KeelConfig = Object.assign({data}, window.KeelConfig || {{}});\n".encode()
 
 
 Dispatch = Callable[[str, str, dict[str, str], bytes, str], tuple[int, dict[str, str], bytes]]

@@ -243,7 +243,7 @@ def _assemble(
 
     websocket = start_local_websocket(root / "functions")
     stoppers.append(websocket.stop)
-    stack.websocket_url = websocket.url
+    _serve_page(stack, websocket.url, tenant)
     stack.slack_api_url = slack.api_url
     slack_worker = load_handler(root / "functions", "slack_worker")
     stoppers.append(_background("keel-slack-worker", _sqs_poller(clients, queue_urls["slack-events"], slack_worker)))
@@ -258,6 +258,12 @@ def _assemble(
     write_stack(stack.info())
     stoppers.append(clear_stack)
     return stack
+
+
+def _serve_page(stack: LocalStack, websocket_url: str, tenant: Tenant) -> None:
+    """The hosted page reads these from /keel-config.js, so the printed URL chats with no query parameter."""
+    stack.websocket_url = websocket_url
+    stack.api.set_page_config({"wsUrl": websocket_url, "title": f"Ask {tenant.name}", "organisation": tenant.name})
 
 
 def tenant_id(tenant: Tenant) -> str:
