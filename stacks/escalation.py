@@ -21,7 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from keel.escalation.workflow import ASL_FILE, PLACEHOLDERS
+from keel.contract import ASL_FILE, PLACEHOLDERS
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer

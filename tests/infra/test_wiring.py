@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from keel.analytics.telemetry import M
-from keel.escalation.workflow import PLACEHOLDERS, definition_template
-from keel.identity.events import ENABLING_EVENTS, REVOKING_EVENTS
+from keel.contract import ENABLING_EVENTS, PLACEHOLDERS, REVOKING_EVENTS, M
+from keel.escalation.workflow import definition_template
 from stacks.api import AGENT_ACTIONS, GUEST_PATH, SLACK_ENDPOINTS, WEBSOCKET_ROUTES
 from stacks.config import FUNCTION_NAMES
 from stacks.constructs.function import function_name
@@ -437,7 +436,8 @@ def test_the_slack_worker_reads_revocation_records_and_forgets_thread_links(synt
 def test_crm_and_hr_secrets_tell_the_rotation_function_their_providers_key_api(synthesized: Synthesized) -> None:
     # Given the secrets as deployed, When the rotation function reads their tags as it does in AWS,
     # Then CRM and HR rotate through their provider's key API and every other secret is rotated at its provider.
-    from keel.integrations.rotation_schemes import KeyAuth, RotationScheme, Scheme
+    from keel.contract import KeyAuth, Scheme
+    from keel.integrations.rotation_schemes import RotationScheme
 
     config, stage = synthesized.config, synthesized.config.name
     tags = {

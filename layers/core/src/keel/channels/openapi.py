@@ -12,10 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from keel.channels.agent import PresenceBody, ReplyBody
 from keel.channels.feedback import FeedbackReceipt, FeedbackRequest
 from keel.channels.guests import GuestSession
 from keel.conversations.models import ChatReply, ChatRequest
-from keel.escalation.console import PresenceBody, ReplyBody
 
 API_VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"

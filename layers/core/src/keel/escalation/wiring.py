@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keel.errors import ConfigurationError
-from keel.escalation.console import AgentConsole, AgentEndpoint
+from keel.escalation.console import AgentConsole
 from keel.escalation.helpdesk import SecretCredentials
 from keel.escalation.ports import Helpdesk
 from keel.escalation.records import DynamoDBEscalationStore
@@ -111,8 +111,8 @@ def build_service(config: EscalationConfig) -> EscalationService:
     )
 
 
-def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
-    """The agent API; identity comes from the chat service's authenticator (the same tokens and revocation)."""
+def agent_console_factory(config: EscalationConfig) -> Callable[[], tuple[Any, AgentConsole]]:
+    """Builds (identify, console) on first use; identity is the chat service's (the same tokens and revocation)."""
 
     def factory() -> tuple[Any, AgentConsole]:
         from keel.bootstrap import build_chat_service
@@ -125,4 +125,4 @@ def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
         )
         return build_chat_service(settings, clients).identify, console
 
-    return AgentEndpoint(factory)
+    return factory

@@ -13,20 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from keel.contract import ENABLING_EVENTS, REVOKING_EVENTS
 from keel.errors import InvalidRequest
 from keel.identity.admin import Revocation, Revoker, UserDirectory
 from keel.identity.revocation import RevocationStore
 
-# eventName -> disables the account?
-REVOKING_EVENTS: dict[str, bool] = {
-    "AdminUserGlobalSignOut": False,
-    "GlobalSignOut": False,
-    "RevokeToken": False,
-    "AdminDisableUser": True,
-    "AdminDeleteUser": True,
-    "DeleteUser": True,
-}
-ENABLING_EVENTS = frozenset({"AdminEnableUser"})
 # Cognito hides user names in CloudTrail for some calls; the sub then comes in additionalEventData.
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 

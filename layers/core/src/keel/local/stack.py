@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
 from keel.local.api import LocalApi, Route, load_handler
+from keel.local.escalation import start_local_escalation
 from keel.local.servers import (
     LOOPBACK,
     MotoStack,
