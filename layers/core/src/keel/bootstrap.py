@@ -145,27 +145,36 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
 
 def build_access(settings: Settings) -> Any:
     """The Cedar policy decision point over the tenant's bots, grants and policies (R6, R7)."""
-    from keel.access.pdp import PolicyDecisionPoint
+    from keel.access.pdp import TenantPolicies
     from keel.access.scope import Indexes
     from keel.access.service import PolicyAccessControl
 
     return PolicyAccessControl(
-        PolicyDecisionPoint.for_tenant(build_tenant(settings)),
-        Indexes(settings.index_internal, settings.index_external),
+        TenantPolicies(build_tenant_source(settings)), Indexes(settings.index_internal, settings.index_external)
     )
 
 
 def build_tenant(settings: Settings) -> Any:
-    """The organisation this deployment serves, validated (a broken tenant never starts)."""
-    return _tenant(settings.tenant_dir)
+    """The organisation this deployment serves now, validated (a broken tenant never starts)."""
+    return build_tenant_source(settings)()
+
+
+def build_tenant_source(settings: Settings) -> Any:
+    """A callable returning the current tenant: AppConfig in AWS (cached, refreshed), else the folder."""
+    return _tenant_source(settings.tenant_dir, settings.tenant_appconfig, settings.tenant_cache_seconds)
 
 
 @lru_cache(maxsize=4)
-def _tenant(tenant_dir: str | None) -> Any:
-    # Access, ingestion and actions each ask for the tenant; read and validate its folder once.
+def _tenant_source(tenant_dir: str | None, appconfig: str | None, max_age: int) -> Any:
+    # Access, ingestion and actions each ask for the tenant; one source per process.
+    if appconfig:
+        from keel.tenant.appconfig import AppConfigTenant
+
+        return AppConfigTenant.from_identifier(appconfig, max_age=max_age).current
     from keel.tenant.loader import load_tenant
 
-    return load_tenant(tenant_dir)
+    tenant = load_tenant(tenant_dir)
+    return lambda: tenant
 
 
 def build_retriever(settings: Settings, clients: AwsClients) -> Any:
@@ -337,7 +346,11 @@ def build_ingestor(settings: Settings, clients: AwsClients) -> Any:
     from keel.knowledge.wiring import build_embedder, build_ingestor, build_search_client
 
     embedder = build_embedder(settings, None if settings.environment == "local" else clients.bedrock)
-    return build_ingestor(settings, build_search_client(settings), embedder, build_tenant(settings))
+    from keel.tenant.loader import CurrentTenant
+
+    return build_ingestor(
+        settings, build_search_client(settings), embedder, CurrentTenant(build_tenant_source(settings))
+    )
 
 
 def seed_demo_knowledge(environment: dict[str, str]) -> dict[str, Any]:

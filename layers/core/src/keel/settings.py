@@ -39,6 +39,9 @@ class Settings(BaseModel):
     tenant: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     # The tenant folder (tenant.yaml, policies/, prompts/); None: the packaged example tenant.
     tenant_dir: str | None = None
+    # In AWS: the tenant's AppConfig profile as application/environment/profile (wins over tenant_dir).
+    tenant_appconfig: str | None = Field(default=None, pattern=r"^[^/\s]+/[^/\s]+/[^/\s]+$")
+    tenant_cache_seconds: int = Field(default=60, ge=0, le=3600)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Local stand-ins; None in AWS, where the SDK finds the real endpoints.
     aws_endpoint_url: HttpUrl | None = None

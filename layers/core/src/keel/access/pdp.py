@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,6 +174,24 @@ class PolicyDecisionPoint:
         if len(self._principals) > _ENTITY_CACHE_SIZE:
             self._principals.popitem(last=False)
         return entities
+
+
+class TenantPolicies:
+    """The decision point of the tenant a source serves now; rebuilt only when the source returns a new tenant."""
+
+    def __init__(self, tenants: Callable[[], Tenant]) -> None:
+        self._tenants = tenants
+        self._lock = threading.Lock()
+        self._tenant: Tenant | None = None
+        self._pdp: PolicyDecisionPoint | None = None
+
+    def __call__(self) -> PolicyDecisionPoint:
+        """The current decision point."""
+        tenant = self._tenants()
+        with self._lock:
+            if self._pdp is None or tenant is not self._tenant:
+                self._pdp, self._tenant = PolicyDecisionPoint.for_tenant(tenant), tenant
+            return self._pdp
 
 
 def _uid(kind: str, entity_id: str) -> dict[str, str]:

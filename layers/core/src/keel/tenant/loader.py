@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -130,6 +130,25 @@ class Tenant:
         for value in idp_values:
             out |= mapping.get(value, {value})
         return frozenset(out)
+
+
+class CurrentTenant:
+    """The collections of whatever tenant a source serves now (ingestion's catalog when the tenant can change)."""
+
+    def __init__(self, tenants: Callable[[], Tenant]) -> None:
+        self._tenants = tenants
+
+    def collection_for(self, value: str) -> str | None:
+        """As Tenant.collection_for, on the current tenant."""
+        return self._tenants().collection_for(value)
+
+    def audience_of(self, collection: str) -> str | None:
+        """As Tenant.audience_of, on the current tenant."""
+        return self._tenants().audience_of(collection)
+
+    def collection_ids(self) -> tuple[str, ...]:
+        """As Tenant.collection_ids, on the current tenant."""
+        return self._tenants().collection_ids()
 
 
 def _optional(folder: Path | None, name: str) -> Path | None:
