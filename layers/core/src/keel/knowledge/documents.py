@@ -150,6 +150,11 @@ def build_meta(name: str, raw: dict[str, Any], *, fallback_title: str | None) ->
     if not _ID.match(doc_id):
         raise RejectedDocument(name, f"invalid id {doc_id!r}; accepted: letters, digits and _ . : - (max 128)")
     classification = (_text(raw.get("classification")) or "").lower()
+    # A public document needs no ACL; any other is refused without one before anything else is checked.
+    if classification == "public" and not _as_list(raw.get("acl_groups")):
+        groups: tuple[str, ...] = (PUBLIC_GROUP,)
+    else:
+        groups = _groups(name, raw.get("acl_groups"))
     if not classification:
         raise RejectedDocument(name, f"missing classification; accepted: {', '.join(CLASSIFICATIONS)} (fail closed)")
     if classification not in CLASSIFICATIONS:
@@ -157,10 +162,6 @@ def build_meta(name: str, raw: dict[str, Any], *, fallback_title: str | None) ->
             name,
             f"unknown classification {classification!r}; accepted: {', '.join(CLASSIFICATIONS)} (fail closed)",
         )
-    if classification == "public" and not _as_list(raw.get("acl_groups")):
-        groups: tuple[str, ...] = (PUBLIC_GROUP,)
-    else:
-        groups = _groups(name, raw.get("acl_groups"))
     said = (_text(raw.get("status")) or "published").lower()
     status = STATUS_WORDS.get(said)
     if status is None:
