@@ -214,3 +214,24 @@ def test_cli_show_prints_who_may_read_what(tmp_path: Path, capsys: pytest.Captur
     assert main(["tenant", "show", str(LAKESIDE)]) == 0
     table = capsys.readouterr().out
     assert "pharmacy" in table and "pharmacists" in table and "ward-assistant" in table
+
+
+def test_the_appconfig_schema_is_current_and_accepts_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    root = Path(__file__).resolve().parents[3]
+    assert main(["tenant", "schema", "--check", "--output", str(root / "docs" / "tenant.schema.json")]) == 0
+    schema = json.loads((root / "docs" / "tenant.schema.json").read_text())
+    validator = jsonschema.Draft4Validator(schema)
+    for folder in (default_tenant_dir(), LAKESIDE):
+        validator.validate({"tenant": yaml.safe_load((folder / "tenant.yaml").read_text()), "policies": {}})
+    # AppConfig refuses a deployment whose document misspells a key, before any function sees it.
+    broken = {"tenant": {**BASE, "colections": []}, "policies": {}}
+    assert not validator.is_valid(broken)
+
+
+def test_a_stale_schema_file_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stale = tmp_path / "tenant.schema.json"
+    stale.write_text("{}\n")
+    assert main(["tenant", "schema", "--check", "--output", str(stale)]) == 1
+    assert "differs" in capsys.readouterr().err

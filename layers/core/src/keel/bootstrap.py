@@ -108,6 +108,7 @@ def build_chat_service(settings: Settings | None = None, clients: AwsClients | N
 def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
     """Token verification through the pool's JWKS plus the per-request revocation check (R5)."""
     from keel.identity.authenticator import TokenAuthenticator
+    from keel.identity.groups import MappedGroups
     from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
     from keel.identity.tokens import HttpJwks, TokenVerifier, TrustedIssuers
 
@@ -140,7 +141,8 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
         DynamoDBRevocationStore(clients.dynamodb, settings.revocations_table),
         max_age_seconds=settings.revocation_max_age_seconds,
     )
-    return TokenAuthenticator(TrustedIssuers(verifiers), revocations)
+    tenants = build_tenant_source(settings)
+    return MappedGroups(TokenAuthenticator(TrustedIssuers(verifiers), revocations), lambda: tenants().map_groups)
 
 
 def build_access(settings: Settings) -> Any:

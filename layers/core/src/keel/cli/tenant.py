@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from keel.tenant.loader import Tenant, TenantInvalid, load_tenant
+
+SCHEMA_FILE = Path("docs/tenant.schema.json")
 
 
 def add_tenant_argument(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +53,15 @@ def register(subparsers: Any) -> None:
     show.add_argument("path", type=Path, help="the tenant folder (or its tenant.yaml)")
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(func=_show)
+    schema = commands.add_parser(
+        "schema",
+        help="write (or --check) the JSON schema of tenant.yaml that AppConfig validates deployments with",
+        description="The JSON schema of tenant.yaml (docs/tenant.schema.json); the CDK app deploys it as the "
+        "AppConfig validator, so a document that does not match is refused before it reaches any function.",
+    )
+    schema.add_argument("--output", type=Path, default=SCHEMA_FILE, help=f"default {SCHEMA_FILE}")
+    schema.add_argument("--check", action="store_true", help="exit 1 when the file differs from the model")
+    schema.set_defaults(func=_schema)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -75,6 +87,41 @@ def _validate(args: argparse.Namespace) -> int:
             f"tenant {tenant.name!r} is valid: {summary['collections']} collections, {summary['bots']} bots, "
             f"{summary['grants']} grants, {len(tenant.policy_files)} policy file(s)"
         )
+    return 0
+
+
+def tenant_schema() -> dict[str, Any]:
+    """The JSON schema AppConfig validates {"tenant": ..., "policies": {...}} documents with."""
+    from keel.tenant.model import TenantSpec
+
+    spec = TenantSpec.model_json_schema()
+    definitions = spec.pop("$defs", {})
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "Keel tenant (AppConfig document)",
+        "type": "object",
+        "required": ["tenant", "policies"],
+        "additionalProperties": False,
+        "properties": {
+            "tenant": spec,
+            "policies": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "definitions": definitions,
+    }
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = json.dumps(tenant_schema(), indent=2, sort_keys=True).replace("#/$defs/", "#/definitions/") + "\n"
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
+        if current != text:
+            print(f"{args.output} differs from keel.tenant.model; run `keel tenant schema`", file=sys.stderr)
+            return 1
+        print(f"{args.output} matches the model")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}")
     return 0
 
 
