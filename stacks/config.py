@@ -34,6 +34,20 @@ FUNCTION_NAMES: tuple[str, ...] = (
     "revocation",
     "secret_rotation",
 )
+# Functions that read the tenant (they authenticate users, whose IdP groups the tenant maps, run the
+# turn or ingest documents); each role may read the tenant's AppConfig profile and nothing else of it.
+TENANT_READERS: tuple[str, ...] = (
+    "chat",
+    "feedback",
+    "guest_session",
+    "agent_api",
+    "ops_api",
+    "slack",
+    "slack_worker",
+    "websocket",
+    "ingest",
+    "authorizer",
+)
 HELPDESK_KINDS: tuple[str, ...] = ("zendesk", "servicenow", "jira-service-management")
 # The CRM and HR base URLs are also tags of their secrets (keel:rotation-url), so they keep to what a
 # Secrets Manager tag value accepts: at most 256 of letters, digits and _ . : / = + - @.

@@ -11,7 +11,7 @@ from constructs import Construct
 from stacks.access import AccessStack
 from stacks.api import ApiDependencies, ApiStack
 from stacks.audit import AuditStack
-from stacks.config import StageConfig
+from stacks.config import TENANT_READERS, StageConfig
 from stacks.constructs.function import FunctionNetwork, KeelFunction
 from stacks.constructs.settings_env import StageIdentity, settings_environment
 from stacks.data import DataStack
@@ -139,9 +139,9 @@ class KeelStage(cdk.Stage):
         self.access = AccessStack(self, "Access", config=config, **name("access"))
         self.observability = ObservabilityStack(self, "Observability", config=config, key=key, **name("observability"))
         self.observability.add_stack_dependency(self.access)
-        # Every function that loads the settings reads the tenant profile, and only that profile.
+        # The functions that read the tenant may read its profile, and only that profile.
         for construct in self.node.find_all():
-            if isinstance(construct, KeelFunction) and "KEEL_TENANT_APPCONFIG" in construct.environment:
+            if isinstance(construct, KeelFunction) and construct.name in TENANT_READERS:
                 self.tenant_config.grant_read(construct.role)
         for key_, value in config.tags.items():
             cdk.Tags.of(self).add(key_, value)

@@ -94,7 +94,6 @@ class KeelFunction(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": "Keel",
         }
         env.update(environment or {})
-        self.environment = dict(env)
         self.function = lambda_.Function(
             self,
             "Function",

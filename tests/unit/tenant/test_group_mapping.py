@@ -59,3 +59,16 @@ def test_an_internal_principal_is_mapped_on_every_path() -> None:
 def test_an_external_principal_is_never_mapped() -> None:
     auth = MappedGroups(Issuer({"p": PATIENT}), lambda: LAKESIDE.map_groups)
     assert auth.authenticate("p").groups == {"SG-Aerzte"}
+
+
+def test_a_bot_without_its_own_prompt_gets_keels_default_and_a_tenant_prompt_wins(tmp_path: Path) -> None:
+    from keel.models.prompt_library import PromptLibrary
+
+    library = PromptLibrary(tenant=LAKESIDE.prompts_dir())
+    text, label = library.system_prompt("ward-assistant")
+    assert label == "default/v1" and "Answer only from the sources" in text
+    own = tmp_path / "ward-assistant"
+    own.mkdir()
+    header = "---\nversion: 2\nowner: clinical-governance\napproved_by: board\napproved_at: 2026-12-01\n---\n"
+    (own / "v2.md").write_text(header + "You are the ward assistant. Answer only from the sources.\n")
+    assert PromptLibrary(tenant=tmp_path).system_prompt("ward-assistant")[1] == "ward-assistant/v2"

@@ -319,7 +319,7 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
         access=access,
         retriever=build_retriever(settings, clients),
         generator=router,
-        prompts=PromptComposer(PromptLibrary()),
+        prompts=PromptComposer(PromptLibrary(tenant=build_tenant(settings).prompts_dir())),
         conversations=conversations,
         vaults=KmsSealedVaultStore(
             clients.dynamodb, settings.conversations_table, clients.kms, settings.vault_kms_key_id

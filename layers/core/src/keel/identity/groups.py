@@ -1,6 +1,6 @@
 """The tenant's identity-provider group mapping, applied after a token is verified (R4, R6).
 
-An IdP sends its own group values (a SAML attribute such as "SG-Aerzte", an OIDC claim value);
+An IdP sends its own group values (a SAML attribute value such as "HR-Managers-Global", an OIDC claim value);
 tenant.yaml `groups` says which Keel group each means. Only internal principals are mapped: an
 external principal's groups never come from a token, so there is nothing of theirs to map.
 """
