@@ -56,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
 
     clients = AwsClients(region=stack["region"], endpoint_url=stack["moto_url"])
     pool = provision.UserPool(stack["user_pool_id"], stack["client_id"])
-    password = provision.ensure_user(clients.cognito, pool, args.user, groups=groups, department=args.department)
+    # The running stack's tenant (keel dev --tenant), so records and audit chains carry the right one.
+    tenant = stack.get("environment", {}).get("KEEL_TENANT") or "default"
+    password = provision.ensure_user(
+        clients.cognito, pool, args.user, groups=groups, department=args.department, tenant=tenant
+    )
     token = provision.sign_in(clients.cognito, pool, args.user, password)["IdToken"]
 
     body: dict[str, Any] = {
