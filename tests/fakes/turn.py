@@ -47,7 +47,7 @@ class InMemoryRetriever:
         self.searches.append(scope)
         words = set(_WORD.findall(query.lower()))
         hits = []
-        for passage in self.corpus.get(scope.index, []):
+        for passage in (p for index in scope.indices for p in self.corpus.get(index, [])):
             document = {
                 "acl_groups": list(passage.acl_groups),
                 "classification": passage.classification,

@@ -60,8 +60,6 @@ def entitled(tenant: Tenant, principal: Principal, bot_id: str, doc: Doc) -> boo
     audience = tenant.collections[doc.collection]
     if audience == "external" or principal.external or bot.audience == "external":
         return audience == "external" and doc.classification == "public"
-    if doc.index != INDEXES.internal:
-        return False
     if doc.classification in spec.everyone_reads:
         return True
     readers = {
@@ -110,8 +108,8 @@ def check(tenant: Tenant, pdp: PolicyDecisionPoint, data: Any) -> None:
     assert may_use(tenant, principal, bot), (principal, bot)
     clause = permission_filter(scope)
     for doc in corpus:
-        # A search runs against scope.index only: a document in the other index is never a candidate.
-        if doc.index == scope.index and admits(clause, doc.fields()):
+        # A search runs against scope.indices only: a document in another index is never a candidate.
+        if doc.index in scope.indices and admits(clause, doc.fields()):
             assert entitled(tenant, principal, bot, doc), (principal, bot, doc)
 
 
@@ -189,3 +187,18 @@ def test_a_random_tenant_never_admits_a_document_outside_the_grants(raw: dict[st
     except TenantInvalid as exc:  # only refusals the generator cannot avoid (none expected)
         raise AssertionError(exc.problems) from None
     check(tenant, PolicyDecisionPoint.for_tenant(tenant), data)
+
+
+def test_an_internal_bot_reads_its_external_collection_where_it_lives_and_only_public() -> None:
+    nurse = Principal("sub-n", "nina", frozenset({"staff", "nursing"}), "lakeside", department="clinical")
+    scope = scope_for(nurse, "ward-assistant", LAKESIDE_PDP, indexes=INDEXES)
+    # One request over both indices; the filter keeps the external collection to public documents.
+    assert scope.indices == (INDEXES.internal, INDEXES.external)
+    clause = permission_filter(scope)
+    leaflet = Doc(INDEXES.external, "patients", ("public",), "public")
+    assert admits(clause, leaflet.fields())
+    assert not admits(clause, Doc(INDEXES.external, "patients", ("nursing",), "internal").fields())
+    assert not admits(clause, Doc(INDEXES.external, "people", ("staff",), "internal").fields())
+    # A bot with only internal collections still searches the internal index alone.
+    staff = Principal("sub-s", "sam", frozenset({"staff"}), "lakeside")
+    assert scope_for(staff, "people-desk", LAKESIDE_PDP, indexes=INDEXES).indices == (INDEXES.internal,)

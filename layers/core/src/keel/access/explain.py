@@ -111,7 +111,7 @@ def _verdict(
     data = pdp.may_retrieve(principal, definition, document.department, document.classification)
     audience = pdp.bots.collection_audience(document.department)
     document_index = indexes.external if audience == "external" else indexes.internal
-    if document_index != scope.index:
+    if document_index not in scope.indices:
         return BotVerdict(bot_id, False, f"the document is in {document_index}, the bot searches {scope.index}")
     if not data.allowed:
         reason = f"{document.classification} documents of {document.department} are not retrievable for this user"

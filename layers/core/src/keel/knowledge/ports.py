@@ -35,6 +35,11 @@ class SearchScope:
     department_classifications: tuple[tuple[str, frozenset[str]], ...] | None = None
     grant: ScopeGrant | None = field(default=None, repr=False, compare=False, kw_only=True)
 
+    @property
+    def indices(self) -> tuple[str, ...]:
+        """The indices searched: one, or internal and external for an internal bot that reads public content."""
+        return tuple(self.index.split(","))
+
     def __post_init__(self) -> None:
         if self.grant is not _SCOPE_GRANT:
             raise TypeError("a SearchScope is built only by keel.access.scope_for(principal, bot, pdp)")
