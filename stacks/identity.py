@@ -14,6 +14,15 @@ _CUSTOM_ATTRIBUTES = ("groups", "department")
 # Guests carry their tenant (keel.channels.guests sets custom:tenant) and join this group.
 CUSTOMER_ATTRIBUTES = ("tenant",)
 GUEST_GROUP = "customers"
+CUSTOMER_WRITABLE = cognito.ClientAttributes().with_standard_attributes(
+    email=True, fullname=True, given_name=True, family_name=True, locale=True
+)
+# Cognito writes IdP-mapped attributes through the client the user signs in with, so a federating client
+# must be allowed to write them. No workforce client issues tokens with the aws.cognito.signin.user.admin
+# scope (OAuth only, no password or SRP flows), so no user can call UpdateUserAttributes with them.
+WORKFORCE_MAPPED = (
+    cognito.ClientAttributes().with_standard_attributes(email=True).with_custom_attributes(*_CUSTOM_ATTRIBUTES)
+)
 
 
 class IdentityStack(cdk.Stack):
@@ -43,6 +52,10 @@ class IdentityStack(cdk.Stack):
             "CustomerWidgetClient",
             user_pool_client_name=config.resource_name("customer-widget"),
             generate_secret=False,
+            # Self sign-up lets anyone call SignUp and UpdateUserAttributes through this client: it may write
+            # standard profile attributes only, never custom:* (Keel trusts none of a customer's claims anyway).
+            read_attributes=CUSTOMER_WRITABLE.with_standard_attributes(email_verified=True),
+            write_attributes=CUSTOMER_WRITABLE,
             # ADMIN_USER_PASSWORD_AUTH only from the guest-session function's role (AdminInitiateAuth is
             # an IAM-authorised call); browsers use SRP.
             auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
@@ -166,6 +179,8 @@ class IdentityStack(cdk.Stack):
             ),
             # Federated sign-in only: no password flows on workforce clients.
             auth_flows=cognito.AuthFlow(user_srp=False, user_password=False, admin_user_password=False),
+            read_attributes=WORKFORCE_MAPPED.with_standard_attributes(email_verified=True),
+            write_attributes=WORKFORCE_MAPPED,
             access_token_validity=cdk.Duration.minutes(config.access_token_minutes),
             id_token_validity=cdk.Duration.minutes(config.access_token_minutes),
             refresh_token_validity=cdk.Duration.hours(config.refresh_token_hours),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from keel.access.filters import admits, permission_filter
 from keel.access.pdp import PolicyDecisionPoint
@@ -28,6 +30,15 @@ class TokenTable:
         if token not in self._principals:
             raise Unauthenticated("token is not valid")
         return self._principals[token]
+
+    def session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The principal and claims that name the token (so revoking the token ends the session)."""
+        principal = self.authenticate(token)
+        return principal, {"sub": principal.subject, "fake:token": token}
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """Identify again from kept claims."""
+        return self.authenticate(str(claims.get("fake:token", "")))
 
 
 def demo_access() -> PolicyAccessControl:

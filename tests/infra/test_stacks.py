@@ -332,6 +332,48 @@ def test_pools_forbid_workforce_self_sign_up_and_tokens_are_short_lived(synthesi
         assert props["AccessTokenValidity"] <= 60 and props["EnableTokenRevocation"] is True
 
 
+def test_no_client_of_a_self_sign_up_pool_may_write_custom_attributes(synthesized: Synthesized) -> None:
+    # A pool with sign-up lets anyone choose the attributes a client may write: never custom:* there (#21).
+    pools = synthesized.resources("AWS::Cognito::UserPool")
+    self_service = {
+        key.split("/", 1)[1]
+        for key, (_, pool) in pools.items()
+        if not pool["Properties"].get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly", False)
+    }
+    assert self_service, "the customer pool allows self sign-up"
+    clients = synthesized.resources("AWS::Cognito::UserPoolClient")
+    checked = 0
+    for _, (_, client) in clients.items():
+        props = client["Properties"]
+        # Every client names what it may write; an absent list means every standard attribute.
+        assert props.get("WriteAttributes"), f"{props['ClientName']} sets no WriteAttributes"
+        if props["UserPoolId"]["Ref"] in self_service:
+            checked += 1
+            assert not [a for a in props["WriteAttributes"] if a.startswith("custom:")], props["ClientName"]
+    assert checked >= 1
+
+
+def test_workforce_clients_issue_no_token_that_can_rewrite_the_idp_attributes(synthesized: Synthesized) -> None:
+    # Federation makes the mapped attributes writable through the client; a token that could call
+    # UpdateUserAttributes needs the aws.cognito.signin.user.admin scope, which no workforce client grants.
+    pools = synthesized.resources("AWS::Cognito::UserPool")
+    workforce = {
+        key.split("/", 1)[1]
+        for key, (_, pool) in pools.items()
+        if pool["Properties"]["UserPoolName"] == synthesized.config.resource_name("workforce")
+    }
+    clients = [
+        c["Properties"]
+        for _, c in synthesized.resources("AWS::Cognito::UserPoolClient").values()
+        if c["Properties"]["UserPoolId"]["Ref"] in workforce
+    ]
+    assert len(clients) == 3
+    for props in clients:
+        assert "aws.cognito.signin.user.admin" not in props["AllowedOAuthScopes"]
+        assert set(props["ExplicitAuthFlows"]) == {"ALLOW_REFRESH_TOKEN_AUTH"}
+        assert set(props["WriteAttributes"]) == {"email", "custom:groups", "custom:department"}
+
+
 # APIs -----------------------------------------------------------------------------------------------
 
 

@@ -593,6 +593,10 @@ def test_cognito_admin_calls_reach_the_revocation_function(synthesized: Synthesi
     assert (
         set(pattern["detail"]["eventName"])
         == {
+            "AdminRemoveUserFromGroup",
+            "AdminUpdateUserAttributes",
+            "AdminDeleteUserAttributes",
+            "AdminDisableProviderForUser",
             "AdminUserGlobalSignOut",
             "GlobalSignOut",
             "RevokeToken",

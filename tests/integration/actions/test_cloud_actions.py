@@ -25,13 +25,21 @@ from keel.models.registry import ModelRegistry, ModelSpec, load_registry_data
 from keel.models.router import ModelRouter
 from keel.tenant.loader import load_tenant
 from tests.fakes.audit import InMemoryAuditSink
+from tests.fakes.identity import SettableSession
 from tests.integration.actions.conftest import instance_state
 from tests.integration.models.helpers import PRIMARY, SECONDARY, SMALL, bedrock_client
 
 pytestmark = pytest.mark.integration
 
 EMMA = Principal("sub-emma", "emma.engineer", frozenset({"all-staff", "engineering"}), "demo")
-IVAN = Principal("sub-ivan", "ivan.it", frozenset({"all-staff", "it", "it-admins", "cloud-admins"}), "demo")
+# The IdP's live-session answer is not what these tests are about (tests/integration/identity covers it).
+IVAN = Principal(
+    "sub-ivan",
+    "ivan.it",
+    frozenset({"all-staff", "it", "it-admins", "cloud-admins"}),
+    "demo",
+    session=SettableSession(),
+)
 
 
 @dataclass

@@ -86,7 +86,7 @@ def test_with_no_agent_online_a_ticket_holds_the_transcript_and_the_user_gets_it
 
 
 def test_with_an_agent_online_the_user_reaches_the_agent_in_the_same_conversation(local_stack: Any) -> None:
-    agent = _token(local_stack, "esc-agent", ["all-staff", "support-agents"])
+    agent = _token(local_stack, "esc-agent", ["all-staff", "it-service-desk"])
     _call(local_stack, agent, "POST", "/v1/agent/presence", {"status": "online"})
     user = _token(local_stack, "esc-user-2", ["all-staff"])
     reply = _call(local_stack, user, "POST", "/v1/chat", {"bot": "it", "message": "Can I speak to a person?"})

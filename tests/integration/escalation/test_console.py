@@ -11,20 +11,23 @@ from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.errors import Conflict, Forbidden
 from keel.escalation.console import AgentConsole
 from keel.escalation.decision import Decision
+from keel.escalation.queues import AgentQueues
 from keel.identity.principal import Principal
 from keel.local.escalation import LocalEscalation
 from tests.integration.escalation.conftest import PRINCIPAL, new_conversation
 
 pytestmark = pytest.mark.integration
-SAM = Principal("agent-sam", "sam", frozenset({"support-agents"}), "demo", attributes={"name": "Sam"})
-KIM = Principal("agent-kim", "kim", frozenset({"support-agents"}), "demo", attributes={"name": "Kim"})
+SAM = Principal("agent-sam", "sam", frozenset({"it-desk"}), "demo", attributes={"name": "Sam"})
+KIM = Principal("agent-kim", "kim", frozenset({"it-desk"}), "demo", attributes={"name": "Kim"})
+CORA = Principal("agent-cora", "cora", frozenset({"customer-desk"}), "demo", attributes={"name": "Cora"})
+QUEUES = AgentQueues({"it": ["it-desk"], "hr": ["hr-desk"], "customer": ["customer-desk"]})
 DECISION = Decision(escalate=True, reason="negative_sentiment", detail="sarcasm")
 
 
 def test_an_agent_takes_replies_hands_back_and_another_closes(
     clean: LocalEscalation, conversations: DynamoDBConversationStore
 ) -> None:
-    console = AgentConsole(clean.escalations, conversations)
+    console = AgentConsole(clean.escalations, conversations, QUEUES)
     conversation = new_conversation(conversations)
     handoff = clean.service.escalate(conversation, PRINCIPAL, DECISION, summary="VPN drops hourly")
     assert handoff.kind == "ticket"
@@ -59,15 +62,39 @@ def test_an_agent_takes_replies_hands_back_and_another_closes(
     assert conversations.get(conversation.conversation_id).status == "closed"  # type: ignore[union-attr]
 
 
+def test_an_agent_of_the_customer_queue_cannot_list_read_or_take_an_internal_escalation(
+    clean: LocalEscalation, conversations: DynamoDBConversationStore
+) -> None:
+    # Given an IT and an HR escalation, and an agent assigned to the customer queue only
+    console = AgentConsole(clean.escalations, conversations, QUEUES)
+    escalated = []
+    for bot in ("it", "hr"):
+        conversation = new_conversation(conversations, bot=bot)
+        clean.service.escalate(conversation, PRINCIPAL, DECISION, summary=f"{bot} matter")
+        escalated.append(conversation.conversation_id)
+    # Then neither appears in their queue, and reading, taking, replying or closing either is refused
+    assert not set(escalated) & {q["conversation_id"] for q in console.queue(CORA)}
+    for conversation_id in escalated:
+        for attempt in (console.conversation, console.take, console.close, console.handback):
+            with pytest.raises(Forbidden, match="not in a queue you are assigned to"):
+                attempt(CORA, conversation_id)
+        with pytest.raises(Forbidden):
+            console.reply(CORA, conversation_id, "hello")
+        assert clean.escalations.require(conversation_id).status != "assigned"
+    # While the IT agent sees the IT one and not the HR one
+    mine = {q["conversation_id"] for q in console.queue(SAM)}
+    assert escalated[0] in mine and escalated[1] not in mine
+
+
 def test_someone_outside_support_agents_is_refused(
     clean: LocalEscalation, conversations: DynamoDBConversationStore
 ) -> None:
     with pytest.raises(Forbidden):
-        AgentConsole(clean.escalations, conversations).queue(PRINCIPAL)
+        AgentConsole(clean.escalations, conversations, QUEUES).queue(PRINCIPAL)
 
 
 def test_the_endpoint_routes_and_maps_errors(clean: LocalEscalation, conversations: DynamoDBConversationStore) -> None:
-    console = AgentConsole(clean.escalations, conversations)
+    console = AgentConsole(clean.escalations, conversations, QUEUES)
     users = {"sam-token": SAM, "alex-token": PRINCIPAL}
     endpoint = AgentEndpoint(lambda: (users.__getitem__, console))
 

@@ -31,8 +31,8 @@ def wait_for(condition: Any, timeout: float = 20.0) -> Any:
 def test_an_online_agent_is_assigned_and_named(
     clean: LocalEscalation, conversations: DynamoDBConversationStore
 ) -> None:
-    # Given an agent online
-    clean.escalations.set_presence(Agent("agent-dana", "Dana", "online"))
+    # Given an agent of the IT queue online
+    clean.escalations.set_presence(Agent("agent-dana", "Dana", "online", bots=("it",)))
     conversation = new_conversation(conversations)
     # When the conversation is escalated
     handoff = clean.service.escalate(conversation, PRINCIPAL, EXPLICIT, summary="VPN drops hourly")
@@ -44,6 +44,19 @@ def test_an_online_agent_is_assigned_and_named(
     assert {a.agent_id: a.status for a in clean.escalations.agents()}["agent-dana"] == "busy"
     assert conversations.get(conversation.conversation_id).status == "with_agent"  # type: ignore[union-attr]
     assert clean.helpdesk.tickets(record.escalation_id) == []
+
+
+def test_an_online_agent_of_another_queue_is_not_offered_the_conversation(
+    clean: LocalEscalation, conversations: DynamoDBConversationStore
+) -> None:
+    # Given only an agent of the customer queue online
+    clean.escalations.set_presence(Agent("agent-cora", "Cora", "online", bots=("customer",)))
+    conversation = new_conversation(conversations, bot="hr")
+    # When an HR conversation is escalated
+    handoff = clean.service.escalate(conversation, PRINCIPAL, EXPLICIT, summary="a grievance")
+    # Then it goes to the helpdesk, not to the customer agent
+    assert handoff.kind == "ticket"
+    assert {a.agent_id: a.status for a in clean.escalations.agents()}["agent-cora"] == "online"
 
 
 def test_with_no_agent_a_ticket_holds_transcript_metadata_and_intent(

@@ -16,7 +16,7 @@ from botocore.config import Config
 from keel.errors import Unauthenticated
 from keel.identity.admin import Revoker
 from keel.identity.authenticator import TokenAuthenticator
-from keel.identity.cognito import CognitoAccessTokenCheck, CognitoDirectory
+from keel.identity.cognito import CognitoDirectory, CognitoSessionCheck
 from keel.identity.events import handle_cognito_admin_event
 from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
 from keel.identity.sessions import DynamoDBSessionRegistry, Session, new_session
@@ -121,7 +121,7 @@ def stack(moto_stack: Any) -> Iterator[Stack]:
         cognito,
         pool,
         client_id,
-        TokenAuthenticator(verifier, RevocationCheck(store), authoritative=CognitoAccessTokenCheck(cognito)),
+        TokenAuthenticator(verifier, RevocationCheck(store), sessions={issuer: CognitoSessionCheck(cognito, pool)}),
         Revoker(store, registry, closer, directory),
         store,
         registry,
@@ -229,12 +229,24 @@ def test_console_change_reaches_keel_through_the_event_consumer(stack: Stack, op
 def test_high_assurance_check_asks_cognito(stack: Stack) -> None:
     name, tokens = stack.user()
     assert stack.authenticator.authenticate_high_assurance(tokens["access"]).username == name
-    with pytest.raises(Unauthenticated, match="access token"):
-        stack.authenticator.authenticate_high_assurance(tokens["id"])
+    assert stack.authenticator.authenticate_high_assurance(tokens["id"]).username == name
     # Signed out at Cognito with no revocation record yet: GetUser is what catches it.
     stack.cognito.admin_user_global_sign_out(UserPoolId=stack.pool, Username=name)
     with pytest.raises(Unauthenticated) as caught:
         stack.authenticator.authenticate_high_assurance(tokens["access"])
+    assert caught.value.details["reason"] == "revoked"
+
+
+def test_high_assurance_check_on_an_id_token_reads_the_user_record(stack: Stack) -> None:
+    # Given a user disabled at Cognito with no revocation record yet
+    name, tokens = stack.user()
+    principal = stack.authenticator.authenticate(tokens["id"])
+    assert principal.session is not None
+    principal.session.confirm()
+    stack.cognito.admin_disable_user(UserPoolId=stack.pool, Username=name)
+    # Then the ID token still verifies, but the live-session proof is refused
+    with pytest.raises(Unauthenticated) as caught:
+        principal.session.confirm()
     assert caught.value.details["reason"] == "revoked"
 
 

@@ -15,13 +15,21 @@ from keel.identity.principal import Principal
 from keel.tenant.loader import load_tenant
 from tests.fakes.actions import FakeEc2, InMemoryPendingActions
 from tests.fakes.audit import InMemoryAuditSink
+from tests.fakes.identity import SettableSession
 
 INSTANCE = "i-0123456789abcdef0"
 
 
-def person(subject: str, *groups: str, external: bool = False) -> Principal:
-    """A principal of the demo tenant."""
-    return Principal(subject=subject, username=subject, groups=frozenset(groups), tenant="demo", external=external)
+def person(subject: str, *groups: str, external: bool = False, session: SettableSession | None = None) -> Principal:
+    """A principal of the demo tenant whose session the IdP confirms (unless told otherwise)."""
+    return Principal(
+        subject=subject,
+        username=subject,
+        groups=frozenset(groups),
+        tenant="demo",
+        external=external,
+        session=session if session is not None else SettableSession(),
+    )
 
 
 ENGINEER = person("sub-emma", "all-staff", "engineering")

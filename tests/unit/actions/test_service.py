@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pydantic import BaseModel
 
 from keel.access.pdp import RESOURCE_ACTIONS
 from keel.actions.ports import ActionResult
 from keel.actions.registry import ActionRegistry, ActionSpec
-from keel.actions.service import UNKNOWN_ACTION, ActionContext, ActionService
+from keel.actions.service import NO_LIVE_SESSION, UNKNOWN_ACTION, ActionContext, ActionService
 from keel.audit.trail import AuditTrail
 from keel.errors import AuditUnavailable, ConfigurationError, ServiceUnavailable
 from keel.models.ports import ToolCall
 from tests.fakes.actions import InMemoryPendingActions
 from tests.fakes.audit import InMemoryAuditSink
+from tests.fakes.identity import SettableSession
 from tests.unit.actions.conftest import ADMIN, ENGINEER, INSTANCE, Rig, person
 
 
@@ -85,6 +88,42 @@ def test_an_explicit_yes_on_the_next_turn_runs_it_and_writes_one_record(rig: Rig
     assert record.action.confirmation == "confirmed" and record.action.result == "succeeded"
     assert record.action.policy_ids == ("action.cloud.delete.cloud-admins",)
     assert rig.pending.latest("conv-1") is None
+
+
+@pytest.mark.parametrize("session", [SettableSession(live=False), None], ids=["ended-at-the-idp", "no-proof"])
+def test_a_confirmed_destructive_action_does_not_run_without_a_live_session_at_the_idp(
+    rig: Rig, session: SettableSession | None
+) -> None:
+    # Given a cloud admin whose token still verifies, but whose session the IdP no longer vouches for
+    admin = replace(ADMIN, session=session)
+    rig.service.propose(ctx(admin, turn=0), call("delete_instance", instance_id=INSTANCE))
+
+    # When they confirm the deletion
+    outcome, consumed = rig.service.resolve(ctx(admin, turn=1), "yes")
+
+    # Then nothing is deleted, the user is told to sign in again, and the record names why
+    assert consumed and outcome is not None and outcome.status == "refused"
+    assert "sign in again" in outcome.text.lower()
+    assert rig.ec2.instances[INSTANCE] == "running" and rig.ec2.calls == []
+    [record] = rig.sink.sent
+    assert record.action is not None and record.action.result == "not_run"
+    assert record.action.decision == "deny" and record.action.error_code == "no_live_session"
+    assert record.action.policy_ids[-1] == NO_LIVE_SESSION
+
+
+def test_a_read_action_needs_no_live_session_proof(rig: Rig) -> None:
+    engineer = replace(ENGINEER, session=None)
+    outcome = rig.service.propose(ctx(engineer), call("describe_instance", instance_id=INSTANCE))
+    assert outcome is not None and outcome.status == "done"
+
+
+def test_the_idp_is_asked_once_per_high_assurance_action(rig: Rig) -> None:
+    session = SettableSession()
+    admin = replace(ADMIN, session=session)
+    rig.service.propose(ctx(admin, turn=0), call("delete_instance", instance_id=INSTANCE))
+    assert session.checks == 0  # asking for confirmation costs nothing at the IdP
+    outcome, _ = rig.service.resolve(ctx(admin, turn=1), "yes")
+    assert outcome is not None and outcome.status == "done" and session.checks == 1
 
 
 @pytest.mark.parametrize("answer", ["no", "Cancel.", "nein", "non"])

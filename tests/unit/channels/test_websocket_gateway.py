@@ -174,7 +174,7 @@ def test_reauthenticate_refreshes_the_token_but_never_the_user() -> None:
     handler.handle(event("$connect", queryStringParameters={"token": "t-carla"}))
     send(handler, {"action": "authenticate", "token": "t-carla-2"})
     assert outbox.frames["c1"][-1]["type"] == "authenticated"
-    assert store.items["c1"].token == "t-carla-2"
+    assert store.items["c1"].claims["fake:token"] == "t-carla-2"
     send(handler, {"action": "authenticate", "token": "t-emma"})
     assert "cannot change user" in outbox.frames["c1"][-1]["message"]
 

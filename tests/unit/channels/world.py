@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +66,15 @@ class FakeTurn:
                 return principal
             raise Unauthenticated("token is not valid")
         return self.tokens[token]
+
+    def identify_session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The principal and the claims a channel keeps; the fake's claims name the token it stands for."""
+        principal = self.identify(token)
+        return principal, {"sub": principal.subject, "fake:token": token}
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """Identify again from kept claims: a token removed from the table (revoked) is refused."""
+        return self.identify(str(claims.get("fake:token", "")))
 
     def reply_as(self, principal: Principal, request: ChatRequest, *, channel: str) -> Result:
         """Authorize, keep the conversation, answer from the bot's corpus with a citation."""

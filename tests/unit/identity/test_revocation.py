@@ -25,7 +25,7 @@ class Directory:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
-        self.subjects = {"emma": "sub-emma"}
+        self.subjects = {"emma": "sub-emma", "CorpIdP_emma": "sub-CorpIdP_emma"}
 
     def subject_of(self, username: str) -> str:
         self.calls.append(("subject_of", username))
@@ -276,6 +276,39 @@ def test_malformed_events_are_invalid_requests(
 ) -> None:
     with pytest.raises(InvalidRequest):
         handle(event, store, registry)
+
+
+@pytest.mark.parametrize(
+    "operation", ["AdminRemoveUserFromGroup", "AdminUpdateUserAttributes", "AdminDeleteUserAttributes"]
+)
+def test_a_change_of_groups_or_attributes_refuses_tokens_issued_before_it(
+    operation: str,
+    authenticator: TokenAuthenticator,
+    store: InMemoryRevocationStore,
+    registry: InMemorySessionRegistry,
+    pair: KeyPair,
+) -> None:
+    # Given a token that still carries the groups the user had when signing in
+    token = pair.sign(claims())
+    registry.register(new_session("sub-emma", "websocket", "conn-1", now=NOW))
+    # When an administrator changes the user's groups or attributes
+    result = handle(cloudtrail(operation, groupName="payroll-admins"), store, registry)
+    # Then the old token is refused on the next request and the open session ends; the account stays enabled
+    assert result.sessions_closed == 1 and not result.disabled
+    with pytest.raises(Unauthenticated):
+        authenticator.authenticate(token)
+
+
+def test_idp_deprovisioning_of_a_federated_identity_revokes_and_disables(
+    store: InMemoryRevocationStore, registry: InMemorySessionRegistry
+) -> None:
+    user = {"ProviderName": "CorpIdP", "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": "emma"}
+    event = cloudtrail("AdminDisableProviderForUser", requestParameters={"userPoolId": POOL, "user": user})
+    parsed = parse_admin_event(event)
+    assert parsed is not None and parsed.username == "CorpIdP_emma"
+    handle(event, store, registry)
+    record = store.get("sub-CorpIdP_emma")
+    assert record is not None and record.disabled
 
 
 def test_parse_admin_event_reads_the_event_time() -> None:

@@ -6,9 +6,12 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keel.errors import ServiceUnavailable, Unauthenticated
-from keel.identity.tokens import OIDC_CLAIMS, JwksCache, TokenVerifier, TrustedIssuers
+from keel.identity.principal import EXTERNAL_GROUPS
+from keel.identity.tokens import CUSTOMER_CLAIMS, OIDC_CLAIMS, JwksCache, TokenVerifier, TrustedIssuers
 from tests.unit.identity.conftest import Clock
 from tests.unit.identity.tokenfactory import (
     CLIENT,
@@ -20,6 +23,9 @@ from tests.unit.identity.tokenfactory import (
     hs256_with_public_key,
     unsigned,
 )
+
+# One key for the property tests (a fixture cannot feed @given).
+PAIR = KeyPair("key-1")
 
 
 def refusal(verifier: TokenVerifier | TrustedIssuers, token: str) -> Unauthenticated:
@@ -50,9 +56,58 @@ def test_customers_group_makes_an_external_principal(verifier: TokenVerifier, pa
     assert principal.external
 
 
-def test_federated_groups_attribute_is_merged(verifier: TokenVerifier, pair: KeyPair) -> None:
-    token = pair.sign(claims(**{"cognito:groups": ["all-staff"], "custom:groups": "[hr, payroll-admins]"}))
+def test_federated_groups_attribute_is_merged_for_a_federated_identity(verifier: TokenVerifier, pair: KeyPair) -> None:
+    federated = [{"providerName": "CorpIdP", "providerType": "SAML", "userId": "emma@corp"}]
+    token = pair.sign(
+        claims(**{"cognito:groups": ["all-staff"], "custom:groups": "[hr, payroll-admins]", "identities": federated})
+    )
     assert verifier.verify(token).principal.groups == {"all-staff", "hr", "payroll-admins"}
+
+
+def test_groups_attribute_of_a_native_user_is_ignored(verifier: TokenVerifier, pair: KeyPair) -> None:
+    # A native (non-federated) user's custom:groups is just an attribute, not the IdP's word.
+    token = pair.sign(claims(**{"cognito:groups": ["all-staff"], "custom:groups": "hr,payroll-admins"}))
+    assert verifier.verify(token).principal.groups == {"all-staff"}
+
+
+def test_tenant_comes_from_configuration_never_from_the_token(verifier: TokenVerifier, pair: KeyPair) -> None:
+    token = pair.sign(claims(**{"custom:tenant": "another-company", "tenant": "another-company"}))
+    assert verifier.verify(token).principal.tenant == "demo"
+
+
+def customer_verifier(pair: KeyPair) -> TokenVerifier:
+    return TokenVerifier(
+        JwksCache(lambda: {"keys": [pair.jwk]}, clock=Clock(0.0)),
+        issuers=frozenset({ISSUER}),
+        audiences=frozenset({CLIENT}),
+        tenant="demo",
+        clock=Clock(NOW),
+        claims=CUSTOMER_CLAIMS,
+    )
+
+
+def test_a_customer_pool_token_yields_an_external_principal_whatever_it_claims(pair: KeyPair) -> None:
+    # Given a self-registered customer whose token carries every claim an attacker could choose
+    chosen = {
+        "cognito:groups": ["all-staff", "hr", "payroll-admins", "support-agents"],
+        "custom:groups": "all-staff,hr,payroll-admins,support-agents,ops,cloud-admins",
+        "custom:department": "hr",
+        "custom:tenant": "another-company",
+        "identities": [{"providerName": "CorpIdP"}],
+        "email": "ceo@acme.example",
+    }
+    principal = customer_verifier(pair).verify(pair.sign(claims(**chosen))).principal
+    # Then the principal is a customer and nothing else
+    assert principal.external
+    assert principal.groups == {"customers"}
+    assert principal.department is None
+    assert principal.tenant == "demo"
+    assert principal.email is None  # not verified by the pool
+
+
+def test_a_customer_pool_keeps_a_verified_email(pair: KeyPair) -> None:
+    token = pair.sign(claims(email="carla@example.com", email_verified=True))
+    assert customer_verifier(pair).verify(token).principal.email == "carla@example.com"
 
 
 # --- forged tokens, one test each ---
@@ -255,3 +310,73 @@ def test_a_failed_jwks_fetch_does_not_start_the_refetch_window() -> None:
         cache.key("kid-1")
     assert cache.key("kid-1") is None  # fetched again at once, not refused for an hour
     assert cache.fetches == 2
+
+
+# --- sessions kept as claims (the WebSocket connection record keeps no token) ---
+
+
+def test_kept_claims_are_checked_again_and_map_to_the_same_principal(verifier: TokenVerifier, pair: KeyPair) -> None:
+    verified = verifier.verify(pair.sign(claims()))
+    assert verifier.reverify(verified.claims).principal == verified.principal
+
+
+def test_kept_claims_expire_with_their_token(verifier: TokenVerifier, pair: KeyPair, clock: Clock) -> None:
+    verified = verifier.verify(pair.sign(claims()))
+    clock.now += 3600 + 31
+    with pytest.raises(Unauthenticated) as caught:
+        verifier.reverify(verified.claims)
+    assert caught.value.details["reason"] == "expired"
+
+
+def test_kept_claims_of_an_untrusted_issuer_are_refused(verifier: TokenVerifier, pair: KeyPair) -> None:
+    trusted = TrustedIssuers({ISSUER: verifier})
+    with pytest.raises(Unauthenticated) as caught:
+        trusted.reverify(claims(iss="https://evil.example"))
+    assert caught.value.details["reason"] == "wrong_issuer"
+
+
+_claim_text = st.text(min_size=0, max_size=40)
+_chosen_claims = st.fixed_dictionaries(
+    {},
+    optional={
+        "cognito:groups": st.lists(_claim_text, max_size=6),
+        "custom:groups": _claim_text,
+        "groups": st.lists(_claim_text, max_size=6),
+        "custom:department": _claim_text,
+        "department": _claim_text,
+        "custom:tenant": _claim_text,
+        "tenant": _claim_text,
+        "identities": st.lists(st.dictionaries(_claim_text, _claim_text, max_size=3), max_size=2),
+        "email_verified": st.booleans(),
+    },
+)
+
+
+@given(chosen=_chosen_claims)
+@settings(max_examples=150)
+def test_nothing_a_customer_writes_into_their_token_changes_who_they_are(chosen: dict[str, Any]) -> None:
+    # Whatever a self-service customer manages to put into their claims, the principal is the same customer.
+    verifier = customer_verifier(PAIR)
+    principal = verifier.verify(PAIR.sign(claims(**chosen))).principal
+    assert principal.external
+    assert principal.groups == {"customers"}
+    assert principal.department is None
+    assert principal.tenant == "demo"
+
+
+@given(chosen=_chosen_claims)
+@settings(max_examples=150)
+def test_the_tenant_of_a_workforce_principal_is_always_the_configured_one(chosen: dict[str, Any]) -> None:
+    verifier = TokenVerifier(
+        JwksCache(lambda: {"keys": [PAIR.jwk]}, clock=Clock(0.0)),
+        issuers=frozenset({ISSUER}),
+        audiences=frozenset({CLIENT}),
+        tenant="demo",
+        clock=Clock(NOW),
+    )
+    try:
+        principal = verifier.verify(PAIR.sign(claims(**chosen))).principal
+    except Unauthenticated:
+        return  # a malformed groups claim is refused, never mapped
+    assert principal.tenant == "demo"
+    assert principal.external == bool(principal.groups & EXTERNAL_GROUPS)

@@ -36,6 +36,12 @@ class Issuer:
     def authenticate_high_assurance(self, token: str) -> Principal:
         return self.principals[token]
 
+    def session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        return self.principals[token], {"sub": token}
+
+    def resume(self, claims: dict[str, Any]) -> Principal:
+        return self.principals[claims["sub"]]
+
 
 DOCTOR = Principal("sub-d", "dr", frozenset({"SG-Aerzte", "SG-Mitarbeitende"}), "lakeside")
 PATIENT = Principal("sub-p", "pia", frozenset({"SG-Aerzte"}), "lakeside", external=True)
@@ -51,6 +57,8 @@ def test_an_internal_principal_is_mapped_on_every_path() -> None:
     assert auth.identify("t").principal.groups == {"clinicians", "staff"}
     assert auth.identify("t").claims == {"sub": "t"}
     assert auth.authenticate_high_assurance("t").groups == {"clinicians", "staff"}
+    principal, claims = auth.session("t")
+    assert principal.groups == {"clinicians", "staff"} and auth.resume(claims).groups == {"clinicians", "staff"}
     # The mapped doctor reaches the ward assistant and its confidential clinical guidelines.
     scope = scope_for(auth.authenticate("t"), "ward-assistant", PolicyDecisionPoint.for_tenant(LAKESIDE))
     assert "confidential" in dict(scope.department_classifications or ())["clinical"]

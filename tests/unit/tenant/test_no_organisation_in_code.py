@@ -38,9 +38,6 @@ WORDS: dict[str, set[str]] = {
     "stacks/constructs/settings_env.py": {"hr"},  # the HR-system integration's secret
     "stacks/api.py": {"ops"},  # the /v1/ops/kpis path
 }
-# Moving now, on another branch: issue 21 replaces the console's fixed agent group with the tenant's
-# escalation.agent_queues (tenant.yaml already carries them); this entry goes with that merge.
-MOVING: dict[str, set[str]] = {"keel/escalation/console.py": {"support-agents"}}
 
 
 def names_of(tenant: Tenant) -> set[str]:
@@ -66,7 +63,7 @@ def hits(path: Path, text: str) -> list[str]:
     relative = (
         path.relative_to(KEEL.parent).as_posix() if path.is_relative_to(KEEL) else path.relative_to(ROOT).as_posix()
     )
-    allowed = WORDS.get(relative, set()) | MOVING.get(relative, set())
+    allowed = WORDS.get(relative, set())
     found = []
     for name in NAMES:
         if name in allowed:

@@ -106,14 +106,28 @@ def build_chat_service(settings: Settings | None = None, clients: AwsClients | N
 
 
 def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
-    """Token verification through the pool's JWKS plus the per-request revocation check (R5)."""
+    """Token verification per trusted issuer, the per-request revocation check (R5), live-session proofs.
+
+    Each pool is trusted for what it can vouch for: the workforce pool's groups come from administrators and
+    the corporate IdP; the customer pool allows self sign-up, so its tokens give an external principal and
+    nothing else (R6). The tenant always comes from settings.
+    """
     from keel.identity.authenticator import TokenAuthenticator
+    from keel.identity.cognito import CognitoSessionCheck
     from keel.identity.groups import MappedGroups
     from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
-    from keel.identity.tokens import HttpJwks, TokenVerifier, TrustedIssuers
+    from keel.identity.tokens import (
+        COGNITO_CLAIMS,
+        CUSTOMER_CLAIMS,
+        ClaimMapping,
+        HttpJwks,
+        TokenVerifier,
+        TrustedIssuers,
+    )
 
-    def verifier(pool_id: str, audiences: frozenset[str], jwks_url: str | None = None) -> TokenVerifier:
-        issuer = f"https://cognito-idp.{settings.region}.amazonaws.com/{pool_id}"
+    def verifier(
+        issuer: str, pool_id: str, audiences: frozenset[str], claims: ClaimMapping, jwks_url: str | None
+    ) -> TokenVerifier:
         if jwks_url is None and settings.aws_endpoint_url:
             # moto serves each pool's keys under the pool's path on its own endpoint.
             jwks_url = f"{str(settings.aws_endpoint_url).rstrip('/')}/{pool_id}/.well-known/jwks.json"
@@ -125,24 +139,36 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
             audiences=audiences,
             tenant=settings.tenant,
             leeway_seconds=settings.token_leeway_seconds,
+            claims=claims,
         )
 
-    employees = verifier(
-        settings.user_pool_id,
-        frozenset(settings.app_client_ids),
-        str(settings.jwks_url) if settings.jwks_url else None,
-    )
-    verifiers = {settings.issuer: employees}
-    if settings.customer_user_pool_id and settings.customer_app_client_id:
+    pools = {
+        settings.issuer: (
+            settings.user_pool_id,
+            frozenset(settings.app_client_ids),
+            COGNITO_CLAIMS,
+            str(settings.jwks_url) if settings.jwks_url else None,
+        )
+    }
+    if settings.customer_issuer and settings.customer_user_pool_id and settings.customer_app_client_id:
         # Website visitors sign in to their own pool; their tokens are verified against its keys only.
-        customers = verifier(settings.customer_user_pool_id, frozenset({settings.customer_app_client_id}))
-        verifiers[f"https://cognito-idp.{settings.region}.amazonaws.com/{settings.customer_user_pool_id}"] = customers
+        pools[settings.customer_issuer] = (
+            settings.customer_user_pool_id,
+            frozenset({settings.customer_app_client_id}),
+            CUSTOMER_CLAIMS,
+            None,
+        )
+    verifiers = {issuer: verifier(issuer, pool, aud, claims, url) for issuer, (pool, aud, claims, url) in pools.items()}
     revocations = RevocationCheck(
         DynamoDBRevocationStore(clients.dynamodb, settings.revocations_table),
         max_age_seconds=settings.revocation_max_age_seconds,
     )
+    sessions = {issuer: CognitoSessionCheck(clients.cognito, pool) for issuer, (pool, *_rest) in pools.items()}
     tenants = build_tenant_source(settings)
-    return MappedGroups(TokenAuthenticator(TrustedIssuers(verifiers), revocations), lambda: tenants().map_groups)
+    # The tenant's IdP group mapping applies to workforce principals after their token is verified.
+    return MappedGroups(
+        TokenAuthenticator(TrustedIssuers(verifiers), revocations, sessions=sessions), lambda: tenants().map_groups
+    )
 
 
 def build_access(settings: Settings) -> Any:

@@ -71,7 +71,14 @@ class KeyAuth(StrEnum):
 
 
 # --- Cognito events that revoke or re-enable a user (keel.identity.events, stacks/api.py)
+# eventName -> disables the account? A change of groups or attributes revokes too: the tokens issued
+# before it still carry the old groups, so they are refused and the user signs in again with the new ones.
 REVOKING_EVENTS: dict[str, bool] = {
+    "AdminRemoveUserFromGroup": False,
+    "AdminUpdateUserAttributes": False,
+    "AdminDeleteUserAttributes": False,
+    # The IdP deprovisioned the person: their federated identity no longer signs them in.
+    "AdminDisableProviderForUser": True,
     "AdminUserGlobalSignOut": False,
     "GlobalSignOut": False,
     "RevokeToken": False,

@@ -159,6 +159,13 @@ class Settings(BaseModel):
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 
     @property
+    def customer_issuer(self) -> str | None:
+        """The customer pool's issuer URL, when a customer pool is configured."""
+        if not self.customer_user_pool_id:
+            return None
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.customer_user_pool_id}"
+
+    @property
     def is_production_like(self) -> bool:
         """Staging and prod refuse developer shortcuts such as ``keel ask``."""
         return self.environment in (Environment.STAGING, Environment.PROD)

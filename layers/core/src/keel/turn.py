@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +46,14 @@ class Authenticator(Protocol):
 
     def authenticate(self, token: str) -> Principal:
         """The principal, or raise Unauthenticated."""
+        ...
+
+    def session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The principal and the verified claims a channel keeps instead of the token."""
+        ...
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """The principal of kept claims, checked again (expiry, revocation), or raise Unauthenticated."""
         ...
 
 
@@ -288,6 +296,16 @@ class ChatService:
         """The principal behind a bearer token (verified, not revoked), or Unauthenticated."""
         with self._stage("identify", None):
             return self._deps.authenticator.authenticate(token)
+
+    def identify_session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """As identify, plus the verified claims a channel keeps instead of the bearer token."""
+        with self._stage("identify", None):
+            return self._deps.authenticator.session(token)
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """The principal of a kept session (claims checked again and the revocation check), or Unauthenticated."""
+        with self._stage("identify", None):
+            return self._deps.authenticator.resume(claims)
 
     def reply(self, token: str, request: ChatRequest, *, channel: str, correlation_id: str = "") -> TurnResult:
         """Identify the caller from a bearer token, then run the turn."""

@@ -28,6 +28,8 @@ class BotDefinition(BaseModel):
     collections: tuple[str, ...] = Field(min_length=1)
     allowed_groups: tuple[str, ...] = ()
     owner: str = Field(min_length=3)
+    # Whose queue this bot's escalations land in: members of these groups may see, take and answer them.
+    agent_groups: tuple[str, ...] = ()
 
     @field_validator("collections")
     @classmethod
@@ -81,6 +83,7 @@ class BotRegistry:
                 collections=b.collections,
                 allowed_groups=b.allowed_groups,
                 owner=b.owner,
+                agent_groups=tuple(q.group for q in tenant.spec.escalation.agent_queues if b.id in q.bots),
             )
             for b in tenant.spec.bots
         ]

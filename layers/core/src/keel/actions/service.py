@@ -32,6 +32,8 @@ DEFAULT_CONFIRM_SECONDS = 300
 # No policy said yes: Cedar's default deny decided. Named so the audit record always names a decider.
 DEFAULT_DENY = "cedar:default-deny"
 UNKNOWN_ACTION = "cedar:unknown-action"
+# The identity provider could not confirm a live session, so a high-assurance action did not run.
+NO_LIVE_SESSION = "identity:no-live-session"
 _log = logging.getLogger("keel.actions")
 
 Confirmation = Literal["not_required", "requested", "confirmed", "declined", "expired"]
@@ -176,6 +178,14 @@ class ActionService:
         confirmation: Confirmation,
         started: float,
     ) -> ActionOutcome:
+        if spec.needs_confirmation and not self._session_is_live(ctx.principal):
+            # A valid token is not enough to destroy or move money: the IdP itself must still vouch for
+            # the session (a user disabled a second ago still holds a token that verifies).
+            refused = _Authorised(False, (*decision.policy_ids, NO_LIVE_SESSION))
+            record_id = self._record(
+                ctx, spec, resource, inputs, refused, confirmation, "not_run", "no_live_session", started
+            )
+            return ActionOutcome("refused", _no_live_session(spec, inputs), spec.name, record_id)
         try:
             result: ActionResult = spec.run(ctx.principal, inputs)
         except KeelError as exc:
@@ -188,6 +198,17 @@ class ActionService:
             return ActionOutcome("failed", _failure(spec, inputs, exc), spec.name, record_id)
         record_id = self._record(ctx, spec, resource, inputs, decision, confirmation, "succeeded", None, started)
         return ActionOutcome("done", result.message, spec.name, record_id, result.data)
+
+    @staticmethod
+    def _session_is_live(principal: Principal) -> bool:
+        if principal.session is None:
+            return False
+        try:
+            principal.session.confirm()
+        except KeelError as exc:
+            _log.warning("high-assurance action refused: %s", exc.code)
+            return False
+        return True
 
     def _authorise(self, principal: Principal, spec: ActionSpec, resource: str, inputs: BaseModel) -> _Authorised:
         amount = spec.amount_cents(inputs) if spec.amount_cents is not None else None
@@ -247,6 +268,14 @@ def _refusal(spec: ActionSpec, inputs: BaseModel) -> str:
     return (
         f"I can't {spec.summary(inputs)}: your permissions don't allow it, and I never act with more "
         "authority than you have. Nothing was changed."
+    )
+
+
+def _no_live_session(spec: ActionSpec, inputs: BaseModel) -> str:
+    level = "cannot be undone" if spec.side_effect == "destructive" else "moves money"
+    return (
+        f"I can't {spec.summary(inputs)}: this {level}, and your identity provider could not confirm that your "
+        "sign-in is still active. Sign in again and ask once more. Nothing was changed."
     )
 
 

@@ -14,8 +14,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from keel.errors import RateLimited, ServiceUnavailable
+from keel.identity.principal import CUSTOMER_GROUP
 
-GUEST_GROUP = "customers"
+GUEST_GROUP = CUSTOMER_GROUP
 GUEST_PREFIX = "guest-"
 _THROTTLED = frozenset({"TooManyRequestsException", "LimitExceededException", "ThrottlingException"})
 

@@ -171,7 +171,7 @@ ROUTES: tuple[Operation, ...] = (
 
 ROUTES += (
     _agent(
-        "get", "/v1/agent/queue", "Escalated conversations waiting for a person (agents).", "agentQueue", None
+        "get", "/v1/agent/queue", "Escalations of the queues the agent is assigned to.", "agentQueue", None
     ),
     _agent("post", "/v1/agent/presence", "Set the agent online or offline.", "agentPresence", PresenceBody),
     _agent(

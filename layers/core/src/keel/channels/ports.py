@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from keel.conversations.models import ChatReply, ChatRequest
 from keel.identity.principal import Principal
@@ -22,6 +23,14 @@ class Turn(Protocol):
 
     def identify(self, token: str) -> Principal:
         """The principal behind a bearer token, or Unauthenticated."""
+        ...
+
+    def identify_session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The principal and the verified claims a channel keeps instead of the token."""
+        ...
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """The principal of kept claims, checked again (expiry, revocation), or Unauthenticated."""
         ...
 
     def reply_as(self, principal: Principal, request: ChatRequest, *, channel: str) -> TurnOutcome:

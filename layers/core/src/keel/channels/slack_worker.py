@@ -31,6 +31,8 @@ from keel.channels.streaming import HUMAN_REQUEST
 from keel.conversations.models import ChatReply, ChatRequest
 from keel.conversations.ports import Conversation, ConversationStore
 from keel.errors import Forbidden, InvalidRequest, KeelError, NotFound, ServiceUnavailable, Unauthenticated
+from keel.identity.authenticator import IdpSession
+from keel.identity.cognito import CognitoSessionCheck
 from keel.identity.principal import EXTERNAL_GROUPS, Principal
 from keel.identity.revocation import RevocationCheck, RevocationRecord
 from keel.identity.tokens import refuse
@@ -199,14 +201,17 @@ class CognitoPrincipalDirectory:
         if attributes.get("email_verified", "true").lower() != "true":
             raise Unauthenticated("the e-mail of this Keel account is not verified, so it cannot be matched")
         group_set = frozenset(g["GroupName"] for g in groups.get("Groups", []))
+        # Slack sends no token: the live-session proof for destructive actions asks the directory again.
+        live = IdpSession(CognitoSessionCheck(self._client, self._pool), None, {"cognito:username": user["Username"]})
         return Principal(
             subject=attributes.get("sub") or user["Username"],
             username=user["Username"],
             groups=group_set,
-            tenant=attributes.get("custom:tenant") or self._tenant,
+            tenant=self._tenant,  # from configuration, never from an attribute
             email=attributes.get("email"),
             department=attributes.get("custom:department") or None,
             external=bool(group_set & EXTERNAL_GROUPS),
+            session=live,
         )
 
 

@@ -1,8 +1,9 @@
 """The web channel over an API Gateway WebSocket API: $connect, $disconnect, and the message routes.
 
 $connect verifies the bearer token (query string `token`, or the Sec-WebSocket-Protocol list
-`keel.v1, <token>`) with the same ChatService.identify as the HTTP API; each later message is
-identified again from the stored token, so a revoked user is refused on the next message (R5).
+`keel.v1, <token>`) with the same verification as the HTTP API; the connection keeps the verified claims,
+never the token, and each later message is identified again from them (expiry, issuer, revocation), so a
+revoked user is refused on the next message (R5) and a stolen table row is no bearer credential.
 Replies are pushed back with the Management API (post_to_connection) as delta frames and a done frame.
 Each open connection is also registered in the identity sessions registry, so a revocation can close it
 (WebSocketSessionCloser: a last error frame, then DeleteConnection) instead of waiting for the next message.
@@ -47,10 +48,10 @@ class ConnectionGone(Exception):
 
 @dataclass(frozen=True)
 class Connection:
-    """An open WebSocket and the token it authenticated with."""
+    """An open WebSocket and the verified claims of the token it authenticated with (not the token)."""
 
     connection_id: str
-    token: str
+    claims: dict[str, Any]
     subject: str
     expires_at: int
     # The Management API endpoint of the API the client is connected to (what closes it on revocation).
@@ -110,7 +111,7 @@ class InMemoryConnectionStore:
 
 
 class DynamoDBConnectionStore:
-    """Connections as items (pk WSCONN#<id>, sk CONNECTION) with a TTL; the token is the table's to guard."""
+    """Connections as items (pk WSCONN#<id>, sk CONNECTION) with a TTL, holding verified claims, never a token."""
 
     def __init__(self, client: Any, table: str) -> None:
         self._client = client
@@ -123,7 +124,7 @@ class DynamoDBConnectionStore:
             TableName=self._table,
             Item={
                 **self._key(connection.connection_id),
-                "token": {"S": connection.token},
+                "claims": {"S": json.dumps(connection.claims, sort_keys=True, separators=(",", ":"))},
                 "subject": {"S": connection.subject},
                 "expires_at": {"N": str(connection.expires_at)},
                 "endpoint": {"S": connection.endpoint},
@@ -135,11 +136,11 @@ class DynamoDBConnectionStore:
         item = self._call("get_item", TableName=self._table, Key=self._key(connection_id), ConsistentRead=True).get(
             "Item"
         )
-        if not item or int(item["expires_at"]["N"]) <= time.time():
-            return None
+        if not item or int(item["expires_at"]["N"]) <= time.time() or "claims" not in item:
+            return None  # a record from before claims were kept holds no usable session: reconnect
         return Connection(
             connection_id,
-            item["token"]["S"],
+            json.loads(item["claims"]["S"]),
             item["subject"]["S"],
             int(item["expires_at"]["N"]),
             item.get("endpoint", {}).get("S", ""),
@@ -283,9 +284,9 @@ class WebSocketGateway:
     def _connect(self, event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
         try:
             token, subprotocol = _connect_token(event)
-            principal = self._service().identify(token)
+            principal, claims = self._service().identify_session(token)
             endpoint = management_endpoint(event.get("requestContext") or {})
-            self._remember(connection_id, token, principal, endpoint)
+            self._remember(connection_id, claims, principal, endpoint)
             if self._sessions is not None:
                 # Registered before the handshake completes: a connection revocation cannot find is refused.
                 self._sessions.register(
@@ -307,9 +308,9 @@ class WebSocketGateway:
             response["headers"] = {"Sec-WebSocket-Protocol": SUBPROTOCOL}
         return response
 
-    def _remember(self, connection_id: str, token: str, principal: Principal, endpoint: str) -> None:
+    def _remember(self, connection_id: str, claims: dict[str, Any], principal: Principal, endpoint: str) -> None:
         expires = int(self._clock()) + CONNECTION_TTL_SECONDS
-        self._connections.put(Connection(connection_id, token, principal.subject, expires, endpoint))
+        self._connections.put(Connection(connection_id, claims, principal.subject, expires, endpoint))
 
     def _disconnect(self, connection_id: str) -> None:
         try:
@@ -342,13 +343,13 @@ class WebSocketGateway:
         if connection is None:
             raise Unauthenticated("this connection is not signed in; reconnect with a token")
         if message.action == "authenticate":
-            principal = self._service().identify(message.token or "")
+            principal, claims = self._service().identify_session(message.token or "")
             if principal.subject != connection.subject:
                 raise Unauthenticated("a connection cannot change user; open a new one")
-            self._remember(connection_id, message.token or "", principal, connection.endpoint)
+            self._remember(connection_id, claims, principal, connection.endpoint)
             poster.post(connection_id, {"type": "authenticated", "request_id": message.request_id})
             return
-        principal = self._service().identify(connection.token)
+        principal = self._service().resume(connection.claims)
         if message.action == "feedback":
             request = _validated(
                 FeedbackRequest,

@@ -7,29 +7,29 @@ from typing import Any
 from keel.errors import Conflict, Forbidden, InvalidRequest
 from keel.escalation import messages
 from keel.escalation.ports import StatusStore
+from keel.escalation.queues import AgentQueues
 from keel.escalation.records import OPEN_STATUSES, Agent, DynamoDBEscalationStore, EscalationRecord
 from keel.identity.principal import Principal
 
-AGENT_GROUP = "support-agents"
 TAKEABLE = ("pending", "helpdesk_unavailable", "ticketed", "failed")
 
 
 class AgentConsole:
-    """What an agent (a principal in group support-agents) can do with escalated conversations."""
+    """What an agent can do with the escalated conversations of the queues they are assigned to."""
 
-    def __init__(self, escalations: DynamoDBEscalationStore, conversations: StatusStore) -> None:
+    def __init__(self, escalations: DynamoDBEscalationStore, conversations: StatusStore, queues: AgentQueues) -> None:
         self._escalations = escalations
         self._conversations = conversations
+        self._queues = queues
 
     def queue(self, agent: Principal) -> list[dict[str, Any]]:
-        """Open escalations, oldest first, with reason, summary, intent and where each stands."""
-        _require_agent(agent)
-        return [_summary(r) for r in self._escalations.records(OPEN_STATUSES)]
+        """Open escalations of the agent's queues, oldest first, with reason, summary, intent and status."""
+        bots = self._queues.require_agent(agent)
+        return [_summary(r) for r in self._escalations.records(OPEN_STATUSES) if r.bot in bots]
 
     def conversation(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
         """One escalation with its transcript (masked, as stored)."""
-        _require_agent(agent)
-        record = self._escalations.require(conversation_id)
+        record = self._record(agent, conversation_id)
         transcript = self._conversations.messages(conversation_id, limit=200)
         return {
             **_summary(record),
@@ -37,17 +37,16 @@ class AgentConsole:
         }
 
     def set_presence(self, agent: Principal, status: str) -> dict[str, Any]:
-        """Go online (free for new handoffs) or offline."""
-        _require_agent(agent)
+        """Go online (free for new handoffs of the agent's queues) or offline."""
+        bots = self._queues.require_agent(agent)
         if status not in ("online", "offline"):
             raise InvalidRequest(f"status must be 'online' or 'offline', not {status!r}")
-        self._escalations.set_presence(Agent(agent.subject, _name(agent), status))
-        return {"agent_id": agent.subject, "status": status}
+        self._escalations.set_presence(self._presence(agent, status))
+        return {"agent_id": agent.subject, "status": status, "queues": sorted(bots)}
 
     def take(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
         """Assign the conversation to this agent and tell the user who they are talking to."""
-        _require_agent(agent)
-        record = self._escalations.require(conversation_id)
+        record = self._record(agent, conversation_id)
         if record.status == "assigned" and record.agent_id == agent.subject:
             return _summary(record)
         try:
@@ -58,7 +57,7 @@ class AgentConsole:
             )
         except Conflict as exc:
             raise Conflict(f"conversation {conversation_id} is already taken or closed") from exc
-        self._escalations.set_presence(Agent(agent.subject, _name(agent), "busy", conversation_id))
+        self._escalations.set_presence(self._presence(agent, "busy", conversation_id))
         self._conversations.set_status(conversation_id, "with_agent")
         messages.post(
             self._conversations,
@@ -84,8 +83,7 @@ class AgentConsole:
 
     def close(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
         """Close the conversation; the agent is free again."""
-        _require_agent(agent)
-        record = self._escalations.require(conversation_id)
+        record = self._record(agent, conversation_id)
         if record.status == "assigned" and record.agent_id != agent.subject:
             raise Forbidden(f"conversation {conversation_id} is assigned to {record.agent_name}")
         return self._release(agent, conversation_id, "closed", "closed", messages.CLOSED)
@@ -96,20 +94,24 @@ class AgentConsole:
         self._escalations.update(conversation_id, {"status": status})
         self._conversations.set_status(conversation_id, conversation_status)
         messages.post(self._conversations, conversation_id, "assistant", text, {"escalation": {"kind": status}})
-        self._escalations.set_presence(Agent(agent.subject, _name(agent), "online"))
+        self._escalations.set_presence(self._presence(agent, "online"))
         return {"conversation_id": conversation_id, "status": status}
 
-    def _assigned(self, agent: Principal, conversation_id: str) -> EscalationRecord:
-        _require_agent(agent)
+    def _record(self, agent: Principal, conversation_id: str) -> EscalationRecord:
+        # Refused before anything of the escalation is returned or changed.
         record = self._escalations.require(conversation_id)
+        self._queues.require(agent, record.bot)
+        return record
+
+    def _presence(self, agent: Principal, status: str, conversation_id: str = "") -> Agent:
+        bots = tuple(sorted(self._queues.bots_for(agent)))
+        return Agent(agent.subject, _name(agent), status, conversation_id, bots)
+
+    def _assigned(self, agent: Principal, conversation_id: str) -> EscalationRecord:
+        record = self._record(agent, conversation_id)
         if record.status != "assigned" or record.agent_id != agent.subject:
             raise Forbidden(f"take conversation {conversation_id} before replying or handing it back")
         return record
-
-
-def _require_agent(principal: Principal) -> None:
-    if AGENT_GROUP not in principal.groups:
-        raise Forbidden(f"only members of {AGENT_GROUP} can use the agent console")
 
 
 def _name(agent: Principal) -> str:

@@ -47,6 +47,8 @@ class Agent:
     name: str
     status: str
     conversation_id: str = ""
+    # The bots whose escalations this agent handles; the workflow offers an agent only their queues' work.
+    bots: tuple[str, ...] = ()
 
 
 class DynamoDBEscalationStore:
@@ -131,19 +133,18 @@ class DynamoDBEscalationStore:
         self._call("update_item", **kwargs)
 
     def set_presence(self, agent: Agent) -> None:
-        """Record an agent's presence."""
-        self._call(
-            "put_item",
-            TableName=self._table,
-            Item={
-                "pk": {"S": PRESENCE_PK},
-                "sk": {"S": f"AGENT#{agent.agent_id}"},
-                "agent_id": {"S": agent.agent_id},
-                "name": {"S": agent.name},
-                "status": {"S": agent.status},
-                "conversation_id": {"S": agent.conversation_id},
-            },
-        )
+        """Record an agent's presence, with the queues (bots) they handle."""
+        item: dict[str, Any] = {
+            "pk": {"S": PRESENCE_PK},
+            "sk": {"S": f"AGENT#{agent.agent_id}"},
+            "agent_id": {"S": agent.agent_id},
+            "name": {"S": agent.name},
+            "status": {"S": agent.status},
+            "conversation_id": {"S": agent.conversation_id},
+        }
+        if agent.bots:
+            item["bots"] = {"SS": sorted(set(agent.bots))}  # a string set cannot be empty
+        self._call("put_item", TableName=self._table, Item=item)
 
     def agents(self) -> list[Agent]:
         """Every agent's presence."""
@@ -155,7 +156,13 @@ class DynamoDBEscalationStore:
             ConsistentRead=True,
         ).get("Items", [])
         return [
-            Agent(i["agent_id"]["S"], i["name"]["S"], i["status"]["S"], i.get("conversation_id", {}).get("S", ""))
+            Agent(
+                i["agent_id"]["S"],
+                i["name"]["S"],
+                i["status"]["S"],
+                i.get("conversation_id", {}).get("S", ""),
+                tuple(sorted(i.get("bots", {}).get("SS", []))),
+            )
             for i in items
         ]
 

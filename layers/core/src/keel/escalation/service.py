@@ -116,6 +116,8 @@ class EscalationService:
         payload = {
             "escalation_id": record.escalation_id,
             "conversation_id": record.conversation_id,
+            # The workflow offers the conversation only to agents of this bot's queue.
+            "bot": record.bot,
             "backoff": {**self._backoff.model_dump(), "attempt": 0},
         }
         name = f"esc-{record.escalation_id}" + (f"-r{attempt}" if attempt else "")

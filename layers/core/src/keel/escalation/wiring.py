@@ -115,13 +115,16 @@ def agent_console_factory(config: EscalationConfig) -> Callable[[], tuple[Any, A
     """Builds (identify, console) on first use; identity is the chat service's (the same tokens and revocation)."""
 
     def factory() -> tuple[Any, AgentConsole]:
-        from keel.bootstrap import build_chat_service
+        from keel.access.bots import BotRegistry
+        from keel.bootstrap import build_chat_service, build_tenant
         from keel.conversations.dynamodb import DynamoDBConversationStore
+        from keel.escalation.queues import AgentQueues
 
         settings, clients = _clients()
         console = AgentConsole(
             DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
             DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
+            AgentQueues.from_bots(BotRegistry.from_tenant(build_tenant(settings))),
         )
         return build_chat_service(settings, clients).identify, console
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -9,8 +10,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from keel.errors import NotFound, ServiceUnavailable
 from keel.identity.tokens import refuse
 
+# The scope GetUser (and every self-service call) requires of an access token.
+SELF_SERVICE_SCOPE = "aws.cognito.signin.user.admin"
 # Cognito's answers for a token whose user signed out, was disabled or deleted.
 _REVOKED_CODES = frozenset({"NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException"})
+# A federated user is EXTERNAL_PROVIDER; any other status (a reset forced by an administrator) is not live.
+_LIVE_STATUSES = frozenset({"CONFIRMED", "EXTERNAL_PROVIDER"})
 
 
 class CognitoDirectory:
@@ -54,22 +59,34 @@ class CognitoDirectory:
             raise ServiceUnavailable(f"the user directory cannot be reached for {operation}") from exc
 
 
-class CognitoAccessTokenCheck:
-    """Asks Cognito itself whether an access token is still good (GetUser), for high-assurance bots.
+class CognitoSessionCheck:
+    """Asks Cognito itself whether a session is live, for high-assurance actions (R5, R6).
 
-    Costs a call to Cognito per request, so the default path relies on the revocation record instead.
+    An access token with the self-service scope goes to GetUser, which fails after a global sign-out, a
+    disable or a delete. Other tokens (ID tokens; OAuth access tokens without that scope, which GetUser
+    refuses) cannot be presented to Cognito, so the user's record is read instead (AdminGetUser: exists and
+    enabled); a sign-out is then caught by the revocation record already checked on every request.
+    Costs a call to Cognito, so only destructive and money-moving actions pay for it.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, user_pool_id: str) -> None:
         self._client = client
+        self._pool = user_pool_id
 
-    def check(self, access_token: str) -> None:
-        """Raise Unauthenticated when Cognito no longer honours the token."""
+    def check(self, token: str | None, claims: Mapping[str, Any]) -> None:
+        """Raise Unauthenticated when Cognito no longer honours the session (token None: only claims kept)."""
         try:
-            self._client.get_user(AccessToken=access_token)
+            scopes = str(claims.get("scope", "")).split()
+            if token and claims.get("token_use") == "access" and SELF_SERVICE_SCOPE in scopes:
+                self._client.get_user(AccessToken=token)
+                return
+            username = claims.get("cognito:username") or claims.get("sub")
+            user = self._client.admin_get_user(UserPoolId=self._pool, Username=str(username))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _REVOKED_CODES:
                 raise refuse("revoked", "the identity provider no longer accepts this session") from exc
             raise ServiceUnavailable("the identity provider cannot confirm this session") from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable("the identity provider cannot confirm this session") from exc
+        if not user.get("Enabled", True) or user.get("UserStatus") not in _LIVE_STATUSES:
+            raise refuse("revoked", "the identity provider no longer accepts this session")

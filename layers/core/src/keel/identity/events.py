@@ -48,6 +48,8 @@ def parse_admin_event(event: Mapping[str, Any]) -> AdminEvent | None:
     params = detail.get("requestParameters") or {}
     extra = detail.get("additionalEventData") or {}
     username = params.get("username") if isinstance(params, Mapping) else None
+    if username is None and isinstance(params, Mapping):
+        username = _federated_username(params.get("user"))
     subject = extra.get("sub") if isinstance(extra, Mapping) else None
     try:
         at = datetime.fromisoformat(str(detail.get("eventTime") or event.get("time"))).timestamp()
@@ -60,6 +62,16 @@ def parse_admin_event(event: Mapping[str, Any]) -> AdminEvent | None:
         subject=subject if isinstance(subject, str) and subject else None,
         at=at,
     )
+
+
+def _federated_username(user: object) -> str | None:
+    """The Cognito user name of a federated identity (``<provider>_<id>``), as AdminDisableProviderForUser names it."""
+    if not isinstance(user, Mapping):
+        return None
+    provider, value = user.get("ProviderName"), user.get("ProviderAttributeValue")
+    if isinstance(provider, str) and isinstance(value, str) and provider and value and HIDDEN not in (provider, value):
+        return f"{provider}_{value}"
+    return None
 
 
 def handle_cognito_admin_event(

@@ -8,7 +8,7 @@ external principal's groups never come from a token, so there is nothing of thei
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from keel.identity.principal import Principal
@@ -27,6 +27,14 @@ class Authenticator(Protocol):
 
     def authenticate_high_assurance(self, token: str) -> Principal:
         """As authenticate, with the provider's own check."""
+        ...
+
+    def session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The principal and the verified claims, for a channel that keeps a session."""
+        ...
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """The principal of a kept session."""
         ...
 
 
@@ -52,6 +60,15 @@ class MappedGroups:
     def authenticate_high_assurance(self, token: str) -> Principal:
         """As authenticate, with the provider's own check."""
         return self._map(self._inner.authenticate_high_assurance(token))
+
+    def session(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The mapped principal and the verified claims (a kept session maps again on resume)."""
+        principal, claims = self._inner.session(token)
+        return self._map(principal), claims
+
+    def resume(self, claims: Mapping[str, Any]) -> Principal:
+        """The mapped principal of a kept session."""
+        return self._map(self._inner.resume(claims))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -18,7 +18,7 @@ from jose import JWTError, jwk, jws
 from jose.exceptions import JWKError, JWSError
 
 from keel.errors import ServiceUnavailable, Unauthenticated
-from keel.identity.principal import EXTERNAL_GROUPS, Principal
+from keel.identity.principal import CUSTOMER_GROUP, EXTERNAL_GROUPS, Principal
 
 ACCEPTED_ALGORITHMS = frozenset({"RS256"})
 MAX_TOKEN_BYTES = 16_384
@@ -117,24 +117,48 @@ def _signing_keys(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 @dataclass(frozen=True)
 class ClaimMapping:
-    """How an issuer's claims become a Principal, and whether it marks its tokens with token_use."""
+    """What one issuer is trusted to say about a user: nothing a user can write is ever read (R5, R6).
 
-    groups: str = "cognito:groups"
-    department: str = "custom:department"
-    tenant: str = "custom:tenant"
+    Trust is per issuer, never per claim name: the same ``custom:groups`` is the IdP's word in a workforce
+    pool federated to the corporate directory and a self-service customer's wish in a pool with sign-up.
+    The tenant is never read from a token: it comes from configuration.
+    """
+
+    # Groups set only by administrators (Cognito groups) or the IdP itself; None: no groups from the token.
+    groups: str | None = "cognito:groups"
+    # A comma-separated attribute the IdP's attribute mapping writes on every federated sign-in; read only
+    # when the token shows a federated identity, because for a native user it is just an attribute.
+    federated_groups: str | None = "custom:groups"
+    federation_marker: str = "identities"
+    # Written by an administrator or the IdP mapping; no app client may write it (asserted in tests/infra).
+    department: str | None = "custom:department"
     username: tuple[str, ...] = ("cognito:username", "username")
-    # Cognito's federated users carry IdP groups in a custom attribute as a comma-separated string.
-    extra_groups: str | None = "custom:groups"
     requires_token_use: bool = True
+    # Every principal of this issuer is external (a customer pool), whatever its token says.
+    external: bool = False
+    # Groups every principal of this issuer has (the customer group for a customer pool).
+    fixed_groups: frozenset[str] = frozenset()
+    # A self-service pool's e-mail is what the user typed: trusted only once the pool has verified it.
+    requires_verified_email: bool = False
 
 
 COGNITO_CLAIMS = ClaimMapping()
+# A customer pool allows self sign-up, so every attribute in its tokens was chosen by the user: the
+# principal is external, with the customer group only, and no department.
+CUSTOMER_CLAIMS = ClaimMapping(
+    groups=None,
+    federated_groups=None,
+    department=None,
+    external=True,
+    fixed_groups=frozenset({CUSTOMER_GROUP}),
+    requires_verified_email=True,
+)
+# A corporate OIDC provider trusted directly: its groups claim is the directory's own.
 OIDC_CLAIMS = ClaimMapping(
     groups="groups",
+    federated_groups=None,
     department="department",
-    tenant="tenant",
     username=("preferred_username", "email"),
-    extra_groups=None,
     requires_token_use=False,
 )
 
@@ -204,6 +228,15 @@ class TokenVerifier:
         self._check_claims(claims)
         return VerifiedToken(claims=claims, principal=self._principal(claims))
 
+    def reverify(self, claims: Mapping[str, Any]) -> VerifiedToken:
+        """Claims this verifier accepted earlier (kept server-side instead of the token), checked again.
+
+        The signature was checked when they were first verified; issuer, audience, expiry and the mapping
+        to a principal are checked again now, so a session kept this way ends when its token would.
+        """
+        self._check_claims(claims)
+        return VerifiedToken(claims=dict(claims), principal=self._principal(claims))
+
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         if claims.get("iss") not in self._issuers:
             raise refuse("wrong_issuer", "token issuer is not trusted")
@@ -239,24 +272,29 @@ class TokenVerifier:
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:
         mapping = self._mapping
-        groups = claims.get(mapping.groups) or []
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise refuse("malformed", "token groups claim is not a list of strings")
-        group_set = set(groups)
-        extra = claims.get(mapping.extra_groups) if mapping.extra_groups else None
-        if isinstance(extra, str):
-            group_set.update(g.strip() for g in extra.strip("[]").split(",") if g.strip())
+        group_set = set(mapping.fixed_groups)
+        if mapping.groups is not None:
+            groups = claims.get(mapping.groups) or []
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise refuse("malformed", "token groups claim is not a list of strings")
+            group_set.update(groups)
+        if mapping.federated_groups is not None and claims.get(mapping.federation_marker):
+            extra = claims.get(mapping.federated_groups)
+            if isinstance(extra, str):
+                group_set.update(g.strip() for g in extra.strip("[]").split(",") if g.strip())
         username = next((claims[c] for c in mapping.username if isinstance(claims.get(c), str)), claims["sub"])
-        department = claims.get(mapping.department)
+        department = claims.get(mapping.department) if mapping.department is not None else None
         email = claims.get("email")
+        if mapping.requires_verified_email and claims.get("email_verified") not in (True, "true"):
+            email = None
         return Principal(
             subject=str(claims["sub"]),
             username=str(username),
             groups=frozenset(group_set),
-            tenant=str(claims.get(mapping.tenant) or self._tenant),
+            tenant=self._tenant,
             email=email if isinstance(email, str) else None,
             department=department if isinstance(department, str) and department else None,
-            external=bool(group_set & EXTERNAL_GROUPS),
+            external=mapping.external or bool(group_set & EXTERNAL_GROUPS),
         )
 
 
@@ -275,11 +313,17 @@ class TrustedIssuers:
             claims = json.loads(jws.get_unverified_claims(token))
         except (JWSError, JWTError, ValueError) as exc:
             raise refuse("malformed", "token payload cannot be decoded") from exc
-        issuer = claims.get("iss") if isinstance(claims, dict) else None
+        return self._verifier_for(claims.get("iss") if isinstance(claims, dict) else None).verify(token)
+
+    def reverify(self, claims: Mapping[str, Any]) -> VerifiedToken:
+        """Claims kept from an earlier verification, checked again by their issuer's verifier."""
+        return self._verifier_for(claims.get("iss")).reverify(claims)
+
+    def _verifier_for(self, issuer: object) -> TokenVerifier:
         verifier = self._verifiers.get(issuer) if isinstance(issuer, str) else None
         if verifier is None:
             raise refuse("wrong_issuer", "token issuer is not trusted")
-        return verifier.verify(token)
+        return verifier
 
 
 def _header(token: str) -> dict[str, Any]:

@@ -27,6 +27,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def require_pinned(kind: str, path: Path, expected: str) -> None:
+    """ConfigurationError unless a packaged model file exists with the pinned sha256 (what was reviewed)."""
+    if not path.is_file():
+        raise ConfigurationError(f"{kind} file {path} is missing; reinstall the pinned packages")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ConfigurationError(
+            f"{kind} file {path} has sha256 {actual}, expected {expected}; "
+            "reinstall the versions pinned in requirements.lock"
+        )
+
+
 def minilm_files() -> tuple[Path, Path]:
     """Paths of the packaged model.onnx and tokenizer.json, or ConfigurationError if not installed."""
     try:
@@ -67,18 +79,8 @@ class OnnxMiniLMEmbedder:
         with self._lock:
             if self._session is not None:
                 return
-            for path, expected in (
-                (self._model_path, MINILM_MODEL_SHA256),
-                (self._tokenizer_path, MINILM_TOKENIZER_SHA256),
-            ):
-                if not path.is_file():
-                    raise ConfigurationError(f"embedding file {path} is missing; reinstall the pinned packages")
-                actual = sha256_of(path)
-                if actual != expected:
-                    raise ConfigurationError(
-                        f"embedding file {path} has sha256 {actual}, expected {expected}; "
-                        "reinstall the versions pinned in requirements.lock"
-                    )
+            require_pinned("embedding", self._model_path, MINILM_MODEL_SHA256)
+            require_pinned("embedding", self._tokenizer_path, MINILM_TOKENIZER_SHA256)
             import onnxruntime
             from tokenizers import Tokenizer
 

@@ -12,11 +12,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from keel.contract import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
+from keel.identity.principal import CUSTOMER_GROUP
 from keel.tenant.loader import default_tenant_dir
 
 POOL_NAME = "keel-local-employees"
 CLIENT_NAME = "keel-local-web"
 CUSTOM_ATTRIBUTES = ("department", "tenant")
+# The customer pool mirrors the one in stacks/identity.py: self sign-up on, the same custom attributes, and
+# a widget client that may write standard attributes only (Keel trusts none of a customer's claims anyway).
+CUSTOMER_POOL_NAME = "keel-local-customers"
+CUSTOMER_CLIENT_NAME = "keel-local-customer-widget"
+CUSTOMER_CUSTOM_ATTRIBUTES = ("groups", "department", "tenant")
+CUSTOMER_WRITABLE_ATTRIBUTES = ("email", "name", "given_name", "family_name", "locale")
 
 
 @dataclass(frozen=True)
@@ -103,27 +110,59 @@ class UserPool:
 
 def provision_user_pool(cognito: Any) -> UserPool:
     """Create (or find) the employee user pool with custom attributes, and its app client."""
-    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
-    pool_id = next((p["Id"] for p in pools if p["Name"] == POOL_NAME), None)
-    if pool_id is None:
-        pool_id = cognito.create_user_pool(
-            PoolName=POOL_NAME,
-            Schema=[{"Name": a, "AttributeDataType": "String", "Mutable": True} for a in CUSTOM_ATTRIBUTES],
-            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": True, "RequireNumbers": True}},
-        )["UserPool"]["Id"]
-    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
-    client_id = next((c["ClientId"] for c in clients if c["ClientName"] == CLIENT_NAME), None)
-    if client_id is None:
-        client_id = cognito.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName=CLIENT_NAME,
-            ExplicitAuthFlows=[
-                "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-                "ALLOW_USER_PASSWORD_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH",
-            ],
-        )["UserPoolClient"]["ClientId"]
+    pool_id = _ensure_pool(
+        cognito,
+        POOL_NAME,
+        Schema=[{"Name": a, "AttributeDataType": "String", "Mutable": True} for a in CUSTOM_ATTRIBUTES],
+    )
+    return UserPool(pool_id=pool_id, client_id=_ensure_client(cognito, pool_id, CLIENT_NAME))
+
+
+def provision_customer_pool(cognito: Any) -> UserPool:
+    """Create (or find) the self-service customer pool and the website widget's client."""
+    pool_id = _ensure_pool(
+        cognito,
+        CUSTOMER_POOL_NAME,
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": False},
+        AutoVerifiedAttributes=["email"],
+        Schema=[{"Name": a, "AttributeDataType": "String", "Mutable": True} for a in CUSTOMER_CUSTOM_ATTRIBUTES],
+    )
+    client_id = _ensure_client(
+        cognito,
+        pool_id,
+        CUSTOMER_CLIENT_NAME,
+        ReadAttributes=[*CUSTOMER_WRITABLE_ATTRIBUTES, "email_verified"],
+        WriteAttributes=list(CUSTOMER_WRITABLE_ATTRIBUTES),
+    )
+    _ensure_group(cognito, pool_id, CUSTOMER_GROUP)
     return UserPool(pool_id=pool_id, client_id=client_id)
+
+
+def _ensure_pool(cognito: Any, name: str, **create: Any) -> str:
+    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+    found = next((p["Id"] for p in pools if p["Name"] == name), None)
+    if found is not None:
+        return str(found)
+    policy = {"PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": True, "RequireNumbers": True}}
+    return str(cognito.create_user_pool(PoolName=name, Policies=policy, **create)["UserPool"]["Id"])
+
+
+def _ensure_client(cognito: Any, pool_id: str, name: str, **create: Any) -> str:
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    found = next((c["ClientId"] for c in clients if c["ClientName"] == name), None)
+    if found is not None:
+        return str(found)
+    flows = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    return str(
+        cognito.create_user_pool_client(UserPoolId=pool_id, ClientName=name, ExplicitAuthFlows=flows, **create)[
+            "UserPoolClient"
+        ]["ClientId"]
+    )
+
+
+def customer_pool_settings(pool: UserPool) -> dict[str, str]:
+    """The KEEL_* settings that make the handlers trust the customer pool (as customers, nothing more)."""
+    return {"KEEL_CUSTOMER_USER_POOL_ID": pool.pool_id, "KEEL_CUSTOMER_APP_CLIENT_ID": pool.client_id}
 
 
 def ensure_user(

@@ -208,6 +208,7 @@ def _assemble(
     )
     environment = {
         **local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region),
+        **provision.customer_pool_settings(provision.provision_customer_pool(clients.cognito)),
         **tenant_environment(tenant),
     }
     os.environ.update(environment)
