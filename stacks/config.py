@@ -382,7 +382,12 @@ def build_stage_config(
         log_retention_days={"dev": 14, "staging": 30, "prod": 365}[stage],
         audit_retention_days={"dev": 1, "staging": 30, "prod": 2557}[stage],
         federation=_federation(stage, extra.get("federation", {})),
-        callback_urls=tuple(extra.get("callback_urls", (f"https://keel-{stage}.example.com/auth/callback",))),
+        # The consoles are their own redirect (and sign-out) URIs: code + PKCE returns to the page that asked.
+        callback_urls=tuple(
+            extra.get(
+                "callback_urls", tuple(f"https://keel-{stage}.example.com{page}" for page in ("/agent/", "/ops/"))
+            )
+        ),
         auth_domain_prefix=str(extra.get("auth_domain_prefix", f"keel-{stage}-{target.account}")),
         access_token_minutes=15 if prod else 30,
         refresh_token_hours=8 if prod else 12,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from keel.channels.agent import AgentEndpoint
-from keel.escalation.wiring import EscalationConfig, agent_console_factory
+from keel.channels.agent import AgentEndpoint, agent_console_factory
+from keel.escalation.wiring import EscalationConfig
 
 # Settings are read at the edge; the console and its clients are built on the first request.
 _endpoint = AgentEndpoint(agent_console_factory(EscalationConfig.from_environ(os.environ)))

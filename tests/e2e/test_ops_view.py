@@ -1,12 +1,13 @@
-"""The ops view in real headless Chromium (Debian's, driven by Playwright): KPIs from GET /v1/ops/kpis over a
-week of conversations in the local stack's DynamoDB, drawn as non-empty charts. Saves test-results/ops.png."""
+"""The ops view in real headless Chromium (Debian's, driven by Playwright): an operator signs in through the
+local managed login (code + PKCE) and sees the KPIs from GET /v1/ops/kpis over a week of conversations in the
+local stack's DynamoDB at once, as non-empty charts with text alternatives; the window can be changed; a person
+without an operators' group is refused with an explanation; axe-core finds nothing serious.
+Saves test-results/ops.png."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,20 +17,10 @@ from keel.channels.feedback import DynamoDBFeedbackStore, Feedback
 from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.local import provision
-from keel.local.api import LocalApi, Route
 from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import axe_violations, sign_in
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = REPO_ROOT / "test-results" / "ops.png"
 CHARTS = 8
 QUERIES = {
@@ -37,28 +28,6 @@ QUERIES = {
     "it": "How do I reset my VPN token?",
     "finance": "When is the expense report deadline?",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("Debian chromium is not installed; `make e2e` installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture(scope="module")
-def ops_api(local_stack: Any) -> Iterator[LocalApi]:
-    """The ops route served the way the local stack serves every route: the Lambda handler behind LocalApi."""
-    api = LocalApi(
-        [Route("/v1/ops", "ops_api", ("GET",))], REPO_ROOT / "functions", REPO_ROOT / "web", lambda: {"status": "up"}
-    ).start()
-    yield api
-    api.stop()
 
 
 def _seed_week(stack: Any) -> int:
@@ -106,25 +75,25 @@ def _seed_week(stack: Any) -> int:
     return count
 
 
-def _operator_token(stack: Any) -> str:
-    aws = AwsClients(region="us-east-1", endpoint_url=stack.moto.url)
-    password = provision.ensure_user(aws.cognito, stack.pool, "ops-viewer", groups=["all-staff", "it-admins"])
-    return str(provision.sign_in(aws.cognito, stack.pool, "ops-viewer", password)["IdToken"])
+OPERATOR = "ivan.it"  # it-admins: an operators' group of the ops API
+EMPLOYEE = "emma.engineer"
+PASSWORDS = {u["username"]: u["password"] for u in provision.demo_users()}
 
 
-def test_ops_view_draws_the_kpis_as_non_empty_charts(browser: Any, local_stack: Any, ops_api: LocalApi) -> None:
-    # Given a week of conversations in the conversations table and an operator's token
+def test_operator_signs_in_and_sees_the_kpis_at_once_as_non_empty_charts(chromium: Any, local_stack: Any) -> None:
+    # Given a week of conversations in the conversations table
     seeded = _seed_week(local_stack)
-    token = _operator_token(local_stack)
 
-    # When the operator opens the ops view
-    page = browser.new_page(viewport={"width": 1180, "height": 900})
+    # When the operator opens the ops view and signs in through the managed login
+    page = chromium.new_page(viewport={"width": 1180, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{ops_api.url}/ops/index.html#token={token}")
-    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    page.goto(f"{local_stack.api.url}/ops/")
+    sign_in(page, OPERATOR, PASSWORDS[OPERATOR])
 
-    # Then every chart is drawn with data in it, and the totals count the seeded conversations
+    # Then the KPIs load at once (no button, no token): every chart is drawn with data in it
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert "code=" not in page.url and page.locator("input[type=password]").count() == 0
     charts = page.locator("svg.chart")
     assert charts.count() == CHARTS
     for i in range(CHARTS):
@@ -132,19 +101,63 @@ def test_ops_view_draws_the_kpis_as_non_empty_charts(browser: Any, local_stack: 
         title = chart.get_attribute("aria-label")
         assert int(chart.get_attribute("data-points") or 0) > 0, f"chart {title!r} is empty"
         assert chart.locator("circle, rect.bar").count() > 0, f"chart {title!r} has no marks"
+        # And each chart has a text alternative: a summary it points to and the numbers as a table
+        summary = page.locator(f"#{chart.get_attribute('aria-describedby')}").inner_text()
+        assert summary.startswith(str(title)) and any(ch.isdigit() for ch in summary), summary
+    tables = page.locator(".chart-figure table")
+    assert tables.count() == CHARTS and tables.first.locator("tbody tr").count() >= 7
     tiles = page.locator(".tile b").all_inner_texts()
     assert int(tiles[0].replace(",", "")) >= seeded
     assert page.locator("#unresolved li").count() >= 1
-    assert "token" not in page.url  # the token is taken out of the address bar
+    assert axe_violations(page) == []
+
+    # When the operator picks another window, the KPIs reload for it
+    page.get_by_label("Window").select_option("1d")
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert len(page.locator(".chart-figure").first.locator("tbody tr").all()) <= 2
+    assert "conversations from" in page.locator("#status").inner_text()
     assert not errors, errors
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()
 
 
-def test_ops_view_without_a_token_asks_for_one(browser: Any, ops_api: LocalApi) -> None:
-    page = browser.new_page()
-    page.goto(f"{ops_api.url}/ops/index.html")
-    assert "token" in page.locator("#status").inner_text()
-    assert page.locator("#status").get_attribute("class") == "error"
+def test_a_person_who_is_not_an_operator_is_refused_with_an_explanation(chromium: Any, local_stack: Any) -> None:
+    page = chromium.new_page()
+    page.goto(f"{local_stack.api.url}/ops/")
+    sign_in(page, EMPLOYEE, PASSWORDS[EMPLOYEE])
+    page.get_by_role("heading", name="The ops view is for operators").wait_for(timeout=15_000)
+    assert EMPLOYEE in page.locator("#gate-text").inner_text()
+    assert page.locator("#report").is_hidden() and page.locator("svg.chart").count() == 0
+    assert axe_violations(page) == []
+    page.close()
+
+
+def test_the_session_renews_itself_a_minute_before_the_token_expires(chromium: Any, local_stack: Any) -> None:
+    page = chromium.new_page()
+    page.clock.install()
+    grants: list[str] = []
+    page.on(
+        "requestfinished",
+        lambda r: (
+            grants.append(f"{(r.post_data or '').split('&')[0]} {r.response().status}")
+            if r.url.endswith("/oauth2/token")
+            else None
+        ),
+    )
+    page.goto(f"{local_stack.api.url}/ops/")
+    sign_in(page, OPERATOR, PASSWORDS[OPERATOR])
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert grants == ["grant_type=authorization_code 200"]
+    # When 59 minutes pass (the pool's tokens last an hour), the page refreshes on its own
+    page.clock.fast_forward("59:30")
+    page.wait_for_function("document.body.dataset.loaded === 'true'")
+    deadline = time.monotonic() + 10
+    while len(grants) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert grants[1:] == ["grant_type=refresh_token 200"], grants
+    # And the renewed token works: the next load succeeds
+    page.get_by_label("Window").select_option("14d")
+    page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+    assert "conversations from" in page.locator("#status").inner_text()
     page.close()

@@ -134,5 +134,69 @@
     return svg;
   }
 
-  global.KeelCharts = { lineChart, stackedBars, format };
+  // The text alternative of a chart: a one-line summary the image points to, and the numbers as a table.
+  let figures = 0;
+  function figure(svg, labels, series, kind) {
+    const title = svg.getAttribute("aria-label");
+    const id = "chart-" + ++figures;
+    const node = document.createElement("figure");
+    node.className = "chart-figure";
+    const caption = document.createElement("figcaption");
+    caption.id = id + "-summary";
+    caption.textContent = summary(title, labels, series, kind);
+    svg.setAttribute("aria-describedby", caption.id);
+    const details = document.createElement("details");
+    const toggle = document.createElement("summary");
+    toggle.textContent = "Data table: " + title;
+    details.append(toggle, table(title, labels, series, kind));
+    node.append(svg, caption, details);
+    return node;
+  }
+
+  function summary(title, labels, series, kind) {
+    if (!labels.length) return title + ": no data in this window.";
+    const parts = series.map((s) => {
+      const known = s.values.map((v, i) => [v, i]).filter(([v]) => v !== null && v !== undefined);
+      if (!known.length) return s.name + " has no data";
+      const values = known.map(([v]) => v);
+      const [last, at] = known[known.length - 1];
+      return `${s.name} ${format(last, kind)} on ${labels[at]} (lowest ${format(Math.min(...values), kind)}, ` +
+        `highest ${format(Math.max(...values), kind)})`;
+    });
+    return `${title}, ${labels[0]} to ${labels[labels.length - 1]}: ${parts.join("; ")}.`;
+  }
+
+  function table(title, labels, series, kind) {
+    const node = document.createElement("table");
+    const caption = document.createElement("caption");
+    caption.textContent = title;
+    const head = document.createElement("tr");
+    for (const name of ["Date", ...series.map((s) => s.name)]) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = name;
+      head.append(th);
+    }
+    const rows = labels.map((label, i) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = label;
+      tr.append(th);
+      for (const s of series) {
+        const td = document.createElement("td");
+        td.textContent = format(s.values[i], kind || "int");
+        tr.append(td);
+      }
+      return tr;
+    });
+    const thead = document.createElement("thead");
+    thead.append(head);
+    const tbody = document.createElement("tbody");
+    tbody.append(...rows);
+    node.append(caption, thead, tbody);
+    return node;
+  }
+
+  global.KeelCharts = { lineChart, stackedBars, figure, format };
 })(window);

@@ -3,38 +3,47 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const C = window.KeelCharts;
-  const TOKEN_KEY = "keel-ops-token";
-
-  function token() {
-    const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-    if (fromHash) {
-      sessionStorage.setItem(TOKEN_KEY, fromHash);
-      history.replaceState(null, "", location.pathname + location.search);  // keep the token out of history
-    }
-    return $("token").value.trim() || sessionStorage.getItem(TOKEN_KEY) || "";
-  }
+  const auth = window.KeelAuth;
+  let stopped = false;
 
   function setStatus(text, isError) {
     $("status").textContent = text;
     $("status").className = isError ? "error" : "";
   }
 
+  function gate(title, message, { signIn = false, switchUser = false, refused = false } = {}) {
+    $("gate-title").textContent = title;
+    $("gate-text").textContent = message;
+    $("signin").hidden = !signIn;
+    $("switch").hidden = !switchUser;
+    $("gate").classList.toggle("refused", refused);
+    $("gate").hidden = false;
+    $("report").hidden = true;
+    for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = true;
+  }
+
   async function load() {
-    const bearer = token();
-    if (!bearer) { setStatus("Paste an operator's access token to load the KPIs.", true); return; }
+    if (stopped) return;
     const since = $("since").value;
-    setStatus("Loading…");
-    let response;
+    setStatus("Loading the KPIs for " + $("since").selectedOptions[0].textContent + "…");
+    document.body.dataset.loaded = "false";
+    let body;
     try {
-      response = await fetch(`/v1/ops/kpis?since=${encodeURIComponent(since)}`,
-        { headers: { Authorization: "Bearer " + bearer } });
-    } catch (err) {
-      setStatus("The API cannot be reached: " + err.message, true);
-      return;
-    }
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      setStatus((body.error && body.error.message) || `HTTP ${response.status}`, true);
+      body = await auth.api("GET", `/v1/ops/kpis?since=${encodeURIComponent(since)}`);
+    } catch (error) {
+      if (error.status === 401) return; // the "ended" listener explains it
+      if (error.status === 403) {
+        const user = auth.user();
+        gate(
+          "The ops view is for operators",
+          (user ? "You are signed in as " + user.name + ", but " : "") + "the API refused access: " + error.message +
+            ". If you run Keel, ask your administrator to add you to an operators' group in the directory.",
+          { switchUser: true, refused: true },
+        );
+        stopped = true;
+        return;
+      }
+      setStatus(error.message, true);
       return;
     }
     render(body);
@@ -67,20 +76,24 @@
     const labels = days.map((d) => d.date);
     const col = (key) => days.map((d) => d[key]);
     const outcome = (key) => days.map((d) => d.outcomes[key]);
+    const figure = (svg, series, kind) => C.figure(svg, labels, series, kind);
+    const outcomes = ["resolved", "escalated", "abandoned", "open"].map((o) => ({ name: o, values: outcome(o) }));
+    const feedback = [{ name: "thumbs up", values: col("thumbs_up") }, { name: "thumbs down", values: col("thumbs_down") }];
+    const rates = [{ name: "deflection", values: col("deflection_rate") }, { name: "resolution", values: col("resolution_rate") }];
+    const csat = [{ name: "average", values: col("csat_average") }];
+    const latency = [{ name: "p50", values: col("latency_p50_ms") }, { name: "p95", values: col("latency_p95_ms") }];
+    const errors = [{ name: "hallucination", values: col("hallucination_rate") }, { name: "errors", values: col("error_rate") }];
+    const tokens = [{ name: "tokens", values: col("tokens_per_query") }];
+    const cost = [{ name: "cost", values: col("cost_usd") }];
     $("charts").replaceChildren(
-      C.stackedBars("Conversations by outcome", labels, ["resolved", "escalated", "abandoned", "open"]
-        .map((o) => ({ name: o, values: outcome(o) }))),
-      C.lineChart("Deflection and resolution", labels,
-        [{ name: "deflection", values: col("deflection_rate") }, { name: "resolution", values: col("resolution_rate") }], "pct"),
-      C.lineChart("CSAT (1-5)", labels, [{ name: "average", values: col("csat_average") }], "num"),
-      C.stackedBars("Feedback", labels,
-        [{ name: "thumbs up", values: col("thumbs_up") }, { name: "thumbs down", values: col("thumbs_down") }]),
-      C.lineChart("Latency (ms)", labels,
-        [{ name: "p50", values: col("latency_p50_ms") }, { name: "p95", values: col("latency_p95_ms") }], "num"),
-      C.lineChart("Hallucination and error rate", labels,
-        [{ name: "hallucination", values: col("hallucination_rate") }, { name: "errors", values: col("error_rate") }], "pct"),
-      C.lineChart("Tokens per query", labels, [{ name: "tokens", values: col("tokens_per_query") }], "num"),
-      C.lineChart("Cost per day (USD)", labels, [{ name: "cost", values: col("cost_usd") }], "usd"),
+      figure(C.stackedBars("Conversations by outcome", labels, outcomes), outcomes, "int"),
+      figure(C.lineChart("Deflection and resolution", labels, rates, "pct"), rates, "pct"),
+      figure(C.lineChart("CSAT (1-5)", labels, csat, "num"), csat, "num"),
+      figure(C.stackedBars("Feedback", labels, feedback), feedback, "int"),
+      figure(C.lineChart("Latency (ms)", labels, latency, "num"), latency, "num"),
+      figure(C.lineChart("Hallucination and error rate", labels, errors, "pct"), errors, "pct"),
+      figure(C.lineChart("Tokens per query", labels, tokens, "num"), tokens, "num"),
+      figure(C.lineChart("Cost per day (USD)", labels, cost, "usd"), cost, "usd"),
     );
     topics($("low-confidence"), report.low_confidence_topics);
     topics($("unresolved"), report.unresolved_topics);
@@ -101,5 +114,23 @@
   }
 
   $("controls").addEventListener("submit", (event) => { event.preventDefault(); load(); });
-  load();
+  $("since").addEventListener("change", load);
+  $("signout").addEventListener("click", () => auth.signOut());
+  $("switch").addEventListener("click", () => auth.signOut());
+  $("signin").addEventListener("click", () => auth.signIn());
+  auth.on("ended", (message) => { stopped = true; gate("You are signed out", message, { signIn: true }); });
+
+  auth.start().then((result) => {
+    if (result.state === "redirecting") return;
+    if (result.state !== "signed-in") {
+      gate(result.state === "signed-out" ? "You are signed out" : "Sign-in did not complete", result.message, { signIn: true });
+      return;
+    }
+    $("gate").hidden = true;
+    $("report").hidden = false;
+    for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = false;
+    const user = auth.user();
+    $("user").textContent = user ? "Signed in as " + user.name : "";
+    load();
+  }, (error) => gate("The ops view cannot start", error.message));
 })();

@@ -164,7 +164,8 @@
 
   function bubble(role, text) {
     var item = el("div", { class: "keel-msg keel-" + role, "data-keel": role });
-    item.appendChild(el("span", { class: "keel-visually-hidden" }, role === "user" ? "You said: " : "Assistant: "));
+    var speaker = role === "user" ? "You said: " : role === "agent" ? "Support agent: " : "Assistant: ";
+    item.appendChild(el("span", { class: "keel-visually-hidden" }, speaker));
     var body = el("p", { class: "keel-text" }, text);
     item.appendChild(body);
     ui.log.appendChild(item);

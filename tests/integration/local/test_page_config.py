@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keel.local.api import LocalApi, page_config_script
+from keel.local.api import PAGE_CONFIG_PATH, LocalApi, page_config_script, page_config_service
 from tests.conftest import REPO_ROOT
 
 
@@ -25,11 +25,17 @@ def get(url: str) -> tuple[int, str, str]:
 
 
 def test_the_config_script_carries_the_stack_values_and_lets_the_page_add_its_own(api: LocalApi) -> None:
-    api.set_page_config({"wsUrl": "ws://127.0.0.1:9999", "title": "Ask Lakeside Health"})
+    api.mount((PAGE_CONFIG_PATH,), page_config_service({"wsUrl": "ws://127.0.0.1:9999", "title": "Ask Lakeside"}))
     status, kind, body = get(f"{api.url}/keel-config.js")
     assert status == 200 and kind == "text/javascript"
-    assert body.startswith('window.KeelConfig = Object.assign({"title": "Ask Lakeside Health", "wsUrl": ')
+    assert body.startswith('window.KeelConfig = Object.assign({"title": "Ask Lakeside", "wsUrl": ')
     assert body.rstrip().endswith("window.KeelConfig || {});")
+
+
+def test_the_config_script_answers_get_only() -> None:
+    serve = page_config_service({"wsUrl": "ws://127.0.0.1:9999"})
+    assert serve("POST", PAGE_CONFIG_PATH, {}, b"{}")[0] == 405
+    assert serve("GET", PAGE_CONFIG_PATH, {}, b"")[0] == 200
 
 
 def test_a_value_cannot_close_the_script_element() -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from keel.channels.http import bearer_token, correlation_id, error_response, json_response, parse_body
 from keel.errors import InvalidRequest, NotFound
 from keel.escalation.console import AgentConsole
+from keel.escalation.wiring import EscalationConfig
 from keel.identity.principal import Principal
 from keel.lazy import Lazy
 
@@ -68,3 +69,33 @@ class AgentEndpoint:
             return console.reply(agent, conversation_id, parse_body(event, ReplyBody).text)
         actions = {"take": console.take, "handback": console.handback, "close": console.close}
         return actions[action](agent, conversation_id)
+
+
+def agent_console_factory(config: EscalationConfig) -> Callable[[], tuple[Any, AgentConsole]]:
+    """Builds (identify, console) on first use; identity is the chat service's (the same tokens and revocation)."""
+
+    def factory() -> tuple[Any, AgentConsole]:
+        from keel.access.bots import BotRegistry
+        from keel.bootstrap import build_chat_service, build_tenant
+        from keel.channels.wiring import ChannelConfig, Channels
+        from keel.conversations.dynamodb import DynamoDBConversationStore
+        from keel.escalation.queues import AgentQueues
+        from keel.escalation.records import DynamoDBEscalationStore
+        from keel.escalation.wiring import stage_clients
+
+        settings, clients = stage_clients()
+        service = build_chat_service(settings, clients)
+        channels = ChannelConfig.from_settings(settings)
+        notifier = None
+        if channels.channel_state_table and channels.sessions_table:
+            # An agent's reply reaches the user's open widget at once (otherwise on the user's next message).
+            notifier = Channels(channels, clients, lambda: service).user_notifier()
+        console = AgentConsole(
+            DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
+            DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
+            AgentQueues.from_bots(BotRegistry.from_tenant(build_tenant(settings))),
+            notifier,
+        )
+        return service.identify, console
+
+    return factory

@@ -221,6 +221,33 @@ class WebSocketSessionCloser:
         self._connections.delete(session.session_id)
 
 
+class WebSocketNotifier:
+    """Pushes a frame to every open WebSocket of a subject: how an agent's reply reaches the user's widget."""
+
+    def __init__(
+        self, sessions: SessionRegistry, connections: ConnectionStore, poster: Callable[[str], ConnectionPoster]
+    ) -> None:
+        self._sessions = sessions
+        self._connections = connections
+        self._poster = poster
+
+    def notify(self, subject: str, frame: dict[str, Any]) -> None:
+        """Best effort per connection: a closed one is forgotten, an unreachable API is logged."""
+        for session in self._sessions.sessions(subject):
+            if session.channel != SESSION_CHANNEL:
+                continue
+            connection = self._connections.get(session.session_id)
+            if connection is None or not connection.endpoint:
+                continue
+            try:
+                self._poster(connection.endpoint).post(session.session_id, frame)
+            except ConnectionGone:
+                self._connections.delete(session.session_id)
+                self._sessions.unregister(subject, SESSION_CHANNEL, session.session_id)
+            except KeelError as exc:
+                logger.warning("could not push a frame to a connection: %s", exc.code)
+
+
 def management_endpoint(request_context: Mapping[str, Any]) -> str:
     """The Management API endpoint of the API that sent the event (plain HTTP only for the loopback stand-in)."""
     domain = str(request_context.get("domainName") or "")

@@ -26,6 +26,7 @@ from keel.channels.websocket import (
     ApiGatewayPoster,
     DynamoDBConnectionStore,
     WebSocketGateway,
+    WebSocketNotifier,
     WebSocketSessionCloser,
 )
 from keel.errors import ConfigurationError
@@ -161,6 +162,14 @@ class Channels:
         """The SessionCloser the revocation path uses to end open WebSocket connections."""
         connections = DynamoDBConnectionStore(self.clients.dynamodb, self.config.require("channel_state_table"))
         return WebSocketSessionCloser(connections, self._poster)
+
+    def user_notifier(self) -> WebSocketNotifier:
+        """Pushes frames (an agent's reply) to a user's open widget connections."""
+        from keel.identity.sessions import DynamoDBSessionRegistry
+
+        connections = DynamoDBConnectionStore(self.clients.dynamodb, self.config.require("channel_state_table"))
+        sessions = DynamoDBSessionRegistry(self.clients.dynamodb, self.config.require("sessions_table"))
+        return WebSocketNotifier(sessions, connections, self._poster)
 
     def _poster(self, endpoint: str) -> ApiGatewayPoster:
         # The Management API endpoint is the API's own URL, so one client is made per endpoint.

@@ -6,9 +6,10 @@ from typing import Any
 
 from keel.errors import Conflict, Forbidden, InvalidRequest
 from keel.escalation import messages
-from keel.escalation.ports import StatusStore
+from keel.escalation.ports import StatusStore, UserNotifier
 from keel.escalation.queues import AgentQueues
 from keel.escalation.records import OPEN_STATUSES, Agent, DynamoDBEscalationStore, EscalationRecord
+from keel.escalation.triage import ordered, triage
 from keel.identity.principal import Principal
 
 TAKEABLE = ("pending", "helpdesk_unavailable", "ticketed", "failed")
@@ -17,15 +18,24 @@ TAKEABLE = ("pending", "helpdesk_unavailable", "ticketed", "failed")
 class AgentConsole:
     """What an agent can do with the escalated conversations of the queues they are assigned to."""
 
-    def __init__(self, escalations: DynamoDBEscalationStore, conversations: StatusStore, queues: AgentQueues) -> None:
+    def __init__(
+        self,
+        escalations: DynamoDBEscalationStore,
+        conversations: StatusStore,
+        queues: AgentQueues,
+        notifier: UserNotifier | None = None,
+    ) -> None:
         self._escalations = escalations
         self._conversations = conversations
         self._queues = queues
+        self._notifier = notifier
 
     def queue(self, agent: Principal) -> list[dict[str, Any]]:
-        """Open escalations of the agent's queues, oldest first, with reason, summary, intent and status."""
+        """Open escalations of the agent's queues, most urgent then longest waiting first, with reason, language,
+        summary and status."""
         bots = self._queues.require_agent(agent)
-        return [_summary(r) for r in self._escalations.records(OPEN_STATUSES) if r.bot in bots]
+        records = [r for r in self._escalations.records(OPEN_STATUSES) if r.bot in bots]
+        return [{**_summary(r), **t.fields()} for r, t in ordered(records)]
 
     def conversation(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
         """One escalation with its transcript (masked, as stored)."""
@@ -33,6 +43,8 @@ class AgentConsole:
         transcript = self._conversations.messages(conversation_id, limit=200)
         return {
             **_summary(record),
+            **triage(record).fields(),
+            "mine": record.status == "assigned" and record.agent_id == agent.subject,
             "messages": [{"role": m.role, "text": m.text, "at": m.created_at} for m in transcript],
         }
 
@@ -59,21 +71,21 @@ class AgentConsole:
             raise Conflict(f"conversation {conversation_id} is already taken or closed") from exc
         self._escalations.set_presence(self._presence(agent, "busy", conversation_id))
         self._conversations.set_status(conversation_id, "with_agent")
+        joined = messages.agent_joined(_name(agent))
         messages.post(
-            self._conversations,
-            conversation_id,
-            "agent",
-            messages.agent_joined(_name(agent)),
-            {"agent": _name(agent), "agent_id": agent.subject},
+            self._conversations, conversation_id, "agent", joined, {"agent": _name(agent), "agent_id": agent.subject}
         )
-        return _summary(self._escalations.require(conversation_id))
+        taken = self._escalations.require(conversation_id)
+        self._notify(taken, "status", joined)
+        return _summary(taken)
 
     def reply(self, agent: Principal, conversation_id: str, text: str) -> dict[str, Any]:
-        """Post the agent's message into the conversation (the user sees it in the same channel)."""
-        self._assigned(agent, conversation_id)
+        """Post the agent's message into the conversation; the user's open chat receives it at once."""
+        record = self._assigned(agent, conversation_id)
         message = messages.post(
             self._conversations, conversation_id, "agent", text, {"agent": _name(agent), "agent_id": agent.subject}
         )
+        self._notify(record, "agent_message", text, agent=_name(agent))
         return {"conversation_id": conversation_id, "seq": message.seq}
 
     def handback(self, agent: Principal, conversation_id: str) -> dict[str, Any]:
@@ -95,7 +107,15 @@ class AgentConsole:
         self._conversations.set_status(conversation_id, conversation_status)
         messages.post(self._conversations, conversation_id, "assistant", text, {"escalation": {"kind": status}})
         self._escalations.set_presence(self._presence(agent, "online"))
+        self._notify(self._escalations.require(conversation_id), "status", text)
         return {"conversation_id": conversation_id, "status": status}
+
+    def _notify(self, record: EscalationRecord, kind: str, text: str, **extra: str) -> None:
+        subject = record.user.get("subject")
+        if self._notifier is None or not isinstance(subject, str) or not subject:
+            return
+        frame = {"type": kind, "conversation_id": record.conversation_id, "text": text, **extra}
+        self._notifier.notify(subject, frame)
 
     def _record(self, agent: Principal, conversation_id: str) -> EscalationRecord:
         # Refused before anything of the escalation is returned or changed.

@@ -68,3 +68,11 @@ class StatusStore(Protocol):
     def set_status(self, conversation_id: str, status: str) -> None:
         """Change the conversation's status."""
         ...
+
+
+class UserNotifier(Protocol):
+    """Delivers a frame to the user's open chat sessions (the widget's WebSocket, in AWS and locally)."""
+
+    def notify(self, subject: str, frame: dict[str, Any]) -> None:
+        """Best effort: the message is already stored, and a user who is not connected reads it later."""
+        ...

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keel.errors import ConfigurationError
-from keel.escalation.console import AgentConsole
 from keel.escalation.helpdesk import SecretCredentials
 from keel.escalation.ports import Helpdesk
 from keel.escalation.records import DynamoDBEscalationStore
@@ -75,7 +74,8 @@ def build_helpdesk(config: EscalationConfig, secrets_client: Any) -> Helpdesk:
     return ZendeskHelpdesk(config.helpdesk_url, credentials)
 
 
-def _clients() -> tuple[Any, Any]:
+def stage_clients() -> tuple[Any, Any]:
+    """The settings and AWS clients of this function's environment."""
     from keel.bootstrap import AwsClients
     from keel.settings import load_settings
 
@@ -87,7 +87,7 @@ def build_worker(config: EscalationConfig) -> EscalationWorker:
     """The ticket worker for the escalation queue's Lambda."""
     from keel.conversations.dynamodb import DynamoDBConversationStore
 
-    settings, clients = _clients()
+    settings, clients = stage_clients()
     return EscalationWorker(
         clients.client("stepfunctions"),
         build_helpdesk(config, clients.client("secretsmanager")),
@@ -102,30 +102,10 @@ def build_service(config: EscalationConfig) -> EscalationService:
 
     if not config.state_machine_arn:
         raise ConfigurationError("ESCALATION_STATE_MACHINE_ARN is required to escalate")
-    settings, clients = _clients()
+    settings, clients = stage_clients()
     return EscalationService(
         clients.client("stepfunctions"),
         config.state_machine_arn,
         DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
         DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
     )
-
-
-def agent_console_factory(config: EscalationConfig) -> Callable[[], tuple[Any, AgentConsole]]:
-    """Builds (identify, console) on first use; identity is the chat service's (the same tokens and revocation)."""
-
-    def factory() -> tuple[Any, AgentConsole]:
-        from keel.access.bots import BotRegistry
-        from keel.bootstrap import build_chat_service, build_tenant
-        from keel.conversations.dynamodb import DynamoDBConversationStore
-        from keel.escalation.queues import AgentQueues
-
-        settings, clients = _clients()
-        console = AgentConsole(
-            DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
-            DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
-            AgentQueues.from_bots(BotRegistry.from_tenant(build_tenant(settings))),
-        )
-        return build_chat_service(settings, clients).identify, console
-
-    return factory

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 logger = logging.getLogger("keel.local.api")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# A local-only service served on the API's origin (the managed login stand-in, the page configuration).
+Mounted = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
@@ -110,8 +112,8 @@ class LocalApi:
         self._functions_dir = functions_dir
         self._web_dir = web_dir.resolve() if web_dir else None
         self._health = health
-        self._page_config: dict[str, Any] = {}
         self._handlers: dict[str, Handler] = {}
+        self._mounts: dict[str, Mounted] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._request_handler())
         self._server.daemon_threads = True
@@ -138,9 +140,10 @@ class LocalApi:
         """Replace the health report (the stack sets it once every component is known)."""
         self._health = health
 
-    def set_page_config(self, config: dict[str, Any]) -> None:
-        """What the served pages learn from /keel-config.js (the WebSocket URL, the title), never from the URL."""
-        self._page_config = dict(config)
+    def mount(self, paths: tuple[str, ...], service: Mounted) -> None:
+        """Serve these exact paths with service, ahead of the routes and the static pages."""
+        for path in paths:
+            self._mounts[path] = service
 
     def handler_for(self, name: str) -> Handler:
         """The Lambda handler of a function, imported once (like a warm Lambda)."""
@@ -160,17 +163,14 @@ class LocalApi:
             report = self._health()
             status = 200 if report.get("status") == "up" else 503
             return status, {"Content-Type": "application/json"}, json.dumps(report).encode()
+        mounted = self._mounts.get(path)
+        if mounted is not None:
+            return mounted(method, raw_path, headers, body)
         for route in self._routes:
             if path == route.prefix or path.startswith(route.prefix.rstrip("/") + "/"):
                 if method not in route.methods:
                     return _json_error(405, "method_not_allowed", f"{method} is not accepted on {path}")
                 return self._invoke(route.function, to_proxy_event(method, raw_path, headers, body, ip))
-        if path == PAGE_CONFIG_PATH and method == "GET":
-            return (
-                200,
-                {"Content-Type": "text/javascript", "Cache-Control": "no-cache"},
-                page_config_script(self._page_config),
-            )
         if method == "GET" and self._web_dir is not None:
             return self._static(path)
         return _json_error(404, "not_found", f"no route for {method} {path}")
@@ -214,6 +214,18 @@ def page_config_script(config: dict[str, Any]) -> bytes:
     # json.dumps escapes quotes; '<' is escaped too so no value can close a <script> element.
     data = json.dumps(config, sort_keys=True).replace("<", "\\u003c")
     return f"window.KeelConfig = Object.assign({data}, window.KeelConfig || {{}});\n".encode()
+
+
+def page_config_service(config: dict[str, Any]) -> Mounted:
+    """The mounted /keel-config.js: GET only, the configuration as a script the hosted page loads."""
+    script = page_config_script(config)
+
+    def serve(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET":
+            return _json_error(405, "method_not_allowed", f"{method} is not accepted on {PAGE_CONFIG_PATH}; use GET")
+        return 200, {"Content-Type": "text/javascript", "Cache-Control": "no-cache"}, script
+
+    return serve
 
 
 Dispatch = Callable[[str, str, dict[str, str], bytes, str], tuple[int, dict[str, str], bytes]]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.local import provision, snapshot
-from keel.local.api import LocalApi, Route, load_handler
+from keel.local.api import PAGE_CONFIG_PATH, LocalApi, Route, load_handler, page_config_service
 from keel.local.escalation import start_local_escalation
 from keel.local.servers import (
     LOOPBACK,
@@ -41,6 +41,8 @@ ROUTES = [
     Route("/slack", "slack", ("POST",)),
     Route("/v1/ops", "ops_api", ("GET",)),
 ]
+# The pages that sign people in (their exact URLs are the registered redirect and sign-out URIs).
+CONSOLE_PAGES = ("/agent/", "/ops/")
 SLACK_SIGNING_SECRET_ID = "keel-local/slack/signing-secret"  # noqa: S105 - a secret's name
 SLACK_BOT_TOKEN_SECRET_ID = "keel-local/slack/bot-token"  # noqa: S105 - a secret's name
 LOCAL_SLACK_BOT_TOKEN = "xoxb-local-keel"  # noqa: S105 - the local Slack stand-in's token
@@ -237,9 +239,7 @@ def _assemble(
     root = repo_root()
     api = LocalApi(ROUTES, root / "functions", root / "web", lambda: {}, port=api_port or 0)
     stack = LocalStack(moto, opensearch, model, api, pool, names, queue_urls, environment, users, stoppers)
-    api.set_health(stack.health)
-    api.start()
-    stoppers.append(api.stop)
+    stoppers.append(_serve(api, stack, clients))
     from keel.local.websocket import start_local_websocket
 
     websocket = start_local_websocket(root / "functions")
@@ -261,10 +261,54 @@ def _assemble(
     return stack
 
 
+def _serve(api: LocalApi, stack: LocalStack, clients: Any) -> Callable[[], None]:
+    api.set_health(stack.health)
+    mount_sign_in(api, clients, stack.pool)
+    api.start()
+    return api.stop
+
+
+def mount_sign_in(api: LocalApi, clients: Any, pool: provision.UserPool) -> None:
+    """The managed login stand-in and the consoles' page configuration, on the API's own origin."""
+    from keel.local.login import PATHS, CognitoDirectoryLogin, ManagedLogin
+
+    port = api.url.rsplit(":", 1)[1]
+    origins = (f"http://{LOOPBACK}:{port}", f"http://localhost:{port}")
+    consoles = frozenset(f"{origin}{page}" for origin in origins for page in CONSOLE_PAGES)
+    login = ManagedLogin(
+        CognitoDirectoryLogin(clients.cognito, pool.pool_id, pool.client_id),
+        client_id=pool.client_id,
+        redirect_uris=consoles,
+    )
+    api.mount(PATHS, login.dispatch)
+    config = json.dumps(
+        {
+            "auth": {
+                "authorize_url": "/oauth2/authorize",
+                "token_url": "/oauth2/token",
+                "logout_url": "/logout",
+                "client_id": pool.client_id,
+                "scope": "openid email profile",
+            }
+        }
+    ).encode()
+
+    def page_config(
+        method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET":
+            refused = {"error": {"code": "method_not_allowed", "message": f"{method} is not accepted; use GET"}}
+            return 405, {"Content-Type": "application/json"}, json.dumps(refused).encode()
+        return 200, {"Content-Type": "application/json", "Cache-Control": "no-cache"}, config
+
+    api.mount(("/config.json",), page_config)
+
+
 def _serve_page(stack: LocalStack, websocket_url: str, tenant: Tenant) -> None:
     """The hosted page reads these from /keel-config.js, so the printed URL chats with no query parameter."""
     stack.websocket_url = websocket_url
-    stack.api.set_page_config({"wsUrl": websocket_url, "title": f"Ask {tenant.name}", "organisation": tenant.name})
+    config = {"wsUrl": websocket_url, "title": f"Ask {tenant.name}", "organisation": tenant.name}
+    stack.api.mount((PAGE_CONFIG_PATH,), page_config_service(config))
 
 
 def tenant_id(tenant: Tenant) -> str:
