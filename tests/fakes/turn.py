@@ -122,5 +122,13 @@ class ScriptedHandover:
         """Record the handoff; answer with a ticket, as the real service does when no agent is free."""
         from keel.escalation.service import Handoff
 
-        self.handoffs.append({"reason": str(getattr(decision, "reason", "")), "summary": summary})
+        self.handoffs.append(
+            {
+                "reason": str(getattr(decision, "reason", "")),
+                "intent": str(getattr(decision, "intent", "")),
+                "urgency": str(getattr(decision, "urgency", "")),
+                "language": str(getattr(decision, "language", "")),
+                "summary": summary,
+            }
+        )
         return Handoff(kind="ticket", message=self.message, escalation_id="esc-0001", ticket_id="1001")

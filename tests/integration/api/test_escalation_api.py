@@ -111,3 +111,31 @@ def test_with_an_agent_online_the_user_reaches_the_agent_in_the_same_conversatio
     )
     assert relayed["outcome"] == "escalated" and relayed["citations"] == []
     _call(local_stack, agent, "POST", "/v1/agent/presence", {"status": "offline"})
+
+
+def test_a_self_harm_signal_gets_the_support_resources_and_an_urgent_handoff_in_the_same_turn(local_stack: Any) -> None:
+    # Given an employee of the demo tenant, whose HR bot configures an assistance programme
+    user = _token(local_stack, "esc-user-3", ["all-staff"])
+    routine = _call(local_stack, user, "POST", "/v1/chat", {"bot": "hr", "message": "Can I speak to a person?"})
+    # When they write something that signals self-harm
+    reply = _call(
+        local_stack,
+        user,
+        "POST",
+        "/v1/chat",
+        {"bot": "hr", "message": "I've been stockpiling my medication and I don't plan to be here next month."},
+    )
+    # Then the same reply gives the configured support resources before the handoff, never a "could not find"
+    assert reply["outcome"] == "escalated", reply
+    answer = reply["answer"]
+    assert "Acme Employee Assistance Programme" in answer and "0800 555 0199" in answer, answer
+    assert "could not find" not in answer.lower()
+    assert reply["escalation"] is not None and reply["escalation"]["kind"] in ("agent", "ticket", "pending")
+    # And the agent console's queue shows it as urgent, in English, ahead of every routine handoff
+    agent = _token(local_stack, "esc-agent-2", ["all-staff", "hr-service-agents"])
+    queue = _call(local_stack, agent, "GET", "/v1/agent/queue")["queue"]
+    entry = next(e for e in queue if e["conversation_id"] == reply["conversation_id"])
+    assert (entry["reason"], entry["urgency"], entry["language"]) == ("vulnerable_customer", "urgent", "en")
+    positions = {e["conversation_id"]: i for i, e in enumerate(queue)}
+    assert positions[reply["conversation_id"]] < positions[routine["conversation_id"]]
+    assert all(e["urgency"] == "urgent" for e in queue[: positions[reply["conversation_id"]]])

@@ -50,7 +50,9 @@ settings = load_settings(environment(environment="local"))
 clients = AwsClients(region="us-east-1", endpoint_url="http://127.0.0.1:9")
 assert not ner._analyzer.built
 warm_models(settings, clients)
-assert ner._analyzer.built and default_classifier.built
+from keel.escalation.heads import packaged_heads
+
+assert ner._analyzer.built and default_classifier.built and packaged_heads.built
 loaded = ner._analyzer()
 warm_models(settings, clients)
 assert ner._analyzer() is loaded

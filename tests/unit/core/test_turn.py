@@ -12,6 +12,8 @@ from keel.conversations.memory import InMemoryConversationStore
 from keel.conversations.models import ChatRequest
 from keel.conversations.vaults import InMemoryVaultStore
 from keel.errors import AuditUnavailable, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from keel.escalation.config import BotEscalation, SupportResource
+from keel.escalation.second_stage import Verdict
 from keel.guardrails import build_default, new_canary, wrap_passages
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage
@@ -31,6 +33,9 @@ from tests.fakes.turn import (
 EMMA = Principal("sub-emma", "emma", frozenset({"all-staff", "engineering"}), "demo")
 PAULA = Principal("sub-paula", "paula", frozenset({"all-staff", "payroll-admins"}), "demo")
 CARLA = Principal("sub-carla", "carla", frozenset({"customers"}), "demo", external=True)
+HR_ESCALATION = BotEscalation(
+    support_resources=(SupportResource(name="Employee Assistance Programme", contact="0800 000 111", hours="24/7"),)
+)
 
 LEAVE = Passage(
     "hr-annual-leave",
@@ -95,7 +100,9 @@ class Harness:
     handover: ScriptedHandover
 
 
-def harness(generator: EchoFirstPassage | None = None, *, audit_down: bool = False) -> Harness:
+def harness(
+    generator: EchoFirstPassage | None = None, *, audit_down: bool = False, second_opinion: object | None = None
+) -> Harness:
     ids = iter(f"id-{n:06d}" for n in range(10_000))
     store = InMemoryConversationStore()
     sink = InMemoryAuditSink(down=audit_down)
@@ -115,7 +122,7 @@ def harness(generator: EchoFirstPassage | None = None, *, audit_down: bool = Fal
             context_screen=guardrails.context,
             output_check=guardrails.output,
             masker=PiiMasker("fast"),
-            escalation=EscalationBridge(handover),
+            escalation=EscalationBridge(handover, {"hr": HR_ESCALATION}, second_opinion=second_opinion),
             audit=AuditTurnSink(AuditTrail(sink), lambda: next(ids)),
             wrap_passages=wrap_passages,
             new_canary=new_canary,
@@ -258,6 +265,71 @@ def test_explicit_request_for_a_human_hands_over_without_calling_the_model() -> 
     assert h.generator.calls == []
     assert result.reply.escalation is not None
     assert (result.reply.escalation.kind, result.reply.escalation.ticket_id) == ("ticket", "1001")
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("Honestly I can't see a reason to keep living anymore.", "en"),
+        ("Ich will einfach nicht mehr aufwachen, es hat alles keinen Sinn.", "de"),
+    ],
+)
+def test_signs_of_self_harm_get_the_support_resources_and_an_urgent_handoff_in_the_same_reply(
+    message: str, language: str
+) -> None:
+    # Given an HR bot whose configuration names an assistance programme
+    h = harness()
+    # When the user writes something that signals self-harm
+    result = h.service.reply("t-emma", ChatRequest(bot="hr", message=message), channel="api")
+    # Then the one reply holds the kind message with the configured resource and the handoff, marked urgent
+    answer = result.reply.answer
+    assert result.reply.outcome == "escalated"
+    assert "Employee Assistance Programme: 0800 000 111 (24/7)" in answer
+    assert answer.index("0800 000 111") < answer.index(h.handover.message)
+    assert NO_ANSWER not in answer and h.generator.calls == []
+    handoff = h.handover.handoffs[0]
+    assert (handoff["reason"], handoff["intent"], handoff["urgency"]) == ("vulnerable_customer", "self_harm", "urgent")
+    assert handoff["language"] == language
+    assert result.facts.escalation["urgency"] == "urgent"
+
+
+class NoEscalationJudge:
+    """A second stage that is asked for every turn's close calls and says: no person needed."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def judge(self, turns: object, candidates: object) -> Verdict:
+        self.asked += 1
+        return Verdict(False, "none", "general", "normal", "en", 0.0002, 120.0)
+
+
+def test_the_second_stages_cost_is_kept_on_the_turn_even_when_it_does_not_escalate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given every head just inside the uncertainty band, and a second stage that answers "none"
+    from keel.escalation import heads as heads_module
+
+    real = heads_module.packaged_heads()
+
+    class Banded:
+        def score(self, text: str, features: object) -> object:
+            scores = real.score(text, features)  # type: ignore[arg-type]
+            near = {h: t * 0.9 for h, t in scores.thresholds.items()}
+            return type(scores)(near, scores.thresholds, "hardship", scores.band_low)
+
+        def encode(self, texts: object) -> object:
+            return real.encode(texts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("keel.escalation.decision.packaged_heads", Banded)
+    judge = NoEscalationJudge()
+    h = harness(second_opinion=judge)
+    # When a routine question is answered
+    result = h.service.reply("t-emma", ChatRequest(bot="hr", message="How many days of annual leave?"), channel="api")
+    # Then the answer stands, and the stored reply records what each second-stage call cost
+    assert result.reply.outcome != "escalated" and judge.asked == 2
+    stored = h.store.messages(result.reply.conversation_id)[-1].meta["escalation_second_stage"]
+    assert [call["cost_usd"] for call in stored] == [0.0002, 0.0002]
 
 
 def test_an_answered_turn_carries_no_escalation() -> None:

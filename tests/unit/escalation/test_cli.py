@@ -37,12 +37,18 @@ def test_a_bad_row_is_reported_with_its_line_and_the_accepted_format(
     assert "bad.jsonl:1" in error and "user|assistant|event" in error and "Traceback" not in error
 
 
-def test_report_prints_precision_and_recall_per_reason(capsys: pytest.CaptureFixture[str]) -> None:
-    labelled = Path(__file__).resolve().parents[3] / "evals" / "escalation" / "labelled.jsonl"
+def test_report_prints_precision_and_recall_per_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A slice of the labelled set in three languages (the whole set is scored in test_decision).
+    source = Path(__file__).resolve().parents[3] / "evals" / "escalation" / "labelled.jsonl"
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    picked = [r for r in rows if r["language"] in ("de", "fr")] + [r for r in rows if r["language"] == "en"][:10]
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("\n".join(json.dumps(r) for r in picked), encoding="utf-8")
     assert main(["escalation", "report", str(labelled), "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert set(body["reasons"]) == {
         "explicit_request",
+        "vulnerable_customer",
         "high_risk_intent",
         "system_failure",
         "negative_sentiment",
@@ -50,3 +56,50 @@ def test_report_prints_precision_and_recall_per_reason(capsys: pytest.CaptureFix
         "none",
     }
     assert all({"precision", "recall", "support"} <= set(v) for v in body["reasons"].values())
+    # Per language too, with the acceptance figures of issue 18.
+    assert {"de", "en", "fr"} <= set(body["languages"])
+    assert {"escalation_f1", "explicit_honoured", "lookalikes_escalated"} <= set(body["overall"])
+
+
+def test_report_compares_with_the_phrase_patterns_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {
+            "id": "a",
+            "turns": [{"role": "user", "text": "Could a colleague of yours phone me back tomorrow?"}],
+            "expected": {"escalate": True, "reason": "explicit_request"},
+            "language": "en",
+        },
+        {
+            "id": "b",
+            "turns": [{"role": "user", "text": "Thanks, that fixed it."}],
+            "expected": {"escalate": False, "reason": "none"},
+            "language": "en",
+            "intent": "lookalike",
+        },
+    ]
+    path = tmp_path / "l.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    assert main(["escalation", "report", str(path), "--compare-rules"]) == 0
+    out = capsys.readouterr().out
+    assert "P rules" in out and "  rules" in out and "lookalike esc" in out
+
+
+def test_corpus_refuses_to_change_the_frozen_test_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = Path(__file__).resolve().parents[3] / "evals" / "escalation" / "corpus"
+    (tmp_path / "families").mkdir()
+    for source in (corpus / "families").glob("*.txt"):
+        (tmp_path / "families" / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "test-families.txt").write_text((corpus / "test-families.txt").read_text(encoding="utf-8"))
+    assert main(["escalation", "corpus", "--dir", str(tmp_path)]) == 0
+    assert (tmp_path / "train.jsonl").read_bytes() == (corpus / "train.jsonl").read_bytes()
+    # Editing a frozen test family is refused, naming what to do instead.
+    frozen = (tmp_path / "test-families.txt").read_text().split()[0]
+    language = frozen.split("-")[0]
+    family_file = tmp_path / "families" / f"{language}.txt"
+    text = family_file.read_text(encoding="utf-8")
+    marker = f"@ {frozen} "
+    start = text.index(marker)
+    line_end = text.index("\n", start)
+    family_file.write_text(text[: line_end + 1] + "An extra paraphrase.\n" + text[line_end + 1 :], encoding="utf-8")
+    assert main(["escalation", "corpus", "--dir", str(tmp_path)]) == 2
+    assert "frozen" in capsys.readouterr().err

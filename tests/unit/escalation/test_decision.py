@@ -122,6 +122,10 @@ def test_labelled_set_explicit_requests_are_always_honoured_and_every_reason_sco
     explicit = result.score("explicit_request")
     assert explicit.support >= 30 and explicit.recall == 1.0
     for score in result.scores:
+        if score.reason == "vulnerable_customer":
+            # Its own reason since issue 18; this older set has four such rows (the corpus has the rest).
+            assert score.support >= 4 and score.recall == 1.0, (score, result.mistakes)
+            continue
         assert score.support >= 10, score.reason
         assert score.precision >= 0.9 and score.recall >= 0.9, (score, result.mistakes)
 
@@ -140,7 +144,8 @@ _PHRASES = st.sampled_from(
 _NOISE = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Nd", "Zs")), max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+# Every example embeds a new text (about 10 ms), so fewer examples than a pure-rules property would use.
+@settings(max_examples=60, deadline=None)
 @given(before=_NOISE, phrase=_PHRASES, after=_NOISE, failed=st.integers(0, 4), upper=st.booleans())
 def test_an_explicit_request_escalates_whatever_surrounds_it(
     before: str, phrase: str, after: str, failed: int, upper: bool

@@ -132,6 +132,11 @@ REFUSALS: list[tuple[str, Any, str]] = [
     ),
     ("action-for-unknown-bot", lambda d: d.update(actions={"cloud": ["it"]}), "actions.cloud names unknown bot 'it'"),
     ("misspelt-key", lambda d: d.update(colections=[]), "colections: unknown key"),
+    (
+        "support-resource-without-contact",
+        lambda d: d["bots"][0].update(escalation={"support_resources": [{"name": "EAP"}]}),
+        "bot 'hr': invalid escalation settings",
+    ),
     ("no-collections", lambda d: d.pop("collections"), "collections: is required"),
     ("bad-bot-audience", lambda d: d["bots"][0].update(audience="partners"), "accepted: 'internal' or 'external'"),
 ]

@@ -238,6 +238,7 @@ def build_router(settings: Settings, clients: AwsClients) -> Any:
 
 def build_escalation(settings: Settings, clients: AwsClients, conversations: Any) -> Any:
     """The escalation decision and the Step Functions handoff (R17, R18)."""
+    from keel.escalation.config import tenant_bot_escalation
     from keel.escalation.records import DynamoDBEscalationStore
     from keel.escalation.service import EscalationService
     from keel.turn_adapters import EscalationBridge
@@ -248,7 +249,28 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
         DynamoDBEscalationStore(clients.dynamodb, settings.escalations_table),
         conversations,
     )
-    return EscalationBridge(service)
+    return EscalationBridge(
+        service,
+        tenant_bot_escalation(build_tenant(settings).spec.bots),
+        second_opinion=build_escalation_second_opinion(settings, clients),
+    )
+
+
+def build_escalation_second_opinion(settings: Settings, clients: AwsClients) -> Any:
+    """The Bedrock second stage for uncertain escalation decisions, or None while it is off (R17)."""
+    if not settings.escalation_second_stage:
+        return None
+    from keel.escalation.second_stage import BedrockSecondOpinion
+    from keel.models.registry import ModelRegistry
+
+    timeout = settings.escalation_second_stage_timeout_ms / 1000
+    client = clients.client(
+        "bedrock-runtime",
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"mode": "standard", "max_attempts": 1},
+    )
+    return BedrockSecondOpinion(client, ModelRegistry.from_settings(settings).small, timeout_seconds=timeout)
 
 
 def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
@@ -291,6 +313,9 @@ def warm_models(settings: Settings, clients: AwsClients) -> float:
     guardrails.input.screen("How many days of annual leave do I get?")
     guardrails.output.check("Annual leave is 25 days.", [], "", "How many days of leave?", [])
     build_masker(settings, clients).detect("Please ask Alice Martin in Ghent.")
+    from keel.escalation.decision import Turn, decide
+
+    decide([Turn(role="user", text="How many days of annual leave do I get?")])  # heads, encoder, language id
     return time.perf_counter() - started
 
 

@@ -85,6 +85,9 @@ class Settings(BaseModel):
     # Escalation (R17, R18).
     escalation_state_machine_arn: str = Field(min_length=1)
     escalations_table: str = Field(min_length=3)
+    # Optional second stage for the heads' uncertainty band: the small model, under a strict deadline.
+    escalation_second_stage: bool = False
+    escalation_second_stage_timeout_ms: int = Field(default=1500, ge=100, le=10_000)
 
     # Channels (R20): idempotency claims, Slack thread links and WebSocket connections share one table.
     channel_state_table: str | None = None

@@ -38,6 +38,9 @@ STORE_ATTEMPTS = 5
 PASSAGES_PER_TURN = 5
 SNIPPET_CHARS = 240
 LOW_CONFIDENCE_CAP = 0.4
+# Reasons decided before any answer is generated: the user gets a person (and, for a vulnerable customer,
+# the support message) in this turn, never a generated answer or "I could not find this".
+PRE_ANSWER_REASONS = ("explicit_request", "vulnerable_customer", "high_risk_intent")
 _CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.:-]*)\]")
 
 
@@ -202,6 +205,8 @@ class Handoff:
     intent: str
     detail: str
     transcript: list[dict[str, Any]]
+    urgency: str = "normal"
+    language: str = "und"
 
 
 @dataclass
@@ -254,6 +259,8 @@ class TurnFacts:
     grounded: bool = True
     loop_stopped: bool = False
     handoff_meta: dict[str, Any] = field(default_factory=dict)
+    # The escalation second stage's calls this turn (outcome, cost_usd, latency_ms), when it was asked.
+    escalation_cost: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
 
@@ -381,9 +388,10 @@ class ChatService:
         transcript = _transcript(history, masked.text)
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
-        if decision.escalate and decision.reason in ("explicit_request", "high_risk_intent"):
+        _note_second_stage(facts, decision)
+        if decision.escalate and decision.reason in PRE_ANSWER_REASONS:
             deps.vaults.save(facts.conversation_id, vault)
-            return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
+            return self._escalate(facts, decision, transcript), []
 
         if deps.actions is not None:
             # Tool calls come only from the user's own (masked) message, never from retrieved text.
@@ -414,9 +422,10 @@ class ChatService:
             transcript.append({"role": "event", "text": "model outage: no language model answered"})
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
+        _note_second_stage(facts, decision)
         if decision.escalate:
             deps.vaults.save(facts.conversation_id, vault)
-            return self._escalate(facts, decision.reason, decision.intent, decision.detail, transcript), []
+            return self._escalate(facts, decision, transcript), []
         # A source may quote contact details the user may read; the stored and audited copy stays masked.
         facts.output_masked = deps.masker.mask(draft, vault, origin="source").text
         deps.vaults.save(facts.conversation_id, vault)
@@ -488,23 +497,30 @@ class ChatService:
         facts.output_masked = RELAYED
         return RELAYED
 
-    def _escalate(
-        self, facts: TurnFacts, reason: str, intent: str, detail: str, transcript: list[dict[str, Any]]
-    ) -> str:
+    def _escalate(self, facts: TurnFacts, decision: Any, transcript: list[dict[str, Any]]) -> str:
         handoff = Handoff(
             principal=facts.principal,
             conversation_id=facts.conversation_id,
             bot=facts.bot,
             channel=facts.channel,
-            reason=reason,
-            intent=intent,
-            detail=detail,
+            reason=decision.reason,
+            intent=decision.intent,
+            detail=decision.detail,
             transcript=transcript,
+            urgency=getattr(decision, "urgency", "normal"),
+            language=getattr(decision, "language", "und"),
         )
         message, meta = self._deps.escalation.hand_over(handoff)
         facts.handoff_meta = meta
         facts.outcome = "escalated"
-        facts.escalation = {"decision": "escalate", "reason": reason, "intent": intent, "detail": detail[:300]}
+        facts.escalation = {
+            "decision": "escalate",
+            "reason": handoff.reason,
+            "intent": handoff.intent,
+            "detail": handoff.detail[:300],
+            "urgency": handoff.urgency,
+            "language": handoff.language,
+        }
         facts.output_masked = message
         return message
 
@@ -606,6 +622,7 @@ class ChatService:
                     "latency_ms": round(facts.latency_ms, 1),
                     "degradations": list(completion.degradations) if completion else [],
                     "escalation": facts.escalation,
+                    "escalation_second_stage": facts.escalation_cost,
                     "guardrails": facts.guardrails,
                     "correlation_id": facts.correlation_id,
                     **facts.handoff_meta,
@@ -638,6 +655,13 @@ def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, 
         turns.append(entry)
     turns.append({"role": "user", "text": user_text})
     return turns
+
+
+def _note_second_stage(facts: TurnFacts, decision: Any) -> None:
+    """Keep what the escalation's second stage cost on the turn's record, whether or not it escalated."""
+    signals = getattr(decision, "signals", None)
+    if isinstance(signals, dict) and "second_stage" in signals:
+        facts.escalation_cost.append(dict(signals["second_stage"]))
 
 
 def _verdict(stage: str, verdict: Any) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from keel.audit.records import EscalationDecision, GuardrailVerdict, turn_record
 from keel.conversations.ports import Conversation
-from keel.escalation.decision import Decision, EscalationPolicy, Turn, decide
+from keel.escalation.config import BotEscalation
+from keel.escalation.decision import Decision, Turn, decide
 from keel.turn import Handoff, TurnFacts
 
 _OUTPUT_DECISIONS = {"deliver": "allow", "low_confidence": "flag", "withhold": "block", "escalate": "flag"}
@@ -46,29 +47,37 @@ class AuditTurnSink:
 
 
 class EscalationBridge:
-    """Per-bot escalation thresholds, the decision, and the handoff workflow."""
+    """Per-bot escalation settings, the decision, and the handoff workflow."""
 
     def __init__(
         self,
         service: Any,
-        policies: Mapping[str, EscalationPolicy] | None = None,
+        bots: Mapping[str, BotEscalation] | None = None,
         *,
+        heads: Any | None = None,
+        second_opinion: Any | None = None,
         unavailable_message: str = (
             "I'd like to hand you to a person, but our handoff service is not available right now. "
             "Please try again shortly; nothing you wrote is lost."
         ),
     ) -> None:
         self._service = service
-        self._policies = dict(policies or {})
+        self._bots = dict(bots or {})
+        self._heads = heads
+        self._second = second_opinion
         self._unavailable = unavailable_message
 
     def decide(self, transcript: list[dict[str, Any]], bot: str) -> Decision:
         """The escalation decision on the masked transcript so far."""
         turns = [Turn.model_validate(t) for t in transcript]
-        return decide(turns, self._policies.get(bot))
+        settings = self._bots.get(bot)
+        return decide(turns, settings.policy if settings else None, heads=self._heads, second_opinion=self._second)
 
     def hand_over(self, handoff: Handoff) -> tuple[str, dict[str, Any]]:
-        """Start the workflow; what to tell the user and the handoff facts to keep on the reply."""
+        """Start the workflow; what to tell the user and the handoff facts to keep on the reply.
+
+        For signs of self-harm the user first reads the bot's support resources, in the same reply.
+        """
         conversation = Conversation(
             conversation_id=handoff.conversation_id,
             owner=handoff.principal.subject,
@@ -77,12 +86,25 @@ class EscalationBridge:
             created_at="",
         )
         decision = Decision.model_validate(
-            {"escalate": True, "reason": handoff.reason, "detail": handoff.detail, "intent": handoff.intent}
+            {
+                "escalate": True,
+                "reason": handoff.reason,
+                "detail": handoff.detail,
+                "intent": handoff.intent,
+                "urgency": handoff.urgency,
+                "language": handoff.language,
+            }
         )
         last_user = next((t["text"] for t in reversed(handoff.transcript) if t["role"] == "user"), "")
         outcome = self._service.escalate(conversation, handoff.principal, decision, summary=last_user)
         meta: dict[str, Any] = outcome.meta() if hasattr(outcome, "meta") else {}
-        return str(outcome.message), meta
+        message = str(outcome.message)
+        if handoff.reason == "vulnerable_customer" and handoff.intent == "self_harm":
+            settings = self._bots.get(handoff.bot) or BotEscalation()
+            support = settings.support_text(handoff.language)
+            message = f"{support}\n\n{message}"
+            meta["support_message"] = True
+        return message, meta
 
 
 class PromptComposer:

@@ -9,6 +9,7 @@ from typing import Any
 
 from keel.errors import InvalidRequest
 
+CORPUS = Path("evals/escalation/corpus")
 ROW_FORMAT = (
     'one JSON object per line: {"id": "c1", "turns": [{"role": "user|assistant|event", "text": "..."}]}; '
     'assistant turns may carry a 0-1 "confidence"'
@@ -32,7 +33,9 @@ def register(subparsers: Any) -> None:
     )
     classify.add_argument("file", type=Path, help="JSONL transcript file")
     classify.add_argument("--policy", type=Path, help="JSON file of per-bot thresholds (EscalationPolicy fields)")
-    classify.add_argument("--detail", action="store_true", help="also print the evidence behind each decision")
+    classify.add_argument(
+        "--detail", action="store_true", help="also print the evidence, intent, urgency and language of each decision"
+    )
     classify.set_defaults(func=run_classify)
 
     score = commands.add_parser(
@@ -47,7 +50,36 @@ def register(subparsers: Any) -> None:
     score.add_argument("file", type=Path, help="labelled JSONL file, e.g. evals/escalation/labelled.jsonl")
     score.add_argument("--policy", type=Path, help="JSON file of per-bot thresholds (EscalationPolicy fields)")
     score.add_argument("--json", action="store_true", help="print the scores as JSON")
+    score.add_argument(
+        "--compare-rules",
+        action="store_true",
+        help="also score the phrase patterns alone (the decision before the heads), side by side",
+    )
     score.set_defaults(func=run_report)
+
+    corpus = commands.add_parser(
+        "corpus",
+        help="rebuild the train and test splits from the corpus families",
+        description=(
+            "Expand evals/escalation/corpus/families/<lang>.txt into labelled conversations. Families listed in "
+            "test-families.txt stay in the frozen test split; every other family goes to train. Refuses to "
+            "change test.jsonl unless its sha256 still matches DATASHEET.md."
+        ),
+    )
+    corpus.add_argument("--dir", type=Path, default=CORPUS, help=f"corpus folder (default {CORPUS})")
+    corpus.set_defaults(func=run_corpus)
+
+    train = commands.add_parser(
+        "train",
+        help="train the intent heads on the train split and write the artefact",
+        description=(
+            "Fit one logistic-regression head per reason on the shared encoder's embeddings plus conversation "
+            "features; thresholds from cross-validation grouped by family. Never reads the test split."
+        ),
+    )
+    train.add_argument("--train", type=Path, default=CORPUS / "train.jsonl", help="train split (JSONL)")
+    train.add_argument("--out", type=Path, default=None, help="artefact path (default: the packaged heads.json)")
+    train.set_defaults(func=run_train)
 
 
 def run_classify(args: argparse.Namespace) -> int:
@@ -56,29 +88,54 @@ def run_classify(args: argparse.Namespace) -> int:
 
     for result in classify(read_rows(args.file), _policy(args.policy)):
         if not args.detail:
-            result.pop("detail")
+            for key in ("detail", "intent", "urgency", "language"):
+                result.pop(key)
         print(json.dumps(result, ensure_ascii=False))
     return 0
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Print the per-reason scores."""
+    """Print the per-reason and per-language scores (and the phrase patterns alone, with --compare-rules)."""
     from keel.escalation.evaluation import read_rows, report
 
-    result = report(read_rows(args.file), _policy(args.policy))
+    policy = _policy(args.policy)
+    rows = list(read_rows(args.file))
+    result = report(rows, policy)
+    rules = report(rows, policy.model_copy(update={"semantic": False})) if args.compare_rules else None
     if args.json:
-        body = {
-            "total": result.total,
-            "correct": result.correct,
-            "reasons": {
-                s.reason: {"support": s.support, "precision": round(s.precision, 4), "recall": round(s.recall, 4)}
-                for s in result.scores
-            },
-            "mistakes": result.mistakes,
-        }
-        print(json.dumps(body, indent=2))
+        body = result.as_json()
+        if rules is not None:
+            body["rules_only"] = rules.as_json()
+        print(json.dumps(body, indent=2, ensure_ascii=False))
     else:
-        print(result.as_text())
+        print(result.as_text(rules))
+    return 0
+
+
+def run_corpus(args: argparse.Namespace) -> int:
+    """Rebuild train.jsonl and check the frozen test.jsonl."""
+    from keel.escalation.corpus import build
+
+    for line in build(args.dir):
+        print(line)
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train the heads and print the cross-validated figures the thresholds came from."""
+    from keel.escalation.heads import MODEL_PATH
+    from keel.escalation.training import train
+    from keel.models.encoder import shared_encoder
+
+    out = args.out or MODEL_PATH
+    summary = train(args.train, out, shared_encoder())
+    print(f"wrote {out} (trained on {summary['trained_on']['rows']} rows of {summary['trained_on']['file']})")
+    print(f"{'head':<20} {'threshold':>9} {'C':>5} {'oof P':>6} {'oof R':>6} {'oof F1':>6}")
+    for head, scores in summary["cross_validation"].items():
+        print(
+            f"{head:<20} {summary['thresholds'][head]:>9.2f} {scores['C']:>5g} {scores['precision']:>6.3f} "
+            f"{scores['recall']:>6.3f} {scores['f1']:>6.3f}"
+        )
     return 0
 
 

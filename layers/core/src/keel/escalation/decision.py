@@ -5,19 +5,40 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from keel.escalation import lexicon
+from keel.escalation.heads import (
+    HEADS,
+    HIGH_RISK_HEADS,
+    VULNERABILITY_KINDS,
+    ConversationFeatures,
+    HeadScores,
+    packaged_heads,
+)
+from keel.escalation.language import detect as detect_language
 from keel.lazy import once
 
 Reason = Literal[
-    "explicit_request", "high_risk_intent", "system_failure", "negative_sentiment", "low_confidence", "none"
+    "explicit_request",
+    "vulnerable_customer",
+    "high_risk_intent",
+    "system_failure",
+    "negative_sentiment",
+    "low_confidence",
+    "none",
 ]
 Role = Literal["user", "assistant", "event", "agent"]
+Urgency = Literal["normal", "high", "urgent"]
+URGENCIES: tuple[Urgency, ...] = ("urgent", "high", "normal")
+# Kinds of vulnerability that cannot wait for the queue, and intents an agent should see before routine ones.
+URGENT_KINDS = frozenset({"self_harm", "safety"})
+INTENT_URGENCY: dict[str, Urgency] = {"fraud": "high", "legal_threat": "high"}
 REASONS: tuple[Reason, ...] = (
     "explicit_request",
+    "vulnerable_customer",
     "high_risk_intent",
     "system_failure",
     "negative_sentiment",
@@ -83,16 +104,19 @@ class EscalationPolicy(BaseModel):
     low_confidence_below: float = Field(default=0.35, ge=0.0, le=1.0)
     low_confidence_turns: int = Field(default=3, ge=1, le=20)
     rephrase_similarity: float = Field(default=0.6, gt=0.0, le=1.0)
+    rephrase_cosine: float = Field(default=0.75, gt=0.0, le=1.0)
     rephrase_turns: int = Field(default=3, ge=2, le=20)
     negative_sentiment_below: float = Field(default=-0.7, ge=-1.0, le=0.0)
     frustrated_sentiment_below: float = Field(default=-0.25, ge=-1.0, le=1.0)
     failure_events: int = Field(default=1, ge=1, le=20)
     high_risk_intents: frozenset[str] = frozenset(HIGH_RISK_INTENTS)
     shouting_words: int = Field(default=3, ge=1, le=50)
+    # The trained heads (keel.escalation.heads) beside the phrase patterns; off means the patterns alone.
+    semantic: bool = True
 
 
 class Decision(BaseModel):
-    """Escalate or not, why, and the evidence; recorded on every turn."""
+    """Escalate or not, why, how urgently, in which language, and the evidence; recorded on every turn."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -100,57 +124,209 @@ class Decision(BaseModel):
     reason: Reason
     detail: str = ""
     intent: str = "general"
+    urgency: Urgency = "normal"
+    language: str = "und"
     signals: dict[str, Any] = Field(default_factory=dict)
 
 
-def decide(turns: Sequence[Turn], policy: EscalationPolicy | None = None) -> Decision:
+class Scorer(Protocol):
+    """The intent heads as the decision needs them (keel.escalation.heads.IntentHeads)."""
+
+    def score(self, text: str, features: ConversationFeatures) -> HeadScores:
+        """Every head's probability for one user message in its conversation."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        """Unit-length embeddings of several texts."""
+        ...
+
+
+class SecondOpinion(Protocol):
+    """A second stage asked only in the uncertainty band (keel.escalation.second_stage)."""
+
+    def judge(self, turns: Sequence[Turn], candidates: Sequence[str]) -> Any:
+        """A verdict (escalate, reason, intent, urgency, language, cost_usd) or None when it cannot tell in time."""
+        ...
+
+
+def decide(
+    turns: Sequence[Turn],
+    policy: EscalationPolicy | None = None,
+    *,
+    heads: Scorer | None = None,
+    second_opinion: SecondOpinion | None = None,
+) -> Decision:
     """Whether the conversation so far should go to a human, by the first reason that holds in priority order.
 
-    Explicit requests always win; then high-risk intents, system failures, frustration, low confidence.
+    Signs of self-harm first (pattern or head: urgent). Then the high-precision phrase patterns in reason
+    order: vulnerability, explicit requests (always honoured), high-risk intents, system events, frustration.
+    Then the trained heads in the same order, then low confidence over several turns. The second stage,
+    when there is one, is asked only when no reason holds and a head came within its uncertainty band.
     """
     policy = policy or EscalationPolicy()
     users = [t for t in turns if t.role == "user"]
     last_user = users[-1].text if users else ""
     folded = lexicon.fold(last_user)
-    intent = _high_risk_intent(folded, policy)
-    signals: dict[str, Any] = {}
-
-    if last_user and _explicit_request(folded):
-        return Decision(
-            escalate=True,
-            reason="explicit_request",
-            detail="the user asked for a human",
-            intent=intent or "general",
-        )
-    if intent:
-        return Decision(escalate=True, reason="high_risk_intent", detail=f"high-risk intent: {intent}", intent=intent)
+    rule_intents = _rule_intents(folded, policy) if last_user else []
     failures = _failure_events(turns)
-    signals["failure_events"] = len(failures)
+    scorer = (heads or packaged_heads()) if policy.semantic and last_user else None
+    features = conversation_features(turns, policy, scorer)
+    low_streak, rephrases = features.hedges, features.rephrases
+    signals: dict[str, Any] = {
+        "failure_events": len(failures),
+        "low_confidence_streak": low_streak,
+        "rephrase_streak": rephrases,
+    }
+    language = detect_language([u.text for u in users]) if users else "und"
+    scores: HeadScores | None = None
+    if scorer is not None:
+        scores = scorer.score(last_user, features)
+        signals["heads"] = scores.rounded()
+    found = _by_priority(last_user, folded, rule_intents, scores, failures, low_streak, rephrases, policy, signals)
+    if found is None and scores is not None and second_opinion is not None and scores.uncertain():
+        found = _second_opinion(second_opinion, turns, scores, signals)
+    if found is None:
+        return Decision(escalate=False, reason="none", language=language, signals=signals)
+    return found.model_copy(update={"language": language, "signals": signals})
+
+
+def conversation_features(
+    turns: Sequence[Turn], policy: EscalationPolicy | None = None, scorer: Scorer | None = None
+) -> ConversationFeatures:
+    """Turn count, the bot's hedges in a row, the user's repeated questions, and uncertain system events."""
+    policy = policy or EscalationPolicy()
+    return ConversationFeatures(
+        user_turns=sum(1 for t in turns if t.role == "user"),
+        hedges=_low_confidence_streak(turns, policy),
+        rephrases=_rephrase_streak(turns, policy, scorer),
+        uncertain_event=any(uncertain for _, uncertain in _failure_events(turns)),
+    )
+
+
+def _by_priority(
+    last_user: str,
+    folded: str,
+    rule_intents: list[str],
+    scores: HeadScores | None,
+    failures: list[tuple[str, bool]],
+    low_streak: int,
+    rephrases: int,
+    policy: EscalationPolicy,
+    signals: dict[str, Any],
+) -> Decision | None:
+    """Signs of self-harm first; then the phrase patterns (high precision) in reason order; then the heads."""
+    heads = {h for h in HEADS if scores is not None and scores.fires(h)}
+    if last_user and ("self_harm" in heads or lexicon.SELF_HARM.search(folded)):
+        return _vulnerable("self_harm")
+    if last_user and "vulnerable_customer" in rule_intents:
+        return _vulnerable(scores.vulnerability if scores is not None else "vulnerable_customer")
+    rule_risk = next((i for i in rule_intents if i != "vulnerable_customer"), None)
+    if last_user and _explicit_request(folded):
+        return _explicit(rule_risk, "the user asked for a human")
+    if rule_risk:
+        return _high_risk(rule_risk, "phrase")
     if len(failures) >= policy.failure_events:
-        return Decision(
-            escalate=True, reason="system_failure", detail=f"system event: {failures[-1][:200]}", signals=signals
-        )
-    low_streak = _low_confidence_streak(turns, policy)
-    rephrases = _rephrase_streak(turns, policy)
-    signals.update(low_confidence_streak=low_streak, rephrase_streak=rephrases)
-    if last_user:
-        frustration = _frustration(last_user, folded, low_streak, policy)
-        signals.update(frustration)
-        if frustration["frustrated"]:
-            return Decision(
-                escalate=True,
-                reason="negative_sentiment",
-                detail=", ".join(frustration["cues"]) or "negative sentiment",
-                signals=signals,
-            )
+        text, uncertain = failures[-1]
+        prefix = "system event with an uncertain outcome" if uncertain else "system event"
+        return Decision(escalate=True, reason="system_failure", detail=f"{prefix}: {text[:200]}")
+    frustration = _frustration(last_user, folded, low_streak, policy) if last_user else {}
+    signals.update(frustration)
+    if frustration.get("frustrated"):
+        return Decision(escalate=True, reason="negative_sentiment", detail=", ".join(frustration["cues"]))
+    if scores is not None:
+        found = _by_heads(scores, heads, policy)
+        if found is not None:
+            return found
     if low_streak >= policy.low_confidence_turns or rephrases >= policy.rephrase_turns:
         detail = (
             f"{low_streak} low-confidence answers in a row"
             if low_streak >= policy.low_confidence_turns
             else f"the user rephrased the same question {rephrases} times"
         )
-        return Decision(escalate=True, reason="low_confidence", detail=detail, signals=signals)
-    return Decision(escalate=False, reason="none", signals=signals)
+        return Decision(escalate=True, reason="low_confidence", detail=detail)
+    return None
+
+
+def _by_heads(scores: HeadScores, heads: set[str], policy: EscalationPolicy) -> Decision | None:
+    if "vulnerable_customer" in heads:
+        return _vulnerable(scores.vulnerability)
+    risky = _strongest_high_risk(scores, policy)
+    if "explicit_request" in heads:
+        return _explicit(risky, "the user asked for a human (in other words)")
+    if risky:
+        return _high_risk(risky, "heads")
+    if "negative_sentiment" in heads:
+        tone = scores.probabilities["negative_sentiment"]
+        return Decision(escalate=True, reason="negative_sentiment", detail=f"strongly negative tone ({tone:.2f})")
+    return None
+
+
+def _vulnerable(kind: str) -> Decision:
+    return Decision(
+        escalate=True,
+        reason="vulnerable_customer",
+        detail=f"vulnerable customer: {kind.replace('_', ' ')}",
+        intent=kind,
+        urgency="urgent" if kind in URGENT_KINDS else "high",
+    )
+
+
+def _explicit(risky: str | None, detail: str) -> Decision:
+    return Decision(
+        escalate=True,
+        reason="explicit_request",
+        detail=detail,
+        intent=risky or "general",
+        urgency=INTENT_URGENCY.get(risky or "", "normal"),
+    )
+
+
+def _high_risk(intent: str, by: str) -> Decision:
+    return Decision(
+        escalate=True,
+        reason="high_risk_intent",
+        detail=f"high-risk intent: {intent} ({by})",
+        intent=intent,
+        urgency=INTENT_URGENCY.get(intent, "normal"),
+    )
+
+
+def _strongest_high_risk(scores: HeadScores, policy: EscalationPolicy) -> str | None:
+    fired = [h for h in HIGH_RISK_HEADS if scores.fires(h) and h in policy.high_risk_intents]
+    return max(fired, key=scores.margin) if fired else None
+
+
+def _second_opinion(
+    judge: SecondOpinion, turns: Sequence[Turn], scores: HeadScores, signals: dict[str, Any]
+) -> Decision | None:
+    candidates = scores.uncertain()
+    verdict = judge.judge(turns, candidates)
+    signals["second_stage"] = {"asked": True, "candidates": candidates}
+    if verdict is None:
+        signals["second_stage"]["outcome"] = "no verdict (fell back to the local decision)"
+        return None
+    signals["second_stage"].update(
+        outcome=verdict.reason,
+        model_urgency=verdict.urgency,
+        model_language=verdict.language,
+        cost_usd=verdict.cost_usd,
+        latency_ms=verdict.latency_ms,
+    )
+    if not verdict.escalate or verdict.reason == "none":
+        return None
+    # The model reads text the user wrote, so it never sets the urgency itself: a user who talks it into
+    # "urgent" must not jump the agent queue. Urgency follows from the reason and intent, as for the heads.
+    if verdict.reason == "vulnerable_customer":
+        kind = verdict.intent if verdict.intent in VULNERABILITY_KINDS else "vulnerable_customer"
+        return _vulnerable(kind).model_copy(update={"detail": f"second stage: vulnerable customer ({kind})"})
+    intent = verdict.intent if verdict.intent in HIGH_RISK_HEADS else "general"
+    return Decision(
+        escalate=True,
+        reason=verdict.reason,
+        detail=f"second stage: {verdict.reason.replace('_', ' ')}",
+        intent=intent,
+        urgency=INTENT_URGENCY.get(intent, "normal"),
+    )
 
 
 def first_escalation(turns: Sequence[Turn], policy: EscalationPolicy | None = None) -> Decision:
@@ -175,15 +351,17 @@ def _explicit_request(folded: str) -> bool:
     return bool(lexicon.EXPLICIT_REQUEST.search(folded)) and not lexicon.EXPLICIT_EXCLUSIONS.search(folded)
 
 
-def _high_risk_intent(folded: str, policy: EscalationPolicy) -> str | None:
+def _rule_intents(folded: str, policy: EscalationPolicy) -> list[str]:
+    """High-risk intents (vulnerable_customer among them) whose phrase pattern matches outside a lookalike."""
+    found: list[str] = []
     for intent, pattern in lexicon.HIGH_RISK.items():
         if intent not in policy.high_risk_intents or not pattern.search(folded):
             continue
         exclusion = lexicon.HIGH_RISK_EXCLUSIONS.get(intent)
         if exclusion is not None and exclusion.search(folded) and not _matches_outside(pattern, exclusion, folded):
             continue
-        return intent
-    return None
+        found.append(intent)
+    return found
 
 
 def _matches_outside(pattern: re.Pattern[str], exclusion: re.Pattern[str], folded: str) -> bool:
@@ -191,16 +369,17 @@ def _matches_outside(pattern: re.Pattern[str], exclusion: re.Pattern[str], folde
     return bool(pattern.search(exclusion.sub(" ", folded)))
 
 
-def _failure_events(turns: Sequence[Turn]) -> list[str]:
-    """Failure events since the last assistant answer (older ones were already decided on)."""
-    recent: list[str] = []
+def _failure_events(turns: Sequence[Turn]) -> list[tuple[str, bool]]:
+    """Failure events since the last assistant answer, each with whether its outcome is uncertain."""
+    recent: list[tuple[str, bool]] = []
     for turn in reversed(turns):
         if turn.role == "assistant":
             break
         if turn.role == "event":
             folded = lexicon.fold(turn.text)
-            if lexicon.FAILURE_EVENT.search(folded) and not lexicon.BENIGN_EVENT.search(folded):
-                recent.append(turn.text)
+            uncertain = bool(lexicon.UNCERTAIN_EVENT.search(folded))
+            if uncertain or (lexicon.FAILURE_EVENT.search(folded) and not lexicon.BENIGN_EVENT.search(folded)):
+                recent.append((turn.text, uncertain))
     return recent
 
 
@@ -220,10 +399,12 @@ def _is_low_confidence(turn: Turn, policy: EscalationPolicy) -> bool:
     return bool(lexicon.NO_ANSWER.search(lexicon.fold(turn.text)))
 
 
-def _rephrase_streak(turns: Sequence[Turn], policy: EscalationPolicy) -> int:
+def _rephrase_streak(turns: Sequence[Turn], policy: EscalationPolicy, scorer: Scorer | None = None) -> int:
     """How many of the latest user turns in a row ask the same thing in other words (1 = no rephrasing).
 
     A confident answer in between breaks the streak: a follow-up on a good answer is not a rephrasing.
+    With the heads, two messages also count as the same question when their embeddings are close, which
+    catches rephrasings that share no words.
     """
     positions = [i for i, t in enumerate(turns) if t.role == "user"]
     if not positions:
@@ -231,10 +412,21 @@ def _rephrase_streak(turns: Sequence[Turn], policy: EscalationPolicy) -> int:
     streak = 1
     for older, newer in zip(reversed(positions[:-1]), reversed(positions[1:]), strict=True):
         answered = any(t.role == "assistant" and _is_confident(t, policy) for t in turns[older + 1 : newer])
-        if answered or similarity(turns[older].text, turns[newer].text) < policy.rephrase_similarity:
+        if answered or not _same_question(turns[older].text, turns[newer].text, policy, scorer):
             break
         streak += 1
+        if streak >= policy.rephrase_turns:
+            break
     return streak
+
+
+def _same_question(first: str, second: str, policy: EscalationPolicy, scorer: Scorer | None) -> bool:
+    if similarity(first, second) >= policy.rephrase_similarity:
+        return True
+    if scorer is None:
+        return False
+    vectors = scorer.encode([first, second])
+    return float(vectors[0] @ vectors[1]) >= policy.rephrase_cosine
 
 
 def _is_confident(turn: Turn, policy: EscalationPolicy) -> bool:

@@ -131,8 +131,10 @@ def ticket_request(
     summary: str,
     user: dict[str, Any],
     transcript: Sequence[StoredMessage],
+    urgency: str = "normal",
+    language: str = "und",
 ) -> TicketRequest:
-    """The ticket for one escalation: transcript, user metadata (subject, groups, department), intent, reason."""
+    """The ticket for one escalation: transcript, user metadata, intent, reason, urgency and language."""
     safe_user = {k: user.get(k) for k in ("subject", "groups", "department", "tenant", "kind")}
     metadata: dict[str, Any] = {
         "escalation_id": escalation_id,
@@ -141,12 +143,16 @@ def ticket_request(
         "reason": reason,
         "detail": detail,
         "intent": intent,
+        "urgency": urgency,
+        "language": language,
         "user": safe_user,
     }
     body = "\n".join(
         [
             f"Escalated by Keel ({bot} bot): {reason.replace('_', ' ')}" + (f" - {detail}" if detail else ""),
             f"Intent: {intent}",
+            f"Urgency: {urgency}" + (" - a vulnerable customer; answer first" if urgency == "urgent" else ""),
+            f"Language: {language}",
             f"User: subject {safe_user['subject']}, groups {', '.join(user.get('groups') or [])}, "
             f"department {user.get('department') or 'n/a'}",
             f"Conversation: {conversation_id}",
@@ -155,12 +161,20 @@ def ticket_request(
             render_transcript(transcript),
         ]
     )
-    high = reason in ("high_risk_intent", "system_failure") or intent != "general"
+    high = reason in ("high_risk_intent", "system_failure", "vulnerable_customer") or intent != "general"
+    priority = "urgent" if urgency == "urgent" else "high" if high or urgency == "high" else "normal"
     return TicketRequest(
         external_id=escalation_id,
-        subject=f"[Keel] {summary[:120] or reason.replace('_', ' ')}",
+        subject=("[Keel URGENT] " if urgency == "urgent" else "[Keel] ") + (summary[:120] or reason.replace("_", " ")),
         body=body,
-        tags=("keel", f"keel-{reason}", f"keel-intent-{intent}", f"keel-bot-{bot}"),
-        priority="high" if high else "normal",
+        tags=(
+            "keel",
+            f"keel-{reason}",
+            f"keel-intent-{intent}",
+            f"keel-bot-{bot}",
+            f"keel-urgency-{urgency}",
+            f"keel-lang-{language}",
+        ),
+        priority=priority,
         metadata=metadata,
     )

@@ -94,6 +94,18 @@ EXPLICIT_EXCLUSIONS = _any(
 )
 
 # --- high-risk intents ---------------------------------------------------------------------------------
+# Signals of self-harm: the decision answers them with the bot's support resources and an urgent handoff.
+SELF_HARM = _any(
+    r"\b(?:kill myself|end my life|end it all|suicid\w*|self[- ]harm|want to die|don't want to live|"
+    r"do not want to live|better off without me)\b",
+    r"\b(?:selbstmord|umbringen|suizid|nicht mehr leben)\b",
+    r"\b(?:me suicider|envie de mourir|je veux mourir|mettre fin a mes jours)\b",
+    r"\b(?:suicidarme|quiero morir|me quiero morir)\b",
+    r"\b(?:suicidarmi|voglio morire|togliermi la vita)\b",
+    r"\b(?:me matar|quero morrer|acabar com a minha vida)\b",
+    r"\b(?:zelfmoord|dood willen|ik wil dood|een eind aan mijn leven)\b",
+    r"\b(?:samobojstw\w*|odebrac sobie zycie|chce umrzec)\b",
+)
 HIGH_RISK: dict[str, re.Pattern[str]] = {
     "account_closure": _any(
         r"\b(?:close|delete|cancel|terminate|shut down|deactivate|remove) (?:my|our) (?:whole |entire )?"
@@ -169,20 +181,13 @@ HIGH_RISK: dict[str, re.Pattern[str]] = {
         r"\b(?:recht op vergetelheid|verwijder (?:al )?mijn (?:persoons)?gegevens)\b",
     ),
     "vulnerable_customer": _any(
-        r"\b(?:kill myself|end my life|end it all|suicid\w*|self[- ]harm|want to die|don't want to live|"
-        r"do not want to live)\b",
+        SELF_HARM.pattern,
         r"\bmy (?:wife|husband|partner|mother|mum|mom|father|dad|son|daughter|child|brother|sister) "
         r"(?:just |recently )?(?:died|passed away|has died|is dying)\b",
         r"\b(?:domestic (?:abuse|violence)|abusive (?:partner|relationship)|being abused)\b",
         r"\b(?:can't|cannot|can not) afford (?:food|to eat|rent|my medication|heating)\b",
         r"\b(?:i am|i'm) (?:homeless|in crisis|terminally ill|desperate)\b|\bfinancial hardship\b",
         r"\b(?:dementia|alzheimer'?s)\b.{0,40}\b(?:my|i|mother|father|account)\b",
-        r"\b(?:selbstmord|umbringen|suizid|nicht mehr leben)\b",
-        r"\b(?:me suicider|envie de mourir|je veux mourir)\b",
-        r"\b(?:suicidarme|quiero morir|me quiero morir)\b",
-        r"\b(?:suicidarmi|voglio morire|togliermi la vita)\b",
-        r"\b(?:me matar|quero morrer)\b",
-        r"\b(?:zelfmoord|dood willen|ik wil dood)\b",
     ),
 }
 # Routine questions that only look like a high-risk intent ("how do I close a ticket", "fraud training").
@@ -294,6 +299,13 @@ NO_ANSWER = _any(
     r"\bi (?:don't|do not) (?:know|have (?:that|this|enough) information)\b",
     r"\bi(?:'m| am) not sure\b|\bnot in the sources\b|\bno (?:relevant )?(?:information|answer) (?:available|found)\b",
     r"\bcould you rephrase\b|\bi didn't understand\b|\bi did not understand\b",
+    r"\b(?:je ne suis pas sur|je n'ai pas trouve|je ne sais pas|pourriez-vous reformuler)\b",
+    r"\b(?:ich bin (?:mir )?nicht sicher|konnte (?:das|dazu) .{0,30}nicht finden|weiss ich nicht)\b",
+    r"\b(?:no estoy segur[oa]|no (?:he )?encontr[eo]|no lo se)\b",
+    r"\b(?:non sono sicur[oa]|non ho trovato|non lo so)\b",
+    r"\b(?:ik weet het niet(?: zeker)?|kon dit niet vinden|niet gevonden)\b",
+    r"\b(?:nie jestem pewien|nie jestem pewna|nie znalaz\w+|nie wiem)\b",
+    r"\b(?:nao tenho a certeza|nao tenho certeza|nao encontrei|nao sei)\b",
 )
 FAILURE_EVENT = _any(
     r"\btim(?:ed|es)? ?out\b|\btimeout\b",
@@ -302,6 +314,14 @@ FAILURE_EVENT = _any(
     r"\b(?:5\d\d|throttl\w*|rate limit\w*)\b",
     r"\b(?:missing|not found|no data|corrupt\w*) (?:data|record|records|document|documents|profile|customer)?\b",
     r"\bmissing data\b|\bdata (?:is )?missing\b",
+)
+# Events whose outcome nobody knows (a payment sent but never confirmed): a person must check, even unasked.
+UNCERTAIN_EVENT = _any(
+    r"\b(?:status|state|outcome|result) (?:is )?(?:unknown|uncertain|unclear)\b",
+    r"\b(?:unknown|uncertain|unclear) (?:status|state|outcome|result)\b",
+    r"\b(?:not|never|no) (?:been )?(?:confirmed|acknowledged)\b|\bno (?:confirmation|acknowledg\w*)\b",
+    r"\bconfirmation not received\b|\b(?:did not|didn't|could not|couldn't) confirm\b",
+    r"\b(?:may|might) (?:not )?have (?:gone through|been applied|been sent|succeeded|failed)\b",
 )
 # Events that record ordinary things happening ("session resumed", "agent joined") are not failures.
 BENIGN_EVENT = _any(

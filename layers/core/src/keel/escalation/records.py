@@ -36,6 +36,8 @@ class EscalationRecord:
     notify_user: bool = False
     attempts: int = 0
     error: str = ""
+    urgency: str = "normal"
+    language: str = "und"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +75,8 @@ class DynamoDBEscalationStore:
             "user": {"S": json.dumps(record.user, sort_keys=True)},
             "created_at": {"S": record.created_at},
             "status": {"S": record.status},
+            "urgency": {"S": record.urgency},
+            "language": {"S": record.language},
         }
         self._call("put_item", TableName=self._table, Item=item)
 
@@ -216,4 +220,6 @@ def _record(item: dict[str, Any]) -> EscalationRecord:
         notify_user=bool(item.get("notify_user", {}).get("BOOL", False)),
         attempts=int(item.get("attempts", {}).get("N", "0")),
         error=text("error_name"),
+        urgency=text("urgency") or "normal",
+        language=text("language") or "und",
     )

@@ -105,6 +105,8 @@ class EscalationService:
                 "kind": principal.kind,
             },
             created_at=datetime.now(UTC).isoformat(),
+            urgency=decision.urgency,
+            language=decision.language,
         )
         self._escalations.put(record)
         self._conversations.set_status(conversation.conversation_id, "escalated")

@@ -7,7 +7,7 @@ import urllib.parse
 from keel.escalation.helpdesk import JsonClient, SecretCredentials, Transport, basic_auth, urllib_transport
 from keel.escalation.ports import CreatedTicket, TicketRequest
 
-_URGENCY = {"high": "1", "normal": "3"}
+_URGENCY = {"urgent": "1", "high": "1", "normal": "3"}
 
 
 class ServiceNowHelpdesk:

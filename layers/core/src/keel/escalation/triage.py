@@ -1,5 +1,9 @@
-"""How the agent console orders its queue (R18): urgency from the escalation's reason, then age; and the
-language the user wrote in, so an agent who reads it can pick the conversation up."""
+"""How the agent console orders its queue (R18): urgency, then age; and the language the user wrote in, so an
+agent who reads it can pick the conversation up.
+
+The escalation decision records an urgency (urgent for self-harm and fear for safety, high for fraud, legal
+threats and other vulnerability) and the user's language on the escalation (issue 18); the queue takes the
+more urgent of that and the reason's own rank, and the recorded language unless it is unknown."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ URGENCY_BY_REASON = {
     "system_failure": "normal",
     "low_confidence": "low",
 }
-URGENCY_RANK = {"high": 0, "normal": 1, "low": 2}
+URGENCY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 # Below this many letters a language guess is noise ("ok", "help!"): the queue says it is unknown.
 MIN_LETTERS = 12
 UNKNOWN = "und"
@@ -101,8 +105,13 @@ def language(text: str) -> str:
 
 
 def triage(record: EscalationRecord) -> Triage:
-    """The urgency and language of one escalation (the language of what the user wrote)."""
-    return Triage(urgency(record.reason), language(record.summary))
+    """The urgency and language of one escalation: as the decision recorded them, else from reason and text."""
+    level = urgency(record.reason)
+    # "normal" is also what a decision without a particular urgency records: only a raise counts.
+    if record.urgency in ("urgent", "high") and URGENCY_RANK[record.urgency] < URGENCY_RANK[level]:
+        level = record.urgency
+    recorded = record.language if record.language != UNKNOWN else ""
+    return Triage(level, recorded or language(record.summary))
 
 
 def ordered(records: Iterable[EscalationRecord]) -> list[tuple[EscalationRecord, Triage]]:

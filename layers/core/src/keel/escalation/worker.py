@@ -64,6 +64,8 @@ class EscalationWorker:
             summary=record.summary,
             user=record.user,
             transcript=self._conversations.messages(conversation_id, limit=TRANSCRIPT_LIMIT),
+            urgency=record.urgency,
+            language=record.language,
         )
         return self._helpdesk.create(request)
 

@@ -247,11 +247,22 @@ def _bot_problems(spec: TenantSpec, audiences: dict[str, set[str]]) -> list[str]
                     "external collections (an internal bot may read external ones)"
                 )
         problems += _bad_groups(f"bot {bot.id!r} allowed_groups", bot.allowed_groups)
+        problems += _escalation_problems(bot.id, bot.escalation)
         if bot.audience == "internal" and not bot.allowed_groups:
             problems.append(
                 f"internal bot {bot.id!r} has no allowed_groups; name the groups that may use it (e.g. all staff)"
             )
     return problems
+
+
+def _escalation_problems(bot_id: str, raw: dict[str, Any]) -> list[str]:
+    from keel.escalation.config import parse_bot_escalation
+
+    try:
+        parse_bot_escalation(bot_id, raw)
+    except ConfigurationError as exc:
+        return [exc.message]
+    return []
 
 
 def _grant_problems(spec: TenantSpec, audiences: dict[str, set[str]]) -> list[str]:

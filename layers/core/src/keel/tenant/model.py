@@ -7,7 +7,7 @@ optional prompt templates in ``prompts/<bot>/v<N>.md`` and, for the local stack,
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +48,8 @@ class BotSpec(_Strict):
     greeting: str = ""
     languages: tuple[str, ...] = ()
     model_tier: Literal["primary", "secondary", "small"] | None = None
+    # Per-bot escalation: support_resources, support_message, policy (keel.escalation.config.BotEscalation).
+    escalation: dict[str, Any] = Field(default_factory=dict)
 
 
 class Grant(_Strict):

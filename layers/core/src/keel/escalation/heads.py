@@ -1,0 +1,179 @@
+"""Intent heads: logistic regressions over the shared encoder's embedding of the user's message plus a few
+conversation features, one head per escalation reason (R17).
+
+The weights are a small checked-in artefact (`heads.json`, plain numbers, no pickle) made by
+`keel escalation train`; at run time this module needs only numpy and the shared encoder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keel.errors import ConfigurationError
+from keel.lazy import Lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from keel.models.encoder import SentenceEncoder
+
+MODEL_PATH = Path(__file__).resolve().parent / "heads.json"
+# Heads in the order of the weight rows. vulnerable_customer covers every kind of vulnerability; self_harm is
+# the narrower head that decides the support message and the urgency.
+HEADS = (
+    "explicit_request",
+    "vulnerable_customer",
+    "self_harm",
+    "fraud",
+    "account_closure",
+    "compliance",
+    "billing_dispute",
+    "legal_threat",
+    "negative_sentiment",
+)
+HIGH_RISK_HEADS = ("fraud", "account_closure", "compliance", "billing_dispute", "legal_threat")
+VULNERABILITY_KINDS = ("self_harm", "hardship", "coercive_control", "cognitive_impairment", "bereavement", "safety")
+FEATURES = ("user_turns", "hedges", "rephrases", "uncertain_event")
+
+
+@dataclass(frozen=True)
+class ConversationFeatures:
+    """What the conversation around the message says: how long, how often the bot hedged, repeats, events."""
+
+    user_turns: int = 1
+    hedges: int = 0
+    rephrases: int = 1
+    uncertain_event: bool = False
+
+    def vector(self) -> list[float]:
+        """Scaled to 0..1 so they sit beside unit-length embeddings."""
+        return [
+            min(self.user_turns - 1, 5) / 5,
+            min(self.hedges, 3) / 3,
+            min(self.rephrases - 1, 2) / 2,
+            1.0 if self.uncertain_event else 0.0,
+        ]
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """Probability per head, the threshold each must reach, and the most likely vulnerability kind."""
+
+    probabilities: dict[str, float]
+    thresholds: dict[str, float]
+    vulnerability: str
+    band_low: float
+
+    def fires(self, head: str) -> bool:
+        """True when the head's probability reaches its threshold."""
+        return self.probabilities[head] >= self.thresholds[head]
+
+    def margin(self, head: str) -> float:
+        """Probability over threshold (above 1 fires)."""
+        return self.probabilities[head] / max(self.thresholds[head], 1e-6)
+
+    def uncertain(self) -> list[str]:
+        """Heads that did not fire but came within the uncertainty band of their threshold."""
+        return [h for h in HEADS if not self.fires(h) and self.probabilities[h] >= self.band_low * self.thresholds[h]]
+
+    def rounded(self) -> dict[str, float]:
+        """Probabilities rounded for records."""
+        return {h: round(p, 3) for h, p in self.probabilities.items()}
+
+
+class IntentHeads:
+    """The trained heads; `score` embeds the message once (the encoder caches it) and applies every head."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        weights: np.ndarray,
+        bias: np.ndarray,
+        thresholds: Mapping[str, float],
+        kind_weights: np.ndarray,
+        kind_bias: np.ndarray,
+        *,
+        band_low: float = 0.5,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        expected = (len(HEADS), encoder.dimension + len(FEATURES))
+        if tuple(weights.shape) != expected or tuple(kind_weights.shape) != (len(VULNERABILITY_KINDS), expected[1]):
+            raise ConfigurationError(f"escalation heads have shape {weights.shape}, expected {expected}")
+        self._encoder = encoder
+        self._weights = weights
+        self._bias = bias
+        self._thresholds = {h: float(thresholds[h]) for h in HEADS}
+        self._kind_weights = kind_weights
+        self._kind_bias = kind_bias
+        self._band_low = band_low
+        self.metadata = dict(metadata or {})
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH, encoder: SentenceEncoder | None = None) -> IntentHeads:
+        """Read the artefact (plain JSON, no pickle); it must have been trained on the same encoder."""
+        import numpy as np
+
+        from keel.models.encoder import shared_encoder
+
+        if not path.is_file():
+            raise ConfigurationError(f"escalation heads {path} are missing; run `keel escalation train`")
+        try:
+            model = json.loads(path.read_text(encoding="utf-8"))
+            encoder = encoder or shared_encoder()
+            if model["encoder"] != encoder.model_id or tuple(model["heads"]) != HEADS:
+                raise ConfigurationError(
+                    f"escalation heads {path} were trained for {model['encoder']} with heads {model['heads']}; "
+                    "run `keel escalation train` again"
+                )
+            return cls(
+                encoder,
+                np.asarray(model["weights"], dtype=np.float32),
+                np.asarray(model["bias"], dtype=np.float32),
+                model["thresholds"],
+                np.asarray(model["kind_weights"], dtype=np.float32),
+                np.asarray(model["kind_bias"], dtype=np.float32),
+                band_low=float(model["band_low"]),
+                metadata={k: v for k, v in model.items() if k not in ("weights", "kind_weights")},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"escalation heads {path} are not readable ({exc}); retrain them") from exc
+
+    def score(self, text: str, features: ConversationFeatures) -> HeadScores:
+        """Every head's probability for one user message in its conversation."""
+        import numpy as np
+
+        x = self.features(text, features)
+        logits = self._weights @ x + self._bias
+        probabilities = {h: _sigmoid(float(v)) for h, v in zip(HEADS, logits, strict=True)}
+        kind_logits = self._kind_weights @ x + self._kind_bias
+        kind = VULNERABILITY_KINDS[int(np.argmax(kind_logits))]
+        return HeadScores(probabilities, self._thresholds, kind, self._band_low)
+
+    def features(self, text: str, features: ConversationFeatures) -> np.ndarray:
+        """The input row of the heads: embedding, then the conversation features."""
+        import numpy as np
+
+        embedding = self._encoder.encode([text])[0]
+        return np.concatenate([embedding, np.asarray(features.vector(), dtype=np.float32)])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of several texts (the rephrase check compares user messages)."""
+        return self._encoder.encode(texts)
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    exp = math.exp(value)
+    return exp / (1.0 + exp)
+
+
+@Lazy
+def packaged_heads() -> IntentHeads:
+    """The checked-in heads on the shared encoder, loaded once per process."""
+    return IntentHeads.load()
