@@ -262,6 +262,8 @@
   function renderOutcome(item, frame) {
     var text = OUTCOME_TEXT[frame.outcome];
     var escalation = frame.escalation || {};
+    var incident = (frame.degradations || []).some(function (d) { return String(d).indexOf("incident:") === 0; });
+    if (incident) text = "Service incident: the assistant is partly down and our team knows. Tell me what you need and a person will take it.";
     if (escalation.ticket_id) text = "A support ticket was opened: #" + escalation.ticket_id + ". We will reply by e-mail.";
     else if (escalation.kind === "agent") text = "You are connected to " + (escalation.agent_name || "a person") + ": write here to talk to them.";
     if (!text) return;

@@ -161,7 +161,7 @@ def test_keel_audit_verify_reports_an_overwrite_and_a_delete_marker(
     out = capsys.readouterr()
     assert f"{CHAIN} seq 1: modified" in out.out and f"{CHAIN} seq 1: overwritten" in out.out
     assert f"{CHAIN} seq 3: gap" in out.out
-    assert "FAILED: first problem" in out.err and "seq 1" in out.err
+    assert f"FAILED: {CHAIN}: " in out.err and "seq 1" in out.err
     assert main(_cli(audit_env, "audit", "verify", "--json")) == 1
     report = json.loads(capsys.readouterr().out)
     assert {(f["kind"], f["seq"]) for f in report["chains"][0]["findings"]} == {
@@ -176,8 +176,27 @@ def test_keel_audit_verify_filters_by_day_and_tenant(audit_env: AuditEnv, capsys
     assert main(_cli(audit_env, "audit", "verify", "--tenant", "acme", "--since", "2026-11-24")) == 0
     out = capsys.readouterr().out
     assert "acme/2026-11-24: 1 records" in out and "demo/" not in out
-    assert main(_cli(audit_env, "audit", "verify", "--until", "2026-11-23")) == 0
-    assert "no audit chains found" in capsys.readouterr().out
+    assert main(_cli(audit_env, "audit", "verify", "--until", "2026-11-23", "--allow-empty")) == 0
+    assert "0 chain(s), 0 record(s)" in capsys.readouterr().out
+
+
+def test_keel_audit_verify_fails_on_no_chain_and_on_a_count_other_than_expected(
+    audit_env: AuditEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # After a lost snapshot the archive is empty: that is a failure, not "nothing to check".
+    assert main(_cli(audit_env, "audit", "verify", "--until", "2026-11-23")) == 1
+    assert "no audit chain found" in capsys.readouterr().err
+    _record_and_drain(audit_env, [sample_record(i) for i in range(3)])
+    assert main(_cli(audit_env, "audit", "verify", "--expect", "3")) == 0
+    assert "3 record(s)" in capsys.readouterr().out
+    assert main(_cli(audit_env, "audit", "verify", "--expect", "4")) == 1
+    assert "expected 4 audit records, found 3" in capsys.readouterr().err
+    assert main(_cli(audit_env, "audit", "verify", "--expect", "4", "--json")) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["records"] == 3
+    with pytest.raises(SystemExit):
+        main(_cli(audit_env, "audit", "verify", "--expect", "many"))
+    assert "is not a record count" in capsys.readouterr().err
 
 
 def test_keel_audit_export_writes_a_conversation(

@@ -323,3 +323,16 @@ def test_a_money_moving_action_must_say_how_to_read_its_amount() -> None:
             run=lambda _, r: ActionResult("x"),
             summary=lambda r: "refund",
         )
+
+
+def test_a_flagged_message_gets_no_tool_call_without_confirmation_even_a_read(rig: Rig) -> None:
+    outcome = rig.service.propose(ctx(ENGINEER), call("describe_instance", instance_id=INSTANCE), step_up=True)
+
+    assert outcome is not None and outcome.status == "confirm"
+    assert "flagged for review" in outcome.text and outcome.data["step_up"] is True
+    assert rig.ec2.calls == [] and rig.sink.sent == []
+
+    done, consumed = rig.service.resolve(ctx(ENGINEER, turn=1), "yes")
+    assert consumed and done is not None and done.status == "done"
+    [record] = rig.sink.sent
+    assert record.action is not None and record.action.confirmation == "confirmed"

@@ -77,7 +77,12 @@ def test_served_methods_reach_dispatch_with_their_body(method: str) -> None:
 
 
 def test_oversized_body_is_refused_with_413_before_dispatch() -> None:
-    raw = b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"
+    raw = b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: corr-413\r\nContent-Length: 99999999\r\n\r\n"
     status, _, body, seen = exchange(raw)
     assert status == 413 and seen == []
-    assert json.loads(body)["error"]["code"] == "too_large"
+    # The same error body as every other error: code, a message naming the limit, the correlation id.
+    assert json.loads(body)["error"] == {
+        "code": "payload_too_large",
+        "message": "request body is 99999999 bytes; the limit is 1048576 bytes",
+        "correlation_id": "corr-413",
+    }

@@ -11,14 +11,24 @@ from keel.audit.trail import AuditTrail
 from keel.conversations.memory import InMemoryConversationStore
 from keel.conversations.models import ChatRequest
 from keel.conversations.vaults import InMemoryVaultStore
-from keel.errors import AuditUnavailable, Forbidden, InvalidRequest, NotFound, Unauthenticated
+from keel.errors import (
+    AuditUnavailable,
+    Forbidden,
+    InvalidRequest,
+    ModelUnavailable,
+    NotFound,
+    RateLimited,
+    SearchUnavailable,
+    Unauthenticated,
+)
 from keel.escalation.config import BotEscalation, SupportResource
 from keel.escalation.second_stage import Verdict
 from keel.guardrails import build_default, new_canary, wrap_passages
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage
+from keel.models.ports import Completion
 from keel.privacy.masker import PiiMasker
-from keel.turn import NO_ANSWER, ChatService, TurnDependencies
+from keel.turn import NO_ANSWER, SEARCH_DOWN_ANSWER, ChatService, TurnDependencies
 from keel.turn_adapters import AuditTurnSink, EscalationBridge
 from tests.fakes.audit import InMemoryAuditSink
 from tests.fakes.turn import (
@@ -345,3 +355,52 @@ def test_contact_details_quoted_from_a_source_reach_the_user_but_not_the_audit_t
     assert "security@acme.example" in result.reply.answer
     record = h.audit.sent[0].model_dump_json()
     assert "security@acme.example" not in record and "<EMAIL_1>" in record
+
+
+class _SearchDown:
+    def search(self, scope: object, query: str, *, k: int = 5) -> list[Passage]:
+        raise SearchUnavailable("the knowledge base cannot be searched right now")
+
+
+class _Refusing(EchoFirstPassage):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def generate(self, *args: object, **kwargs: object) -> Completion:
+        raise self.error
+
+
+def test_search_down_answers_honestly_with_a_degraded_outcome_and_one_audit_record() -> None:
+    h = harness()
+    h.service._deps.retriever = _SearchDown()
+    result = h.service.reply("t-emma", ChatRequest(bot="hr", message="How many days of annual leave?"), channel="api")
+    assert result.reply.outcome == "degraded"
+    assert result.reply.answer == SEARCH_DOWN_ANSWER and "person" in result.reply.answer
+    assert result.reply.citations == [] and result.reply.confidence == 0.0
+    assert "search_unavailable" in result.reply.degradations
+    assert not h.generator.calls, "without sources the model is not asked"
+    assert len(h.audit.sent) == 1
+    turn = h.audit.sent[0].turn
+    assert turn is not None and turn.outcome == "degraded" and "search_unavailable" in turn.degradations
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (RateLimited("the language models are busy; please retry shortly", retry_after=2), "rate_limited"),
+        (ModelUnavailable("no model answered"), "failed"),
+    ],
+)
+def test_a_refused_or_failed_turn_is_audited_once_with_its_reason_before_the_error(
+    error: Exception, outcome: str
+) -> None:
+    h = harness(_Refusing(error))
+    with pytest.raises(type(error)):
+        h.service.reply("t-emma", ChatRequest(bot="hr", message="How many days of annual leave?"), channel="api")
+    assert len(h.audit.sent) == 1
+    turn = h.audit.sent[0].turn
+    assert turn is not None and turn.outcome == outcome
+    assert turn.degradations[0] == f"error:{error.code}"  # type: ignore[attr-defined]
+    assert turn.input_masked and turn.output_masked == ""
+    assert all(not m for m in h.store._messages.values()), "a failed turn stores no answer"

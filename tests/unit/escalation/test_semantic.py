@@ -86,6 +86,20 @@ def test_lookalikes_stay_with_the_bot(text: str) -> None:
     assert decision.escalate is False, decision.signals
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["hello", "hello!", "Hello there", "hello friend", "Hi team, quick question", "Bonjour", "Hallo", "Cześć"],
+)
+def test_a_greeting_stays_with_the_bot(text: str) -> None:
+    # Found through issue 22's outage test: "hello" read as a request for a person opened a ticket.
+    decision = decide([user(text)])
+    assert decision.escalate is False, decision.signals
+
+
+def test_a_greeting_does_not_hide_a_request_for_a_person() -> None:
+    assert decide([user("Hello, can I speak to a person?")]).reason == "explicit_request"
+
+
 def test_every_decision_names_the_language_and_keeps_the_head_scores() -> None:
     decision = decide([user("Quiero cancelar mi contrato y no volver a saber nada de ustedes.")])
     assert decision.language == "es"

@@ -131,15 +131,26 @@ def test_throttling_is_retried_with_bounded_jittered_sleeps() -> None:
     assert metrics.total("ModelRetries", model=LARGE) == 2
 
 
-def test_every_model_throttling_raises_rate_limited_with_retry_after() -> None:
+def test_every_model_throttling_falls_through_to_a_retrieval_only_answer() -> None:
+    # Throttling takes the same way down the chain as errors do, before anyone gets a 429.
     model = ScriptedModel()
     model.set(LARGE, "throttle")
     model.set(SECOND, "throttle")
     router, _, sleeps = _router(model)
-    with pytest.raises(RateLimited) as caught:
-        router.generate("hr", "sys", QUESTION, PASSAGES)
-    assert caught.value.retry_after == 2
+    result = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert result.model_id == RETRIEVAL_ONLY_MODEL
+    assert result.degradations == (f"throttled:{LARGE}", f"throttled:{SECOND}", "retrieval_only")
     assert sum(sleeps) <= 2 * 1.0, "retry sleeps stay within the budget per model"
+
+
+def test_every_model_throttling_with_nothing_to_extract_raises_rate_limited_with_retry_after() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "throttle")
+    model.set(SECOND, "throttle")
+    router, _, _ = _router(model)
+    with pytest.raises(RateLimited) as caught:
+        router.generate("hr", "sys", QUESTION, [])
+    assert caught.value.retry_after == 2
 
 
 def test_throttling_does_not_open_the_breaker() -> None:
@@ -223,5 +234,17 @@ def test_tools_reach_the_model_and_tool_calls_come_back() -> None:
 def test_full_queue_counts_as_throttling() -> None:
     gate = ConcurrencyGate(1, max_wait=0.0)
     router, _, _ = _router(ScriptedModel(), gate=gate)
-    with gate, pytest.raises(RateLimited):
-        router.generate("hr", "sys", QUESTION, PASSAGES)
+    with gate:
+        assert router.generate("hr", "sys", QUESTION, PASSAGES).model_id == RETRIEVAL_ONLY_MODEL
+        with pytest.raises(RateLimited):
+            router.generate("hr", "sys", QUESTION, [])
+
+
+def test_a_side_task_under_throttling_gets_the_empty_unavailable_result_errors_get() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "throttle")
+    model.set(SECOND, "throttle")
+    model.set(SMALL, "throttle")
+    router, _, _ = _router(model)
+    result = router.generate("hr", "sys", QUESTION, [], task="intent")
+    assert result.text == "" and result.degradations[-1] == "unavailable"

@@ -90,11 +90,15 @@ class AwsClients:
 
     @cached_property
     def bedrock(self) -> Any:
-        """Bedrock Runtime; the router does its own retries, so botocore makes one attempt."""
+        """Bedrock Runtime; the router does its own retries, so botocore makes one attempt.
+
+        total_max_attempts counts the first attempt; max_attempts 1 meant one retry, so a stalled model
+        held a call for twice the model timeout.
+        """
         return self.client(
             "bedrock-runtime",
             read_timeout=self._model_timeout,
-            retries={"mode": "standard", "max_attempts": 1},
+            retries={"mode": "standard", "total_max_attempts": 1},
         )
 
 
@@ -239,6 +243,7 @@ def build_router(settings: Settings, clients: AwsClients) -> Any:
 def build_escalation(settings: Settings, clients: AwsClients, conversations: Any) -> Any:
     """The escalation decision and the Step Functions handoff (R17, R18)."""
     from keel.escalation.config import tenant_bot_escalation
+    from keel.escalation.outage import DynamoDBClaims, OutageHandoffs
     from keel.escalation.records import DynamoDBEscalationStore
     from keel.escalation.service import EscalationService
     from keel.turn_adapters import EscalationBridge
@@ -253,6 +258,7 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
         service,
         tenant_bot_escalation(build_tenant(settings).spec.bots),
         second_opinion=build_escalation_second_opinion(settings, clients),
+        outage=OutageHandoffs(DynamoDBClaims(clients.dynamodb, settings.escalations_table)),
     )
 
 
@@ -268,7 +274,7 @@ def build_escalation_second_opinion(settings: Settings, clients: AwsClients) -> 
         "bedrock-runtime",
         connect_timeout=timeout,
         read_timeout=timeout,
-        retries={"mode": "standard", "max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": 1},  # max_attempts 1 is one retry: twice the deadline
     )
     return BedrockSecondOpinion(client, ModelRegistry.from_settings(settings).small, timeout_seconds=timeout)
 

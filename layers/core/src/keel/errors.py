@@ -20,6 +20,18 @@ class InvalidRequest(KeelError):
     code = "invalid_request"
 
 
+class PayloadTooLarge(InvalidRequest):
+    """The request body is over the size limit; the message names the limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """The request body is not sent as a type the endpoint accepts; the message names the accepted type."""
+
+    code = "unsupported_media_type"
+
+
 class ConfigurationError(KeelError):
     """A setting is missing or wrong; raised at start-up."""
 

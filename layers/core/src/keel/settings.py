@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
@@ -206,3 +207,9 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 def _accepted() -> str:
     return ", ".join(f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields)
+
+
+def public_eval_dir(repo_root: Path) -> Path:
+    """The public development sets: KEEL_PUBLIC_EVAL_DIR, else ../shared/eval/public beside the repository."""
+    override = os.environ.get("KEEL_PUBLIC_EVAL_DIR", "")
+    return Path(override) if override else repo_root.parent / "shared" / "eval" / "public"

@@ -20,7 +20,7 @@ from keel.analytics.logs import current_correlation
 from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
 from keel.conversations.vaults import VaultStore
-from keel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from keel.errors import Conflict, Forbidden, InvalidRequest, KeelError, NotFound, RateLimited, SearchUnavailable
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
 from keel.models.ports import ChatMessage, Completion
@@ -32,10 +32,15 @@ WITHHELD_ANSWER = (
 )
 AUTO_BOT = "auto"
 WITH_AGENT = "with_agent"
+SEARCH_DOWN_ANSWER = (
+    "I can't search our documents right now, so I can't give you an answer I can back with a source. "
+    "Please try again in a few minutes. If it can't wait, say \"talk to a person\" and I'll hand you over."
+)
 RELAYED = "Your message was passed to the support agent who has your conversation; they will reply here."
 HISTORY_TURNS = 6
 STORE_ATTEMPTS = 5
 PASSAGES_PER_TURN = 5
+FLAG_NOTE = "flagged: tools need explicit confirmation, retrieved context screened at lower thresholds"
 SNIPPET_CHARS = 240
 LOW_CONFIDENCE_CAP = 0.4
 # Reasons decided before any answer is generated: the user gets a person (and, for a vulnerable customer,
@@ -112,7 +117,7 @@ class InputScreen(Protocol):
 class ContextScreen(Protocol):
     """Screens retrieved passages for hidden instructions (R10)."""
 
-    def screen(self, passages: Sequence[Passage]) -> list[Any]:
+    def screen(self, passages: Sequence[Passage], *, strict: bool = False) -> list[Any]:
         """One verdict per passage (decision, categories)."""
         ...
 
@@ -154,6 +159,10 @@ class Escalation(Protocol):
         """Start the handoff workflow; what to tell the user, and what to keep on the reply's record."""
         ...
 
+    def hold_outage_handoff(self, conversation_id: str, user_text: str) -> tuple[str, str] | None:
+        """For a system-failure handoff: None to go ahead, else (what to tell the user, why it is held)."""
+        ...
+
 
 class AuditSink(Protocol):
     """Writes one audit record per turn before the reply is returned (R13, R14)."""
@@ -176,8 +185,10 @@ class ActionPort(Protocol):
         *,
         channel: str = "api",
         correlation_id: str = "",
+        step_up: bool = False,
     ) -> Any:
-        """An outcome (text, turn_outcome) when the message asks for or confirms an action; None otherwise."""
+        """An outcome (text, turn_outcome) when the message asks for or confirms an action; None otherwise.
+        step_up: the message was flagged, so no tool runs without the user's explicit confirmation."""
         ...
 
 
@@ -263,6 +274,8 @@ class TurnFacts:
     escalation_cost: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
+    # What the turn did without (search down) or why it ended early ("error:<code>"), beside the model's.
+    degradations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -342,10 +355,15 @@ class ChatService:
             stage_ms=stages,
         )
         citations: list[Citation] = []
-        if conversation.status == WITH_AGENT:
-            answer = self._relay_to_agent(request, facts)
-        else:
-            answer, citations = self._run(principal, request, history, facts)
+        try:
+            if conversation.status == WITH_AGENT:
+                answer = self._relay_to_agent(request, facts)
+            else:
+                answer, citations = self._run(principal, request, history, facts)
+        except KeelError as exc:
+            # A refused or failed turn is still a request someone made: audit it (before the error reply).
+            self._record_failure(facts, exc, started)
+            raise
         facts.latency_ms = (time.perf_counter() - started) * 1000
         reply = ChatReply(
             conversation_id=conversation.conversation_id,
@@ -354,7 +372,7 @@ class ChatService:
             citations=citations,
             confidence=facts.confidence,
             outcome=facts.outcome,
-            degradations=list(facts.completion.degradations) if facts.completion else [],
+            degradations=[*facts.degradations, *(facts.completion.degradations if facts.completion else ())],
             escalation=_escalation_status(facts.handoff_meta),
         )
         with self._stage("record", stages):
@@ -363,6 +381,16 @@ class ChatService:
         if deps.telemetry is not None:
             deps.telemetry.observe(facts)
         return TurnResult(reply, facts)
+
+    def _record_failure(self, facts: TurnFacts, error: KeelError, started: float) -> None:
+        facts.outcome = "rate_limited" if isinstance(error, RateLimited) else "failed"
+        facts.degradations.append(f"error:{error.code}")
+        facts.output_masked = ""
+        facts.latency_ms = (time.perf_counter() - started) * 1000
+        with self._stage("record", facts.stage_ms):
+            self._deps.audit.record_turn(facts)
+        if self._deps.telemetry is not None:
+            self._deps.telemetry.observe(facts)
 
     def _run(
         self, principal: Principal, request: ChatRequest, history: list[StoredMessage], facts: TurnFacts
@@ -373,7 +401,11 @@ class ChatService:
         with self._stage("screen_in", stages):
             earlier = [m.text for m in history if m.role == "user"]
             verdict = deps.input_screen.screen(request.message, earlier)
+        flagged = verdict.decision == "flag"
         facts.guardrails.append(_verdict("input", verdict))
+        if flagged:
+            # A flag is a risk signal, not a verdict: the turn goes on under stricter handling, noted in the audit.
+            facts.guardrails.append({"stage": "input", "decision": "flag", "note": FLAG_NOTE})
         with self._stage("protect", stages):
             vault = deps.vaults.load(facts.conversation_id)
             masked = deps.masker.mask(request.message, vault)
@@ -404,6 +436,7 @@ class ChatService:
                     history,
                     channel=facts.channel,
                     correlation_id=facts.correlation_id,
+                    step_up=flagged,
                 )
             if acted is not None:
                 facts.outcome = acted.turn_outcome
@@ -411,7 +444,7 @@ class ChatService:
                 facts.output_masked = deps.masker.mask(acted.text, vault, origin="action").text
                 deps.vaults.save(facts.conversation_id, vault)
                 return str(acted.text), []
-        draft, citations = self._answer(principal, request, history, masked.text, vault, facts)
+        draft, citations = self._answer(principal, request, history, masked.text, vault, facts, strict=flagged)
         transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
         if facts.loop_stopped:
             transcript.append({"role": "event", "text": "the assistant repeated the same reply; loop stopped"})
@@ -423,6 +456,10 @@ class ChatService:
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
         _note_second_stage(facts, decision)
+        held = self._held_for_outage(decision, masked.text, facts) if decision.escalate else None
+        if held is not None:
+            deps.vaults.save(facts.conversation_id, vault)
+            return held, []
         if decision.escalate:
             deps.vaults.save(facts.conversation_id, vault)
             return self._escalate(facts, decision, transcript), []
@@ -432,6 +469,18 @@ class ChatService:
         # Only values the user typed may come back to that user; everything else stays a placeholder.
         return vault.unmask(draft, origins=frozenset({"user"})), citations
 
+    def _held_for_outage(self, decision: Any, masked_text: str, facts: TurnFacts) -> str | None:
+        """An outage is one incident, not a ticket per message: greetings and repeats get the banner instead."""
+        if decision.reason != "system_failure":
+            return None
+        held = self._deps.escalation.hold_outage_handoff(facts.conversation_id, masked_text)
+        if held is None:
+            return None
+        message, why = held
+        facts.outcome, facts.confidence, facts.output_masked = "degraded", 0.0, message
+        facts.degradations.append(f"incident:{why}")
+        return message
+
     def _answer(
         self,
         principal: Principal,
@@ -440,15 +489,24 @@ class ChatService:
         question: str,
         vault: Vault,
         facts: TurnFacts,
+        *,
+        strict: bool = False,
     ) -> tuple[str, list[Citation]]:
-        """Retrieve, screen the context, generate and check the draft; the masked draft and its citations."""
+        """Retrieve, screen the context, generate and check the draft; the masked draft and its citations.
+        strict (a flagged turn): retrieved passages are screened at the context screen's lower thresholds."""
         deps = self._deps
         stages = facts.stage_ms
         with self._stage("retrieve", stages):
             scope = deps.access.scope_for(principal, request.bot)
-            retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+            try:
+                retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+            except SearchUnavailable:
+                # Without sources the model must not answer: say so honestly, and offer a person.
+                facts.outcome, facts.confidence = "degraded", 0.0
+                facts.degradations.append("search_unavailable")
+                return SEARCH_DOWN_ANSWER, []
         with self._stage("screen_ctx", stages):
-            context = deps.context_screen.screen(retrieved)
+            context = deps.context_screen.screen(retrieved, strict=strict)
         for passage, passage_verdict in zip(retrieved, context, strict=True):
             if passage_verdict.decision != "allow":
                 facts.guardrails.append({**_verdict("context", passage_verdict), "doc_id": passage.doc_id})
@@ -665,12 +723,16 @@ def _note_second_stage(facts: TurnFacts, decision: Any) -> None:
 
 
 def _verdict(stage: str, verdict: Any) -> dict[str, Any]:
-    return {
+    out = {
         "stage": stage,
         "decision": verdict.decision,
         "score": round(float(verdict.score), 3),
         "categories": list(verdict.categories),
     }
+    cost = float(getattr(verdict, "cost_usd", 0.0) or 0.0)
+    if cost:
+        out["second_opinion_cost_usd"] = round(cost, 8)  # the judge's cost, counted on this turn
+    return out
 
 
 def _citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:

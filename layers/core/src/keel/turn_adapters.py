@@ -9,6 +9,7 @@ from keel.audit.records import EscalationDecision, GuardrailVerdict, turn_record
 from keel.conversations.ports import Conversation
 from keel.escalation.config import BotEscalation
 from keel.escalation.decision import Decision, Turn, decide
+from keel.escalation.outage import OutageHandoffs
 from keel.turn import Handoff, TurnFacts
 
 _OUTPUT_DECISIONS = {"deliver": "allow", "low_confidence": "flag", "withhold": "block", "escalate": "flag"}
@@ -42,6 +43,7 @@ class AuditTurnSink:
             prompt_version=facts.prompt_version,
             guardrails=[_guardrail(v) for v in facts.guardrails],
             escalation=_escalation(facts.escalation),
+            degradations=facts.degradations,
         )
         self._trail.record(record)
 
@@ -60,18 +62,27 @@ class EscalationBridge:
             "I'd like to hand you to a person, but our handoff service is not available right now. "
             "Please try again shortly; nothing you wrote is lost."
         ),
+        outage: OutageHandoffs | None = None,
     ) -> None:
         self._service = service
         self._bots = dict(bots or {})
         self._heads = heads
         self._second = second_opinion
         self._unavailable = unavailable_message
+        self._outage = outage
 
     def decide(self, transcript: list[dict[str, Any]], bot: str) -> Decision:
         """The escalation decision on the masked transcript so far."""
         turns = [Turn.model_validate(t) for t in transcript]
         settings = self._bots.get(bot)
         return decide(turns, settings.policy if settings else None, heads=self._heads, second_opinion=self._second)
+
+    def hold_outage_handoff(self, conversation_id: str, user_text: str) -> tuple[str, str] | None:
+        """Hold a system-failure handoff that is not actionable, a repeat, or over the incident's limit."""
+        if self._outage is None:
+            return None
+        decision = self._outage.admit(conversation_id, user_text)
+        return None if decision.admitted else (decision.message, decision.verdict)
 
     def hand_over(self, handoff: Handoff) -> tuple[str, dict[str, Any]]:
         """Start the workflow; what to tell the user and the handoff facts to keep on the reply.
@@ -126,6 +137,8 @@ def _guardrail(verdict: Mapping[str, Any]) -> GuardrailVerdict:
         decision=_OUTPUT_DECISIONS.get(decision, decision),
         categories=tuple(verdict.get("categories", ())),
         score=verdict.get("score"),
+        note=verdict.get("note"),
+        cost_usd=verdict.get("second_opinion_cost_usd"),
     )
 
 

@@ -84,8 +84,11 @@ class ActionService:
         """The declared actions."""
         return self._registry
 
-    def propose(self, ctx: ActionContext, call: ToolCall) -> ActionOutcome | None:
-        """Handle a tool call the model proposed from the user's message; None if the bot has no such action."""
+    def propose(self, ctx: ActionContext, call: ToolCall, *, step_up: bool = False) -> ActionOutcome | None:
+        """Handle a tool call the model proposed from the user's message; None if the bot has no such action.
+
+        With step_up (the input screen flagged the message), every action waits for the user's explicit
+        confirmation on a later turn, read-only ones included."""
         spec = self._registry.get(ctx.bot, call.name)
         if spec is None:
             _log.warning("model proposed %r, which bot %s does not offer; ignored", call.name, ctx.bot)
@@ -100,8 +103,8 @@ class ActionService:
         if not decision.allowed:
             record_id = self._record(ctx, spec, resource, inputs, decision, "not_required", "not_run", None, started)
             return ActionOutcome("refused", _refusal(spec, inputs), spec.name, record_id)
-        if spec.needs_confirmation:
-            return self._ask(ctx, spec, resource, inputs, decision)
+        if spec.needs_confirmation or step_up:
+            return self._ask(ctx, spec, resource, inputs, decision, step_up=step_up)
         return self._execute(ctx, spec, resource, inputs, decision, "not_required", started)
 
     def resolve(self, ctx: ActionContext, text: str) -> tuple[ActionOutcome | None, bool]:
@@ -143,7 +146,14 @@ class ActionService:
         return self._execute(ctx, spec, pending.resource, inputs, decision, "confirmed", started), True
 
     def _ask(
-        self, ctx: ActionContext, spec: ActionSpec, resource: str, inputs: BaseModel, decision: _Authorised
+        self,
+        ctx: ActionContext,
+        spec: ActionSpec,
+        resource: str,
+        inputs: BaseModel,
+        decision: _Authorised,
+        *,
+        step_up: bool = False,
     ) -> ActionOutcome:
         now = self._clock()
         pending = PendingAction(
@@ -160,13 +170,18 @@ class ActionService:
             policy_ids=decision.policy_ids,
         )
         self._pending.put(pending)
-        level = "cannot be undone" if spec.side_effect == "destructive" else "moves money"
+        if spec.side_effect == "destructive":
+            level = "cannot be undone"
+        elif spec.needs_confirmation:
+            level = "moves money"
+        else:
+            level = "needs your confirmation because this message was flagged for review"
         minutes = max(1, self._confirm_seconds // 60)
         question = (
             f"Please confirm: do you want me to {spec.summary(inputs)}? This {level}. "
             f'Reply "yes" to go ahead or "no" to cancel (this request expires in {minutes} min).'
         )
-        return ActionOutcome("confirm", question, spec.name, None, {"action_id": pending.action_id})
+        return ActionOutcome("confirm", question, spec.name, None, {"action_id": pending.action_id, "step_up": step_up})
 
     def _execute(
         self,

@@ -39,8 +39,10 @@ class ActionPlanner:
         *,
         channel: str = "api",
         correlation_id: str = "",
+        step_up: bool = False,
     ) -> ActionOutcome | None:
-        """Resolve a pending confirmation, or plan a tool call from this message alone; None otherwise."""
+        """Resolve a pending confirmation, or plan a tool call from this message alone; None otherwise.
+        step_up: the input screen flagged this message, so any tool call waits for explicit confirmation."""
         # history is used only to know which user turn this is (a confirmation counts only on the next one).
         user_turn = sum(1 for m in history if getattr(m, "role", None) == "user")
         ctx = ActionContext(principal, bot, conversation_id, channel, correlation_id or conversation_id, user_turn)
@@ -62,4 +64,4 @@ class ActionPlanner:
         if not completion.tool_calls:
             return None
         # One action per message: a second proposal would run without the user seeing the first result.
-        return self._service.propose(ctx, completion.tool_calls[0])
+        return self._service.propose(ctx, completion.tool_calls[0], step_up=step_up)

@@ -57,6 +57,9 @@ class GuardrailVerdict(_Part):
     decision: Literal["allow", "flag", "block", "mask", "refuse"]
     categories: tuple[str, ...] = ()
     score: float | None = None
+    # A flagged input: what stricter handling the turn got. The second opinion's cost, when one was asked.
+    note: str | None = Field(default=None, max_length=256)
+    cost_usd: float | None = Field(default=None, ge=0)
 
 
 class EscalationDecision(_Part):
@@ -183,8 +186,12 @@ def turn_record(
     prompt_version: str | None = None,
     guardrails: Iterable[GuardrailVerdict] = (),
     escalation: EscalationDecision | None = None,
+    degradations: Iterable[str] = (),
 ) -> AuditRecord:
-    """Build the record of one turn from what the turn already holds (text must be masked)."""
+    """Build the record of one turn from what the turn already holds (text must be masked).
+
+    degradations are the turn's own (search down, the error that ended it), kept before the model's.
+    """
     return AuditRecord(
         record_id=record_id,
         kind="turn",
@@ -211,7 +218,7 @@ def turn_record(
             prompt_version=prompt_version,
             guardrails=tuple(guardrails),
             escalation=escalation or EscalationDecision(decision="none"),
-            degradations=tuple(completion.degradations) if completion else (),
+            degradations=(*degradations, *(completion.degradations if completion else ())),
         ),
     )
 

@@ -17,9 +17,11 @@ from keel.errors import (
     InvalidRequest,
     KeelError,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 
 logger = logging.getLogger("keel.http")
@@ -27,6 +29,8 @@ M = TypeVar("M", bound=BaseModel)
 
 # Ordered from specific to general; a subclass takes the status of its nearest listed ancestor.
 STATUS_BY_ERROR: tuple[tuple[type[KeelError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (InvalidRequest, 400),
     (Unauthenticated, 401),
     (Forbidden, 403),
@@ -79,6 +83,9 @@ def parse_body(event: Mapping[str, Any], model: type[M]) -> M:
     raw = event.get("body")
     if raw is None or raw == "":
         raise InvalidRequest("request body is empty; expected a JSON object")
+    media_type = _headers(event).get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"request body is sent as {media_type}; send it as Content-Type: application/json")
     if event.get("isBase64Encoded"):
         import base64
 
@@ -86,8 +93,9 @@ def parse_body(event: Mapping[str, Any], model: type[M]) -> M:
             raw = base64.b64decode(raw).decode("utf-8")
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidRequest("request body is not valid base64-encoded UTF-8") from exc
-    if len(str(raw).encode()) > MAX_BODY_BYTES:
-        raise InvalidRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    size = len(str(raw).encode())
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(raw)
     except ValueError as exc:

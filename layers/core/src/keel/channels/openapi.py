@@ -195,6 +195,8 @@ _ERROR_TEXT = {
     403: "The principal may not do this.",
     404: "Not found, or not visible to the caller.",
     409: "A concurrent change won; retry.",
+    413: "The request body is over the size limit; the message names the limit.",
+    415: "The request body is not sent as Content-Type: application/json.",
     429: "Too many requests; see Retry-After.",
     500: "Unexpected error; quote the correlation id.",
     503: "A dependency is unavailable; see Retry-After.",
@@ -230,6 +232,12 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
+def _error_statuses(op: Operation) -> list[int]:
+    """The operation's errors; every operation with a JSON body can also get 413 and 415."""
+    extra = (413, 415) if op.request is not None else ()
+    return sorted({*op.errors, *extra})
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     body: dict[str, Any] = {
         "summary": op.summary,
@@ -242,7 +250,7 @@ def _operation(op: Operation) -> dict[str, Any]:
                     "description": _ERROR_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": _ref(ErrorBody)}}},
                 }
-                for status in op.errors
+                for status in _error_statuses(op)
             },
         },
     }

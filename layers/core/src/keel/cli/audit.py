@@ -31,9 +31,19 @@ def register(subparsers: Any) -> None:
         help="recompute the hash chains and report modified, missing, inserted or reordered records",
         description="Recompute every chain (one per tenant per UTC day) from the stored records, check each link, "
         "the ledger head and the KMS-signed digests. Exit code 0 when all chains are intact, 1 when anything "
-        "is wrong, 2 on a usage or connection error.",
+        "is wrong (finding no chain at all counts as wrong unless --allow-empty; a record count other than "
+        "--expect N too), 2 on a usage or connection error.",
     )
     _range_options(verify)
+    verify.add_argument(
+        "--expect",
+        type=_count,
+        metavar="N",
+        help="fail unless exactly N records are found (e.g. the turns served since the archive was empty)",
+    )
+    verify.add_argument(
+        "--allow-empty", action="store_true", help="an archive with no chain is fine (a stack that served no turn)"
+    )
     verify.add_argument("--json", action="store_true", help="print the findings as JSON")
     verify.add_argument("--no-ledger", action="store_true", help="do not compare with the ledger's chain heads")
     verify.set_defaults(func=run_verify)
@@ -74,6 +84,16 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a day; use YYYY-MM-DD, e.g. 2026-11-24") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a record count; use a whole number, 0 or more")
+    return value
 
 
 def _endpoint_options(parser: argparse.ArgumentParser) -> None:
@@ -152,11 +172,22 @@ def run_verify(args: argparse.Namespace) -> int:
         _archive(target), ledger=ledger, signer=signer, tenant=args.tenant, since=args.since, until=args.until
     )
     bad = [r for r in reports if not r.ok]
+    total = sum(r.records for r in reports)
+    problems = [f"{bad[0].chain_id}: {bad[0].findings[0].describe()}"] if bad else []
+    if not reports and not args.allow_empty:
+        problems.append(
+            "no audit chain found in the given range: a stack that has served turns must have one (the records "
+            "may have been lost, or the range, tenant or bucket is wrong); pass --allow-empty if none is expected"
+        )
+    if args.expect is not None and total != args.expect:
+        problems.append(f"expected {args.expect} audit records, found {total}")
     if args.json:
         print(
             json.dumps(
                 {
-                    "ok": not bad,
+                    "ok": not problems,
+                    "records": total,
+                    "problems": problems,
                     "chains": [
                         {
                             "chain_id": r.chain_id,
@@ -171,17 +202,16 @@ def run_verify(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
-        return 1 if bad else 0
+        return 1 if problems else 0
     for report in reports:
         status = "ok" if report.ok else f"{len(report.findings)} problem(s)"
         print(f"{report.chain_id}: {report.records} records, {report.digests} digests: {status}")
         for finding in report.findings:
             print(f"  {finding.describe()}")
-    if not reports:
-        print("no audit chains found in the given range")
-    if bad:
-        first = bad[0].findings[0]
-        print(f"FAILED: first problem: {first.describe()}", file=sys.stderr)
+    print(f"{len(reports)} chain(s), {total} record(s)")
+    if problems:
+        for problem in problems:
+            print(f"FAILED: {problem}", file=sys.stderr)
         return 1
     return 0
 

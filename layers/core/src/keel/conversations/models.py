@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_MESSAGE_CHARS = 4000
-Outcome = Literal["answered", "no_answer", "refused", "escalated", "maintenance", "degraded"]
+Outcome = Literal["answered", "no_answer", "refused", "escalated", "maintenance", "degraded", "rate_limited", "failed"]
 
 
 class ChatRequest(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keel.errors import InvalidRequest
 from keel.escalation.decision import REASONS, Decision, EscalationPolicy, Reason, Turn, first_escalation
+from keel.textinput import utf8_lines
 
 
 class Expected(BaseModel):
@@ -46,17 +47,16 @@ def read_rows(path: Path) -> Iterator[TranscriptRow]:
     """Rows of a JSONL file; a bad line raises InvalidRequest naming the line and what is accepted."""
     if not path.is_file():
         raise InvalidRequest(f"{path} does not exist; pass a JSONL file of {{id, turns: [{{role, text}}]}} rows")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield TranscriptRow.model_validate(json.loads(line))
-            except ValueError as exc:
-                raise InvalidRequest(
-                    f"{path}:{number}: {_describe(exc)}; each line must be a JSON object "
-                    '{"id": str, "turns": [{"role": "user|assistant|event", "text": str}]}'
-                ) from None
+    for number, line in utf8_lines(path, accepted="a UTF-8 JSONL file of {id, turns: [{role, text}]} rows"):
+        if not line.strip():
+            continue
+        try:
+            yield TranscriptRow.model_validate(json.loads(line))
+        except ValueError as exc:
+            raise InvalidRequest(
+                f"{path}:{number}: {_describe(exc)}; each line must be a JSON object "
+                '{"id": str, "turns": [{"role": "user|assistant|event", "text": str}]}'
+            ) from None
 
 
 def classify(rows: Iterable[TranscriptRow], policy: EscalationPolicy | None = None) -> Iterator[dict[str, Any]]:

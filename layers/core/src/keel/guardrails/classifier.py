@@ -42,10 +42,13 @@ class InjectionClassifier:
         """The normalised TF-IDF vector of text."""
         return tfidf(raw_counts(text), self.idf)
 
+    def logit(self, text: str) -> float:
+        """The log-odds that text is an attack."""
+        return self.intercept + sum(v * self.weights[t] for t, v in self.vector(text).items())
+
     def score(self, text: str) -> float:
         """Probability in 0..1 that text is an attack."""
-        z = self.intercept + sum(v * self.weights[t] for t, v in self.vector(text).items())
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.logit(text)))))
 
 
 class AttackLibrary:

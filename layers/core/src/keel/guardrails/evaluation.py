@@ -10,28 +10,24 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidRequest
+from keel.textinput import utf8_lines
 
 
 def read_jsonl(path: Path, required: tuple[str, ...] = ("id",)) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) for every non-blank line; a bad line raises InvalidRequest naming it."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidRequest(f"cannot read {path}: {exc.strerror}") from exc
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidRequest(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise InvalidRequest(f"{path}:{number}: each line must be a JSON object")
-            missing = [k for k in required if k not in row]
-            if missing:
-                raise InvalidRequest(f"{path}:{number}: missing field(s) {', '.join(missing)}")
-            yield number, row
+    for number, line in utf8_lines(path, accepted="a UTF-8 JSONL file, one JSON object a line"):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidRequest(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise InvalidRequest(f"{path}:{number}: each line must be a JSON object")
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise InvalidRequest(f"{path}:{number}: missing field(s) {', '.join(missing)}")
+        yield number, row
 
 
 def row_text(path: Path, number: int, row: dict[str, Any]) -> tuple[str, list[str]]:

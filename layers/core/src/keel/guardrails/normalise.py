@@ -33,6 +33,7 @@ _HOMOGLYPHS = str.maketrans(
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 # A word that mixes letters with leet digits/symbols ("1gn0r3", "pr0mpt"), not plain numbers.
 _LEET_WORD = re.compile(r"(?=\S*[a-zA-Z])(?=\S*[013457@$!])[a-zA-Z0134579@$!]{3,}")
+_EMAIL_AT = re.compile(r"[A-Za-z0-9]@[A-Za-z]")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[\s:]?){8,}(?![0-9a-fA-F])")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b")
@@ -70,6 +71,23 @@ _COMMON = frozenset(
         "disregard",
     ]
 )
+
+
+# Frequent function words of the eight screened languages: reversed or rot13 text that suddenly contains
+# many of them was written to hide its meaning.
+_FUNCTION_WORD_LINES = (
+    "the and you your to of is are all me what now from this that with for",
+    "le la les de des et tu ton tes vous est une un pour que qui pas dans ta moi toi je il elle nous on ce ces mes",
+    "mon ma sur au aux en ne plus tout toute",
+    "der die das und du dein ist nicht mit ein eine zu von den ich mir mich dich dir deine meine alle jetzt sie es",
+    "wir auf im in an dem dass",
+    "el los las y es por para una con del me mi te ti tus mis lo se al no todo todas ahora",
+    "il lo gli e di che per non sono tuo tua ora tutto tutte",
+    "het een en je jouw van niet met voor dat zijn ik mij jij op te nu wat",
+    "i w na nie jest z do się to że ja ty ci mnie ciebie twoje od po jak co teraz wszystkie",
+    "o os e que do da um uma não para com eu teu tuas as no em agora todos",
+)
+_FUNCTION_WORDS = frozenset(word for line in _FUNCTION_WORD_LINES for word in line.split())
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,12 @@ def _decode_hex(text: str) -> list[str]:
     return out
 
 
+def _function_word_hits(text: str) -> int:
+    # Palindromes ("a", "ese") read the same both ways and say nothing about direction.
+    words = (w for w in re.findall(r"\w+", text.lower()) if len(w) > 1 and w != w[::-1])
+    return sum(1 for w in words if w in _FUNCTION_WORDS or w in _COMMON)
+
+
 def _decode_rot13(text: str) -> list[str]:
     rotated = codecs.decode(text, "rot13")
     words = re.findall(r"[a-z]{2,}", text.lower())
@@ -142,11 +166,23 @@ def _decode_rot13(text: str) -> list[str]:
     # Only when the rotated text reads far more like English than the original (or rot13 is named).
     if rot_hits >= 2 and (rot_hits > 2 * plain_hits or _ROT13_HINT.search(text)):
         return [rotated]
+    # Other languages: rot13 is named and the rotated text reads like language where the original did not.
+    if _ROT13_HINT.search(text) and _function_word_hits(rotated) >= 3 > _function_word_hits(text):
+        return [rotated]
+    return []
+
+
+def _decode_reversed(text: str) -> list[str]:
+    backwards = text[::-1]
+    forward_hits, backward_hits = _function_word_hits(text), _function_word_hits(backwards)
+    if (backward_hits >= 3 and backward_hits >= 2 * forward_hits) or (backward_hits >= 2 and forward_hits == 0):
+        return [backwards]
     return []
 
 
 def _decode_leet(text: str) -> list[str]:
-    words = _LEET_WORD.findall(text)
+    # An e-mail address ("marta@acme") mixes letters and "@" but is not leetspeak.
+    words = [w for w in _LEET_WORD.findall(text) if not _EMAIL_AT.search(w)]
     if len(words) < 2:
         return []
     return [_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)]
@@ -160,7 +196,7 @@ def _despace(text: str) -> list[str]:
 
 
 def normalise(text: str) -> Normalised:
-    """Fold the text and decode base64, hex, rot13, leetspeak and s-p-a-c-e-d words found in it."""
+    """Fold the text and decode base64, hex, rot13, reversed text, leetspeak and s-p-a-c-e-d words found in it."""
     folded = fold(text)
     tags = []
     if folded != unicodedata.normalize("NFKC", text):
@@ -170,6 +206,7 @@ def normalise(text: str) -> Normalised:
         ("base64", _decode_base64),
         ("hex", _decode_hex),
         ("rot13", _decode_rot13),
+        ("reversed", _decode_reversed),
         ("leetspeak", _decode_leet),
         ("spaced", _despace),
     ):

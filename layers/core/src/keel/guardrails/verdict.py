@@ -29,6 +29,7 @@ class Verdict:
     categories: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     message: str | None = None
+    cost_usd: float = 0.0
 
     @property
     def allowed(self) -> bool:

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from keel.knowledge.ports import CLASSIFICATIONS
@@ -58,6 +59,13 @@ class SourceFile:
     data: bytes
     sidecar: dict[str, Any] | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # The size on disk when data was not read because it is over the limit (None: data is the whole file).
+    size: int | None = None
+
+    @property
+    def byte_size(self) -> int:
+        """The file's size in bytes."""
+        return self.size if self.size is not None else len(self.data)
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,9 @@ class Document:
         """The document id (stable across versions only when the author keeps it)."""
         return self.meta.id
 
-    @property
+    @cached_property
     def body(self) -> str:
-        """The whole text, headings included, as one string."""
+        """The whole text, headings included, as one string (built once: every chunk record reads it)."""
         parts = []
         for section in self.sections:
             if section.heading:
@@ -110,9 +118,12 @@ class Document:
                 parts.append(section.text)
         return "\n".join(parts)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """sha256 of the normalised body only (duplicate detection ignores metadata)."""
+        """sha256 of the normalised body only (duplicate detection ignores metadata).
+
+        Computed once per document: computing it for each chunk record made ingestion quadratic in size.
+        """
         return hashlib.sha256(normalise_text(self.body).encode()).hexdigest()
 
     def fingerprint(self, salt: str) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from keel.knowledge import parsing
 from keel.knowledge.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from keel.knowledge.documents import Document, RejectedDocument, SourceFile
 from keel.knowledge.hygiene import HygieneResult, Superseded, clean
@@ -87,7 +88,13 @@ def read_folder(root: Path) -> list[SourceFile]:
             continue
         sidecar_path = path.with_name(path.name + SIDECAR_SUFFIX)
         sidecar = _read_sidecar(sidecar_path) if sidecar_path.is_file() else None
-        sources.append(SourceFile(name=path.relative_to(base).as_posix(), data=path.read_bytes(), sidecar=sidecar))
+        name = path.relative_to(base).as_posix()
+        size = path.stat().st_size
+        if size > parsing.MAX_FILE_BYTES:
+            # Not read at all: the parser refuses it by its size, and the report names the limit.
+            sources.append(SourceFile(name=name, data=b"", sidecar=sidecar, size=size))
+            continue
+        sources.append(SourceFile(name=name, data=path.read_bytes(), sidecar=sidecar))
     return sources
 
 

@@ -25,6 +25,20 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 _BLOCK_TAGS = "h1,h2,h3,h4,h5,h6,p,li,pre,td,th,blockquote,dt,dd,figcaption"
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_ROW_BYTES = 1024 * 1024
+
+
+def size_problem(size: int, *, limit: int, what: str) -> str | None:
+    """Why something of `size` bytes is refused (the limit named), or None when it fits."""
+    if size <= limit:
+        return None
+    return f"{what} is {_human(size)}; the limit is {_human(limit)} per {what}"
+
+
+def _human(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / 1024:.1f} KB"
 
 
 def suffix_of(name: str) -> str:
@@ -45,8 +59,9 @@ def parse_source(source: SourceFile) -> list[Document]:
         raise RejectedDocument(
             source.name, f"unsupported file type {suffix or '(none)'!r}; accepted: {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    if len(source.data) > MAX_FILE_BYTES:
-        raise RejectedDocument(source.name, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    too_big = size_problem(source.byte_size, limit=MAX_FILE_BYTES, what="file")
+    if too_big:
+        raise RejectedDocument(source.name, too_big)
     if suffix == ".jsonl":
         raise RejectedDocument(source.name, "JSONL files hold many documents; use parse_jsonl_rows")
     if suffix == ".pdf":
@@ -70,12 +85,19 @@ def parse_source(source: SourceFile) -> list[Document]:
 
 def parse_jsonl_rows(source: SourceFile) -> list[Document | RejectedDocument]:
     """Each line of a JSONL file is one document {id,title,text,acl_groups,classification,...}."""
+    too_big = size_problem(source.byte_size, limit=MAX_FILE_BYTES, what="file")
+    if too_big:
+        return [RejectedDocument(source.name, too_big)]
     results: list[Document | RejectedDocument] = []
     text = _decode(source)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         name = f"{source.name}:{number}"
+        row_too_big = size_problem(len(line.encode()), limit=MAX_ROW_BYTES, what="row")
+        if row_too_big:
+            results.append(RejectedDocument(name, row_too_big))
+            continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -24,6 +24,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # A local-only service served on the API's origin (the managed login stand-in, the page configuration).
 Mounted = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
 MAX_REQUEST_BYTES = 1024 * 1024
+LISTEN_BACKLOG = 256
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,17 @@ def to_proxy_event(method: str, raw_path: str, headers: dict[str, str], body: by
     }
 
 
+class _ApiServer(ThreadingHTTPServer):
+    """A thread per connection, with a listen backlog for a burst of connections.
+
+    socketserver's default backlog of 5 reset connections under 20 concurrent requests on a laptop; the
+    kernel caps this figure at net.core.somaxconn.
+    """
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 class LocalApi:
     """Serves the API routes through Lambda handlers, /healthz, and the static web/ folder."""
 
@@ -115,8 +127,7 @@ class LocalApi:
         self._handlers: dict[str, Handler] = {}
         self._mounts: dict[str, Mounted] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._request_handler())
-        self._server.daemon_threads = True
+        self._server = _ApiServer((host, port), self._request_handler())
         self._thread: threading.Thread | None = None
 
     @property
@@ -244,7 +255,8 @@ def request_handler(dispatch: Dispatch) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_REQUEST_BYTES:
-                status, headers, payload = _json_error(413, "too_large", "request body is too large")
+                status, headers, payload = _too_large(length, dict(self.headers.items()))
+                self.close_connection = True  # the unread body must not be taken for the next request
             else:
                 body = self.rfile.read(length) if length else b""
                 status, headers, payload = dispatch(
@@ -280,6 +292,16 @@ def request_handler(dispatch: Dispatch) -> type[BaseHTTPRequestHandler]:
             raise AttributeError(name)
 
     return _Handler
+
+
+def _too_large(length: int, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """413 with the error body every endpoint uses (code, message naming the limit, correlation id)."""
+    from keel.channels.http import correlation_id, error_response
+    from keel.errors import PayloadTooLarge
+
+    error = PayloadTooLarge(f"request body is {length} bytes; the limit is {MAX_REQUEST_BYTES} bytes")
+    response = error_response(error, correlation=correlation_id({"headers": headers}))
+    return int(response["statusCode"]), {**response["headers"], "Connection": "close"}, response["body"].encode()
 
 
 def _json_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,13 +187,14 @@ def ensure_user(
     if email:
         attributes += [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
     try:
-        cognito.admin_create_user(
-            UserPoolId=pool.pool_id,
-            Username=username,
-            TemporaryPassword=password,
-            MessageAction="SUPPRESS",
-            UserAttributes=attributes,
-        )
+        with stable_subject(cognito, pool.pool_id, username):
+            cognito.admin_create_user(
+                UserPoolId=pool.pool_id,
+                Username=username,
+                TemporaryPassword=password,
+                MessageAction="SUPPRESS",
+                UserAttributes=attributes,
+            )
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "UsernameExistsException":
             raise
@@ -207,6 +211,80 @@ def ensure_user(
     for group in sorted(current - wanted):
         cognito.admin_remove_user_from_group(UserPoolId=pool.pool_id, Username=username, GroupName=group)
     return password
+
+
+@contextmanager
+def stable_subject(cognito: Any, pool_id: str, username: str) -> Iterator[None]:
+    """Make the user created inside this block get a subject (sub) that is a function of pool and username.
+
+    moto draws a new user's sub from its random generator. Seeding that generator from the pool and the
+    username means a user restored from a snapshot (or created again after a restart) keeps their subject,
+    and with it their conversations. The generator is reseeded at random afterwards.
+    """
+    digest = hashlib.sha256(f"{pool_id}\x00{username}".encode()).digest()
+    _seed_moto(cognito, int.from_bytes(digest[:8], "big"))
+    try:
+        yield
+    finally:
+        _seed_moto(cognito, secrets.randbits(63))
+
+
+def _seed_moto(cognito: Any, seed: int) -> None:
+    url = f"{cognito.meta.endpoint_url.rstrip('/')}/moto-api/seed?a={seed}"
+    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - the local moto endpoint
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
+def export_users(cognito: Any, pool: UserPool) -> list[dict[str, Any]]:
+    """Every user of the pool: username, attributes (without sub), groups and whether enabled."""
+    users: list[dict[str, Any]] = []
+    for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool.pool_id):
+        for user in page["Users"]:
+            username = user["Username"]
+            groups = cognito.admin_list_groups_for_user(UserPoolId=pool.pool_id, Username=username)["Groups"]
+            users.append(
+                {
+                    "username": username,
+                    "attributes": {a["Name"]: a["Value"] for a in user.get("Attributes", []) if a["Name"] != "sub"},
+                    "groups": sorted(g["GroupName"] for g in groups),
+                    "enabled": bool(user.get("Enabled", True)),
+                }
+            )
+    return users
+
+
+def import_users(cognito: Any, pool: UserPool, users: list[dict[str, Any]]) -> int:
+    """Create the exported users that the pool lacks, with the subjects they had; returns how many.
+
+    Passwords are not exported (Cognito never returns them): a restored user gets a random one, and the
+    commands that sign users in (`keel ask`, the demo logins) set theirs again.
+    """
+    existing = {
+        u["Username"]
+        for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool.pool_id)
+        for u in page["Users"]
+    }
+    created = 0
+    for user in users:
+        if user["username"] in existing:
+            continue
+        attributes = [{"Name": name, "Value": value} for name, value in user["attributes"].items()]
+        with stable_subject(cognito, pool.pool_id, user["username"]):
+            cognito.admin_create_user(
+                UserPoolId=pool.pool_id,
+                Username=user["username"],
+                TemporaryPassword=_random_password(),
+                MessageAction="SUPPRESS",
+                UserAttributes=attributes,
+            )
+        for group in user["groups"]:
+            _ensure_group(cognito, pool.pool_id, group)
+            cognito.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=user["username"], GroupName=group)
+        if not user.get("enabled", True):
+            cognito.admin_disable_user(UserPoolId=pool.pool_id, Username=user["username"])
+        created += 1
+    return created
 
 
 def sign_in(cognito: Any, pool: UserPool, username: str, password: str) -> dict[str, str]:

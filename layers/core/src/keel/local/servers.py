@@ -58,6 +58,10 @@ class MotoStack:
         port = port or free_port()
         # Step Functions service integrations call back into moto on MOTO_PORT (default 5000).
         os.environ["MOTO_PORT"] = str(port)
+        # A pool's and app client's id derive from their names, so a restart that restores a snapshot
+        # serves the same issuer and audience as before.
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY"] = "HASH"
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY"] = "HASH"
         url = f"http://{LOOPBACK}:{port}"
         process = spawn_server(
             [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
@@ -78,18 +82,34 @@ class MotoStack:
         _post_json(f"{self.url}/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
 
     def stop(self) -> None:
-        """Terminate the server process."""
-        terminate(self.process)
+        """Terminate the server process.
+
+        moto holds nothing on disk and `keel dev` saves its data first; on SIGTERM it tears its interpreter
+        down for seconds, so it is killed after a short grace.
+        """
+        terminate(self.process, grace=0.5)
 
 
 def spawn_server(
-    command: list[str], ready_url: str, *, timeout: float = 20.0, quiet_stderr: bool = False
+    command: list[str],
+    ready_url: str,
+    *,
+    timeout: float = 20.0,
+    quiet_stderr: bool = False,
+    stdin_pipe: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start a local server process and wait until ready_url answers; a server that never does is stopped."""
+    """Start a local server process and wait until ready_url answers; a server that never does is stopped.
+
+    The child runs in its own process group: Ctrl-C in a terminal signals the whole foreground group, and a
+    child that died with it would take its data along before the parent could save a snapshot. The parent
+    stops it (terminate()) once it no longer needs it.
+    """
     process = subprocess.Popen(  # noqa: S603 - our own or moto's server module, arguments built by the caller
         command,
+        stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL if quiet_stderr else None,
+        process_group=0,
     )
     try:
         wait_for_http(ready_url, timeout=timeout)
@@ -99,11 +119,11 @@ def spawn_server(
     return process
 
 
-def terminate(process: subprocess.Popen[bytes]) -> None:
-    """Stop a child server: terminate, then kill if it has not exited after 5 s."""
+def terminate(process: subprocess.Popen[bytes], *, grace: float = 5.0) -> None:
+    """Stop a child server: terminate, then kill if it has not exited after grace seconds."""
     process.terminate()
     try:
-        process.wait(timeout=5)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
@@ -114,20 +134,26 @@ class OpenSearchStack:
     """osmem-server: the OpenSearch protocol over loopback (BM25 and filters, no k-NN)."""
 
     url: str
-    _server: Any
+    process: subprocess.Popen[bytes]
 
     @classmethod
     def start(cls, port: int | None = None) -> OpenSearchStack:
-        """Start osmem-server on a loopback port."""
-        from osmem_server import OsmemServer
+        """Start the osmem-server binary on a loopback port, in its own process group, and wait until it answers.
 
-        addr = f"{LOOPBACK}:{port or free_port()}"
-        server = OsmemServer.start(addr=addr, japanese=False)
-        return cls(url=server.url, _server=server)
+        osmem_server.OsmemServer.start cannot start its child in a new process group, so the binary it
+        ships is started here; it exits by itself when this process does (--parent-pid).
+        """
+        from osmem_server import resolve_binary
+
+        port = port or free_port()
+        url = f"http://{LOOPBACK}:{port}"
+        command = [resolve_binary(), "--parent-pid", str(os.getpid()), "--no-ja", "--addr", f"{LOOPBACK}:{port}"]
+        # It also exits when its stdin closes: hand it a pipe that stays open until stop().
+        return cls(url=url, process=spawn_server(command, f"{url}/", stdin_pipe=True))
 
     def stop(self) -> None:
         """Stop the server process."""
-        self._server.close()
+        terminate(self.process)
 
 
 def _post_json(url: str, body: dict[str, Any]) -> None:

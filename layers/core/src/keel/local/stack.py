@@ -153,13 +153,24 @@ class LocalStack:
         return {"status": overall, "components": components}
 
     def stop(self) -> None:
-        """Stop every process this stack started, in reverse order."""
+        """Stop every process this stack started, in reverse order; the data is saved before moto stops.
+
+        Raises SnapshotError, once everything is stopped, when the data could not be saved.
+        """
+        failed_save: snapshot.SnapshotError | None = None
         for stopper in reversed(self._stoppers):
+            started = time.perf_counter()
             try:
                 stopper()
+            except snapshot.SnapshotError as exc:
+                failed_save = exc
             except Exception:  # a component that fails to stop must not keep the others running
                 logger.exception("failed to stop a component")
+            name = getattr(stopper, "__qualname__", stopper)
+            logger.debug("stopped %s in %.2f s", name, time.perf_counter() - started)
         self._stoppers.clear()
+        if failed_save is not None:
+            raise failed_save
 
 
 def start_stack(
@@ -221,7 +232,8 @@ def _assemble(
     environment["HELPDESK_URL"] = escalation.environment["helpdesk_url"]
     environment["HELPDESK_SECRET_ID"] = escalation.environment["helpdesk_secret_id"]
     os.environ.update(environment)
-    stoppers.append(_background("keel-audit-writer", _audit_drainer(environment, clients)))
+    audit_loop, drain_audit = _audit_drainer(environment, clients)
+    stoppers.append(_background("keel-audit-writer", audit_loop))
     slack = _start_slack(clients, environment, users)
     stoppers.append(slack.stop)
     stoppers.extend(_start_integrations(clients, environment, users))
@@ -232,6 +244,7 @@ def _assemble(
         snapshot_path.unlink(missing_ok=True)
     restored = snapshot.load(clients, snapshot_path)
     logger.info("restored %s items and %s objects", restored["items"], restored["objects"])
+    _restore_sections(snapshot.sections(snapshot_path), clients, pool, opensearch, escalation)
     if seed:
         _seed_knowledge(environment)
     _warm(clients)
@@ -249,16 +262,84 @@ def _assemble(
     slack_worker = load_handler(root / "functions", "slack_worker")
     stoppers.append(_background("keel-slack-worker", _sqs_poller(clients, queue_urls["slack-events"], slack_worker)))
 
-    def _save() -> None:
-        counts = snapshot.save(
-            clients, [t.name for t in names.tables.values()], list(names.buckets.values()), snapshot_path
-        )
-        logger.info("saved %s items and %s objects to %s", counts["items"], counts["objects"], snapshot_path)
-
-    stoppers.insert(2, _save)  # save while moto still runs (it stops last)
+    # Saved while moto and osmem-server still run (they stop last), after the API and workers have stopped.
+    stoppers.insert(2, _saver(clients, names, pool, opensearch, escalation, drain_audit, snapshot_path))
     write_stack(stack.info())
     stoppers.append(clear_stack)
     return stack
+
+
+def _saver(
+    clients: Any,
+    names: provision.LocalResources,
+    pool: provision.UserPool,
+    opensearch: OpenSearchStack,
+    escalation: Any,
+    drain_audit: Callable[[], None],
+    snapshot_path: Path,
+) -> Callable[[], None]:
+    """The stopper that writes the snapshot; it raises SnapshotError when anything is not saved."""
+
+    def _save() -> None:
+        # Every request has ended (the API and workers stop first); write what is still queued for the audit
+        # trail, then save while moto and osmem-server still run (they stop last).
+        undrained: snapshot.SnapshotError | None = None
+        try:
+            drain_audit()
+        except snapshot.SnapshotError as exc:
+            undrained = exc  # save everything else, then report it
+        try:
+            sections = _export_sections(clients, pool, opensearch, escalation)
+        except Exception as exc:  # a stand-in that no longer answers: nothing can be saved
+            raise snapshot.SnapshotError(f"could not read the local data: {type(exc).__name__}: {exc}") from exc
+        counts = snapshot.save(
+            clients,
+            [t.name for t in names.tables.values()],
+            list(names.buckets.values()),
+            snapshot_path,
+            sections=sections,
+        )
+        logger.info(
+            "saved %s items, %s objects, %s users and %s search documents to %s",
+            counts["items"],
+            counts["objects"],
+            len(sections["users"]),
+            sum(len(index["documents"]) for index in sections["indices"].values()),
+            snapshot_path,
+        )
+        if undrained is not None:
+            raise undrained
+
+    return _save
+
+
+def _export_sections(
+    clients: Any, pool: provision.UserPool, opensearch: OpenSearchStack, escalation: Any
+) -> dict[str, Any]:
+    """What a restart needs beyond tables and buckets: users, search documents, helpdesk tickets."""
+    from keel.knowledge.opensearch import opensearch_client
+
+    with escalation.helpdesk.state.lock:
+        tickets = [dict(ticket) for ticket in escalation.helpdesk.state.tickets.values()]
+    return {
+        "users": provision.export_users(clients.cognito, pool),
+        "indices": snapshot.export_indices(opensearch_client(opensearch.url)),
+        "tickets": tickets,
+    }
+
+
+def _restore_sections(
+    sections: dict[str, Any], clients: Any, pool: provision.UserPool, opensearch: OpenSearchStack, escalation: Any
+) -> None:
+    from keel.knowledge.opensearch import opensearch_client
+
+    users = provision.import_users(clients.cognito, pool, sections.get("users", []))
+    documents = snapshot.import_indices(opensearch_client(opensearch.url), sections.get("indices", {}))
+    state = escalation.helpdesk.state
+    with state.lock:
+        for ticket in sections.get("tickets", []):
+            state.tickets.setdefault(int(ticket["id"]), ticket)
+    logger.info("restored %s users, %s search documents and %s tickets", users, documents, len(state.tickets))
 
 
 def _serve(api: LocalApi, stack: LocalStack, clients: Any) -> Callable[[], None]:
@@ -461,8 +542,13 @@ def _sqs_poller(clients: Any, queue_url: str, handler: Any) -> Callable[[threadi
     return loop
 
 
-def _audit_drainer(environment: dict[str, str], clients: Any) -> Callable[[threading.Event], None]:
-    """The local stand-in for the audit writer Lambda's SQS trigger: drain the queue every half second."""
+def _audit_drainer(
+    environment: dict[str, str], clients: Any
+) -> tuple[Callable[[threading.Event], None], Callable[[], None]]:
+    """The local stand-in for the audit writer Lambda's SQS trigger: drain the queue every half second.
+
+    Returns the loop and a final drain (run once the loop has stopped, before the snapshot).
+    """
     from keel.audit.sqs import SqsBatchSource
     from keel.audit.wiring import AuditConfig, build_writer
     from keel.settings import load_settings
@@ -480,7 +566,17 @@ def _audit_drainer(environment: dict[str, str], clients: Any) -> Callable[[threa
             except Exception:  # the drainer must outlive a failed batch; the messages stay queued
                 logger.exception("audit drain failed; retrying")
 
-    return loop
+    def final() -> None:
+        from keel.audit.writer import drain
+
+        try:
+            result = drain(source, writer)
+        except Exception as exc:  # the queue cannot be read: what it holds is not in the archive
+            raise snapshot.SnapshotError(f"the audit queue could not be drained: {type(exc).__name__}: {exc}") from exc
+        if result.failed:
+            raise snapshot.SnapshotError(f"{len(result.failed)} queued audit record(s) could not be written")
+
+    return loop, final
 
 
 def _background(name: str, loop: Callable[[threading.Event], None]) -> Callable[[], None]:

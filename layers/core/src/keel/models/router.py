@@ -172,6 +172,13 @@ class ModelRouter:
                 completion.input_tokens + completion.output_tokens
             )
         if throttled is not None and not failed:
+            # Throttling falls through the same chain as errors: a retrieval-only answer, or for a side
+            # task (intent, summary) the empty result its caller copes with; a 429 only when nothing can answer.
+            answered = self._retrieval_only(bot, task, started, messages, passages, degradations)
+            if answered is not None:
+                return answered, 0
+            if task != "answer":
+                return self._last_resort(bot, task, started, messages, passages, degradations), 0
             self._count(bot, degradations)
             raise RateLimited(
                 "the language models are busy; please retry shortly",
@@ -189,18 +196,34 @@ class ModelRouter:
         passages: list[Passage],
         degradations: list[str],
     ) -> Completion:
-        if task == "answer" and passages:
-            question = _question(messages)
-            sources = [extractive.Source(p.doc_id, p.text, p.title) for p in passages]
-            text = extractive.answer(question, sources)
-            if text != extractive.NO_ANSWER:
-                completion = Completion(text, RETRIEVAL_ONLY_MODEL, 0, 0, 0.0, stop_reason="retrieval_only")
-                return self._finish(bot, task, started, completion, [*degradations, "retrieval_only"])
+        answered = self._retrieval_only(bot, task, started, messages, passages, degradations)
+        if answered is not None:
+            return answered
         if task != "answer":
             # Intent, summaries and the like have no stand-in text; an empty result tells the caller.
             completion = Completion("", NO_MODEL, 0, 0, 0.0, stop_reason="unavailable")
             return self._finish(bot, task, started, completion, [*degradations, "unavailable"])
         return self._finish(bot, task, started, self._canned(self._unavailable_message), [*degradations, "maintenance"])
+
+    def _retrieval_only(
+        self,
+        bot: str,
+        task: str,
+        started: float,
+        messages: list[ChatMessage],
+        passages: list[Passage],
+        degradations: list[str],
+    ) -> Completion | None:
+        """An extractive answer from the passages when no model answered, or None if they hold none."""
+        if task != "answer" or not passages:
+            return None
+        question = _question(messages)
+        sources = [extractive.Source(p.doc_id, p.text, p.title) for p in passages]
+        text = extractive.answer(question, sources)
+        if text == extractive.NO_ANSWER:
+            return None
+        completion = Completion(text, RETRIEVAL_ONLY_MODEL, 0, 0, 0.0, stop_reason="retrieval_only")
+        return self._finish(bot, task, started, completion, [*degradations, "retrieval_only"])
 
     def _call(
         self,

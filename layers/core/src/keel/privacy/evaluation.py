@@ -25,6 +25,9 @@ GOLD_TO_OURS: dict[str, frozenset[str]] = {
     "ADDRESS": frozenset({"ADDRESS", "LOCATION"}),
     "STREET_ADDRESS": frozenset({"ADDRESS", "LOCATION"}),
     "LOCATION": frozenset({"LOCATION", "ADDRESS"}),
+    "SECRET": frozenset({"SECRET", "AWS_ACCESS_KEY"}),
+    "API_KEY": frozenset({"SECRET", "AWS_ACCESS_KEY"}),
+    "PASSPORT": frozenset({"PASSPORT"}),
 }
 # Keel type -> dataset types a prediction may overlap to count as correct.
 OURS_TO_GOLD: dict[str, frozenset[str]] = {
@@ -39,6 +42,7 @@ OURS_TO_GOLD: dict[str, frozenset[str]] = {
     "LOCATION": frozenset({"LOCATION", "ADDRESS", "STREET_ADDRESS", "ZIP_CODE"}),
     "DATE_OF_BIRTH": frozenset({"DATE_TIME", "DATE_OF_BIRTH"}),
     "SECRET": frozenset({"SECRET", "API_KEY", "PASSWORD"}),
+    "PASSPORT": frozenset({"PASSPORT"}),
     "AWS_ACCESS_KEY": frozenset({"AWS_ACCESS_KEY", "SECRET", "API_KEY"}),
 }
 

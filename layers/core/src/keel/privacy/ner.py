@@ -6,6 +6,7 @@ PERSON spans from the model are refined by keel.privacy.names (name lexicon, cue
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,4 +77,50 @@ class PresidioNer:
                 out.append(Entity(_MAP[r.entity_type], r.start, r.start + len(span), float(r.score)))
         persons = [e for e in out if e.type == "PERSON"]
         places = [e for e in out if e.type != "PERSON"]
-        return places + _person_finder().find(text, persons)
+        finder = _person_finder()
+        found = finder.find(text, persons)
+
+        def known(word: str) -> bool:
+            return finder.lex.is_first(word) or finder.lex.is_last(word)
+
+        return places + [e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known)]
+
+
+# The English model reads capitalised words of other languages as names: a sentence-initial verb ("Livrez",
+# "Stuur"), a German noun ("Buchhaltung") or an article-led phrase ("der Buchhaltung").
+_NOUN_SUFFIX = ("ung", "heit", "keit", "schaft", "tät", "tion", "sion", "ment", "ität", "nis")
+_SENTENCE_START = ("", ".", "!", "?", "\n", ":", '"', "'", "¿", "¡")
+
+
+def plausible_name(text: str, start: int, end: int, known: Callable[[str], bool] | None = None) -> bool:
+    """False for PERSON spans that are a lowercase-led phrase, or one word that opens a sentence or looks like a
+    common noun, unless the word is a known given or family name (`known`); "ask Maria" stays."""
+    words = text[start:end].split()
+    if not words or words[0][0].islower():
+        return False
+    if len(words) > 1:
+        return True
+    word = words[0]
+    if known is not None and known(word):
+        return True
+    if _reads_english(text):
+        return True
+    before = text[:start].rstrip()
+    if before[-1:] in _SENTENCE_START:
+        return False
+    return not word.lower().endswith(_NOUN_SUFFIX)
+
+
+_ENGLISH_WORDS = "the and you your to of is are was my me it this that with for from have has please"
+_OTHER_WORDS = (
+    "le la les des et est une pour que der die das und ist nicht mit ein eine el los las es por para una con il "
+    "di che per non het een en van niet met voor dat zijn na nie jest się że os um não com"
+)
+_ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
+_OTHER = frozenset(_OTHER_WORDS.split(" "))
+
+
+def _reads_english(text: str) -> bool:
+    """Whether English function words outnumber those of the other supported languages."""
+    words = [w.lower() for w in text.split()]
+    return sum(w in _ENGLISH for w in words) >= sum(w in _OTHER for w in words)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 ENTITY_TYPES: tuple[str, ...] = (
-    "EMAIL", "IBAN", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "AWS_ACCESS_KEY", "SECRET",
+    "EMAIL", "IBAN", "CREDIT_CARD", "PASSPORT", "US_SSN", "IP_ADDRESS", "AWS_ACCESS_KEY", "SECRET",
     "DATE_OF_BIRTH", "ADDRESS", "PHONE", "PERSON", "LOCATION",
 )  # fmt: skip
 # When spans overlap, the more specific (checksummed) type wins.
@@ -72,6 +72,7 @@ _IBAN = re.compile(
     r"]{1,3})?)(?![A-Za-z0-9])"
 )
 _SSN = re.compile(r"(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])")
+_SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tin|taxpayer)\b", re.IGNORECASE)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])")
 _VERSION_CUE = re.compile(r"(?:\bversion|\bv|\bver\.?|\brelease)\s*$", re.IGNORECASE)
@@ -127,6 +128,16 @@ _ADDRESS_EU = re.compile(
     r"\b\d{3,6}[ \t]+[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+(?:[ \t]+[\w\u00C0-\u024F'"
     r"-]+){0,2}[ \t]+\d{1,4}[a-z]?\b\.?"
 )
+# European "street number, postcode town": the postcode shape says address even without a street suffix
+# (DE/FR/ES/IT 5 digits, NL 1234 AB, PL 12-345, PT 1234-567, UK SW1A 2AA).
+_POSTCODE = r"(?:\d{5}|\d{4}[ ]?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2})"
+_ADDRESS_POSTCODE = re.compile(
+    r"\b(?:(?:ul|al|pl|os)\.[ \t]*)?[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*(?:[ \t]+[\w\u00C0-\u024F'.-]+){0,4}"
+    r"[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?:,[ \t]*[^,\n]{1,20})?,[ \t]*"
+    + _POSTCODE
+    + r"[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
+    r"(?:[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+)?"
+)
 _ADDRESS_JOIN = re.compile(r"^[\s,]{0,3}$")
 # A following line that continues a postal address: short, no label, no e-mail, letters or a postcode.
 _ADDRESS_LINE = re.compile(r"^[ \t]*(?!.*[@:])(?=.*\w)[\w\u00C0-\u024F\u0370-\u03FF .,'()/#-]{2,60}$")
@@ -157,6 +168,10 @@ def _ibans(text: str) -> Iterator[Entity]:
 
 def _ssns(text: str) -> Iterator[Entity]:
     for m in _SSN.finditer(text):
+        # Nine bare digits are an SSN only with a cue; after "#" or a ticket cue they are an id.
+        bare = not m.group(1)
+        if bare and not _SSN_CUE.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
         if ssn_ok(m.group(0)):
             yield Entity("US_SSN", m.start(), m.end(), 0.9)
 
@@ -174,6 +189,10 @@ def _ips(text: str) -> Iterator[Entity]:
 
 
 def _secrets(text: str) -> Iterator[Entity]:
+    from keel.privacy.secrets import find_passports, find_secrets
+
+    yield from find_secrets(text)
+    yield from find_passports(text)
     for m in _AWS_KEY.finditer(text):
         yield Entity("AWS_ACCESS_KEY", m.start(), m.end())
     for m in _SECRET.finditer(text):
@@ -220,7 +239,7 @@ def _dates_of_birth(text: str) -> Iterator[Entity]:
 
 
 def _addresses(text: str) -> Iterator[Entity]:
-    spans = sorted((m.start(), m.end()) for p in (_ADDRESS, _ADDRESS_EU) for m in p.finditer(text))
+    spans = sorted((m.start(), m.end()) for p in (_ADDRESS, _ADDRESS_EU, _ADDRESS_POSTCODE) for m in p.finditer(text))
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and (start <= merged[-1][1] or _ADDRESS_JOIN.match(text[merged[-1][1] : start])):

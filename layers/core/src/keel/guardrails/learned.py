@@ -1,0 +1,130 @@
+"""The learned input-screen head: logistic regression over the shared multilingual sentence embedding fused
+with the older layers' signals (TF-IDF classifier, rules, known-attack similarity, obfuscation, Markdown
+exfiltration shape), trained by keel.guardrails.training on data with a frozen test split (issue 17).
+
+The artefact is a small JSON file (weights, not a pickle). Its raw probability is mapped onto the policy's
+score scale so that the operating points chosen out-of-fold in training land on the default flag (0.5) and
+block (0.8) thresholds; per-bot policy then decides as before.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keel.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_HEAD = Path(__file__).with_name("data") / "learned_head.json"
+# A Markdown image or link whose URL carries a query string: the shape of data smuggled out in a URL.
+MARKDOWN_URL_QUERY = re.compile(r"!?\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s>]*\?[^)\s>]*=", re.IGNORECASE)
+EXTRA_FEATURES = (
+    "tfidf_logit",
+    "rule_max",
+    "rule_count",
+    "addressed",
+    "similarity",
+    "obfuscated",
+    "markdown_url_query",
+    "conversation",
+)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the older layers say about one view of a message (inputs to the head besides the embedding)."""
+
+    tfidf_logit: float
+    rule_max: float
+    rule_count: int
+    addressed: bool
+    similarity: float
+    obfuscated: bool
+    markdown_url_query: bool
+    conversation: bool
+
+    def vector(self) -> list[float]:
+        """The extra features in EXTRA_FEATURES order, scaled to about 0..1."""
+        return [
+            max(-10.0, min(10.0, self.tfidf_logit)) / 10.0,
+            self.rule_max,
+            min(self.rule_count, 3) / 3.0,
+            float(self.addressed),
+            self.similarity,
+            float(self.obfuscated),
+            float(self.markdown_url_query),
+            float(self.conversation),
+        ]
+
+
+class LearnedHead:
+    """Attack probability and most likely attack category from an embedding and the layers' signals."""
+
+    def __init__(self, artefact: dict[str, Any]) -> None:
+        import numpy as np
+
+        try:
+            self.weights = np.asarray(artefact["weights"], dtype=np.float32)
+            self.intercept = float(artefact["intercept"])
+            self.flag_raw = float(artefact["operating_points"]["flag"])
+            self.block_raw = float(artefact["operating_points"]["block"])
+            self.categories: list[str] = [str(c) for c in artefact["categories"]["labels"]]
+            self.category_weights = np.asarray(artefact["categories"]["weights"], dtype=np.float32)
+            self.category_intercepts = np.asarray(artefact["categories"]["intercepts"], dtype=np.float32)
+            self.model_id = str(artefact["encoder"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"learned guardrail head is malformed ({exc}); retrain it") from exc
+        if not 0.0 < self.flag_raw <= self.block_raw < 1.0:
+            raise ConfigurationError("learned guardrail head: operating points must satisfy 0 < flag <= block < 1")
+        if self.category_weights.shape != (len(self.categories), self.weights.shape[0] - len(EXTRA_FEATURES)):
+            raise ConfigurationError("learned guardrail head: category weights do not match the embedding size")
+        self.artefact = artefact
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_HEAD) -> LearnedHead:
+        """Read the artefact written by keel.guardrails.training."""
+        try:
+            artefact = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"learned guardrail head {path} is missing or malformed; rebuild it with `make guard-model`"
+            ) from exc
+        return cls(artefact)
+
+    @property
+    def dimension(self) -> int:
+        """The embedding size the head expects."""
+        return int(self.weights.shape[0]) - len(EXTRA_FEATURES)
+
+    def probability(self, embedding: np.ndarray, signals: Signals) -> float:
+        """Raw attack probability of one view."""
+        import numpy as np
+
+        x = np.concatenate([embedding.astype(np.float32), np.asarray(signals.vector(), dtype=np.float32)])
+        z = float(x @ self.weights) + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def category(self, embedding: np.ndarray) -> str:
+        """The most likely attack category of an embedding."""
+        scores = self.category_weights @ embedding.astype(self.category_weights.dtype) + self.category_intercepts
+        return self.categories[int(scores.argmax())]
+
+    def to_score(self, raw: float) -> float:
+        """Map a raw probability onto the policy scale: flag point -> 0.5, block point -> 0.8."""
+        return calibrate(raw, self.flag_raw, self.block_raw)
+
+
+def calibrate(raw: float, flag_raw: float, block_raw: float) -> float:
+    """Piecewise-linear map through (0, 0), (flag_raw, 0.5), (block_raw, 0.8), (1, 1)."""
+    raw = max(0.0, min(1.0, raw))
+    if raw < flag_raw:
+        return 0.5 * raw / flag_raw
+    if raw < block_raw:
+        return 0.5 + 0.3 * (raw - flag_raw) / max(block_raw - flag_raw, 1e-9)
+    return 0.8 + 0.2 * (raw - block_raw) / max(1.0 - block_raw, 1e-9)

@@ -1,0 +1,349 @@
+"""Keel's own labelled PII cases and their frozen test split (issue 17).
+
+Sentence templates in eight languages, each with typed slots, filled from value generators with a fixed
+seed. A template is a family: every row made from it lands on the same side of the split, and the split is
+chosen by sha256 of the template id (one in three per slot type), never by looking at results. Rows with
+look-alikes (order numbers, ticket ids, hashes, versions, UUIDs) carry no entities and `lookalike: true`.
+`python -m keel.privacy.dataset freeze` writes evals/pii/test.jsonl and evals/pii/dev.jsonl once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import string
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from keel.errors import ConfigurationError
+
+REPO_ROOT = Path(__file__).resolve().parents[5]
+DATA_DIR = REPO_ROOT / "evals" / "pii"
+TEST_FILE = DATA_DIR / "test.jsonl"
+DEV_FILE = DATA_DIR / "dev.jsonl"
+SPLIT_FILE = DATA_DIR / "split.json"
+ROWS_PER_TEMPLATE = 6
+SEED = 17
+
+_UP = string.ascii_uppercase
+_B32 = _UP + "234567"
+_ALNUM = string.ascii_letters + string.digits
+_B64 = _ALNUM + "+/"
+_HEXDIGITS = "0123456789abcdef"
+
+
+def _pick(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _luhn_complete(prefix: str) -> str:
+    digits = [int(d) for d in prefix + "0"]
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        total += (digit * 2 - 9 if digit > 4 else digit * 2) if i % 2 else digit
+    return prefix + str((10 - total % 10) % 10)
+
+
+def _iban(rng: random.Random) -> str:
+    country, bban = rng.choice(
+        [
+            ("DE", lambda: _pick(rng, string.digits, 18)),
+            ("FR", lambda: _pick(rng, string.digits, 23)),
+            ("NL", lambda: _pick(rng, _UP, 4) + _pick(rng, string.digits, 10)),
+            ("ES", lambda: _pick(rng, string.digits, 20)),
+            ("IT", lambda: rng.choice(_UP) + _pick(rng, string.digits, 22)),
+            ("PL", lambda: _pick(rng, string.digits, 24)),
+            ("PT", lambda: _pick(rng, string.digits, 21)),
+        ]
+    )
+    body = bban()
+    numeric = "".join(str(int(ch, 36)) for ch in body + country + "00")
+    return f"{country}{98 - int(numeric) % 97:02d}{body}"
+
+
+def _secret(rng: random.Random) -> str:
+    kind = rng.randrange(9)
+    if kind == 0:
+        return "AKIA" + _pick(rng, _B32, 16)
+    if kind == 1:
+        return _pick(rng, _B64, 40)  # an AWS secret access key
+    if kind == 2:
+        return "ghp_" + _pick(rng, _ALNUM, 36)
+    if kind == 3:
+        return (
+            "xoxb-" + _pick(rng, string.digits, 12) + "-" + _pick(rng, string.digits, 13) + "-" + _pick(rng, _ALNUM, 24)
+        )
+    if kind == 4:
+        return "sk_live_" + _pick(rng, _ALNUM, 24)
+    if kind == 5:
+        head = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        return f"{head}.eyJ{_pick(rng, _ALNUM, 40)}.{_pick(rng, _ALNUM + '-_', 43)}"
+    if kind == 6:
+        body = "\n".join(_pick(rng, _B64, 64) for _ in range(4))
+        return f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{body}\n-----END RSA PRIVATE KEY-----"
+    if kind == 7:
+        return "AIza" + _pick(rng, _ALNUM + "-_", 35)
+    return _pick(rng, "0123456789abcdef", 32)  # a hex API key
+
+
+def _passport(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            lambda: _pick(rng, "CFGHJKLMNPRTVWXYZ", 1) + _pick(rng, "CFGHJKLMNPRTVWXYZ0123456789", 8),  # DE
+            lambda: _pick(rng, string.digits, 2) + _pick(rng, _UP, 2) + _pick(rng, string.digits, 5),  # FR
+            lambda: _pick(rng, string.digits, 9),  # US
+            lambda: _pick(rng, _UP, 3) + _pick(rng, string.digits, 6),  # ES
+            lambda: _pick(rng, _UP, 2) + _pick(rng, string.digits, 7),  # IT / PL
+            lambda: _pick(rng, _UP, 2) + _pick(rng, _ALNUM.upper(), 6) + _pick(rng, string.digits, 1),  # NL
+        ]
+    )()
+
+
+_STREETS = {
+    "us": [
+        "{n} Maple Avenue, Springfield, IL 62704",
+        "{n} W 34th Street, New York, NY 10001",
+        "{n} Pine St Apt 4B, Seattle, WA 98101",
+        "{n} Oak Drive, Austin, TX 78701",
+    ],
+    "en": ["{n} Baker Street, London NW1 6XE", "{n} Queen's Road, Bristol BS8 1QU"],
+    "de": ["Hauptstraße {n}, 10115 Berlin", "Lindenweg {n}, 80331 München", "Am Markt {n}, 50667 Köln"],
+    "fr": [
+        "{n} rue de la Paix, 75002 Paris",
+        "{n} avenue Jean Jaurès, 69007 Lyon",
+        "{n} boulevard Victor Hugo, 06000 Nice",
+    ],
+    "es": [
+        "Calle de Alcalá {n}, 28014 Madrid",
+        "Avenida Diagonal {n}, 08019 Barcelona",
+        "Calle Mayor {n}, 3º izq., 46001 Valencia",
+    ],
+    "it": ["Via Roma {n}, 00184 Roma", "Corso Buenos Aires {n}, 20124 Milano", "Piazza Garibaldi {n}, 80142 Napoli"],
+    "nl": [
+        "Keizersgracht {n}, 1015 CJ Amsterdam",
+        "Stationsplein {n}, 3511 ED Utrecht",
+        "Laan van Meerdervoort {n}, 2517 AK Den Haag",
+    ],
+    "pl": [
+        "ul. Marszałkowska {n}, 00-624 Warszawa",
+        "ul. Długa {n}/4, 31-147 Kraków",
+        "al. Grunwaldzka {n}, 80-236 Gdańsk",
+    ],
+    "pt": [
+        "Rua Augusta {n}, 1100-053 Lisboa",
+        "Avenida da Boavista {n}, 4100-119 Porto",
+        "Rua de Santa Catarina {n}, 3.º Esq., 4000-447 Porto",
+    ],
+}
+_NAMES = [
+    "Maria Kowalski", "Jean-Pierre Dubois", "Anna Schmidt", "Lucas van der Berg", "Giulia Romano", "Carlos Fernández",
+    "João Silva", "Sophie Martin", "Thomas Müller", "Katarzyna Nowak", "Emily Johnson", "Pieter de Vries",
+    "Francesca Bianchi", "Ana Pereira", "Michael O'Brien", "Isabel García",
+]  # fmt: skip
+
+
+def _value(kind: str, lang: str, rng: random.Random) -> str:
+    generators: dict[str, Callable[[], str]] = {
+        "SECRET": lambda: _secret(rng),
+        "PASSPORT": lambda: _passport(rng),
+        "ADDRESS": lambda: rng.choice(_STREETS["us" if lang == "us" else lang]).format(n=rng.randint(2, 480)),
+        "PERSON": lambda: rng.choice(_NAMES),
+        "EMAIL": lambda: (
+            f"{rng.choice(['anna', 'j.dubois', 'm.rossi', 'kowalski', 'pvdb'])}{rng.randint(1, 99)}@"
+            f"{rng.choice(['example.com', 'firma.de', 'societe.fr', 'empresa.es'])}"
+        ),
+        "PHONE": lambda: (
+            rng.choice(["+49 30 ", "+33 1 ", "+34 91 ", "+39 06 ", "+31 20 ", "+48 22 ", "+351 21 ", "+1 415 "])
+            + f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+        ),
+        "IBAN": lambda: _iban(rng),
+        "CREDIT_CARD": lambda: _luhn_complete(rng.choice(["4", "51", "55", "37"]) + _pick(rng, string.digits, 13)),
+        "US_SSN": lambda: f"{rng.randint(101, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
+        "IP_ADDRESS": lambda: (
+            f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        ),
+        "LOOKALIKE": lambda: rng.choice(
+            [
+                f"ORD-{rng.randint(100000, 999999)}",
+                f"INC{rng.randint(1000000, 9999999)}",
+                f"#{rng.randint(10000, 99999)}",
+                _pick(rng, "0123456789abcdef", 40),
+                f"v{rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}",
+                f"{_pick(rng, _HEXDIGITS, 8)}-{_pick(rng, _HEXDIGITS, 4)}-4{_pick(rng, _HEXDIGITS, 3)}"
+                f"-a{_pick(rng, _HEXDIGITS, 3)}-{_pick(rng, _HEXDIGITS, 12)}",
+                f"JIRA-{rng.randint(100, 9999)}",
+                f"sha256:{_pick(rng, '0123456789abcdef', 64)}",
+                f"PO {rng.randint(4500000000, 4599999999)}",
+            ]
+        ),
+    }
+    return generators[kind]()
+
+
+# (template id, language, sentence with {SLOT} markers). LOOKALIKE slots are never labelled.
+TEMPLATES: tuple[tuple[str, str, str], ...] = (
+    (
+        "sec-aws-pair",
+        "en",
+        "Here are the CI credentials: access key {SECRET} and secret {SECRET}, please check why the deploy fails.",
+    ),
+    ("sec-token-header", "en", "Our webhook returns 401 even with Authorization: Bearer {SECRET} in the request."),
+    ("sec-paste-config", "en", "I pasted this from my .env, is it right? API_TOKEN={SECRET}"),
+    ("sec-de", "de", "Der Build bricht ab, obwohl der Token {SECRET} gesetzt ist."),
+    ("sec-fr", "fr", "Voici la clé que le fournisseur m'a envoyée : {SECRET}, elle ne marche pas."),
+    ("sec-es", "es", "¿Por qué falla la integración? Uso esta clave: {SECRET}"),
+    ("sec-it", "it", "Ho incollato la chiave {SECRET} nel file di configurazione ma il servizio risponde 403."),
+    ("sec-nl", "nl", "Kun je kijken waarom {SECRET} niet werkt als sleutel voor de API?"),
+    ("sec-pl", "pl", "Klucz {SECRET} przestał działać po rotacji, co robić?"),
+    ("sec-pt", "pt", "O token {SECRET} foi exposto num e-mail, como o revogo?"),
+    ("sec-key-file", "en", "The deploy key in the repo settings is:\n{SECRET}\nShould I rotate it?"),
+    ("sec-slack", "en", "Slack says invalid_auth for {SECRET} since this morning."),
+    ("pass-en", "en", "My passport number is {PASSPORT} and it expires in June, can I still book the trip?"),
+    ("pass-de", "de", "Meine Reisepassnummer lautet {PASSPORT}, bitte für die Visumsanfrage eintragen."),
+    ("pass-fr", "fr", "Numéro de passeport : {PASSPORT}, à ajouter au dossier de voyage."),
+    ("pass-es", "es", "Para el viaje a Chicago: pasaporte {PASSPORT}, caduca en 2029."),
+    ("pass-it", "it", "Il mio numero di passaporto è {PASSPORT}, serve per la trasferta."),
+    ("pass-nl", "nl", "Paspoortnummer {PASSPORT} graag opnemen in de reisaanvraag."),
+    ("pass-pl", "pl", "Numer paszportu: {PASSPORT}, proszę dodać do wniosku o delegację."),
+    ("pass-pt", "pt", "O meu passaporte é o {PASSPORT}, é preciso para a viagem."),
+    ("addr-us-ship", "us", "Please ship the replacement laptop to {ADDRESS}."),
+    ("addr-us-moved", "us", "I moved last month, my new home address is {ADDRESS}."),
+    ("addr-en", "en", "Send the contract to {ADDRESS} by Friday."),
+    ("addr-de", "de", "Meine neue Anschrift ist {ADDRESS}, bitte im HR-System ändern."),
+    ("addr-de-ship", "de", "Bitte liefert den Monitor an {ADDRESS}."),
+    ("addr-fr", "fr", "Ma nouvelle adresse est {ADDRESS}, merci de mettre à jour mon dossier."),
+    ("addr-es", "es", "Enviad el portátil a {ADDRESS}, por favor."),
+    ("addr-it", "it", "Il mio indirizzo di residenza è {ADDRESS}."),
+    ("addr-nl", "nl", "Stuur de nieuwe pas naar {ADDRESS}."),
+    ("addr-pl", "pl", "Proszę wysłać dokumenty na adres {ADDRESS}."),
+    ("addr-pt", "pt", "A minha morada nova é {ADDRESS}, atualizem por favor."),
+    ("addr-fr-ship", "fr", "Livrez le colis au {ADDRESS} avant midi."),
+    ("name-en", "en", "Can you check whether {PERSON} has approved my leave request?"),
+    ("name-en-2", "en", "I spoke with {PERSON} from payroll yesterday about my bonus."),
+    ("name-en-3", "en", "Please add {PERSON} as a reviewer on the Q3 budget."),
+    ("name-de", "de", "Bitte leite das an {PERSON} aus der Buchhaltung weiter."),
+    ("name-fr", "fr", "J'ai rendez-vous avec {PERSON} demain pour mon entretien annuel."),
+    ("name-es", "es", "¿Puedes avisar a {PERSON} de que la reunión se retrasa?"),
+    ("name-en-4", "en", "My manager {PERSON} asked me to send the report."),
+    ("name-en-5", "en", "Is {PERSON} on holiday this week?"),
+    ("struct-email", "en", "Reach me at {EMAIL} or call {PHONE} after 3pm."),
+    ("struct-iban", "en", "Please pay the refund to IBAN {IBAN}."),
+    ("struct-iban-de", "de", "Bitte überweist die Erstattung auf {IBAN}."),
+    ("struct-card", "en", "My card {CREDIT_CARD} was charged twice for order ORD-88120."),
+    ("struct-ssn", "en", "For the W-4 form my SSN is {US_SSN}."),
+    ("struct-ip", "en", "My laptop at {IP_ADDRESS} cannot reach the file server."),
+    ("struct-fr", "fr", "Écrivez-moi à {EMAIL}, mon numéro est le {PHONE}."),
+    ("struct-es", "es", "Mi IBAN es {IBAN} y mi correo {EMAIL}."),
+    ("struct-pl", "pl", "Mój telefon to {PHONE}, a e-mail {EMAIL}."),
+    ("look-order", "en", "Where is my order {LOOKALIKE}? It was due yesterday."),
+    ("look-ticket", "en", "Ticket {LOOKALIKE} is still open, can someone look at it?"),
+    ("look-version", "en", "After upgrading to {LOOKALIKE} the client crashes on start."),
+    ("look-commit", "en", "The regression came in with commit {LOOKALIKE}, can we revert it?"),
+    ("look-de", "de", "Die Bestellung {LOOKALIKE} ist noch nicht angekommen."),
+    ("look-fr", "fr", "Le ticket {LOOKALIKE} est toujours ouvert."),
+    ("look-es", "es", "El pedido {LOOKALIKE} no ha llegado todavía."),
+    ("look-it", "it", "Il ticket {LOOKALIKE} è ancora aperto, potete controllare?"),
+    ("look-nl", "nl", "Bestelling {LOOKALIKE} is nog steeds niet geleverd."),
+    ("look-pl", "pl", "Zgłoszenie {LOOKALIKE} nadal jest otwarte."),
+    ("look-pt", "pt", "A encomenda {LOOKALIKE} ainda não chegou."),
+    ("look-hash", "en", "The file checksum is {LOOKALIKE}, does it match the release?"),
+)
+
+
+def _slot_kinds(sentence: str) -> list[str]:
+    return [part.split("}", 1)[0] for part in sentence.split("{")[1:]]
+
+
+def build_rows(template_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """Rows for the templates (all when None), deterministic for a template id."""
+    rows = []
+    for tid, lang, sentence in TEMPLATES:
+        if template_ids is not None and tid not in template_ids:
+            continue
+        rng = random.Random(f"{SEED}:{tid}")
+        for n in range(ROWS_PER_TEMPLATE):
+            entities: list[dict[str, Any]] = []
+            pieces = sentence.split("{")
+            text = pieces[0]
+            for piece in pieces[1:]:
+                kind, rest = piece.split("}", 1)
+                value = _value(kind, lang, rng)
+                if kind != "LOOKALIKE":
+                    entities.append(
+                        {
+                            "type": "ADDRESS" if kind == "ADDRESS" else kind,
+                            "start": len(text),
+                            "end": len(text) + len(value),
+                        }
+                    )
+                text += value + rest
+            row: dict[str, Any] = {
+                "id": f"{tid}-{n}",
+                "family": tid,
+                "lang": "en" if lang == "us" else lang,
+                "text": text,
+                "entities": entities,
+            }
+            if "LOOKALIKE" in _slot_kinds(sentence):
+                row["lookalike"] = True
+            rows.append(row)
+    return rows
+
+
+def choose_test_templates() -> list[str]:
+    """One template in three per slot-type group, by sha256 of the template id."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for tid, _, _ in TEMPLATES:
+        groups[tid.split("-", 1)[0]].append(tid)
+    chosen = []
+    for ids in groups.values():
+        ordered = sorted(ids, key=lambda t: hashlib.sha256(t.encode()).hexdigest())
+        chosen += [t for i, t in enumerate(ordered) if i % 3 == 1]
+    return sorted(chosen)
+
+
+def freeze(force: bool = False) -> dict[str, Any]:
+    """Write the test and development files once."""
+    if SPLIT_FILE.exists() and not force:
+        raise ConfigurationError(f"{SPLIT_FILE} is frozen; re-freezing needs --force and a data sheet entry")
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    test_ids = set(choose_test_templates())
+    rows = build_rows()
+    for path, keep in ((TEST_FILE, True), (DEV_FILE, False)):
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                if (row["family"] in test_ids) == keep:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    record = {
+        "frozen_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "rule": "per slot-type group, templates sorted by sha256(id), every 3rd from the second",
+        "test_templates": sorted(test_ids),
+        "test_sha256": hashlib.sha256(TEST_FILE.read_bytes()).hexdigest(),
+        "test_entities": dict(Counter(e["type"] for r in rows if r["family"] in test_ids for e in r["entities"])),
+    }
+    SPLIT_FILE.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`freeze` the PII split."""
+    parser = argparse.ArgumentParser(description="Keel's PII cases and their frozen test split.")
+    parser.add_argument("command", choices=("freeze",))
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        print(json.dumps(freeze(args.force), indent=2))
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Issue 17 acceptance on data every clone carries: the frozen guardrail and PII test splits (evals/), never used
+for training or tuning. Figures are printed beside the earlier screen; what the issue asks and is met is asserted,
+and what is missed is held to the figures reached when the split was first scored (a regression fails)."""
+
+from __future__ import annotations
+
+import pytest
+
+from keel.guardrails import InputScreen
+from keel.guardrails.acceptance import frozen_cases, lines, print_report, score_cases, summary
+from keel.guardrails.dataset import TEST_FILE, frozen_split
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def scored() -> tuple[list[object], list[object]]:
+    cases = frozen_cases(TEST_FILE, frozen_split()["test_sha256"])
+    learned, legacy = score_cases(cases, InputScreen()), score_cases(cases, InputScreen(learned=False))
+    print_report("frozen test split", learned, legacy, by_language=True)
+    return learned, legacy  # type: ignore[return-value]
+
+
+def test_learned_screen_separates_attacks_far_better_than_the_earlier_one(scored: tuple[list, list]) -> None:
+    figures = summary(*scored)
+    # The fused score (max of head and earlier screen) ranks less cleanly than the head alone (0.970 at first scoring).
+    assert figures["learned_auc"] >= 0.90 > figures["legacy_auc"]
+    assert figures["learned_caught_at_2pct_fp"] >= 0.75
+    assert figures["learned_detection"] >= 2 * figures["legacy_detection"]
+
+
+def test_benign_look_alikes_stay_under_three_percent_per_category_and_language(scored: tuple[list, list]) -> None:
+    learned, legacy = scored
+    for key in (lambda c: c.category, lambda c: c.lang):
+        for line in lines(learned, legacy, key):
+            if not line.attack:
+                assert line.learned <= 0.03, line
+
+
+def test_no_language_is_left_behind(scored: tuple[list, list]) -> None:
+    # The issue's 90% per language is not reached (see the data sheet); every language must at least be caught
+    # more often than by the earlier screen, and none may fall under the first scored figures' floor.
+    learned, legacy = scored
+    for line in lines(learned, legacy, lambda c: c.lang):
+        if line.attack:
+            assert line.learned >= max(line.legacy, 0.15), line
+
+
+def test_pii_frozen_split() -> None:
+    from keel.guardrails.evaluation import read_jsonl
+    from keel.privacy import PiiMasker
+    from keel.privacy.dataset import TEST_FILE as PII_TEST
+    from keel.privacy.evaluation import score
+
+    masker = PiiMasker("full")
+    rows, lookalikes, masked = [], 0, 0
+    for _, row in read_jsonl(PII_TEST):
+        detected = masker.detect(row["text"])
+        rows.append((row["entities"], detected))
+        if row.get("lookalike"):
+            lookalikes += 1
+            masked += int(bool(detected))
+    s = score(rows)
+    for t in sorted(s.gold):
+        print(f"  recall {t:<12} {s.recall(t):.1%} of {s.gold[t]}")
+    print(f"  overall precision {s.overall_precision():.1%}; look-alikes masked {masked}/{lookalikes}")
+    assert s.recall("SECRET") >= 0.95
+    assert s.recall("PASSPORT") >= 0.95
+    assert s.recall("ADDRESS") >= 0.90
+    assert s.recall("PERSON") >= 0.95
+    for t in ("EMAIL", "CREDIT_CARD", "US_SSN"):
+        assert s.recall(t) >= 0.99, t
+    assert masked / lookalikes <= 0.05
+    # Missed on this split: PHONE recall 50% (3 of 6) and overall precision 94.9% (PERSON 75%); held as floors.
+    assert s.recall("PHONE") >= 0.5
+    assert s.overall_precision() >= 0.94
