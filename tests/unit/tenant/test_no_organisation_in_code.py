@@ -34,6 +34,8 @@ WORDS: dict[str, set[str]] = {
     "keel/escalation/triage.py": {"it"},  # the language code of Italian
     "keel/escalation/config.py": {"it"},  # the language code of Italian
     "keel/escalation/corpus.py": {"it"},  # the language code of Italian
+    "keel/guardrails/dataset.py": {"it"},  # the language code of Italian
+    "keel/privacy/dataset.py": {"it"},  # the language code of Italian
     "keel/integrations/hr.py": {"hr"},  # the HR-system integration's kind
     "keel/tenant/model.py": {"hr"},  # the action families (cloud, crm, hr, helpdesk) a tenant assigns bots to
     "stacks/secrets.py": {"hr"},  # the HR-system integration's secret
