@@ -37,6 +37,7 @@ from stacks.config import StageConfig
 from stacks.constructs.function import FunctionNetwork, KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.queues import dead_letter_queue, encrypted_queue
 from stacks.constructs.retention import retention
 from stacks.constructs.settings_env import (
     escalation_environment,
@@ -200,39 +201,22 @@ class ApiStack(cdk.Stack):
 
     def _slack_queue(self) -> sqs.Queue:
         config, key = self._config, self._deps.key
-        dead_letters = sqs.Queue(
-            self,
-            "SlackDeadLetters",
-            queue_name=config.resource_name("slack-events-dlq"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        return sqs.Queue(
+        dead_letters = dead_letter_queue(self, "SlackDeadLetters", config, "slack-events-dlq", key)
+        return encrypted_queue(
             self,
             "SlackEvents",
-            queue_name=config.resource_name("slack-events"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
+            config,
+            "slack-events",
+            key,
             # Six times the worker's timeout, as AWS advises for Lambda event sources.
             visibility_timeout=cdk.Duration.seconds(360),
             retention_period=cdk.Duration.days(1),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3),
+            dead_letters=dead_letters,
         )
 
     def _webhook_dead_letters(self) -> sqs.Queue:
         """Undeliverable webhook events (keel.integrations.webhooks.SqsDeadLetters), kept for redrive."""
-        queue = sqs.Queue(
-            self,
-            "WebhookDeadLetters",
-            queue_name=self._config.resource_name("webhooks-dlq"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._deps.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
+        queue = dead_letter_queue(self, "WebhookDeadLetters", self._config, "webhooks-dlq", self._deps.key)
         acknowledge(
             queue,
             "AwsSolutions-SQS3",
@@ -336,7 +320,7 @@ class ApiStack(cdk.Stack):
         )
         fn.allow(
             MODEL_INVOKE,
-            [f"arn:aws:bedrock:{region}::foundation-model/{model}" for model in config.models.all_ids()],
+            config.model_resources(config.models.all_ids()),
         )
         fn.allow(["sqs:SendMessage"], [deps.audit_queue.queue_arn])
         fn.allow(["states:StartExecution"], [escalation_state_machine_arn(config)])

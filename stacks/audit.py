@@ -14,13 +14,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as events
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.queues import dead_letter_queue, encrypted_queue
 from stacks.constructs.retention import retention
 from stacks.constructs.settings_env import audit_bucket_name
 from stacks.knowledge import access_logs_bucket_name, knowledge_bucket_name
@@ -80,25 +80,17 @@ class AuditStack(cdk.Stack):
             "TrailBucket", config.resource_name(f"trail-{config.target.account}"), config, key, removal
         )
 
-        self.dead_letters = sqs.Queue(
-            self,
-            "AuditDeadLetters",
-            queue_name=config.resource_name("audit-dlq"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        self.queue = sqs.Queue(
+        self.dead_letters = dead_letter_queue(self, "AuditDeadLetters", config, "audit-dlq", key)
+        self.queue = encrypted_queue(
             self,
             "AuditQueue",
-            queue_name=config.resource_name("audit"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
+            config,
+            "audit",
+            key,
             visibility_timeout=cdk.Duration.seconds(180),
             retention_period=cdk.Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=5),
+            dead_letters=self.dead_letters,
+            max_receive_count=5,
         )
         self.writer = KeelFunction(
             self,

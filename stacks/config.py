@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from keel.models.catalogue import Catalogue, region_geography
 from stacks.tenant import TenantBundle
 
 STAGE_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
@@ -84,7 +85,11 @@ class AccountTarget:
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """Bedrock model ids per role (R2): a large model, a fallback and a small task model."""
+    """Bedrock ids per role (R2): a large model, a fallback, a small task model and the embedding model.
+
+    Text models are cross-Region inference profile ids (``eu.<model id>``) of active catalogue models;
+    ``StageConfig`` refuses anything the catalogue says would fail from the stage's Region.
+    """
 
     primary: str
     secondary: str
@@ -267,10 +272,25 @@ class StageConfig:
             raise ConfigError(f"{self.name}.search.data_nodes: more nodes than zones is not supported here")
         if not self.bots:
             raise ConfigError(f"{self.name}: the tenant defines no bots; accepted is at least one bot")
+        self._check_models()
+
+    def _check_models(self) -> None:
+        """Refuse a model that would fail on its first call from this Region (the dated catalogue decides)."""
+        catalogue = Catalogue()
+        for role in ("primary", "secondary", "small", "embedding"):
+            found = catalogue.problems(getattr(self.models, role), self.target.region, environment=self.name)
+            if found:
+                raise ConfigError(f"{self.name}.models.{role}: {'; '.join(found)}")
 
     def resource_name(self, suffix: str) -> str:
         """A physical name unique to this stage, e.g. ``keel-prod-audit``."""
         return f"keel-{self.name}-{suffix}"
+
+    def model_resources(self, model_ids: tuple[str, ...]) -> list[str]:
+        """IAM resources for invoking these ids from the stage's Region: profiles and their foundation models."""
+        catalogue = Catalogue()
+        region, account = self.target.region, self.target.account
+        return list(dict.fromkeys(arn for m in model_ids for arn in catalogue.invoke_resources(m, region, account)))
 
     @property
     def is_production(self) -> bool:
@@ -278,21 +298,30 @@ class StageConfig:
         return self.name == "prod"
 
 
-def _models(stage: str) -> ModelChoice:
-    if stage == "dev":
-        # Dev runs the cheapest models that exercise the same code paths.
-        return ModelChoice(
-            primary="anthropic.claude-3-haiku-20240307-v1:0",
-            secondary="amazon.nova-micro-v1:0",
-            small="amazon.nova-micro-v1:0",
-            embedding="amazon.titan-embed-text-v2:0",
-        )
-    return ModelChoice(
-        primary="anthropic.claude-3-5-sonnet-20240620-v1:0",
-        secondary="anthropic.claude-3-haiku-20240307-v1:0",
-        small="amazon.nova-micro-v1:0",
-        embedding="amazon.titan-embed-text-v2:0",
-    )
+# Current-generation models (keel/models/registry.json, dated), invoked through the profile of the
+# stage Region's geography so requests stay in that geography (eu-west-1 -> eu.); global where a
+# Region has no geography of its own.
+_MODELS = {
+    # Dev runs the cheapest models that exercise the same code paths (tool use included).
+    "dev": ("anthropic.claude-haiku-4-5-20251001-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"),
+    "staging": (
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "amazon.nova-micro-v1:0",
+    ),
+    "prod": (
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "amazon.nova-micro-v1:0",
+    ),
+}
+EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
+
+
+def _models(stage: str, region: str) -> ModelChoice:
+    geography = region_geography(region) or "global"
+    primary, secondary, small = (f"{geography}.{model}" for model in _MODELS[stage])
+    return ModelChoice(primary=primary, secondary=secondary, small=small, embedding=EMBEDDING_MODEL)
 
 
 def _federation(stage: str, overrides: Mapping[str, Any]) -> Federation:
@@ -372,7 +401,7 @@ def build_stage_config(
         target=target,
         availability_zones=zones,
         nat_gateways={"dev": 1, "staging": 1, "prod": 3}[stage],
-        models=_models(stage),
+        models=_models(stage, target.region),
         quotas={
             "dev": Quotas(20, 40, 50_000, 20.0),
             "staging": Quotas(50, 100, 100_000, 50.0),

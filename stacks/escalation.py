@@ -17,7 +17,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as events
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -26,6 +25,7 @@ from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer
 from stacks.constructs.nag import acknowledge
+from stacks.constructs.queues import dead_letter_queue, encrypted_queue
 from stacks.constructs.retention import retention
 from stacks.constructs.settings_env import escalation_environment
 
@@ -59,24 +59,15 @@ class EscalationStack(cdk.Stack):
         """Create the workflow of ``config``'s stage."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
-        self.dead_letters = sqs.Queue(
-            self,
-            "EscalationDeadLetters",
-            queue_name=config.resource_name("escalation-dlq"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        self.queue = sqs.Queue(
+        self.dead_letters = dead_letter_queue(self, "EscalationDeadLetters", config, "escalation-dlq", key)
+        self.queue = encrypted_queue(
             self,
             "EscalationQueue",
-            queue_name=config.resource_name("escalation"),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
+            config,
+            "escalation",
+            key,
             visibility_timeout=cdk.Duration.seconds(180),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=3),
+            dead_letters=self.dead_letters,
         )
         log_group = logs.LogGroup(
             self,

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.function import FunctionNetwork, KeelFunction
-from stacks.constructs.layer import core_layer
+from stacks.constructs.layer import ingest_layer
 from stacks.search import domain_arn
 
 SEARCH_WRITE = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
@@ -78,7 +78,7 @@ class KnowledgeStack(cdk.Stack):
             config=config,
             repo_root=repo_root,
             name="ingest",
-            layer=core_layer(self, repo_root, config.name),
+            layer=ingest_layer(self, repo_root, config.name),
             log_key=key,
             description="Indexes knowledge documents into the permission-scoped search indices",
             environment=settings_env,
@@ -94,7 +94,7 @@ class KnowledgeStack(cdk.Stack):
         )
         fn.allow(
             ["bedrock:InvokeModel"],
-            [f"arn:aws:bedrock:{config.target.region}::foundation-model/{config.models.embedding}"],
+            config.model_resources((config.models.embedding,)),
         )
         bucket_arn = f"arn:aws:s3:::{knowledge_bucket_name(config)}"
         fn.allow(

@@ -153,128 +153,142 @@ class ObservabilityStack(cdk.Stack):
             period=_FIVE_MINUTES,
             label=f"{bot} p95 latency, worst channel (ms)",
         )
-        alarms: list[cloudwatch.AlarmBase] = [
-            error_rate.create_alarm(
-                self,
+        anomaly = cloudwatch.AnomalyDetectionAlarm(
+            self,
+            f"{bot.title()}BlockedSpike",
+            alarm_name=name(f"{bot}-blocked-spike"),
+            alarm_description=f"Blocked or flagged {bot} requests above their usual band (R12)",
+            metric=self._total(bot, M.OUTCOMES, _FIVE_MINUTES, f"{bot} refused turns", {"outcome": BLOCKED_OUTCOME}),
+            std_devs=limits.blocked_anomaly_std_devs,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+            evaluation_periods=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        anomaly.add_alarm_action(self._action)
+        fallbacks = self._total(bot, M.FALLBACKS, _MINUTE, f"{bot} answers through a fallback")
+        # A whole day's stage budget spent by one bot; more bots x channels than one alarm may read.
+        cost = self._total(bot, M.COST, cdk.Duration.days(1), f"{bot} model cost per day (USD)")
+        return [
+            self._alarm(
+                error_rate,
                 f"{bot.title()}ErrorRate",
-                alarm_name=name(f"{bot}-error-rate"),
-                alarm_description=f"More than {limits.error_rate_percent}% of {bot} turns failed",
-                threshold=limits.error_rate_percent,
-                evaluation_periods=3,
-                datapoints_to_alarm=2,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                name(f"{bot}-error-rate"),
+                f"More than {limits.error_rate_percent}% of {bot} turns failed",
+                limits.error_rate_percent,
+                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                periods=3,
+                datapoints=2,
             ),
-            worst_p95.create_alarm(
-                self,
+            self._alarm(
+                worst_p95,
                 f"{bot.title()}LatencyP95",
-                alarm_name=name(f"{bot}-latency-p95"),
-                alarm_description=f"{bot} p95 latency above {limits.p95_latency_ms} ms on some channel",
-                threshold=limits.p95_latency_ms,
-                evaluation_periods=3,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                name(f"{bot}-latency-p95"),
+                f"{bot} p95 latency above {limits.p95_latency_ms} ms on some channel",
+                limits.p95_latency_ms,
+                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                periods=3,
             ),
-            cloudwatch.AnomalyDetectionAlarm(
-                self,
-                f"{bot.title()}BlockedSpike",
-                alarm_name=name(f"{bot}-blocked-spike"),
-                alarm_description=f"Blocked or flagged {bot} requests above their usual band (R12)",
-                metric=self._total(
-                    bot, M.OUTCOMES, _FIVE_MINUTES, f"{bot} refused turns", {"outcome": BLOCKED_OUTCOME}
-                ),
-                std_devs=limits.blocked_anomaly_std_devs,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
-                evaluation_periods=2,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-            self._total(bot, M.FALLBACKS, _MINUTE, f"{bot} answers through a fallback").create_alarm(
-                self,
+            anomaly,
+            self._alarm(
+                fallbacks,
                 f"{bot.title()}FallbackActive",
-                alarm_name=name(f"{bot}-fallback-active"),
-                alarm_description=f"{bot} answered through a fallback for {limits.fallback_active_minutes} minutes",
-                threshold=1,
-                evaluation_periods=limits.fallback_active_minutes,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                name(f"{bot}-fallback-active"),
+                f"{bot} answered through a fallback for {limits.fallback_active_minutes} minutes",
+                1,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                periods=limits.fallback_active_minutes,
             ),
-            # A whole day's stage budget spent by one bot; more bots x channels than one alarm may read.
-            self._total(bot, M.COST, cdk.Duration.days(1), f"{bot} model cost per day (USD)").create_alarm(
-                self,
+            self._alarm(
+                cost,
                 f"{bot.title()}DailyCost",
-                alarm_name=name(f"{bot}-daily-cost"),
-                alarm_description=f"{bot} model spend above {limits.daily_cost_usd} USD in a day",
-                threshold=limits.daily_cost_usd,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                name(f"{bot}-daily-cost"),
+                f"{bot} model spend above {limits.daily_cost_usd} USD in a day",
+                limits.daily_cost_usd,
+                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             ),
         ]
-        for alarm in alarms:
-            alarm.add_alarm_action(self._action)
-        return alarms
+
+    def _alarm(
+        self,
+        metric: cloudwatch.IMetric,
+        construct_id: str,
+        alarm_name: str,
+        description: str,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        *,
+        periods: int = 1,
+        datapoints: int | None = None,
+    ) -> cloudwatch.Alarm:
+        """A threshold alarm that treats missing data as fine and notifies the alarm topic."""
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            alarm_name=alarm_name,
+            alarm_description=description,
+            threshold=threshold,
+            evaluation_periods=periods,
+            datapoints_to_alarm=datapoints,
+            comparison_operator=comparison,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._action)
+        return alarm
 
     def _operational_alarms(self) -> None:
         config = self._config
         for name in FUNCTION_NAMES:
-            alarm = cloudwatch.Metric(
+            errors = cloudwatch.Metric(
                 namespace="AWS/Lambda",
                 metric_name="Errors",
                 statistic="Sum",
                 dimensions_map={"FunctionName": function_name(config, name)},
                 period=_FIVE_MINUTES,
-            ).create_alarm(
-                self,
-                f"{name.title().replace('_', '')}Errors",
-                alarm_name=config.resource_name(f"fn-{name.replace('_', '-')}-errors"),
-                alarm_description=f"The {name} function raised unhandled errors",
-                threshold=5,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(self._action)
+            self._alarm(
+                errors,
+                f"{name.title().replace('_', '')}Errors",
+                config.resource_name(f"fn-{name.replace('_', '-')}-errors"),
+                f"The {name} function raised unhandled errors",
+                5,
+                cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
         for queue in DEAD_LETTER_QUEUES:
-            alarm = cloudwatch.Metric(
+            waiting = cloudwatch.Metric(
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
                 statistic="Maximum",
                 dimensions_map={"QueueName": config.resource_name(queue)},
                 period=_FIVE_MINUTES,
-            ).create_alarm(
-                self,
-                "".join(p.title() for p in queue.split("-")),
-                alarm_name=config.resource_name(f"{queue}-not-empty"),
-                alarm_description=f"Messages are waiting in {queue}: records or tickets were not processed",
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(self._action)
+            self._alarm(
+                waiting,
+                "".join(p.title() for p in queue.split("-")),
+                config.resource_name(f"{queue}-not-empty"),
+                f"Messages are waiting in {queue}: records or tickets were not processed",
+                0,
+                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            )
 
     def _secrets_overdue_alarm(self) -> None:
         """The daily secret-age check (stacks.secrets) found a provider-rotated secret past its rotation days."""
         config = self._config
-        alarm = cloudwatch.Metric(
+        overdue = cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name=OVERDUE_METRIC,
             statistic="Maximum",
             dimensions_map={"service": SECRET_AGE_SERVICE},
             period=cdk.Duration.days(1),
-        ).create_alarm(
-            self,
-            "SecretsOverdue",
-            alarm_name=config.resource_name("secrets-overdue"),
-            alarm_description=(
-                f"A secret rotated at its provider is older than {config.secret_rotation_days} days or unreadable: "
-                "the secret_rotation function's log names it and how to rotate it"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(self._action)
+        self._alarm(
+            overdue,
+            "SecretsOverdue",
+            config.resource_name("secrets-overdue"),
+            f"A secret rotated at its provider is older than {config.secret_rotation_days} days or unreadable: "
+            "the secret_rotation function's log names it and how to rotate it",
+            1,
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
 
     def _break_glass_alert(self) -> None:
         """Every assumption of the break-glass role pages the alarm topic."""

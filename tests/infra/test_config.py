@@ -142,3 +142,17 @@ def test_integration_urls_must_fit_a_secret_tag_because_rotation_reads_them_from
     for url in ("https://hr.example.com/?tenant=1", "https://hr.example.com/%7Eapi", "https://" + "h" * 250):
         with pytest.raises(ConfigError, match=r"integrations\.hr_url .*rotation tag"):
             build_stage_config("prod", TARGET, {"integrations": {"hr_url": url}})
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", "legacy model"),
+        ("anthropic.claude-sonnet-4-5-20250929-v1:0", "bare model id"),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "cannot be invoked from eu-west-1"),
+    ],
+)
+def test_a_stage_refuses_a_model_that_would_fail_on_its_first_call(model: str, message: str) -> None:
+    config = build_stage_config("prod", TARGET)
+    with pytest.raises(ConfigError, match=f"prod.models.primary: .*{message}"):
+        replace(config, models=replace(config.models, primary=model))

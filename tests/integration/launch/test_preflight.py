@@ -24,7 +24,7 @@ def test_preflight_lists_every_check_with_its_evidence(local_stack: Any, tmp_pat
     checks = {c["id"]: c for c in report["checks"]}
     print("\n" + "\n".join(f"{c['id']} {c['status']}: {c['summary'][:110]}" for c in report["checks"]))
     assert list(checks)[:10] == OWASP
-    assert {"S1", "S2", "S3", "S4", "S5", "I1", "I2", "I3", "I4", "I5", "O1"} <= set(checks)
+    assert {"S1", "S2", "S3", "S4", "S5", "I1", "I2", "I3", "I4", "I5", "I6", "C1", "O1"} <= set(checks)
     assert checks["S4"]["status"] == checks["S5"]["status"] == "skipped"
     for check_id in ("S1", "S2", "S3", "I1", "I2", "I3", "I4", "I5", "O1", "LLM03", "LLM04", "LLM05"):
         assert checks[check_id]["status"] == "pass", checks[check_id]

@@ -91,3 +91,42 @@ def test_external_principal_with_internal_claims_still_gets_only_public_external
 def test_indexes_must_differ() -> None:
     with pytest.raises(ValueError, match="different"):
         Indexes("same", "same")
+
+
+def _documents() -> list[dict[str, object]]:
+    from keel.knowledge.ports import CLASSIFICATIONS
+
+    groups = ["all-staff", "hr", "payroll-admins", "engineering", "finance", "sales", "sales-managers", "public"]
+    departments = ["hr", "it", "finance", "sales", "customer", "legal"]
+    return [
+        {"acl_groups": [g], "classification": c, "department": d}
+        for g in groups
+        for c in CLASSIFICATIONS
+        for d in departments
+    ]
+
+
+@pytest.mark.parametrize("who", ["emma", "hana", "paula", "finn", "simon", "ivan"])
+def test_the_union_admits_exactly_what_one_of_the_bots_admits(pdp: PolicyDecisionPoint, who: str) -> None:
+    # Given every permitted bot's scope for one principal, When they are joined for "auto", Then a document
+    # passes the union's filter if and only if it passes at least one bot's filter: never anything more.
+    from keel.access.filters import admits, permission_filter
+    from keel.access.scope import union_scope
+    from tests.unit.access import conftest
+
+    principal = getattr(conftest, who.upper())
+    scopes = [scope_for(principal, b.id, pdp) for b in pdp.bots if pdp.may_use(principal, b.id).allowed]
+    internal = [s for s in scopes if s.index == "keel-internal"]
+    union = union_scope(internal)
+    for document in _documents():
+        expected = any(admits(permission_filter(s), document) for s in internal)
+        assert admits(permission_filter(union), document) is expected, (who, document)
+
+
+def test_the_union_refuses_scopes_of_different_indexes_or_principals(pdp: PolicyDecisionPoint) -> None:
+    from keel.access.scope import union_scope
+
+    with pytest.raises(ValueError, match="one principal in one index"):
+        union_scope([scope_for(EMMA, "hr", pdp), scope_for(PAULA, "hr", pdp)])
+    with pytest.raises(ValueError, match="at least one scope"):
+        union_scope([])

@@ -44,13 +44,14 @@ def planner(rig: Rig) -> Planner:
 def test_a_question_about_a_document_that_orders_a_deletion_causes_no_tool_call(rig: Rig) -> None:
     p = planner(rig)
     # The answer path retrieved INJECTED; the planner is never given passages, and the question asks nothing.
-    outcome = p.planner.handle(ADMIN, "conv-1", "it", "What does the cleanup runbook say?", [])
+    # "instances" names an action intent, so the planner is asked (with the user's words alone).
+    outcome = p.planner.handle(ADMIN, "conv-1", "it", "What does the cleanup runbook say about instances?", [])
 
     assert outcome is None
     assert rig.ec2.calls == [] and rig.pending.items == {} and rig.sink.sent == []
     [request] = p.model.requests
     assert request["passages"] == [] and request["task"] == "action"
-    assert [m.text for m in request["messages"]] == ["What does the cleanup runbook say?"]
+    assert [m.text for m in request["messages"]] == ["What does the cleanup runbook say about instances?"]
     assert all(INJECTED.text not in m.text for m in request["messages"])
 
 
@@ -59,8 +60,8 @@ def test_earlier_assistant_replies_quoting_a_document_never_reach_the_action_mod
     earlier = history("what is in the runbook?")
     earlier[1] = StoredMessage("conv-1", "a0", 1, "assistant", INJECTED.text, "2026-11-24T10:00:00+00:00")
 
-    assert p.planner.handle(ADMIN, "conv-1", "it", "thanks, that's all", earlier) is None
-    assert [m.text for m in p.model.requests[0]["messages"]] == ["thanks, that's all"]
+    assert p.planner.handle(ADMIN, "conv-1", "it", "what does the runbook say about instances?", earlier) is None
+    assert [m.text for m in p.model.requests[0]["messages"]] == ["what does the runbook say about instances?"]
     assert rig.ec2.calls == []
 
 
@@ -90,3 +91,20 @@ def test_a_bot_without_actions_never_calls_the_model(rig: Rig) -> None:
 
     assert p.planner.handle(ADMIN, "conv-1", "hr", f"Please delete instance {INSTANCE}", []) is None
     assert p.model.requests == []
+
+
+def test_a_message_naming_no_action_intent_makes_no_planning_call(rig: Rig) -> None:
+    # Given a bot with actions, When the user's words name none of their intents, Then the planner model is
+    # never called (the turn makes one model call, the answer), even if a retrieved document orders one.
+    p = planner(rig)
+    for message in ("What does the cleanup runbook say?", "How do I connect to the VPN?", "thanks, that's all"):
+        assert p.planner.handle(ADMIN, "conv-1", "it", message, []) is None
+    assert p.model.requests == []
+    assert rig.ec2.calls == [] and rig.pending.items == {}
+
+
+def test_an_instance_id_alone_passes_the_gate_in_any_language(rig: Rig) -> None:
+    p = planner(rig)
+    outcome = p.planner.handle(ADMIN, "conv-1", "it", f"Bitte {INSTANCE} löschen", [])
+    assert len(p.model.requests) == 1 and p.model.requests[0]["task"] == "action"
+    assert outcome is None or outcome.status in ("confirm", "refused", "invalid")

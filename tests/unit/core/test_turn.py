@@ -175,6 +175,48 @@ def test_auto_routes_to_the_bot_whose_sources_match() -> None:
     assert [c.doc_id for c in result.reply.citations] == ["it-vpn"]
 
 
+def test_auto_searches_once_and_answers_from_that_search() -> None:
+    # Given emma may use several bots, When she asks "auto", Then the turn searches once per index those bots
+    # read (the union of their scopes there: internal and external, 2 searches instead of one per bot) and
+    # answers from the chosen bot's passages of that search, without searching again.
+    h = harness()
+    retriever = h.service._deps.retriever
+    assert isinstance(retriever, InMemoryRetriever)
+    result = h.service.reply("t-emma", ChatRequest(bot="auto", message="How do I connect to the VPN?"), channel="api")
+    indexes = {BOTS.scope_for(EMMA, bot).index for bot in BOTS.bots_for(EMMA)}
+    assert len(BOTS.bots_for(EMMA)) > len(indexes)
+    assert len(retriever.searches) == len(indexes) and {s.index for s in retriever.searches} == indexes
+    assert result.facts.bot == "it" and [c.doc_id for c in result.reply.citations] == ["it-vpn"]
+    # A named bot searches once too, in that bot's own scope.
+    h.service.reply("t-emma", ChatRequest(bot="hr", message="How many days of annual leave?"), channel="api")
+    assert len(retriever.searches) == len(indexes) + 1 and retriever.searches[-1] == BOTS.scope_for(EMMA, "hr")
+
+
+def test_auto_never_reuses_a_passage_outside_the_chosen_bots_scope() -> None:
+    # Salary bands are readable by payroll admins only: emma's union search cannot return them, and paula's
+    # answer through the chosen bot carries only passages that bot's scope admits for her.
+    emma = harness().service.reply(
+        "t-emma", ChatRequest(bot="auto", message="salary bands for engineers"), channel="api"
+    )
+    assert "hr-salary-bands" not in [p.doc_id for p in emma.facts.passages]
+    paula = harness().service.reply(
+        "t-paula", ChatRequest(bot="auto", message="salary bands for engineers"), channel="api"
+    )
+    scope = BOTS.scope_for(PAULA, paula.facts.bot)
+    from keel.access.filters import passage_in_scope
+
+    assert paula.facts.passages and all(passage_in_scope(scope, p) for p in paula.facts.passages)
+
+
+def test_a_customer_on_auto_makes_exactly_one_search() -> None:
+    h = harness()
+    retriever = h.service._deps.retriever
+    assert isinstance(retriever, InMemoryRetriever)
+    result = h.service.reply("t-carla", ChatRequest(bot="auto", message="Are refunds possible?"), channel="api")
+    assert len(retriever.searches) == 1 and result.facts.bot == "customer"
+    assert [c.doc_id for c in result.reply.citations] == ["faq-refunds"]
+
+
 def test_no_passage_gives_a_plain_no_answer_with_zero_confidence() -> None:
     result = service().reply("t-emma", ChatRequest(bot="hr", message="quantum chromodynamics"), channel="api")
     assert result.reply.answer == NO_ANSWER
@@ -404,3 +446,14 @@ def test_a_refused_or_failed_turn_is_audited_once_with_its_reason_before_the_err
     assert turn.degradations[0] == f"error:{error.code}"  # type: ignore[attr-defined]
     assert turn.input_masked and turn.output_masked == ""
     assert all(not m for m in h.store._messages.values()), "a failed turn stores no answer"
+
+
+def test_auto_with_search_down_degrades_like_a_named_bot() -> None:
+    # The route's single search meets the outage: the turn still answers honestly (degraded), is audited
+    # once, and the model is never asked without sources.
+    h = harness()
+    h.service._deps.retriever = _SearchDown()
+    result = h.service.reply("t-emma", ChatRequest(bot="auto", message="How do I connect to the VPN?"), channel="api")
+    assert result.reply.outcome == "degraded" and result.reply.answer == SEARCH_DOWN_ANSWER
+    assert "search_unavailable" in result.reply.degradations
+    assert not h.generator.calls and len(h.audit.sent) == 1

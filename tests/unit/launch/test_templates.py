@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from keel.launch.templates import (
     Assembly,
     alarms,
     audit_access,
     invocation_logging,
     load_assembly,
+    models,
     nag_status,
     rotation,
 )
@@ -206,3 +209,35 @@ def test_nag_status_reads_the_validation_report(tmp_path: Path) -> None:
     assert not ok and evidence["plugins"][0]["violations"] == 1
     no_report = Assembly(tmp_path, {})
     assert nag_status(no_report)[0]
+
+
+def configured(region: str, **variables: str) -> dict[str, Any]:
+    env = {"KEEL_REGION": region, **{f"KEEL_MODEL_{k.upper()}": v for k, v in variables.items()}}
+    return {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": env}}}
+
+
+SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def test_preflight_models_pass_for_current_profiles_reachable_from_the_region() -> None:
+    ok, evidence = models(assembly({"Chat": configured("eu-west-1", primary=f"eu.{SONNET}")}))
+    assert ok and evidence["failing"] == {}
+    assert evidence["models"][f"eu.{SONNET}"]["settings"] == ["KEEL_MODEL_PRIMARY"]
+
+
+@pytest.mark.parametrize(
+    ("model_id", "region", "message"),
+    [
+        ("anthropic.claude-3-haiku-20240307-v1:0", "eu-west-1", "legacy model"),
+        (SONNET, "eu-west-1", "bare model id"),
+        (f"eu.{SONNET}", "us-east-1", "cannot be invoked from us-east-1"),
+    ],
+)
+def test_preflight_models_fail_on_legacy_bare_and_unreachable_ids(model_id: str, region: str, message: str) -> None:
+    ok, evidence = models(assembly({"Chat": configured(region, primary=f"eu.{SONNET}", small=model_id)}))
+    assert not ok
+    assert message in " ".join(evidence["failing"][model_id])
+
+
+def test_preflight_models_fail_when_no_function_names_a_model() -> None:
+    assert models(assembly(CLEAN))[0] is False

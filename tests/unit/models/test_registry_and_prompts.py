@@ -22,11 +22,27 @@ BASE_ENV = {
 }
 
 
-def test_registry_resolves_roles_from_settings() -> None:
-    registry = ModelRegistry.from_settings(load_settings({**BASE_ENV, "KEEL_ENVIRONMENT": "prod"}))
-    assert registry.primary.id == BASE_ENV["KEEL_MODEL_PRIMARY"]
-    assert [s.id for s in registry.chain("small")] == ["amazon.nova-micro-v1:0", BASE_ENV["KEEL_MODEL_SECONDARY"]]
+PROD_ENV = {
+    **VALID_ENVIRONMENT,
+    "KEEL_MODEL_PRIMARY": "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "KEEL_MODEL_SECONDARY": "eu.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "KEEL_MODEL_SMALL": "eu.amazon.nova-micro-v1:0",
+}
+
+
+def test_registry_resolves_roles_from_settings_through_inference_profiles() -> None:
+    registry = ModelRegistry.from_settings(load_settings({**PROD_ENV, "KEEL_ENVIRONMENT": "prod"}))
+    assert registry.primary.id == PROD_ENV["KEEL_MODEL_PRIMARY"]
+    assert registry.primary.model_id == "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert [s.id for s in registry.chain("small")] == ["eu.amazon.nova-micro-v1:0", PROD_ENV["KEEL_MODEL_SECONDARY"]]
     assert all(spec.owner for spec in registry.all())
+    # A profile is priced as its model.
+    assert registry.primary.cost(1000, 1000) == pytest.approx(0.0033 + 0.0165)
+
+
+def test_a_legacy_model_is_not_allowed_in_an_aws_environment() -> None:
+    with pytest.raises(ConfigurationError, match=r"KEEL_MODEL_PRIMARY: .* not registered for environment prod"):
+        ModelRegistry.from_settings(load_settings({**BASE_ENV, "KEEL_ENVIRONMENT": "prod"}))
 
 
 def test_a_model_not_allowed_in_the_environment_fails_naming_the_setting() -> None:

@@ -217,9 +217,22 @@ def build_retriever(settings: Settings, clients: AwsClients) -> Any:
     return build_retriever(settings, build_search_client(settings), embedder)
 
 
+def chat_model(settings: Settings, clients: AwsClients) -> Any:
+    """Bedrock's Converse API, or (local only, by settings) a developer's OpenAI-compatible server."""
+    if settings.model_provider == "openai-compatible" and settings.openai_base_url and settings.openai_model:
+        from keel.models.openai_compatible import OpenAICompatibleChatModel
+
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAICompatibleChatModel(
+            str(settings.openai_base_url), settings.openai_model, api_key=key, timeout=settings.model_timeout_seconds
+        )
+    from keel.models.bedrock import BedrockConverseModel
+
+    return BedrockConverseModel(clients.bedrock)
+
+
 def build_router(settings: Settings, clients: AwsClients) -> Any:
     """The model router with the fallback chain, breakers, budgets and the maintenance switch (R2, R3)."""
-    from keel.models.bedrock import BedrockConverseModel
     from keel.models.budget import BudgetLimits, DynamoDBBudget
     from keel.models.maintenance import SsmMaintenanceSwitch
     from keel.models.metrics import EmfMetrics
@@ -227,7 +240,7 @@ def build_router(settings: Settings, clients: AwsClients) -> Any:
     from keel.models.router import ModelRouter
 
     return ModelRouter(
-        BedrockConverseModel(clients.bedrock),
+        chat_model(settings, clients),
         ModelRegistry.from_settings(settings),
         budget=DynamoDBBudget(
             clients.dynamodb,

@@ -10,9 +10,18 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from keel.errors import ConfigurationError
 
@@ -126,6 +135,12 @@ class Settings(BaseModel):
     budget_user_daily_tokens: int = Field(default=200_000, ge=1)
     budget_tenant_daily_tokens: int = Field(default=20_000_000, ge=1)
     maintenance_parameter: str = Field(default="/keel/maintenance", pattern=r"^/[A-Za-z0-9/_.-]+$")
+    # Local stack only: "openai-compatible" sends every model call to a developer's own server (Ollama, vLLM,
+    # llama.cpp) at openai_base_url, as openai_model; "bedrock" (the default) keeps the Converse endpoint.
+    model_provider: Literal["bedrock", "openai-compatible"] = "bedrock"
+    openai_base_url: HttpUrl | None = None
+    openai_model: str | None = Field(default=None, min_length=1)
+    openai_api_key: SecretStr | None = None
 
     @field_validator(
         "cloud_actions_bots", "crm_actions_bots", "hr_actions_bots", "helpdesk_actions_bots", mode="before"
@@ -142,6 +157,18 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _openai_compatible_only_locally(self) -> Settings:
+        if self.model_provider == "openai-compatible":
+            if self.environment != Environment.LOCAL:
+                raise ValueError("model_provider openai-compatible is accepted only in local; AWS stages use bedrock")
+            if self.openai_base_url is None or not self.openai_model:
+                raise ValueError(
+                    "model_provider openai-compatible needs KEEL_OPENAI_BASE_URL (e.g. http://127.0.0.1:11434/v1) "
+                    "and KEEL_OPENAI_MODEL (the server's model name)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _fail_open_only_off_production(self) -> Settings:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from keel.access.filters import passage_in_scope
+from keel.access.scope import union_scope
 from keel.analytics.logs import current_correlation
 from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus, Outcome
 from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
@@ -41,6 +43,8 @@ HISTORY_TURNS = 6
 STORE_ATTEMPTS = 5
 PASSAGES_PER_TURN = 5
 FLAG_NOTE = "flagged: tools need explicit confirmation, retrieved context screened at lower thresholds"
+# "auto" searches the union of the permitted bots once; this many passages are enough to choose and answer.
+AUTO_PASSAGES = 20
 SNIPPET_CHARS = 240
 LOW_CONFIDENCE_CAP = 0.4
 # Reasons decided before any answer is generated: the user gets a person (and, for a vulnerable customer,
@@ -339,7 +343,7 @@ class ChatService:
         deps = self._deps
         stages: dict[str, float] = {}
         with self._stage("route", stages):
-            request = self._route(principal, request)
+            request, routed = self._route(principal, request)
             deps.access.authorize_bot(principal, request.bot)
             conversation = self._conversation(principal, request, channel)
             history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
@@ -359,7 +363,7 @@ class ChatService:
             if conversation.status == WITH_AGENT:
                 answer = self._relay_to_agent(request, facts)
             else:
-                answer, citations = self._run(principal, request, history, facts)
+                answer, citations = self._run(principal, request, history, facts, routed)
         except KeelError as exc:
             # A refused or failed turn is still a request someone made: audit it (before the error reply).
             self._record_failure(facts, exc, started)
@@ -393,9 +397,17 @@ class ChatService:
             self._deps.telemetry.observe(facts)
 
     def _run(
-        self, principal: Principal, request: ChatRequest, history: list[StoredMessage], facts: TurnFacts
+        self,
+        principal: Principal,
+        request: ChatRequest,
+        history: list[StoredMessage],
+        facts: TurnFacts,
+        routed: list[Passage] | None = None,
     ) -> tuple[str, list[Citation]]:
-        """The stages between routing and recording; returns the answer for the user and its citations."""
+        """The stages between routing and recording; returns the answer for the user and its citations.
+
+        ``routed``: the passages "auto" already found for the chosen bot (searched once, reused here).
+        """
         deps = self._deps
         stages = facts.stage_ms
         with self._stage("screen_in", stages):
@@ -444,7 +456,7 @@ class ChatService:
                 facts.output_masked = deps.masker.mask(acted.text, vault, origin="action").text
                 deps.vaults.save(facts.conversation_id, vault)
                 return str(acted.text), []
-        draft, citations = self._answer(principal, request, history, masked.text, vault, facts, strict=flagged)
+        draft, citations = self._answer(principal, request, history, masked.text, vault, facts, routed, strict=flagged)
         transcript.append({"role": "assistant", "text": draft, "confidence": facts.confidence})
         if facts.loop_stopped:
             transcript.append({"role": "event", "text": "the assistant repeated the same reply; loop stopped"})
@@ -489,6 +501,7 @@ class ChatService:
         question: str,
         vault: Vault,
         facts: TurnFacts,
+        routed: list[Passage] | None = None,
         *,
         strict: bool = False,
     ) -> tuple[str, list[Citation]]:
@@ -497,9 +510,12 @@ class ChatService:
         deps = self._deps
         stages = facts.stage_ms
         with self._stage("retrieve", stages):
-            scope = deps.access.scope_for(principal, request.bot)
             try:
-                retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
+                if routed is not None:
+                    retrieved = routed
+                else:
+                    scope = deps.access.scope_for(principal, request.bot)
+                    retrieved = deps.retriever.search(scope, question, k=PASSAGES_PER_TURN)
             except SearchUnavailable:
                 # Without sources the model must not answer: say so honestly, and offer a person.
                 facts.outcome, facts.confidence = "degraded", 0.0
@@ -591,23 +607,36 @@ class ChatService:
             )
         return f"{sources}\n\n<question>\n{question}\n</question>"
 
-    def _route(self, principal: Principal, request: ChatRequest) -> ChatRequest:
-        """Resolve bot "auto": the conversation's bot, else the permitted bot whose sources best match."""
+    def _route(self, principal: Principal, request: ChatRequest) -> tuple[ChatRequest, list[Passage] | None]:
+        """Resolve bot "auto": the conversation's bot, else the permitted bot whose sources best match.
+
+        Choosing searches once over the union of the permitted bots' scopes (once per index they read)
+        and returns the chosen bot's passages from that search, so the answer does not search again.
+        """
         if request.bot != AUTO_BOT:
-            return request
+            return request, None
         if request.conversation_id is not None:
             found = self._deps.conversations.get(request.conversation_id)
             if found is not None and found.owner == principal.subject:
-                return request.model_copy(update={"bot": found.bot})
+                return request.model_copy(update={"bot": found.bot}), None
         candidates = self._deps.access.bots_for(principal)
         if not candidates:
             raise Forbidden("no bot is available to you; ask your administrator for access")
-        best, best_score = candidates[0], float("-inf")
-        for bot in candidates:
-            hits = self._deps.retriever.search(self._deps.access.scope_for(principal, bot), request.message, k=1)
-            if hits and hits[0].score > best_score:
-                best, best_score = bot, hits[0].score
-        return request.model_copy(update={"bot": best})
+        scopes = {bot: self._deps.access.scope_for(principal, bot) for bot in candidates}
+        by_index: dict[str, list[SearchScope]] = {}
+        for scope in scopes.values():
+            by_index.setdefault(scope.index, []).append(scope)
+        hits: list[Passage] = []
+        try:
+            for group in by_index.values():
+                hits += self._deps.retriever.search(union_scope(group), request.message, k=AUTO_PASSAGES)
+        except SearchUnavailable:
+            # The answer's own search then meets the outage and degrades the turn honestly.
+            return request.model_copy(update={"bot": candidates[0]}), None
+        hits.sort(key=lambda p: -p.score)
+        best = next((bot for bot in candidates if hits and passage_in_scope(scopes[bot], hits[0])), candidates[0])
+        passages = [p for p in hits if passage_in_scope(scopes[best], p)][:PASSAGES_PER_TURN]
+        return request.model_copy(update={"bot": best}), passages
 
     def _conversation(self, principal: Principal, request: ChatRequest, channel: str) -> Conversation:
         store = self._deps.conversations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from keel.knowledge.ports import SearchScope
+from keel.knowledge.ports import Passage, SearchScope
 
 ACL_FIELD = "acl_groups"
 CLASSIFICATION_FIELD = "classification"
@@ -72,6 +72,16 @@ def admits(clause: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
         ((name, value),) = clause["term"].items()
         return value in _values(document.get(name))
     raise ValueError(f"unsupported filter clause {sorted(clause)}; supported: bool, terms, term")
+
+
+def passage_in_scope(scope: SearchScope, passage: Passage) -> bool:
+    """Whether scope's permission filter admits a retrieved passage (by its ACL groups, classification, department)."""
+    fields = {
+        ACL_FIELD: list(passage.acl_groups),
+        CLASSIFICATION_FIELD: passage.classification,
+        DEPARTMENT_FIELD: passage.department,
+    }
+    return admits(permission_filter(scope), fields)
 
 
 def _values(value: Any) -> set[Any]:

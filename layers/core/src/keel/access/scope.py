@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keel.access.bots import BotDefinition
@@ -71,6 +72,38 @@ def scope_for(
         classifications=classifications,
         departments=frozenset(grants),
         department_classifications=None if uniform else tuple(sorted(grants.items())),
+        grant=_SCOPE_GRANT,
+    )
+
+
+def union_scope(scopes: Sequence[SearchScope]) -> SearchScope:
+    """One scope admitting exactly what at least one of ``scopes`` admits (the bots of one principal, one index).
+
+    Used to choose the bot for "auto" with one search: every department keeps the classifications its
+    own bots grant, so the union never admits a document that none of the scopes admits.
+    """
+    if not scopes:
+        raise ValueError("union_scope needs at least one scope")
+    first = scopes[0]
+    if any(s.subject != first.subject or s.index != first.index or s.groups != first.groups for s in scopes):
+        raise ValueError("union_scope joins the scopes of one principal in one index only")
+    if any(s.departments is None for s in scopes):
+        raise ValueError("union_scope needs scopes confined to departments (built by scope_for)")
+    per_department: dict[str, frozenset[str]] = {}
+    for scope in scopes:
+        granted = dict(scope.department_classifications or ())
+        for department in scope.departments or ():
+            classes = granted.get(department, scope.classifications)
+            per_department[department] = per_department.get(department, frozenset()) | classes
+    classifications = frozenset().union(*per_department.values())
+    uniform = all(k == classifications for k in per_department.values())
+    return SearchScope(
+        subject=first.subject,
+        index=first.index,
+        groups=first.groups,
+        classifications=classifications,
+        departments=frozenset(per_department),
+        department_classifications=None if uniform else tuple(sorted(per_department.items())),
         grant=_SCOPE_GRANT,
     )
 

@@ -102,6 +102,10 @@ class Tickets(Protocol):
         ...
 
 
+# What a message asking about a cloud instance names (the English words, or an instance id in any language).
+_INSTANCE = r"instances?|ec2|servers?|vms?|virtual machines?|i-[0-9a-f]{8,17}"
+
+
 def cloud_actions(ec2: Instances) -> list[ActionSpec]:
     """Describe (view), stop and delete an EC2 instance."""
 
@@ -137,6 +141,7 @@ def cloud_actions(ec2: Instances) -> list[ActionSpec]:
             resource=resource,
             run=describe,
             summary=lambda i: f"show instance {i.instance_id}",
+            intents=(_INSTANCE,),
         ),
         ActionSpec(
             name="stop_instance",
@@ -147,6 +152,7 @@ def cloud_actions(ec2: Instances) -> list[ActionSpec]:
             resource=resource,
             run=stop,
             summary=lambda i: f"stop instance {i.instance_id}",
+            intents=(_INSTANCE, r"stop|shut\s*down|halt"),
         ),
         ActionSpec(
             name="delete_instance",
@@ -157,6 +163,7 @@ def cloud_actions(ec2: Instances) -> list[ActionSpec]:
             resource=resource,
             run=delete,
             summary=lambda i: f"delete instance {i.instance_id}",
+            intents=(_INSTANCE, r"delete|terminate|destroy|remove"),
         ),
     ]
 
@@ -186,6 +193,7 @@ def crm_actions(crm: Crm) -> list[ActionSpec]:
             resource=lambda _, i: f"contact/{i.contact_id}",
             run=lookup,
             summary=lambda i: f"look up contact {i.contact_id}",
+            intents=(r"contacts?|customers?|clients?|crm|accounts?",),
         ),
         ActionSpec(
             name="log_customer_interaction",
@@ -196,6 +204,7 @@ def crm_actions(crm: Crm) -> list[ActionSpec]:
             resource=lambda _, i: f"contact/{i.contact_id}",
             run=log,
             summary=lambda i: f"log an interaction on contact {i.contact_id}",
+            intents=(r"contacts?|customers?|clients?|crm", r"log|record|note|interaction"),
         ),
     ]
 
@@ -219,6 +228,7 @@ def hr_actions(hr: LeaveApi) -> list[ActionSpec]:
             resource=lambda principal, _: f"employee/{principal.username}",
             run=balance,
             summary=lambda _: "show your leave balance",
+            intents=(r"leave|holidays?|vacation|pto|time\s+off|days?\s+off|annual\s+leave|allowance|balance",),
         )
     ]
 
@@ -247,6 +257,7 @@ def helpdesk_actions(tickets: Tickets) -> list[ActionSpec]:
             resource=lambda _, i: f"ticket/{i.ticket_id}",
             run=status,
             summary=lambda i: f"show ticket {i.ticket_id}",
+            intents=(r"tickets?|cases?|incidents?|requests?|#\s*\d+",),
         ),
         ActionSpec(
             name="update_ticket",
@@ -257,5 +268,6 @@ def helpdesk_actions(tickets: Tickets) -> list[ActionSpec]:
             resource=lambda _, i: f"ticket/{i.ticket_id}",
             run=update,
             summary=lambda i: f"update ticket {i.ticket_id}",
+            intents=(r"tickets?|cases?|incidents?|requests?|#\s*\d+",),
         ),
     ]

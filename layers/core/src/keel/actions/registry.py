@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ class ActionSpec:
     run: Callable[[Principal, Any], ActionResult]
     summary: Callable[[Any], str]
     amount_cents: Callable[[Any], int] | None = None
+    # Words or patterns (regular expressions, matched case-insensitively on word boundaries) of a user's
+    # message that may ask for this action. A message that matches no intent of any of the bot's actions
+    # is answered without the tool-planning model call; an action without intents always gets the call.
+    intents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -40,6 +45,15 @@ class ActionSpec:
             raise ConfigurationError(f"side effect {self.side_effect!r}; accepted: {', '.join(SIDE_EFFECTS)}")
         if self.side_effect == "money_moving" and self.amount_cents is None:
             raise ConfigurationError(f"money-moving action {self.name} must say how to read its amount")
+        try:
+            _intent_pattern(self.intents)
+        except re.error as exc:
+            raise ConfigurationError(f"action {self.name}: an intent is not a valid pattern ({exc})") from None
+
+    def may_be_asked_by(self, text: str) -> bool:
+        """Whether ``text`` (the user's own words) may ask for this action: an intent matches, or none is declared."""
+        pattern = _intent_pattern(self.intents)
+        return pattern is None or pattern.search(text) is not None
 
     @property
     def needs_confirmation(self) -> bool:
@@ -93,9 +107,20 @@ class ActionRegistry:
         """The bot's actions in registration order."""
         return [self._actions[n] for n in self._bots.get(bot, ())]
 
+    def may_ask_for_action(self, bot: str, text: str) -> bool:
+        """Whether the user's message may ask for one of the bot's actions (cheap, before any model call)."""
+        return any(spec.may_be_asked_by(text) for spec in self.for_bot(bot))
+
     def tools(self, bot: str) -> list[ToolSpec]:
         """The bot's tool specifications for the model."""
         return [spec.tool() for spec in self.for_bot(bot)]
 
     def __iter__(self) -> Iterator[ActionSpec]:
         return iter(self._actions.values())
+
+
+@functools.lru_cache(maxsize=256)
+def _intent_pattern(intents: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not intents:
+        return None
+    return re.compile("|".join(rf"\b(?:{intent})\b" for intent in intents), re.IGNORECASE)

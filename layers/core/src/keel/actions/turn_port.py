@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keel.actions.ports import ActionOutcome, ToolProposer
+from keel.actions.registry import ActionRegistry
 from keel.actions.service import ActionContext, ActionService
 from keel.identity.principal import Principal
 from keel.models.ports import ChatMessage
@@ -28,6 +29,11 @@ class ActionPlanner:
     def __init__(self, service: ActionService, proposer: ToolProposer) -> None:
         self._service = service
         self._proposer = proposer
+
+    @property
+    def registry(self) -> ActionRegistry:
+        """The declared actions (and their intents)."""
+        return self._service.registry
 
     def handle(
         self,
@@ -51,6 +57,10 @@ class ActionPlanner:
             return outcome
         tools = self._service.registry.tools(bot)
         if not tools or not masked_user_text.strip():
+            return None
+        # The cheap gate: a message that names none of the bot's action intents is answered with one model
+        # call (the answer), not two. Only the user's own words are read, as for the planner itself.
+        if not self._service.registry.may_ask_for_action(bot, masked_user_text):
             return None
         completion = self._proposer.generate(
             bot,

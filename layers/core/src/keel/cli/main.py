@@ -24,6 +24,7 @@ GROUPS: tuple[str, ...] = (
     "models",
     "report",
     "preflight",
+    "cost",
     "feedback",
     "tenant",
 )

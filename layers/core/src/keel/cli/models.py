@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from keel.errors import InvalidRequest
+from keel.errors import InvalidRequest, ServiceUnavailable
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
+STAGES = ("dev", "staging", "prod")
+REPO_ROOT = Path(__file__).resolve().parents[5]
 FAULTS = ("ok", "throttle", "error", "model_error", "stall", "down")
 
 
@@ -38,6 +43,23 @@ def register(subparsers: Any) -> None:
     )
     prompts.add_argument("--bot", help="only this bot")
     prompts.set_defaults(func=_prompts)
+
+    check = sub.add_parser(
+        "check",
+        help="check a stage's model ids against the dated catalogue and, with AWS credentials, Bedrock itself",
+        description=(
+            "Fail (exit 1) when a stage names a legacy model, a bare model id where only an inference profile "
+            "is served, or a model its Region cannot reach. Reads KEEL_MODEL_* and KEEL_REGION of the stage's "
+            "functions from a cloud assembly (--cdk-out) or a fresh synthesis; checks them against "
+            "keel/models/registry.json and, when AWS credentials are present (or --endpoint-url is given), "
+            "against the Bedrock APIs ListInferenceProfiles, GetInferenceProfile and GetFoundationModel."
+        ),
+    )
+    check.add_argument("--stage", choices=STAGES, default="prod", help="stage to check (default prod)")
+    check.add_argument("--cdk-out", type=Path, help="read the stage from this cloud assembly instead of synthesizing")
+    check.add_argument("--endpoint-url", help="Bedrock control-plane endpoint (default: the Region's AWS endpoint)")
+    check.add_argument("--offline", action="store_true", help="catalogue only; never call AWS")
+    check.set_defaults(func=_check)
 
     fault = sub.add_parser(
         "fault",
@@ -91,6 +113,68 @@ def _prompts(args: argparse.Namespace) -> int:
             )
             print(f"{mark} {version.label:<14} owner {version.owner:<20} {approval}")
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from keel.launch.templates import load_assembly, models, synthesize
+
+    if args.cdk_out is not None:
+        if not (args.cdk_out / f"assembly-{args.stage}").is_dir():
+            raise InvalidRequest(f"--cdk-out {args.cdk_out}: no assembly-{args.stage} folder; run `cdk synth` first")
+        assembly = load_assembly(args.cdk_out, args.stage)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="keel-models-check-"))
+        try:
+            assembly = synthesize(REPO_ROOT, folder, args.stage)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    _, evidence = models(assembly)
+    if not evidence["models"]:
+        raise InvalidRequest(f"stage {args.stage}: no function sets KEEL_MODEL_*; nothing to check")
+    live = _live_checker(args)
+    failed = False
+    print(f"stage {args.stage}, catalogue of {evidence['prices_as_of']}; Bedrock: {live[1]}")
+    for model_id, entry in evidence["models"].items():
+        problems = list(entry["problems"])
+        if live[0] is not None and not problems:
+            problems += live[0](model_id, str(entry["region"]))
+        failed = failed or bool(problems)
+        print(f"{'FAIL' if problems else 'ok':<5}{model_id} from {entry['region']} ({', '.join(entry['settings'])})")
+        for problem in problems:
+            print(f"     - {problem}")
+    return 1 if failed else 0
+
+
+def _live_checker(args: argparse.Namespace) -> tuple[Any, str]:
+    """A function (model_id, region) -> problems that asks Bedrock, or None and why not."""
+    if args.offline:
+        return None, "not asked (--offline)"
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from keel.models.availability import BedrockAvailability
+
+    session = boto3.session.Session()
+    if args.endpoint_url is None and session.get_credentials() is None:
+        return None, "not asked (no AWS credentials; the catalogue check alone ran)"
+    checkers: dict[str, BedrockAvailability] = {}
+
+    def ask(model_id: str, region: str) -> list[str]:
+        if region not in checkers:
+            client = session.client(
+                "bedrock",
+                region_name=region,
+                endpoint_url=args.endpoint_url,
+                config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=15),
+            )
+            checkers[region] = BedrockAvailability(client, region)
+        try:
+            return checkers[region].problems(model_id)
+        except (BotoCoreError, ClientError) as exc:
+            raise ServiceUnavailable(f"Bedrock in {region} did not answer the model check: {exc}") from exc
+
+    return ask, f"asked ({args.endpoint_url or 'AWS'})"
 
 
 def _fault(args: argparse.Namespace) -> int:

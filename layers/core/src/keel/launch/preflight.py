@@ -72,6 +72,8 @@ class Preflight:
             ("I3", "Secret rotation configured", self._rotation),
             ("I4", "Alarms present", self._alarms),
             ("I5", "Bedrock model-invocation logging", self._invocation_logging),
+            ("I6", "Models: active, through inference profiles, reachable from the stage Region", self._models),
+            ("C1", "Cost: idle month and 1,000 turns of the audited stage", self._cost),
             ("O1", "Named owners: bots, knowledge sources, prompts, models", self._owners),
         ]
         for check_id, title, step in steps:
@@ -272,6 +274,29 @@ class Preflight:
         ok, evidence = invocation_logging(self._templates())
         summary = str(evidence.get("model_invocation_logging") or evidence)
         return _status(ok), summary, evidence, []
+
+    def _models(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.templates import models
+
+        ok, evidence = models(self._templates())
+        failing = evidence["failing"]
+        summary = f"{len(evidence['models'])} model ids (catalogue of {evidence['prices_as_of']}): " + (
+            "; ".join(f"{m}: {' '.join(p)}" for m, p in failing.items()) if failing else "all usable"
+        )
+        return _status(ok), summary, evidence, ["tests/infra/test_models.py", "tests/unit/models/test_catalogue.py"]
+
+    def _cost(self) -> tuple[Status, str, dict[str, Any], list[str]]:
+        from keel.launch.cost import load_turn_profile, stage_cost, table
+
+        profile = load_turn_profile(self.options.repo_root / "evals" / "baselines" / "tokens_per_turn.json")
+        cost = stage_cost(self.options.stage, self._templates(), profile)
+        largest = ", ".join(f"{i.item} {i.usd:,.2f}" for i in cost.idle[:3])
+        summary = (
+            f"{self.options.stage}: idle {cost.idle_usd:,.2f} USD a month (largest: {largest}); "
+            f"{cost.per_1k_turns_usd:,.2f} USD per 1,000 turns on {cost.model_id} (prices of {cost.prices_as_of})"
+        )
+        evidence = {**cost.to_dict(), "markdown": "```\n" + table(cost) + "\n```"}
+        return "pass", summary, evidence, ["tests/unit/launch/test_cost.py"]
 
     def _owners(self) -> tuple[Status, str, dict[str, Any], list[str]]:
         from keel.launch.owners import audit_owners

@@ -306,6 +306,39 @@ def invocation_logging(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
     return all(d["locked_bucket"] for d in destinations), {"configurations": destinations}
 
 
+def models(assembly: Assembly) -> tuple[bool, dict[str, Any]]:
+    """Every model a function is configured to call is active, a profile where one is required, and reachable.
+
+    Reads ``KEEL_MODEL_*`` and ``KEEL_REGION`` of every function and asks the dated catalogue
+    (keel.models.catalogue) why each id would fail from that Region.
+    """
+    from keel.models.catalogue import Catalogue
+
+    catalogue = Catalogue()
+    found: dict[str, dict[str, Any]] = {}
+    for name, function in assembly.resources("AWS::Lambda::Function").items():
+        variables = function.get("Properties", {}).get("Environment", {}).get("Variables", {}) or {}
+        region = variables.get("KEEL_REGION")
+        for key, model_id in sorted(variables.items()):
+            if not key.startswith("KEEL_MODEL_") or not isinstance(model_id, str):
+                continue
+            entry = found.setdefault(model_id, {"region": region, "settings": set(), "functions": 0, "problems": []})
+            entry["settings"].add(key)
+            entry["functions"] += 1
+            if not entry["problems"]:
+                entry["problems"] = (
+                    catalogue.problems(model_id, str(region))
+                    if isinstance(region, str)
+                    else [f"{name} has {key} but no KEEL_REGION to check it against"]
+                )
+    evidence = {
+        "prices_as_of": catalogue.prices_as_of,
+        "models": {m: {**e, "settings": sorted(e["settings"])} for m, e in sorted(found.items())},
+        "failing": {m: e["problems"] for m, e in sorted(found.items()) if e["problems"]},
+    }
+    return bool(found) and not evidence["failing"], evidence
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []

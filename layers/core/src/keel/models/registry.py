@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Literal
 
 from keel.errors import ConfigurationError, InvalidRequest
+from keel.models.catalogue import Catalogue, ModelSpec, load_catalogue_data
 from keel.settings import Settings
 
 Role = Literal["large", "small"]
 ROLES: tuple[Role, ...] = ("large", "small")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model Keel may call: id, context window, on-demand prices per 1,000 tokens, owner (R23)."""
-
-    id: str
-    context_tokens: int
-    input_per_1k: float
-    output_per_1k: float
-    owner: str
-
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """Estimated cost in USD of one call."""
-        return round(input_tokens / 1000 * self.input_per_1k + output_tokens / 1000 * self.output_per_1k, 8)
 
 
 class RoutingRules:
@@ -73,18 +56,24 @@ class ModelRegistry:
         """The registry for settings.environment; KEEL_MODEL_* must name models allowed there."""
         data = data or load_registry_data()
         environment = str(settings.environment)
+        catalogue = Catalogue(data)
         allowed = set(data["environments"].get(environment, []))
-        specs = {m["id"]: ModelSpec(**m) for m in data["models"] if m["id"] in allowed}
+        specs: dict[str, ModelSpec] = {}
         for setting, model_id in (
             ("KEEL_MODEL_PRIMARY", settings.model_primary),
             ("KEEL_MODEL_SECONDARY", settings.model_secondary),
             ("KEEL_MODEL_SMALL", settings.model_small),
         ):
-            if model_id not in specs:
+            # A profile id (eu.<model id>) names the same catalogue entry as its model id.
+            spec = catalogue.find(model_id)
+            if spec is None or spec.model_id not in allowed:
                 raise ConfigurationError(
                     f"{setting}: {model_id!r} is not registered for environment {environment}; "
-                    f"accepted: {', '.join(sorted(specs))}"
+                    f"accepted: {', '.join(sorted(allowed))} (or an inference profile of one, e.g. eu.<id>)"
                 )
+            specs[model_id] = spec
+        for model_id in allowed:
+            specs.setdefault(model_id, catalogue.find(model_id) or _missing(model_id))
         return cls(
             specs, primary=settings.model_primary, secondary=settings.model_secondary, small=settings.model_small
         )
@@ -108,9 +97,11 @@ class ModelRegistry:
 
 def load_registry_data() -> dict[str, Any]:
     """The registry file shipped with the package (models, environments, routing)."""
-    text = resources.files("keel.models").joinpath("registry.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
+    return load_catalogue_data()
+
+
+def _missing(model_id: str) -> ModelSpec:
+    raise ConfigurationError(f"registry.json: environment lists {model_id!r}, which has no catalogue entry")
 
 
 def routing_rules(data: Mapping[str, Any] | None = None) -> RoutingRules:
