@@ -5,7 +5,8 @@ The only module of the CDK app that reads the environment and the CDK context:
 - ``CDK_OUTDIR``: where the cloud assembly goes (default ``cdk.out``);
 - context ``keel:targets``: ``{stage: {"account": ..., "region": ...}}`` (placeholders in cdk.json);
 - context ``keel:overrides``: optional ``{stage: {"federation": {...}, "callback_urls": [...]}}``;
-- context ``keel:stages``: optional list or comma-separated subset of stages to synthesize.
+- context ``keel:stages``: optional list or comma-separated subset of stages to synthesize;
+- context ``keel:tenant``: the tenant folder to deploy (cdk.json names the example tenant).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from keel.errors import KeelError
 from stacks.config import STAGE_NAMES, AccountTarget, ConfigError, build_stage_configs
 from stacks.stage import KeelStage, add_nag_gate
+from stacks.tenant import TenantBundle, TenantFolderError, read_tenant
 
 REPO_ROOT = Path(__file__).resolve().parent
 
@@ -46,6 +49,20 @@ def _stages(raw: Any) -> list[str]:
     return names
 
 
+def _tenant(raw: Any) -> TenantBundle:
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError("context keel:tenant: accepted is the path of a tenant folder (see docs/tenant.md)")
+    folder = (REPO_ROOT / raw).resolve()
+    # The same checks as `keel tenant validate`: a broken tenant is never synthesized, let alone deployed.
+    from keel.tenant.loader import load_tenant
+
+    load_tenant(folder)
+    try:
+        return read_tenant(folder)
+    except TenantFolderError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def main() -> int:
     """Synthesize the selected stages; a configuration error is one clear line, not a traceback."""
     # cdk.json's context is the base, so plain ``python app.py`` behaves like ``cdk synth``;
@@ -56,9 +73,10 @@ def main() -> int:
         configs = build_stage_configs(
             _targets(app.node.try_get_context("keel:targets")),
             app.node.try_get_context("keel:overrides") or {},
+            tenant=_tenant(app.node.try_get_context("keel:tenant")),
         )
         stages = _stages(app.node.try_get_context("keel:stages"))
-    except ConfigError as exc:
+    except (ConfigError, KeelError) as exc:
         print(f"keel cdk: {exc}", file=sys.stderr)
         return 2
     for stage in stages:

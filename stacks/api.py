@@ -32,8 +32,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from keel.conversations.dynamodb import BY_DAY_INDEX
-from keel.identity.events import ENABLING_EVENTS, REVOKING_EVENTS
+from keel.contract import BY_DAY_INDEX, ENABLING_EVENTS, REVOKING_EVENTS
 from stacks.config import StageConfig
 from stacks.constructs.function import FunctionNetwork, KeelFunction
 from stacks.constructs.layer import core_layer

@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Any
 
 from keel.models.catalogue import Catalogue, region_geography
+from stacks.tenant import TenantBundle
 
 STAGE_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
-BOTS: tuple[str, ...] = ("hr", "it", "finance", "customer")
 CHANNELS: tuple[str, ...] = ("web", "widget", "slack", "api")
 # Functions the app deploys; each is the folder functions/<name>/ with a handler.py (a test checks
 # that this is every folder there).
@@ -34,6 +34,20 @@ FUNCTION_NAMES: tuple[str, ...] = (
     "authorizer",
     "revocation",
     "secret_rotation",
+)
+# Functions that read the tenant (they authenticate users, whose IdP groups the tenant maps, run the
+# turn or ingest documents); each role may read the tenant's AppConfig profile and nothing else of it.
+TENANT_READERS: tuple[str, ...] = (
+    "chat",
+    "feedback",
+    "guest_session",
+    "agent_api",
+    "ops_api",
+    "slack",
+    "slack_worker",
+    "websocket",
+    "ingest",
+    "authorizer",
 )
 HELPDESK_KINDS: tuple[str, ...] = ("zendesk", "servicenow", "jira-service-management")
 # The CRM and HR base URLs are also tags of their secrets (keel:rotation-url), so they keep to what a
@@ -221,11 +235,17 @@ class StageConfig:
     retain_data: bool
     helpdesk: Helpdesk
     integrations: Integrations
+    # The organisation (tenant.yaml and its policies), deployed through AppConfig.
+    tenant: TenantBundle
     # Actions (stop or terminate tagged instances, CRM/HR/helpdesk calls) are off unless enabled.
     actions_enabled: bool = False
-    bots: tuple[str, ...] = BOTS
     channels: tuple[str, ...] = CHANNELS
     tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def bots(self) -> tuple[str, ...]:
+        """The tenant's bots (a dashboard and alarms each)."""
+        return self.tenant.bot_ids
 
     def __post_init__(self) -> None:
         if self.name not in STAGE_NAMES:
@@ -251,7 +271,7 @@ class StageConfig:
         if self.search.data_nodes > len(self.availability_zones) and self.search.zone_aware:
             raise ConfigError(f"{self.name}.search.data_nodes: more nodes than zones is not supported here")
         if not self.bots:
-            raise ConfigError(f"{self.name}.bots: accepted is at least one bot")
+            raise ConfigError(f"{self.name}: the tenant defines no bots; accepted is at least one bot")
         self._check_models()
 
     def _check_models(self) -> None:
@@ -357,7 +377,9 @@ _SEARCH = {
 }
 
 
-def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str, Any] | None = None) -> StageConfig:
+def build_stage_config(
+    stage: str, target: AccountTarget, overrides: Mapping[str, Any] | None = None, *, tenant: TenantBundle
+) -> StageConfig:
     """The validated configuration of one stage; ``overrides`` come from CDK context (keys in _OVERRIDES)."""
     if stage not in STAGE_NAMES:
         raise ConfigError(f"stage {stage!r}: accepted is one of {', '.join(STAGE_NAMES)}")
@@ -413,16 +435,20 @@ def build_stage_config(stage: str, target: AccountTarget, overrides: Mapping[str
         helpdesk=_helpdesk(stage, extra.get("helpdesk", {})),
         integrations=_integrations(stage, extra.get("integrations", {})),
         actions_enabled=_actions_enabled(stage, extra),
+        tenant=tenant,
         tags={"project": "keel", "stage": stage},
     )
 
 
 def build_stage_configs(
-    targets: Mapping[str, AccountTarget], overrides: Mapping[str, Mapping[str, Any]] | None = None
+    targets: Mapping[str, AccountTarget],
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    tenant: TenantBundle,
 ) -> dict[str, StageConfig]:
     """One StageConfig per stage in STAGE_NAMES; every stage needs a target."""
     missing = [s for s in STAGE_NAMES if s not in targets]
     if missing:
         raise ConfigError(f"no account/region for stage(s) {', '.join(missing)}; set context keel:targets")
     extra = overrides or {}
-    return {s: build_stage_config(s, targets[s], extra.get(s)) for s in STAGE_NAMES}
+    return {s: build_stage_config(s, targets[s], extra.get(s), tenant=tenant) for s in STAGE_NAMES}

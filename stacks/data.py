@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from keel.conversations.dynamodb import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
+from keel.contract import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
 from stacks.config import StageConfig
 from stacks.constructs.settings_env import maintenance_parameter
 

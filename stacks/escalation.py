@@ -20,7 +20,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from keel.escalation.workflow import ASL_FILE, PLACEHOLDERS
+from keel.contract import ASL_FILE, PLACEHOLDERS
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer

@@ -17,9 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from keel.analytics.telemetry import NAMESPACE, TURN_DIMENSIONS, M
-from keel.integrations.secret_age import OVERDUE_METRIC
-from keel.integrations.secret_age import SERVICE as SECRET_AGE_SERVICE
+from keel.contract import NAMESPACE, SECRET_AGE_SERVICE, TURN_DIMENSIONS, M
+from keel.contract import SECRETS_OVERDUE_METRIC as OVERDUE_METRIC
 from stacks.access import break_glass_role_arn
 from stacks.config import FUNCTION_NAMES, StageConfig
 from stacks.constructs.function import function_name

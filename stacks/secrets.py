@@ -20,8 +20,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from keel.integrations.rotation_schemes import AUTH_TAG, FIELD_TAG, SCHEME_TAG, URL_TAG, KeyAuth, Scheme
-from keel.integrations.secret_age import CHECK
+from keel.contract import AUTH_TAG, FIELD_TAG, SCHEME_TAG, URL_TAG, KeyAuth, Scheme
+from keel.contract import SECRET_AGE_CHECK as CHECK
 from stacks.config import StageConfig
 from stacks.constructs.function import KeelFunction
 from stacks.constructs.layer import core_layer

@@ -11,8 +11,8 @@ from constructs import Construct
 from stacks.access import AccessStack
 from stacks.api import ApiDependencies, ApiStack
 from stacks.audit import AuditStack
-from stacks.config import StageConfig
-from stacks.constructs.function import FunctionNetwork
+from stacks.config import TENANT_READERS, StageConfig
+from stacks.constructs.function import FunctionNetwork, KeelFunction
 from stacks.constructs.settings_env import StageIdentity, settings_environment
 from stacks.data import DataStack
 from stacks.escalation import EscalationStack
@@ -22,6 +22,7 @@ from stacks.knowledge import KnowledgeStack
 from stacks.observability import ObservabilityStack
 from stacks.search import SearchStack
 from stacks.secrets import SecretsStack
+from stacks.tenant_config import TenantConfigStack
 
 
 class KeelStage(cdk.Stage):
@@ -45,6 +46,9 @@ class KeelStage(cdk.Stage):
         self.identity.add_stack_dependency(self.secrets)
         self.search = SearchStack(self, "Search", config=config, key=key, **name("search"))
         self.guardrail = GuardrailStack(self, "Guardrail", config=config, key=key, **name("guardrail"))
+        self.tenant_config = TenantConfigStack(
+            self, "TenantConfig", config=config, repo_root=repo_root, **name("tenant-config")
+        )
         identity = self.identity
         settings_env = settings_environment(
             config,
@@ -67,6 +71,7 @@ class KeelStage(cdk.Stage):
                 vault_key_arn=self.data.vault_key.key_arn,
                 audit_signing_key_arn=self.data.audit_signing_key.key_arn,
                 guardrail_id=self.guardrail.guardrail_id,
+                tenant_appconfig=self.tenant_config.identifier,
             ),
         )
         search_network = FunctionNetwork(vpc=self.search.vpc, security_groups=[self.search.clients_sg])
@@ -134,6 +139,10 @@ class KeelStage(cdk.Stage):
         self.access = AccessStack(self, "Access", config=config, **name("access"))
         self.observability = ObservabilityStack(self, "Observability", config=config, key=key, **name("observability"))
         self.observability.add_stack_dependency(self.access)
+        # The functions that read the tenant may read its profile, and only that profile.
+        for construct in self.node.find_all():
+            if isinstance(construct, KeelFunction) and construct.name in TENANT_READERS:
+                self.tenant_config.grant_read(construct.role)
         for key_, value in config.tags.items():
             cdk.Tags.of(self).add(key_, value)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from keel.escalation.wiring import EscalationConfig, build_agent_endpoint
+from keel.channels.agent import AgentEndpoint, agent_console_factory
+from keel.escalation.wiring import EscalationConfig
 
 # Settings are read at the edge; the console and its clients are built on the first request.
-_endpoint = build_agent_endpoint(EscalationConfig.from_environ(os.environ))
+_endpoint = AgentEndpoint(agent_console_factory(EscalationConfig.from_environ(os.environ)))
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

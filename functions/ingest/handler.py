@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from keel.bootstrap import AwsClients
+from keel.bootstrap import AwsClients, build_tenant
 from keel.knowledge.events import parse_event, run
 from keel.knowledge.ingest import Ingestor
 from keel.knowledge.wiring import build_embedder, build_ingestor, build_search_client
@@ -21,7 +21,7 @@ def _dependencies() -> tuple[Ingestor, Any]:
     settings = load_settings()
     clients = AwsClients.from_settings(settings)
     embedder = build_embedder(settings, clients.bedrock if settings.bedrock_endpoint_url is None else None)
-    return build_ingestor(settings, build_search_client(settings), embedder), clients.s3
+    return build_ingestor(settings, build_search_client(settings), embedder, build_tenant(settings)), clients.s3
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

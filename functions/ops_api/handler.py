@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from keel.analytics.ops import OpsEndpoint, default_dependencies
+from keel.analytics.ops import default_dependencies
+from keel.channels.ops import OpsEndpoint
 
 # Built on the first request, so a cold start imports only what the report needs.
 _endpoint = OpsEndpoint(default_dependencies)

@@ -20,7 +20,8 @@ from typing import Any
 
 import boto3
 
-from keel.integrations.secret_age import SERVICE, handle_event
+from keel.contract import SECRET_AGE_SERVICE as SERVICE
+from keel.integrations.secret_age import handle_event
 from keel.models.metrics import EmfMetrics
 
 

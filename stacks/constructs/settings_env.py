@@ -51,6 +51,7 @@ class StageIdentity:
     vault_key_arn: str
     audit_signing_key_arn: str
     guardrail_id: str
+    tenant_appconfig: str
 
 
 def settings_environment(config: StageConfig, ids: StageIdentity) -> dict[str, str]:
@@ -89,6 +90,8 @@ def settings_environment(config: StageConfig, ids: StageIdentity) -> dict[str, s
         "KEEL_MAINTENANCE_PARAMETER": maintenance_parameter(config),
         # Settings refuses to load outside local without it, so every function that loads them gets it.
         "KEEL_BEDROCK_GUARDRAIL_ID": ids.guardrail_id,
+        # The organisation: AppConfig application/environment/profile (the tenant config stack).
+        "KEEL_TENANT_APPCONFIG": ids.tenant_appconfig,
     }
 
 

@@ -115,7 +115,7 @@ def test_agent_signs_in_takes_a_widget_escalation_and_the_user_sees_the_reply(
     visitor = visitor_context.new_page()
     frames: list[dict[str, Any]] = []
     visitor.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(json.loads(payload))))
-    visitor.goto(f"{api}/?ws={local_stack.websocket_url}")
+    visitor.goto(f"{api}/")  # the widget takes its WebSocket URL from /keel-config.js
     visitor.get_by_label("Your message").fill(HUMAN)
     visitor.keyboard.press("Enter")
     visitor.locator("[data-keel=outcome]").last.wait_for(timeout=60_000)

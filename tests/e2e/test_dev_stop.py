@@ -36,7 +36,7 @@ DOCUMENT = """---
 title: Bicycle storage
 acl_groups: [all-staff]
 classification: internal
-department: facilities
+collection: hr
 updated_at: 2026-11-01
 ---
 # Bicycle storage

@@ -82,7 +82,8 @@ def test_guest_gets_a_streamed_cited_answer_gives_feedback_and_asks_for_a_person
     page.on("request", lambda r: guest_sessions.append(r.url) if r.url.endswith("/v1/session/guest") else None)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{local_stack.api.url}/?ws={local_stack.websocket_url}")
+    # The URL `keel dev` prints, with no query parameter: the page learns the WebSocket URL from /keel-config.js.
+    page.goto(f"{local_stack.api.url}/")
 
     # When the visitor types a question and presses Enter (keyboard only)
     page.get_by_label("Your message").fill(QUESTION)
@@ -153,6 +154,7 @@ def test_guest_gets_a_streamed_cited_answer_gives_feedback_and_asks_for_a_person
     assert errors == []
     # Page load and the first message share one guest session and one socket.
     assert (len(guest_sessions), len(sockets)) == (1, 1), (guest_sessions, sockets)
+    assert sockets[0].startswith(local_stack.websocket_url), sockets
 
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from keel.access.bots import BotRegistry
 from keel.access.filters import admits, permission_filter
 from keel.access.pdp import PolicyDecisionPoint
 from keel.access.service import PolicyAccessControl
@@ -15,6 +14,7 @@ from keel.errors import Unauthenticated
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, SearchScope
 from keel.models.ports import ChatMessage, Completion
+from keel.tenant.loader import load_tenant
 
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
@@ -43,7 +43,7 @@ class TokenTable:
 
 def demo_access() -> PolicyAccessControl:
     """The real Cedar policy decision point over the demo bots (pure, no network)."""
-    return PolicyAccessControl(PolicyDecisionPoint(BotRegistry.load()))
+    return PolicyAccessControl(PolicyDecisionPoint.for_tenant(load_tenant()))
 
 
 @dataclass
@@ -58,7 +58,7 @@ class InMemoryRetriever:
         self.searches.append(scope)
         words = set(_WORD.findall(query.lower()))
         hits = []
-        for passage in self.corpus.get(scope.index, []):
+        for passage in (p for index in scope.indices for p in self.corpus.get(index, [])):
             document = {
                 "acl_groups": list(passage.acl_groups),
                 "classification": passage.classification,

@@ -11,8 +11,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from keel.tenant.loader import default_tenant_dir
 from stacks.config import STAGE_NAMES, AccountTarget, StageConfig, build_stage_configs
 from stacks.stage import KeelStage, add_nag_gate
+from stacks.tenant import read_tenant
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Template-only tests never build the layer: no pip, no network.
@@ -28,7 +30,7 @@ def file_context() -> dict[str, Any]:
 def stage_configs() -> dict[str, StageConfig]:
     """The configs app.py builds from cdk.json."""
     targets = {s: AccountTarget(**v) for s, v in file_context()["keel:targets"].items()}
-    return build_stage_configs(targets)
+    return build_stage_configs(targets, tenant=read_tenant(default_tenant_dir()))
 
 
 @dataclass

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
 
-from stacks.config import (
-    BOTS,
-    AccountTarget,
-    ConfigError,
-    EngineerAccessMode,
-    Federation,
-    build_stage_config,
-    build_stage_configs,
-)
+from keel.tenant.loader import default_tenant_dir
+from stacks.config import AccountTarget, ConfigError, EngineerAccessMode, Federation
+from stacks.config import build_stage_config as build_one
+from stacks.config import build_stage_configs as build_all
 from stacks.constructs.nag import flatten_reference
+from stacks.tenant import TenantFolderError, read_tenant
 
 TARGET = AccountTarget(account="123456789012", region="eu-west-1")
+TENANT = read_tenant(default_tenant_dir())
+build_stage_config = partial(build_one, tenant=TENANT)
+build_stage_configs = partial(build_all, tenant=TENANT)
 
 
 def test_dev_uses_cheaper_models_and_prod_is_read_only_for_engineers() -> None:
@@ -29,7 +30,21 @@ def test_dev_uses_cheaper_models_and_prod_is_read_only_for_engineers() -> None:
     assert configs["dev"].engineers.mode is EngineerAccessMode.OPERATOR
     assert configs["prod"].log_retention_days > configs["dev"].log_retention_days
     assert configs["prod"].quotas.api_rate_limit_rps > configs["dev"].quotas.api_rate_limit_rps
-    assert all(c.bots == BOTS for c in configs.values())
+    # The stage watches the tenant's bots, read from tenant.yaml (the stacks name none).
+    assert all(c.bots == ("hr", "it", "finance", "sales", "customer") for c in configs.values())
+
+
+def test_a_tenant_without_bots_is_refused_and_a_missing_folder_named(tmp_path: Any) -> None:
+    (tmp_path / "tenant.yaml").write_text("name: Empty\nbots: []\n")
+    with pytest.raises(ConfigError, match="the tenant defines no bots"):
+        build_one("dev", TARGET, tenant=read_tenant(tmp_path))
+    with pytest.raises(TenantFolderError, match=r"no tenant\.yaml"):
+        read_tenant(tmp_path / "absent")
+
+
+def test_the_appconfig_document_carries_the_tenant_and_its_policies() -> None:
+    content = json.loads(TENANT.content())
+    assert content["tenant"]["name"] == "Acme Corp" and "actions.cedar" in content["policies"]
 
 
 def test_every_stage_needs_a_target() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from keel.analytics.telemetry import M
+from keel.contract import M
 from stacks.access import READ_ONLY_VERBS
 from stacks.config import FUNCTION_NAMES
 from stacks.constructs.function import DATA_SERVICES, function_name, function_role_name

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from keel.analytics.telemetry import M
-from keel.escalation.workflow import PLACEHOLDERS, definition_template
-from keel.identity.events import ENABLING_EVENTS, REVOKING_EVENTS
+from keel.contract import ENABLING_EVENTS, PLACEHOLDERS, REVOKING_EVENTS, M
+from keel.escalation.workflow import definition_template
 from stacks.api import AGENT_ACTIONS, GUEST_PATH, SLACK_ENDPOINTS, WEBSOCKET_ROUTES
-from stacks.config import FUNCTION_NAMES
+from stacks.config import FUNCTION_NAMES, TENANT_READERS
 from stacks.constructs.function import function_name
 from stacks.observability import BOT_METRICS
 from stacks.secrets import AGE_CHECK_SCHEDULE, REST_KEY_AUTH
@@ -210,6 +209,9 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 }
 
 
+TENANT_READ = {"appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"}
+
+
 def test_every_function_folder_is_deployed_once(synthesized: Synthesized) -> None:
     folders = {p.name for p in (REPO_ROOT / "functions").iterdir() if (p / "handler.py").is_file()}
     assert set(FUNCTION_NAMES) == folders
@@ -220,7 +222,8 @@ def test_each_function_is_granted_exactly_what_its_code_calls(synthesized: Synth
     assert set(EXPECTED_ACTIONS) == set(FUNCTION_NAMES)
     for name, expected in EXPECTED_ACTIONS.items():
         with_actions = name in TURN_FUNCTIONS and synthesized.config.actions_enabled
-        assert _actions(synthesized, name) == (expected | ACTIONS if with_actions else expected), name
+        granted = expected | (TENANT_READ if name in TENANT_READERS else set())
+        assert _actions(synthesized, name) == (granted | ACTIONS if with_actions else granted), name
 
 
 # Actions with no resource type: AWS documents Resource "*" for them (the action itself is fixed).
@@ -298,6 +301,10 @@ def test_every_function_environment_loads_as_keel_settings(synthesized: Synthesi
             return value
         if key == "KEEL_BEDROCK_GUARDRAIL_VERSION":
             return "3"
+        if key == "KEEL_TENANT_APPCONFIG":
+            # Fn::Join of the application, environment and profile ids.
+            assert value["Fn::Join"][0] == "/" and len(value["Fn::Join"][1]) == 3, value
+            return "app1234/env5678/prof9012"
         return "https://resolved.example.com" if key.endswith("_URL") else "resolved-at-deploy"
 
     for name, (_, _, fn) in _functions(synthesized).items():
@@ -306,6 +313,7 @@ def test_every_function_environment_loads_as_keel_settings(synthesized: Synthesi
         env = fn["Properties"]["Environment"]["Variables"]
         settings = load_settings({k: plausible(k, v) for k, v in env.items() if k.startswith("KEEL_")})
         assert settings.bedrock_guardrail_id == "resolved-at-deploy", name
+        assert settings.tenant_appconfig == "app1234/env5678/prof9012", name
         assert settings.actions_enabled is (synthesized.config.actions_enabled and name in TURN_FUNCTIONS), name
 
 
@@ -437,7 +445,8 @@ def test_the_slack_worker_reads_revocation_records_and_forgets_thread_links(synt
 def test_crm_and_hr_secrets_tell_the_rotation_function_their_providers_key_api(synthesized: Synthesized) -> None:
     # Given the secrets as deployed, When the rotation function reads their tags as it does in AWS,
     # Then CRM and HR rotate through their provider's key API and every other secret is rotated at its provider.
-    from keel.integrations.rotation_schemes import KeyAuth, RotationScheme, Scheme
+    from keel.contract import KeyAuth, Scheme
+    from keel.integrations.rotation_schemes import RotationScheme
 
     config, stage = synthesized.config, synthesized.config.name
     tags = {

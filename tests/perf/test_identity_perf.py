@@ -14,12 +14,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.access.service import PolicyAccessControl
 from keel.identity.authenticator import TokenAuthenticator
 from keel.identity.revocation import DynamoDBRevocationStore, InMemoryRevocationStore, RevocationCheck, RevocationRecord
 from keel.identity.tokens import JwksCache, TokenVerifier
+from keel.tenant.loader import load_tenant
 from tests.unit.identity.tokenfactory import CLIENT, ISSUER, KeyPair, claims
 
 ROUNDS = 2000
@@ -50,7 +50,7 @@ def test_identify_route_authorize_cost() -> None:
     store = InMemoryRevocationStore()
     store.put(RevocationRecord("sub-emma", not_before=now - 3600, reason="an old sign-out"))
     authenticator = TokenAuthenticator(verifier, RevocationCheck(store))
-    access = PolicyAccessControl(PolicyDecisionPoint(BotRegistry.load()))
+    access = PolicyAccessControl(PolicyDecisionPoint.for_tenant(load_tenant()))
     tokens = [pair.sign(claims(iat=int(now), auth_time=int(now), exp=int(now) + 3600, jti=str(i))) for i in range(8)]
     counter = iter(range(10**9))
 

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.access.scope import Indexes, scope_for
 from keel.identity.principal import Principal
@@ -18,6 +17,7 @@ from keel.knowledge.documents import SourceFile
 from keel.knowledge.embeddings import OnnxMiniLMEmbedder
 from keel.knowledge.ingest import IndexNames, Ingestor
 from keel.knowledge.opensearch import VECTOR_FIELD, ChunkIndex, OpenSearchRetriever, opensearch_client
+from keel.tenant.loader import load_tenant
 
 SIZES = (1_000, 10_000, 50_000)
 QUERIES = 60
@@ -114,7 +114,7 @@ def test_filtered_retrieval_latency(client: Any) -> None:
     client.indices.delete(index=index, ignore=[404])
     store = ChunkIndex(client, indices=(index,), knn=False)
     store.ensure(DIM)
-    pdp = PolicyDecisionPoint(BotRegistry.load())
+    pdp = PolicyDecisionPoint.for_tenant(load_tenant())
     emma = Principal("sub-emma", "emma", frozenset({"all-staff", "engineering"}), "demo", department="engineering")
     scope = scope_for(emma, "hr", pdp, indexes=Indexes(index, "perf-external"))
     retriever = OpenSearchRetriever(client, FixedEmbedder(), knn=False)

@@ -1,9 +1,11 @@
 /* Keel chat widget: one <script> tag, no dependencies.
  *
  * <script src="https://chat.example.com/widget/keel-widget.js" data-api-url="https://api.example.com"
- *         data-ws-url="wss://ws.example.com/prod" data-bot="customer" defer></script>
+ *         data-ws-url="wss://ws.example.com/prod" data-bot="support" defer></script>
  *
- * Or set window.KeelConfig = {apiUrl, wsUrl, bot, title, token, getToken, mount} before the script.
+ * Or set window.KeelConfig = {apiUrl, wsUrl, bot, title, token, getToken, mount} before the script (the
+ * local stack serves /keel-config.js that sets it). The URL of the page is never read: a crafted link must
+ * not choose the server the visitor talks to. Without a bot, the API picks among the bots the visitor may use.
  * Without a token (or getToken) the visitor gets an anonymous guest session from POST /v1/session/guest.
  * Replies stream over the WebSocket as {type: "delta"} frames and end with {type: "done"}.
  */
@@ -16,7 +18,7 @@
   var config = {
     apiUrl: (given.apiUrl || data.apiUrl || (script ? new URL(script.src, location.href).origin : location.origin)).replace(/\/$/, ""),
     wsUrl: given.wsUrl || data.wsUrl || "",
-    bot: given.bot || data.bot || "customer",
+    bot: given.bot || data.bot || "auto",
     title: given.title || data.title || "Chat with us",
     token: given.token || data.token || "",
     getToken: typeof given.getToken === "function" ? given.getToken : null,

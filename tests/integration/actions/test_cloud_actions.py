@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.actions.catalog import cloud_actions
 from keel.actions.dynamodb import DynamoDBPendingActions
@@ -24,6 +23,7 @@ from keel.models.bedrock import BedrockConverseModel
 from keel.models.ports import ChatMessage
 from keel.models.registry import ModelRegistry, ModelSpec, load_registry_data
 from keel.models.router import ModelRouter
+from keel.tenant.loader import load_tenant
 from tests.fakes.audit import InMemoryAuditSink
 from tests.fakes.identity import SettableSession
 from tests.integration.actions.conftest import instance_state
@@ -58,7 +58,7 @@ def rig(aws: dict[str, Any], conversations_table: str, clean_model_endpoint: Any
         registry.register(spec, ["it"])
     sink = InMemoryAuditSink()
     pending = DynamoDBPendingActions(aws["dynamodb"], conversations_table)
-    service = ActionService(registry, PolicyDecisionPoint(BotRegistry.load()), pending, AuditTrail(sink))
+    service = ActionService(registry, PolicyDecisionPoint.for_tenant(load_tenant()), pending, AuditTrail(sink))
     specs = {m["id"]: ModelSpec(**m) for m in load_registry_data()["models"]}
     router = ModelRouter(
         BedrockConverseModel(bedrock_client(clean_model_endpoint.url)),

@@ -13,11 +13,11 @@ import pytest
 from keel.bootstrap import AwsClients
 from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.conversations.ports import Conversation, StoredMessage
-from keel.escalation.local import LocalEscalation, start_local_escalation
 from keel.escalation.records import Agent
 from keel.escalation.service import Backoff
 from keel.identity.principal import Principal
 from keel.local import provision
+from keel.local.escalation import LocalEscalation, start_local_escalation
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -6,13 +6,14 @@ import json
 
 import pytest
 
+from keel.channels.agent import AgentEndpoint
 from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.errors import Conflict, Forbidden
-from keel.escalation.console import AgentConsole, AgentEndpoint
+from keel.escalation.console import AgentConsole
 from keel.escalation.decision import Decision
-from keel.escalation.local import LocalEscalation
 from keel.escalation.queues import AgentQueues
 from keel.identity.principal import Principal
+from keel.local.escalation import LocalEscalation
 from tests.integration.escalation.conftest import PRINCIPAL, new_conversation
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import pytest
 
 from keel.conversations.dynamodb import DynamoDBConversationStore
 from keel.escalation.decision import Decision
-from keel.escalation.local import LocalEscalation
 from keel.escalation.records import Agent
+from keel.local.escalation import LocalEscalation
 from tests.integration.escalation.conftest import PRINCIPAL, new_conversation
 
 pytestmark = pytest.mark.integration

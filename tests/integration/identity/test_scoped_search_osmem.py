@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keel.access.bots import BotRegistry
 from keel.access.filters import admits, permission_filter, search_body
 from keel.access.pdp import PolicyDecisionPoint
 from keel.access.scope import Indexes, scope_for
 from keel.errors import Forbidden
 from keel.identity.principal import Principal
+from keel.tenant.loader import load_tenant
 from tests.unit.access.test_filters import Doc, docs, entitled, principals
 
 INDEXES = Indexes("it-internal", "it-external")
@@ -47,7 +47,7 @@ def search(opensearch_stack: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def pdp() -> PolicyDecisionPoint:
-    return PolicyDecisionPoint(BotRegistry.load())
+    return PolicyDecisionPoint.for_tenant(load_tenant())
 
 
 def load(client: Any, corpus: list[Doc]) -> dict[str, Doc]:

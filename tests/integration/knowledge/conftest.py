@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.knowledge.embeddings import OnnxMiniLMEmbedder
 from keel.knowledge.ingest import IndexNames, Ingestor
 from keel.knowledge.opensearch import ChunkIndex, opensearch_client
+from keel.tenant.loader import load_tenant
 
 _COUNTER = itertools.count()
 
@@ -26,7 +26,7 @@ def minilm() -> OnnxMiniLMEmbedder:
 @pytest.fixture(scope="session")
 def pdp() -> PolicyDecisionPoint:
     """The demo policies and bots."""
-    return PolicyDecisionPoint(BotRegistry.load())
+    return PolicyDecisionPoint.for_tenant(load_tenant())
 
 
 @pytest.fixture(scope="session")

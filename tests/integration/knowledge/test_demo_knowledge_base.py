@@ -19,8 +19,10 @@ from keel.knowledge.embeddings import OnnxMiniLMEmbedder
 from keel.knowledge.evaluation import evaluate, load_golden
 from keel.knowledge.ingest import IndexNames, Ingestor, read_folder
 from keel.knowledge.opensearch import OpenSearchRetriever, detect_knn, opensearch_client
-from keel.knowledge.service import DEMO_DIR
+from keel.tenant.loader import default_tenant_dir
 from tests.integration.knowledge.conftest import make_ingestor
+
+DEMO_DIR = default_tenant_dir()
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "evals" / "retrieval" / "golden.jsonl"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.identity.principal import Principal
+from keel.tenant.loader import load_tenant
 
 
 def person(name: str, *groups: str, department: str | None = None, external: bool = False) -> Principal:
@@ -33,4 +33,4 @@ AGENT = person("agnes", "all-staff", "support-agents", department="support")
 
 @pytest.fixture(scope="session")
 def pdp() -> PolicyDecisionPoint:
-    return PolicyDecisionPoint(BotRegistry.load())
+    return PolicyDecisionPoint.for_tenant(load_tenant())

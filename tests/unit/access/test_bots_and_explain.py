@@ -15,6 +15,7 @@ from keel.access.pdp import PolicyDecisionPoint
 from keel.access.scope import scope_for
 from keel.cli.main import main
 from keel.errors import ConfigurationError, InvalidRequest, NotFound
+from keel.tenant.loader import load_tenant
 from tests.unit.access.conftest import PAULA
 
 
@@ -65,7 +66,8 @@ def test_missing_and_broken_files_are_configuration_errors(tmp_path: Path) -> No
 
 def test_multi_collection_bot_gets_per_department_classifications(tmp_path: Path) -> None:
     registry = BotRegistry.load(write(tmp_path, [bot(id="people", collections=["hr", "it"])]))
-    pdp = PolicyDecisionPoint(registry)
+    # The example tenant's grants, over a bot that reads two of its collections.
+    pdp = PolicyDecisionPoint(registry, tenant_policies=load_tenant().grant_policies())
     scope = scope_for(PAULA, "people", pdp)
     assert dict(scope.department_classifications or ()) == {
         "hr": {"public", "internal", "confidential", "restricted"},
@@ -82,7 +84,9 @@ def test_multi_collection_bot_gets_per_department_classifications(tmp_path: Path
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, Any]:
-    return load_documents()
+    docs = load_tenant().docs_dir()
+    assert docs is not None
+    return load_documents(docs)
 
 
 def test_engineer_cannot_see_salary_bands_and_is_told_why(pdp: PolicyDecisionPoint, documents: dict[str, Any]) -> None:
@@ -110,7 +114,7 @@ def test_payroll_admin_sees_salary_bands_through_hr(pdp: PolicyDecisionPoint, do
     )
     assert explanation.visible_through == ("hr",)
     hr = next(v for v in explanation.verdicts if v.bot == "hr")
-    assert hr.policy_ids == ("data.hr.restricted.payroll-admins",)
+    assert hr.policy_ids == ("grant.hr.restricted",)
 
 
 def test_hr_admin_blocked_by_the_document_acl(pdp: PolicyDecisionPoint, documents: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ def test_retrievable_collections_and_classifications(
 
 def test_payroll_is_decided_by_the_payroll_policy(pdp: PolicyDecisionPoint) -> None:
     hr = pdp.bots.get("hr")
-    assert pdp.may_retrieve(PAULA, hr, "hr", "restricted").policy_ids == ("data.hr.restricted.payroll-admins",)
+    assert pdp.may_retrieve(PAULA, hr, "hr", "restricted").policy_ids == ("grant.hr.restricted",)
     assert not pdp.may_retrieve(HANA, hr, "hr", "restricted").allowed
 
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.actions.catalog import cloud_actions
 from keel.actions.registry import ActionRegistry
 from keel.actions.service import ActionService
 from keel.audit.trail import AuditTrail
 from keel.identity.principal import Principal
+from keel.tenant.loader import load_tenant
 from tests.fakes.actions import FakeEc2, InMemoryPendingActions
 from tests.fakes.audit import InMemoryAuditSink
 from tests.fakes.identity import SettableSession
@@ -60,7 +60,7 @@ class Rig:
 
 @pytest.fixture(scope="session")
 def pdp() -> PolicyDecisionPoint:
-    return PolicyDecisionPoint(BotRegistry.load())
+    return PolicyDecisionPoint.for_tenant(load_tenant())
 
 
 @pytest.fixture

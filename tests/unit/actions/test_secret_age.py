@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from keel.contract import Scheme
 from keel.errors import InvalidRequest
 from keel.integrations.rotation import RotationFailed
-from keel.integrations.rotation_schemes import RotationScheme, Scheme, rotate_step
+from keel.integrations.rotation_schemes import RotationScheme, rotate_step
 from keel.integrations.secret_age import AgeCheck, check_ages, handle_event
 from keel.local.api import load_handler
 from keel.models.metrics import RecordingMetrics

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from keel.contract import KeyAuth, Scheme
 from keel.errors import InvalidRequest
 from keel.integrations.http import IntegrationUnavailable, Transport
 from keel.integrations.rotation import RotationFailed, key_fingerprint
-from keel.integrations.rotation_schemes import KeyAuth, RotationScheme, Scheme, rotate_step
+from keel.integrations.rotation_schemes import RotationScheme, rotate_step
 from keel.local.api import load_handler
 from tests.fakes.rotation import FakeKeyApi, FakeSecretsManager
 

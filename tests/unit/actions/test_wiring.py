@@ -39,6 +39,8 @@ def test_only_actions_with_a_known_cedar_action_are_offered() -> None:
     config = ActionsConfig(
         conversations_table="keel-local-conversations",
         actions_enabled=True,
+        cloud_actions_bots=("it",),
+        hr_actions_bots=("hr",),
         hr_url="http://127.0.0.1:1",
         hr_secret_id="keel/hr",
     )

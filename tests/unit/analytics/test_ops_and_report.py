@@ -10,14 +10,16 @@ import pytest
 
 from keel.analytics.kpis import build_report
 from keel.analytics.memory import InMemoryAnalyticsSource
-from keel.analytics.ops import OpsDependencies, OpsEndpoint
+from keel.analytics.ops import OpsDependencies
 from keel.analytics.ports import ConversationRecord, FeedbackItem
 from keel.analytics.render import html_report, svg_line_chart, svg_stacked_bars, text_table
 from keel.analytics.timeutil import parse_duration
 from keel.analytics.topics import group_by_topic, terms
+from keel.channels.ops import OpsEndpoint
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import InvalidRequest
 from keel.identity.principal import Principal
+from keel.tenant.loader import load_tenant
 from tests.fakes.turn import TokenTable
 
 NOW = datetime(2026, 11, 8, 12, tzinfo=UTC)
@@ -49,6 +51,7 @@ def _endpoint(source: Any = None) -> OpsEndpoint:
     deps = OpsDependencies(
         authenticator=TokenTable({"op": OPERATOR, "staff": STAFF}),
         source=source or InMemoryAnalyticsSource(_records()),
+        operators=frozenset(load_tenant().spec.operators),
         clock=lambda: NOW,
     )
     return OpsEndpoint(lambda: deps)

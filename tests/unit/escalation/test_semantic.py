@@ -252,9 +252,11 @@ def test_the_support_message_lists_the_bots_resources_in_the_users_language() ->
 
 
 def test_the_demo_bots_configure_support_resources_and_a_bad_configuration_is_named(tmp_path: Path) -> None:
-    from keel.access.bots import DEMO_BOTS
+    from keel.escalation.config import tenant_bot_escalation
+    from keel.tenant.loader import load_tenant
 
-    bots = load_bot_escalation(DEMO_BOTS)
+    bots = tenant_bot_escalation(load_tenant().spec.bots)
+    assert set(bots) == {"hr", "it", "finance", "sales", "customer"}
     assert all(b.support_resources for b in bots.values())
     bad = tmp_path / "bots.json"
     bad.write_text(json.dumps([{"id": "hr", "escalation": {"support_resources": [{"name": "x"}]}}]))

@@ -87,8 +87,10 @@ def test_a_request_line_outside_a_procedure_is_still_flagged(text: str) -> None:
 
 def test_the_demo_knowledge_base_is_clean_except_the_planted_page() -> None:
     # 46 how-to pages full of imperatives: only it-printer-setup (a planted hidden instruction) may be flagged.
-    from keel.knowledge.service import DEMO_DOCS
+    from keel.tenant.loader import default_tenant_dir
+
+    docs = default_tenant_dir() / "docs"
 
     screen = ContextScreen()
-    flagged = sorted(path.stem for path in DEMO_DOCS.rglob("*.md") if screen.score_text(path.read_text())[0] >= 0.5)
+    flagged = sorted(path.stem for path in docs.rglob("*.md") if screen.score_text(path.read_text())[0] >= 0.5)
     assert flagged == ["it-printer-setup"]

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import yaml
 
-from keel.access.bots import BotRegistry
 from keel.access.pdp import PolicyDecisionPoint
 from keel.identity.principal import Principal
 from keel.knowledge.documents import SourceFile
+from keel.tenant.loader import load_tenant
 
 META: dict[str, Any] = {
     "department": "hr",
@@ -46,4 +46,4 @@ def person(name: str, *groups: str, department: str | None = None, external: boo
 @pytest.fixture(scope="session")
 def pdp() -> PolicyDecisionPoint:
     """The demo policies and bots."""
-    return PolicyDecisionPoint(BotRegistry.load())
+    return PolicyDecisionPoint.for_tenant(load_tenant())

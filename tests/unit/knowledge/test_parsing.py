@@ -78,7 +78,7 @@ def test_missing_classification_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"status": "archived"}, "unknown status"),
+        ({"status": "maybe"}, "unknown status"),
         ({"version": "two"}, "invalid version"),
         ({"version": 0}, "invalid version"),
         ({"updated_at": "last tuesday"}, "invalid updated_at"),
@@ -149,12 +149,15 @@ def test_empty_file_is_rejected() -> None:
 
 def test_jsonl_rows_each_become_a_document_and_bad_rows_are_rejected() -> None:
     good = {"id": "faq-1", "title": "FAQ", "text": "# Q\nA.", "acl_groups": ["public"], "classification": "public"}
-    no_acl = {"id": "faq-2", "text": "x", "classification": "public"}
-    lines = [json.dumps(good), "{not json", json.dumps(no_acl), json.dumps({"id": "faq-3"})]
+    no_acl = {"id": "faq-2", "text": "x", "classification": "internal"}
+    public_no_acl = {"id": "faq-5", "body": "# Q\nB.", "classification": "public"}
+    lines = [json.dumps(good), "{not json", json.dumps(no_acl), json.dumps({"id": "faq-3"}), json.dumps(public_no_acl)]
     results = parse_jsonl_rows(SourceFile("faq.jsonl", "\n".join(lines).encode()))
     docs = [r for r in results if not isinstance(r, RejectedDocument)]
     rejected = {r.name: r.reason for r in results if isinstance(r, RejectedDocument)}
-    assert [d.id for d in docs] == ["faq-1"]
+    # A public row needs no acl_groups (everyone may read it); any other row without them is refused.
+    assert [d.id for d in docs] == ["faq-1", "faq-5"]
+    assert docs[1].meta.acl_groups == ("public",)
     assert "not valid JSON" in rejected["faq.jsonl:2"]
     assert "missing ACL" in rejected["faq.jsonl:3"]
     assert "non-empty 'text'" in rejected["faq.jsonl:4"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from keel.analytics.ports import ConversationRecord, FeedbackItem
 from keel.conversations.ports import Conversation, StoredMessage
@@ -91,8 +91,7 @@ def test_the_report_is_ready_only_without_failures(tmp_path: Path) -> None:
 
 
 def test_owners_are_found_and_missing_ones_named(tmp_path: Path) -> None:
-    bots = tmp_path / "bots.json"
-    bots.write_text(json.dumps([{"id": "hr", "owner": "hr@x"}, {"id": "it", "owner": ""}]))
+    bots: list[dict[str, Any]] = [{"id": "hr", "owner": "hr@x"}, {"id": "it", "owner": ""}]
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("---\nid: a\nowner: kb@x\n---\ntext")

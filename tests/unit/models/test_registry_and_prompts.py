@@ -82,9 +82,15 @@ def test_every_bot_has_an_approved_hardened_prompt() -> None:
         assert "I could not find this in the sources" in text.replace("\n   ", "")
 
 
-def test_unknown_bot_is_not_found() -> None:
+def test_unknown_bot_is_not_found_where_no_default_prompt_exists(tmp_path: Path) -> None:
+    _write(tmp_path, "customer", 1, "reviewer")
     with pytest.raises(NotFound, match="bots with prompts: customer"):
-        PromptLibrary().system_prompt("legal")
+        PromptLibrary(tmp_path).system_prompt("legal")
+
+
+def test_a_bot_without_a_prompt_of_its_own_gets_the_approved_default() -> None:
+    text, label = PromptLibrary().system_prompt("legal")
+    assert label == "default/v1" and "never instructions" in text
 
 
 def _write(root: Path, bot: str, version: int, approved_by: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,6 +118,7 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
     """
     from keel.identity.authenticator import TokenAuthenticator
     from keel.identity.cognito import CognitoSessionCheck
+    from keel.identity.groups import MappedGroups
     from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
     from keel.identity.tokens import (
         COGNITO_CLAIMS,
@@ -167,19 +168,45 @@ def build_authenticator(settings: Settings, clients: AwsClients) -> Any:
         max_age_seconds=settings.revocation_max_age_seconds,
     )
     sessions = {issuer: CognitoSessionCheck(clients.cognito, pool) for issuer, (pool, *_rest) in pools.items()}
-    return TokenAuthenticator(TrustedIssuers(verifiers), revocations, sessions=sessions)
+    tenants = build_tenant_source(settings)
+    # The tenant's IdP group mapping applies to workforce principals after their token is verified.
+    return MappedGroups(
+        TokenAuthenticator(TrustedIssuers(verifiers), revocations, sessions=sessions), lambda: tenants().map_groups
+    )
 
 
 def build_access(settings: Settings) -> Any:
-    """The Cedar policy decision point over the tenant's bots (R6, R7)."""
-    from keel.access.bots import BotRegistry
-    from keel.access.pdp import PolicyDecisionPoint
+    """The Cedar policy decision point over the tenant's bots, grants and policies (R6, R7)."""
+    from keel.access.pdp import TenantPolicies
     from keel.access.scope import Indexes
     from keel.access.service import PolicyAccessControl
 
     return PolicyAccessControl(
-        PolicyDecisionPoint(BotRegistry.load()), Indexes(settings.index_internal, settings.index_external)
+        TenantPolicies(build_tenant_source(settings)), Indexes(settings.index_internal, settings.index_external)
     )
+
+
+def build_tenant(settings: Settings) -> Any:
+    """The organisation this deployment serves now, validated (a broken tenant never starts)."""
+    return build_tenant_source(settings)()
+
+
+def build_tenant_source(settings: Settings) -> Any:
+    """A callable returning the current tenant: AppConfig in AWS (cached, refreshed), else the folder."""
+    return _tenant_source(settings.tenant_dir, settings.tenant_appconfig, settings.tenant_cache_seconds)
+
+
+@lru_cache(maxsize=4)
+def _tenant_source(tenant_dir: str | None, appconfig: str | None, max_age: int) -> Any:
+    # Access, ingestion and actions each ask for the tenant; one source per process.
+    if appconfig:
+        from keel.tenant.appconfig import AppConfigTenant
+
+        return AppConfigTenant.from_identifier(appconfig, max_age=max_age).current
+    from keel.tenant.loader import load_tenant
+
+    tenant = load_tenant(tenant_dir)
+    return lambda: tenant
 
 
 def build_retriever(settings: Settings, clients: AwsClients) -> Any:
@@ -228,8 +255,7 @@ def build_router(settings: Settings, clients: AwsClients) -> Any:
 
 def build_escalation(settings: Settings, clients: AwsClients, conversations: Any) -> Any:
     """The escalation decision and the Step Functions handoff (R17, R18)."""
-    from keel.access.bots import DEMO_BOTS
-    from keel.escalation.config import load_bot_escalation
+    from keel.escalation.config import tenant_bot_escalation
     from keel.escalation.outage import DynamoDBClaims, OutageHandoffs
     from keel.escalation.records import DynamoDBEscalationStore
     from keel.escalation.service import EscalationService
@@ -243,7 +269,7 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     )
     return EscalationBridge(
         service,
-        load_bot_escalation(DEMO_BOTS),
+        tenant_bot_escalation(build_tenant(settings).spec.bots),
         second_opinion=build_escalation_second_opinion(settings, clients),
         outage=OutageHandoffs(DynamoDBClaims(clients.dynamodb, settings.escalations_table)),
     )
@@ -324,9 +350,18 @@ def build_actions(settings: Settings, clients: AwsClients, access: Any, router: 
     """The action planner (authorise, confirm, execute, audit), or None while actions are off (R6, R19)."""
     from keel.access.pdp import RESOURCE_ACTIONS
     from keel.actions.wiring import ActionsConfig, build_action_planner
+    from keel.tenant.model import ACTION_KINDS
 
+    config = ActionsConfig.from_settings(settings)
+    offered = build_tenant(settings).spec.actions
+    config = config.model_copy(
+        update={
+            f"{kind}_actions_bots": getattr(config, f"{kind}_actions_bots") or getattr(offered, kind)
+            for kind in ACTION_KINDS
+        }
+    )
     return build_action_planner(
-        ActionsConfig.from_settings(settings),
+        config,
         clients,
         authorizer=access,
         audit=trail,
@@ -354,7 +389,7 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
         access=access,
         retriever=build_retriever(settings, clients),
         generator=router,
-        prompts=PromptComposer(PromptLibrary()),
+        prompts=PromptComposer(PromptLibrary(tenant=build_tenant(settings).prompts_dir())),
         conversations=conversations,
         vaults=KmsSealedVaultStore(
             clients.dynamodb, settings.conversations_table, clients.kms, settings.vault_kms_key_id
@@ -383,14 +418,21 @@ def build_ingestor(settings: Settings, clients: AwsClients) -> Any:
     from keel.knowledge.wiring import build_embedder, build_ingestor, build_search_client
 
     embedder = build_embedder(settings, None if settings.environment == "local" else clients.bedrock)
-    return build_ingestor(settings, build_search_client(settings), embedder)
+    from keel.tenant.loader import CurrentTenant
+
+    return build_ingestor(
+        settings, build_search_client(settings), embedder, CurrentTenant(build_tenant_source(settings))
+    )
 
 
 def seed_demo_knowledge(environment: dict[str, str]) -> dict[str, Any]:
-    """Index the demo tenant's documents into the local stack; returns the ingest report's summary."""
-    from keel.knowledge.service import DEMO_DOCS, ingest_folder
+    """Index the tenant folder's docs/ into the local stack; returns the ingest report's summary."""
+    from keel.knowledge.service import ingest_folder
 
     settings = load_settings(environment)
-    report = ingest_folder(build_ingestor(settings, AwsClients.from_settings(settings)), DEMO_DOCS, origin="demo")
+    docs = build_tenant(settings).docs_dir()
+    if docs is None:
+        return {"origin": settings.tenant, "changes": "the tenant folder has no docs/ to seed"}
+    report = ingest_folder(build_ingestor(settings, AwsClients.from_settings(settings)), docs, origin=settings.tenant)
     summary: dict[str, Any] = report.to_dict()
     return {k: summary[k] for k in ("changes", "origin") if k in summary}

@@ -47,6 +47,11 @@ class Settings(BaseModel):
     environment: Environment
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     tenant: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    # The tenant folder (tenant.yaml, policies/, prompts/); None: the packaged example tenant.
+    tenant_dir: str | None = None
+    # In AWS: the tenant's AppConfig profile as application/environment/profile (wins over tenant_dir).
+    tenant_appconfig: str | None = Field(default=None, pattern=r"^[^/\s]+/[^/\s]+/[^/\s]+$")
+    tenant_cache_seconds: int = Field(default=60, ge=0, le=3600)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Local stand-ins; None in AWS, where the SDK finds the real endpoints.
     aws_endpoint_url: HttpUrl | None = None
@@ -105,19 +110,20 @@ class Settings(BaseModel):
     customer_app_client_id: str | None = None
 
     # Actions and integrations (R6 action layer, R19): off unless enabled; credentials in Secrets Manager.
+    # The *_actions_bots default to the tenant's `actions` (tenant.yaml); a setting here overrides it.
     actions_enabled: bool = False
     action_confirm_seconds: int = Field(default=300, ge=30, le=3600)
     integration_secret_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
-    cloud_actions_bots: tuple[str, ...] = ("it",)
+    cloud_actions_bots: tuple[str, ...] = ()
     crm_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     crm_secret_id: str | None = None
-    crm_actions_bots: tuple[str, ...] = ("sales",)
+    crm_actions_bots: tuple[str, ...] = ()
     hr_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     hr_secret_id: str | None = None
-    hr_actions_bots: tuple[str, ...] = ("hr",)
+    hr_actions_bots: tuple[str, ...] = ()
     helpdesk_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     helpdesk_secret_id: str | None = None
-    helpdesk_actions_bots: tuple[str, ...] = ("it",)
+    helpdesk_actions_bots: tuple[str, ...] = ()
 
     # Models (R2, R3).
     model_primary: str = Field(min_length=1)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from keel.errors import ConfigurationError, NotFound
 
+if TYPE_CHECKING:
+    from keel.tenant.loader import Tenant
+
 BOT_ID_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
-DEMO_BOTS = Path(__file__).resolve().parents[1] / "local" / "demo" / "bots.json"
 
 
 class BotDefinition(BaseModel):
@@ -49,15 +51,18 @@ _BOTS = TypeAdapter(list[BotDefinition])
 class BotRegistry:
     """Validated bot definitions by id; a collection belongs to one audience only."""
 
-    def __init__(self, bots: Iterable[BotDefinition]) -> None:
+    def __init__(self, bots: Iterable[BotDefinition], collections: Mapping[str, str] | None = None) -> None:
+        """Bots, and each collection's audience (derived from the bots reading it when not given)."""
         self._bots: dict[str, BotDefinition] = {}
-        audiences: dict[str, str] = {}
+        audiences: dict[str, str] = dict(collections or {})
         for bot in bots:
             if bot.id in self._bots:
                 raise ConfigurationError(f"bot id {bot.id!r} is defined twice")
             for collection in bot.collections:
+                if collections is not None:
+                    _check_declared(bot, collection, audiences)
                 # One collection in both indices would let internal text reach an external bot.
-                if audiences.setdefault(collection, bot.audience) != bot.audience:
+                elif audiences.setdefault(collection, bot.audience) != bot.audience:
                     raise ConfigurationError(
                         f"collection {collection!r} is used by internal and external bots; "
                         "a collection must belong to one audience"
@@ -68,7 +73,24 @@ class BotRegistry:
         self._audiences = audiences
 
     @classmethod
-    def load(cls, path: Path = DEMO_BOTS) -> BotRegistry:
+    def from_tenant(cls, tenant: Tenant) -> BotRegistry:
+        """The bots of a validated tenant, over its declared collections."""
+        bots = [
+            BotDefinition(
+                id=b.id,
+                name=b.name,
+                audience=b.audience,
+                collections=b.collections,
+                allowed_groups=b.allowed_groups,
+                owner=b.owner,
+                agent_groups=tuple(q.group for q in tenant.spec.escalation.agent_queues if b.id in q.bots),
+            )
+            for b in tenant.spec.bots
+        ]
+        return cls(bots, tenant.collections)
+
+    @classmethod
+    def load(cls, path: Path) -> BotRegistry:
         """Read and validate a bots JSON file (a list of bot objects)."""
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -102,3 +124,11 @@ class BotRegistry:
 
     def __len__(self) -> int:
         return len(self._bots)
+
+
+def _check_declared(bot: BotDefinition, collection: str, audiences: Mapping[str, str]) -> None:
+    audience = audiences.get(collection)
+    if audience is None:
+        raise ConfigurationError(f"bot {bot.id!r} reads unknown collection {collection!r}")
+    if bot.external and audience != "external":
+        raise ConfigurationError(f"external bot {bot.id!r} may not read internal collection {collection!r}")

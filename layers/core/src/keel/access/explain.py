@@ -20,8 +20,6 @@ from keel.access.scope import PUBLIC_GROUP, Indexes, scope_for
 from keel.errors import Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
 
-DEMO_DOCS = Path(__file__).resolve().parents[1] / "local" / "demo" / "docs"
-
 
 @dataclass(frozen=True)
 class DocumentAccess:
@@ -113,7 +111,7 @@ def _verdict(
     data = pdp.may_retrieve(principal, definition, document.department, document.classification)
     audience = pdp.bots.collection_audience(document.department)
     document_index = indexes.external if audience == "external" else indexes.internal
-    if document_index != scope.index:
+    if document_index not in scope.indices:
         return BotVerdict(bot_id, False, f"the document is in {document_index}, the bot searches {scope.index}")
     if not data.allowed:
         reason = f"{document.classification} documents of {document.department} are not retrievable for this user"
@@ -131,7 +129,7 @@ def _default_deny(policy_ids: tuple[str, ...]) -> str:
     return "" if policy_ids else " (no policy permits it: default deny)"
 
 
-def load_documents(source: Path = DEMO_DOCS) -> dict[str, DocumentAccess]:
+def load_documents(source: Path) -> dict[str, DocumentAccess]:
     """Documents by id from a folder of Markdown files with front matter, or from a JSONL index."""
     if source.is_dir():
         records: Iterable[dict[str, Any]] = (_front_matter(p) for p in sorted(source.rglob("*.md")))
@@ -183,17 +181,21 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def _document(record: dict[str, Any]) -> DocumentAccess:
     doc_id = record.get("id") or record.get("doc_id")
+    classification = str(record.get("classification", "internal")).strip().lower()
     groups = record.get("acl_groups")
     if isinstance(groups, str):
         groups = [g.strip() for g in groups.split(",") if g.strip()]
-    if not isinstance(doc_id, str) or not isinstance(groups, list) or not record.get("department"):
-        raise InvalidRequest(f"document {doc_id!r} needs id, department and acl_groups (a list)")
+    if not groups and classification == "public":
+        groups = [PUBLIC_GROUP]
+    collection = record.get("collection") or record.get("department")
+    if not isinstance(doc_id, str) or not isinstance(groups, list) or not collection:
+        raise InvalidRequest(f"document {doc_id!r} needs id, collection (or department) and acl_groups (a list)")
     return DocumentAccess(
         id=doc_id,
         title=str(record.get("title", doc_id)),
-        department=str(record["department"]),
+        department=str(collection).strip().lower(),
         acl_groups=tuple(str(g) for g in groups),
-        classification=str(record.get("classification", "internal")),
+        classification=classification,
     )
 
 
@@ -207,7 +209,7 @@ def explain_for(
     external: bool = False,
     department: str | None = None,
     bot: str | None = None,
-    tenant: str = "demo",
+    tenant: str = "default",
 ) -> Explanation:
     """The admin API's entry point: explain for a described (not signed-in) user."""
     if not user:

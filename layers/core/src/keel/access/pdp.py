@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cedarpy
 
@@ -14,6 +16,9 @@ from keel.access.bots import BotDefinition, BotRegistry
 from keel.errors import ConfigurationError, InvalidRequest
 from keel.identity.principal import Principal
 from keel.knowledge.ports import CLASSIFICATIONS
+
+if TYPE_CHECKING:
+    from keel.tenant.loader import Tenant
 
 POLICIES_DIR = Path(__file__).resolve().parent / "policies"
 SCHEMA_FILE = POLICIES_DIR / "keel.cedarschema"
@@ -58,11 +63,21 @@ def load_policy_text(directory: Path = POLICIES_DIR) -> str:
     return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
-class PolicyDecisionPoint:
-    """Cedar over the policy files: functional access, data access and action permissions."""
+def base_policy_text() -> str:
+    """Keel's own policies: the guarantees no tenant can override, and the tenant-neutral defaults."""
+    return load_policy_text(POLICIES_DIR)
 
-    def __init__(self, bots: BotRegistry, *, policies_dir: Path = POLICIES_DIR) -> None:
-        text = load_policy_text(policies_dir)
+
+class PolicyDecisionPoint:
+    """Cedar over the base policies plus the tenant's: functional access, data access and action permissions.
+
+    Cedar's forbid always wins over permit, so a tenant policy can add permissions but never lift a
+    base guarantee (a bot never reads outside its collections; internal content never reaches an
+    external principal).
+    """
+
+    def __init__(self, bots: BotRegistry, *, policies_dir: Path = POLICIES_DIR, tenant_policies: str = "") -> None:
+        text = load_policy_text(policies_dir) + "\n" + tenant_policies
         schema_text = (policies_dir / "keel.cedarschema").read_text(encoding="utf-8")
         result = cedarpy.validate_policies(text, schema_text)
         if not result.validation_passed:
@@ -72,6 +87,11 @@ class PolicyDecisionPoint:
         self._policies = cedarpy.PolicySet.from_str(text)
         self._base = cedarpy.Entities.from_json_str(json.dumps(_registry_entities(bots)), schema_text)
         self._principals: OrderedDict[Principal, cedarpy.Entities] = OrderedDict()
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant, *, policies_dir: Path = POLICIES_DIR) -> PolicyDecisionPoint:
+        """The decision point of one organisation: its bots, its grants and its extra policies."""
+        return cls(BotRegistry.from_tenant(tenant), policies_dir=policies_dir, tenant_policies=tenant.policy_text())
 
     def may_use(self, principal: Principal, bot_id: str) -> AccessDecision:
         """Functional access: may principal talk to bot_id (NotFound for an unknown bot)."""
@@ -154,6 +174,24 @@ class PolicyDecisionPoint:
         if len(self._principals) > _ENTITY_CACHE_SIZE:
             self._principals.popitem(last=False)
         return entities
+
+
+class TenantPolicies:
+    """The decision point of the tenant a source serves now; rebuilt only when the source returns a new tenant."""
+
+    def __init__(self, tenants: Callable[[], Tenant]) -> None:
+        self._tenants = tenants
+        self._lock = threading.Lock()
+        self._tenant: Tenant | None = None
+        self._pdp: PolicyDecisionPoint | None = None
+
+    def __call__(self) -> PolicyDecisionPoint:
+        """The current decision point."""
+        tenant = self._tenants()
+        with self._lock:
+            if self._pdp is None or tenant is not self._tenant:
+                self._pdp, self._tenant = PolicyDecisionPoint.for_tenant(tenant), tenant
+            return self._pdp
 
 
 def _uid(kind: str, entity_id: str) -> dict[str, str]:

@@ -57,9 +57,17 @@ def scope_for(
         )
     classifications = frozenset().union(*grants.values())
     uniform = all(k == classifications for k in grants.values())
+    if external:
+        index = indexes.external
+    elif any(pdp.bots.collection_audience(c) == "external" for c in grants):
+        # An internal bot that lists an external collection reads its public documents where they are
+        # (one request over both indices, OpenSearch's multi-target syntax); the filter still bounds it.
+        index = f"{indexes.internal},{indexes.external}"
+    else:
+        index = indexes.internal
     return SearchScope(
         subject=principal.subject,
-        index=indexes.external if external else indexes.internal,
+        index=index,
         groups=frozenset(principal.groups) | {PUBLIC_GROUP},
         classifications=classifications,
         departments=frozenset(grants),

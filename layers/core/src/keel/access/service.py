@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from keel.access.pdp import AccessDecision, PolicyDecisionPoint
 from keel.access.scope import Indexes, scope_for
 from keel.errors import Forbidden
@@ -12,9 +14,16 @@ from keel.knowledge.ports import SearchScope
 class PolicyAccessControl:
     """Implements the turn's AccessControl port over the Cedar policy decision point."""
 
-    def __init__(self, pdp: PolicyDecisionPoint, indexes: Indexes | None = None) -> None:
-        self._pdp = pdp
+    def __init__(
+        self, pdp: PolicyDecisionPoint | Callable[[], PolicyDecisionPoint], indexes: Indexes | None = None
+    ) -> None:
+        """pdp is a decision point, or a callable returning the current one (a tenant that can change)."""
+        self._source = pdp
         self._indexes = indexes or Indexes()
+
+    @property
+    def _pdp(self) -> PolicyDecisionPoint:
+        return self._source if isinstance(self._source, PolicyDecisionPoint) else self._source()
 
     def authorize_bot(self, principal: Principal, bot: str) -> None:
         """Raise Forbidden (NotFound for an unknown bot) unless principal may use bot."""
@@ -28,7 +37,8 @@ class PolicyAccessControl:
 
     def bots_for(self, principal: Principal) -> list[str]:
         """The bots this principal may use, in registry order."""
-        return [bot.id for bot in self._pdp.bots if self._pdp.may_use(principal, bot.id).allowed]
+        pdp = self._pdp
+        return [bot.id for bot in pdp.bots if pdp.may_use(principal, bot.id).allowed]
 
     def scope_for(self, principal: Principal, bot: str) -> SearchScope:
         """The retrieval scope of principal through bot."""

@@ -28,16 +28,16 @@ class ActionsConfig(BaseModel):
     actions_enabled: bool = False
     action_confirm_seconds: int = Field(default=300, ge=30, le=3600)
     integration_secret_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
-    cloud_actions_bots: tuple[str, ...] = ("it",)
+    cloud_actions_bots: tuple[str, ...] = ()
     crm_url: str | None = None
     crm_secret_id: str | None = None
-    crm_actions_bots: tuple[str, ...] = ("sales",)
+    crm_actions_bots: tuple[str, ...] = ()
     hr_url: str | None = None
     hr_secret_id: str | None = None
-    hr_actions_bots: tuple[str, ...] = ("hr",)
+    hr_actions_bots: tuple[str, ...] = ()
     helpdesk_url: str | None = None
     helpdesk_secret_id: str | None = None
-    helpdesk_actions_bots: tuple[str, ...] = ("it",)
+    helpdesk_actions_bots: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: BaseModel) -> ActionsConfig:

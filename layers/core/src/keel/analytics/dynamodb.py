@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keel.analytics.ports import ConversationRecord, FeedbackItem
 from keel.analytics.timeutil import parse_instant
-from keel.conversations.dynamodb import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
+from keel.contract import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import StoreUnavailable
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TextIO
 
 from keel.analytics.logs import current_correlation, install_log_hygiene
+from keel.contract import NAMESPACE, M
 
-NAMESPACE = "Keel"
-TURN_DIMENSIONS = ("bot", "channel")
 STAGES = (
     "identify",
     "route",
@@ -37,29 +36,6 @@ LOW_CONFIDENCE = 0.5
 ANSWERING_OUTCOMES = frozenset({"answered", "degraded", "no_answer", "ungrounded"})
 
 Unit = Literal["Count", "Milliseconds", "None", "Percent"]
-
-
-class M:
-    """Metric names (namespace Keel)."""
-
-    TURNS = "Turns"  # dims bot, channel: 1 per turn, failed ones included
-    ERRORS = "Errors"  # dims bot, channel: 1 per turn that failed or found no model (maintenance)
-    TURN_LATENCY = "TurnLatency"  # dims bot, channel: ms, identify excluded
-    STAGE_LATENCY = "StageLatency"  # dims bot, channel, stage: ms
-    INPUT_TOKENS = "InputTokens"  # dims bot, channel
-    OUTPUT_TOKENS = "OutputTokens"  # dims bot, channel
-    TOKENS = "Tokens"  # dims bot, channel: input + output
-    COST = "CostUSD"  # dims bot, channel: US dollars, unit None
-    RETRIEVAL_TOP_SCORE = "RetrievalTopScore"  # dims bot, channel: best passage score, when any passage
-    RETRIEVAL_PASSAGES = "RetrievalPassages"  # dims bot, channel: passages kept after context screening
-    FALLBACKS = "Fallbacks"  # dims bot, channel: 1 when the answer came through any degradation
-    DEGRADATIONS = "Degradations"  # dims bot, channel, degradation: 1 per degradation named on the completion
-    ESCALATIONS = "Escalations"  # dims bot, channel
-    LOW_CONFIDENCE = "LowConfidence"  # dims bot, channel: answering turns with confidence < 0.5
-    UNGROUNDED = "Ungrounded"  # dims bot, channel: answers the output check flagged ungrounded
-    OUTCOMES = "Outcomes"  # dims bot, channel, outcome
-    GUARDRAIL_BLOCKED = "GuardrailBlocked"  # dims bot, channel, stage, category
-    GUARDRAIL_FLAGGED = "GuardrailFlagged"  # dims bot, channel, stage, category
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from keel.channels.agent import PresenceBody, ReplyBody
 from keel.channels.feedback import FeedbackReceipt, FeedbackRequest
 from keel.channels.guests import GuestSession
 from keel.conversations.models import ChatReply, ChatRequest
-from keel.escalation.console import PresenceBody, ReplyBody
 
 API_VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
@@ -184,7 +184,7 @@ ROUTES += (
     ),
     _agent("post", "/v1/agent/conversations/{conversation_id}/close", "Close the conversation.", "agentClose", None),
     Operation(
-        "get", "/v1/ops/kpis", "KPIs for the ops view (members of ops or it-admins).", "opsKpis", None, OpsKpis,
+        "get", "/v1/ops/kpis", "KPIs for the ops view (the tenant's operators).", "opsKpis", None, OpsKpis,
         (400, 401, 403, 500, 503), tag="operations", path_params=(SINCE,),
     ),
 )  # fmt: skip

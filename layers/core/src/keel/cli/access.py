@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from keel.access.bots import DEMO_BOTS, BotRegistry
-from keel.access.explain import DEMO_DOCS, explain_for, load_documents
+from keel.access.explain import explain_for, load_documents
 from keel.access.pdp import PolicyDecisionPoint
+from keel.cli.tenant import add_tenant_argument, tenant_from
+from keel.errors import InvalidRequest
 
 
 def register(subparsers: Any) -> None:
@@ -25,11 +26,11 @@ def register(subparsers: Any) -> None:
         description=(
             "Say whether a user (described by id, groups, department and audience) may see a document, "
             "through which bot, and which Cedar policies decided. Example: "
-            "keel access explain --user emma --groups all-staff,engineering --doc hr-salary-bands"
+            "keel access explain --user ana --groups staff,hr-managers --doc salary-bands --tenant ./my-tenant"
         ),
     )
     explain.add_argument("--user", required=True, help="the user's id or name (shown in the answer)")
-    explain.add_argument("--groups", default="", help="comma-separated groups, e.g. all-staff,payroll-admins")
+    explain.add_argument("--groups", default="", help="comma-separated groups, e.g. staff,hr-managers")
     explain.add_argument("--external", action="store_true", help="the user is an external customer")
     explain.add_argument("--department", default=None, help="the user's department, e.g. hr")
     explain.add_argument("--doc", required=True, help="the document id, e.g. hr-salary-bands")
@@ -37,25 +38,30 @@ def register(subparsers: Any) -> None:
     explain.add_argument(
         "--docs",
         type=Path,
-        default=DEMO_DOCS,
-        help="a folder of Markdown documents with front matter, or a .jsonl index (default: the demo docs)",
+        default=None,
+        help="a folder of Markdown documents with front matter, or a .jsonl index (default: the tenant's docs/)",
     )
-    explain.add_argument("--bots", type=Path, default=DEMO_BOTS, help="the bot registry JSON (default: demo)")
+    add_tenant_argument(explain)
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
     explain.set_defaults(func=_explain)
 
 
 def _explain(args: argparse.Namespace) -> int:
-    pdp = PolicyDecisionPoint(BotRegistry.load(args.bots))
+    tenant = tenant_from(args)
+    pdp = PolicyDecisionPoint.for_tenant(tenant)
+    docs = args.docs or tenant.docs_dir()
+    if docs is None:
+        raise InvalidRequest(f"the tenant {tenant.name!r} has no docs/ folder; pass --docs FOLDER or --docs FILE.jsonl")
     explanation = explain_for(
         user=args.user,
         groups=args.groups.split(","),
         doc_id=args.doc,
         pdp=pdp,
-        documents=load_documents(args.docs),
+        documents=load_documents(docs),
         external=args.external,
         department=args.department,
         bot=args.bot,
+        tenant=tenant.spec.id or "default",
     )
     if args.json:
         print(

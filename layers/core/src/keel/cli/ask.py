@@ -27,10 +27,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("question", help="what to ask")
     parser.add_argument("--user", required=True, help="username of the principal (created if missing)")
-    parser.add_argument("--groups", default="", help="comma-separated groups, e.g. all-staff,hr")
+    parser.add_argument("--groups", default="", help="comma-separated groups, e.g. staff,hr-managers")
     parser.add_argument("--department", help="the principal's department, e.g. engineering")
     parser.add_argument("--external", action="store_true", help="ask as an external customer (group 'customers')")
-    parser.add_argument("--bot", help="bot id (hr, it, finance, sales, customer); default: auto-routed")
+    parser.add_argument("--bot", help="a bot id of the tenant; default: auto-routed among the bots the user may use")
     parser.add_argument("--conversation", help="continue this conversation id")
     parser.add_argument("--json", action="store_true", help="print the API's JSON reply")
     parser.set_defaults(func=run)
@@ -52,15 +52,19 @@ def run(args: argparse.Namespace) -> int:
     elif EXTERNAL_GROUPS & set(groups):
         raise InvalidRequest("groups customers/external are for external users; pass --external instead")
     if not groups:
-        raise InvalidRequest("--groups needs at least one group, e.g. --groups all-staff")
+        raise InvalidRequest("--groups needs at least one group, e.g. --groups staff")
 
     clients = AwsClients(region=stack["region"], endpoint_url=stack["moto_url"])
     pool = provision.UserPool(stack["user_pool_id"], stack["client_id"])
-    password = provision.ensure_user(clients.cognito, pool, args.user, groups=groups, department=args.department)
+    # The running stack's tenant (keel dev --tenant), so records and audit chains carry the right one.
+    tenant = stack.get("environment", {}).get("KEEL_TENANT") or "default"
+    password = provision.ensure_user(
+        clients.cognito, pool, args.user, groups=groups, department=args.department, tenant=tenant
+    )
     token = provision.sign_in(clients.cognito, pool, args.user, password)["IdToken"]
 
     body: dict[str, Any] = {
-        "bot": args.bot or ("customer" if args.external else "auto"),
+        "bot": args.bot or "auto",
         "message": args.question,
     }
     if args.conversation:

@@ -11,6 +11,7 @@ import sys
 import threading
 from typing import Any
 
+from keel.cli.tenant import add_tenant_argument
 from keel.local.servers import LOOPBACK
 
 # What a terminal (Ctrl-C, closing the window) or a supervisor (systemd, docker, CI) sends to stop a process.
@@ -23,7 +24,8 @@ def register(subparsers: Any) -> None:
         "dev",
         help="run the local stack (moto, osmem-server, model endpoint, API, web)",
         description=(
-            "Start every local stand-in for AWS on 127.0.0.1, provision it, seed the demo tenant and serve the "
+            "Start every local stand-in for AWS on 127.0.0.1, provision it, seed the tenant (--tenant FOLDER, "
+            "default: the example tenant) with its users and documents, and serve the "
             "API and web pages. Data written while it runs (users, conversations, audit records, escalations and "
             "tickets, ingested documents, uploads) is saved to .keel/snapshot.json on Ctrl-C, SIGTERM or SIGHUP "
             "and loaded on the next start; --reset starts from fresh demo data. Exit codes: 0 stopped and saved, "
@@ -32,7 +34,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--reset", action="store_true", help="discard saved data and start from the demo seed")
     parser.add_argument("--port", type=int, default=8080, help="API and web port on 127.0.0.1 (default 8080)")
-    parser.add_argument("--no-seed", action="store_true", help="do not create demo users or index demo documents")
+    parser.add_argument(
+        "--no-seed", action="store_true", help="do not create the tenant's users or index its documents"
+    )
+    add_tenant_argument(parser)
     parser.set_defaults(func=run_and_exit)
 
 
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print("keel: starting the local stack ...", flush=True)
     try:
-        stack = start_stack(reset=args.reset, seed=not args.no_seed, api_port=args.port)
+        stack = start_stack(reset=args.reset, seed=not args.no_seed, api_port=args.port, tenant_dir=args.tenant)
     except KeyboardInterrupt:
         print("\nkeel: interrupted while starting; nothing was saved (the last snapshot is unchanged)", flush=True)
         return 130
@@ -122,9 +127,10 @@ def _announce(stack: Any) -> None:
     for name, component in health["components"].items():
         print(f"  {name:<11} {component['status']}")
     if stack.users:
-        print("\nDemo logins (local only):")
+        print("\nLogins of the tenant's users.json (local only):")
         for user in stack.users:
             groups = ",".join(user["groups"])
             print(f"  {user['username']:<16} {user['password']:<18} {groups}")
-    print('\nTry: keel ask "How many days of annual leave do I get?" --user u1 --groups all-staff')
+        first = next((u for u in stack.users if not u.get("external")), stack.users[0])
+        print(f'\nTry: keel ask "..." --user {first["username"]} --groups {",".join(first["groups"])}')
     print("Ctrl-C stops every process started here.", flush=True)

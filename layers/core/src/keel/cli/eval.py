@@ -28,8 +28,8 @@ def register(subparsers: Any) -> None:
 
 def register_retrieval(commands: Any) -> None:
     """Add `keel eval retrieval`."""
-    from keel.access.bots import DEMO_BOTS
     from keel.cli.kb import add_connection_arguments
+    from keel.cli.tenant import add_tenant_argument
 
     parser = commands.add_parser(
         "retrieval",
@@ -41,8 +41,8 @@ def register_retrieval(commands: Any) -> None:
         ),
     )
     parser.add_argument("--golden", type=Path, default=DEFAULT_GOLDEN, help="golden .jsonl (default: evals/...)")
-    parser.add_argument("--users", type=Path, default=DEMO_BOTS.parent / "users.json", help="users.json")
-    parser.add_argument("--bots", type=Path, default=DEMO_BOTS, help="bots.json")
+    parser.add_argument("--users", type=Path, default=None, help="users.json (default: the tenant's)")
+    add_tenant_argument(parser)
     parser.add_argument("-k", type=int, default=5, help="passages per question (default 5)")
     parser.add_argument("--min-recall", type=float, default=None, help="exit 1 when recall@k is below this")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -51,10 +51,10 @@ def register_retrieval(commands: Any) -> None:
 
 
 def _retrieval(args: argparse.Namespace) -> int:
-    from keel.access.bots import BotRegistry
     from keel.access.pdp import PolicyDecisionPoint
     from keel.access.scope import Indexes, scope_for
     from keel.cli.kb import connect
+    from keel.cli.tenant import tenant_from
     from keel.knowledge.embeddings import OnnxMiniLMEmbedder
     from keel.knowledge.evaluation import evaluate, load_golden
     from keel.knowledge.opensearch import OpenSearchRetriever
@@ -62,15 +62,19 @@ def _retrieval(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise InvalidRequest("-k must be at least 1")
     questions = load_golden(args.golden)
-    principals = _principals(args.users)
-    pdp = PolicyDecisionPoint(BotRegistry.load(args.bots))
+    tenant = tenant_from(args)
+    users = args.users or tenant.users_file()
+    if users is None:
+        raise InvalidRequest(f"the tenant {tenant.name!r} has no users.json; pass --users users.json")
+    principals = _principals(users, tenant.spec.id or "default")
+    pdp = PolicyDecisionPoint.for_tenant(tenant)
     indexes = Indexes(internal=args.index_internal, external=args.index_external)
     client, knn = connect(args)
     retriever = OpenSearchRetriever(client, OnnxMiniLMEmbedder(), knn)
 
     def scope_of(user: str, bot: str) -> Any:
         if user not in principals:
-            raise InvalidRequest(f"user {user!r} of the golden set is not in {args.users}")
+            raise InvalidRequest(f"user {user!r} of the golden set is not in {users}")
         return scope_for(principals[user], bot, pdp, indexes=indexes)
 
     result = evaluate(retriever, questions, scope_of, k=args.k)
@@ -96,7 +100,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _principals(path: Path) -> dict[str, Any]:
+def _principals(path: Path, tenant: str) -> dict[str, Any]:
     from keel.identity.principal import Principal
 
     if not path.is_file():
@@ -108,7 +112,7 @@ def _principals(path: Path) -> dict[str, Any]:
                 subject=row["username"],
                 username=row["username"],
                 groups=frozenset(row.get("groups", [])),
-                tenant="demo",
+                tenant=tenant,
                 department=row.get("department"),
                 external=bool(row.get("external", False)),
             )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from keel.analytics.timeutil import parse_duration
 from keel.cli.report import add_table_arguments
+from keel.cli.tenant import add_tenant_argument, tenant_from
 
 
 def register(subparsers: Any) -> None:
@@ -24,13 +24,13 @@ def register(subparsers: Any) -> None:
         description=(
             "Export answers rated down (or CSAT 1-2), answers the knowledge base could not give, and "
             "conversations that ended escalated or abandoned, created in the window, one file per bot named "
-            "after it, each row carrying the bot's owner from bots.json. Reads the conversations table of the "
+            "after it, each row carrying the bot's owner from the tenant. Reads the conversations table of the "
             "running local stack unless --table is given. Scheduled weekly in AWS (docs/launch.md)."
         ),
     )
     parser.add_argument("--since", default="7d", help="window ending now: 30m, 12h, 7d, 2w (default 7d)")
     parser.add_argument("--out", type=Path, default=Path("feedback-export"), help="folder (./feedback-export)")
-    parser.add_argument("--bots", type=Path, help="bots.json with owners (default: the demo tenant's)")
+    add_tenant_argument(parser)
     add_table_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -39,18 +39,12 @@ def run(args: argparse.Namespace) -> int:
     """Write <bot>.jsonl and <bot>.csv per bot with items, and print a count per bot and owner."""
     from datetime import UTC, datetime
 
-    from keel.access.bots import DEMO_BOTS
     from keel.analytics.dynamodb import DynamoDBAnalyticsSource
     from keel.cli.report import conversations_table
-    from keel.errors import InvalidRequest
     from keel.launch.feedback import export_items, to_csv, to_jsonl
 
     window = parse_duration(args.since)
-    bots_file = args.bots or DEMO_BOTS
-    try:
-        owners = {str(b["id"]): str(b.get("owner") or "") for b in json.loads(bots_file.read_text(encoding="utf-8"))}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidRequest(f"{bots_file}: accepted is a bots.json list of {{id, owner, ...}}") from exc
+    owners = {b.id: b.owner for b in tenant_from(args).spec.bots}
     # A loopback endpoint (the local stack's moto) gets stand-in credentials from AwsClients.
     client, table = conversations_table(args)
     until = datetime.now(UTC)

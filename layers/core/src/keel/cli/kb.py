@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from keel.errors import InvalidRequest, NotFound
+from keel.errors import InvalidRequest, NotFound, ServiceUnavailable
 
 DEFAULT_INTERNAL = "keel-internal"
 DEFAULT_EXTERNAL = "keel-external"
@@ -30,11 +30,14 @@ def register(subparsers: Any) -> None:
         help="parse, clean, embed and index a folder or file",
         description=(
             "Ingest Markdown (YAML front matter), HTML, plain text, PDF and JSONL rows "
-            "{id,title,text,acl_groups,classification,department,updated_at,supersedes,status}. "
-            "Metadata may also come from a sidecar <file>.meta.json. Files without acl_groups or with an "
-            "unknown classification are rejected and listed in the report. Unchanged documents are skipped, "
-            "so a second run over the same folder reports 0 changes. Example: keel kb ingest "
-            "layers/core/src/keel/local/demo/docs --report kb-report.txt"
+            "{id,title,text,acl_groups,classification,collection (or department),updated_at,supersedes,status}. "
+            "Metadata may also come from a sidecar <file>.meta.json. The collection (or department, any case, "
+            "or an alias from tenant.yaml) must be one the tenant defines; status words such as current, active, "
+            "draft, superseded or archived are understood; a public document needs no acl_groups. A non-public "
+            "file without acl_groups, an unknown classification or an unknown collection is rejected and "
+            "listed in the report, and the command exits 1 unless --allow-rejects. Unchanged documents are "
+            "skipped, so a second run over the same folder reports 0 changes. Example: keel kb ingest "
+            "examples/lakeside-health/docs --tenant examples/lakeside-health --report kb-report.txt"
         ),
     )
     ingest.add_argument("path", type=Path, help="a folder (read recursively) or a single file")
@@ -52,6 +55,16 @@ def register(subparsers: Any) -> None:
     )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument(
+        "--allow-rejects", action="store_true", help="exit 0 even when some rows are rejected (a partial load)"
+    )
+    ingest.add_argument(
+        "--tenant",
+        type=Path,
+        default=None,
+        help="the tenant folder whose collections documents must name (default: the running stack's tenant, "
+        "else the packaged example tenant)",
+    )
     ingest.set_defaults(func=_ingest)
 
     report = commands.add_parser(
@@ -127,11 +140,35 @@ def _ingest(args: argparse.Namespace) -> int:
         IndexNames(args.index_internal, args.index_external),
         stale_after_days=args.stale_days,
         progress=False if args.quiet else None,
+        catalog=_tenant(args),
     )
     report = ingest_folder(ingestor, args.path, origin=args.origin, prune=not args.no_prune, dry_run=args.dry_run)
     _save(report.to_json(), args.report, report.to_text())
     print(report.to_json() if args.json else report.to_text())
+    rejected = len(report.rejected)
+    if rejected and not args.allow_rejects:
+        print(
+            f"keel: {rejected} of the rows/files were rejected (reasons above); nothing else failed. "
+            "Fix them, or pass --allow-rejects to accept a partial load.",
+            file=sys.stderr,
+        )
+        return 1
+    if rejected:
+        print(f"keel: partial load accepted (--allow-rejects): {rejected} rejected", file=sys.stderr)
     return 0
+
+
+def _tenant(args: argparse.Namespace) -> Any:
+    from keel.local.state import read_stack
+    from keel.tenant.loader import load_tenant
+
+    if args.tenant is not None:
+        return load_tenant(args.tenant)
+    try:
+        running = read_stack().get("environment", {}).get("KEEL_TENANT_DIR")
+    except ServiceUnavailable:
+        running = None
+    return load_tenant(running)
 
 
 def _save(report_json: str, extra: Path | None, text: str) -> None:

@@ -26,6 +26,7 @@ GROUPS: tuple[str, ...] = (
     "preflight",
     "cost",
     "feedback",
+    "tenant",
 )
 
 

@@ -19,7 +19,7 @@ DEFAULT_BASELINES = REPO_ROOT / "evals" / "baselines"
 
 def register_scenarios(commands: Any) -> None:
     """Add `keel eval scenarios` to the eval group."""
-    from keel.access.bots import DEMO_BOTS
+    from keel.cli.tenant import add_tenant_argument
 
     parser = commands.add_parser(
         "scenarios",
@@ -52,7 +52,8 @@ def register_scenarios(commands: Any) -> None:
         "--latency-ratio", type=float, default=2.0, help="allowed growth of p95 latency (2x, and always +1000 ms)"
     )
     parser.add_argument("--cost-ratio", type=float, default=1.2, help="allowed growth of cost per turn (1.2x)")
-    parser.add_argument("--users", type=Path, default=DEMO_BOTS.parent / "users.json", help="demo users.json")
+    parser.add_argument("--users", type=Path, default=None, help="users.json (default: the tenant's)")
+    add_tenant_argument(parser)
     parser.add_argument("--api-url", help="put the scenarios to this deployed API instead of the local turn")
     parser.add_argument("--tokens", type=Path, help="with --api-url: JSON {username: bearer token}")
     parser.add_argument("--out", type=Path, help="write the full JSON report here")
@@ -132,9 +133,12 @@ def _runner(args: argparse.Namespace, bots: list[str]) -> Any:
     for key, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
         os.environ.setdefault(key, value)  # moto accepts any credentials; never look for real ones
     prompts = prompt_library(args.candidate_prompt_version, args.candidate_prompt_dir, bots)
-    return InProcessRunner(
-        environment, demo_principals(args.users), prompts=prompts, model_id=args.candidate_model or None
-    )
+    from keel.cli.tenant import tenant_from
+
+    users = args.users or tenant_from(args).users_file()
+    if users is None:
+        raise InvalidRequest("the tenant has no users.json; pass --users users.json")
+    return InProcessRunner(environment, demo_principals(users), prompts=prompts, model_id=args.candidate_model or None)
 
 
 def _tokens(path: Path | None) -> dict[str, str]:

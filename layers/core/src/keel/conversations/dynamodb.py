@@ -10,16 +10,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keel.analytics.timeutil import parse_instant
+from keel.contract import DAY_ATTRIBUTE
 from keel.conversations.ports import Conversation, StoredMessage
 from keel.errors import Conflict, StoreUnavailable
 
 _HEADER = "META"
 _MSG = "MSG#"
-# A sparse global secondary index over conversation headers by UTC day: only headers carry `day`, so the
-# index holds one small entry per conversation. Analytics reads a window day by day through it.
-BY_DAY_INDEX = "by-day"
-DAY_ATTRIBUTE = "day"
-CREATED_ATTRIBUTE = "created_at"
 
 
 def utc_day(instant: str) -> str:

@@ -1,6 +1,6 @@
 """Per-bot escalation configuration: thresholds, and the support resources a vulnerable customer is given.
 
-It is read from the `escalation` object of each bot in the bots file (the tenant's configuration), so an
+It is read from the `escalation` object of each bot of the tenant (tenant.yaml `bots[].escalation`), so an
 organisation's helplines never live in code:
 
     "escalation": {
@@ -13,7 +13,7 @@ organisation's helplines never live in code:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,11 @@ def load_bot_escalation(path: Path) -> dict[str, BotEscalation]:
     if not isinstance(bots, list):
         raise ConfigurationError(f"bots file {path} must be a list of bot objects")
     return {str(bot.get("id")): parse_bot_escalation(bot.get("id"), bot.get("escalation") or {}) for bot in bots}
+
+
+def tenant_bot_escalation(bots: Iterable[Any]) -> dict[str, BotEscalation]:
+    """The escalation settings of a tenant's bots (tenant.yaml `bots[].escalation`)."""
+    return {str(bot.id): parse_bot_escalation(bot.id, bot.escalation) for bot in bots}
 
 
 def parse_bot_escalation(bot: Any, raw: Mapping[str, Any]) -> BotEscalation:

@@ -1,6 +1,7 @@
 """Which escalations an agent may see and handle: the queues of the bots their groups are assigned to (R6, R18).
 
-The assignment lives in the tenant's bot definitions (``agent_groups``); a person in no bot's agent groups
+The assignment lives in the tenant (tenant.yaml ``escalation.agent_queues``, which gives each bot its
+``agent_groups``); a person in no bot's agent groups
 is not an agent at all. An escalation of a bot nobody is assigned to reaches no agent (fail closed): it is
 still ticketed in the helpdesk.
 """

@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keel.errors import ConfigurationError
-from keel.escalation.console import AgentConsole, AgentEndpoint
 from keel.escalation.helpdesk import SecretCredentials
 from keel.escalation.ports import Helpdesk
 from keel.escalation.records import DynamoDBEscalationStore
@@ -75,7 +74,8 @@ def build_helpdesk(config: EscalationConfig, secrets_client: Any) -> Helpdesk:
     return ZendeskHelpdesk(config.helpdesk_url, credentials)
 
 
-def _clients() -> tuple[Any, Any]:
+def stage_clients() -> tuple[Any, Any]:
+    """The settings and AWS clients of this function's environment."""
     from keel.bootstrap import AwsClients
     from keel.settings import load_settings
 
@@ -87,7 +87,7 @@ def build_worker(config: EscalationConfig) -> EscalationWorker:
     """The ticket worker for the escalation queue's Lambda."""
     from keel.conversations.dynamodb import DynamoDBConversationStore
 
-    settings, clients = _clients()
+    settings, clients = stage_clients()
     return EscalationWorker(
         clients.client("stepfunctions"),
         build_helpdesk(config, clients.client("secretsmanager")),
@@ -102,38 +102,10 @@ def build_service(config: EscalationConfig) -> EscalationService:
 
     if not config.state_machine_arn:
         raise ConfigurationError("ESCALATION_STATE_MACHINE_ARN is required to escalate")
-    settings, clients = _clients()
+    settings, clients = stage_clients()
     return EscalationService(
         clients.client("stepfunctions"),
         config.state_machine_arn,
         DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
         DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
     )
-
-
-def build_agent_endpoint(config: EscalationConfig) -> AgentEndpoint:
-    """The agent API; identity comes from the chat service's authenticator (the same tokens and revocation)."""
-
-    def factory() -> tuple[Any, AgentConsole]:
-        from keel.access.bots import BotRegistry
-        from keel.bootstrap import build_chat_service
-        from keel.channels.wiring import ChannelConfig, Channels
-        from keel.conversations.dynamodb import DynamoDBConversationStore
-        from keel.escalation.queues import AgentQueues
-
-        settings, clients = _clients()
-        service = build_chat_service(settings, clients)
-        channels = ChannelConfig.from_settings(settings)
-        notifier = None
-        if channels.channel_state_table and channels.sessions_table:
-            # An agent's reply reaches the user's open widget at once (otherwise on the user's next message).
-            notifier = Channels(channels, clients, lambda: service).user_notifier()
-        console = AgentConsole(
-            DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
-            DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
-            AgentQueues.from_bots(BotRegistry.load()),
-            notifier,
-        )
-        return service.identify, console
-
-    return AgentEndpoint(factory)

@@ -6,9 +6,7 @@ import json
 from importlib import resources
 from typing import Any
 
-ASL_FILE = "workflow.asl.json"
-# Placeholders in the ASL; CDK passes the same keys as definitionSubstitutions.
-PLACEHOLDERS = ("AgentsTable", "EscalationQueueUrl")
+from keel.contract import ASL_FILE
 
 
 def definition_template() -> str:

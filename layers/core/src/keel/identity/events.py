@@ -13,26 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from keel.contract import ENABLING_EVENTS, REVOKING_EVENTS
 from keel.errors import InvalidRequest
 from keel.identity.admin import Revocation, Revoker, UserDirectory
 from keel.identity.revocation import RevocationStore
 
-# eventName -> disables the account? A change of groups or attributes revokes too: the tokens issued
-# before it still carry the old groups, so they are refused and the user signs in again with the new ones.
-REVOKING_EVENTS: dict[str, bool] = {
-    "AdminRemoveUserFromGroup": False,
-    "AdminUpdateUserAttributes": False,
-    "AdminDeleteUserAttributes": False,
-    # The IdP deprovisioned the person: their federated identity no longer signs them in.
-    "AdminDisableProviderForUser": True,
-    "AdminUserGlobalSignOut": False,
-    "GlobalSignOut": False,
-    "RevokeToken": False,
-    "AdminDisableUser": True,
-    "AdminDeleteUser": True,
-    "DeleteUser": True,
-}
-ENABLING_EVENTS = frozenset({"AdminEnableUser"})
 # Cognito hides user names in CloudTrail for some calls; the sub then comes in additionalEventData.
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 

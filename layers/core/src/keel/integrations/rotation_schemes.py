@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from keel.contract import AUTH_TAG, FIELD_TAG, SCHEME_TAG, URL_TAG, KeyAuth, Scheme
 from keel.integrations.http import LOOPBACK_HOSTS, Transport
 from keel.integrations.rotation import (
     ApiKeyRotator,
@@ -32,26 +33,7 @@ from keel.integrations.rotation import (
     parse_event,
 )
 
-SCHEME_TAG = "keel:rotation"
-URL_TAG = "keel:rotation-url"
-AUTH_TAG = "keel:rotation-auth"
-FIELD_TAG = "keel:rotation-field"
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-class Scheme(StrEnum):
-    """How a secret rotates."""
-
-    SELF_ISSUED = "self-issued"
-    REST_KEY = "rest-key"
-    PROVIDER = "provider"
-
-
-class KeyAuth(StrEnum):
-    """How a provider takes an API key on its key API."""
-
-    BEARER = "bearer"
-    API_KEY_HEADER = "api-key-header"
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keel.contract import SCHEME_TAG, Scheme
+from keel.contract import SECRET_AGE_CHECK as CHECK
+from keel.contract import SECRETS_OVERDUE_METRIC as OVERDUE_METRIC
 from keel.errors import InvalidRequest
 from keel.integrations.http import Transport
-from keel.integrations.rotation_schemes import SCHEME_TAG, Scheme, rotate_step, tag_map
+from keel.integrations.rotation_schemes import rotate_step, tag_map
 from keel.models.metrics import MetricsSink
 
-CHECK = "secret-age"
-SERVICE = "secret-age"
-OVERDUE_METRIC = "SecretsOverdue"
 CHECKED_METRIC = "SecretsChecked"
 AGE_METRIC = "SecretAgeDays"
 MAX_AGE_DAYS = 365

@@ -14,10 +14,19 @@ from keel.knowledge.ports import CLASSIFICATIONS
 
 Status = Literal["published", "draft", "retired"]
 STATUSES: tuple[str, ...] = ("published", "draft", "retired")
+# The status words real exports use, and what each means here; retired documents are never cited.
+STATUS_WORDS: dict[str, str] = {
+    **dict.fromkeys(("published", "current", "active", "live", "approved", "final", "released"), "published"),
+    **dict.fromkeys(("draft", "in review", "in-review", "review", "pending", "wip"), "draft"),
+    **dict.fromkeys(("retired", "superseded", "archived", "obsolete", "deprecated", "withdrawn", "expired"), "retired"),
+}
+# A public document needs no acl_groups: it is readable by everyone, so it gets this one group.
+PUBLIC_GROUP = "public"
 # Keys a document may carry in front matter, a sidecar or object tags; anything else is ignored.
 METADATA_KEYS: tuple[str, ...] = (
     "id",
     "title",
+    "collection",
     "department",
     "acl_groups",
     "classification",
@@ -151,8 +160,12 @@ def build_meta(name: str, raw: dict[str, Any], *, fallback_title: str | None) ->
     doc_id = _text(raw.get("id")) or _id_from_name(name)
     if not _ID.match(doc_id):
         raise RejectedDocument(name, f"invalid id {doc_id!r}; accepted: letters, digits and _ . : - (max 128)")
-    groups = _groups(name, raw.get("acl_groups"))
     classification = (_text(raw.get("classification")) or "").lower()
+    # A public document needs no ACL; any other is refused without one before anything else is checked.
+    if classification == "public" and not _as_list(raw.get("acl_groups")):
+        groups: tuple[str, ...] = (PUBLIC_GROUP,)
+    else:
+        groups = _groups(name, raw.get("acl_groups"))
     if not classification:
         raise RejectedDocument(name, f"missing classification; accepted: {', '.join(CLASSIFICATIONS)} (fail closed)")
     if classification not in CLASSIFICATIONS:
@@ -160,11 +173,16 @@ def build_meta(name: str, raw: dict[str, Any], *, fallback_title: str | None) ->
             name,
             f"unknown classification {classification!r}; accepted: {', '.join(CLASSIFICATIONS)} (fail closed)",
         )
-    status = (_text(raw.get("status")) or "published").lower()
-    if status not in STATUSES:
-        raise RejectedDocument(name, f"unknown status {status!r}; accepted: {', '.join(STATUSES)}")
+    said = (_text(raw.get("status")) or "published").lower()
+    status = STATUS_WORDS.get(said)
+    if status is None:
+        raise RejectedDocument(
+            name,
+            f"unknown status {said!r}; accepted: {', '.join(STATUS_WORDS)} "
+            "(meaning published, draft or retired; retired and draft documents are never cited)",
+        )
     title = _text(raw.get("title")) or fallback_title or doc_id
-    department = _text(raw.get("department"))
+    department = _text(raw.get("collection")) or _text(raw.get("department"))
     return DocumentMeta(
         id=doc_id,
         title=title,

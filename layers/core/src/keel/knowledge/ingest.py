@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -23,7 +24,7 @@ from keel.knowledge.parsing import (
     parse_source,
     suffix_of,
 )
-from keel.knowledge.ports import Embedder
+from keel.knowledge.ports import CollectionCatalog, Embedder
 from keel.knowledge.report import IngestReport, Rejection, Removal
 
 _WRITE_BATCH = 200
@@ -63,8 +64,12 @@ class IndexNames:
     external: str
 
     def for_classification(self, classification: str) -> str:
-        """Only explicitly public documents go to the external index."""
+        """Without a tenant's collections: only explicitly public documents go to the external index."""
         return self.external if classification == "public" else self.internal
+
+    def for_audience(self, audience: str) -> str:
+        """With a tenant's collections: the collection's audience decides the index."""
+        return self.external if audience == "external" else self.internal
 
 
 def read_folder(root: Path) -> list[SourceFile]:
@@ -116,8 +121,10 @@ class Ingestor:
         stale_after_days: int = 365,
         progress: bool | None = None,
         clock: Any = None,
+        catalog: CollectionCatalog | None = None,
     ) -> None:
         self._store = store
+        self._catalog = catalog
         self._embedder = embedder
         self._names = names
         self._stale_after_days = stale_after_days
@@ -172,19 +179,48 @@ class Ingestor:
                 )
                 continue
             try:
-                if suffix_of(source.name) == ".jsonl":
-                    for item in parse_jsonl_rows(source):
-                        if isinstance(item, RejectedDocument):
-                            report.rejected.append(Rejection(item.name, item.reason))
-                        else:
-                            documents.append(item)
-                else:
-                    documents.extend(parse_source(source))
+                items: list[Document | RejectedDocument] = (
+                    parse_jsonl_rows(source) if suffix_of(source.name) == ".jsonl" else list(parse_source(source))
+                )
+                for item in items:
+                    placed = item if isinstance(item, RejectedDocument) else self._place(item)
+                    if isinstance(placed, RejectedDocument):
+                        report.rejected.append(Rejection(placed.name, placed.reason))
+                    else:
+                        documents.append(placed)
             except RejectedDocument as exc:
                 report.rejected.append(Rejection(exc.name, exc.reason))
             except Exception as exc:  # one bad file must never stop the batch
                 report.rejected.append(Rejection(source.name, f"could not be parsed ({exc.__class__.__name__})"))
         return documents
+
+    def _place(self, document: Document) -> Document | RejectedDocument:
+        """The document under its tenant collection's id, or why it has no place (fail closed)."""
+        if self._catalog is None:
+            return document
+        accepted = ", ".join(self._catalog.collection_ids())
+        named = document.meta.department
+        if not named:
+            return RejectedDocument(
+                document.origin_name, f"names no collection; accepted: a collection (or department) of {accepted}"
+            )
+        collection = self._catalog.collection_for(named)
+        if collection is None:
+            return RejectedDocument(
+                document.origin_name, f"collection {named!r} is not defined by the tenant; accepted: {accepted}"
+            )
+        if self._catalog.audience_of(collection) == "external" and document.meta.classification != "public":
+            return RejectedDocument(
+                document.origin_name,
+                f"{document.meta.classification} document in external collection {collection!r}; "
+                "accepted there: classification public only",
+            )
+        return dataclasses.replace(document, meta=dataclasses.replace(document.meta, department=collection))
+
+    def _index_of(self, document: Document) -> str:
+        if self._catalog is None:
+            return self._names.for_classification(document.meta.classification)
+        return self._names.for_audience(self._catalog.audience_of(document.meta.department or "") or "internal")
 
     def _against_index(self, hygiene: HygieneResult, state: dict[str, IndexedDocument]) -> None:
         # Incremental batches: a document older than what the index holds for the same source loses.
@@ -243,7 +279,7 @@ class Ingestor:
     ) -> list[tuple[Document, str, str]]:
         writes = []
         for document in hygiene.keep:
-            index = self._names.for_classification(document.meta.classification)
+            index = self._index_of(document)
             fingerprint = document.fingerprint(self._salt)
             entry = state.get(document.id)
             if entry is None:

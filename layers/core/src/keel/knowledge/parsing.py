@@ -103,18 +103,31 @@ def parse_jsonl_rows(source: SourceFile) -> list[Document | RejectedDocument]:
         except json.JSONDecodeError as exc:
             results.append(RejectedDocument(name, f"line is not valid JSON ({exc.msg})"))
             continue
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
-            results.append(RejectedDocument(name, "a row must be a JSON object with a non-empty 'text' string"))
+        body = _row_text(row)
+        if body is None:
+            results.append(
+                RejectedDocument(name, "a row must be a JSON object with a non-empty 'text' (or 'body', 'content')")
+            )
             continue
         try:
             raw = merge_metadata(row, source.sidecar, source.tags)
-            sections = markdown_sections(row["text"])
+            sections = markdown_sections(body)
             meta = build_meta(name, raw, fallback_title=_first_heading(sections))
         except RejectedDocument as exc:
             results.append(exc)
             continue
         results.append(Document(meta=meta, sections=tuple(sections), origin_name=name))
     return results
+
+
+def _row_text(row: Any) -> str | None:
+    if not isinstance(row, dict):
+        return None
+    for key in ("text", "body", "content"):
+        value = row.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
 
 
 def merge_metadata(embedded: dict[str, Any], sidecar: dict[str, Any] | None, tags: dict[str, str]) -> dict[str, Any]:

@@ -35,6 +35,11 @@ class SearchScope:
     department_classifications: tuple[tuple[str, frozenset[str]], ...] | None = None
     grant: ScopeGrant | None = field(default=None, repr=False, compare=False, kw_only=True)
 
+    @property
+    def indices(self) -> tuple[str, ...]:
+        """The indices searched: one, or internal and external for an internal bot that reads public content."""
+        return tuple(self.index.split(","))
+
     def __post_init__(self) -> None:
         if self.grant is not _SCOPE_GRANT:
             raise TypeError("a SearchScope is built only by keel.access.scope_for(principal, bot, pdp)")
@@ -79,4 +84,20 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """One L2-normalised vector per text, in order; raise ServiceUnavailable on failure."""
+        ...
+
+
+class CollectionCatalog(Protocol):
+    """The tenant's collections as ingestion sees them: which one a row names, and its audience."""
+
+    def collection_for(self, value: str) -> str | None:
+        """The collection id a row's `collection` or `department` value names, or None."""
+        ...
+
+    def audience_of(self, collection: str) -> str | None:
+        """'internal' or 'external' for a known collection id, else None."""
+        ...
+
+    def collection_ids(self) -> tuple[str, ...]:
+        """Every collection id, for messages that list what is accepted."""
         ...

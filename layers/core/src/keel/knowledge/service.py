@@ -11,10 +11,18 @@ from keel.knowledge.ingest import Ingestor, read_folder
 from keel.knowledge.parsing import SIDECAR_SUFFIX, is_sidecar
 from keel.knowledge.report import IngestReport
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "local" / "demo"
-DEMO_DOCS = DEMO_DIR / "docs"
 # S3 allows only letters, digits, spaces and + - = . _ : / @ in tag values, so lists use '+' or spaces.
-_TAG_KEYS = ("id", "acl_groups", "classification", "department", "owner", "version", "status", "supersedes")
+_TAG_KEYS = (
+    "id",
+    "acl_groups",
+    "classification",
+    "collection",
+    "department",
+    "owner",
+    "version",
+    "status",
+    "supersedes",
+)
 
 
 def ingest_folder(

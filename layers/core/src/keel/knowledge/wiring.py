@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keel.knowledge.ingest import IndexNames, Ingestor
-from keel.knowledge.ports import Embedder
+from keel.knowledge.ports import CollectionCatalog, Embedder
 from keel.settings import Environment, Settings
 
 
@@ -32,13 +32,15 @@ def build_search_client(settings: Settings) -> Any:
     return opensearch_client(url, region=settings.region, credentials=boto3.Session().get_credentials())
 
 
-def build_ingestor(settings: Settings, search_client: Any, embedder: Embedder) -> Ingestor:
-    """The ingest use case over the two indices named in settings."""
+def build_ingestor(
+    settings: Settings, search_client: Any, embedder: Embedder, catalog: CollectionCatalog | None = None
+) -> Ingestor:
+    """The ingest use case over the two indices named in settings, placing rows in the tenant's collections."""
     from keel.knowledge.opensearch import ChunkIndex
 
     names = IndexNames(settings.index_internal, settings.index_external)
     store = ChunkIndex(search_client, indices=(names.internal, names.external), knn=settings.opensearch_knn)
-    return Ingestor(store, embedder, names, progress=False)
+    return Ingestor(store, embedder, names, progress=False, catalog=catalog)
 
 
 def build_retriever(settings: Settings, search_client: Any, embedder: Embedder) -> Any:

@@ -45,7 +45,7 @@ def export_items(
         if not since <= created < until:
             continue
         bot = record.conversation.bot
-        owner = owners.get(bot, "(no owner named in bots.json)")
+        owner = owners.get(bot, "(no owner named in tenant.yaml)")
         summary = summarise(record, until, abandon_after)
         negative = {f.message_id for f in record.feedback if not is_positive(f) and _negative(f.rating, f.csat)}
         query = ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,24 +10,24 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<body>.*?)\n---", re.DOTALL)
 _OWNER = re.compile(r"^owner:\s*(?P<owner>.*?)\s*$", re.MULTILINE)
 
 
-def audit_owners(bots_file: Path, docs_dir: Path) -> tuple[bool, dict[str, Any]]:
-    """Owners per kind of asset, and every asset without one."""
+def audit_owners(bots: list[dict[str, Any]], docs_dir: Path | None) -> tuple[bool, dict[str, Any]]:
+    """Owners per kind of asset (the tenant's bots, its documents, prompts, models), and every asset without one."""
     from keel.models.prompt_library import PromptLibrary
     from keel.models.registry import load_registry_data
 
     missing: dict[str, list[str]] = {"bots": [], "documents": [], "prompts": [], "models": []}
     owners: dict[str, dict[str, str]] = {"bots": {}, "prompts": {}, "models": {}}
-    _named(owners["bots"], missing["bots"], json.loads(bots_file.read_text(encoding="utf-8")), "id")
+    _named(owners["bots"], missing["bots"], bots, "id")
     documents = 0
     doc_owners: set[str] = set()
-    for path in sorted(docs_dir.rglob("*.md")):
+    for path in sorted(docs_dir.rglob("*.md")) if docs_dir else []:
         documents += 1
         header = _FRONT_MATTER.match(path.read_text(encoding="utf-8"))
         found = _OWNER.search(header["body"]) if header else None
         if found and found["owner"].strip() not in ("", "null", "~"):
             doc_owners.add(found["owner"].strip())
         else:
-            missing["documents"].append(str(path.relative_to(docs_dir)))
+            missing["documents"].append(str(path.relative_to(docs_dir or path.parent)))
     library = PromptLibrary()
     for bot in library.bots:
         for version in library.versions(bot):

@@ -30,6 +30,7 @@ class Options:
     garak_prompt_cap: int = 10
     cdk_out: Path | None = None
     stage: str = "prod"
+    tenant_dir: Path | None = None
 
 
 class Preflight:
@@ -39,7 +40,7 @@ class Preflight:
         self.info = info
         self.options = options
         self._tokens: dict[str, str] = {}
-        self._users = {u["username"]: u for u in _demo_users()}
+        self._users = {u["username"]: u for u in _tenant_users(options.tenant_dir)}
         self.checks: list[Check] = []
         self._assembly: Any = None
         self._load: dict[str, Any] | None = None
@@ -298,10 +299,11 @@ class Preflight:
         return "pass", summary, evidence, ["tests/unit/launch/test_cost.py"]
 
     def _owners(self) -> tuple[Status, str, dict[str, Any], list[str]]:
-        from keel.access.bots import DEMO_BOTS
         from keel.launch.owners import audit_owners
+        from keel.tenant.loader import load_tenant
 
-        ok, evidence = audit_owners(DEMO_BOTS, DEMO_BOTS.parent / "docs")
+        tenant = load_tenant(self.options.tenant_dir)
+        ok, evidence = audit_owners([b.model_dump() for b in tenant.spec.bots], tenant.docs_dir())
         summary = (
             f"{len(evidence['bots'])} bots, {evidence['documents']['count']} documents, {len(evidence['prompts'])} "
             f"prompt versions, {len(evidence['models'])} models; missing owners: {evidence['missing'] or 'none'}"
@@ -352,8 +354,9 @@ def _garak_table(probes: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _demo_users() -> list[dict[str, Any]]:
-    from keel.access.bots import DEMO_BOTS
+def _tenant_users(tenant_dir: Path | None) -> list[dict[str, Any]]:
+    from keel.tenant.loader import load_tenant
 
-    users: list[dict[str, Any]] = json.loads((DEMO_BOTS.parent / "users.json").read_text(encoding="utf-8"))
+    path = load_tenant(tenant_dir).users_file()
+    users: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8")) if path else []
     return users

@@ -50,7 +50,7 @@ def prompt_library(version: int | None, folder: Path | None, bots: list[str]) ->
 
 
 def demo_principals(users_file: Path) -> dict[str, Principal]:
-    """The demo users as principals (identity is not what the gate tests; access policies still apply)."""
+    """The tenant's users as principals (identity is not what the gate tests; access policies still apply)."""
     try:
         rows = json.loads(users_file.read_text(encoding="utf-8"))
         return {
@@ -58,7 +58,7 @@ def demo_principals(users_file: Path) -> dict[str, Principal]:
                 subject=row["username"],
                 username=row["username"],
                 groups=frozenset(row.get("groups", [])),
-                tenant="demo",
+                tenant=str(row.get("tenant", "demo")),
                 email=row.get("email"),
                 department=row.get("department"),
                 external=bool(row.get("external", False)),

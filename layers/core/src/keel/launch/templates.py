@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from keel.contract import SCHEME_TAG, Scheme
+from keel.contract import SECRET_AGE_CHECK as CHECK
+from keel.contract import SECRETS_OVERDUE_METRIC as OVERDUE_METRIC
 from keel.errors import ServiceUnavailable
 from keel.integrations.rotation import RotationFailed
-from keel.integrations.rotation_schemes import SCHEME_TAG, RotationScheme, Scheme, tag_map
-from keel.integrations.secret_age import CHECK, OVERDUE_METRIC
+from keel.integrations.rotation_schemes import RotationScheme, tag_map
 
 # Services whose actions read or change customer data: a wildcard there is a finding.
 DATA_SERVICES = frozenset({"dynamodb", "s3", "kms", "sqs", "sns", "secretsmanager", "es", "bedrock", "ssm", "states"})

@@ -217,6 +217,28 @@ class LocalApi:
         return request_handler(self.dispatch)
 
 
+PAGE_CONFIG_PATH = "/keel-config.js"
+
+
+def page_config_script(config: dict[str, Any]) -> bytes:
+    """window.KeelConfig from the stack's configuration; what the embedding page set itself wins."""
+    # json.dumps escapes quotes; '<' is escaped too so no value can close a <script> element.
+    data = json.dumps(config, sort_keys=True).replace("<", "\\u003c")
+    return f"window.KeelConfig = Object.assign({data}, window.KeelConfig || {{}});\n".encode()
+
+
+def page_config_service(config: dict[str, Any]) -> Mounted:
+    """The mounted /keel-config.js: GET only, the configuration as a script the hosted page loads."""
+    script = page_config_script(config)
+
+    def serve(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET":
+            return _json_error(405, "method_not_allowed", f"{method} is not accepted on {PAGE_CONFIG_PATH}; use GET")
+        return 200, {"Content-Type": "text/javascript", "Cache-Control": "no-cache"}, script
+
+    return serve
+
+
 Dispatch = Callable[[str, str, dict[str, str], bytes, str], tuple[int, dict[str, str], bytes]]
 SERVED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

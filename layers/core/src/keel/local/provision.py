@@ -9,16 +9,15 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keel.conversations.dynamodb import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
+from keel.contract import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
 from keel.identity.principal import CUSTOMER_GROUP
+from keel.tenant.loader import default_tenant_dir
 
-DEMO_DIR = Path(str(resources.files("keel.local") / "demo"))
 POOL_NAME = "keel-local-employees"
 CLIENT_NAME = "keel-local-web"
 CUSTOM_ATTRIBUTES = ("department", "tenant")
@@ -299,15 +298,20 @@ def sign_in(cognito: Any, pool: UserPool, username: str, password: str) -> dict[
     return result
 
 
-def demo_users() -> list[dict[str, Any]]:
-    """The demo tenant's users (username, password, groups, department, external, ...)."""
-    users: list[dict[str, Any]] = json.loads((DEMO_DIR / "users.json").read_text())
+def demo_users(users_file: Path | None = None) -> list[dict[str, Any]]:
+    """The tenant's local users (username, password, groups, department, external, ...); none without a file."""
+    path = users_file if users_file is not None else default_tenant_dir() / "users.json"
+    if not path.is_file():
+        return []
+    users: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return users
 
 
-def provision_demo_users(cognito: Any, pool: UserPool) -> list[dict[str, Any]]:
-    """Create every demo user with the demo password; returns the users."""
-    users = demo_users()
+def provision_demo_users(
+    cognito: Any, pool: UserPool, users_file: Path | None = None, tenant: str = "demo"
+) -> list[dict[str, Any]]:
+    """Create every user of the tenant's users.json with its password; returns the users."""
+    users = demo_users(users_file)
     for user in users:
         ensure_user(
             cognito,
@@ -317,6 +321,7 @@ def provision_demo_users(cognito: Any, pool: UserPool) -> list[dict[str, Any]]:
             department=user.get("department"),
             email=user.get("email"),
             password=user["password"],
+            tenant=tenant,
         )
     return users
 

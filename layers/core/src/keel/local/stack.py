@@ -13,11 +13,11 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keel.escalation.local import start_local_escalation
 from keel.local import provision, snapshot
-from keel.local.api import LocalApi, Route, load_handler
+from keel.local.api import PAGE_CONFIG_PATH, LocalApi, Route, load_handler, page_config_service
+from keel.local.escalation import start_local_escalation
 from keel.local.servers import (
     LOOPBACK,
     MotoStack,
@@ -27,6 +27,9 @@ from keel.local.servers import (
     terminate,
 )
 from keel.local.state import clear_stack, state_dir, write_stack
+
+if TYPE_CHECKING:
+    from keel.tenant.loader import Tenant
 
 logger = logging.getLogger("keel.local.stack")
 
@@ -170,8 +173,14 @@ class LocalStack:
             raise failed_save
 
 
-def start_stack(*, reset: bool = False, seed: bool = True, api_port: int | None = None) -> LocalStack:
-    """Start moto, osmem-server, the model endpoint and the API; provision, load or seed data."""
+def start_stack(
+    *, reset: bool = False, seed: bool = True, api_port: int | None = None, tenant_dir: Path | None = None
+) -> LocalStack:
+    """Start moto, osmem-server, the model endpoint and the API; provision, load or seed the tenant's data."""
+    from keel.tenant.loader import load_tenant
+
+    # Validated before anything starts: a broken tenant never reaches a running stack.
+    tenant = load_tenant(tenant_dir)
     stoppers: list[Callable[[], None]] = []
     try:
         moto = MotoStack.start()
@@ -180,7 +189,7 @@ def start_stack(*, reset: bool = False, seed: bool = True, api_port: int | None 
         stoppers.append(opensearch.stop)
         model = ModelEndpoint.start()
         stoppers.append(model.stop)
-        return _assemble(moto, opensearch, model, stoppers, reset=reset, seed=seed, api_port=api_port)
+        return _assemble(moto, opensearch, model, stoppers, reset=reset, seed=seed, api_port=api_port, tenant=tenant)
     except BaseException:
         for stopper in reversed(stoppers):
             stopper()
@@ -196,6 +205,7 @@ def _assemble(
     reset: bool,
     seed: bool,
     api_port: int | None,
+    tenant: Tenant,
 ) -> LocalStack:
     from keel.bootstrap import AwsClients
 
@@ -206,10 +216,13 @@ def _assemble(
     queue_urls = provision.provision_aws(clients, names)
     keys = provision.provision_keys(clients, names)
     pool = provision.provision_user_pool(clients.cognito)
-    users = provision.provision_demo_users(clients.cognito, pool) if seed else []
+    users = (
+        provision.provision_demo_users(clients.cognito, pool, tenant.users_file(), tenant_id(tenant)) if seed else []
+    )
     environment = {
         **local_environment(names, pool, queue_urls, keys, moto.url, opensearch.url, model.url, region),
         **provision.customer_pool_settings(provision.provision_customer_pool(clients.cognito)),
+        **tenant_environment(tenant),
     }
     os.environ.update(environment)
     escalation = start_local_escalation(environment, agents_table=names.tables["agents"].name, clients=clients)
@@ -244,7 +257,7 @@ def _assemble(
 
     websocket = start_local_websocket(root / "functions")
     stoppers.append(websocket.stop)
-    stack.websocket_url = websocket.url
+    _serve_page(stack, websocket.url, tenant)
     stack.slack_api_url = slack.api_url
     slack_worker = load_handler(root / "functions", "slack_worker")
     stoppers.append(_background("keel-slack-worker", _sqs_poller(clients, queue_urls["slack-events"], slack_worker)))
@@ -370,6 +383,26 @@ def mount_sign_in(api: LocalApi, clients: Any, pool: provision.UserPool) -> None
         return 200, {"Content-Type": "application/json", "Cache-Control": "no-cache"}, config
 
     api.mount(("/config.json",), page_config)
+
+
+def _serve_page(stack: LocalStack, websocket_url: str, tenant: Tenant) -> None:
+    """The hosted page reads these from /keel-config.js, so the printed URL chats with no query parameter."""
+    stack.websocket_url = websocket_url
+    config = {"wsUrl": websocket_url, "title": f"Ask {tenant.name}", "organisation": tenant.name}
+    stack.api.mount((PAGE_CONFIG_PATH,), page_config_service(config))
+
+
+def tenant_id(tenant: Tenant) -> str:
+    """The tenant's slug as principals and audit records carry it."""
+    return tenant.spec.id or "default"
+
+
+def tenant_environment(tenant: Tenant) -> dict[str, str]:
+    """KEEL_TENANT and KEEL_TENANT_DIR: every handler of the stack loads the same tenant folder."""
+    environment = {"KEEL_TENANT": tenant_id(tenant)}
+    if tenant.folder is not None:
+        environment["KEEL_TENANT_DIR"] = str(tenant.folder.resolve())
+    return environment
 
 
 def local_environment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Mapping
@@ -68,22 +69,31 @@ def parse_prompt_file(bot: str, name: str, content: str) -> PromptVersion:
     )
 
 
-class PromptLibrary:
-    """The prompts of every bot, read once from keel/models/prompts/<bot>/v<N>.md.
+DEFAULT_PROMPT = "_default"
 
-    Serves the newest approved version of each bot unless `pins` names another one.
+
+class PromptLibrary:
+    """The prompts of every bot, read once from keel/models/prompts/<bot>/v<N>.md and the tenant's prompts/.
+
+    Serves the newest approved version of each bot unless `pins` names another one. A bot of the tenant
+    with no prompt of its own gets Keel's default prompt (prompts/_default), labelled ``default/vN``.
     """
 
-    def __init__(self, root: Traversable | None = None, *, pins: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        root: Traversable | None = None,
+        *,
+        pins: Mapping[str, int] | None = None,
+        tenant: Traversable | None = None,
+    ) -> None:
         root = root or resources.files("keel.models").joinpath("prompts")
         self._versions: dict[str, dict[int, PromptVersion]] = {}
-        for folder in root.iterdir():
-            if not folder.is_dir() or folder.name.startswith(("_", ".")):
-                continue
-            for entry in folder.iterdir():
-                if _VERSION_FILE.match(entry.name):
-                    version = parse_prompt_file(folder.name, entry.name, entry.read_text(encoding="utf-8"))
-                    self._versions.setdefault(folder.name, {})[version.version] = version
+        for source in (root, tenant):
+            # A tenant's prompts of a bot replace Keel's for that bot.
+            for bot, versions in _read_versions(source).items():
+                self._versions[bot] = versions
+        defaults = _read_versions(root, DEFAULT_PROMPT).get(DEFAULT_PROMPT, {})
+        self._default = max((v for v in defaults.values() if v.approved), key=lambda v: v.version, default=None)
         self._pins = dict(pins or {})
         for bot, number in self._pins.items():
             pinned = self._versions.get(bot, {}).get(number)
@@ -102,6 +112,8 @@ class PromptLibrary:
     def current(self, bot: str) -> PromptVersion:
         """The version served for bot: the pinned one, else the newest approved one."""
         versions = self._versions.get(bot)
+        if not versions and self._default is not None and bot not in self._pins:
+            return dataclasses.replace(self._default, bot="default")
         if not versions:
             raise NotFound(f"no prompt for bot {bot!r}; bots with prompts: {', '.join(self.bots)}")
         if bot in self._pins:
@@ -127,6 +139,21 @@ class PromptLibrary:
         return (
             f"{DATA_NOTICE}\n<sources>\n{body}\n</sources>\n<question>{html.escape(question, quote=False)}</question>"
         )
+
+
+def _read_versions(root: Traversable | None, only: str | None = None) -> dict[str, dict[int, PromptVersion]]:
+    """Every <bot>/v<N>.md under root (folders starting with _ or . only when asked for by name)."""
+    found: dict[str, dict[int, PromptVersion]] = {}
+    if root is None or not root.is_dir():
+        return found
+    for folder in root.iterdir():
+        if not folder.is_dir() or (folder.name != only if only else folder.name.startswith(("_", "."))):
+            continue
+        for entry in folder.iterdir():
+            if _VERSION_FILE.match(entry.name):
+                version = parse_prompt_file(folder.name, entry.name, entry.read_text(encoding="utf-8"))
+                found.setdefault(folder.name, {})[version.version] = version
+    return found
 
 
 def _attr(value: str) -> str:
