@@ -170,12 +170,7 @@ class ActionService:
             policy_ids=decision.policy_ids,
         )
         self._pending.put(pending)
-        if spec.side_effect == "destructive":
-            level = "cannot be undone"
-        elif spec.needs_confirmation:
-            level = "moves money"
-        else:
-            level = "needs your confirmation because this message was flagged for review"
+        level = _consequence(spec) or "needs your confirmation because this message was flagged for review"
         minutes = max(1, self._confirm_seconds // 60)
         question = (
             f"Please confirm: do you want me to {spec.summary(inputs)}? This {level}. "
@@ -286,11 +281,17 @@ def _refusal(spec: ActionSpec, inputs: BaseModel) -> str:
     )
 
 
+def _consequence(spec: ActionSpec) -> str | None:
+    """Why an action always needs the user's yes (destructive or money-moving), or None."""
+    if spec.side_effect == "destructive":
+        return "cannot be undone"
+    return "moves money" if spec.needs_confirmation else None
+
+
 def _no_live_session(spec: ActionSpec, inputs: BaseModel) -> str:
-    level = "cannot be undone" if spec.side_effect == "destructive" else "moves money"
     return (
-        f"I can't {spec.summary(inputs)}: this {level}, and your identity provider could not confirm that your "
-        "sign-in is still active. Sign in again and ask once more. Nothing was changed."
+        f"I can't {spec.summary(inputs)}: this {_consequence(spec)}, and your identity provider could not "
+        "confirm that your sign-in is still active. Sign in again and ask once more. Nothing was changed."
     )
 
 
