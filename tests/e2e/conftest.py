@@ -29,7 +29,7 @@ BLOCKING_IMPACTS = ("serious", "critical")
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless Chromium for the module (the widget and ops modules keep their own `browser`)."""
+    """A headless Chromium for the module."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip("Debian chromium is not installed; `make e2e` installs it")
     from playwright.sync_api import sync_playwright

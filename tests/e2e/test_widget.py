@@ -7,11 +7,8 @@ answer) and test-results/widget.png (the end state, with the ticket)."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,31 +19,9 @@ from keel.escalation.decision import Turn, decide
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = REPO_ROOT / "test-results" / "widget.png"
 ANSWER_SCREENSHOT = REPO_ROOT / "test-results" / "widget-answer.png"
 QUESTION = "Are refunds possible for my plan?"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("Debian chromium is not installed; `make e2e` installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def test_talk_to_a_person_sends_a_request_the_escalation_decision_recognises() -> None:
@@ -66,10 +41,10 @@ def eventually(check: Any, timeout: float = 10.0) -> Any:
 
 
 def test_guest_gets_a_streamed_cited_answer_gives_feedback_and_asks_for_a_person(
-    browser: Any, local_stack: Any
+    chromium: Any, local_stack: Any
 ) -> None:
     clients = AwsClients(region="us-east-1", endpoint_url=local_stack.moto.url)
-    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
     frames: list[dict[str, Any]] = []
     sockets: list[str] = []
     guest_sessions: list[str] = []
