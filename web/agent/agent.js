@@ -29,14 +29,8 @@
 
   function showStatus(message) { $("status").textContent = message || ""; }
 
-  function gate(title, message, { signIn = false, switchUser = false, refused = false } = {}) {
-    $("gate-title").textContent = title;
-    $("gate-text").textContent = message;
-    $("signin").hidden = !signIn;
-    $("switch").hidden = !switchUser;
-    $("gate").classList.toggle("refused", refused);
-    $("gate").hidden = false;
-    $("console").hidden = true;
+  function gate(title, message, options = {}) {
+    auth.gate(title, message, { ...options, content: "console" });
   }
 
   function openConsole() {

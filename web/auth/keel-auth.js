@@ -193,8 +193,21 @@
     return { name: claims["cognito:username"] || claims.preferred_username || claims.username || claims.email || claims.sub, email: claims.email || "" };
   }
 
+  // The panel both consoles show instead of their content: signed out, refused, or unable to start.
+  function gate(title, message, { signIn = false, switchUser = false, refused = false, content = "" } = {}) {
+    const byId = (id) => document.getElementById(id);
+    byId("gate-title").textContent = title;
+    byId("gate-text").textContent = message;
+    byId("signin").hidden = !signIn;
+    byId("switch").hidden = !switchUser;
+    byId("gate").classList.toggle("refused", refused);
+    byId("gate").hidden = false;
+    if (content) byId(content).hidden = true;
+  }
+
   window.KeelAuth = Object.freeze({
     start,
+    gate,
     signIn: () => signIn("login"),
     signOut,
     api,

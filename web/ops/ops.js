@@ -11,14 +11,8 @@
     $("status").className = isError ? "error" : "";
   }
 
-  function gate(title, message, { signIn = false, switchUser = false, refused = false } = {}) {
-    $("gate-title").textContent = title;
-    $("gate-text").textContent = message;
-    $("signin").hidden = !signIn;
-    $("switch").hidden = !switchUser;
-    $("gate").classList.toggle("refused", refused);
-    $("gate").hidden = false;
-    $("report").hidden = true;
+  function gate(title, message, options = {}) {
+    auth.gate(title, message, { ...options, content: "report" });
     for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = true;
   }
 
