@@ -1,0 +1,126 @@
+"""Phone numbers in free text through libphonenumber (the `phonenumbers` port, pinned in requirements.lock).
+
+A cheap pattern finds runs of digits and separators with at least seven digits; only those windows go to
+`PhoneNumberMatcher`, once per region of the eight supported languages, at `Leniency.VALID`: the number must
+be valid for its region's numbering plan, and the matcher itself rejects numbers glued to letters, dates
+written with slashes and timestamps. Look-alikes are kept out by three more rules: a bare run of digits
+(no separator, no "+") is a phone only with a phone word nearby, since it is more often an order or account
+number; nothing that overlaps a date or time is a phone; and a match inside a longer run of digits (a card
+number, an IBAN) is not taken. A number written in international form ("+33 ...") with a known country code
+is masked even when the national part is not a valid number, because a mistyped or fictional number is
+still someone's number as far as the conversation is concerned.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from keel.lazy import once
+from keel.privacy.recognizers import Entity
+
+# en (US and GB), fr, de, es, it, nl, pl, pt: the regions whose national formats are tried, in this order.
+REGIONS: tuple[str, ...] = ("US", "GB", "FR", "DE", "ES", "IT", "NL", "PL", "PT")
+MIN_DIGITS = 7
+MAX_DIGITS = 15
+# Characters kept either side of a candidate so the matcher can see letters glued to it ("INC1234567").
+_MARGIN = 3
+CANDIDATE = re.compile(
+    r"(?:\+|\(\+?)?\d[\d \t().\-/\u00a0]{4,26}\d(?:[ \t]?(?:x|ext\.?|#)[ \t]?\d{1,5})?", re.IGNORECASE
+)
+CUE = re.compile(
+    r"\b(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|contact|whatsapp|sms|text me|reach me|number|"
+    r"téléphone|portable|numéro|telefon|handy|rufnummer|nummer|teléfono|móvil|llama|telefono|cellulare|"
+    r"numero|bel|mobiel|telefoonnummer|telefon|komórka|numer|telemóvel|telefone|número|ligue)\b",
+    re.IGNORECASE,
+)
+_DATETIME = re.compile(
+    r"(?P<iso>\d{4}-(?P<im>\d{1,2})-(?P<id>\d{1,2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"|(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?:\d{4}|\d{2})(?![./]?\d)|\b\d{1,2}:\d{2}(?::\d{2})?\b"
+)
+# An amount: a currency sign before, or decimals and a currency after ("6 494 137,80 zł", "€ 1 250 000").
+_CURRENCY = r"(?:€|\$|£|zł|zl|eur|euro|euros|usd|gbp|pln|chf)"
+_AMOUNT_BEFORE = re.compile(_CURRENCY + r"[ \t]?$", re.IGNORECASE)
+_AMOUNT_AFTER = re.compile(r"^(?:[.,]\d{1,2}(?!\d))|^[ \t]?" + _CURRENCY + r"\b", re.IGNORECASE)
+
+_RUN_BEFORE = re.compile(r"\d[ .\-\u00a0]?$")
+_RUN_AFTER = re.compile(r"[ .\-\u00a0]?\d")
+
+
+@once
+def _library() -> Any:
+    import phonenumbers
+
+    return phonenumbers
+
+
+def _date_spans(text: str) -> list[tuple[int, int]]:
+    """Dates and times; "07.62.62.62" is no date (month 62), so it stays a phone candidate."""
+    spans = []
+    for m in _DATETIME.finditer(text):
+        day, month = (m.group("id"), m.group("im")) if m.group("iso") else (m.group("d"), m.group("m"))
+        if day is not None and not (1 <= int(day) <= 31 and 1 <= int(month) <= 31 and min(int(day), int(month)) <= 12):
+            continue
+        spans.append((m.start(), m.end()))
+    return spans
+
+
+def _digits(raw: str) -> int:
+    return sum(ch.isdigit() for ch in raw)
+
+
+def _international_fallback(raw: str) -> bool:
+    """ "+CC ..." with a known country code and a plausible length, though not a valid number there."""
+    pn = _library()
+    stripped = raw.strip()
+    if not stripped.startswith("+") or not MIN_DIGITS + 1 <= _digits(stripped) <= MAX_DIGITS:
+        return False
+    try:
+        number = pn.parse(stripped, None)
+    except pn.NumberParseException:
+        return False
+    return pn.region_code_for_country_code(number.country_code) != pn.UNKNOWN_REGION
+
+
+def _in_window(window: str, digits: int) -> list[tuple[int, int]]:
+    """Spans the matcher finds in any region; stops once the found spans hold every digit of the candidate."""
+    pn = _library()
+    seen: set[tuple[int, int]] = set()
+    for region in REGIONS:
+        for match in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID):
+            seen.add((match.start, match.end))
+        covered = [s for s in seen if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in seen)]
+        if sum(_digits(window[s:e]) for s, e in covered) >= digits:
+            break
+    return sorted(seen)
+
+
+def _look_alike(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
+    """Whether a span libphonenumber accepted is more likely a date, an amount, an id or part of a longer number."""
+    raw = text[start:end]
+    if not MIN_DIGITS <= _digits(raw) <= MAX_DIGITS or any(start < e and s < end for s, e in dates):
+        return True
+    # Part of a longer run of digits (a card number, an IBAN's digits): not a phone on its own.
+    if _RUN_BEFORE.search(text[max(0, start - 2) : start]) or _RUN_AFTER.match(text[end : end + 2]):
+        return True
+    if raw.isdigit() and not CUE.search(text[max(0, start - 40) : end + 20]):
+        return True
+    if start > 0 and text[start - 1] in "#/":
+        return True
+    return bool(_AMOUNT_BEFORE.search(text[max(0, start - 5) : start]) or _AMOUNT_AFTER.match(text[end : end + 5]))
+
+
+def find_phones(text: str) -> list[Entity]:
+    """PHONE spans: numbers libphonenumber finds valid in one of the supported regions, minus look-alikes."""
+    dates = _date_spans(text)
+    found: list[Entity] = []
+    for candidate in CANDIDATE.finditer(text):
+        digits = _digits(candidate.group(0))
+        if digits < MIN_DIGITS:
+            continue
+        offset = max(0, candidate.start() - _MARGIN)
+        spans = [(s + offset, e + offset) for s, e in _in_window(text[offset : candidate.end() + _MARGIN], digits)]
+        if not spans and _international_fallback(candidate.group(0)):
+            spans = [candidate.span()]
+        found += [Entity("PHONE", s, e, 0.7) for s, e in spans if not _look_alike(text, s, e, dates)]
+    return found
