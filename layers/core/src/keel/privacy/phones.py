@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from keel.lazy import once
-from keel.privacy.recognizers import Entity
+from keel.privacy.recognizers import Entity, luhn_ok
 
 # en (US and GB), fr, de, es, it, nl, pl, pt: the regions whose national formats are tried, in this order.
 REGIONS: tuple[str, ...] = ("US", "GB", "FR", "DE", "ES", "IT", "NL", "PL", "PT")
@@ -43,6 +43,10 @@ _CURRENCY = r"(?:€|\$|£|zł|zl|eur|euro|euros|usd|gbp|pln|chf)"
 _AMOUNT_BEFORE = re.compile(_CURRENCY + r"[ \t]?$", re.IGNORECASE)
 _AMOUNT_AFTER = re.compile(r"^(?:[.,]\d{1,2}(?!\d))|^[ \t]?" + _CURRENCY + r"\b", re.IGNORECASE)
 
+# Two numbers side by side in one candidate ("+33 6 12 34 56 78 / +33 1 42 68 53 00").
+_SEPARATES_NUMBERS = re.compile(r"[ \t]/|/[ \t]|[ \t]{2,}|\+.*\+")
+_SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
+_CARD_SHAPE = re.compile(r"\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}")
 _RUN_BEFORE = re.compile(r"\d[ .\-\u00a0]?$")
 _RUN_AFTER = re.compile(r"[ .\-\u00a0]?\d")
 
@@ -82,11 +86,12 @@ def _international_fallback(raw: str) -> bool:
     return pn.region_code_for_country_code(number.country_code) != pn.UNKNOWN_REGION
 
 
-def _in_window(window: str, digits: int) -> list[tuple[int, int]]:
-    """Spans the matcher finds in any region; stops once the found spans hold every digit of the candidate."""
+def _in_window(window: str, digits: int, international: bool) -> list[tuple[int, int]]:
+    """Spans the matcher finds in any region; stops once the found spans hold every digit of the candidate. A
+    number in international form ("+49 ...") reads the same from every region: one pass is enough."""
     pn = _library()
     seen: set[tuple[int, int]] = set()
-    for region in REGIONS:
+    for region in REGIONS[:1] if international else REGIONS:
         for match in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID):
             seen.add((match.start, match.end))
         covered = [s for s in seen if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in seen)]
@@ -115,12 +120,19 @@ def find_phones(text: str) -> list[Entity]:
     dates = _date_spans(text)
     found: list[Entity] = []
     for candidate in CANDIDATE.finditer(text):
-        digits = _digits(candidate.group(0))
-        if digits < MIN_DIGITS:
+        raw = candidate.group(0)
+        digits = _digits(raw)
+        # Too few digits, or one long run (a card number, an IBAN's digits) that holds no second number.
+        if digits < MIN_DIGITS or (digits > MAX_DIGITS + 2 and not _SEPARATES_NUMBERS.search(raw)):
             continue
+        # Shapes of other numbers, decided by their own recognizers: a card (4-4-4-4, Luhn) or a US SSN (3-2-4).
+        if _SSN_SHAPE.fullmatch(raw) or (_CARD_SHAPE.fullmatch(raw) and luhn_ok(re.sub(r"\D", "", raw))):
+            continue
+        international = raw.lstrip("(").startswith("+") and not _SEPARATES_NUMBERS.search(raw)
         offset = max(0, candidate.start() - _MARGIN)
-        spans = [(s + offset, e + offset) for s, e in _in_window(text[offset : candidate.end() + _MARGIN], digits)]
-        if not spans and _international_fallback(candidate.group(0)):
+        window = text[offset : candidate.end() + _MARGIN]
+        spans = [(s + offset, e + offset) for s, e in _in_window(window, digits, international)]
+        if not spans and _international_fallback(raw):
             spans = [candidate.span()]
         found += [Entity("PHONE", s, e, 0.7) for s, e in spans if not _look_alike(text, s, e, dates)]
     return found

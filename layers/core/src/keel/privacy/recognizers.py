@@ -433,8 +433,13 @@ def _names(text: str) -> Iterator[Entity]:
             # Lower-case names are only expected in text written all in lower case.
             if pattern is _NAME_CUE_LOWER and any(ch.isupper() for ch in text):
                 continue
+            end = m.end("name")
+            if pattern is _NAME_CUE:
+                # The cue matches case-insensitively; the name stops at its first lower-case word ("Marta Ruiz aus").
+                lower = re.search(r"[ \t]+[a-z\u00df-\u00ff]", name)
+                name, end = (name[: lower.start()], m.start("name") + lower.start()) if lower else (name, end)
             if _is_name(name):
-                yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
+                yield Entity("PERSON", m.start("name"), end, 0.6)
     first = _FIRST_LINE.match(text)
     if first and (_EMAIL.search(text) or _has_phone_shape(text)) and _is_name(first.group("name")):
         yield Entity("PERSON", first.start("name"), first.end("name"), 0.5)
