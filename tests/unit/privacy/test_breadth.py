@@ -137,3 +137,30 @@ def test_other_languages_need_a_known_name(text: str, span: str, expected: bool)
 def test_places_from_other_languages_and_modifiers(text: str, span: str, expected: bool) -> None:
     start = text.index(span)
     assert plausible_place(text, start, start + len(span)) is expected
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("token: 1234567890abcdef", "1234567890abcdef"),
+        ('"client_secret": "a8Bf93kLmQ2zT7pW"', "a8Bf93kLmQ2zT7pW"),
+    ],
+)
+def test_a_value_after_a_key_label_is_a_secret(text: str, value: str) -> None:
+    assert [text[e.start : e.end] for e in find_secrets(text)] == [value]
+
+
+def test_a_key_label_before_a_plain_word_is_no_secret() -> None:
+    assert find_secrets("The primary key: customer_identifier") == []
+
+
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("Deliver to Unter den Linden 77, 10117 Berlin please.", "Unter den Linden 77, 10117 Berlin"),
+        ("She moved to 5 allée des Roses last year.", "5 allée des Roses"),
+        ("Our HQ is 1 Infinite Loop, Cupertino, CA 95014.", "1 Infinite Loop, Cupertino, CA 95014."),
+    ],
+)
+def test_address_spans_start_at_the_street_and_keep_the_house_number(text: str, address: str) -> None:
+    assert _found(text) == [("ADDRESS", address)]

@@ -146,7 +146,7 @@ _OTHER_WORDS = (
     # Pronouns, possessives, contractions and courtesy words of the seven other languages.
     "je vous nous au du mon ma mes sur dans pas merci avec s'il ich wir mein meine meinen im aus dem bis bitte "
     "auf für noch auch yo mi del al lo favor muy qué cómo está mio mia della sono è ho nel gli anche come ik "
-    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada"
+    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada e y"
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
 _OTHER = frozenset(_OTHER_WORDS.split(" "))

@@ -97,6 +97,7 @@ _STREET_SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|"
     r"terrace|way|"
     r"parkway|pkwy|highway|hwy|route|pass|bridge|crescent|close|gardens|row|alley|trail|circle|cir|plaza|"
+    r"loop|mews|grove|walk|hill|"
     r"straße|strasse|str|gasse|weg|utca|u|gata|gatan|gade|vej|vegen|veien|rue|via|calle|avenida|ru"
     r"a|rúa|laan|tér|"
     r"straat|plein|ulica|ul|tie|katu)\.?"
@@ -136,7 +137,7 @@ _LEAD_ALWAYS = (
     r"rue|calle|rua|rúa|chemin|piazza|piazzale|corso|viale|vicolo|largo|paseo|carrer|travessa|travesía|praça|"
     r"praca|alameda|estrada|avenida|avda\.?|impasse|allée|quai|ul\.|al\.|os\.|ulica|aleja|pl\."
 )
-_LEAD_NUMBERED = r"via|avenue|boulevard|bd\.?|route|plaza|place|cours|av\.|c/"
+_LEAD_NUMBERED = r"via|vía|avenue|boulevard|bd\.?|route|plaza|place|cours|av\.|c/"
 _NAME_PART = r"(?:[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'.-]*|[IVX]+)"
 _LINK = r"(?:de|del|de la|della|dello|dei|degli|delle|la|le|les|des|du|da|das|do|dos|di|van|von|der|d')"
 _ADDRESS_LEAD = re.compile(
@@ -236,11 +237,11 @@ def _dates_of_birth(text: str) -> Iterator[Entity]:
 def _lead_streets(text: str) -> Iterator[tuple[int, int]]:
     for m in _ADDRESS_LEAD.finditer(text):
         lead = m.group("lead").lower()
-        if re.fullmatch(_LEAD_NUMBERED, lead, re.IGNORECASE) and not (
-            m.group("number") or _NUMBER_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
-        ):
+        before = _NUMBER_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+        if re.fullmatch(_LEAD_NUMBERED, lead, re.IGNORECASE) and not (m.group("number") or before):
             continue
-        yield m.start(), m.end()
+        # "5 allée des Roses": the house number before the street word belongs to the address.
+        yield (m.start() - len(before.group(0)) if before else m.start()), m.end()
 
 
 def _addresses(text: str) -> Iterator[Entity]:
@@ -258,10 +259,17 @@ def _addresses(text: str) -> Iterator[Entity]:
             merged[-1][1] = max(end, merged[-1][1])
         else:
             merged.append([start, end])
-    for start, end in merged:
+    for first, end in merged:
+        # A pattern led by any capitalised word may take in the sentence before the street ("Deliver to ...").
+        start = max([first, *(m.end() for m in _LEAD_IN.finditer(text, first, end))])
         yield Entity("ADDRESS", start, _extend_lines(text, _extend_town(text, start, end)), 0.7)
 
 
+# Prepositions that introduce an address in the eight languages and rarely sit inside a street name.
+_LEAD_IN = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?i:to|at|into|from|naar|op|bei|nach|an|à|au|aux|al|alla|przy|na|em|para|en|in|a)"
+    r"[ \t]+(?=[A-Z\u00C0-\u00DE\u0100-\u024F0-9])"
+)
 _POSTCODE_END = re.compile(_POSTCODE + r"$")
 _TOWN = r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
 _TAIL_POSTCODE = re.compile(r",?[ \t]*" + _POSTCODE + r"[ \t]+" + _TOWN)

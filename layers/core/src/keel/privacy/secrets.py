@@ -58,6 +58,12 @@ _PASSWORD = re.compile(
     r"(?:[:=]|\b(?:is|was|lautet|ist|est|es|era|é|è|to|jest|:))[ \t]*[\"'“«]?(?P<value>[^\s\"'”»]{6,64})",
     re.IGNORECASE,
 )
+# A value after a generic key label ("token: 1234567890abcdef", "client_secret=..."): letters and digits, 12+.
+_LABELLED = re.compile(
+    r"(?<![\w-])(?:[\w-]*(?:token|key|secret)|bearer)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?P<value>(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]{12,})",
+    re.IGNORECASE,
+)
 # Credentials inside a URL or connection string: scheme://user:PASSWORD@host.
 _URL_PASSWORD = re.compile(
     r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{0,64}:(?P<value>[^\s@/]{1,128})@[\w.-]+", re.IGNORECASE
@@ -123,6 +129,8 @@ def find_secrets(text: str) -> list[Entity]:
 
 def _passwords(text: str) -> Iterator[tuple[int, int]]:
     for m in _URL_PASSWORD.finditer(text):
+        yield m.span("value")
+    for m in _LABELLED.finditer(text):
         yield m.span("value")
     for m in _PASSWORD.finditer(text):
         value = m.group("value").rstrip(".,;:!?)")
