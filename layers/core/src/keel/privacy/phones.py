@@ -108,11 +108,20 @@ def _look_alike(text: str, start: int, end: int, dates: list[tuple[int, int]]) -
     # Part of a longer run of digits (a card number, an IBAN's digits): not a phone on its own.
     if _RUN_BEFORE.search(text[max(0, start - 2) : start]) or _RUN_AFTER.match(text[end : end + 2]):
         return True
-    if raw.isdigit() and not CUE.search(text[max(0, start - 40) : end + 20]):
-        return True
-    if start > 0 and text[start - 1] in "#/":
+    if (start > 0 and text[start - 1] in "#/") or _skipped(text, start, end, []):
         return True
     return bool(_AMOUNT_BEFORE.search(text[max(0, start - 5) : start]) or _AMOUNT_AFTER.match(text[end : end + 5]))
+
+
+def _skipped(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
+    """A candidate no phone can come out of: within a date, a bare run of digits without a phone word, or the tail
+    of an id glued to letters by a hyphen ("INV-2024-00912", "ORD-4471203")."""
+    raw = text[start:end]
+    if any(s <= start and end <= e for s, e in dates):
+        return True
+    if raw.isdigit() and not CUE.search(text[max(0, start - 40) : end + 20]):
+        return True
+    return start >= 2 and text[start - 1] == "-" and text[start - 2].isalpha()
 
 
 def find_phones(text: str) -> list[Entity]:
@@ -127,6 +136,9 @@ def find_phones(text: str) -> list[Entity]:
             continue
         # Shapes of other numbers, decided by their own recognizers: a card (4-4-4-4, Luhn) or a US SSN (3-2-4).
         if _SSN_SHAPE.fullmatch(raw) or (_CARD_SHAPE.fullmatch(raw) and luhn_ok(re.sub(r"\D", "", raw))):
+            continue
+        # Cheap verdicts before the matcher runs: inside a date, a bare run with no phone word, part of an id.
+        if _skipped(text, candidate.start(), candidate.end(), dates):
             continue
         international = raw.lstrip("(").startswith("+") and not _SEPARATES_NUMBERS.search(raw)
         offset = max(0, candidate.start() - _MARGIN)
