@@ -75,10 +75,10 @@ PII_DENSE = (
 def test_masking_cost_on_a_message_dense_with_pii() -> None:
     """Masking alone, per 500 characters, on the two messages above and one dense with phones, streets and keys.
 
-    Measured on this machine, 2026-12-04 ~22:15 UTC (load average ~6 on 2 cores), the code before and after the
-    issue 17 phone/secret/address round, interleaved runs of the same script (150 messages each):
-    before mask_fast p50 1.1 / p95 1.6-5.3 ms, mask_full p50 19-36 / p95 26-53 ms;
-    after  mask_fast p50 1.5 / p95 6.7-7.0 ms, mask_full p50 19-32 / p95 26-55 ms.
+    Measured 2026-12-04 22:12-22:22 UTC on this machine under load (load average 5-8 on 2 cores), the code before
+    and after the second issue 17 round, interleaved runs: mask_fast p50 1.05-1.14 -> 1.53-1.64 ms (about 1.4x:
+    libphonenumber's matcher on phone-shaped runs, the password, label and street patterns), p95 1.5-5.3 -> 1.8-7.6;
+    mask_full p50 17-39 -> 18-40 ms, p95 34-59 -> 23-55 (noise larger than any change).
     """
     fast, full = PiiMasker("fast"), PiiMasker("full")
     texts = [m[:500] for m in MESSAGES] + [PII_DENSE[:500]]
