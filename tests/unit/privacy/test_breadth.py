@@ -164,3 +164,8 @@ def test_a_key_label_before_a_plain_word_is_no_secret() -> None:
 )
 def test_address_spans_start_at_the_street_and_keep_the_house_number(text: str, address: str) -> None:
     assert _found(text) == [("ADDRESS", address)]
+
+
+def test_the_town_after_a_street_belongs_to_the_address() -> None:
+    text = "I live at 742 Evergreen Terrace, Springfield, OR 97403 since May."
+    assert _found(text) == [("ADDRESS", "742 Evergreen Terrace, Springfield, OR 97403")]

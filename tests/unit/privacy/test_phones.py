@@ -76,3 +76,21 @@ def test_look_alikes_are_not_phones(text: str) -> None:
 def test_the_masker_uses_the_phone_finder() -> None:
     text = "Bel me even op 06 12345678."
     assert [(e.type, text[e.start : e.end]) for e in FAST.detect(text)] == [("PHONE", "06 12345678")]
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("Call 555-123-4567 now.", "555-123-4567"),
+        ("My cell is (555) 123-4567.", "(555) 123-4567"),
+        ("Phone: 555.123.4567 x12", "555.123.4567 x12"),
+        ("Fax 0049 30 123 45 67 please.", "0049 30 123 45 67"),
+    ],
+)
+def test_phone_layouts_are_masked_even_when_not_valid_in_a_numbering_plan(text: str, number: str) -> None:
+    assert _phones(text) == [number]
+
+
+@pytest.mark.parametrize("text", ["ISBN 978-3-16-148410-0", "invoice 2024-00123 paid", "build 10.0.19045.3803"])
+def test_layouts_of_other_numbers_are_not_phone_shaped(text: str) -> None:
+    assert _phones(text) == []

@@ -7,8 +7,10 @@ written with slashes and timestamps. Look-alikes are kept out by three more rule
 (no separator, no "+") is a phone only with a phone word nearby, since it is more often an order or account
 number; nothing that overlaps a date or time is a phone; and a match inside a longer run of digits (a card
 number, an IBAN) is not taken. A number written in international form ("+33 ...") with a known country code
-is masked even when the national part is not a valid number, because a mistyped or fictional number is
-still someone's number as far as the conversation is concerned.
+is masked even when the national part is not a valid number, and so is a number in a layout only phone numbers
+take (North American 3-3-4, an area code in brackets, a trunk "0" and digit groups) when its length is possible
+in one of the regions: a mistyped or fictional number ("555-0142") is still someone's number as far as the
+conversation is concerned.
 """
 
 from __future__ import annotations
@@ -86,6 +88,32 @@ def _international_fallback(raw: str) -> bool:
     return pn.region_code_for_country_code(number.country_code) != pn.UNKNOWN_REGION
 
 
+# Layouts only phone numbers take, for numbers that are not valid in a numbering plan (fictional "555" numbers,
+# typos): North American 3-3-4, an area code in brackets, "00" and a country code, a trunk "0" and digit groups.
+_SHAPED = re.compile(
+    r"(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?"
+    r"|\(\d{2,5}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){1,3}"
+    r"|00\d{1,3}[ .-]\d{1,4}(?:[ .-]\d{2,4}){2,4}"
+    r"|0\d{1,4}[ ./-]\d{2,4}(?:[ .-]\d{2,4}){1,3}",
+    re.IGNORECASE,
+)
+
+
+def _phone_shaped(raw: str) -> bool:
+    """A phone layout whose length libphonenumber finds possible in one of the regions (not necessarily valid)."""
+    pn = _library()
+    stripped = raw.strip()
+    if not _SHAPED.fullmatch(stripped):
+        return False
+    for region in REGIONS:
+        try:
+            if pn.is_possible_number(pn.parse(stripped, region)):
+                return True
+        except pn.NumberParseException:
+            continue
+    return False
+
+
 def _in_window(window: str, digits: int, international: bool) -> list[tuple[int, int]]:
     """Spans the matcher finds in any region; stops once the found spans hold every digit of the candidate. A
     number in international form ("+49 ...") reads the same from every region: one pass is enough."""
@@ -144,7 +172,7 @@ def find_phones(text: str) -> list[Entity]:
         offset = max(0, candidate.start() - _MARGIN)
         window = text[offset : candidate.end() + _MARGIN]
         spans = [(s + offset, e + offset) for s, e in _in_window(window, digits, international)]
-        if not spans and _international_fallback(raw):
+        if not spans and (_international_fallback(raw) or _phone_shaped(raw)):
             spans = [candidate.span()]
         found += [Entity("PHONE", s, e, 0.7) for s, e in spans if not _look_alike(text, s, e, dates)]
     return found

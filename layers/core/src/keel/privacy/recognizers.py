@@ -273,14 +273,19 @@ _LEAD_IN = re.compile(
 _POSTCODE_END = re.compile(_POSTCODE + r"$")
 _TOWN = r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
 _TAIL_POSTCODE = re.compile(r",?[ \t]*" + _POSTCODE + r"[ \t]+" + _TOWN)
+_TAIL_COMMA_TOWN = re.compile(
+    r",[ \t]*" + _TOWN + r"(?:[ \t]+" + _TOWN + r")?(?:,[ \t]*(?:[A-Z]{2}\b|" + _TOWN + r"))?"
+    r"(?:[ \t]+(?:\d{5}(?:-\d{4})?|" + _POSTCODE + r")\b)?"
+)
 # A US address ends with its state and ZIP code; the word after it is not a town.
 _US_ZIP_END = re.compile(r"\b[A-Z]{2}[ \t]+\d{5}$")
 _TAIL_TOWN = re.compile(r"[ \t]+" + _TOWN)
 
 
 def _extend_town(text: str, start: int, end: int) -> int:
-    """Take in the town after a postcode ("..., 69007" + " Lyon") or a ", postcode town" tail."""
-    tail = _TAIL_POSTCODE.match(text, end)
+    """Take in the town after a postcode ("..., 69007" + " Lyon"), a ", postcode town" tail, or a ", Town" tail
+    with an optional region and postcode ("742 Evergreen Terrace" + ", Springfield, OR 97403")."""
+    tail = _TAIL_POSTCODE.match(text, end) or _TAIL_COMMA_TOWN.match(text, end)
     if tail:
         return tail.end()
     if _POSTCODE_END.search(text[start:end]) and not _US_ZIP_END.search(text[start:end]):
