@@ -94,3 +94,9 @@ def test_phone_layouts_are_masked_even_when_not_valid_in_a_numbering_plan(text: 
 @pytest.mark.parametrize("text", ["ISBN 978-3-16-148410-0", "invoice 2024-00123 paid", "build 10.0.19045.3803"])
 def test_layouts_of_other_numbers_are_not_phone_shaped(text: str) -> None:
     assert _phones(text) == []
+
+
+def test_two_plain_groups_need_a_phone_word_and_groups_of_four_are_no_layout() -> None:
+    assert _phones("case 2024-00123 closed") == []
+    assert _phones("Il codice 6790 6870 5502 compare nel registro.") == []
+    assert _phones("001-234-567-8901x123 is my number") == ["001-234-567-8901x123"]

@@ -47,6 +47,7 @@ _AMOUNT_AFTER = re.compile(r"^(?:[.,]\d{1,2}(?!\d))|^[ \t]?" + _CURRENCY + r"\b"
 
 # Two numbers side by side in one candidate ("+33 6 12 34 56 78 / +33 1 42 68 53 00").
 _SEPARATES_NUMBERS = re.compile(r"[ \t]/|/[ \t]|[ \t]{2,}|\+.*\+")
+_EXTENSION = re.compile(r"[ \t]?(?:x|ext\.?|#)[ \t]?\d{1,5}$", re.IGNORECASE)
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _CARD_SHAPE = re.compile(r"\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}")
 _RUN_BEFORE = re.compile(r"\d[ .\-\u00a0]?$")
@@ -88,30 +89,41 @@ def _international_fallback(raw: str) -> bool:
     return pn.region_code_for_country_code(number.country_code) != pn.UNKNOWN_REGION
 
 
-# Layouts only phone numbers take, for numbers that are not valid in a numbering plan (fictional "555" numbers,
-# typos): North American 3-3-4, an area code in brackets, "00" and a country code, a trunk "0" and digit groups.
-_SHAPED = re.compile(
-    r"(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]\d{4}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?"
-    r"|\(\d{2,5}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){1,3}"
-    r"|00\d{1,3}[ .-]\d{1,4}(?:[ .-]\d{2,4}){2,4}"
-    r"|0\d{1,4}[ ./-]\d{2,4}(?:[ .-]\d{2,4}){1,3}",
+# Phone layouts, for numbers that are not valid in a numbering plan (fictional "555" numbers, typos, generated test
+# data): an optional "+CC", "00CC" or "001-" prefix, an area code (bracketed or not), two to four digit groups, an
+# optional extension. The length must still be possible in one of the regions.
+_LAYOUT = re.compile(
+    r"(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?|\d{1,5}[ .-])(?:\(0\)[ ]?)?"
+    r"\d{2,5}(?:[ .-]\d{2,5}){0,3}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?",
     re.IGNORECASE,
 )
 
 
-def _phone_shaped(raw: str) -> bool:
-    """A phone layout whose length libphonenumber finds possible in one of the regions (not necessarily valid)."""
+def _phone_layouts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans in a phone layout whose length libphonenumber finds possible in one of the regions. Two plain digit
+    groups ("2024-00123") read as well as an invoice or case number: those need a phone word nearby; plain groups of
+    four are left to the card and account readings."""
     pn = _library()
-    stripped = raw.strip()
-    if not _SHAPED.fullmatch(stripped):
-        return False
-    for region in REGIONS:
-        try:
-            if pn.is_possible_number(pn.parse(stripped, region)):
-                return True
-        except pn.NumberParseException:
+    spans = []
+    for m in _LAYOUT.finditer(text, start, end):
+        raw = m.group(0)
+        if not MIN_DIGITS <= _digits(raw) <= MAX_DIGITS + 2:
             continue
-    return False
+        plain = not re.search(r"[+()x]|^00", raw, re.IGNORECASE)
+        groups = [len(g) for g in re.findall(r"\d+", raw)]
+        # Groups of four only ("6790 6870 5502") are how account, card and reference numbers are written.
+        if plain and set(groups) == {4}:
+            continue
+        if plain and len(groups) < 3 and not CUE.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
+        for region in REGIONS:
+            try:
+                if pn.is_possible_number(pn.parse(raw, region)):
+                    spans.append(m.span())
+                    break
+            except pn.NumberParseException:
+                continue
+    return spans
 
 
 def _in_window(window: str, digits: int, international: bool) -> list[tuple[int, int]]:
@@ -130,7 +142,7 @@ def _in_window(window: str, digits: int, international: bool) -> list[tuple[int,
 
 def _look_alike(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
     """Whether a span libphonenumber accepted is more likely a date, an amount, an id or part of a longer number."""
-    raw = text[start:end]
+    raw = _EXTENSION.sub("", text[start:end])
     if not MIN_DIGITS <= _digits(raw) <= MAX_DIGITS or any(start < e and s < end for s, e in dates):
         return True
     # Part of a longer run of digits (a card number, an IBAN's digits): not a phone on its own.
@@ -172,7 +184,11 @@ def find_phones(text: str) -> list[Entity]:
         offset = max(0, candidate.start() - _MARGIN)
         window = text[offset : candidate.end() + _MARGIN]
         spans = [(s + offset, e + offset) for s, e in _in_window(window, digits, international)]
-        if not spans and (_international_fallback(raw) or _phone_shaped(raw)):
-            spans = [candidate.span()]
-        found += [Entity("PHONE", s, e, 0.7) for s, e in spans if not _look_alike(text, s, e, dates)]
+        accepted = [(s, e) for s, e in spans if not _look_alike(text, s, e, dates)]
+        if not accepted:
+            # Not valid anywhere: a number in international form or in a phone layout of possible length.
+            spans = [candidate.span()] if _international_fallback(raw) else []
+            spans += _phone_layouts(text, candidate.start(), candidate.end())
+            accepted = [(s, e) for s, e in spans if not _look_alike(text, s, e, dates)][:1] if spans else []
+        found += [Entity("PHONE", s, e, 0.7) for s, e in accepted]
     return found
