@@ -31,9 +31,9 @@ CANDIDATE = re.compile(
     r"(?:\+|\(\+?)?\d[\d \t().\-/\u00a0]{4,26}\d(?:[ \t]?(?:x|ext\.?|#)[ \t]?\d{1,5})?", re.IGNORECASE
 )
 CUE = re.compile(
-    r"\b(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|contact|whatsapp|sms|text me|reach me|number|"
-    r"téléphone|portable|numéro|telefon|handy|rufnummer|nummer|teléfono|móvil|llama|telefono|cellulare|"
-    r"numero|bel|mobiel|telefoonnummer|telefon|komórka|numer|telemóvel|telefone|número|ligue)\b",
+    r"\b(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|contact|office|whatsapp|sms|text me|reach me|"
+    r"téléphone|portable|telefon|handy|rufnummer|teléfono|móvil|llama|telefono|cellulare|bel|mobiel|"
+    r"telefoonnummer|komórka|telemóvel|telefone|ligue)\b",
     re.IGNORECASE,
 )
 _DATETIME = re.compile(
@@ -90,39 +90,46 @@ def _international_fallback(raw: str) -> bool:
 
 
 # Phone layouts, for numbers that are not valid in a numbering plan (fictional "555" numbers, typos, generated test
-# data): an optional "+CC", "00CC" or "001-" prefix, an area code (bracketed or not), two to four digit groups, an
-# optional extension. The length must still be possible in one of the regions.
+# data): an optional "+CC", "00CC" or "001-" prefix, an area code (bracketed or not), digit groups, an optional
+# extension (the layout the recognizer had before libphonenumber's matcher). The length must still be possible.
 _LAYOUT = re.compile(
-    r"(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?|\d{1,5}[ .-])(?:\(0\)[ ]?)?"
-    r"\d{2,5}(?:[ .-]\d{2,5}){0,3}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?",
+    r"(?<![\w+.:-])(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?|001-)?(?:\(\d{1,5}\)[ .-]?|\d{1,5}[ .-]?)(?:\(0\)[ ]?)?"
+    r"\d{2,5}(?:[ .-]?\d{2,5}){1,3}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?(?![\w.:]\d)",
     re.IGNORECASE,
 )
+# Where a number written without "+" may still be possible: the eight languages' regions and a few more whose
+# numbers often appear in English text; "+" and the digits is tried too ("44 20 7946 0958").
+_LAYOUT_REGIONS: tuple[str | None, ...] = (*REGIONS, "AU", "BE", "CH", "SE", "IN", None)
+
+
+def _possible(raw: str) -> bool:
+    pn = _library()
+    digits = re.sub(r"\D", "", _EXTENSION.sub("", raw))
+    for candidate in [raw] if raw.startswith("+") else [raw, "+" + digits]:
+        for region in _LAYOUT_REGIONS:
+            try:
+                if pn.is_possible_number(pn.parse(candidate, region)):
+                    return True
+            except pn.NumberParseException:
+                continue
+    return False
 
 
 def _phone_layouts(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans in a phone layout whose length libphonenumber finds possible in one of the regions. Two plain digit
-    groups ("2024-00123") read as well as an invoice or case number: those need a phone word nearby; plain groups of
-    four are left to the card and account readings."""
-    pn = _library()
+    """Spans in a phone layout whose length libphonenumber finds possible in some region. Two plain digit groups
+    ("2024-00123") read as well as an invoice or case number: those need a phone word nearby; plain groups of four
+    are left to the card and account readings."""
     spans = []
     for m in _LAYOUT.finditer(text, start, end):
-        raw = m.group(0)
-        if not MIN_DIGITS <= _digits(raw) <= MAX_DIGITS + 2:
-            continue
+        raw = m.group(0).rstrip(" .-")
         plain = not re.search(r"[+()x]|^00", raw, re.IGNORECASE)
-        groups = [len(g) for g in re.findall(r"\d+", raw)]
-        # Groups of four only ("6790 6870 5502") are how account, card and reference numbers are written.
-        if plain and set(groups) == {4}:
+        groups = [len(g) for g in re.findall(r"\d+", _EXTENSION.sub("", raw))]
+        if not MIN_DIGITS <= sum(groups) <= MAX_DIGITS or (plain and set(groups) == {4}):
             continue
         if plain and len(groups) < 3 and not CUE.search(text[max(0, m.start() - 40) : m.start()]):
             continue
-        for region in REGIONS:
-            try:
-                if pn.is_possible_number(pn.parse(raw, region)):
-                    spans.append(m.span())
-                    break
-            except pn.NumberParseException:
-                continue
+        if len(set(re.sub(r"\D", "", raw))) >= 3 and _possible(raw):
+            spans.append((m.start(), m.start() + len(raw)))
     return spans
 
 
