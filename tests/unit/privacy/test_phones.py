@@ -100,3 +100,14 @@ def test_two_plain_groups_need_a_phone_word_and_groups_of_four_are_no_layout() -
     assert _phones("case 2024-00123 closed") == []
     assert _phones("Il codice 6790 6870 5502 compare nel registro.") == []
     assert _phones("001-234-567-8901x123 is my number") == ["001-234-567-8901x123"]
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("Call 001-584-514-8525x38885 today.", "001-584-514-8525x38885"),
+        ("Call 1 (926) 018-1590 today.", "1 (926) 018-1590"),
+    ],
+)
+def test_long_extensions_and_a_leading_country_digit(text: str, number: str) -> None:
+    assert _phones(text) == [number]

@@ -93,7 +93,8 @@ def _international_fallback(raw: str) -> bool:
 # data): an optional "+CC", "00CC" or "001-" prefix, an area code (bracketed or not), digit groups, an optional
 # extension (the layout the recognizer had before libphonenumber's matcher). The length must still be possible.
 _LAYOUT = re.compile(
-    r"(?<![\w+.:-])(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?|001-)?(?:\(\d{1,5}\)[ .-]?|\d{1,5}[ .-]?)(?:\(0\)[ ]?)?"
+    r"(?<![\w+.:-])(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?|001-|1[ .-]?(?=\())?"
+    r"(?:\(\d{1,5}\)[ .-]?|\d{1,5}[ .-]?)(?:\(0\)[ ]?)?"
     r"\d{2,5}(?:[ .-]?\d{2,5}){1,3}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?(?![\w.:]\d)",
     re.IGNORECASE,
 )
@@ -177,7 +178,7 @@ def find_phones(text: str) -> list[Entity]:
     found: list[Entity] = []
     for candidate in CANDIDATE.finditer(text):
         raw = candidate.group(0)
-        digits = _digits(raw)
+        digits = _digits(_EXTENSION.sub("", raw))
         # Too few digits, or one long run (a card number, an IBAN's digits) that holds no second number.
         if digits < MIN_DIGITS or (digits > MAX_DIGITS + 2 and not _SEPARATES_NUMBERS.search(raw)):
             continue
