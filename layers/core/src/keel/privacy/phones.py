@@ -117,17 +117,18 @@ def _possible(raw: str) -> bool:
 
 
 def _phone_layouts(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans in a phone layout whose length libphonenumber finds possible in some region. Two plain digit groups
-    ("2024-00123") read as well as an invoice or case number: those need a phone word nearby; plain groups of four
-    are left to the card and account readings."""
+    """Spans in a phone layout whose length libphonenumber finds possible in some region. Two digit groups joined by
+    a hyphen, dot or slash ("2024-00123") read as well as an invoice or case number: those need a phone word nearby;
+    three or more plain groups of four are left to the card and account readings."""
     spans = []
     for m in _LAYOUT.finditer(text, start, end):
         raw = m.group(0).rstrip(" .-")
         plain = not re.search(r"[+()x]|^00", raw, re.IGNORECASE)
         groups = [len(g) for g in re.findall(r"\d+", _EXTENSION.sub("", raw))]
-        if not MIN_DIGITS <= sum(groups) <= MAX_DIGITS or (plain and set(groups) == {4}):
+        if not MIN_DIGITS <= sum(groups) <= MAX_DIGITS or (plain and len(groups) > 2 and set(groups) == {4}):
             continue
-        if plain and len(groups) < 3 and not CUE.search(text[max(0, m.start() - 40) : m.start()]):
+        hyphenated_pair = plain and len(groups) < 3 and not re.fullmatch(r"\d+[ \u00a0]\d+", raw)
+        if hyphenated_pair and not CUE.search(text[max(0, m.start() - 40) : m.start()]):
             continue
         if len(set(re.sub(r"\D", "", raw))) >= 3 and _possible(raw):
             spans.append((m.start(), m.start() + len(raw)))
@@ -148,13 +149,14 @@ def _in_window(window: str, digits: int, international: bool) -> list[tuple[int,
     return sorted(seen)
 
 
-def _look_alike(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> bool:
-    """Whether a span libphonenumber accepted is more likely a date, an amount, an id or part of a longer number."""
+def _look_alike(text: str, start: int, end: int, dates: list[tuple[int, int]], *, runs: bool = True) -> bool:
+    """Whether a span is more likely a date, an amount, an id or (with `runs`, for the matcher's spans, which it
+    may carve out of a longer number) part of a longer run of digits."""
     raw = _EXTENSION.sub("", text[start:end])
     if not MIN_DIGITS <= _digits(raw) <= MAX_DIGITS or any(start < e and s < end for s, e in dates):
         return True
     # Part of a longer run of digits (a card number, an IBAN's digits): not a phone on its own.
-    if _RUN_BEFORE.search(text[max(0, start - 2) : start]) or _RUN_AFTER.match(text[end : end + 2]):
+    if runs and (_RUN_BEFORE.search(text[max(0, start - 2) : start]) or _RUN_AFTER.match(text[end : end + 2])):
         return True
     if (start > 0 and text[start - 1] in "#/") or _skipped(text, start, end, []):
         return True
@@ -197,6 +199,6 @@ def find_phones(text: str) -> list[Entity]:
             # Not valid anywhere: a number in international form or in a phone layout of possible length.
             spans = [candidate.span()] if _international_fallback(raw) else []
             spans += _phone_layouts(text, candidate.start(), candidate.end())
-            accepted = [(s, e) for s, e in spans if not _look_alike(text, s, e, dates)][:1] if spans else []
+            accepted = [(s, e) for s, e in spans if not _look_alike(text, s, e, dates, runs=False)][:1]
         found += [Entity("PHONE", s, e, 0.7) for s, e in accepted]
     return found
