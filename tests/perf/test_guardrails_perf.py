@@ -75,10 +75,11 @@ PII_DENSE = (
 def test_masking_cost_on_a_message_dense_with_pii() -> None:
     """Masking alone, per 500 characters, on the two messages above and one dense with phones, streets and keys.
 
-    Measured 2026-12-04 22:12-22:22 UTC on this machine under load (load average 5-8 on 2 cores), the code before
-    and after the second issue 17 round, interleaved runs: mask_fast p50 1.05-1.14 -> 1.53-1.64 ms (about 1.4x:
-    libphonenumber's matcher on phone-shaped runs, the password, label and street patterns), p95 1.5-5.3 -> 1.8-7.6;
-    mask_full p50 17-39 -> 18-40 ms, p95 34-59 -> 23-55 (noise larger than any change).
+    Measured 2026-12-04 22:32 UTC on a quiet moment of this machine (load average 3-5 on 2 cores), the code before
+    and after the second issue 17 round, two interleaved runs each: mask_fast p50 1.05-1.07 -> 1.55-1.57 ms, p95
+    1.20-1.22 -> 1.85 (libphonenumber's matcher on phone-shaped runs; the password, label and street patterns);
+    mask_full p50 17.4-18.4 -> 18.4-18.5 ms, p95 21.7-22.9 -> 23.0-24.0. On the two messages of the test above
+    (same moment): mask_fast p50 1.16 -> 1.46, p95 1.25 -> 1.70; screen+mask_full p50 30.9 -> 33.1, p95 33.7 -> 42.5.
     """
     fast, full = PiiMasker("fast"), PiiMasker("full")
     texts = [m[:500] for m in MESSAGES] + [PII_DENSE[:500]]
