@@ -610,8 +610,9 @@ class ChatService:
     def _route(self, principal: Principal, request: ChatRequest) -> tuple[ChatRequest, list[Passage] | None]:
         """Resolve bot "auto": the conversation's bot, else the permitted bot whose sources best match.
 
-        Choosing searches once over the union of the permitted bots' scopes (once per index they read)
-        and returns the chosen bot's passages from that search, so the answer does not search again.
+        Choosing searches once over the union of the permitted bots' scopes (one request over every index
+        they read, each bot's filter confined to its own indices) and returns the chosen bot's passages
+        from that search, so the answer does not search again.
         """
         if request.bot != AUTO_BOT:
             return request, None
@@ -623,13 +624,8 @@ class ChatService:
         if not candidates:
             raise Forbidden("no bot is available to you; ask your administrator for access")
         scopes = {bot: self._deps.access.scope_for(principal, bot) for bot in candidates}
-        by_index: dict[str, list[SearchScope]] = {}
-        for scope in scopes.values():
-            by_index.setdefault(scope.index, []).append(scope)
-        hits: list[Passage] = []
         try:
-            for group in by_index.values():
-                hits += self._deps.retriever.search(union_scope(group), request.message, k=AUTO_PASSAGES)
+            hits = self._deps.retriever.search(union_scope(list(scopes.values())), request.message, k=AUTO_PASSAGES)
         except SearchUnavailable:
             # The answer's own search then meets the outage and degrades the turn honestly.
             return request.model_copy(update={"bot": candidates[0]}), None
