@@ -20,15 +20,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from validate import validate
+
 from keel.escalation.corpus import CONTEXTS, read_families, rows
-from keel.escalation.decision import REASONS
 
 HERE = Path(__file__).resolve().parent
 FAMILIES = HERE / "families"
 OUT = HERE / "holdout.jsonl"
 FROZEN = HERE / "FROZEN"
-LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pl", "pt")
-ROLES = {"user", "assistant", "event", "agent"}
 
 
 def subkinds() -> dict[str, str]:
@@ -62,33 +61,6 @@ def build() -> list[dict[str, Any]]:
 def body(records: list[dict[str, Any]]) -> str:
     """The JSONL text (stable key order, as keel.escalation.corpus.write_jsonl writes it)."""
     return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-
-
-def validate(records: list[dict[str, Any]]) -> list[str]:
-    """Schema problems: duplicate ids, unknown reasons or roles, inconsistent labels, empty texts."""
-    problems = []
-    ids = Counter(r["id"] for r in records)
-    problems += [f"duplicate id {i}" for i, n in ids.items() if n > 1]
-    for r in records:
-        where = r.get("id", "?")
-        if set(r) - {"id", "turns", "expected", "language", "intent", "family", "subkind"}:
-            problems.append(f"{where}: unexpected keys {sorted(set(r))}")
-        exp = r.get("expected") or {}
-        if exp.get("reason") not in REASONS:
-            problems.append(f"{where}: reason {exp.get('reason')!r} not in {REASONS}")
-        if exp.get("escalate") is not (exp.get("reason") != "none"):
-            problems.append(f"{where}: escalate does not follow from reason")
-        if r.get("language") not in LANGUAGES:
-            problems.append(f"{where}: language {r.get('language')!r}")
-        turns = r.get("turns") or []
-        if not turns or turns[-1]["role"] not in ("user", "event"):
-            problems.append(f"{where}: a conversation must end with the user (or an event after the user)")
-        for t in turns:
-            if t.get("role") not in ROLES or not str(t.get("text", "")).strip():
-                problems.append(f"{where}: bad turn {t}")
-        if not any(t["role"] == "user" for t in turns):
-            problems.append(f"{where}: no user turn")
-    return problems
 
 
 def counts(records: list[dict[str, Any]]) -> list[str]:
