@@ -82,15 +82,16 @@ def homoglyph(text: str) -> str:
 def zero_width(text: str) -> str:
     words, k = [], 0
     for word in text.split(" "):
-        if sum(c.isalpha() for c in word) >= 4:
-            chars = []
-            for i, ch in enumerate(word):
-                chars.append(ch)
-                if i % 3 == 2 and i < len(word) - 1:
-                    chars.append(ZERO_WIDTH[k % len(ZERO_WIDTH)])
-                    k += 1
-            word = "".join(chars)
-        words.append(word)
+        if sum(c.isalpha() for c in word) < 4:
+            words.append(word)
+            continue
+        chars = []
+        for i, ch in enumerate(word):
+            chars.append(ch)
+            if i % 3 == 2 and i < len(word) - 1:
+                chars.append(ZERO_WIDTH[k % len(ZERO_WIDTH)])
+                k += 1
+        words.append("".join(chars))
     return " ".join(words)
 
 
