@@ -25,6 +25,7 @@ from keel.conversations.vaults import VaultStore
 from keel.errors import Conflict, Forbidden, InvalidRequest, KeelError, NotFound, RateLimited, SearchUnavailable
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
+from keel.models.deadline import model_deadline
 from keel.models.ports import ChatMessage, Completion
 from keel.privacy.vault import Vault
 
@@ -245,6 +246,8 @@ class TurnDependencies:
     actions: ActionPort | None = None
     wrap_passages: Callable[[Sequence[Passage], Sequence[Any]], str] | None = None
     new_canary: Callable[[], str] | None = None
+    # No model call starts later than this many seconds into the turn (None: only each call's own timeout).
+    model_deadline_seconds: float | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
@@ -339,6 +342,10 @@ class ChatService:
         self, principal: Principal, request: ChatRequest, *, channel: str, correlation_id: str = ""
     ) -> TurnResult:
         """Run the turn for an identified principal (channels with their own identity mapping come here)."""
+        with model_deadline(self._deps.model_deadline_seconds):
+            return self._reply_as(principal, request, channel=channel, correlation_id=correlation_id)
+
+    def _reply_as(self, principal: Principal, request: ChatRequest, *, channel: str, correlation_id: str) -> TurnResult:
         started = time.perf_counter()
         deps = self._deps
         stages: dict[str, float] = {}
