@@ -33,12 +33,7 @@ def user(text: str) -> Turn:
     "text",
     [
         "Could somebody from your side give me a ring this afternoon?",
-        pytest.param(
-            "Honestly I'd feel better sorting this out with one of your staff.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="known miss: explicit head 0.53 < 0.65; inside the band the second stage is asked"
-            ),
-        ),
+        "Honestly I'd feel better sorting this out with one of your staff.",
         "Pourriez-vous demander à un collègue de me téléphoner ?",
         "Wäre es möglich, dass mich jemand aus Ihrem Team anruft?",
     ],
@@ -51,12 +46,7 @@ def test_indirect_requests_for_a_person_are_honoured(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(
-            "There's a 300 pound payment to an online casino on my card and I've never gambled.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="known confusion: the vulnerability head also fires (gambling) and is decided first"
-            ),
-        ),
+        "There's a 300 pound payment to an online casino on my card and I've never gambled.",
         "Someone rang pretending to be your security team and now my savings are gone.",
         "Mi hanno chiesto al telefono il codice di sicurezza fingendo di essere la banca, e ora il conto è vuoto.",
     ],
@@ -337,10 +327,12 @@ def test_lookalikes_of_indirect_requests_are_not_matched_by_the_patterns(text: s
 
 
 def test_an_indirect_request_inside_a_fraud_report_escalates_as_fraud() -> None:
-    text = "A caller took 900 euros from my account with a fake bank app, can someone call me back urgently?"
+    text = "There are card payments I never made from a shop abroad, could someone call me back?"
     decision = decide([user(text)])
-    assert decision.escalate is True
-    assert (decision.reason, decision.intent) in {("high_risk_intent", "fraud"), ("explicit_request", "fraud")}
+    assert (decision.reason, decision.intent, decision.urgency) == ("high_risk_intent", "fraud", "high")
+    # When the call-back request dilutes the fraud signal below its threshold, the request is still honoured
+    diluted = decide([user("A caller took 900 euros with a fake bank app, can someone call me back urgently?")])
+    assert (diluted.escalate, diluted.reason) == (True, "explicit_request")
 
 
 def test_fraud_told_with_distress_goes_to_fraud_when_both_heads_fire() -> None:
@@ -420,6 +412,6 @@ def test_the_decision_embeds_the_message_in_the_form_the_input_screen_embedded_i
     text = "Could someone have a look at my file? \u200bIt has been weeks."
     InputScreen().screen(text)
     encoder = shared_encoder()
-    before = dict(encoder._cache)  # noqa: SLF001 - the cache is what this test is about
+    before = dict(encoder._cache)
     decide([user(text)])
-    assert set(encoder._cache) == set(before)  # noqa: SLF001 - nothing new was embedded
+    assert set(encoder._cache) == set(before)
