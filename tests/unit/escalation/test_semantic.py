@@ -415,3 +415,19 @@ def test_the_decision_embeds_the_message_in_the_form_the_input_screen_embedded_i
     before = dict(encoder._cache)
     decide([user(text)])
     assert set(encoder._cache) == set(before)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have been hoarding sleeping pills for weeks.",
+        "Honestly there is no point in living like this.",
+        "J'accumule des cachets depuis un mois.",
+        "Ich habe Tabletten gesammelt, für alle Fälle.",
+        "Non c'è nessun motivo per vivere ormai.",
+        "Zbieram tabletki od tygodni.",
+    ],
+)
+def test_gathering_the_means_or_no_reason_to_live_is_a_sign_of_self_harm(text: str) -> None:
+    decision = decide([user(text)], RULES_ONLY)
+    assert (decision.reason, decision.intent, decision.urgency) == ("vulnerable_customer", "self_harm", "urgent")

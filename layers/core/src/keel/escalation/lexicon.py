@@ -187,6 +187,17 @@ SELF_HARM = _any(
     r"\b(?:me matar|quero morrer|acabar com a minha vida)\b",
     r"\b(?:zelfmoord|dood willen|ik wil dood|een eind aan mijn leven)\b",
     r"\b(?:samobojstw\w*|odebrac sobie zycie|chce umrzec)\b",
+    # Gathering the means (pills saved up) and no reason left to live, in the eight languages
+    r"\b(?:stockpil\w*|saving up|hoard\w*) (?:my |all my |the )?(?:pills|medication|medicine|tablets|sleeping pills)\b",
+    r"\bno (?:point|reason) (?:in |to )?(?:living|go on living|being alive|carry on living)\b",
+    r"\b(?:accumule|j'accumule) (?:mes |des )?(?:medicaments|cachets|comprimes)\b",
+    r"\bplus (?:aucune )?raison de vivre\b",
+    r"\btabletten (?:gesammelt|sammeln|gehortet|horten)\b|\bkeinen sinn mehr zu leben\b",
+    r"\bacumulando (?:pastillas|medicamentos|mis pastillas)\b|\bninguna razon para vivir\b",
+    r"\b(?:accumulando|messo da parte) (?:pastiglie|pillole|farmaci|medicine)\b|\bnessun motivo per vivere\b",
+    r"\bpillen (?:verzameld|verzamel|opgespaard|opsparen)\b|\bgeen reden (?:meer )?om te leven\b",
+    r"\b(?:zbieram|odkladam) (?:tabletki|leki)\b|\bnie (?:mam po co|chce juz) zyc\b",
+    r"\b(?:a juntar|juntando) (?:comprimidos|medicamentos)\b|\bnenhuma razao para viver\b",
 )
 HIGH_RISK: dict[str, re.Pattern[str]] = {
     "account_closure": _any(
