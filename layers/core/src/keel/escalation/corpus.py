@@ -20,7 +20,10 @@ from typing import Any
 from keel.errors import InvalidRequest
 from keel.escalation.decision import REASONS
 
-CONTEXTS = ("plain", "deflected", "hedging", "event")
+CONTEXTS = ("plain", "deflected", "hedging", "event", "dialogue")
+# A dialogue row spells out every turn: "U: text", "A: text" (an assistant reply), "A0.1: text" (with its
+# confidence) or "E: text" (a system event), separated by "||"; its hedges and events are the author's own.
+_SPEAKERS = {"U": "user", "A": "assistant", "E": "event"}
 TEST_SHARE = 0.35
 # An opening exchange per language: a routine question the bot answered well (with a citation).
 OPENERS: dict[str, tuple[str, str]] = {
@@ -163,6 +166,8 @@ def _turns(family: Family, index: int, text: str) -> list[dict[str, Any]]:
                     hedge["confidence"] = 0.1
                 turns.append(hedge)
         return turns
+    if family.context == "dialogue":
+        return [_spoken(family, part) for part in parts]
     if family.context == "event":
         return [{"role": "user", "text": parts[0]}, {"role": "event", "text": parts[1]}]
     if family.context == "deflected":
@@ -172,6 +177,22 @@ def _turns(family: Family, index: int, text: str) -> list[dict[str, Any]]:
         question, answer = OPENERS[lang]
         return [{"role": "user", "text": question}, {"role": "assistant", "text": answer}, _user(text)]
     return [_user(text)]
+
+
+def _spoken(family: Family, part: str) -> dict[str, Any]:
+    speaker, separator, text = part.partition(":")
+    role = _SPEAKERS.get(speaker[:1])
+    if not separator or role is None or not text.strip():
+        raise InvalidRequest(
+            f"family {family.family}: a dialogue turn is 'U: text', 'A: text', 'A0.3: text' or 'E: text', got {part!r}"
+        )
+    turn: dict[str, Any] = {"role": role, "text": text.strip()}
+    if role == "assistant" and speaker[1:]:
+        try:
+            turn["confidence"] = float(speaker[1:])
+        except ValueError:
+            raise InvalidRequest(f"family {family.family}: {speaker!r} is not 'A' followed by a confidence") from None
+    return turn
 
 
 def _user(text: str) -> dict[str, Any]:

@@ -177,6 +177,7 @@ def decide(
         "failure_events": len(failures),
         "low_confidence_streak": low_streak,
         "rephrase_streak": rephrases,
+        "asked_after_hedge": _asked_after_hedge(turns, policy),
     }
     language = detect_language([u.text for u in users]) if users else "und"
     scores: HeadScores | None = None
@@ -245,7 +246,9 @@ def _by_priority(
     signals: dict[str, Any],
 ) -> Decision | None:
     """Signs of self-harm first; then the phrase patterns (high precision) in reason order; then the heads."""
-    heads = {h for h in HEADS if scores is not None and scores.fires(h)}
+    # The look-alike guards of the phrase patterns ("human resources", "close a ticket", "fraud awareness
+    # training") hold for the heads too: a head never fires on a message that only has the look-alike use.
+    heads = {h for h in HEADS if scores is not None and scores.fires(h)} - _guarded(folded)
     if last_user and ("self_harm" in heads or lexicon.SELF_HARM.search(folded)):
         return _vulnerable("self_harm")
     if last_user and "vulnerable_customer" in rule_intents:
@@ -274,18 +277,35 @@ def _by_priority(
             return found
     if indirect:
         return _explicit(None, "the user asked for a person (indirectly)")
-    if low_streak >= policy.low_confidence_turns or rephrases >= policy.rephrase_turns:
+    # The decision runs before the bot answers the latest message: a user asking again after the bot hedged
+    # low_confidence_turns - 1 times in a row would otherwise read the last hedge before anyone could help.
+    asked_again = low_streak >= 1 and signals.get("asked_after_hedge", False)
+    if low_streak + asked_again >= policy.low_confidence_turns or rephrases >= policy.rephrase_turns:
         detail = (
-            f"{low_streak} low-confidence answers in a row"
-            if low_streak >= policy.low_confidence_turns
+            f"{low_streak} low-confidence answers in a row" + (" and the user asked again" if asked_again else "")
+            if low_streak + asked_again >= policy.low_confidence_turns
             else f"the user rephrased the same question {rephrases} times"
         )
         return Decision(escalate=True, reason="low_confidence", detail=detail)
     return None
 
 
+def _guarded(folded: str) -> set[str]:
+    """Heads whose look-alike guard matches the message and whose own phrase pattern does not match outside it."""
+    guarded: set[str] = set()
+    if folded and lexicon.EXPLICIT_EXCLUSIONS.search(folded):
+        guarded.add("explicit_request")
+    for intent, exclusion in lexicon.HIGH_RISK_EXCLUSIONS.items():
+        if not folded or not exclusion.search(folded):
+            continue
+        pattern = lexicon.HIGH_RISK.get(intent)
+        if pattern is None or not _matches_outside(pattern, exclusion, folded):
+            guarded.add(intent)
+    return guarded
+
+
 def _by_heads(scores: HeadScores, heads: set[str], policy: EscalationPolicy) -> Decision | None:
-    risky = _strongest_high_risk(scores, policy)
+    risky = _strongest_high_risk(scores, heads, policy)
     if "vulnerable_customer" in heads:
         # Fraud told with distress ("I'm shaking, my savings are gone") also lights the vulnerability head: the
         # tie-break learnt on the train split sends it to fraud, except for signs that cannot wait.
@@ -332,8 +352,8 @@ def _high_risk(intent: str, by: str) -> Decision:
     )
 
 
-def _strongest_high_risk(scores: HeadScores, policy: EscalationPolicy) -> str | None:
-    fired = [h for h in HIGH_RISK_HEADS if scores.fires(h) and h in policy.high_risk_intents]
+def _strongest_high_risk(scores: HeadScores, heads: set[str], policy: EscalationPolicy) -> str | None:
+    fired = [h for h in HIGH_RISK_HEADS if h in heads and h in policy.high_risk_intents]
     return max(fired, key=scores.margin) if fired else None
 
 
@@ -423,11 +443,19 @@ def _failure_events(turns: Sequence[Turn]) -> list[tuple[str, bool]]:
         if turn.role == "assistant":
             break
         if turn.role == "event":
-            folded = lexicon.fold(turn.text)
+            folded = lexicon.event_form(turn.text)
             uncertain = bool(lexicon.UNCERTAIN_EVENT.search(folded))
             if uncertain or (lexicon.FAILURE_EVENT.search(folded) and not lexicon.BENIGN_EVENT.search(folded)):
                 recent.append((turn.text, uncertain))
     return recent
+
+
+def _asked_after_hedge(turns: Sequence[Turn], policy: EscalationPolicy) -> bool:
+    """True when the transcript ends on a user message that follows a low-confidence answer."""
+    spoken = [t for t in turns if t.role in ("user", "assistant")]
+    return len(spoken) >= 2 and spoken[-1].role == "user" and spoken[-2].role == "assistant" and (
+        _is_low_confidence(spoken[-2], policy)
+    )
 
 
 def _low_confidence_streak(turns: Sequence[Turn], policy: EscalationPolicy) -> int:

@@ -395,36 +395,108 @@ ACRONYMS = frozenset(
 
 # --- no-answer replies and failure events --------------------------------------------------------------
 NO_ANSWER = _any(
-    r"\bi (?:could not|couldn't|can't|cannot|was unable to|am unable to) (?:find|answer|help with|locate)\b",
-    r"\bi (?:don't|do not) (?:know|have (?:that|this|enough) information)\b",
-    r"\bi(?:'m| am) not sure\b|\bnot in the sources\b|\bno (?:relevant )?(?:information|answer) (?:available|found)\b",
-    r"\bcould you rephrase\b|\bi didn't understand\b|\bi did not understand\b",
-    r"\b(?:je ne suis pas sur|je n'ai pas trouve|je ne sais pas|pourriez-vous reformuler)\b",
-    r"\b(?:ich bin (?:mir )?nicht sicher|konnte (?:das|dazu) .{0,30}nicht finden|weiss ich nicht)\b",
-    r"\b(?:no estoy segur[oa]|no (?:he )?encontr[eo]|no lo se)\b",
-    r"\b(?:non sono sicur[oa]|non ho trovato|non lo so)\b",
-    r"\b(?:ik weet het niet(?: zeker)?|kon dit niet vinden|niet gevonden)\b",
-    r"\b(?:nie jestem pewien|nie jestem pewna|nie znalaz\w+|nie wiem)\b",
-    r"\b(?:nao tenho a certeza|nao tenho certeza|nao encontrei|nao sei)\b",
+    # English: could not find / answer, not sure, no information, outside what the sources cover, rephrase
+    r"\bi (?:could not|couldn't|can't|cannot|was unable to|am unable to|wasn't able to|was not able to) "
+    r"(?:find|answer|help with|locate|see|confirm|tell|say|determine|give)\b",
+    r"\bi (?:don't|do not|didn't|did not) (?:know|have (?:that|this|enough|any|specific|the|reliable) (?:information|"
+    r"details|data|answer)|have information|find (?:anything|any))\b|\bi(?:'m| am) (?:afraid|sorry),? i (?:don't|can't|cannot"
+    r"|do not|could not|couldn't)\b",
+    r"\bi(?:'m| am) (?:not (?:sure|certain)|uncertain|unable to)\b|\bnot in the (?:sources|documents)\b",
+    r"\bno (?:relevant |reliable )?(?:information|answer|details|results?) (?:available|found|on|about|for)\b",
+    r"\b(?:could|can) you (?:rephrase|clarify|say that differently|be more specific)\b|\bi did(?:n't| not) understand\b",
+    r"\b(?:outside|beyond) (?:what|the) (?:i|my sources?|the documents?) (?:can|cover|know)\b|\b(?:i have|there is) no (?:information|"
+    r"details|record|answer)\b|\bunfortunately,? (?:i|that'?s not|there is no)\b|\bhard (?:for me )?to say\b",
+    # French
+    r"\b(?:je ne suis pas (?:sur|certain)e?|je n'ai pas trouve|je ne sais pas|pourriez-vous (?:reformuler|preciser))\b",
+    r"\bje n'ai pas (?:d'information|d'informations|de reponse|acces|les informations|cette information)\b|"
+    r"\bje ne (?:peux|parviens|suis) pas (?:a )?(?:repondre|trouver|confirmer|en mesure)\b|\bmalheureusement,? je\b|"
+    r"\baucune information\b|\bje ne trouve pas\b|\bdifficile (?:a|de) dire\b",
+    # German
+    r"\b(?:ich bin (?:mir )?(?:nicht|leider nicht) sicher|konnte (?:das|dazu|ich) .{0,30}nicht finden|weiss ich "
+    r"(?:leider )?nicht)\b",
+    r"\b(?:leider (?:habe|kann|konnte|weiss|finde) ich|ich (?:habe|finde) (?:dazu |hierzu )?(?:keine|nichts)|keine "
+    r"(?:informationen|angaben|antwort) (?:dazu|hierzu|gefunden|vorhanden)|kann ich (?:leider )?nicht (?:beantworten|"
+    r"sagen|bestatigen)|keine (?:informationen|angaben|daten)|konnten sie (?:das )?(?:umformulieren|prazisieren)|schwer zu sagen)\b",
+    # Spanish
+    r"\b(?:no estoy segur[oa]|no (?:he )?encontr[eo]|no lo se|no tengo (?:esa |ninguna |dicha )?(?:informacion|datos|"
+    r"acceso|una respuesta)|no (?:puedo|consigo|logro) (?:responder|encontrar|confirmar)|lamentablemente|lo siento,? "
+    r"no|no dispongo de|podria reformular|no sabria decir)\b",
+    # Italian
+    r"\b(?:non sono (?:sicur[oa]|cert[oa])|non ho trovato|non lo so|non ho (?:questa |queste |alcuna |nessuna )?(?:informazion[ei]|dati|accesso|una risposta)|"
+    r"non (?:posso|riesco a) (?:rispondere|trovare|confermare)|purtroppo non|non dispongo di|potresti riformulare|"
+    r"puoi riformulare|difficile dirlo)\b",
+    # Dutch
+    r"\b(?:ik weet het niet(?: zeker)?|kon dit niet vinden|niet gevonden|ik heb (?:daar |hier )?(?:geen|die) (?:informatie|"
+    r"gegevens|antwoord)|helaas (?:kan|weet|heb|vond) ik|ik kan (?:dat|dit|het) niet (?:vinden|beantwoorden|bevestigen)|"
+    r"ik ben (?:er )?niet zeker|kunt u (?:dat|het) anders formuleren|moeilijk te zeggen)\b",
+    # Polish
+    r"\b(?:nie jestem pew(?:ien|na)|nie znalaz\w+|nie wiem|nie mam (?:tej |takiej |zadnej |zadnych )?(?:informacji|danych|dostepu|odpowiedzi)|niestety,? "
+    r"nie|nie (?:moge|potrafie|umiem) (?:odpowiedziec|znalezc|potwierdzic)|czy mozesz (?:przeformulowac|doprecyzowac)|"
+    r"trudno powiedziec)\b",
+    # Portuguese
+    r"\b(?:nao tenho (?:a )?certeza|nao encontrei|nao sei|nao tenho (?:essa |esta |nenhuma )?(?:informacao|informacoes|dados|acesso|uma "
+    r"resposta)|infelizmente,? nao|nao (?:consigo|posso) (?:responder|encontrar|confirmar)|nao disponho de|pode "
+    r"reformular|dificil dizer)\b",
 )
+# Event texts come in many log styles ("PaymentTimeout", "status=PENDING", "ERR_TIMED_OUT"); `event_form` turns
+# them into words before the patterns below run.
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_LOG_PUNCTUATION = re.compile(r"[_=:;|/\\\[\]{}()<>\"]+")
+
+
+def event_form(text: str) -> str:
+    """An event text as words: camelCase split, log punctuation as spaces, then folded."""
+    return fold(_LOG_PUNCTUATION.sub(" ", _CAMEL.sub(" ", text)))
+
+
 FAILURE_EVENT = _any(
-    r"\btim(?:ed|es)? ?out\b|\btimeout\b",
-    r"\b(?:unavailable|unreachable|outage|down|offline|not responding|no response)\b",
-    r"\b(?:error|errors|exception|failed|failure|failing|crash(?:ed)?)\b",
+    r"\btim(?:ed|es)? ?-?out\b|\btimeout\b|\bdeadline exceeded\b",
+    r"\b(?:unavailable|unreachable|outage|down|offline|not responding|no response|refused|rejected|declined|aborted)\b",
+    r"\b(?:error|errors|err|exception|failed|failure|failing|fail|crash(?:ed)?|fault)\b",
     r"\b(?:5\d\d|throttl\w*|rate limit\w*)\b",
     r"\b(?:missing|not found|no data|corrupt\w*) (?:data|record|records|document|documents|profile|customer)?\b",
     r"\bmissing data\b|\bdata (?:is )?missing\b",
+    # French, German, Spanish, Italian, Dutch, Polish, Portuguese
+    r"\b(?:echec|echoue|erreur|indisponible|delai (?:depasse|expire|d'attente depasse)|panne)\b",
+    r"\b(?:fehler|fehlgeschlagen|zeituberschreitung|nicht erreichbar|abgebrochen|abgelehnt|storung)\b",
+    r"\b(?:fallo|fallid[oa]|error|tiempo de espera agotado|no disponible|caido|rechazad[oa])\b",
+    r"\b(?:errore|fallit[oa]|non riuscit[oa]|non disponibile|tempo scaduto|rifiutat[oa]|interrott[oa])\b",
+    r"\b(?:fout|mislukt|storing|niet beschikbaar|time-?out|geweigerd|afgebroken)\b",
+    r"\b(?:blad|nieudan\w*|niedostepn\w*|przekroczono czas|odrzucon\w*|awaria)\b",
+    r"\b(?:erro|falh(?:a|ou)|indisponivel|tempo esgotado|recusad[oa]|abortad[oa])\b",
 )
 # Events whose outcome nobody knows (a payment sent but never confirmed): a person must check, even unasked.
 UNCERTAIN_EVENT = _any(
-    r"\b(?:status|state|outcome|result) (?:is )?(?:unknown|uncertain|unclear)\b",
-    r"\b(?:unknown|uncertain|unclear) (?:status|state|outcome|result)\b",
-    r"\b(?:not|never|no) (?:been )?(?:confirmed|acknowledged)\b|\bno (?:confirmation|acknowledg\w*)\b",
-    r"\bconfirmation not received\b|\b(?:did not|didn't|could not|couldn't) confirm\b",
-    r"\b(?:may|might) (?:not )?have (?:gone through|been applied|been sent|succeeded|failed)\b",
+    r"\b(?:status|state|outcome|result) (?:is |was |still )?(?:unknown|uncertain|unclear|indeterminate|pending|undetermined)\b",
+    r"\b(?:unknown|uncertain|unclear|indeterminate|undetermined) (?:status|state|outcome|result)\b",
+    r"\b(?:not|never|no|not yet) (?:been )?(?:confirmed|acknowledged|verified|settled|reconciled)\b|\bno (?:confirmation|"
+    r"acknowledg\w*|ack|callback|receipt)\b|\bunconfirmed\b|\bunacknowledged\b",
+    r"\bconfirmation not received\b|\b(?:did not|didn't|could not|couldn't|cannot|can't) (?:confirm|verify|determine)\b",
+    r"\b(?:may|might) (?:not )?have (?:gone through|been applied|been sent|succeeded|failed|been charged|been debited)\b",
+    r"\b(?:pending|awaiting|waiting for) (?:confirmation|response|settlement|reply|callback|result|the bank)\b|"
+    r"\bstill (?:pending|processing|in progress)\b|\bstuck (?:in|at|on)\b|\bin doubt\b|\bpartially (?:applied|"
+    r"completed|processed)\b|\bduplicate (?:may|might)\b",
+    # French, German, Spanish, Italian, Dutch, Polish, Portuguese
+    r"\b(?:statut|etat|resultat) (?:inconnu|incertain|indetermine)\b|\b(?:en attente|non confirme|sans confirmation|"
+    r"pas de confirmation|aucune confirmation|pas (?:encore )?confirme)e?s?\b|\btoujours en cours\b",
+    r"\b(?:status|zustand|ergebnis) (?:ist )?(?:unbekannt|unklar|ungewiss|offen)\b|\b(?:ausstehend|unbestatigt|nicht "
+    r"bestatigt|keine (?:bestatigung|ruckmeldung)|noch in bearbeitung|hangt)\b",
+    r"\b(?:estado|resultado) (?:desconocido|incierto|pendiente)\b|\b(?:pendiente de confirmacion|sin confirmar|sin "
+    r"confirmacion|no confirmad[oa]|todavia en proceso)\b",
+    r"\b(?:stato|esito) (?:sconosciuto|incerto|in sospeso)\b|\b(?:in attesa di (?:conferma|esito|risposta)|non "
+    r"confermat[oa]|nessuna conferma|ancora in elaborazione|in sospeso)\b",
+    r"\b(?:status|uitkomst|resultaat) (?:is )?(?:onbekend|onzeker)\b|\b(?:niet bevestigd|geen bevestiging|wacht op "
+    r"bevestiging|nog in behandeling|in afwachting)\b",
+    r"\b(?:status|wynik) (?:jest )?(?:nieznany|niepewny|nieokreslony)\b|\b(?:niepotwierdzon\w*|brak potwierdzenia|"
+    r"oczekuje na potwierdzenie|w toku|oczekujac\w*)\b",
+    r"\b(?:estado|resultado) (?:desconhecido|incerto|pendente)\b|\b(?:pendente|nao confirmad[oa]|sem confirmacao|"
+    r"aguarda(?:ndo)? confirmacao|ainda em processamento)\b",
 )
 # Events that record ordinary things happening ("session resumed", "agent joined") are not failures.
 BENIGN_EVENT = _any(
     r"\b(?:recovered|restored|resolved|back online|succeeded|healthy|no errors?|0 errors)\b",
     r"\b(?:started|resumed|joined|left|switched|language changed|user idle|typing)\b(?!.*\b(?:fail|error|timed))",
+    r"\b(?:confirmed|completed|delivered|settled|succeeded|ok|success|successful)\b(?!.*\b(?:not|fail|error|unknown))",
+    r"\b(?:reussi|confirme|termine|erfolgreich|bestatigt|abgeschlossen|completad[oa]|confirmad[oa]|completat[oa]|"
+    r"confermat[oa]|voltooid|bevestigd|geslaagd|zakonczon\w*|potwierdzon\w*|concluid[oa])\b(?!.*\b(?:non|nicht|no|niet|nie|nao)\b)",
 )
