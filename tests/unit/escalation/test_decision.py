@@ -76,10 +76,15 @@ def test_an_explicit_request_wins_over_every_other_signal() -> None:
     assert decision.intent == "billing_dispute"  # still recorded for the ticket
 
 
-def test_three_low_confidence_answers_escalate_but_two_do_not() -> None:
+def test_two_low_confidence_answers_and_a_third_ask_escalate_but_one_does_not() -> None:
+    # The decision runs before the bot answers the latest message, so the third ask after two hedges is the third
+    # low-confidence exchange (policy.low_confidence_turns = 3).
     turns = [user("per diem in Oslo?"), bot("x", 0.1), user("Norway allowance?"), bot("y", 0.2), user("Scandinavia?")]
-    assert decide(turns).escalate is False
-    assert decide([*turns, bot("z", 0.1), user("well?")]).reason == "low_confidence"
+    assert decide(turns[:3]).escalate is False
+    assert decide(turns[:4]).escalate is False
+    decision = decide(turns)
+    assert (decision.reason, decision.detail) == ("low_confidence", "2 low-confidence answers in a row and the user asked again")
+    assert decide([*turns, bot("z", 0.1)]).reason == "low_confidence"
 
 
 def test_per_bot_thresholds_change_the_decision() -> None:

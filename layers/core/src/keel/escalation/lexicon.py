@@ -173,6 +173,20 @@ EXPLICIT_EXCLUSIONS = _any(
     r"\bwhat (?:does|do) (?:a |an |the )?(?:support )?(?:agent|operator|representative)s? do\b",
     r"\bdoes a (?:human|person) (?:approve|review|check|sign)\b",
     r"\b(?:rh|ressources humaines|personalabteilung|recursos humanos|risorse umane|personeelszaken)\b",
+    # HR by its two letters after a preposition, in eight languages ("someone in HR", "iemand van HR", "z kims z HR")
+    r"\b(?:in|from|of|at|with|to|ask|tell|van|bij|met|z|ze|w|von|bei|der|de|des|aux?|di|do|da|dos|del|con|dal|dalle) "
+    r"(?:hr|rh|kadr\w*)\b",
+    # Whether a real person does a step of a process ("does a real person review claims?") is not a request for one
+    r"\b(?:does|do) (?:a |an )?(?:real |actual )?(?:person|human|people|humans) (?:ever )?(?:review|check|read|approve|"
+    r"verif|sign|process)\w*",
+    r"\best-ce qu'(?:une vraie personne|un vrai humain|un etre humain|un humain) (?:verifie|controle|lit|valide|relit|"
+    r"traite|examine)\b",
+    r"\b(?:pruft|liest|kontrolliert|bearbeitet|genehmigt|sieht|sichtet) (?:ein|eine) (?:echte[rn]? |richtige[rn]? )?"
+    r"(?:mensch|person|mitarbeiter\w*)\b",
+    r"\bpersona (?:real|de verdad|vera|reale) (?:revisa|lee|comprueba|verifica|aprueba|valida|controlla|legge|approva)\w*",
+    r"\b(?:controleert|leest|beoordeelt|keurt) (?:een )?(?:echt|echte) (?:persoon|mens)\b",
+    r"\bprawdziwa osoba (?:sprawdza|czyta|weryfikuje|zatwierdza)\b",
+    r"\bpessoa (?:real|de verdade) (?:verifica|le|reve|aprova|valida|analisa)\b",
 )
 
 # --- high-risk intents ---------------------------------------------------------------------------------
@@ -289,6 +303,22 @@ HIGH_RISK_EXCLUSIONS: dict[str, re.Pattern[str]] = {
         r"\b(?:close|closing|delete|cancel) (?:a|the|my|this|our) (?:ticket|tab|window|app|application|browser|"
         r"laptop|incident|case|request|purchase order|po|sprint|meeting|door|issue|pull request|pr)\b",
         r"\b(?:close|cancel) (?:my|our) (?:account|accounts) (?:of|for|in) (?:a|the|our) (?:customer|client|crm)\b",
+        # Closing paperwork, leaving a mailing list, dropping a draft, in eight languages
+        r"\b(?:close|submit|delete|cancel) (?:a|the|my|this|our) (?:expense report|expense claim|timesheet|draft|"
+        r"reservation|booking)\b|\bunsubscribe from (?:the|a|your|this|our) (?:\w+ )?(?:newsletter|mailing list|emails?)\b",
+        r"\b(?:cloturer|fermer|supprimer|annuler) (?:ma|la|une|mon|le|un) (?:note de frais|brouillon|reunion|ticket|"
+        r"reservation)\b|\bdesabonner de la (?:newsletter|lettre)\b",
+        r"\b(?:spesenabrechnung|entwurf|meeting|besprechung|ticket|newsletter)\w* (?:schliessen|loschen|absagen|"
+        r"abbestellen|abmelden)\b",
+        r"\b(?:cerrar|borrar|cancelar|eliminar) (?:un|el|mi|la|una) (?:ticket|borrador|reunion|informe de gastos|"
+        r"reserva)\b|\bdarme de baja (?:del|de la) (?:boletin|newsletter)\b",
+        r"\b(?:chiudere|chiudo|eliminare|elimino|annullare|annulla) (?:un|il|la|una|mio|mia) (?:ticket|bozza|riunione|"
+        r"nota spese|prenotazione)\b",
+        r"\b(?:sluit|sluiten|verwijder|verwijderen|annuleer|annuleren) (?:een|het|de|mijn) (?:ticket|concept|vergadering|"
+        r"declaratie|reservering)\b|\bafmelden voor de nieuwsbrief\b",
+        r"\b(?:zamknac|zamknij|usunac|usun|odwolac|odwolaj) (?:zg[lł]oszenie|szkic|spotkanie|rozliczenie|rezerwacj[eę])\b",
+        r"\b(?:fechar|fecho|apagar|apago|cancelar) (?:um|o|a|uma|meu|minha) (?:ticket|rascunho|reuniao|nota de despesas|"
+        r"reserva)\b",
     ),
     "fraud": _any(
         r"\bfraud (?:awareness|training|course|module|policy)\b",
