@@ -83,7 +83,10 @@ def test_two_low_confidence_answers_and_a_third_ask_escalate_but_one_does_not() 
     assert decide(turns[:3]).escalate is False
     assert decide(turns[:4]).escalate is False
     decision = decide(turns)
-    assert (decision.reason, decision.detail) == ("low_confidence", "2 low-confidence answers in a row and the user asked again")
+    assert (decision.reason, decision.detail) == (
+        "low_confidence",
+        "2 low-confidence answers in a row and the user asked again",
+    )
     assert decide([*turns, bot("z", 0.1)]).reason == "low_confidence"
 
 

@@ -4,7 +4,6 @@ outcome in several log styles and languages; benign events; the corpus's dialogu
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,7 +136,7 @@ def test_dialogue_rows_spell_out_every_turn_and_a_bad_turn_is_named() -> None:
     ]
     for bad in ("X: who", "U:", "Aa: text", "no speaker"):
         broken = Family("xx-b", "en", "none", "routine", "dialogue", (bad,))
-        with pytest.raises(InvalidRequest, match="dialogue turn|confidence"):
+        with pytest.raises(InvalidRequest, match=r"dialogue turn|confidence"):
             list(rows([broken]))
 
 
@@ -182,8 +181,6 @@ def user(text: str) -> Turn:
 
 def bot(text: str, confidence: float | None = None) -> Turn:
     return Turn(role="assistant", text=text, confidence=confidence)
-
-
 
 
 @pytest.mark.parametrize(

@@ -453,8 +453,11 @@ def _failure_events(turns: Sequence[Turn]) -> list[tuple[str, bool]]:
 def _asked_after_hedge(turns: Sequence[Turn], policy: EscalationPolicy) -> bool:
     """True when the transcript ends on a user message that follows a low-confidence answer."""
     spoken = [t for t in turns if t.role in ("user", "assistant")]
-    return len(spoken) >= 2 and spoken[-1].role == "user" and spoken[-2].role == "assistant" and (
-        _is_low_confidence(spoken[-2], policy)
+    return (
+        len(spoken) >= 2
+        and spoken[-1].role == "user"
+        and spoken[-2].role == "assistant"
+        and (_is_low_confidence(spoken[-2], policy))
     )
 
 

@@ -183,7 +183,8 @@ EXPLICIT_EXCLUSIONS = _any(
     r"traite|examine)\b",
     r"\b(?:pruft|liest|kontrolliert|bearbeitet|genehmigt|sieht|sichtet) (?:ein|eine) (?:echte[rn]? |richtige[rn]? )?"
     r"(?:mensch|person|mitarbeiter\w*)\b",
-    r"\bpersona (?:real|de verdad|vera|reale) (?:revisa|lee|comprueba|verifica|aprueba|valida|controlla|legge|approva)\w*",
+    r"\bpersona (?:real|de verdad|vera|reale) (?:revisa|lee|comprueba|verifica|aprueba|valida|controlla|legge|approva)"
+    r"\w*",
     r"\b(?:controleert|leest|beoordeelt|keurt) (?:een )?(?:echt|echte) (?:persoon|mens)\b",
     r"\bprawdziwa osoba (?:sprawdza|czyta|weryfikuje|zatwierdza)\b",
     r"\bpessoa (?:real|de verdade) (?:verifica|le|reve|aprova|valida|analisa)\b",
@@ -305,7 +306,8 @@ HIGH_RISK_EXCLUSIONS: dict[str, re.Pattern[str]] = {
         r"\b(?:close|cancel) (?:my|our) (?:account|accounts) (?:of|for|in) (?:a|the|our) (?:customer|client|crm)\b",
         # Closing paperwork, leaving a mailing list, dropping a draft, in eight languages
         r"\b(?:close|submit|delete|cancel) (?:a|the|my|this|our) (?:expense report|expense claim|timesheet|draft|"
-        r"reservation|booking)\b|\bunsubscribe from (?:the|a|your|this|our) (?:\w+ )?(?:newsletter|mailing list|emails?)\b",
+        r"reservation|booking)\b|\bunsubscribe from (?:the|a|your|this|our) (?:\w+ )?(?:newsletter|mailing list|emails"
+        r"?)\b",
         r"\b(?:cloturer|fermer|supprimer|annuler) (?:ma|la|une|mon|le|un) (?:note de frais|brouillon|reunion|ticket|"
         r"reservation)\b|\bdesabonner de la (?:newsletter|lettre)\b",
         r"\b(?:spesenabrechnung|entwurf|meeting|besprechung|ticket|newsletter)\w* (?:schliessen|loschen|absagen|"
@@ -314,10 +316,13 @@ HIGH_RISK_EXCLUSIONS: dict[str, re.Pattern[str]] = {
         r"reserva)\b|\bdarme de baja (?:del|de la) (?:boletin|newsletter)\b",
         r"\b(?:chiudere|chiudo|eliminare|elimino|annullare|annulla) (?:un|il|la|una|mio|mia) (?:ticket|bozza|riunione|"
         r"nota spese|prenotazione)\b",
-        r"\b(?:sluit|sluiten|verwijder|verwijderen|annuleer|annuleren) (?:een|het|de|mijn) (?:ticket|concept|vergadering|"
+        r"\b(?:sluit|sluiten|verwijder|verwijderen|annuleer|annuleren) (?:een|het|de|mijn) (?:ticket|concept|vergaderi"
+        r"ng|"
         r"declaratie|reservering)\b|\bafmelden voor de nieuwsbrief\b",
-        r"\b(?:zamknac|zamknij|usunac|usun|odwolac|odwolaj) (?:zg[lł]oszenie|szkic|spotkanie|rozliczenie|rezerwacj[eę])\b",
-        r"\b(?:fechar|fecho|apagar|apago|cancelar) (?:um|o|a|uma|meu|minha) (?:ticket|rascunho|reuniao|nota de despesas|"
+        r"\b(?:zamknac|zamknij|usunac|usun|odwolac|odwolaj) (?:zg[lł]oszenie|szkic|spotkanie|rozliczenie|rezerwacj[eę]"
+        r")\b",
+        r"\b(?:fechar|fecho|apagar|apago|cancelar) (?:um|o|a|uma|meu|minha) (?:ticket|rascunho|reuniao|nota de despesa"
+        r"s|"
         r"reserva)\b",
     ),
     "fraud": _any(
@@ -429,12 +434,15 @@ NO_ANSWER = _any(
     r"\bi (?:could not|couldn't|can't|cannot|was unable to|am unable to|wasn't able to|was not able to) "
     r"(?:find|answer|help with|locate|see|confirm|tell|say|determine|give)\b",
     r"\bi (?:don't|do not|didn't|did not) (?:know|have (?:that|this|enough|any|specific|the|reliable) (?:information|"
-    r"details|data|answer)|have information|find (?:anything|any))\b|\bi(?:'m| am) (?:afraid|sorry),? i (?:don't|can't|cannot"
+    r"details|data|answer)|have information|find (?:anything|any))\b|\bi(?:'m| am) (?:afraid|sorry),? i (?:don't|can't"
+    r"|cannot"
     r"|do not|could not|couldn't)\b",
     r"\bi(?:'m| am) (?:not (?:sure|certain)|uncertain|unable to)\b|\bnot in the (?:sources|documents)\b",
     r"\bno (?:relevant |reliable )?(?:information|answer|details|results?) (?:available|found|on|about|for)\b",
-    r"\b(?:could|can) you (?:rephrase|clarify|say that differently|be more specific)\b|\bi did(?:n't| not) understand\b",
-    r"\b(?:outside|beyond) (?:what|the) (?:i|my sources?|the documents?) (?:can|cover|know)\b|\b(?:i have|there is) no (?:information|"
+    r"\b(?:could|can) you (?:rephrase|clarify|say that differently|be more specific)\b|\bi did(?:n't| not) understand"
+    r"\b",
+    r"\b(?:outside|beyond) (?:what|the) (?:i|my sources?|the documents?) (?:can|cover|know)\b|\b(?:i have|there is) no"
+    r" (?:information|"
     r"details|record|answer)\b|\bunfortunately,? (?:i|that'?s not|there is no)\b|\bhard (?:for me )?to say\b",
     # French
     r"\b(?:je ne suis pas (?:sur|certain)e?|je n'ai pas trouve|je ne sais pas|pourriez-vous (?:reformuler|preciser))\b",
@@ -446,25 +454,31 @@ NO_ANSWER = _any(
     r"(?:leider )?nicht)\b",
     r"\b(?:leider (?:habe|kann|konnte|weiss|finde) ich|ich (?:habe|finde) (?:dazu |hierzu )?(?:keine|nichts)|keine "
     r"(?:informationen|angaben|antwort) (?:dazu|hierzu|gefunden|vorhanden)|kann ich (?:leider )?nicht (?:beantworten|"
-    r"sagen|bestatigen)|keine (?:informationen|angaben|daten)|konnten sie (?:das )?(?:umformulieren|prazisieren)|schwer zu sagen)\b",
+    r"sagen|bestatigen)|keine (?:informationen|angaben|daten)|konnten sie (?:das )?(?:umformulieren|prazisieren)|schwe"
+    r"r zu sagen)\b",
     # Spanish
     r"\b(?:no estoy segur[oa]|no (?:he )?encontr[eo]|no lo se|no tengo (?:esa |ninguna |dicha )?(?:informacion|datos|"
     r"acceso|una respuesta)|no (?:puedo|consigo|logro) (?:responder|encontrar|confirmar)|lamentablemente|lo siento,? "
     r"no|no dispongo de|podria reformular|no sabria decir)\b",
     # Italian
-    r"\b(?:non sono (?:sicur[oa]|cert[oa])|non ho trovato|non lo so|non ho (?:questa |queste |alcuna |nessuna )?(?:informazion[ei]|dati|accesso|una risposta)|"
+    r"\b(?:non sono (?:sicur[oa]|cert[oa])|non ho trovato|non lo so|non ho (?:questa |queste |alcuna |nessuna )?(?:inf"
+    r"ormazion[ei]|dati|accesso|una risposta)|"
     r"non (?:posso|riesco a) (?:rispondere|trovare|confermare)|purtroppo non|non dispongo di|potresti riformulare|"
     r"puoi riformulare|difficile dirlo)\b",
     # Dutch
-    r"\b(?:ik weet het niet(?: zeker)?|kon dit niet vinden|niet gevonden|ik heb (?:daar |hier )?(?:geen|die) (?:informatie|"
-    r"gegevens|antwoord)|helaas (?:kan|weet|heb|vond) ik|ik kan (?:dat|dit|het) niet (?:vinden|beantwoorden|bevestigen)|"
+    r"\b(?:ik weet het niet(?: zeker)?|kon dit niet vinden|niet gevonden|ik heb (?:daar |hier )?(?:geen|die) (?:inform"
+    r"atie|"
+    r"gegevens|antwoord)|helaas (?:kan|weet|heb|vond) ik|ik kan (?:dat|dit|het) niet (?:vinden|beantwoorden|bevestigen"
+    r")|"
     r"ik ben (?:er )?niet zeker|kunt u (?:dat|het) anders formuleren|moeilijk te zeggen)\b",
     # Polish
-    r"\b(?:nie jestem pew(?:ien|na)|nie znalaz\w+|nie wiem|nie mam (?:tej |takiej |zadnej |zadnych )?(?:informacji|danych|dostepu|odpowiedzi)|niestety,? "
+    r"\b(?:nie jestem pew(?:ien|na)|nie znalaz\w+|nie wiem|nie mam (?:tej |takiej |zadnej |zadnych )?(?:informacji|dan"
+    r"ych|dostepu|odpowiedzi)|niestety,? "
     r"nie|nie (?:moge|potrafie|umiem) (?:odpowiedziec|znalezc|potwierdzic)|czy mozesz (?:przeformulowac|doprecyzowac)|"
     r"trudno powiedziec)\b",
     # Portuguese
-    r"\b(?:nao tenho (?:a )?certeza|nao encontrei|nao sei|nao tenho (?:essa |esta |nenhuma )?(?:informacao|informacoes|dados|acesso|uma "
+    r"\b(?:nao tenho (?:a )?certeza|nao encontrei|nao sei|nao tenho (?:essa |esta |nenhuma )?(?:informacao|informacoes"
+    r"|dados|acesso|uma "
     r"resposta)|infelizmente,? nao|nao (?:consigo|posso) (?:responder|encontrar|confirmar)|nao disponho de|pode "
     r"reformular|dificil dizer)\b",
 )
@@ -497,12 +511,16 @@ FAILURE_EVENT = _any(
 )
 # Events whose outcome nobody knows (a payment sent but never confirmed): a person must check, even unasked.
 UNCERTAIN_EVENT = _any(
-    r"\b(?:status|state|outcome|result) (?:is |was |still )?(?:unknown|uncertain|unclear|indeterminate|pending|undetermined)\b",
+    r"\b(?:status|state|outcome|result) (?:is |was |still )?(?:unknown|uncertain|unclear|indeterminate|pending|undeter"
+    r"mined)\b",
     r"\b(?:unknown|uncertain|unclear|indeterminate|undetermined) (?:status|state|outcome|result)\b",
-    r"\b(?:not|never|no|not yet) (?:been )?(?:confirmed|acknowledged|verified|settled|reconciled)\b|\bno (?:confirmation|"
+    r"\b(?:not|never|no|not yet) (?:been )?(?:confirmed|acknowledged|verified|settled|reconciled)\b|\bno (?:confirmati"
+    r"on|"
     r"acknowledg\w*|ack|callback|receipt)\b|\bunconfirmed\b|\bunacknowledged\b",
-    r"\bconfirmation not received\b|\b(?:did not|didn't|could not|couldn't|cannot|can't) (?:confirm|verify|determine)\b",
-    r"\b(?:may|might) (?:not )?have (?:gone through|been applied|been sent|succeeded|failed|been charged|been debited)\b",
+    r"\bconfirmation not received\b|\b(?:did not|didn't|could not|couldn't|cannot|can't) (?:confirm|verify|determine)"
+    r"\b",
+    r"\b(?:may|might) (?:not )?have (?:gone through|been applied|been sent|succeeded|failed|been charged|been debited)"
+    r"\b",
     r"\b(?:pending|awaiting|waiting for) (?:confirmation|response|settlement|reply|callback|result|the bank)\b|"
     r"\bstill (?:pending|processing|in progress)\b|\bstuck (?:in|at|on)\b|\bin doubt\b|\bpartially (?:applied|"
     r"completed|processed)\b|\bduplicate (?:may|might)\b",
@@ -528,5 +546,6 @@ BENIGN_EVENT = _any(
     r"\b(?:started|resumed|joined|left|switched|language changed|user idle|typing)\b(?!.*\b(?:fail|error|timed))",
     r"\b(?:confirmed|completed|delivered|settled|succeeded|ok|success|successful)\b(?!.*\b(?:not|fail|error|unknown))",
     r"\b(?:reussi|confirme|termine|erfolgreich|bestatigt|abgeschlossen|completad[oa]|confirmad[oa]|completat[oa]|"
-    r"confermat[oa]|voltooid|bevestigd|geslaagd|zakonczon\w*|potwierdzon\w*|concluid[oa])\b(?!.*\b(?:non|nicht|no|niet|nie|nao)\b)",
+    r"confermat[oa]|voltooid|bevestigd|geslaagd|zakonczon\w*|potwierdzon\w*|concluid[oa])\b(?!.*\b(?:non|nicht|no|niet"
+    r"|nie|nao)\b)",
 )
