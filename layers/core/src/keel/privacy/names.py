@@ -156,7 +156,7 @@ class PersonFinder:
         # An all-capitals word is an acronym or a shouted place ("IBAN", "ESPOO"), not a name.
         if any(w.isupper() for w in words):
             return False
-        if any(fold(w) in ORG_WORDS or fold(w) in PLACE_WORDS for w in words):
+        if any(fold(w) in ORG_WORDS or w.lower() in ORG_WORDS or fold(w) in PLACE_WORDS for w in words):
             return False
         if self.lex.is_first(words[0]) and (cued or not self.lex.is_common(words[0]) or len(words) > 1):
             return True

@@ -336,7 +336,12 @@ ORG_WORDS = frozenset(
         "motors", "energy", "insurance", "financial", "analytics", "data", "digital", "web", "online", "store",
         "shop", "market", "foods", "hotel", "hotels", "restaurant", "club", "association", "council",
         "ministry", "department", "hospital", "clinic", "church", "team", "logistics", "traders", "retail",
-        "ops", "operations", "desk", "helpdesk", "portal", "cloud", "platform", "payroll", "procurement"
+        "ops", "operations", "desk", "helpdesk", "portal", "cloud", "platform", "payroll", "procurement",
+        # Departments and services in the other seven languages ("Departamento de Compras", "Dział Kadr").
+        "abteilung", "departement", "département", "departamento", "dipartimento", "afdeling", "dział", "działu",
+        "direction", "dirección", "direzione", "direção", "ufficio", "servicio", "serviço", "servizio", "dienst",
+        "secretaría", "segreteria", "secretaria", "sekretariat", "gruppe", "grupo", "gruppo", "groep", "grupa",
+        "équipe", "equipo", "equipa", "zespół"
     )
 )  # fmt: skip
 # Capitalised words of the eight languages that open or sit beside names but are never one: weekdays, months,
@@ -358,6 +363,9 @@ grusse gruss bonjour bonsoir salut cordialement tous toutes hola buenos buenas d
 salve tutti cordiali saluti hoi allemaal beste groet groeten vriendelijke dzien dobry pozdrawiam witam czesc ola
 olá bom dia equipa cumprimentos obrigado obrigada team support
 office buro bureau oficina sede ufficio kantoor biuro escritorio
+segunda-feira terca-feira quarta-feira quinta-feira sexta-feira poniedzialku wtorku srody czwartku piatku soboty
+niedzieli noel navidad natale kerstmis weihnachten ostern pasqua pascua paques pascoa easter christmas wielkanoc
+sie ihr ich wir vous usted ustedes lei voi jullie pan pani panstwo voce
 numero nummer numer angebot rabatt betrag summe total importe montant importo bedrag kwota valor
 """
 NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
@@ -568,7 +576,15 @@ _ID_STEMS = ("bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "a
 _KEEP_WORDS = re.compile(
     r"^(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
     r"rufnummer|teléfono|móvil|llama\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|"
-    r"telefone|ligue|ssn|tin|ip|ipv4|host|server|gateway|dns|subnet|address|adresse|dirección|indirizzo|adres)$",
+    r"telefone|ligue|ssn|tin|ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
+    r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
+    r"indirizzo|adres)$",
+    re.IGNORECASE,
+)
+# A phone word anywhere in the clause before the number ("my phone for order questions is ...").
+_PHONE_CUE = re.compile(
+    r"\b(?:phone|mobile|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
+    r"teléfono|móvil|llam\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|telefone|ligue)\b",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+")
@@ -587,9 +603,13 @@ def identifier_context(text: str, start: int, words: int = 3) -> bool:
     and none nearer is a phone, SSN or host word."""
     line_start = text.rfind("\n", 0, start) + 1
     before = re.split(r"(?<=\w{3})[.!?](?:\s|$)|[;()\[\]]|\s[-–]\s", text[max(line_start, start - 48) : start])[-1]
+    if _PHONE_CUE.search(before):
+        return False
     tokens = [t.lower() for t in _TOKEN.findall(before)]
     for word in reversed([t for t in tokens[-words - 2 :] if t not in _FILLER][-words:]):
-        if _KEEP_WORDS.match(word):
+        # A number in between takes the identifier word ("ticket 4471, call 0612 ..."); a phone or host word
+        # says the number is one.
+        if _KEEP_WORDS.match(word) or any(ch.isdigit() for ch in word):
             return False
         if word in _ID_WORDS or word.startswith(_ID_STEMS):
             return True
