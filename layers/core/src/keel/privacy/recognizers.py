@@ -141,7 +141,7 @@ _LEAD_NUMBERED = r"via|vía|avenue|boulevard|bd\.?|route|plaza|place|cours|av\.|
 _NAME_PART = r"(?:[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'.-]*|[IVX]+)"
 _LINK = r"(?:de|del|de la|della|dello|dei|degli|delle|la|le|les|des|du|da|das|do|dos|di|van|von|der|d')"
 _ADDRESS_LEAD = re.compile(
-    r"(?<![\w\u00C0-\u024F])(?P<lead>(?i:" + _LEAD_ALWAYS + "|" + _LEAD_NUMBERED + r"))[ \t]*"
+    r"(?<![\w\u00C0-\u024F])(?P<lead>(?i:" + _LEAD_ALWAYS + "|" + _LEAD_NUMBERED + r"))(?![A-Za-z0-9])[ \t]*"
     r"(?:(?i:" + _LINK + r")[ \t]*)*" + _NAME_PART + r"(?:[ \t]+(?:(?i:" + _LINK + r")[ \t]+)*" + _NAME_PART + r"){0,4}"
     r"(?P<number>,?[ \t]*\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?![\d.,]\d))?"
 )
