@@ -200,3 +200,26 @@ def test_regex_recognizers_mask_few_lookalike_dev_rows() -> None:
     rows = dataset.build_lookalike_rows()
     masked = [r["id"] for r in rows if FAST.detect(r["text"])]
     assert len(masked) <= len(rows) // 100, masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Upgraded from 4.12.0.3 to 4.12.1.0 and the sync broke.",
+        "Nach dem Update auf 2.0.0.1 geht nichts mehr.",
+        "Meeting moved to 14:30-15:30 on 2024-05-06, room 4.12.",
+    ],
+)
+def test_upgrade_verbs_and_meeting_rooms_are_no_pii(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_upgrade_verbs_do_not_hide_phones() -> None:
+    assert _found("I updated my number to 0612 345 678.") == [("PHONE", "0612 345 678")]
+    assert _found("Ship to Apt 4, 12 Baker Street") == [("ADDRESS", "Apt 4, 12 Baker Street")]
+
+
+def test_projects_are_not_people() -> None:
+    text = "Thanks all! Regards, Project Falcon"
+    start = text.index("Project")
+    assert FINDER.find(text, [Entity("PERSON", start, len(text), 0.85)]) == []

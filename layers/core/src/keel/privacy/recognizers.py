@@ -109,7 +109,8 @@ _ADDRESS = re.compile(
     r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:"
     r"straße|strasse|gasse|weg|allee|platz|damm|ufer|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|gracht|"
     r"singel|kade|dijk|markt|haven|steeg|katu)\s+\d{1,5}"
-    r"|\b(?:apt|apartment|suite|ste|unit|flat|room|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b"
+    # A meeting room ("room 4.12") is no postal address: rooms are left out, and a decimal is no unit number.
+    r"|\b(?:apt|apartment|suite|ste|unit|flat|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b(?![.,]\d)"
     r"|\bthe corner of\s+[^,.\n]{3,60}?\s+and\s+\w[\w'-]*(?:\s+[A-Z\u00C0-\u024F][\w'-]*){0,2}"
     r"|\b[A-Z]{3,}\s+(?:AA|AE|AP)\s+\d{5}\b"
     r"|\b[A-Z][a-z]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)",
@@ -341,7 +342,9 @@ ORG_WORDS = frozenset(
         "abteilung", "departement", "département", "departamento", "dipartimento", "afdeling", "dział", "działu",
         "direction", "dirección", "direzione", "direção", "ufficio", "servicio", "serviço", "servizio", "dienst",
         "secretaría", "segreteria", "secretaria", "sekretariat", "gruppe", "grupo", "gruppo", "groep", "grupa",
-        "équipe", "equipo", "equipa", "zespół"
+        "équipe", "equipo", "equipa", "zespół",
+        # Projects and programmes ("Project Falcon", "Projekt Falke").
+        "project", "projekt", "projet", "proyecto", "progetto", "projeto", "program", "programme", "initiative"
     )
 )  # fmt: skip
 # Capitalised words of the eight languages that open or sit beside names but are never one: weekdays, months,
@@ -587,7 +590,10 @@ _PHONE_CUE = re.compile(
     r"teléfono|móvil|llam\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|telefone|ligue)\b",
     re.IGNORECASE,
 )
-_TOKEN = re.compile(r"[\w\u00C0-\u024F/]+")
+_TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
+# Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").
+_VERSION_VERBS = ("upgrad", "updat", "downgrad", "install", "roll", "patch", "deploy", "aktualisier", "actualiz",
+                  "aggiorn", "bijgewerkt", "geüpdatet", "zaktualizow", "aktualizacj", "atualiz")  # fmt: skip
 # Spans an identifier word can turn into a look-alike; checksummed types (IBAN, card) and keys are left alone.
 _ID_SENSITIVE = frozenset(("PHONE", "US_SSN", "IP_ADDRESS"))
 
@@ -598,20 +604,23 @@ def identifier_word(word: str) -> bool:
     return w in _ID_WORDS or w.startswith(_ID_STEMS) or w.endswith(("nummer", "number", "numer"))
 
 
-def identifier_context(text: str, start: int, words: int = 3) -> bool:
+def identifier_context(text: str, start: int, words: int = 3, *, versions: bool = False) -> bool:
     """Whether one of the few words before `start`, on the same line and in the same clause, is an identifier word
-    and none nearer is a phone, SSN or host word."""
+    and none nearer is a phone, SSN or host word. With `versions` (for dotted quads), upgrade and install verbs
+    count too ("upgraded from 4.12.0.3 to 4.12.1.0"), and dotted numbers in between are passed over."""
     line_start = text.rfind("\n", 0, start) + 1
     before = re.split(r"(?<=\w{3})[.!?](?:\s|$)|[;()\[\]]|\s[-–]\s", text[max(line_start, start - 48) : start])[-1]
     if _PHONE_CUE.search(before):
         return False
-    tokens = [t.lower() for t in _TOKEN.findall(before)]
-    for word in reversed([t for t in tokens[-words - 2 :] if t not in _FILLER][-words:]):
+    tokens = [t.lower() for t in _TOKEN.findall(before) if t.lower() not in _FILLER]
+    if versions:
+        tokens = [t for t in tokens if not re.fullmatch(r"v?\d+(?:\.\d+)+", t)]
+    for word in reversed(tokens[-words:]):
         # A number in between takes the identifier word ("ticket 4471, call 0612 ..."); a phone or host word
         # says the number is one.
         if _KEEP_WORDS.match(word) or any(ch.isdigit() for ch in word):
             return False
-        if word in _ID_WORDS or word.startswith(_ID_STEMS):
+        if word in _ID_WORDS or word.startswith(_ID_STEMS) or (versions and word.startswith(_VERSION_VERBS)):
             return True
     return False
 
@@ -642,7 +651,10 @@ def find_structured(text: str) -> list[Entity]:
         for recognizer in RECOGNIZERS
         for entity in recognizer(text)
         if entity.type not in _ID_SENSITIVE
-        or not (identifier_context(text, entity.start) or _version_shaped(text, entity))
+        or not (
+            identifier_context(text, entity.start, versions=entity.type == "IP_ADDRESS")
+            or _version_shaped(text, entity)
+        )
     ]
 
 
