@@ -337,7 +337,7 @@ ORG_WORDS = frozenset(
         "motors", "energy", "insurance", "financial", "analytics", "data", "digital", "web", "online", "store",
         "shop", "market", "foods", "hotel", "hotels", "restaurant", "club", "association", "council",
         "ministry", "department", "hospital", "clinic", "church", "team", "logistics", "traders", "retail",
-        "ops", "operations", "desk", "helpdesk", "portal", "cloud", "platform", "payroll", "procurement",
+        "operations", "desk", "helpdesk", "portal", "cloud", "platform", "payroll", "procurement",
         # Departments and services in the other seven languages ("Departamento de Compras", "Dział Kadr").
         "abteilung", "departement", "département", "departamento", "dipartimento", "afdeling", "dział", "działu",
         "direction", "dirección", "direzione", "direção", "ufficio", "servicio", "serviço", "servizio", "dienst",
