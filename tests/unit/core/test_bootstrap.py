@@ -37,6 +37,14 @@ def test_locally_names_and_toxicity_run_in_process() -> None:
     assert build_guardrails(settings, NoNetworkClients()).output._toxicity.__name__ == "_default_toxicity"
 
 
+def test_bare_places_stay_readable_unless_the_deployment_masks_them() -> None:
+    assert build_masker(load_settings(environment()), NoNetworkClients()).places is False
+    masker = build_masker(load_settings(environment(pii_mask_places="true")), NoNetworkClients())
+    assert masker.places is True
+    local = build_masker(load_settings(environment(environment="local", pii_mask_places="true")), NoNetworkClients())
+    assert local.places is True
+
+
 def test_warm_models_loads_the_local_models_once() -> None:
     # In a fresh interpreter: loading spaCy here would break tests that check fast mode never imports it.
     code = """

@@ -312,11 +312,12 @@ def build_masker(settings: Settings, clients: AwsClients) -> Any:
     """PII masking: checksum-validated recognizers everywhere; names by spaCy locally and Comprehend in AWS (R9)."""
     from keel.privacy.masker import PiiMasker
 
+    places = settings.pii_mask_places
     if settings.environment == "local" or settings.pii_mode == "fast":
-        return PiiMasker(settings.pii_mode)  # type: ignore[arg-type]
+        return PiiMasker(settings.pii_mode, places=places)  # type: ignore[arg-type]
     from keel.privacy.comprehend import ComprehendNameFinder
 
-    return PiiMasker("full", ner=ComprehendNameFinder(clients.client("comprehend")))
+    return PiiMasker("full", ner=ComprehendNameFinder(clients.client("comprehend")), places=places)
 
 
 def warm_models(settings: Settings, clients: AwsClients) -> float:

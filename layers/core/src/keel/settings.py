@@ -78,6 +78,9 @@ class Settings(BaseModel):
     # Privacy (R9): vaults are sealed with this KMS key; "fast" masking skips the name model.
     vault_kms_key_id: str = Field(min_length=1)
     pii_mode: str = Field(default="full", pattern=r"^(full|fast)$")
+    # Bare places (a city, an office location) are not among R9's kinds and stay readable; street addresses are
+    # always masked. A deployment whose policy counts places as personal data turns this on.
+    pii_mask_places: bool = False
     # In AWS: names through Comprehend and toxicity through a Bedrock guardrail, since spaCy and the
     # toxicity classifier do not fit a Lambda package; locally both run in-process.
     bedrock_guardrail_id: str | None = None
