@@ -39,7 +39,10 @@ def test_in_the_band_the_judge_is_asked_and_its_cost_counted_on_the_verdict(
     verdict = _screen(clean_model_endpoint, BAND_EVERYTHING, timeout=2.0).screen(MESSAGE, [])
     sent = clean_model_endpoint.requests()
     assert len(sent) == 1
-    assert JUDGE_SYSTEM[:40] in str(sent[0]) and "<message>" in str(sent[0]) and "admin settings" in str(sent[0])
+    body = sent[0]["body"]
+    assert sent[0]["model_id"] == SMALL and body["system"][0]["text"] == JUDGE_SYSTEM
+    asked = body["messages"][0]["content"][0]["text"]
+    assert asked.startswith("<message>") and "admin settings" in asked
     assert verdict.cost_usd > 0.0
     # The local model does not answer with the asked-for JSON: the local score stands.
     assert verdict.decision == local.decision and verdict.score == local.score
