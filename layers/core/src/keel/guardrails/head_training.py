@@ -35,7 +35,7 @@ FLAG_FP = 0.02  # validation false-positive rate of the fused screen at the flag
 BLOCK_FP = 0.002
 OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
 OWN_WEIGHTS = (6.0, 10.0)
-C_VALUES = (0.3, 1.0)
+C_VALUES = (0.1, 0.3, 1.0)
 # Candidate floors above which the earlier screen's score is trusted on its own in the fusion (1.01: never, except
 # for text beyond what the encoder reads); chosen on validation like the rest.
 LEGACY_FLOORS = (0.5, 0.8, 0.9, 0.95, 1.01)
