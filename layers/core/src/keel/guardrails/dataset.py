@@ -199,6 +199,7 @@ def authored_rows(cases_dir: Path = CASES_DIR) -> list[Row]:
                     rows.append(base)
                     if i != 0 and not extra:
                         continue
+                    kinds: tuple[str, ...]
                     if extra:
                         kinds = EXTRA_ATTACK_OBFUSCATIONS if label == "attack" else EXTRA_BENIGN_OBFUSCATIONS
                     else:
