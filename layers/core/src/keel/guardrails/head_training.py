@@ -31,7 +31,8 @@ from keel.guardrails.normalise import fold, normalise
 CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
 SLABS_LIMIT = 5000
 SEED = 17
-FLAG_FP = 0.02  # validation false-positive rate of the fused screen at the flag point, per benign source
+# Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
+FLAG_FP = 0.01
 BLOCK_FP = 0.002
 OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
 OWN_WEIGHTS = (6.0, 10.0)
