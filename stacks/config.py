@@ -217,6 +217,7 @@ class StageConfig:
     name: str
     target: AccountTarget
     availability_zones: tuple[str, ...]
+    # NAT devices: managed NAT gateways, or (nat_instance_type set) that many NAT instances of that type.
     nat_gateways: int
     models: ModelChoice
     quotas: Quotas
@@ -241,6 +242,10 @@ class StageConfig:
     actions_enabled: bool = False
     channels: tuple[str, ...] = CHANNELS
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Cheaper choices for a stage nobody depends on (stacks/README.md, "Dev's idle cost"): a NAT instance
+    # instead of a managed NAT gateway (None: NAT gateways), and one dashboard for every bot instead of one each.
+    nat_instance_type: str | None = None
+    one_dashboard: bool = False
 
     @property
     def bots(self) -> tuple[str, ...]:
@@ -272,7 +277,17 @@ class StageConfig:
             raise ConfigError(f"{self.name}.search.data_nodes: more nodes than zones is not supported here")
         if not self.bots:
             raise ConfigError(f"{self.name}: the tenant defines no bots; accepted is at least one bot")
+        self._check_network()
         self._check_models()
+
+    def _check_network(self) -> None:
+        if self.nat_instance_type is not None and self.nat_instance_type not in NAT_INSTANCE_TYPES:
+            raise ConfigError(
+                f"{self.name}.nat_instance_type {self.nat_instance_type!r}: accepted is None (NAT gateways) or one "
+                f"of {', '.join(NAT_INSTANCE_TYPES)} (Graviton, matching the arm64 NAT image)"
+            )
+        if self.nat_gateways < 1:
+            raise ConfigError(f"{self.name}.nat_gateways: accepted is at least 1 (functions reach Slack and Cognito)")
 
     def _check_models(self) -> None:
         """Refuse a model that would fail on its first call from this Region (the dated catalogue decides)."""
@@ -281,6 +296,10 @@ class StageConfig:
             found = catalogue.problems(getattr(self.models, role), self.target.region, environment=self.name)
             if found:
                 raise ConfigError(f"{self.name}.models.{role}: {'; '.join(found)}")
+
+    def dashboard_name(self, bot: str) -> str:
+        """The dashboard that shows ``bot``: its own, or the stage's one shared dashboard."""
+        return self.resource_name("bots" if self.one_dashboard else f"bot-{bot}")
 
     def resource_name(self, suffix: str) -> str:
         """A physical name unique to this stage, e.g. ``keel-prod-audit``."""
@@ -370,6 +389,9 @@ def _actions_enabled(stage: str, overrides: Mapping[str, Any]) -> bool:
 
 _OVERRIDES = ("federation", "callback_urls", "auth_domain_prefix", "helpdesk", "integrations", "actions_enabled")
 
+# NAT instance types accepted (arm64, to match the Amazon Linux 2023 arm64 image the NAT instance runs).
+NAT_INSTANCE_TYPES = ("t4g.nano", "t4g.micro", "t4g.small")
+
 _SEARCH = {
     "dev": SearchCapacity("t3.small.search", 1, None, 0, 10),
     "staging": SearchCapacity("m7g.large.search", 2, None, 0, 50),
@@ -437,6 +459,9 @@ def build_stage_config(
         actions_enabled=_actions_enabled(stage, extra),
         tenant=tenant,
         tags={"project": "keel", "stage": stage},
+        # Dev only: staging and prod keep managed NAT gateways and a dashboard per bot (stacks/README.md).
+        nat_instance_type="t4g.nano" if stage == "dev" else None,
+        one_dashboard=stage == "dev",
     )
 
 

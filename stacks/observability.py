@@ -61,8 +61,18 @@ class ObservabilityStack(cdk.Stack):
         self._action = actions.SnsAction(self.topic)
         self.dashboards: dict[str, cloudwatch.Dashboard] = {}
         self.alarms: dict[str, list[cloudwatch.AlarmBase]] = {}
+        # Dev: one dashboard with a section per bot; other stages: a dashboard per bot.
+        shared = (
+            self._new_dashboard("BotsDashboard", config.dashboard_name(config.bots[0]), "every bot")
+            if config.one_dashboard
+            else None
+        )
         for bot in config.bots:
-            self.dashboards[bot] = self._dashboard(bot)
+            dashboard = shared or self._new_dashboard(
+                f"{bot.title()}Dashboard", config.dashboard_name(bot), f"{bot} bot"
+            )
+            self._bot_widgets(dashboard, bot)
+            self.dashboards[bot] = dashboard
             self.alarms[bot] = self._bot_alarms(bot)
         self._operational_alarms()
         self._secrets_overdue_alarm()
@@ -86,16 +96,19 @@ class ObservabilityStack(cdk.Stack):
             expression=" + ".join(f"FILL({key}, 0)" for key in parts), using_metrics=parts, period=period, label=label
         )
 
-    def _dashboard(self, bot: str) -> cloudwatch.Dashboard:
+    def _new_dashboard(self, construct_id: str, name: str, shows: str) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(
-            self,
-            f"{bot.title()}Dashboard",
-            dashboard_name=self._config.resource_name(f"bot-{bot}"),
-            default_interval=cdk.Duration.hours(24),
+            self, construct_id, dashboard_name=name, default_interval=cdk.Duration.hours(24)
         )
         dashboard.add_widgets(
-            cloudwatch.TextWidget(markdown=f"# Keel {self._config.name}: {bot} bot", width=24, height=1)
+            cloudwatch.TextWidget(markdown=f"# Keel {self._config.name}: {shows}", width=24, height=1)
         )
+        return dashboard
+
+    def _bot_widgets(self, dashboard: cloudwatch.Dashboard, bot: str) -> None:
+        """A bot's rows: a title, a row per channel, and its guardrail blocks."""
+        if self._config.one_dashboard:
+            dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"## {bot} bot", width=24, height=1))
         for channel in self._config.channels:
             dims = dict(zip(TURN_DIMENSIONS, (bot, channel), strict=True))
             dashboard.add_widgets(
@@ -128,8 +141,8 @@ class ObservabilityStack(cdk.Stack):
             label="Guardrail blocks by stage and category",
             period=_FIVE_MINUTES,
         )
-        dashboard.add_widgets(cloudwatch.GraphWidget(title="Guardrail blocks", left=[guardrails], width=24))
-        return dashboard
+        title = f"{bot}: guardrail blocks" if self._config.one_dashboard else "Guardrail blocks"
+        dashboard.add_widgets(cloudwatch.GraphWidget(title=title, left=[guardrails], width=24))
 
     def _bot_alarms(self, bot: str) -> list[cloudwatch.AlarmBase]:
         limits = self._config.alarms

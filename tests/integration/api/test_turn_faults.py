@@ -127,7 +127,7 @@ def test_models_down_or_throttled_fall_through_to_a_sourced_answer_and_one_audit
     _assert_one_record(local_stack, correlation, reply["outcome"])
 
 
-def test_a_stalled_model_is_given_up_after_its_timeout_with_one_attempt_per_model(
+def test_a_stalled_model_is_given_up_after_its_timeout_and_no_other_call_starts_after_the_deadline(
     local_stack: Any, token: str, model: ModelEndpointControl
 ) -> None:
     model.fault("stall", stall_seconds=30)
@@ -143,6 +143,10 @@ def test_a_stalled_model_is_given_up_after_its_timeout_with_one_attempt_per_mode
     # request never reaches the same model twice.
     print(f"{len(sent)} model calls, {len(set(sent))} distinct")
     assert sent and len(set(sent)) == len(sent), [model_id for model_id, _ in sent]
+    # The turn's model deadline (the model timeout, unless configured): once the first call has waited out
+    # its timeout, no fallback and no second call of the turn starts; the passages answer.
+    assert len(sent) == 1, [model_id for model_id, _ in sent]
+    assert "model_deadline" in reply["degradations"]
     _assert_one_record(local_stack, correlation, reply["outcome"])
 
 

@@ -106,27 +106,58 @@ def _documents() -> list[dict[str, object]]:
     ]
 
 
-@pytest.mark.parametrize("who", ["emma", "hana", "paula", "finn", "simon", "ivan"])
+@pytest.mark.parametrize("who", ["emma", "hana", "paula", "finn", "simon", "ivan", "carla"])
 def test_the_union_admits_exactly_what_one_of_the_bots_admits(pdp: PolicyDecisionPoint, who: str) -> None:
-    # Given every permitted bot's scope for one principal, When they are joined for "auto", Then a document
-    # passes the union's filter if and only if it passes at least one bot's filter: never anything more.
+    # Given every permitted bot's scope for one principal (internal bots and the customer bot, two indices),
+    # When they are joined for "auto", Then a document in an index passes the union's filter if and only if
+    # one bot searching that index admits it: never anything more, whatever index it sits in.
     from keel.access.filters import admits, permission_filter
     from keel.access.scope import union_scope
     from tests.unit.access import conftest
 
     principal = getattr(conftest, who.upper())
     scopes = [scope_for(principal, b.id, pdp) for b in pdp.bots if pdp.may_use(principal, b.id).allowed]
-    internal = [s for s in scopes if s.index == "keel-internal"]
-    union = union_scope(internal)
-    for document in _documents():
-        expected = any(admits(permission_filter(s), document) for s in internal)
-        assert admits(permission_filter(union), document) is expected, (who, document)
+    union = union_scope(scopes)
+    assert set(union.indices) == {i for s in scopes for i in s.indices}
+    for index in ("keel-internal", "keel-external"):
+        for document in _documents():
+            expected = any(index in s.indices and admits(permission_filter(s), document) for s in scopes)
+            located = {**document, "_index": index}
+            admitted = index in union.indices and admits(permission_filter(union), located)
+            assert admitted is expected, (who, index, document)
 
 
-def test_the_union_refuses_scopes_of_different_indexes_or_principals(pdp: PolicyDecisionPoint) -> None:
+def test_the_union_of_one_index_keeps_plain_department_filters(pdp: PolicyDecisionPoint) -> None:
     from keel.access.scope import union_scope
 
-    with pytest.raises(ValueError, match="one principal in one index"):
+    internal = [scope_for(EMMA, b, pdp) for b in ("hr", "it")]
+    union = union_scope(internal)
+    assert union.index == "keel-internal" and union.index_branches is None
+
+
+def test_the_union_refuses_scopes_of_different_principals(pdp: PolicyDecisionPoint) -> None:
+    from keel.access.scope import union_scope
+
+    with pytest.raises(ValueError, match="one principal only"):
         union_scope([scope_for(EMMA, "hr", pdp), scope_for(PAULA, "hr", pdp)])
     with pytest.raises(ValueError, match="at least one scope"):
         union_scope([])
+    with pytest.raises(ValueError, match="confined to departments"):
+        union_scope([union_scope([scope_for(EMMA, "hr", pdp), scope_for(EMMA, "customer", pdp)])])
+
+
+def test_a_passage_from_another_index_is_outside_a_bots_scope(pdp: PolicyDecisionPoint) -> None:
+    # A public FAQ chunk with the right department and ACL, read from the internal index, is not the
+    # customer bot's (it searches the external index only); the union's branches say so too.
+    from keel.access.filters import passage_in_scope
+    from keel.access.scope import union_scope
+    from keel.knowledge.ports import Passage
+
+    customer = scope_for(EMMA, "customer", pdp)
+    department = sorted(customer.departments or ())[0]
+    passage = Passage("d", "d#0", "t", "x", 1.0, classification="public", acl_groups=("public",), department=department)
+    assert passage_in_scope(customer, dataclasses.replace(passage, index="keel-external"))
+    assert not passage_in_scope(customer, dataclasses.replace(passage, index="keel-internal"))
+    union = union_scope([customer, scope_for(EMMA, "hr", pdp)])
+    assert passage_in_scope(union, dataclasses.replace(passage, index="keel-external"))
+    assert not passage_in_scope(union, dataclasses.replace(passage, index="keel-internal"))

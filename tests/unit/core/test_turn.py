@@ -176,20 +176,32 @@ def test_auto_routes_to_the_bot_whose_sources_match() -> None:
 
 
 def test_auto_searches_once_and_answers_from_that_search() -> None:
-    # Given emma may use several bots, When she asks "auto", Then the turn searches once per index those bots
-    # read (the union of their scopes there: internal and external, 2 searches instead of one per bot) and
-    # answers from the chosen bot's passages of that search, without searching again.
+    # Given emma may use several bots that read two indices (internal bots and the customer bot), When she
+    # asks "auto", Then the turn makes ONE search, over both indices with every bot's filter confined to its
+    # own index, and answers from the chosen bot's passages of that search, without searching again.
     h = harness()
     retriever = h.service._deps.retriever
     assert isinstance(retriever, InMemoryRetriever)
     result = h.service.reply("t-emma", ChatRequest(bot="auto", message="How do I connect to the VPN?"), channel="api")
-    indexes = {BOTS.scope_for(EMMA, bot).index for bot in BOTS.bots_for(EMMA)}
-    assert len(BOTS.bots_for(EMMA)) > len(indexes)
-    assert len(retriever.searches) == len(indexes) and {s.index for s in retriever.searches} == indexes
+    indexes = {i for bot in BOTS.bots_for(EMMA) for i in BOTS.scope_for(EMMA, bot).indices}
+    assert len(BOTS.bots_for(EMMA)) > 1 and indexes == {"keel-internal", "keel-external"}
+    assert len(retriever.searches) == 1 and set(retriever.searches[0].indices) == indexes
     assert result.facts.bot == "it" and [c.doc_id for c in result.reply.citations] == ["it-vpn"]
     # A named bot searches once too, in that bot's own scope.
     h.service.reply("t-emma", ChatRequest(bot="hr", message="How many days of annual leave?"), channel="api")
-    assert len(retriever.searches) == len(indexes) + 1 and retriever.searches[-1] == BOTS.scope_for(EMMA, "hr")
+    assert len(retriever.searches) == 2 and retriever.searches[-1] == BOTS.scope_for(EMMA, "hr")
+
+
+def test_auto_answers_from_the_customer_bot_in_the_same_single_search() -> None:
+    # Given emma may use the customer bot as well, When her question matches only public FAQ content,
+    # Then the one union search finds it in the external index and the customer bot answers from it.
+    h = harness()
+    retriever = h.service._deps.retriever
+    assert isinstance(retriever, InMemoryRetriever)
+    result = h.service.reply("t-emma", ChatRequest(bot="auto", message="Are refunds possible?"), channel="api")
+    assert len(retriever.searches) == 1
+    assert result.facts.bot == "customer" and [c.doc_id for c in result.reply.citations] == ["faq-refunds"]
+    assert all(p.index == "keel-external" for p in result.facts.passages)
 
 
 def test_auto_never_reuses_a_passage_outside_the_chosen_bots_scope() -> None:

@@ -33,12 +33,7 @@ def user(text: str) -> Turn:
     "text",
     [
         "Could somebody from your side give me a ring this afternoon?",
-        pytest.param(
-            "Honestly I'd feel better sorting this out with one of your staff.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="known miss: explicit head 0.53 < 0.65; inside the band the second stage is asked"
-            ),
-        ),
+        "Honestly I'd feel better sorting this out with one of your staff.",
         "Pourriez-vous demander à un collègue de me téléphoner ?",
         "Wäre es möglich, dass mich jemand aus Ihrem Team anruft?",
     ],
@@ -51,12 +46,7 @@ def test_indirect_requests_for_a_person_are_honoured(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(
-            "There's a 300 pound payment to an online casino on my card and I've never gambled.",
-            marks=pytest.mark.xfail(
-                strict=True, reason="known confusion: the vulnerability head also fires (gambling) and is decided first"
-            ),
-        ),
+        "There's a 300 pound payment to an online casino on my card and I've never gambled.",
         "Someone rang pretending to be your security team and now my savings are gone.",
         "Mi hanno chiesto al telefono il codice di sicurezza fingendo di essere la banca, e ora il conto è vuoto.",
     ],
@@ -298,3 +288,146 @@ def test_an_urgent_ticket_is_flagged_with_its_language() -> None:
     assert ticket.priority == "urgent" and ticket.subject.startswith("[Keel URGENT]")
     assert {"keel-urgency-urgent", "keel-lang-de"} <= set(ticket.tags)
     assert ticket.metadata["urgency"] == "urgent" and "Language: de" in ticket.body
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Would somebody be able to phone me back later today?",
+        "Is there really no one I can talk to about this?",
+        "Est-ce qu'un conseiller pourrait me recontacter demain matin ?",
+        "Könnte mich bitte jemand aus dem Kundenservice zurückrufen?",
+        "¿Podría alguien de su oficina llamarme esta tarde?",
+        "Qualcuno del servizio clienti potrebbe richiamarmi domani?",
+        "Kan iemand van de klantenservice me vanmiddag terugbellen?",
+        "Czy ktoś mógłby do mnie oddzwonić jutro rano?",
+        "Alguém do apoio ao cliente pode ligar-me amanhã?",
+    ],
+)
+def test_indirect_requests_for_a_person_are_honoured_by_pattern_even_without_the_heads(text: str) -> None:
+    # The guarantee does not rest on a head's threshold: the high-precision patterns honour these in 8 languages.
+    decision = decide([user(text)], RULES_ONLY)
+    assert (decision.escalate, decision.reason) == (True, "explicit_request"), decision.detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can someone in payroll check my overtime hours?",
+        "Could someone from human resources call me about my contract?",
+        "Pouvez-vous me rappeler la date limite des notes de frais ?",
+        "Kann jemand aus der Lohnbuchhaltung meine Abrechnung prüfen?",
+        "Someone from the bank called me yesterday about a new card, is that normal?",
+        "Moet ik iemand van personeelszaken bellen als ik ziek ben?",
+    ],
+)
+def test_lookalikes_of_indirect_requests_are_not_matched_by_the_patterns(text: str) -> None:
+    decision = decide([user(text)], RULES_ONLY)
+    assert decision.reason != "explicit_request", decision.detail
+
+
+def test_an_indirect_request_inside_a_fraud_report_escalates_as_fraud() -> None:
+    text = "There are card payments I never made from a shop abroad, could someone call me back?"
+    decision = decide([user(text)])
+    assert (decision.reason, decision.intent, decision.urgency) == ("high_risk_intent", "fraud", "high")
+    # When the call-back request dilutes the fraud signal below its threshold, the request is still honoured
+    diluted = decide([user("A caller took 900 euros with a fake bank app, can someone call me back urgently?")])
+    assert (diluted.escalate, diluted.reason) == (True, "explicit_request")
+
+
+def test_fraud_told_with_distress_goes_to_fraud_when_both_heads_fire() -> None:
+    # Given heads where fraud and vulnerability both fire, fraud well above its threshold
+    base = packaged_heads().score("meh", _features())
+    tie = base.fraud_over_vulnerable if base.fraud_over_vulnerable != float("inf") else 1.0
+    both = dict.fromkeys(HEADS, 0.0)
+    both["fraud"] = min(0.99, base.thresholds["fraud"] * 1.5 * tie)
+    both["vulnerable_customer"] = base.thresholds["vulnerable_customer"] * 1.01
+
+    class Both:
+        def __init__(self, kind: str) -> None:
+            self.kind = kind
+
+        def score(self, text: str, features: Any) -> Any:
+            return type(base)(both, base.thresholds, self.kind, base.band_low, tie)
+
+        def encode(self, texts: Any) -> Any:
+            return packaged_heads().encode(texts)
+
+    # Then the tie-break learnt on the train split sends it to fraud, at fraud's urgency
+    decision = decide([user("it all went so fast")], heads=Both("hardship"))
+    assert (decision.reason, decision.intent, decision.urgency) == ("high_risk_intent", "fraud", "high")
+    # But a sign of danger to the person is never traded for fraud
+    decision = decide([user("it all went so fast")], heads=Both("safety"))
+    assert (decision.reason, decision.urgency) == ("vulnerable_customer", "urgent")
+
+
+class CountingEncoder:
+    """The shared encoder's contract, counting what it is asked to embed."""
+
+    model_id = "use-multilingual-v3"
+    dimension = 512
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self._inner = packaged_heads()
+
+    def encode(self, texts: Any) -> Any:
+        self.calls.append(list(texts))
+        return self._inner.encode(texts)
+
+
+def test_the_decision_embeds_user_messages_only_in_one_encoder_call() -> None:
+    import numpy as np
+
+    heads = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    encoder = CountingEncoder()
+    counted = IntentHeads(
+        encoder,  # type: ignore[arg-type]
+        np.asarray(heads["weights"], dtype=np.float32),
+        np.asarray(heads["bias"], dtype=np.float32),
+        heads["thresholds"],
+        np.asarray(heads["kind_weights"], dtype=np.float32),
+        np.asarray(heads["kind_bias"], dtype=np.float32),
+    )
+    hedge = "I'm not sure, I could not find this in the sources available to me."
+    turns = [
+        user("Where do I find the travel policy?"),
+        Turn(role="assistant", text=hedge),
+        user("The document about trips abroad?"),
+        Turn(role="assistant", text=hedge),
+        user("Rules for flights and hotels?"),
+    ]
+    decide(turns, heads=counted)
+    embedded = [t for call in encoder.calls for t in call]
+    assert hedge not in embedded
+    assert set(embedded) <= {t.text for t in turns if t.role == "user"}
+    # one call computes the embeddings; the heads then read the same message again (an encoder-cache hit)
+    assert len(encoder.calls[0]) == 3 and all(call == [turns[-1].text] for call in encoder.calls[1:])
+
+
+def test_the_decision_embeds_the_message_in_the_form_the_input_screen_embedded_it() -> None:
+    from keel.guardrails.input import InputScreen
+    from keel.models.encoder import shared_encoder
+
+    text = "Could someone have a look at my file? \u200bIt has been weeks."
+    InputScreen().screen(text)
+    encoder = shared_encoder()
+    before = dict(encoder._cache)
+    decide([user(text)])
+    assert set(encoder._cache) == set(before)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have been hoarding sleeping pills for weeks.",
+        "Honestly there is no point in living like this.",
+        "J'accumule des cachets depuis un mois.",
+        "Ich habe Tabletten gesammelt, für alle Fälle.",
+        "Non c'è nessun motivo per vivere ormai.",
+        "Zbieram tabletki od tygodni.",
+    ],
+)
+def test_gathering_the_means_or_no_reason_to_live_is_a_sign_of_self_harm(text: str) -> None:
+    decision = decide([user(text)], RULES_ONLY)
+    assert (decision.reason, decision.intent, decision.urgency) == ("vulnerable_customer", "self_harm", "urgent")

@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 
 from keel.cli.main import main
-from keel.launch.cost import TurnProfile, idle_costs, load_prices, stage_cost, table
+from keel.errors import InvalidRequest
+from keel.launch.cost import (
+    NOT_BILLED_WHILE_IDLE,
+    PRICED_TYPES,
+    TurnProfile,
+    idle_costs,
+    load_prices,
+    stage_cost,
+    table,
+    unpriced_types,
+)
 from keel.launch.templates import Assembly
 
 SONNET = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -138,3 +148,57 @@ def test_preflight_prints_the_audited_stages_bill() -> None:
     status, summary, evidence, _ = check._cost()
     assert status == "pass" and summary.startswith("dev: idle 97.23 USD a month (largest: NAT gateways 35.04")
     assert evidence["per_1k_turns_usd"] > 0 and "NAT gateways" in evidence["markdown"]
+
+
+def test_a_nat_instance_is_priced_with_its_volume_and_public_address() -> None:
+    # A t4g.nano in a subnet that maps public addresses, with an 8 GB gp3 root volume.
+    nat = {
+        "Public": r("AWS::EC2::Subnet", MapPublicIpOnLaunch=True),
+        "Private": r("AWS::EC2::Subnet", MapPublicIpOnLaunch=False),
+        "Nat": r(
+            "AWS::EC2::Instance",
+            InstanceType="t4g.nano",
+            SubnetId={"Ref": "Public"},
+            BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "VolumeType": "gp3"}}],
+        ),
+        "Template": r("AWS::EC2::LaunchTemplate"),
+    }
+    items = {i.item: i.usd for i in idle_costs(Assembly(Path("."), {"s": {"Resources": nat}}), load_prices())}
+    assert items == {
+        "EC2 instances (t4g.nano, NAT)": 3.36,  # 0.0046 x 730
+        "public IPv4 addresses (NAT instances)": 3.65,  # 0.005 x 730
+        "EC2 root volumes (gp3)": 0.7,  # 8 GB x 0.088
+    }
+    private = {**nat, "Nat": r("AWS::EC2::Instance", **{**nat["Nat"]["Properties"], "SubnetId": {"Ref": "Private"}})}
+    items = {i.item for i in idle_costs(Assembly(Path("."), {"s": {"Resources": private}}), load_prices())}
+    assert "public IPv4 addresses (NAT instances)" not in items
+
+
+def test_an_instance_whose_volume_the_template_does_not_state_is_refused() -> None:
+    bare = {"Nat": r("AWS::EC2::Instance", InstanceType="t4g.nano")}
+    with pytest.raises(InvalidRequest, match="has no BlockDeviceMappings, so its root volume cannot be priced"):
+        idle_costs(Assembly(Path("."), {"s": {"Resources": bare}}), load_prices())
+
+
+def test_a_resource_type_with_no_price_is_refused_not_counted_as_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a template with a billable type cost.py does not know (an RDS instance), When it is priced,
+    # Then the estimate stops with an error naming the type and where it is, never a silent zero.
+    odd = {**SMALL, "Db": r("AWS::RDS::DBInstance", DBInstanceClass="db.t4g.micro")}
+    with pytest.raises(InvalidRequest, match=r"no price for AWS::RDS::DBInstance \(s/Db\): add its price"):
+        idle_costs(Assembly(Path("."), {"s": {"Resources": odd}}), load_prices())
+    assert unpriced_types(Assembly(Path("."), {"s": {"Resources": SMALL}})) == {}
+
+
+def test_the_command_refuses_an_unpriced_type_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "assembly-dev"
+    folder.mkdir()
+    odd = {**SMALL, "Cache": r("AWS::ElastiCache::CacheCluster")}
+    (folder / "keel-dev-all.template.json").write_text(json.dumps({"Resources": odd}))
+    assert main(["cost", "--stage", "dev", "--cdk-out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no price for AWS::ElastiCache::CacheCluster" in err and "Traceback" not in err
+
+
+def test_every_known_free_type_says_why_and_no_type_is_both() -> None:
+    assert all(reason.strip() for reason in NOT_BILLED_WHILE_IDLE.values())
+    assert not PRICED_TYPES & set(NOT_BILLED_WHILE_IDLE)

@@ -23,6 +23,28 @@ def test_every_entry_is_dated_priced_and_says_how_it_is_invoked() -> None:
     assert {"anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic.claude-3-haiku-20240307-v1:0"} <= legacy
 
 
+# Each geography's Regions carry its Region prefix.
+_GEOGRAPHY_PREFIX = {"eu": "eu-", "us": "us-", "apac": "ap-"}
+_REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d$")
+
+
+def test_the_region_lists_are_consistent() -> None:
+    # Every Region is well formed and listed once; a geography's profile stays in its geography; a model's
+    # global profile reaches every Region its geographic profiles do; the catalogue's date is a date.
+    catalogue = Catalogue()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", catalogue.prices_as_of)
+    for spec in catalogue.models():
+        for geography, regions in spec.profiles.items():
+            assert len(regions) == len(set(regions)) and all(_REGION.match(r) for r in regions), (spec.id, geography)
+            if geography in _GEOGRAPHY_PREFIX:
+                assert all(r.startswith(_GEOGRAPHY_PREFIX[geography]) for r in regions), (spec.id, geography)
+        if "global" in spec.profiles:
+            regional = {r for g, rs in spec.profiles.items() if g != "global" for r in rs}
+            assert regional <= set(spec.profiles["global"]), spec.id
+        on_demand = spec.on_demand_regions
+        assert len(on_demand) == len(set(on_demand)) and all(_REGION.match(r) for r in on_demand), spec.id
+
+
 def test_ids_split_into_geography_and_model() -> None:
     assert split_model_id(f"eu.{SONNET}") == ("eu", SONNET)
     assert split_model_id("amazon.nova-micro-v1:0") == (None, "amazon.nova-micro-v1:0")

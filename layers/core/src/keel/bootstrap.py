@@ -424,6 +424,7 @@ def turn_dependencies(settings: Settings, clients: AwsClients) -> TurnDependenci
         actions=build_actions(settings, clients, access, router, trail),
         wrap_passages=wrap_passages,
         new_canary=new_canary,
+        model_deadline_seconds=settings.model_turn_deadline_seconds or settings.model_timeout_seconds,
         telemetry=build_telemetry(settings.environment, settings.log_level),
     )
 

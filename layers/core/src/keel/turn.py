@@ -25,6 +25,7 @@ from keel.conversations.vaults import VaultStore
 from keel.errors import Conflict, Forbidden, InvalidRequest, KeelError, NotFound, RateLimited, SearchUnavailable
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage, Retriever, SearchScope
+from keel.models.deadline import model_deadline
 from keel.models.ports import ChatMessage, Completion
 from keel.privacy.vault import Vault
 
@@ -245,6 +246,8 @@ class TurnDependencies:
     actions: ActionPort | None = None
     wrap_passages: Callable[[Sequence[Passage], Sequence[Any]], str] | None = None
     new_canary: Callable[[], str] | None = None
+    # No model call starts later than this many seconds into the turn (None: only each call's own timeout).
+    model_deadline_seconds: float | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
@@ -339,6 +342,10 @@ class ChatService:
         self, principal: Principal, request: ChatRequest, *, channel: str, correlation_id: str = ""
     ) -> TurnResult:
         """Run the turn for an identified principal (channels with their own identity mapping come here)."""
+        with model_deadline(self._deps.model_deadline_seconds):
+            return self._reply_as(principal, request, channel=channel, correlation_id=correlation_id)
+
+    def _reply_as(self, principal: Principal, request: ChatRequest, *, channel: str, correlation_id: str) -> TurnResult:
         started = time.perf_counter()
         deps = self._deps
         stages: dict[str, float] = {}
@@ -610,8 +617,9 @@ class ChatService:
     def _route(self, principal: Principal, request: ChatRequest) -> tuple[ChatRequest, list[Passage] | None]:
         """Resolve bot "auto": the conversation's bot, else the permitted bot whose sources best match.
 
-        Choosing searches once over the union of the permitted bots' scopes (once per index they read)
-        and returns the chosen bot's passages from that search, so the answer does not search again.
+        Choosing searches once over the union of the permitted bots' scopes (one request over every index
+        they read, each bot's filter confined to its own indices) and returns the chosen bot's passages
+        from that search, so the answer does not search again.
         """
         if request.bot != AUTO_BOT:
             return request, None
@@ -623,13 +631,8 @@ class ChatService:
         if not candidates:
             raise Forbidden("no bot is available to you; ask your administrator for access")
         scopes = {bot: self._deps.access.scope_for(principal, bot) for bot in candidates}
-        by_index: dict[str, list[SearchScope]] = {}
-        for scope in scopes.values():
-            by_index.setdefault(scope.index, []).append(scope)
-        hits: list[Passage] = []
         try:
-            for group in by_index.values():
-                hits += self._deps.retriever.search(union_scope(group), request.message, k=AUTO_PASSAGES)
+            hits = self._deps.retriever.search(union_scope(list(scopes.values())), request.message, k=AUTO_PASSAGES)
         except SearchUnavailable:
             # The answer's own search then meets the outage and degrades the turn honestly.
             return request.model_copy(update={"bot": candidates[0]}), None

@@ -15,6 +15,8 @@ from keel.knowledge.ports import Passage, SearchScope
 ACL_FIELD = "acl_groups"
 CLASSIFICATION_FIELD = "classification"
 DEPARTMENT_FIELD = "department"
+# OpenSearch's metadata field naming the index a document lives in (queryable with term/terms).
+INDEX_FIELD = "_index"
 
 
 def permission_filter(scope: SearchScope) -> dict[str, Any]:
@@ -22,7 +24,22 @@ def permission_filter(scope: SearchScope) -> dict[str, Any]:
     if not isinstance(scope, SearchScope):
         raise TypeError("permission_filter needs a SearchScope from keel.access.scope_for")
     clauses: list[dict[str, Any]] = [{"terms": {ACL_FIELD: sorted(scope.groups)}}]
-    if scope.department_classifications is None:
+    if scope.index_branches is not None:
+        # The union of several bots over several indices: each branch is one bot's grant in its own indices.
+        branches = [
+            {
+                "bool": {
+                    "filter": [
+                        {"terms": {INDEX_FIELD: list(indices)}},
+                        {"term": {DEPARTMENT_FIELD: department}},
+                        {"terms": {CLASSIFICATION_FIELD: sorted(classifications)}},
+                    ]
+                }
+            }
+            for indices, department, classifications in scope.index_branches
+        ]
+        clauses.append({"bool": {"should": branches, "minimum_should_match": 1}})
+    elif scope.department_classifications is None:
         clauses.append({"terms": {CLASSIFICATION_FIELD: sorted(scope.classifications)}})
         if scope.departments is not None:
             clauses.append({"terms": {DEPARTMENT_FIELD: sorted(scope.departments)}})
@@ -75,11 +92,17 @@ def admits(clause: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
 
 
 def passage_in_scope(scope: SearchScope, passage: Passage) -> bool:
-    """Whether scope's permission filter admits a retrieved passage (by its ACL groups, classification, department)."""
+    """Whether scope admits a retrieved passage: read from one of its indices, and its permission filter admits it.
+
+    A passage that does not say its index is judged on its ACL groups, classification and department alone.
+    """
+    if passage.index is not None and passage.index not in scope.indices:
+        return False
     fields = {
         ACL_FIELD: list(passage.acl_groups),
         CLASSIFICATION_FIELD: passage.classification,
         DEPARTMENT_FIELD: passage.department,
+        INDEX_FIELD: passage.index,
     }
     return admits(permission_filter(scope), fields)
 

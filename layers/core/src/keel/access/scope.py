@@ -77,25 +77,40 @@ def scope_for(
 
 
 def union_scope(scopes: Sequence[SearchScope]) -> SearchScope:
-    """One scope admitting exactly what at least one of ``scopes`` admits (the bots of one principal, one index).
+    """One scope admitting exactly what at least one of ``scopes`` admits (the bots of one principal).
 
     Used to choose the bot for "auto" with one search: every department keeps the classifications its
-    own bots grant, so the union never admits a document that none of the scopes admits.
+    own bots grant, so the union never admits a document that none of the scopes admits. Scopes of one
+    index join into department filters; scopes over different indices (an employee's internal bots and the
+    customer bot) join into one branch per (indices, department), each confined to its own indices by the
+    ``_index`` field, so one request over every index still admits only what each bot's own search admits.
     """
     if not scopes:
         raise ValueError("union_scope needs at least one scope")
     first = scopes[0]
-    if any(s.subject != first.subject or s.index != first.index or s.groups != first.groups for s in scopes):
-        raise ValueError("union_scope joins the scopes of one principal in one index only")
-    if any(s.departments is None for s in scopes):
+    if any(s.subject != first.subject or s.groups != first.groups for s in scopes):
+        raise ValueError("union_scope joins the scopes of one principal only")
+    if any(s.departments is None or s.index_branches is not None for s in scopes):
         raise ValueError("union_scope needs scopes confined to departments (built by scope_for)")
-    per_department: dict[str, frozenset[str]] = {}
+    per_branch: dict[tuple[tuple[str, ...], str], frozenset[str]] = {}
     for scope in scopes:
         granted = dict(scope.department_classifications or ())
         for department in scope.departments or ():
-            classes = granted.get(department, scope.classifications)
-            per_department[department] = per_department.get(department, frozenset()) | classes
-    classifications = frozenset().union(*per_department.values())
+            key = (scope.indices, department)
+            per_branch[key] = per_branch.get(key, frozenset()) | granted.get(department, scope.classifications)
+    classifications = frozenset().union(*per_branch.values())
+    indices = tuple(dict.fromkeys(index for scope in scopes for index in scope.indices))
+    if len({scope.indices for scope in scopes}) > 1:
+        return SearchScope(
+            subject=first.subject,
+            index=",".join(indices),
+            groups=first.groups,
+            classifications=classifications,
+            departments=frozenset(department for _, department in per_branch),
+            index_branches=tuple(sorted((i, d, k) for (i, d), k in per_branch.items())),
+            grant=_SCOPE_GRANT,
+        )
+    per_department = {department: k for (_, department), k in per_branch.items()}
     uniform = all(k == classifications for k in per_department.values())
     return SearchScope(
         subject=first.subject,

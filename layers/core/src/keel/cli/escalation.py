@@ -130,12 +130,25 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or MODEL_PATH
     summary = train(args.train, out, shared_encoder())
     print(f"wrote {out} (trained on {summary['trained_on']['rows']} rows of {summary['trained_on']['file']})")
-    print(f"{'head':<20} {'threshold':>9} {'C':>5} {'oof P':>6} {'oof R':>6} {'oof F1':>6}")
+    print(f"{'head':<20} {'threshold':>9} {'C':>5} {'oof P':>6} {'oof R':>6} {'oof F1':>6} {'none fires':>10}")
     for head, scores in summary["cross_validation"].items():
+        if head not in summary["thresholds"]:
+            continue
         print(
             f"{head:<20} {summary['thresholds'][head]:>9.2f} {scores['C']:>5g} {scores['precision']:>6.3f} "
-            f"{scores['recall']:>6.3f} {scores['f1']:>6.3f}"
+            f"{scores['recall']:>6.3f} {scores['f1']:>6.3f} {scores['false_alarms_on_none']:>10.3f}"
         )
+    tie = summary.get("fraud_over_vulnerable")
+    print(
+        f"fraud over vulnerability when both fire: fraud margin >= {tie} x vulnerability margin"
+        if tie
+        else "fraud over vulnerability: never (vulnerability first)"
+    )
+    figures = summary["cross_validation"].get("decision", {})
+    if figures:
+        print("whole decision out of fold (grouped by family): " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    for mistake in summary.get("out_of_fold_mistakes", []):
+        print(f"  out of fold: {mistake}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -198,9 +199,38 @@ def conversation_features(
     return ConversationFeatures(
         user_turns=sum(1 for t in turns if t.role == "user"),
         hedges=_low_confidence_streak(turns, policy),
-        rephrases=_rephrase_streak(turns, policy, scorer),
+        rephrases=_rephrase_streak(turns, policy, _embeddings(turns, policy, scorer)),
         uncertain_event=any(uncertain for _, uncertain in _failure_events(turns)),
     )
+
+
+def _embeddings(turns: Sequence[Turn], policy: EscalationPolicy, scorer: Scorer | None) -> dict[str, Any]:
+    """The embeddings the decision needs, from ONE encoder call: the latest user message and the earlier user
+    messages the rephrase check may compare it with (the last few, back to a confident answer). Only user
+    messages are embedded, never the assistant's replies; in a turn the input screen has already embedded
+    all of them (the message and the recent user turns), so the encoder's cache answers."""
+    if scorer is None:
+        return {}
+    window = _rephrase_window(turns, policy)
+    if not window:
+        return {}
+    texts = list(dict.fromkeys(turns[i].text for i in window))
+    return dict(zip(texts, scorer.encode(texts), strict=True))
+
+
+def _rephrase_window(turns: Sequence[Turn], policy: EscalationPolicy) -> list[int]:
+    """Positions of the latest user turns the rephrase streak can span, newest first."""
+    positions = [i for i, t in enumerate(turns) if t.role == "user"]
+    if not positions:
+        return []
+    window = [positions[-1]]
+    for older, newer in zip(reversed(positions[:-1]), reversed(positions[1:]), strict=True):
+        if len(window) >= policy.rephrase_turns:
+            break
+        if any(t.role == "assistant" and _is_confident(t, policy) for t in turns[older + 1 : newer]):
+            break
+        window.append(older)
+    return window
 
 
 def _by_priority(
@@ -223,6 +253,11 @@ def _by_priority(
     rule_risk = next((i for i in rule_intents if i != "vulnerable_customer"), None)
     if last_user and _explicit_request(folded):
         return _explicit(rule_risk, "the user asked for a human")
+    # An indirect request ("could someone ring me back?") is always honoured too; fraud the heads or patterns see
+    # in the same message names the reason instead ("a fake bank app took my money, can someone call me?").
+    indirect = bool(last_user) and _explicit_indirect(folded)
+    if indirect and rule_risk != "fraud" and "fraud" not in heads:
+        return _explicit(rule_risk, "the user asked for a person (indirectly)")
     if rule_risk:
         return _high_risk(rule_risk, "phrase")
     if len(failures) >= policy.failure_events:
@@ -237,6 +272,8 @@ def _by_priority(
         found = _by_heads(scores, heads, policy)
         if found is not None:
             return found
+    if indirect:
+        return _explicit(None, "the user asked for a person (indirectly)")
     if low_streak >= policy.low_confidence_turns or rephrases >= policy.rephrase_turns:
         detail = (
             f"{low_streak} low-confidence answers in a row"
@@ -248,9 +285,13 @@ def _by_priority(
 
 
 def _by_heads(scores: HeadScores, heads: set[str], policy: EscalationPolicy) -> Decision | None:
-    if "vulnerable_customer" in heads:
-        return _vulnerable(scores.vulnerability)
     risky = _strongest_high_risk(scores, policy)
+    if "vulnerable_customer" in heads:
+        # Fraud told with distress ("I'm shaking, my savings are gone") also lights the vulnerability head: the
+        # tie-break learnt on the train split sends it to fraud, except for signs that cannot wait.
+        if risky == "fraud" and scores.vulnerability not in URGENT_KINDS and scores.fraud_not_vulnerability():
+            return _high_risk("fraud", "heads, over vulnerability")
+        return _vulnerable(scores.vulnerability)
     if "explicit_request" in heads:
         return _explicit(risky, "the user asked for a human (in other words)")
     if risky:
@@ -329,7 +370,9 @@ def _second_opinion(
     )
 
 
-def first_escalation(turns: Sequence[Turn], policy: EscalationPolicy | None = None) -> Decision:
+def first_escalation(
+    turns: Sequence[Turn], policy: EscalationPolicy | None = None, *, heads: Scorer | None = None
+) -> Decision:
     """Replay a transcript and return the first decision that escalates (else the last one).
 
     The turn decides after generating and before answering, so a decision point is every position followed
@@ -341,7 +384,7 @@ def first_escalation(turns: Sequence[Turn], policy: EscalationPolicy | None = No
         at_end = index == len(turns) - 1
         if not at_end and (turns[index].role == "assistant" or turns[index + 1].role != "assistant"):
             continue
-        decision = decide(turns[: index + 1], policy)
+        decision = decide(turns[: index + 1], policy, heads=heads)
         if decision.escalate:
             return decision
     return decision
@@ -349,6 +392,10 @@ def first_escalation(turns: Sequence[Turn], policy: EscalationPolicy | None = No
 
 def _explicit_request(folded: str) -> bool:
     return bool(lexicon.EXPLICIT_REQUEST.search(folded)) and not lexicon.EXPLICIT_EXCLUSIONS.search(folded)
+
+
+def _explicit_indirect(folded: str) -> bool:
+    return bool(lexicon.EXPLICIT_INDIRECT.search(folded)) and not lexicon.EXPLICIT_EXCLUSIONS.search(folded)
 
 
 def _rule_intents(folded: str, policy: EscalationPolicy) -> list[str]:
@@ -399,34 +446,30 @@ def _is_low_confidence(turn: Turn, policy: EscalationPolicy) -> bool:
     return bool(lexicon.NO_ANSWER.search(lexicon.fold(turn.text)))
 
 
-def _rephrase_streak(turns: Sequence[Turn], policy: EscalationPolicy, scorer: Scorer | None = None) -> int:
+def _rephrase_streak(turns: Sequence[Turn], policy: EscalationPolicy, vectors: dict[str, Any] | None = None) -> int:
     """How many of the latest user turns in a row ask the same thing in other words (1 = no rephrasing).
 
     A confident answer in between breaks the streak: a follow-up on a good answer is not a rephrasing.
     With the heads, two messages also count as the same question when their embeddings are close, which
-    catches rephrasings that share no words.
+    catches rephrasings that share no words (`vectors`: the embeddings computed once for the turn).
     """
-    positions = [i for i, t in enumerate(turns) if t.role == "user"]
-    if not positions:
+    window = _rephrase_window(turns, policy)
+    if not window:
         return 0
     streak = 1
-    for older, newer in zip(reversed(positions[:-1]), reversed(positions[1:]), strict=True):
-        answered = any(t.role == "assistant" and _is_confident(t, policy) for t in turns[older + 1 : newer])
-        if answered or not _same_question(turns[older].text, turns[newer].text, policy, scorer):
+    for newer, older in pairwise(window):
+        if not _same_question(turns[older].text, turns[newer].text, policy, vectors or {}):
             break
         streak += 1
-        if streak >= policy.rephrase_turns:
-            break
     return streak
 
 
-def _same_question(first: str, second: str, policy: EscalationPolicy, scorer: Scorer | None) -> bool:
+def _same_question(first: str, second: str, policy: EscalationPolicy, vectors: dict[str, Any]) -> bool:
     if similarity(first, second) >= policy.rephrase_similarity:
         return True
-    if scorer is None:
+    if first not in vectors or second not in vectors:
         return False
-    vectors = scorer.encode([first, second])
-    return float(vectors[0] @ vectors[1]) >= policy.rephrase_cosine
+    return float(vectors[first] @ vectors[second]) >= policy.rephrase_cosine
 
 
 def _is_confident(turn: Turn, policy: EscalationPolicy) -> bool:

@@ -252,13 +252,15 @@ def _reason_scores(scored: list[Scored]) -> list[ReasonScore]:
     return scores
 
 
-def report(rows: Iterable[TranscriptRow], policy: EscalationPolicy | None = None) -> Report:
-    """Score the decision on labelled rows: per reason, per language, and the acceptance figures."""
+def report(rows: Iterable[TranscriptRow], policy: EscalationPolicy | None = None, *, heads: Any = None) -> Report:
+    """Score the decision on labelled rows: per reason, per language, and the acceptance figures.
+
+    `heads`: other intent heads than the packaged ones (the cross-validation of `keel escalation train`)."""
     scored: list[Scored] = []
     for row in rows:
         if row.expected is None:
             raise InvalidRequest(f'row {row.id} has no label; add "expected": {{"escalate": bool, "reason": ...}}')
-        scored.append(Scored(row, first_escalation(row.turns, policy)))
+        scored.append(Scored(row, first_escalation(row.turns, policy, heads=heads)))
     mistakes = [
         {"id": s.row.id, "expected": s.expected.reason, "got": s.decision.reason, "detail": s.decision.detail}
         for s in scored

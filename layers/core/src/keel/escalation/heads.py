@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.errors import ConfigurationError
+from keel.guardrails.normalise import fold as screened_form
 from keel.lazy import Lazy
 
 if TYPE_CHECKING:
@@ -39,6 +40,12 @@ HEADS = (
 HIGH_RISK_HEADS = ("fraud", "account_closure", "compliance", "billing_dispute", "legal_threat")
 VULNERABILITY_KINDS = ("self_harm", "hardship", "coercive_control", "cognitive_impairment", "bereavement", "safety")
 FEATURES = ("user_turns", "hedges", "rephrases", "uncertain_event")
+
+
+def embedding_key(text: str) -> str:
+    """The form of a user message the input screen embeds (guardrails fold), so that in a turn the decision's
+    embedding is the one the screen already computed and the encoder's cache answers it."""
+    return screened_form(text)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,13 @@ class HeadScores:
     thresholds: dict[str, float]
     vulnerability: str
     band_low: float
+    # When the fraud and vulnerability heads both fire, fraud wins if its margin is at least this many times
+    # the vulnerability head's (chosen by grouped cross-validation; infinity keeps vulnerability first).
+    fraud_over_vulnerable: float = math.inf
+
+    def fraud_not_vulnerability(self) -> bool:
+        """Both heads fired: is this fraud described with distress rather than a vulnerable customer?"""
+        return self.margin("fraud") >= self.fraud_over_vulnerable * self.margin("vulnerable_customer")
 
     def fires(self, head: str) -> bool:
         """True when the head's probability reaches its threshold."""
@@ -99,6 +113,7 @@ class IntentHeads:
         kind_bias: np.ndarray,
         *,
         band_low: float = 0.5,
+        fraud_over_vulnerable: float = math.inf,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         expected = (len(HEADS), encoder.dimension + len(FEATURES))
@@ -111,6 +126,7 @@ class IntentHeads:
         self._kind_weights = kind_weights
         self._kind_bias = kind_bias
         self._band_low = band_low
+        self._fraud_over_vulnerable = fraud_over_vulnerable
         self.metadata = dict(metadata or {})
 
     @classmethod
@@ -138,6 +154,7 @@ class IntentHeads:
                 np.asarray(model["kind_weights"], dtype=np.float32),
                 np.asarray(model["kind_bias"], dtype=np.float32),
                 band_low=float(model["band_low"]),
+                fraud_over_vulnerable=float(model.get("fraud_over_vulnerable") or math.inf),
                 metadata={k: v for k, v in model.items() if k not in ("weights", "kind_weights")},
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -152,18 +169,18 @@ class IntentHeads:
         probabilities = {h: _sigmoid(float(v)) for h, v in zip(HEADS, logits, strict=True)}
         kind_logits = self._kind_weights @ x + self._kind_bias
         kind = VULNERABILITY_KINDS[int(np.argmax(kind_logits))]
-        return HeadScores(probabilities, self._thresholds, kind, self._band_low)
+        return HeadScores(probabilities, self._thresholds, kind, self._band_low, self._fraud_over_vulnerable)
 
     def features(self, text: str, features: ConversationFeatures) -> np.ndarray:
         """The input row of the heads: embedding, then the conversation features."""
         import numpy as np
 
-        embedding = self._encoder.encode([text])[0]
+        embedding = self._encoder.encode([embedding_key(text)])[0]
         return np.concatenate([embedding, np.asarray(features.vector(), dtype=np.float32)])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of several texts (the rephrase check compares user messages)."""
-        return self._encoder.encode(texts)
+        """Embeddings of several user messages in one encoder call, in the form the input screen embeds them."""
+        return self._encoder.encode([embedding_key(t) for t in texts])
 
 
 def _sigmoid(value: float) -> float:

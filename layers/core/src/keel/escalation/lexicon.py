@@ -82,11 +82,93 @@ EXPLICIT_REQUEST = _any(
     r"\b(?:ik wil|ik wil graag|mag ik) (?:een |met een )?(?:echt |echte )?(?:mens|medewerker|persoon)\b",
     r"\b(?:verbind|verbindt|zet) (?:me|mij) (?:door )?(?:met|naar|door naar) (?:een|iemand|uw)\b",
 )
+# Requests for a person made indirectly: someone to call back or look at the user's case, a preference for a
+# person, a line with real people, nobody to talk to. High precision only: each names a person (someone, an
+# adviser, one of your staff) AND contact with the user (call me, contact me, look at my file).
+_PERSON_EN = (
+    r"(?:someone|somebody|anyone|anybody|a person|a human|an? (?:adviser|advisor|agent|representative)|"
+    r"a member of (?:your )?staff|one of your (?:team|staff|colleagues|people|advisers|advisors|agents)|"
+    r"a colleague(?: of yours)?|someone from your (?:side|team|office))"
+)
+EXPLICIT_INDIRECT = _any(
+    # English
+    rf"\b{_PERSON_EN}\b.{{0,30}}\b(?:call|ring|phone|contact|e-?mail|get back to) me\b",
+    r"\b(?:call|ring|phone) me back\b|\bhave (?:someone|somebody) (?:call|ring|phone|contact)\b",
+    rf"\b{_PERSON_EN}\b.{{0,30}}\b(?:look|go) (?:at|into|over|through) (?:my|this) (?:file|case|account|situation)\b",
+    rf"\b(?:reach|get hold of|speak to|talk to) {_PERSON_EN}\b",
+    rf"\b(?:i'd|i would) (?:rather|prefer)\b.{{0,40}}\b(?:person|human|{_PERSON_EN})",
+    r"\b(?:real|actual) (?:people|humans)\b",
+    r"\b(?:nobody|no one|noone) (?:i can|to) (?:talk|speak)\b",
+    r"\b(?:pass|hand|transfer|forward) (?:my|this) (?:case|file|query|issue) (?:on )?to (?:a|one of your|someone|"
+    r"somebody|a colleague)\b",
+    r"\b(?:appointment|call) with an? (?:adviser|advisor)\b",
+    r"\b(?:i asked for|i need one of your|get me one of your) (?:a |an )?(?:person|human|real person|staff|people)\b",
+    r"\bwho (?:can|should|do) i (?:call|ring|phone) (?:about|regarding|for) my\b",
+    r"\b(?:reach|contact) (?:your )?(?:customer (?:service|support)|support (?:staff|team)) directly\b",
+    # Asked again in other languages ("I asked for a person"), and "whom can I call about my case"
+    r"\b(?:j'ai demande|je demande) (?:une personne|un humain|un conseiller|quelqu'un)\b|\bqui puis-je appeler\b",
+    r"\bich (?:wollte|will|mochte|brauche) (?:einen|eine) (?:menschen|mitarbeiter\w*|kundenberater\w*)\b",
+    r"\bwen kann ich\b.{0,30}\banrufen\b|\ban einen kollegen weitergeben\b",
+    r"\b(?:pedi|quiero|le dije que quiero) (?:una persona|un humano|a alguien de verdad)\b|\ba quien puedo llamar\b",
+    r"\bho chiesto (?:una persona|un operatore)\b|\bchi posso chiamare\b|\bpassare il mio caso\b",
+    r"\b(?:ik vroeg om|ik wil) (?:een persoon|een mens|iemand)\b|\bwie kan ik bellen\b|\bdoorgeven aan een collega\b",
+    r"\bprosi[lł]\w* o (?:cz[lł]owieka|konsultanta|kontakt z kims)\b|\bdo kogo moge zadzwonic\b",
+    r"\b(?:polacz\w*|przekaza\w*) (?:mnie|moja sprawe) (?:z|do|koledze)\b",
+    r"\bquero (?:uma pessoa|alguem de verdade|um atendente)\b|\bpara quem posso ligar\b|\bpassar o meu caso\b",
+    r"\b(?:passe-me|ponha-me em contacto com|falar com) (?:a )?(?:um atendente|um assistente|alguem)\b",
+    # French
+    r"\b(?:quelqu'un|un conseiller|une conseillere|un de vos collegues|un collegue|une personne)\b.{0,40}"
+    r"\b(?:me rappeler|m'appeler|me contacter|me recontacter|me telephoner|m'ecrire|revenir vers moi|"
+    r"regarder mon dossier|s'occuper de mon dossier)\b",
+    r"\bqu'on me (?:rappelle|contacte|recontacte|telephone|appelle)\b",
+    r"\b(?:joindre|contacter) (?:un conseiller|une conseillere|quelqu'un|une personne|votre service client)\b",
+    r"\bpersonne a qui parler\b|\bde vraies personnes\b|\brendez-vous avec un conseiller\b",
+    r"\bje prefererais\b.{0,40}\b(?:une personne|quelqu'un|un conseiller|votre equipe)\b",
+    # German
+    r"\b(?:jemand|jemanden|ein(?:e|en|er)? (?:ihrer |von ihren )?(?:mitarbeiter|berater|kollegen?|sachbearbeiter)"
+    r"\w*)\b.{0,40}\b(?:zuruckrufen|anrufen|ruft|meldet|melden|kontaktieren|ansehen|anschauen|prufen)\b",
+    r"\bruckruf\b|\bzuruckgerufen\b|\bjemanden (?:erreiche|erreichen)\b|\berreiche ich jemanden\b",
+    r"\b(?:echte|echten) (?:leute|menschen)\b|\bniemanden?\b.{0,30}\b(?:sprechen|reden)\b",
+    r"\blieber mit (?:einem|einer|jemandem)\b|\btermin bei einem berater\b",
+    # Spanish
+    r"\b(?:alguien|un (?:agente|gestor|asesor|companero)|una persona)\b.{0,40}\b(?:me llame|llamarme|"
+    r"devolverme la llamada|me devuelva la llamada|ponerse en contacto conmigo|me escriba|me contacte|"
+    r"revisar mi (?:expediente|caso)|revise mi (?:expediente|caso))\b",
+    r"\bme (?:llamaran|llamen|devuelvan la llamada)\b|\bnadie con quien hablar\b|\bpersonas de verdad\b",
+    r"\bprefiero\b.{0,40}\b(?:una persona|alguien|un agente|un gestor)\b|\bcita con un (?:gestor|asesor)\b",
+    # Italian
+    r"\b(?:qualcuno|un operatore|un consulente|un (?:suo|vostro) collega|una persona)\b.{0,40}\b(?:richiamarmi|"
+    r"mi richiami|chiamarmi|mi chiami|ricontattarmi|contattarmi|mi contatti|scrivermi|guardare la mia pratica|"
+    r"controllare la mia pratica)\b",
+    r"\bessere richiamat[oa]\b|\bfatemi (?:contattare|richiamare|chiamare)\b|\bnessuno con cui parlare\b",
+    r"\bpersone vere\b|\bpreferirei\b.{0,40}\b(?:una persona|qualcuno|un operatore)\b",
+    r"\bappuntamento con un consulente\b",
+    # Dutch
+    r"\b(?:iemand|een medewerker|een adviseur|een collega)\b.{0,40}\b(?:terugbellen|(?:me|mij) (?:terug)?bellen|"
+    r"contact met (?:me|mij) (?:laten )?opnemen|(?:me|mij) mailen|me mailt|me belt|naar mijn dossier (?:laten )?kijken|"
+    r"mijn dossier bekijken)\b",
+    r"\bteruggebeld\b|\bgebeld worden\b|\bniemand met wie ik\b|\bechte mensen\b|\bliever met (?:een|iemand)\b",
+    r"\bafspraak (?:maken )?met een adviseur\b",
+    # Polish (folded: accents dropped, "l" with stroke kept)
+    r"\b(?:rozmawiac|porozmawiac|polaczyc|skontaktowac|rozmowy|rozmowe)\b.{0,25}\bz (?:konsultantem|"
+    r"cz[lł]owiekiem|pracownikiem|doradca|kims|prawdziwa osoba)\b",
+    r"\boddzwoni\w*|\boddzwonieni\w*|\bktos\b.{0,40}\b(?:(?:zadzwonic|zadzwoni) do mnie|skontaktowac sie ze mna|"
+    r"skontaktuje sie ze mna|sprawdzi\w* moj\w*|przejrz\w* moj\w*)",
+    r"\bprawdziwi ludzie\b|\bnikogo,? z kim\b|\b(?:kontakt|polaczenie) z (?:prawdziwa osoba|konsultantem)\b",
+    # Portuguese
+    r"\b(?:alguem|um (?:atendente|gestor|assistente|colega)|uma pessoa)\b.{0,40}\b(?:me ligar|ligar-me|"
+    r"ligue-me|me ligue|contactar-me|me contactar|me contacte|contacte-me|me responder|ver o meu processo)\b",
+    r"\bligarem-me\b|\bme liguem\b|\bpessoas a serio\b|\bpessoas de verdade\b",
+    r"\b(?:prefiro|preferia)\b.{0,40}\b(?:uma pessoa|alguem|um atendente)\b",
+)
 # "speak to someone in HR about leave", "talk to my manager": routine questions, not a request for support.
 EXPLICIT_EXCLUSIONS = _any(
     r"\bhow (?:do|can|would) i (?:become|hire|train|add|create|configure|install|set up|register) "
     r"(?:a |an )?(?:support )?(?:agent|representative|operator)",
-    r"\b(?:human resources|hr department|my manager|my supervisor|my boss|line manager|a colleague|payroll team)\b",
+    r"\b(?:human resources|hr department|my manager|my supervisor|my boss|line manager|a colleague(?! of yours)|"
+    r"payroll(?: team)?|people team)\b",
+    r"\b(?:lohnbuchhaltung|vorgesetzte[nr]?|kadr\w*|service paie|a la paie|buste paga|nomina|salarisadministratie|"
+    r"leidinggevende|mon responsable|mi jef[ae]|il mio responsabile|a minha chefe|o meu chefe|kierownik\w*)\b",
     r"\b(?:agent|operator) (?:software|installer|service|version|process|role|license|licence)\b",
     r"\bwhat (?:does|do) (?:a |an |the )?(?:support )?(?:agent|operator|representative)s? do\b",
     r"\bdoes a (?:human|person) (?:approve|review|check|sign)\b",
@@ -105,6 +187,17 @@ SELF_HARM = _any(
     r"\b(?:me matar|quero morrer|acabar com a minha vida)\b",
     r"\b(?:zelfmoord|dood willen|ik wil dood|een eind aan mijn leven)\b",
     r"\b(?:samobojstw\w*|odebrac sobie zycie|chce umrzec)\b",
+    # Gathering the means (pills saved up) and no reason left to live, in the eight languages
+    r"\b(?:stockpil\w*|saving up|hoard\w*) (?:my |all my |the )?(?:pills|medication|medicine|tablets|sleeping pills)\b",
+    r"\bno (?:point|reason) (?:in |to )?(?:living|go on living|being alive|carry on living)\b",
+    r"\b(?:accumule|j'accumule) (?:mes |des )?(?:medicaments|cachets|comprimes)\b",
+    r"\bplus (?:aucune )?raison de vivre\b",
+    r"\btabletten (?:gesammelt|sammeln|gehortet|horten)\b|\bkeinen sinn mehr zu leben\b",
+    r"\bacumulando (?:pastillas|medicamentos|mis pastillas)\b|\bninguna razon para vivir\b",
+    r"\b(?:accumulando|messo da parte) (?:pastiglie|pillole|farmaci|medicine)\b|\bnessun motivo per vivere\b",
+    r"\bpillen (?:verzameld|verzamel|opgespaard|opsparen)\b|\bgeen reden (?:meer )?om te leven\b",
+    r"\b(?:zbieram|odkladam) (?:tabletki|leki)\b|\bnie (?:mam po co|chce juz) zyc\b",
+    r"\b(?:a juntar|juntando) (?:comprimidos|medicamentos)\b|\bnenhuma razao para viver\b",
 )
 HIGH_RISK: dict[str, re.Pattern[str]] = {
     "account_closure": _any(
@@ -197,7 +290,14 @@ HIGH_RISK_EXCLUSIONS: dict[str, re.Pattern[str]] = {
         r"laptop|incident|case|request|purchase order|po|sprint|meeting|door|issue|pull request|pr)\b",
         r"\b(?:close|cancel) (?:my|our) (?:account|accounts) (?:of|for|in) (?:a|the|our) (?:customer|client|crm)\b",
     ),
-    "fraud": _any(r"\bfraud (?:awareness|training|course|module|policy)\b"),
+    "fraud": _any(
+        r"\bfraud (?:awareness|training|course|module|policy)\b",
+        # Training and prevention courses in the other languages ("formación de prevención de fraude")
+        r"\b(?:formation|formacion|formacao|formazione|curso|corso|cursus|training|szkoleni\w*|schulung|kurs)\b"
+        r"[^.?!]{0,40}\b(?:fraud\w*|frode|frodi|betrug\w*|oszust\w*)",
+        r"\b(?:prevenc\w*|prevenzione|preventie|praventions?|sensibilisation)\b[^.?!]{0,15}\b(?:fraud\w*|frod\w*|"
+        r"betrug\w*)",
+    ),
     "legal_threat": _any(
         r"\b(?:legal (?:team|department)|contract review|our lawyers? (?:review|approve|sign)|court reporter|"
         r"food court|tennis court)\b"

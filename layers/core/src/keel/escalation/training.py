@@ -17,15 +17,30 @@ from typing import TYPE_CHECKING, Any
 from keel.errors import InvalidRequest
 from keel.escalation import decision
 from keel.escalation.evaluation import TranscriptRow
-from keel.escalation.heads import FEATURES, HEADS, VULNERABILITY_KINDS, ConversationFeatures, IntentHeads
+from keel.escalation.heads import (
+    FEATURES,
+    HEADS,
+    VULNERABILITY_KINDS,
+    ConversationFeatures,
+    IntentHeads,
+    embedding_key,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
     from keel.models.encoder import SentenceEncoder
 
-# Heads where a miss costs most: the threshold is the highest that keeps out-of-fold recall at this level.
-RECALL_FIRST = {"explicit_request": 0.95, "vulnerable_customer": 0.95, "self_harm": 0.95, "fraud": 0.95}
+# Heads where a miss costs most: the threshold is the highest that keeps out-of-fold recall at this level,
+# unless that makes the head fire on more than FALSE_ALARMS of the out-of-fold rows that should stay with the
+# bot (look-alikes and routine questions): then the lowest threshold within that budget.
+RECALL_FIRST = {"vulnerable_customer": 0.95, "self_harm": 0.95, "fraud": 0.95}
+FALSE_ALARMS = 0.01
+# Explicit requests must always be honoured: the lowest threshold (the most recall) at which the head fires on
+# at most this share of the out-of-fold rows that should stay with the bot.
+EXPLICIT_FALSE_ALARMS = 0.02
+# Candidate factors for the fraud-over-vulnerability tie-break (see HeadScores.fraud_not_vulnerability).
+TIE_BREAK_GRID = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
 C_GRID = (1.0, 4.0, 16.0)
 FOLDS = 5
 BAND_LOW = 0.5
@@ -41,6 +56,7 @@ class Example:
     labels: dict[str, bool]
     kind: str
     family: str
+    reason: str = "none"
 
 
 class _EncoderScorer:
@@ -50,7 +66,7 @@ class _EncoderScorer:
         self._encoder = encoder
 
     def encode(self, texts: Sequence[str]) -> Any:
-        return self._encoder.encode(texts)
+        return self._encoder.encode([embedding_key(t) for t in texts])
 
 
 def examples(rows: Sequence[dict[str, Any]], encoder: SentenceEncoder) -> list[Example]:
@@ -74,7 +90,7 @@ def examples(rows: Sequence[dict[str, Any]], encoder: SentenceEncoder) -> list[E
         for head in ("fraud", "account_closure", "compliance", "billing_dispute", "legal_threat"):
             labels[head] = reason == "high_risk_intent" and intent == head
         kind = intent if reason == "vulnerable_customer" else ""
-        found.append(Example(users[-1].text, features, labels, kind, str(raw.get("family", row.id))))
+        found.append(Example(users[-1].text, features, labels, kind, str(raw.get("family", row.id)), reason))
     return found
 
 
@@ -86,16 +102,21 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
         raise InvalidRequest(f"{train_path} looks like a test split; train only on the train split")
     raw_rows = [json.loads(line) for line in train_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     data = examples(raw_rows, encoder)
-    x = np.stack([np.concatenate([encoder.encode([e.text])[0], e.features.vector()]) for e in data]).astype(np.float64)
+    x = np.stack(
+        [np.concatenate([encoder.encode([embedding_key(e.text)])[0], e.features.vector()]) for e in data]
+    ).astype(np.float64)
     groups = np.asarray([e.family for e in data])
-    weights, bias, thresholds, folds = [], [], {}, {}
+    stays = np.asarray([e.reason == "none" for e in data])
+    weights, bias, thresholds, folds, out_of_fold = [], [], {}, {}, {}
     for head in HEADS:
         y = np.asarray([e.labels[head] for e in data], dtype=int)
         if y.sum() < 5:
             raise InvalidRequest(f"head {head} has {int(y.sum())} positive rows; the corpus needs at least 5")
         c, oof = _best_c(x, y, groups)
-        thresholds[head] = _threshold(head, y, oof)
+        out_of_fold[head] = oof
+        thresholds[head] = _threshold(head, y, oof, stays)
         folds[head] = {"C": c, **_oof_scores(y, oof, thresholds[head])}
+        folds[head]["false_alarms_on_none"] = round(float((oof[stays] >= thresholds[head]).mean()), 3)
         model = _logistic(c).fit(x, y)
         weights.append(model.coef_[0])
         bias.append(float(model.intercept_[0]))
@@ -105,6 +126,11 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
     missing = [k for k in VULNERABILITY_KINDS if k not in kind_index]
     if missing:
         raise InvalidRequest(f"the corpus has no vulnerable rows of kind {', '.join(missing)}")
+    fold_models = [(head, folds[head]["C"]) for head in HEADS]
+    tie_break = _tie_break(data, out_of_fold, thresholds)
+    figures = _decision_cv(raw_rows, x, data, groups, fold_models, thresholds, tie_break, encoder)
+    mistakes = figures.pop("mistakes")
+    folds["decision"] = figures
     artefact = {
         "encoder": encoder.model_id,
         "heads": list(HEADS),
@@ -112,6 +138,7 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
         "vulnerability_kinds": list(VULNERABILITY_KINDS),
         "thresholds": thresholds,
         "band_low": BAND_LOW,
+        "fraud_over_vulnerable": tie_break,
         "trained_on": {
             "file": train_path.name,
             "sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
@@ -125,7 +152,90 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
     }
     out.write_text(json.dumps(artefact, indent=1) + "\n", encoding="utf-8")
     IntentHeads.load(out, encoder)  # the written file must load
-    return {k: artefact[k] for k in ("thresholds", "trained_on", "cross_validation")}
+    summary = {k: artefact[k] for k in ("thresholds", "trained_on", "cross_validation", "fraud_over_vulnerable")}
+    return {**summary, "out_of_fold_mistakes": mistakes}
+
+
+def _decision_cv(
+    raw_rows: Sequence[dict[str, Any]],
+    x: np.ndarray,
+    data: Sequence[Example],
+    groups: np.ndarray,
+    fold_models: Sequence[tuple[str, float]],
+    thresholds: dict[str, float],
+    tie_break: float | None,
+    encoder: SentenceEncoder,
+) -> dict[str, Any]:
+    """The whole decision (patterns, heads, tie-break, turn logic) scored out of fold, grouped by family: each
+    fold's rows are decided by heads fitted on the other folds. The thresholds and the tie-break are the ones
+    chosen above from out-of-fold probabilities of the same folds, so these figures are slightly optimistic."""
+    import numpy as np
+    from sklearn.model_selection import GroupKFold
+
+    from keel.escalation.evaluation import Acceptance, Scored, TranscriptRow
+    from keel.escalation.heads import IntentHeads
+
+    scored: list[Scored] = []
+    for fit_on, held_out in GroupKFold(n_splits=FOLDS).split(x, groups=groups):
+        weights, bias = [], []
+        for head, c in fold_models:
+            y = np.asarray([data[i].labels[head] for i in fit_on], dtype=int)
+            model = _logistic(c).fit(x[fit_on], y)
+            weights.append(model.coef_[0])
+            bias.append(float(model.intercept_[0]))
+        vulnerable = [i for i in fit_on if data[i].kind]
+        kinds = _logistic(4.0, balanced=False).fit(x[vulnerable], [data[i].kind for i in vulnerable])
+        index = {k: i for i, k in enumerate(kinds.classes_)}
+        rows = [index.get(k) for k in VULNERABILITY_KINDS]
+        kind_weights = np.stack([kinds.coef_[i] if i is not None else np.zeros(x.shape[1]) for i in rows])
+        kind_bias = np.asarray([kinds.intercept_[i] if i is not None else -99.0 for i in rows])
+        heads = IntentHeads(
+            encoder,
+            np.asarray(weights, dtype=np.float32),
+            np.asarray(bias, dtype=np.float32),
+            thresholds,
+            kind_weights.astype(np.float32),
+            kind_bias.astype(np.float32),
+            band_low=BAND_LOW,
+            fraud_over_vulnerable=tie_break if tie_break is not None else float("inf"),
+        )
+        for i in held_out:
+            row = TranscriptRow.model_validate(raw_rows[i])
+            scored.append(Scored(row, decision.first_escalation(row.turns, heads=heads)))
+    figures = Acceptance.of(scored).as_json()
+    figures["mistakes"] = [
+        f"{s.row.id}: {s.expected.reason} -> {s.decision.reason}/{s.decision.intent} ({s.decision.detail})"
+        for s in scored
+        if s.expected.reason != s.decision.reason or (s.row.label_intent == "fraud" and s.decision.intent != "fraud")
+    ]
+    return figures
+
+
+def _tie_break(data: Sequence[Example], oof: dict[str, Any], thresholds: dict[str, float]) -> float | None:
+    """The factor for the fraud-over-vulnerability tie-break with the most right answers out of fold, among the
+    train rows where both heads fire (a tie keeps the larger factor: vulnerability first). None: never fraud."""
+    both = [
+        i
+        for i, e in enumerate(data)
+        if e.kind not in ("self_harm", "safety")
+        and (e.labels["fraud"] or e.labels["vulnerable_customer"])
+        and oof["fraud"][i] >= thresholds["fraud"]
+        and oof["vulnerable_customer"][i] >= thresholds["vulnerable_customer"]
+    ]
+    if not both:
+        return None
+
+    def right(factor: float | None) -> int:
+        count = 0
+        for i in both:
+            fraud_margin = oof["fraud"][i] / thresholds["fraud"]
+            vulnerable_margin = oof["vulnerable_customer"][i] / thresholds["vulnerable_customer"]
+            says_fraud = factor is not None and fraud_margin >= factor * vulnerable_margin
+            count += says_fraud == data[i].labels["fraud"]
+        return count
+
+    best = max([None, *TIE_BREAK_GRID], key=lambda f: (right(f), f if f is not None else 99.0))
+    return best
 
 
 def _logistic(c: float, *, balanced: bool = True) -> Any:
@@ -154,12 +264,20 @@ def _best_c(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[float, np
     return best[1], best[2]
 
 
-def _threshold(head: str, y: np.ndarray, oof: np.ndarray) -> float:
+def _threshold(head: str, y: np.ndarray, oof: np.ndarray, stays: np.ndarray) -> float:
+    if head == "explicit_request":
+        return _quiet(oof[stays], EXPLICIT_FALSE_ALARMS)
     target = RECALL_FIRST.get(head)
     if target is not None:
         keeping = [t for t in THRESHOLD_GRID if _oof_scores(y, oof, t)["recall"] >= target]
-        return max(keeping) if keeping else THRESHOLD_GRID[0]
+        return max(max(keeping) if keeping else THRESHOLD_GRID[0], _quiet(oof[stays], FALSE_ALARMS))
     return max(THRESHOLD_GRID, key=lambda t: (_oof_scores(y, oof, t)["f1"], t))
+
+
+def _quiet(scores_of_rows_that_stay: np.ndarray, budget: float) -> float:
+    """The lowest threshold at which a head fires on at most `budget` of the rows that should stay with the bot."""
+    quiet = [t for t in THRESHOLD_GRID if float((scores_of_rows_that_stay >= t).mean()) <= budget]
+    return min(quiet) if quiet else THRESHOLD_GRID[-1]
 
 
 def _oof_scores(y: np.ndarray, oof: np.ndarray, threshold: float) -> dict[str, float]:

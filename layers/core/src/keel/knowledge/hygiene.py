@@ -155,13 +155,14 @@ def _superseded_by(documents: list[Document]) -> dict[str, str]:
 
 
 def _drop_duplicates(documents: list[Document], result: HygieneResult, threshold: float) -> list[Document]:
-    from datasketch import MinHash, MinHashLSH
+    from keel.knowledge.minhash import BandedIndex, MinHasher
 
     ordered = sorted(documents, key=_rank, reverse=True)
-    kept: list[Document] = []
+    kept: dict[str, Document] = {}
     by_hash: dict[tuple[object, ...], str] = {}
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    sketches: dict[str, MinHash] = {}
+    hasher = MinHasher(NUM_PERM, seed=7)
+    index = BandedIndex(threshold, NUM_PERM)
+    shingles_of: dict[str, frozenset[str]] = {}
     for document in ordered:
         # Only copies with the same access metadata are merged: dropping one must never change who sees what.
         access = _access_key(document)
@@ -169,46 +170,44 @@ def _drop_duplicates(documents: list[Document], result: HygieneResult, threshold
         if exact_key in by_hash:
             result.duplicates.append(Duplicate(document.id, by_hash[exact_key], "exact", 1.0))
             continue
-        sketch = _minhash(document)
-        match = _near_match(lsh, sketches, sketch, access, {d.id: d for d in kept}, threshold)
+        shingles = _shingles(document)
+        signature = hasher.signature(shingles)
+        match = _near_match(index.candidates(signature), shingles, shingles_of, access, kept, threshold)
         if match is not None:
             kept_id, similarity = match
             result.duplicates.append(Duplicate(document.id, kept_id, "near", round(similarity, 3)))
             continue
         by_hash[exact_key] = document.id
-        lsh.insert(document.id, sketch)
-        sketches[document.id] = sketch
-        kept.append(document)
-    return kept
+        index.insert(document.id, signature)
+        shingles_of[document.id] = shingles
+        kept[document.id] = document
+    return list(kept.values())
 
 
 def _near_match(
-    lsh: object,
-    sketches: dict[str, object],
-    sketch: object,
+    candidates: set[str],
+    shingles: frozenset[str],
+    shingles_of: dict[str, frozenset[str]],
     access: tuple[object, ...],
     kept: dict[str, Document],
     threshold: float,
 ) -> tuple[str, float] | None:
+    from keel.knowledge.minhash import jaccard
+
     best: tuple[str, float] | None = None
-    for candidate in sorted(lsh.query(sketch)):  # type: ignore[attr-defined]
+    # LSH proposes candidates; the exact Jaccard of the word sets decides (no estimation error).
+    for candidate in sorted(candidates):
         if _access_key(kept[candidate]) != access:
             continue
-        similarity = float(sketch.jaccard(sketches[candidate]))  # type: ignore[attr-defined]
+        similarity = jaccard(shingles, shingles_of[candidate])
         if similarity >= threshold and (best is None or similarity > best[1]):
             best = (candidate, similarity)
     return best
 
 
-def _minhash(document: Document) -> object:
-    from datasketch import MinHash
-
+def _shingles(document: Document) -> frozenset[str]:
     words = _WORDS.findall(normalise_text(document.body))
-    sketch = MinHash(num_perm=NUM_PERM, seed=7)
-    shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
-    for shingle in shingles:
-        sketch.update(shingle.encode())
-    return sketch
+    return frozenset(" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1)))
 
 
 def _stale(documents: list[Document], days: int, now: datetime) -> list[Stale]:

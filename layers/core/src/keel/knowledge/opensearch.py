@@ -315,7 +315,7 @@ class OpenSearchRetriever:
         for hit in hits:
             named = hit.get("matched_queries") or []
             matched = tuple(part for part in ("lexical", "vector") if part in named) or ("hybrid",)
-            passages.append(_passage(hit["_source"], float(hit.get("_score") or 0.0), matched))
+            passages.append(_passage(hit["_source"], float(hit.get("_score") or 0.0), matched, hit.get("_index")))
         return passages
 
     def _search_local(self, scope: SearchScope, query: str, vector: list[float], k: int) -> list[Passage]:
@@ -333,13 +333,14 @@ class OpenSearchRetriever:
             if "error" in response:
                 raise SearchUnavailable("the knowledge base cannot be searched right now")
         lexical_hits = responses[0]["hits"]["hits"]
-        pool: dict[str, dict[str, Any]] = {hit["_id"]: hit["_source"] for hit in lexical_hits}
+        # Keyed by index and id: a search over several indices keeps where each chunk came from.
+        pool: dict[str, dict[str, Any]] = {_pool_key(hit): _located(hit) for hit in lexical_hits}
         # A small permitted set is scored exhaustively; a large one falls back to the BM25 candidates.
         if 0 < _total(responses[1]["hits"]) <= self._scan_limit:
             scan = self._client.search(index=scope.index, body=filtered_body(scope, size=self._scan_limit))
             for hit in scan["hits"]["hits"]:
-                pool.setdefault(hit["_id"], hit["_source"])
-        return self._fuse(pool, {hit["_id"]: rank for rank, hit in enumerate(lexical_hits)}, vector, k)
+                pool.setdefault(_pool_key(hit), _located(hit))
+        return self._fuse(pool, {_pool_key(hit): rank for rank, hit in enumerate(lexical_hits)}, vector, k)
 
     def _fuse(
         self, pool: dict[str, dict[str, Any]], lexical_rank: dict[str, int], vector: list[float], k: int
@@ -370,7 +371,7 @@ class OpenSearchRetriever:
             matched = tuple(
                 part for part, hit in (("lexical", chunk in lexical_rank), ("vector", chunk in vector_hits)) if hit
             )
-            fused.append(_passage(pool[chunk], score, matched or ("vector",)))
+            fused.append(_passage(pool[chunk], score, matched or ("vector",), pool[chunk].get(_INDEX_KEY)))
         fused.sort(key=lambda p: (-p.score, p.chunk_id))
         return fused
 
@@ -380,7 +381,19 @@ def _total(hits: dict[str, Any]) -> int:
     return int(total.get("value", 0) if isinstance(total, dict) else total)
 
 
-def _passage(src: dict[str, Any], score: float, matched: tuple[str, ...]) -> Passage:
+# Where a pooled chunk's index is kept beside its source fields (no document field starts with a space).
+_INDEX_KEY = " index"
+
+
+def _pool_key(hit: dict[str, Any]) -> str:
+    return f"{hit.get('_index', '')}/{hit['_id']}"
+
+
+def _located(hit: dict[str, Any]) -> dict[str, Any]:
+    return {**hit["_source"], _INDEX_KEY: hit.get("_index")}
+
+
+def _passage(src: dict[str, Any], score: float, matched: tuple[str, ...], index: str | None = None) -> Passage:
     return Passage(
         doc_id=src["doc_id"],
         chunk_id=src["chunk_id"],
@@ -393,6 +406,7 @@ def _passage(src: dict[str, Any], score: float, matched: tuple[str, ...]) -> Pas
         department=src.get("department"),
         heading=src.get("heading"),
         matched=matched,
+        index=index,
     )
 
 

@@ -24,7 +24,10 @@ class SearchScope:
 
     Every search request carries one, and its fields become filters inside the query (R7) through
     keel.access.filters. ``department_classifications`` narrows classifications per department when the
-    policies grant different classifications in different departments of one bot.
+    policies grant different classifications in different departments of one bot. ``index_branches`` is set
+    only on the union of one principal's bot scopes over several indices ("auto", keel.access.union_scope):
+    each branch is (indices, department, classifications), and a document must match one branch, its own
+    index included, so one request over every index admits exactly what the bots' own searches admit.
     """
 
     subject: str
@@ -33,6 +36,7 @@ class SearchScope:
     classifications: frozenset[str]
     departments: frozenset[str] | None = None
     department_classifications: tuple[tuple[str, frozenset[str]], ...] | None = None
+    index_branches: tuple[tuple[tuple[str, ...], str, frozenset[str]], ...] | None = None
     grant: ScopeGrant | None = field(default=None, repr=False, compare=False, kw_only=True)
 
     @property
@@ -49,6 +53,10 @@ class SearchScope:
             raise ValueError("a search scope needs a subject and an index")
         if not self.groups or not self.classifications:
             raise ValueError("a search scope needs at least one group and one classification")
+        if self.index_branches is not None and (
+            not self.index_branches or any(not set(i) <= set(self.indices) for i, _, _ in self.index_branches)
+        ):
+            raise ValueError("index branches need at least one branch, each inside the scope's indices")
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,8 @@ class Passage:
     department: str | None = None
     heading: str | None = None
     matched: tuple[str, ...] = field(default=())
+    # The index the passage was read from (set by retrievers; a search over several indices needs it).
+    index: str | None = None
 
 
 class Retriever(Protocol):

@@ -4,13 +4,16 @@ Idle cost counts what runs (and bills) with no user at all: NAT gateways and the
 interface endpoints, OpenSearch instances and storage, KMS keys, secrets, alarms, dashboards, the WAF
 web ACL and the platform's own logs. Per-turn cost counts the model calls (prices from the dated model
 catalogue, tokens from a checked-in measurement), the guardrail, PII detection, the API and Lambda.
-Prices come from ``aws_prices.json`` beside this module, dated, with a source per item.
+Prices come from ``aws_prices.json`` beside this module, each entry with its own date and source.
+Every resource type of the templates is either priced here or listed in NOT_BILLED_WHILE_IDLE with the
+reason; any other type is refused with a clear error, so a new billable resource is never counted as zero.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -23,6 +26,116 @@ from keel.models.catalogue import Catalogue
 
 # Retention of a log group with none set: kept forever; counted as ten years of storage.
 _NEVER_EXPIRES_DAYS = 3653
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Resource types idle_costs prices.
+PRICED_TYPES = frozenset(
+    {
+        "AWS::EC2::NatGateway",
+        "AWS::EC2::EIP",
+        "AWS::EC2::Instance",
+        "AWS::EC2::VPCEndpoint",
+        "AWS::OpenSearchService::Domain",
+        "AWS::KMS::Key",
+        "AWS::SecretsManager::Secret",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::WAFv2::WebACL",
+        "AWS::Logs::LogGroup",
+    }
+)
+# Resource types that cost nothing while idle, each with why (billed per use, or free). Per-use costs of
+# the turn are in turn_costs; storage that grows with use (S3, DynamoDB) is not idle cost.
+NOT_BILLED_WHILE_IDLE: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "AWS::ApiGateway::Account",
+            "AWS::ApiGateway::Authorizer",
+            "AWS::ApiGateway::Deployment",
+            "AWS::ApiGateway::Method",
+            "AWS::ApiGateway::RequestValidator",
+            "AWS::ApiGateway::Resource",
+            "AWS::ApiGateway::RestApi",
+            "AWS::ApiGateway::Stage",
+            "AWS::ApiGatewayV2::Api",
+            "AWS::ApiGatewayV2::Integration",
+            "AWS::ApiGatewayV2::Route",
+            "AWS::ApiGatewayV2::Stage",
+        ),
+        "API Gateway bills per request and message",
+    ),
+    **dict.fromkeys(
+        (
+            "AWS::AppConfig::Application",
+            "AWS::AppConfig::ConfigurationProfile",
+            "AWS::AppConfig::Deployment",
+            "AWS::AppConfig::DeploymentStrategy",
+            "AWS::AppConfig::Environment",
+            "AWS::AppConfig::HostedConfigurationVersion",
+        ),
+        "AppConfig bills per configuration request",
+    ),
+    "AWS::Bedrock::Guardrail": "billed per text unit screened (turn_costs)",
+    "AWS::Bedrock::GuardrailVersion": "billed per text unit screened (turn_costs)",
+    "AWS::CloudTrail::Trail": "the first management-event trail is free; its bucket's storage grows with use",
+    **dict.fromkeys(
+        (
+            "AWS::Cognito::UserPool",
+            "AWS::Cognito::UserPoolClient",
+            "AWS::Cognito::UserPoolDomain",
+            "AWS::Cognito::UserPoolGroup",
+            "AWS::Cognito::UserPoolIdentityProvider",
+        ),
+        "Cognito bills per monthly active user",
+    ),
+    "AWS::DynamoDB::Table": "on-demand tables bill per request and stored GB (grows with use)",
+    **dict.fromkeys(
+        (
+            "AWS::EC2::FlowLog",
+            "AWS::EC2::InternetGateway",
+            "AWS::EC2::LaunchTemplate",
+            "AWS::EC2::Route",
+            "AWS::EC2::RouteTable",
+            "AWS::EC2::SecurityGroup",
+            "AWS::EC2::SecurityGroupIngress",
+            "AWS::EC2::SecurityGroupEgress",
+            "AWS::EC2::Subnet",
+            "AWS::EC2::SubnetRouteTableAssociation",
+            "AWS::EC2::VPC",
+            "AWS::EC2::VPCGatewayAttachment",
+        ),
+        "no charge for the network object itself (flow logs bill as log ingestion)",
+    ),
+    "AWS::Events::Rule": "EventBridge rules on AWS events and schedules are free",
+    **dict.fromkeys(
+        ("AWS::IAM::InstanceProfile", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::ManagedPolicy"),
+        "IAM is free",
+    ),
+    "AWS::KMS::Alias": "aliases are free (the key is priced)",
+    **dict.fromkeys(
+        (
+            "AWS::Lambda::EventSourceMapping",
+            "AWS::Lambda::Function",
+            "AWS::Lambda::LayerVersion",
+            "AWS::Lambda::Permission",
+            "AWS::Lambda::Version",
+            "AWS::Lambda::Alias",
+        ),
+        "Lambda bills per request and GB-second (turn_costs)",
+    ),
+    "AWS::Logs::ResourcePolicy": "free",
+    "AWS::S3::Bucket": "S3 bills per stored GB and request (grows with use)",
+    "AWS::S3::BucketPolicy": "free",
+    "AWS::SNS::Topic": "SNS bills per publish and delivery",
+    "AWS::SNS::TopicPolicy": "free",
+    "AWS::SQS::Queue": "SQS bills per request",
+    "AWS::SQS::QueuePolicy": "free",
+    "AWS::SSM::Parameter": "standard parameters are free",
+    "AWS::SecretsManager::RotationSchedule": "free (the secret is priced; rotation runs a Lambda per use)",
+    "AWS::StepFunctions::StateMachine": "Standard workflows bill per state transition",
+    "AWS::WAFv2::WebACLAssociation": "free (the web ACL and its rules are priced)",
+    "AWS::CDK::Metadata": "CDK bookkeeping, not a billed resource",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +148,7 @@ class Prices:
     source: str
     usd: Mapping[str, Any]
     sources: Mapping[str, str]
+    dates: Mapping[str, str] = field(default_factory=dict)
 
     def unit(self, name: str, variant: str | None = None) -> float:
         """The price of one unit of ``name`` (an instance type for per-type prices)."""
@@ -112,12 +226,24 @@ class StageCost:
 
 
 def load_prices(path: Path | None = None) -> Prices:
-    """The price table shipped beside this module (or another file of the same shape)."""
+    """The price table shipped beside this module (or another file of the same shape).
+
+    Every entry needs ``usd`` (a number, or a number per variant), ``as_of`` (YYYY-MM-DD) and ``source``;
+    InvalidRequest names the entry and the field otherwise.
+    """
+    name = "aws_prices.json" if path is None else str(path)
     if path is None:
         text = resources.files("keel.launch").joinpath("aws_prices.json").read_text(encoding="utf-8")
     else:
         text = path.read_text(encoding="utf-8")
     data = json.loads(text)
+    for key, entry in data["prices"].items():
+        problem = _entry_problem(entry)
+        if problem:
+            raise InvalidRequest(
+                f"{name}: price {key!r} {problem}; accepted is an object with usd (a number or numbers per "
+                "variant), as_of (YYYY-MM-DD) and source (where the figure was read)"
+            )
     return Prices(
         as_of=str(data["as_of"]),
         region=str(data["region"]),
@@ -125,7 +251,33 @@ def load_prices(path: Path | None = None) -> Prices:
         source=str(data["source"]),
         usd={k: v["usd"] for k, v in data["prices"].items()},
         sources={k: str(v["source"]) for k, v in data["prices"].items()},
+        dates={k: str(v["as_of"]) for k, v in data["prices"].items()},
     )
+
+
+def _entry_problem(entry: Any) -> str:
+    if not isinstance(entry, Mapping):
+        return "is not an object"
+    usd = entry.get("usd")
+    numbers = list(usd.values()) if isinstance(usd, Mapping) else [usd]
+    if not numbers or not all(isinstance(n, int | float) and not isinstance(n, bool) and n >= 0 for n in numbers):
+        return "has no usd price (a non-negative number)"
+    if not isinstance(entry.get("as_of"), str) or not _DATE.match(entry["as_of"]):
+        return "has no as_of date"
+    if not isinstance(entry.get("source"), str) or not entry["source"].strip():
+        return "has no source"
+    return ""
+
+
+def unpriced_types(assembly: Assembly) -> dict[str, list[str]]:
+    """Resource types of the templates that are neither priced nor known to cost nothing while idle."""
+    found: dict[str, list[str]] = {}
+    for stack, template in assembly.templates.items():
+        for logical, resource in template.get("Resources", {}).items():
+            kind = str(resource.get("Type"))
+            if kind not in PRICED_TYPES and kind not in NOT_BILLED_WHILE_IDLE:
+                found.setdefault(kind, []).append(f"{stack}/{logical}")
+    return found
 
 
 def load_turn_profile(path: Path) -> TurnProfile:
@@ -139,7 +291,17 @@ def load_turn_profile(path: Path) -> TurnProfile:
 
 
 def idle_costs(assembly: Assembly, prices: Prices, *, idle_log_gb: float = 1.0) -> list[CostItem]:
-    """The monthly cost of the stage's resources with no traffic, largest first."""
+    """The monthly cost of the stage's resources with no traffic, largest first.
+
+    InvalidRequest when a template holds a resource type with no price and no reason to cost nothing.
+    """
+    unknown = unpriced_types(assembly)
+    if unknown:
+        listed = "; ".join(f"{kind} ({', '.join(where[:2])})" for kind, where in sorted(unknown.items()))
+        raise InvalidRequest(
+            f"no price for {listed}: add its price to keel/launch/aws_prices.json and count it in idle_costs, "
+            "or list it in NOT_BILLED_WHILE_IDLE with why it costs nothing while idle"
+        )
     hours = prices.hours_per_month
     items: list[CostItem] = []
 
@@ -159,6 +321,7 @@ def idle_costs(assembly: Assembly, prices: Prices, *, idle_log_gb: float = 1.0) 
         "address-month",
         prices.unit("public_ipv4_hour") * hours,
     )
+    _nat_instances(assembly, prices, add)
     zones = sum(
         len(e.get("Properties", {}).get("SubnetIds", []) or [])
         for e in assembly.resources("AWS::EC2::VPCEndpoint").values()
@@ -232,6 +395,40 @@ def idle_costs(assembly: Assembly, prices: Prices, *, idle_log_gb: float = 1.0) 
             note,
         )
     return sorted(items, key=lambda i: -i.usd)
+
+
+def _nat_instances(assembly: Assembly, prices: Prices, add: Any) -> None:
+    """EC2 instances (dev's NAT instance): instance hours, root volumes, and a public IPv4 in a public subnet."""
+    hours = prices.hours_per_month
+    subnets = {
+        name.split("/", 1)[1]: r.get("Properties", {}) for name, r in assembly.resources("AWS::EC2::Subnet").items()
+    }
+    by_type: dict[str, int] = {}
+    volume_gb = 0
+    public = 0
+    for name, instance in assembly.resources("AWS::EC2::Instance").items():
+        props = instance.get("Properties", {})
+        kind = str(props.get("InstanceType"))
+        by_type[kind] = by_type.get(kind, 0) + 1
+        mappings = props.get("BlockDeviceMappings") or []
+        if not mappings:
+            raise InvalidRequest(
+                f"{name} has no BlockDeviceMappings, so its root volume cannot be priced; accepted is an "
+                "instance whose volumes (size and type gp3) the template states"
+            )
+        for mapping in mappings:
+            ebs = mapping.get("Ebs") or {}
+            if ebs.get("VolumeType", "gp3") != "gp3":
+                raise InvalidRequest(f"{name}: aws_prices.json prices gp3 volumes only, not {ebs.get('VolumeType')}")
+            volume_gb += int(ebs.get("VolumeSize", 0))
+        subnet = props.get("SubnetId")
+        ref = subnet.get("Ref") if isinstance(subnet, Mapping) else None
+        if ref is not None and subnets.get(ref, {}).get("MapPublicIpOnLaunch"):
+            public += 1
+    for kind, count in sorted(by_type.items()):
+        add(f"EC2 instances ({kind}, NAT)", count, "instance-month", prices.unit("ec2_instance_hour", kind) * hours)
+    add("EC2 root volumes (gp3)", volume_gb, "GB-month", prices.unit("ebs_gp3_gb_month"))
+    add("public IPv4 addresses (NAT instances)", public, "address-month", prices.unit("public_ipv4_hour") * hours)
 
 
 def turn_costs(

@@ -46,10 +46,11 @@ CONSOLE_PAGES = ("/agent/", "/ops/")
 SLACK_SIGNING_SECRET_ID = "keel-local/slack/signing-secret"  # noqa: S105 - a secret's name
 SLACK_BOT_TOKEN_SECRET_ID = "keel-local/slack/bot-token"  # noqa: S105 - a secret's name
 LOCAL_SLACK_BOT_TOKEN = "xoxb-local-keel"  # noqa: S105 - the local Slack stand-in's token
+# The same current-generation models, through the same kind of inference profile ids, as a stage uses.
 MODEL_IDS = {
-    "primary": "anthropic.claude-3-5-sonnet-20240620-v1:0",
-    "secondary": "anthropic.claude-3-haiku-20240307-v1:0",
-    "small": "amazon.nova-micro-v1:0",
+    "primary": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "secondary": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "small": "us.amazon.nova-micro-v1:0",
 }
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from keel.errors import KeelError, ModelUnavailable, RateLimited
 from keel.identity.principal import Principal
 from keel.knowledge.ports import Passage
-from keel.models import extractive
+from keel.models import deadline, extractive
 from keel.models.budget import Reservation, TokenBudget
 from keel.models.maintenance import DEFAULT_MESSAGE, MaintenanceStatus
 from keel.models.metrics import MetricsSink
@@ -133,6 +133,11 @@ class ModelRouter:
         throttled: RateLimited | None = None
         failed = False
         for position, spec in enumerate(self._registry.chain("large" if role == "large" else "small")):
+            if deadline.passed():
+                # The turn has waited long enough on models: answer from the passages, start no new call.
+                degradations.append("model_deadline")
+                failed = True
+                break
             breaker = self._breakers.get(spec.id)
             if not breaker.allow():
                 degradations.append(f"breaker_open:{spec.id}")
@@ -244,7 +249,12 @@ class ModelRouter:
                     return self._model.converse(spec.id, system, messages, max_tokens=max_tokens)
             except RateLimited:
                 delay = self._retry.delay(attempt, self._rng)
-                if attempt >= self._retry.attempts or slept + delay > self._retry.budget_seconds:
+                left = deadline.remaining()
+                if (
+                    attempt >= self._retry.attempts
+                    or slept + delay > self._retry.budget_seconds
+                    or (left is not None and delay >= left)
+                ):
                     self._emit({"model": spec.id}, {"ModelThrottles": (1, "Count")})
                     raise
                 self._emit({"model": spec.id}, {"ModelRetries": (1, "Count")})

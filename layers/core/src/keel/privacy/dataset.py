@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import string
 import sys
 from collections import Counter, defaultdict
@@ -256,14 +257,266 @@ TEMPLATES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# --- development-side breadth cases (issue 17, second round) ---------------------------------------------
+# Written after the split was frozen, to check breadth while building detectors; never part of the test split
+# (choose_test_templates reads TEMPLATES only, so the frozen split and its sha256 cannot move). The values are
+# synthetic shapes of real credentials, national phone formats, street addresses and look-alikes.
+_KINDS = frozenset(("SECRET", "PASSPORT", "ADDRESS", "PERSON", "EMAIL", "PHONE", "IBAN", "CREDIT_CARD", "US_SSN",
+                    "IP_ADDRESS", "LOOKALIKE"))  # fmt: skip
+# Slot kind -> labelled type; LOOK slots are look-alikes and carry no label.
+DEV_LABELS = {"KEY": "SECRET", "PASSWORD": "SECRET", "STREET": "ADDRESS", "DOC": "PASSPORT", "TEL": "PHONE",
+              "NAME": "PERSON", "LOOK": "LOOK"}  # fmt: skip
+_UNLABELLED = frozenset(("LOOKALIKE", "LOOK"))
+DEV_FILE_BREADTH = DATA_DIR / "dev_breadth.jsonl"
+
+
+def _dev_key(rng: random.Random) -> str:
+    shapes: list[Callable[[], str]] = [
+        lambda: rng.choice(["AKIA", "ASIA"]) + _pick(rng, _UP + "234567", 16),
+        lambda: _pick(rng, _B64, 40),
+        lambda: "ghp_" + _pick(rng, _ALNUM, 36),
+        lambda: "github_pat_11" + _pick(rng, _UP + string.digits, 20) + "_" + _pick(rng, _ALNUM, 59),
+        lambda: "gho_" + _pick(rng, _ALNUM, 36),
+        lambda: "glpat-" + _pick(rng, _ALNUM + "-_", 20),
+        lambda: "xoxp-" + "-".join(_pick(rng, string.digits, 11) for _ in range(3)) + "-" + _pick(rng, _HEXDIGITS, 32),
+        lambda: "sk_live_" + _pick(rng, _ALNUM, 99),
+        lambda: "rk_live_" + _pick(rng, _ALNUM, 24),
+        lambda: "AIza" + _pick(rng, _ALNUM + "-_", 35),
+        lambda: "sk-proj-" + _pick(rng, _ALNUM + "-_", 56),
+        lambda: "sk-" + _pick(rng, _ALNUM, 48),
+        lambda: "sk-ant-api03-" + _pick(rng, _ALNUM + "-_", 93) + "AA",
+        lambda: "SG." + _pick(rng, _ALNUM + "-_", 22) + "." + _pick(rng, _ALNUM + "-_", 43),
+        lambda: "npm_" + _pick(rng, _ALNUM, 36),
+        lambda: "eyJhbGciOiJSUzI1NiJ9.eyJ" + _pick(rng, _ALNUM, 60) + "." + _pick(rng, _ALNUM + "-_", 86),
+        lambda: (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA"
+            + "\n".join(_pick(rng, _B64, 70) for _ in range(3))
+            + "\n-----END OPENSSH PRIVATE KEY-----"
+        ),
+        lambda: "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI" + _pick(rng, _B64, 60) + "\n-----END EC PRIVATE KEY-----",
+        lambda: _pick(rng, _HEXDIGITS, 40),
+        lambda: _pick(rng, _ALNUM, 32),
+    ]
+    return rng.choice(shapes)()
+
+
+def _dev_password(rng: random.Random) -> str:
+    word = rng.choice(["Summer", "Winter", "Tulip", "Falcon", "Orange", "Quartz", "Lisboa", "Kraków"])
+    return rng.choice(
+        [
+            lambda: f"{word}{rng.randint(2019, 2026)}{rng.choice('!?#$')}",
+            lambda: _pick(rng, _ALNUM, rng.randint(12, 24)),
+            lambda: _pick(rng, _ALNUM + "!#%^*", 16),
+            lambda: f"{word.lower()}-{_pick(rng, string.digits, 4)}-{_pick(rng, string.ascii_lowercase, 5)}",
+        ]
+    )()
+
+
+_DEV_STREETS = {
+    "us": ["{n} Pennsylvania Ave NW, Washington, DC 20500", "{n} Fifth Avenue", "{n} Elm St., Apt. 3",
+           "{n} N Michigan Ave, Chicago, IL 60611", "{n} Mission Street, Suite 300, San Francisco, CA 94105"],
+    "en": ["Flat 2, {n} High Street, Oxford OX1 4AA", "{n} Downing Street", "{n} Deansgate, Manchester M3 4LQ",
+           "{n} Victoria Road"],
+    "de": ["Friedrichstraße {n}", "Schillerstr. {n}, 60313 Frankfurt am Main", "Am Hang {n}, 01067 Dresden",
+           "Bahnhofstraße {n}a"],
+    "fr": ["{n}, rue des Lilas", "{n} place Bellecour, 69002 Lyon", "{n} avenue des Champs-Élysées",
+           "{n} bis rue Nationale, 59000 Lille"],
+    "es": ["C/ Mayor {n}, 2º B", "Plaza de España {n}", "Paseo de la Castellana {n}, 28046 Madrid",
+           "Calle Sierpes {n}"],
+    "it": ["Via Garibaldi {n}", "Viale Monza {n}, 20125 Milano", "Corso Vittorio Emanuele II {n}",
+           "Via dei Mille {n}, 80121 Napoli"],
+    "nl": ["Prinsengracht {n}", "Damrak {n}, 1012 LG Amsterdam", "Kerkstraat {n}a", "Coolsingel {n}, Rotterdam"],
+    "pl": ["ul. Piotrkowska {n}", "ul. Floriańska {n} m. 5, 31-019 Kraków", "al. Jerozolimskie {n}",
+           "ul. Świętojańska {n}/2"],
+    "pt": ["Rua do Ouro {n}", "Av. da Liberdade {n}, 1269-046 Lisboa", "Travessa do Carmo {n}",
+           "Rua de Cedofeita {n}, 4050-180 Porto"],
+}  # fmt: skip
+# National formats as people write them (area or mobile prefix, then random digits).
+_DEV_PHONES = {
+    "us": ["({a}) {b}-{c}", "{a}-{b}-{c}", "{a}.{b}.{c}", "+1 {a} {b} {c}"],
+    "en": ["020 {b4} {c}", "07700 {b}{c3}", "+44 20 {b4} {c}", "0161 {b} {c}"],
+    "fr": ["06 {p} {p} {p} {p}", "01 {p} {p} {p} {p}", "+33 6 {p} {p} {p} {p}", "07.{p}.{p}.{p}.{p}"],
+    "de": ["030 {b}{c}", "0171 {b}{c}", "+49 (0)89 {b} {c}", "+49 151 {b}{c}"],
+    "es": ["6{p} {b} {b}", "91 {b} {p} {p}", "+34 6{p} {b} {b}"],
+    "it": ["06 {c} {c}", "3{p} {b} {c}", "+39 02 {c} {c}"],
+    "nl": ["020 {b} {c}", "06 {c}{c}", "+31 6 {c}{c}", "010-{b} {c}"],
+    "pl": ["22 {b} {p} {p}", "5{p} {b} {b}", "+48 6{p} {b} {b}"],
+    "pt": ["21 {b} {c}", "9{p} {b} {b}", "+351 9{p} {b} {b}"],
+}
+
+
+def _dev_phone(lang: str, rng: random.Random) -> str:
+    parts: dict[str, Callable[[], str]] = {
+        "a": lambda: rng.choice(["212", "415", "617", "303", "646", "312"]),
+        "b": lambda: str(rng.randint(200, 999)),
+        "b4": lambda: str(rng.randint(3000, 8999)),
+        "c": lambda: str(rng.randint(1000, 9999)),
+        "c3": lambda: str(rng.randint(100, 999)),
+        "p": lambda: str(rng.randint(10, 99)),
+    }
+    # Each placeholder draws its own digits ("06 12 48 90 33", not "06 12 12 12 12").
+    return re.sub(r"\{(\w+)\}", lambda m: parts[m.group(1)](), rng.choice(_DEV_PHONES[lang]))
+
+
+def _dev_document(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            lambda: _pick(rng, "CFGHJKLMNPRTVWXYZ", 1) + _pick(rng, "CFGHJKLMNPRTVWXYZ0123456789", 8),
+            lambda: _pick(rng, string.digits, 2) + _pick(rng, _UP, 2) + _pick(rng, string.digits, 5),
+            lambda: _pick(rng, _UP, 1) + _pick(rng, string.digits, 8),
+            lambda: _pick(rng, _UP, 2) + _pick(rng, string.digits, 7),
+            lambda: _pick(rng, _UP, 3) + _pick(rng, string.digits, 6),
+        ]
+    )()
+
+
+def _dev_lookalike(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            lambda: f"INV-{rng.randint(2019, 2026)}-{rng.randint(10, 99999):05d}",
+            lambda: f"1Z{_pick(rng, _UP + string.digits, 6)}{_pick(rng, string.digits, 10)}",
+            lambda: f"{_pick(rng, _UP, 2)}{_pick(rng, string.digits, 9)}{rng.choice(['DE', 'FR', 'PL', 'PT', 'NL'])}",
+            lambda: f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(2019, 2026)}",
+            lambda: f"{rng.randint(1, 28)}.{rng.randint(1, 12)}.{rng.randint(2019, 2026)}",
+            lambda: f"€{rng.randint(1, 99)}.{rng.randint(100, 999)},{rng.randint(10, 99)}",
+            lambda: f"${rng.randint(1, 999)},{rng.randint(100, 999)}.{rng.randint(10, 99)}",
+            lambda: f"{rng.randint(1, 9)} {rng.randint(100, 999)} {rng.randint(100, 999)},{rng.randint(10, 99)} zł",
+            lambda: f"10.0.{rng.randint(10000, 22631)}.{rng.randint(1000, 4999)}",
+            lambda: _pick(rng, _HEXDIGITS, 7),
+            lambda: _pick(rng, _HEXDIGITS, 32),
+            lambda: f"CHG{rng.randint(1000000, 9999999)}",
+            lambda: f"SR-{rng.randint(100000, 999999)}",
+            lambda: f"{rng.randint(4500000000, 4599999999)}",
+            lambda: f"978-{rng.randint(0, 9)}-{rng.randint(10, 99)}-{rng.randint(100000, 999999)}-{rng.randint(0, 9)}",
+            lambda: f"api-{_pick(rng, _HEXDIGITS, 9)}-{_pick(rng, string.ascii_lowercase + string.digits, 5)}",
+            lambda: f"{_pick(rng, string.digits, 4)} {_pick(rng, string.digits, 4)} {_pick(rng, string.digits, 4)}",
+        ]
+    )()
+
+
+_DEV_NAMES = [
+    "Aisha Mensah", "Björn Lindqvist", "Chen Wei", "Dorota Wiśniewska", "Émile Laurent", "Farah Haddad",
+    "Greta Hoffmann", "Hugo Costa", "Inès Moreau", "Jan de Jong", "Kofi Boateng", "Lorenzo Ricci", "Marta Ruiz",
+    "Nuno Ferreira", "Olga Zielińska", "Priya Raman", "Quentin Roux", "Rafael Ortega", "Sanne Bakker",
+]  # fmt: skip
+
+
+def _dev_value(kind: str, lang: str, rng: random.Random) -> str:
+    if kind == "KEY":
+        return _dev_key(rng)
+    if kind == "PASSWORD":
+        return _dev_password(rng)
+    if kind == "STREET":
+        return rng.choice(_DEV_STREETS[lang]).format(n=rng.randint(1, 250))
+    if kind == "TEL":
+        return _dev_phone(lang, rng)
+    if kind == "DOC":
+        return _dev_document(rng)
+    if kind == "NAME":
+        return rng.choice(_DEV_NAMES)
+    if kind == "LOOK":
+        return _dev_lookalike(rng)
+    raise ConfigurationError(f"unknown slot kind {kind!r} in a PII template")
+
+
+DEV_TEMPLATES: tuple[tuple[str, str, str], ...] = (
+    # Keys and tokens, with and without a label, in running text, config and code.
+    ("dev-key-bare", "en", "This stopped working after the rotation: {KEY} - any idea why?"),
+    ("dev-key-env", "en", "export AWS_SECRET_ACCESS_KEY={KEY}\nexport AWS_DEFAULT_REGION=eu-west-1"),
+    ("dev-key-yaml", "en", "config.yaml has\n  api_key: {KEY}\n  timeout: 30\nbut the client still gets 401."),
+    ("dev-key-json", "en", 'The payload had "user": "svc-build", "token": "{KEY}" and it was rejected.'),
+    ("dev-key-curl", "en", "curl -H 'Authorization: Bearer {KEY}' https://api.internal/v2/reports"),
+    ("dev-key-url", "en", "The webhook is https://hooks.example.net/notify?token={KEY}&channel=ops"),
+    ("dev-key-de", "de", "Kannst du prüfen, ob dieser Schlüssel noch gültig ist? {KEY}"),
+    ("dev-key-fr", "fr", "Le jeton d'accès {KEY} a fuité dans un ticket, que faire ?"),
+    ("dev-key-es", "es", "He puesto la API key {KEY} en el repositorio por error."),
+    ("dev-key-it", "it", "Il token {KEY} risulta scaduto, come lo rinnovo?"),
+    ("dev-key-nl", "nl", "Deze token werkt niet meer: {KEY}"),
+    ("dev-key-pl", "pl", "Czy ten token jest jeszcze ważny? {KEY}"),
+    ("dev-key-pt", "pt", "Encontrei esta chave num log: {KEY}"),
+    ("dev-pass-label", "en", "My new password is {PASSWORD} but the portal keeps rejecting it."),
+    ("dev-pass-conn", "en", "The job fails with postgres://report_user:{PASSWORD}@db.internal:5432/sales"),
+    ("dev-pass-mongo", "en", "MONGO_URL=mongodb+srv://app:{PASSWORD}@cluster0.abcde.mongodb.net/prod"),
+    ("dev-pass-de", "de", "Mein Passwort lautet {PASSWORD}, kannst du es zurücksetzen?"),
+    ("dev-pass-fr", "fr", "Mot de passe : {PASSWORD} (ne le partage pas)"),
+    ("dev-pass-es", "es", "La contraseña del wifi de invitados es {PASSWORD}"),
+    ("dev-pass-pt", "pt", "A senha do servidor é {PASSWORD}, mudem-na depois."),
+    # Street addresses inside running text, with and without postcode.
+    ("dev-street-us", "us", "Can you send a courier to {STREET} tomorrow morning?"),
+    ("dev-street-en", "en", "We are moving the team to {STREET} next month."),
+    ("dev-street-de", "de", "Das Paket liegt noch bei {STREET}, bitte abholen lassen."),
+    ("dev-street-fr", "fr", "Le colis est arrivé au {STREET} hier soir."),
+    ("dev-street-es", "es", "Vivo en {STREET} desde marzo, actualizad mi ficha."),
+    ("dev-street-it", "it", "Abito in {STREET} e vorrei aggiornare l'indirizzo."),
+    ("dev-street-nl", "nl", "Mijn nieuwe adres is {STREET} vanaf volgende week."),
+    ("dev-street-pl", "pl", "Mieszkam teraz przy {STREET}, proszę o zmianę danych."),
+    ("dev-street-pt", "pt", "Mudei-me para {STREET} no mês passado."),
+    # Passports and travel documents, with a passport word, with another document word, or bare.
+    ("dev-doc-en", "en", "Booking for the Lisbon trip, travel document {DOC}, expires 2031."),
+    ("dev-doc-de", "de", "Ausweisdokument für die Reise: {DOC}"),
+    ("dev-doc-fr", "fr", "Pour le visa, mon passeport porte le numéro {DOC}."),
+    ("dev-doc-es", "es", "Número de documento de viaje {DOC}, válido hasta 2030."),
+    ("dev-doc-it", "it", "Per il check-in serve il documento n. {DOC}."),
+    ("dev-doc-nl", "nl", "Mijn paspoort ({DOC}) verloopt in mei."),
+    ("dev-doc-pl", "pl", "Seria i numer paszportu {DOC}, ważny do 2029."),
+    ("dev-doc-pt", "pt", "Documento de identificação {DOC} para o voo."),
+    # Phones in national formats.
+    ("dev-tel-us", "us", "You can reach me on {TEL} until 6pm."),
+    ("dev-tel-en", "en", "Ring me on {TEL} if the courier is late."),
+    ("dev-tel-fr", "fr", "Rappelez-moi au {TEL} s'il vous plaît."),
+    ("dev-tel-de", "de", "Meine Handynummer ist {TEL}."),
+    ("dev-tel-es", "es", "Llámame al {TEL} cuando llegues."),
+    ("dev-tel-it", "it", "Il mio cellulare è {TEL}."),
+    ("dev-tel-nl", "nl", "Bel me even op {TEL}."),
+    ("dev-tel-pl", "pl", "Proszę dzwonić pod {TEL}."),
+    ("dev-tel-pt", "pt", "Liga-me para o {TEL} amanhã."),
+    ("dev-tel-bare", "en", "{TEL} is the number for the night shift."),
+    # Names beside capitalised words that are not names (products, teams, places, days, months).
+    ("dev-name-product", "en", "{NAME} shared the Q3 deck in Microsoft Teams on Monday."),
+    ("dev-name-place", "en", "Before the Berlin offsite, {NAME} will send the agenda."),
+    ("dev-name-dept", "en", "Human Resources told {NAME} that the Payroll Service runs on Friday."),
+    ("dev-name-de", "de", "Frau {NAME} aus dem Vertrieb ist bis Dienstag im Urlaub."),
+    ("dev-name-fr", "fr", "Merci de mettre {NAME} en copie du compte rendu de la Direction Financière."),
+    ("dev-name-it", "it", "Ho parlato con {NAME} dell'Ufficio Acquisti."),
+    ("dev-name-nl", "nl", "Kun je {NAME} vragen of de Teams-vergadering doorgaat?"),
+    ("dev-name-pl", "pl", "Pani {NAME} z działu kadr prosi o podpis."),
+    ("dev-name-pt", "pt", "A {NAME} vai substituir-me na reunião de quinta-feira."),
+    # Look-alikes that must stay unmasked, and capitalised text without any person in it.
+    ("dev-look-invoice", "en", "Invoice {LOOK} was paid twice, can Accounts Payable check?"),
+    ("dev-look-track", "en", "Tracking says {LOOK} left the Rotterdam hub on Tuesday."),
+    ("dev-look-de", "de", "Rechnung {LOOK} ist noch offen, Fälligkeit war letzte Woche."),
+    ("dev-look-fr", "fr", "La référence {LOOK} ne correspond à aucune commande."),
+    ("dev-look-es", "es", "El importe {LOOK} no coincide con el pedido."),
+    ("dev-look-it", "it", "Il codice {LOOK} compare nel registro degli errori."),
+    ("dev-look-pl", "pl", "Numer {LOOK} nie pasuje do żadnej faktury."),
+    ("dev-look-pt", "pt", "O valor {LOOK} foi cobrado em duplicado."),
+    ("dev-look-nl", "nl", "Referentie {LOOK} staat nog open bij Inkoop."),
+    ("dev-look-product", "en", "Does Google Drive sync with SharePoint Online? Build {LOOK} broke it."),
+    ("dev-look-month", "en", "From March to June the Amsterdam Service Desk moves to ticket queue {LOOK}."),
+)
+assert not {t for t, _, _ in DEV_TEMPLATES} & {t for t, _, _ in TEMPLATES}, "dev template ids must be new"
+
+
+def write_dev_breadth() -> int:
+    """Write evals/pii/dev_breadth.jsonl from DEV_TEMPLATES (development side only); returns the row count."""
+    rows = build_rows(templates=DEV_TEMPLATES)
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with DEV_FILE_BREADTH.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(rows)
+
+
 def _slot_kinds(sentence: str) -> list[str]:
     return [part.split("}", 1)[0] for part in sentence.split("{")[1:]]
 
 
-def build_rows(template_ids: set[str] | None = None) -> list[dict[str, Any]]:
+def build_rows(
+    template_ids: set[str] | None = None, templates: tuple[tuple[str, str, str], ...] = TEMPLATES
+) -> list[dict[str, Any]]:
     """Rows for the templates (all when None), deterministic for a template id."""
     rows = []
-    for tid, lang, sentence in TEMPLATES:
+    for tid, lang, sentence in templates:
         if template_ids is not None and tid not in template_ids:
             continue
         rng = random.Random(f"{SEED}:{tid}")
@@ -273,15 +526,10 @@ def build_rows(template_ids: set[str] | None = None) -> list[dict[str, Any]]:
             text = pieces[0]
             for piece in pieces[1:]:
                 kind, rest = piece.split("}", 1)
-                value = _value(kind, lang, rng)
-                if kind != "LOOKALIKE":
-                    entities.append(
-                        {
-                            "type": "ADDRESS" if kind == "ADDRESS" else kind,
-                            "start": len(text),
-                            "end": len(text) + len(value),
-                        }
-                    )
+                value = _value(kind, lang, rng) if kind in _KINDS else _dev_value(kind, lang, rng)
+                label = DEV_LABELS.get(kind, kind)
+                if label not in _UNLABELLED:
+                    entities.append({"type": label, "start": len(text), "end": len(text) + len(value)})
                 text += value + rest
             row: dict[str, Any] = {
                 "id": f"{tid}-{n}",
@@ -290,7 +538,7 @@ def build_rows(template_ids: set[str] | None = None) -> list[dict[str, Any]]:
                 "text": text,
                 "entities": entities,
             }
-            if "LOOKALIKE" in _slot_kinds(sentence):
+            if _UNLABELLED & set(_slot_kinds(sentence)):
                 row["lookalike"] = True
             rows.append(row)
     return rows
@@ -332,11 +580,14 @@ def freeze(force: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`freeze` the PII split."""
+    """`freeze` the PII split once; `dev` writes the development-side breadth cases."""
     parser = argparse.ArgumentParser(description="Keel's PII cases and their frozen test split.")
-    parser.add_argument("command", choices=("freeze",))
+    parser.add_argument("command", choices=("freeze", "dev"))
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "dev":
+        print(f"{write_dev_breadth()} rows written to {DEV_FILE_BREADTH}")
+        return 0
     try:
         print(json.dumps(freeze(args.force), indent=2))
     except ConfigurationError as exc:

@@ -6,6 +6,7 @@ PERSON spans from the model are refined by keel.privacy.names (name lexicon, cue
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,9 @@ class PresidioNer:
         def known(word: str) -> bool:
             return finder.lex.is_first(word) or finder.lex.is_last(word)
 
-        return places + [e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known)]
+        return [e for e in places if plausible_place(text, e.start, e.end)] + [
+            e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known)
+        ]
 
 
 # The English model reads capitalised words of other languages as names: a sentence-initial verb ("Livrez",
@@ -94,16 +97,21 @@ _SENTENCE_START = ("", ".", "!", "?", "\n", ":", '"', "'", "¿", "¡")
 
 def plausible_name(text: str, start: int, end: int, known: Callable[[str], bool] | None = None) -> bool:
     """False for PERSON spans that are a lowercase-led phrase, or one word that opens a sentence or looks like a
-    common noun, unless the word is a known given or family name (`known`); "ask Maria" stays."""
+    common noun, unless the word is a known given or family name (`known`); "ask Maria" stays. In text that does
+    not read as English, the English model takes capitalised nouns, verbs and possessives for names ("Meine
+    Handynummer", "Rappelez-moi", "Mijn"): there a span needs a known given or family name in it."""
     words = text[start:end].split()
     if not words or words[0][0].islower():
+        return False
+    english = _reads_english(text)
+    if not english and known is not None and not any(known(w) for w in words if len(w.strip(".")) > 1):
         return False
     if len(words) > 1:
         return True
     word = words[0]
     if known is not None and known(word):
         return True
-    if _reads_english(text):
+    if english:
         return True
     before = text[:start].rstrip()
     if before[-1:] in _SENTENCE_START:
@@ -111,10 +119,34 @@ def plausible_name(text: str, start: int, end: int, known: Callable[[str], bool]
     return not word.lower().endswith(_NOUN_SUFFIX)
 
 
+_MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|our|your|their|this|that|next|last)[ \t]+$", re.IGNORECASE)
+_LOWER_AFTER = re.compile(r"[ \t]+[a-z]")
+
+
+def plausible_place(text: str, start: int, end: int) -> bool:
+    """False for LOCATION spans the English model makes of other languages' words: a lowercase-led or
+    lowercase-containing phrase ("de Teams-vergadering", "Llámame al"), or a span opening a sentence."""
+    words = text[start:end].split()
+    if not words or words[0][0].islower():
+        return False
+    # A place name used as a modifier ("the Berlin offsite", "our Lisbon trip") names an event or a team.
+    if _MODIFIER_BEFORE.search(text[max(0, start - 8) : start]) and _LOWER_AFTER.match(text, end):
+        return False
+    if _reads_english(text):
+        return True
+    if any(w[0].islower() for w in words):
+        return False
+    return text[:start].rstrip()[-1:] not in _SENTENCE_START
+
+
 _ENGLISH_WORDS = "the and you your to of is are was my me it this that with for from have has please"
 _OTHER_WORDS = (
     "le la les des et est une pour que der die das und ist nicht mit ein eine el los las es por para una con il "
-    "di che per non het een en van niet met voor dat zijn na nie jest się że os um não com"
+    "di che per non het een en van niet met voor dat zijn na nie jest się że os um não com "
+    # Pronouns, possessives, contractions and courtesy words of the seven other languages.
+    "je vous nous au du mon ma mes sur dans pas merci avec s'il ich wir mein meine meinen im aus dem bis bitte "
+    "auf für noch auch yo mi del al lo favor muy qué cómo está mio mia della sono è ho nel gli anche come ik "
+    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada e y"
 )
 _ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
 _OTHER = frozenset(_OTHER_WORDS.split(" "))
@@ -122,5 +154,7 @@ _OTHER = frozenset(_OTHER_WORDS.split(" "))
 
 def _reads_english(text: str) -> bool:
     """Whether English function words outnumber those of the other supported languages."""
-    words = [w.lower() for w in text.split()]
-    return sum(w in _ENGLISH for w in words) >= sum(w in _OTHER for w in words)
+    words = [w.lower().strip(".,;:!?()\"'¿¡«»") for w in text.split()]
+    english, other = sum(w in _ENGLISH for w in words), sum(w in _OTHER for w in words)
+    # A tie with evidence on both sides ("Mijn nieuwe adres is ...") is not English; no evidence at all is.
+    return english > other or english == other == 0

@@ -85,12 +85,6 @@ _SECRET = re.compile(
     r"|(?i:(?:api[_ -]?key|secret(?:[_ -]?key)?|access[_ -]?token|auth[_ -]?token|password|passwd|pwd|"
     r"aws_secret_access_key)\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;]{8,})"
 )
-_PHONE = re.compile(
-    r"(?<![\w+.:-])(?:\+\d{1,3}[ .-]?|00\d{1,3}[ .-]?|001-)?(?:\(\d{1,4}\)[ .-]?|\d{1,4}[ .-]?)(?:\(0\) ?)?"
-    r"\d{2,4}(?:[ .-]?\d{2,4}){1,3}(?: ?(?:x|ext\.?) ?\d{1,5})?(?![\w.:]\d)"
-)
-_PHONE_CONTEXT = re.compile(r"\b(?:phone|mobile|mob|tel|telephone|call|fax|cell|contact|office|whatsapp|sms)\b", re.I)
-_DATETIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?")
 _DATE = re.compile(
     r"\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}\s+(?:jan|feb|mar|apr|may|"
     r"jun|jul|aug|sep|"
@@ -103,6 +97,7 @@ _STREET_SUFFIX = (
     r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|"
     r"terrace|way|"
     r"parkway|pkwy|highway|hwy|route|pass|bridge|crescent|close|gardens|row|alley|trail|circle|cir|plaza|"
+    r"loop|mews|grove|walk|hill|"
     r"straße|strasse|str|gasse|weg|utca|u|gata|gatan|gade|vej|vegen|veien|rue|via|calle|avenida|ru"
     r"a|rúa|laan|tér|"
     r"straat|plein|ulica|ul|tie|katu)\.?"
@@ -111,12 +106,9 @@ _ADDRESS = re.compile(
     r"(?:\b(?:\d{1,6}[ \t]+)?\d{1,6}[A-Za-z]?[ \t]+(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*[ \t]+){0,4}"
     + _STREET_SUFFIX
     + r"(?![\w])"
-    r"|\b(?:rue|via|calle|avenida|rua|rúa|boulevard|avenue|route|chemin|piazza|plaza)\s+(?:(?:de|d"
-    r"el|la|le|des|du|da|di)\s+)?"
-    r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:\s+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*){0,3}(?:,"
-    r"?\s*\d{1,5})?"
     r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:"
-    + r"straße|strasse|gasse|weg|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|katu|tie)\s+\d{1,5}"
+    r"straße|strasse|gasse|weg|allee|platz|damm|ufer|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|gracht|"
+    r"singel|kade|dijk|markt|haven|steeg|katu)\s+\d{1,5}"
     r"|\b(?:apt|apartment|suite|ste|unit|flat|room|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b"
     r"|\bthe corner of\s+[^,.\n]{3,60}?\s+and\s+\w[\w'-]*(?:\s+[A-Z\u00C0-\u024F][\w'-]*){0,2}"
     r"|\b[A-Z]{3,}\s+(?:AA|AE|AP)\s+\d{5}\b"
@@ -138,13 +130,39 @@ _ADDRESS_POSTCODE = re.compile(
     + r"[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
     r"(?:[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+)?"
 )
+# A street-type word first, then a capitalised name ("rue des Lilas", "Corso Vittorio Emanuele II 83",
+# "ul. Świętojańska 212/2", "C/ Mayor 12"). Words that are also everyday English or French ("via", "avenue",
+# "route", "place", "plaza") count only with a house number before or after them ("via email" is no address).
+_LEAD_ALWAYS = (
+    r"rue|calle|rua|rúa|chemin|piazza|piazzale|corso|viale|vicolo|largo|paseo|carrer|travessa|travesía|praça|"
+    r"praca|alameda|estrada|avenida|avda\.?|impasse|allée|quai|ul\.|al\.|os\.|ulica|aleja|pl\."
+)
+_LEAD_NUMBERED = r"via|vía|avenue|boulevard|bd\.?|route|plaza|place|cours|av\.|c/"
+_NAME_PART = r"(?:[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'.-]*|[IVX]+)"
+_LINK = r"(?:de|del|de la|della|dello|dei|degli|delle|la|le|les|des|du|da|das|do|dos|di|van|von|der|d')"
+_ADDRESS_LEAD = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?P<lead>(?i:" + _LEAD_ALWAYS + "|" + _LEAD_NUMBERED + r"))[ \t]*"
+    r"(?:(?i:" + _LINK + r")[ \t]*)*" + _NAME_PART + r"(?:[ \t]+(?:(?i:" + _LINK + r")[ \t]+)*" + _NAME_PART + r"){0,4}"
+    r"(?P<number>,?[ \t]*\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?![\d.,]\d))?"
+)
+_NUMBER_BEFORE = re.compile(r"\d{1,5}[a-zA-Z]?,?[ \t]+(?:bis[ \t]+|ter[ \t]+)?$")
+_ADDRESS_UK = re.compile(
+    r"\b\d{1,5}[A-Za-z]?[ \t]+[A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+){0,3},[ \t]*(?:[A-Z][\w'-]+[ \t]+){1,2}"
+    r"[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}\b"
+)
 _ADDRESS_JOIN = re.compile(r"^[\s,]{0,3}$")
 # A following line that continues a postal address: short, no label, no e-mail, letters or a postcode.
 _ADDRESS_LINE = re.compile(r"^[ \t]*(?!.*[@:])(?=.*\w)[\w\u00C0-\u024F\u0370-\u03FF .,'()/#-]{2,60}$")
 
 
+_URL_USER = re.compile(r"://[^\s/@]*$")
+
+
 def _emails(text: str) -> Iterator[Entity]:
     for m in _EMAIL.finditer(text):
+        # "scheme://user:password@host" holds credentials, not an e-mail address (the secret finder masks them).
+        if _URL_USER.search(text[max(0, m.start() - 200) : m.start()]):
+            continue
         yield Entity("EMAIL", m.start(), m.end())
 
 
@@ -152,6 +170,10 @@ def _cards(text: str) -> Iterator[Entity]:
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if not (12 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1):
+            continue
+        # Cards are written in groups of four (Amex 4-6-5); "978-7-57-608236-9" is an ISBN, not a card.
+        groups = [len(g) for g in re.split(r"[ -]", m.group(0))]
+        if len(groups) > 1 and groups not in ([4, 6, 5], [4, 6, 4]) and any(g != 4 for g in groups[:-1]):
             continue
         # Twelve digits pass Luhn one time in ten by chance: only with a card word nearby.
         if len(digits) == 12 and not _CARD_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
@@ -200,36 +222,10 @@ def _secrets(text: str) -> Iterator[Entity]:
         yield Entity("SECRET", start, end)
 
 
-def _phone_ok(raw: str) -> bool:
-    import phonenumbers
-
-    digits = re.sub(r"\D", "", raw)
-    if not 7 <= len(digits) <= 15 or _DATE.fullmatch(raw.strip()) or len(set(digits)) < 3:
-        return False
-
-    candidates = [raw] if raw.strip().startswith("+") else [raw, "+" + digits]
-    for candidate in candidates:
-        for region in ("US", "GB", "DE", "FR", "AU", "NL", "BE", "CH", "IT", "ES", "SE", "IN", None):
-            try:
-                number = phonenumbers.parse(candidate, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_possible_number(number):
-                return True
-    return False
-
-
 def _phones(text: str) -> Iterator[Entity]:
-    dates = [(d.start(), d.end()) for d in _DATETIME.finditer(text)]
-    for m in _PHONE.finditer(text):
-        raw = m.group(0).rstrip(" .-")
-        if any(m.start() < e and s < m.start() + len(raw) for s, e in dates):
-            continue
-        if re.fullmatch(r"\d{7,}", raw) and not _PHONE_CONTEXT.search(text[max(0, m.start() - 40) : m.end() + 20]):
-            # A bare run of digits is more often an order or account number than a phone.
-            continue
-        if sum(ch.isdigit() for ch in raw) >= 7 and _phone_ok(raw):
-            yield Entity("PHONE", m.start(), m.start() + len(raw), 0.7)
+    from keel.privacy.phones import find_phones
+
+    yield from find_phones(text)
 
 
 def _dates_of_birth(text: str) -> Iterator[Entity]:
@@ -238,22 +234,75 @@ def _dates_of_birth(text: str) -> Iterator[Entity]:
             yield Entity("DATE_OF_BIRTH", m.start(), m.end())
 
 
+def _lead_streets(text: str) -> Iterator[tuple[int, int]]:
+    for m in _ADDRESS_LEAD.finditer(text):
+        lead = m.group("lead").lower()
+        before = _NUMBER_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+        if re.fullmatch(_LEAD_NUMBERED, lead, re.IGNORECASE) and not (m.group("number") or before):
+            continue
+        # "5 allée des Roses": the house number before the street word belongs to the address.
+        yield (m.start() - len(before.group(0)) if before else m.start()), m.end()
+
+
 def _addresses(text: str) -> Iterator[Entity]:
-    spans = sorted((m.start(), m.end()) for p in (_ADDRESS, _ADDRESS_EU, _ADDRESS_POSTCODE) for m in p.finditer(text))
+    spans = sorted(
+        [
+            (m.start(), m.end())
+            for p in (_ADDRESS, _ADDRESS_EU, _ADDRESS_POSTCODE, _ADDRESS_UK)
+            for m in p.finditer(text)
+        ]
+        + list(_lead_streets(text))
+    )
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and (start <= merged[-1][1] or _ADDRESS_JOIN.match(text[merged[-1][1] : start])):
             merged[-1][1] = max(end, merged[-1][1])
         else:
             merged.append([start, end])
-    for start, end in merged:
-        yield Entity("ADDRESS", start, _extend_lines(text, end), 0.7)
+    for first, end in merged:
+        # A pattern led by any capitalised word may take in the sentence before the street ("Deliver to ...").
+        start = max([first, *(m.end() for m in _LEAD_IN.finditer(text, first, end))])
+        yield Entity("ADDRESS", start, _extend_lines(text, _extend_town(text, start, end)), 0.7)
+
+
+# Prepositions that introduce an address in the eight languages and rarely sit inside a street name.
+_LEAD_IN = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?i:to|at|into|from|naar|op|bei|nach|an|à|au|aux|al|alla|przy|na|em|para|en|in|a)"
+    r"[ \t]+(?=[A-Z\u00C0-\u00DE\u0100-\u024F0-9])"
+)
+_POSTCODE_END = re.compile(_POSTCODE + r"$")
+_TOWN = r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
+_TAIL_POSTCODE = re.compile(r",?[ \t]*" + _POSTCODE + r"[ \t]+" + _TOWN)
+_TAIL_COMMA_TOWN = re.compile(
+    r",[ \t]*" + _TOWN + r"(?:[ \t]+" + _TOWN + r")?(?:,[ \t]*(?:[A-Z]{2}\b|" + _TOWN + r"))?"
+    r"(?:[ \t]+(?:\d{5}(?:-\d{4})?|" + _POSTCODE + r")\b)?"
+)
+# A US address ends with its state and ZIP code; the word after it is not a town.
+_US_ZIP_END = re.compile(r"\b[A-Z]{2}[ \t]+\d{5}$")
+_TAIL_TOWN = re.compile(r"[ \t]+" + _TOWN)
+
+
+def _extend_town(text: str, start: int, end: int) -> int:
+    """Take in the town after a postcode ("..., 69007" + " Lyon"), a ", postcode town" tail, or a ", Town" tail
+    with an optional region and postcode ("742 Evergreen Terrace" + ", Springfield, OR 97403")."""
+    tail = _TAIL_POSTCODE.match(text, end) or _TAIL_COMMA_TOWN.match(text, end)
+    if tail:
+        return tail.end()
+    if _POSTCODE_END.search(text[start:end]) and not _US_ZIP_END.search(text[start:end]):
+        town = _TAIL_TOWN.match(text, end)
+        if town:
+            return town.end()
+    return end
 
 
 def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
-    """Grow an address span over the next short lines (town, region, country, postcode)."""
+    """Grow an address span over the next short lines (town, region, country, postcode), only when the address
+    ends its line: in running text the words after an address are not part of it."""
     line_end = text.find("\n", end)
-    end = len(text) if line_end == -1 else line_end
+    line_end = len(text) if line_end == -1 else line_end
+    if text[end:line_end].strip(" \t,.;"):
+        return end
+    end = line_end
     for _ in range(max_lines):
         if end >= len(text) or text[end] != "\n":
             break
@@ -291,7 +340,10 @@ _NAME_CUE = re.compile(
     r"(?:\b(?:hi|hello|dear|hey|ms|mr|mrs|miss|dr|prof|name is|name:|names are|i am|i'm|this is|si"
     r"gned|regards,|"
     r"thanks,|contact|ask for|called|calls me|call me|named|change it to|by:|tribute to|follow up "
-    r"with|user:)\.?[ \t]+)(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t]+)?"
+    r"with|user:|"
+    # Titles of the other supported languages (salutations like "Liebe" also open "Liebe Grüße": left out).
+    r"frau|herr|madame|monsieur|mme|señor|señora|sra|signor|signora|sig\.ra|dott|dott\.ssa|mevrouw|meneer|"
+    r"mevr|dhr|pani|senhor|senhora)\.?[ \t]+)(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t]+)?"
     # An initial is a lone capital ("R", "R."), never the first letter of the next word.
     r"(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z](?:\.|(?!\w))|" + _NAME_WORD + r")){0,3})",
     re.IGNORECASE,
@@ -377,6 +429,12 @@ def _is_name(candidate: str) -> bool:
     )
 
 
+def _has_phone_shape(text: str) -> bool:
+    from keel.privacy.phones import CANDIDATE
+
+    return any(sum(ch.isdigit() for ch in m.group(0)) >= 7 for m in CANDIDATE.finditer(text))
+
+
 def _names(text: str) -> Iterator[Entity]:
     """Names from cues (salutations, "my name is"), contact-card first lines and e-mail local parts."""
     for pattern in (_NAME_CUE, _NAME_CUE_LOWER):
@@ -388,10 +446,15 @@ def _names(text: str) -> Iterator[Entity]:
             # Lower-case names are only expected in text written all in lower case.
             if pattern is _NAME_CUE_LOWER and any(ch.isupper() for ch in text):
                 continue
+            end = m.end("name")
+            if pattern is _NAME_CUE:
+                # The cue matches case-insensitively; the name stops at its first lower-case word ("Marta Ruiz aus").
+                lower = re.search(r"[ \t]+[a-z\u00df-\u00ff]", name)
+                name, end = (name[: lower.start()], m.start("name") + lower.start()) if lower else (name, end)
             if _is_name(name):
-                yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
+                yield Entity("PERSON", m.start("name"), end, 0.6)
     first = _FIRST_LINE.match(text)
-    if first and (_EMAIL.search(text) or _PHONE.search(text)) and _is_name(first.group("name")):
+    if first and (_EMAIL.search(text) or _has_phone_shape(text)) and _is_name(first.group("name")):
         yield Entity("PERSON", first.start("name"), first.end("name"), 0.5)
     for email in _EMAIL.finditer(text):
         local = re.sub(r"[^a-z]", "", email.group(0).split("@")[0].lower())

@@ -33,10 +33,40 @@ _HASH_CUE = re.compile(
     re.IGNORECASE,
 )
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL)
+# A passport or another travel or identity document word in the eight languages, then the number within a few
+# words ("travel document 31DQ23723", "documento n. UI9676171", "Ausweisdokument für die Reise: NG7446684").
+_DOCUMENT_WORDS = (
+    r"passport|passeport|reisepass|pass-?nr|pasaporte|passaporto|paspoort|paszport|passaporte|"
+    r"travel document|identity document|id document|document (?:number|no)|"
+    r"ausweis|reisedokument|dokumentennummer|personalausweis|"
+    r"document de voyage|pièce d'identité|carte d'identité|numéro de document|"
+    r"documento|dni|carta d'identità|carta de identidad|"
+    r"reisdocument|documentnummer|identiteitsbewijs|identiteitskaart|"
+    r"dowód osobisty|dowodu|numer dokumentu|dokument podróży|"
+    r"cartão de cidadão|bilhete de identidade"
+)
 _PASSPORT = re.compile(
-    r"\b(?:passport|passeport|reisepass|pass-?nr|pasaporte|passaporto|paspoort|paszport|passaporte)\w*"
-    r"(?:\W+(?:\w+\W+){0,4}?)(?P<value>(?=[A-Z0-9]*\d)[A-Z0-9]{6,9})(?![A-Za-z0-9])",
+    r"\b(?:" + _DOCUMENT_WORDS + r")\w*"
+    r"(?:\W+(?:\w+\W+){0,4}?)(?P<value>(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z]|\d{8,9}(?![\d]))[A-Z0-9]{6,9})(?![A-Za-z0-9])",
     re.IGNORECASE,
+)
+# A password given in words ("my password is X", "Passwort lautet X", "la contraseña del wifi es X"): the token
+# after the copula, when it holds a digit or a symbol (a plain word after "password is" is usually prose).
+_PASSWORD = re.compile(
+    r"\b(?:password|passwd|passphrase|pwd|passcode|passwort|kennwort|mot de passe|mdp|contraseña|contrasena|"
+    r"clave|senha|palavra-passe|wachtwoord|hasło|haslo)\b(?:[ \t]+[^\s\d:=]{1,15}){0,5}?[ \t]*"
+    r"(?:[:=]|\b(?:is|was|lautet|ist|est|es|era|é|è|to|jest|:))[ \t]*[\"'“«]?(?P<value>[^\s\"'”»]{6,64})",
+    re.IGNORECASE,
+)
+# A value after a generic key label ("token: 1234567890abcdef", "client_secret=..."): letters and digits, 12+.
+_LABELLED = re.compile(
+    r"(?<![\w-])(?:[\w-]*(?:token|key|secret)|bearer)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    r"(?P<value>(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]{12,})",
+    re.IGNORECASE,
+)
+# Credentials inside a URL or connection string: scheme://user:PASSWORD@host.
+_URL_PASSWORD = re.compile(
+    r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{0,64}:(?P<value>[^\s@/]{1,128})@[\w.-]+", re.IGNORECASE
 )
 
 
@@ -85,8 +115,9 @@ def _entropy_secrets(text: str) -> Iterator[tuple[int, int]]:
 
 
 def find_secrets(text: str) -> list[Entity]:
-    """SECRET spans: provider patterns, private keys and high-entropy tokens (merged where they overlap)."""
-    spans = sorted({*_provider_secrets(text), *_entropy_secrets(text)})
+    """SECRET spans: provider patterns, private keys, high-entropy tokens and passwords given in words or inside
+    URLs (merged where they overlap)."""
+    spans = sorted({*_provider_secrets(text), *_entropy_secrets(text), *_passwords(text)})
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -94,6 +125,19 @@ def find_secrets(text: str) -> list[Entity]:
         else:
             merged.append([start, end])
     return [Entity("SECRET", start, end) for start, end in merged]
+
+
+def _passwords(text: str) -> Iterator[tuple[int, int]]:
+    for m in _URL_PASSWORD.finditer(text):
+        yield m.span("value")
+    for m in _LABELLED.finditer(text):
+        yield m.span("value")
+    for m in _PASSWORD.finditer(text):
+        value = m.group("value").rstrip(".,;:!?)")
+        if "://" in value or "@" in value or len(value) < 6:
+            continue
+        if any(c.isdigit() or not c.isalnum() for c in value):
+            yield m.start("value"), m.start("value") + len(value)
 
 
 def find_passports(text: str) -> list[Entity]:

@@ -1,0 +1,95 @@
+"""The turn's model deadline: once it has passed, the router starts no new model call."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from keel.errors import ModelUnavailable
+from keel.models import deadline
+from keel.models.deadline import model_deadline
+from keel.models.ports import Completion
+from keel.models.resilience import RetryPolicy
+from keel.models.router import RETRIEVAL_ONLY_MODEL
+from tests.fakes.models import ScriptedModel
+from tests.unit.models.test_router import LARGE, PASSAGES, QUESTION, SECOND, _router
+
+
+def _stall(seconds: float) -> object:
+    def stalled(model_id: str) -> Completion:
+        time.sleep(seconds)
+        raise ModelUnavailable(f"model {model_id} timed out")
+
+    return stalled
+
+
+def test_outside_a_turn_there_is_no_deadline() -> None:
+    assert deadline.remaining() is None
+    assert not deadline.passed()
+
+
+def test_a_deadline_counts_down_and_is_gone_after_its_block() -> None:
+    with model_deadline(30):
+        left = deadline.remaining()
+        assert left is not None and 29 < left <= 30
+        assert not deadline.passed()
+    assert deadline.remaining() is None
+
+
+def test_no_deadline_is_a_block_without_one() -> None:
+    with model_deadline(None):
+        assert deadline.remaining() is None
+
+
+@pytest.mark.parametrize("seconds", [0, -1.5])
+def test_a_deadline_must_be_positive(seconds: float) -> None:
+    with pytest.raises(ValueError, match="positive seconds or None"), model_deadline(seconds):
+        pass
+
+
+def test_a_stalled_primary_past_the_deadline_is_not_followed_by_the_fallback() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, _stall(0.05))  # type: ignore[arg-type]
+    router, _, _ = _router(model)
+    with model_deadline(0.02):
+        result = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert [model_id for model_id, _ in model.calls] == [LARGE]
+    assert result.model_id == RETRIEVAL_ONLY_MODEL
+    assert "model_deadline" in result.degradations
+
+
+def test_a_fast_failure_within_the_deadline_still_falls_back() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "down")
+    router, _, _ = _router(model)
+    with model_deadline(30):
+        result = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert result.model_id == SECOND
+    assert "model_deadline" not in result.degradations
+
+
+def test_a_second_call_of_the_turn_after_the_deadline_calls_no_model() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, _stall(0.05))  # type: ignore[arg-type]
+    router, _, _ = _router(model)
+    with model_deadline(0.02):
+        router.generate("hr", "sys", QUESTION, PASSAGES)  # the planner's call, say
+        calls = len(model.calls)
+        answer = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert len(model.calls) == calls, "no model call starts after the deadline"
+    assert answer.model_id == RETRIEVAL_ONLY_MODEL
+
+
+def test_throttling_backoff_does_not_sleep_past_the_deadline() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "throttle")
+    model.set(SECOND, "throttle")
+    router, _, sleeps = _router(
+        model, retry=RetryPolicy(attempts=5, base_seconds=5.0, cap_seconds=5.0, budget_seconds=60.0)
+    )
+    with model_deadline(0.001):
+        time.sleep(0.002)
+        result = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert sleeps == []
+    assert result.model_id == RETRIEVAL_ONLY_MODEL
