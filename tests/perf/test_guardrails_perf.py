@@ -2,6 +2,12 @@
 
 Before issue 17 (same machine, same day, unchanged code): screen p50 5.35 / p95 8.55 ms, screen+mask_full
 p50 27.16 / p95 34.11 ms; cold start: import 75 ms, first screen+mask 1662 ms; chat handler cold import 173 ms.
+
+Issue 17, second round (2026-12-04 22:38 UTC, load average 3.5 on 2 cores): screen p50 9.4 / p95 11.2 ms, of which
+the shared encoding p50 6.3 and the rest 3.2; the same message as the last of a conversation 7.6 (its encoding is
+cached, earlier turns were encoded when they arrived); screen+mask_full p50 29.5 / p95 33.7. The encoder loads
+lazily on the first turn (about 1.0 s), not at the chat handler's cold import (192 ms). Under load (7.9) the same
+run gives screen p50 44 / p95 279 ms, nearly all of it the encoder waiting for a core.
 """
 
 from __future__ import annotations
