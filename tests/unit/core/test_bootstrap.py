@@ -68,3 +68,28 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_the_guard_second_opinion_is_off_by_default_and_never_local() -> None:
+    assert build_guardrails(load_settings(environment()), NoNetworkClients()).input.second_opinion is None
+    local = load_settings(environment(environment="local", guard_second_opinion="true"))
+    assert build_guardrails(local, NoNetworkClients()).input.second_opinion is None
+
+
+def test_in_aws_the_guard_second_opinion_is_the_small_model_under_a_deadline() -> None:
+    from keel.guardrails.second_opinion import BedrockSecondOpinion
+    from keel.models.registry import ModelRegistry
+
+    settings = load_settings(
+        environment(
+            guard_second_opinion="true",
+            guard_second_opinion_timeout_ms="800",
+            model_primary="anthropic.claude-haiku-4-5-20251001-v1:0",
+            model_secondary="amazon.nova-lite-v1:0",
+            model_small="amazon.nova-micro-v1:0",
+        )
+    )
+    judge: Any = build_guardrails(settings, NoNetworkClients()).input.second_opinion
+    assert isinstance(judge, BedrockSecondOpinion)
+    assert judge._spec == ModelRegistry.from_settings(settings).small
+    assert judge._timeout == 0.8

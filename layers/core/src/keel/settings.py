@@ -102,6 +102,11 @@ class Settings(BaseModel):
     escalation_second_stage: bool = False
     escalation_second_stage_timeout_ms: int = Field(default=1500, ge=100, le=10_000)
 
+    # Guardrails (R10): the optional Bedrock second opinion on input-screen scores in the uncertainty band (AWS
+    # only), asked of the registry's small model under a strict deadline; off by default.
+    guard_second_opinion: bool = False
+    guard_second_opinion_timeout_ms: int = Field(default=1200, ge=100, le=10_000)
+
     # Channels (R20): idempotency claims, Slack thread links and WebSocket connections share one table.
     channel_state_table: str | None = None
     slack_signing_secret_id: str | None = None
