@@ -133,3 +133,45 @@ def test_guest_gets_a_streamed_cited_answer_gives_feedback_and_asks_for_a_person
 
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.close()
+
+
+def test_during_a_model_outage_the_widget_shows_the_incident_banner_not_a_second_ticket(
+    chromium: Any, local_stack: Any
+) -> None:
+    from keel.local.model_server import ModelEndpointControl
+
+    model = ModelEndpointControl(local_stack.model.url)
+    model.reset()
+    model.fault("down")
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    frames: list[dict[str, Any]] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(json.loads(payload))))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{local_stack.api.url}/")
+
+        # Given the models are down, when the visitor asks for something done, then one ticket is opened for it
+        page.get_by_label("Your message").fill("How do I change the delivery address on my order?")
+        page.keyboard.press("Enter")
+        page.locator("[data-keel=outcome]").first.wait_for(timeout=90_000)
+        first = [f for f in frames if f["type"] == "done"][-1]
+        assert first["outcome"] == "escalated", first
+
+        # When the visitor writes again in the same conversation, then the widget shows the incident banner
+        # (the team knows), and no second ticket is opened for the same outage
+        page.get_by_label("Your message").fill("I still need to change the delivery address on my order")
+        page.keyboard.press("Enter")
+        # Waiting through Playwright (not time.sleep) lets it deliver the WebSocket frames meanwhile.
+        page.locator("[data-keel=outcome]").nth(1).wait_for(timeout=60_000)
+        again = [f for f in frames if f["type"] == "done"][-1]
+        assert again["outcome"] == "degraded" and again["escalation"] is None, again
+        assert any(str(d).startswith("incident:") for d in again["degradations"]), again
+        banner = page.locator("[data-keel=outcome]").last
+        assert banner.inner_text().startswith("Service incident"), banner.inner_text()
+        assert page.locator("[data-keel=status]").inner_text() == banner.inner_text()
+        assert errors == []
+        page.screenshot(path=str(REPO_ROOT / "test-results" / "widget-incident.png"), full_page=True)
+    finally:
+        model.reset()
+        page.close()

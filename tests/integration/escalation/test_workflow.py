@@ -150,3 +150,38 @@ def _execution_output(clean: LocalEscalation, escalation_id: str) -> dict[str, A
     arn = clean.state_machine_arn.replace(":stateMachine:", ":execution:") + f":esc-{escalation_id}"
     output = json.loads(sfn.describe_execution(executionArn=arn)["output"])
     return {k: output[k] for k in ("outcome", "ticket_id")}
+
+
+def test_a_second_request_in_a_ticketed_conversation_opens_no_second_ticket(
+    clean: LocalEscalation, conversations: DynamoDBConversationStore
+) -> None:
+    conversation = new_conversation(conversations)
+    first = clean.service.escalate(conversation, PRINCIPAL, FRAUD, summary="unknown card payment")
+    assert first.kind == "ticket"
+    again = clean.service.escalate(conversation, PRINCIPAL, EXPLICIT, summary="still waiting, a person please")
+    assert (again.kind, again.ticket_id, again.escalation_id) == ("ticket", first.ticket_id, first.escalation_id)
+    assert f"already with our support team as ticket #{first.ticket_id}" in again.message
+    assert len(clean.helpdesk.tickets(first.escalation_id)) == 1
+    record = clean.escalations.require(conversation.conversation_id)
+    assert (record.escalation_id, record.reason, record.ticket_id) == (
+        first.escalation_id,
+        "high_risk_intent",
+        first.ticket_id,
+    ), "the first escalation's record is kept, not overwritten"
+
+
+def test_a_more_urgent_request_in_a_ticketed_conversation_is_handed_over_anew(
+    clean: LocalEscalation, conversations: DynamoDBConversationStore
+) -> None:
+    conversation = new_conversation(conversations)
+    first = clean.service.escalate(conversation, PRINCIPAL, EXPLICIT, summary="a person please")
+    urgent = Decision(
+        escalate=True,
+        reason="vulnerable_customer",
+        detail="vulnerable customer: self-harm",
+        intent="self_harm",
+        urgency="urgent",
+    )
+    second = clean.service.escalate(conversation, PRINCIPAL, urgent, summary="...")
+    assert second.escalation_id != first.escalation_id
+    assert second.kind == "ticket" and second.ticket_id != first.ticket_id

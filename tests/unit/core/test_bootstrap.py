@@ -37,6 +37,14 @@ def test_locally_names_and_toxicity_run_in_process() -> None:
     assert build_guardrails(settings, NoNetworkClients()).output._toxicity.__name__ == "_default_toxicity"
 
 
+def test_bare_places_stay_readable_unless_the_deployment_masks_them() -> None:
+    assert build_masker(load_settings(environment()), NoNetworkClients()).places is False
+    masker = build_masker(load_settings(environment(pii_mask_places="true")), NoNetworkClients())
+    assert masker.places is True
+    local = build_masker(load_settings(environment(environment="local", pii_mask_places="true")), NoNetworkClients())
+    assert local.places is True
+
+
 def test_warm_models_loads_the_local_models_once() -> None:
     # In a fresh interpreter: loading spaCy here would break tests that check fast mode never imports it.
     code = """
@@ -60,3 +68,28 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_the_guard_second_opinion_is_off_by_default_and_never_local() -> None:
+    assert build_guardrails(load_settings(environment()), NoNetworkClients()).input.second_opinion is None
+    local = load_settings(environment(environment="local", guard_second_opinion="true"))
+    assert build_guardrails(local, NoNetworkClients()).input.second_opinion is None
+
+
+def test_in_aws_the_guard_second_opinion_is_the_small_model_under_a_deadline() -> None:
+    from keel.guardrails.second_opinion import BedrockSecondOpinion
+    from keel.models.registry import ModelRegistry
+
+    settings = load_settings(
+        environment(
+            guard_second_opinion="true",
+            guard_second_opinion_timeout_ms="800",
+            model_primary="anthropic.claude-haiku-4-5-20251001-v1:0",
+            model_secondary="amazon.nova-lite-v1:0",
+            model_small="amazon.nova-micro-v1:0",
+        )
+    )
+    judge: Any = build_guardrails(settings, NoNetworkClients()).input.second_opinion
+    assert isinstance(judge, BedrockSecondOpinion)
+    assert judge._spec == ModelRegistry.from_settings(settings).small
+    assert judge._timeout == 0.8

@@ -61,11 +61,12 @@ def test_an_unknown_slot_kind_is_a_configuration_error() -> None:
         dataset._dev_value("NOPE", "en", random.Random(1))
 
 
-def test_dev_command_writes_only_the_breadth_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_dev_command_writes_only_the_development_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(dataset, "DATA_DIR", tmp_path)
     monkeypatch.setattr(dataset, "DEV_FILE_BREADTH", tmp_path / "dev_breadth.jsonl")
+    monkeypatch.setattr(dataset, "DEV_FILE_LOOKALIKES", tmp_path / "dev_lookalikes.jsonl")
     assert dataset.main(["dev"]) == 0
-    assert [p.name for p in tmp_path.iterdir()] == ["dev_breadth.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev_breadth.jsonl", "dev_lookalikes.jsonl"]
 
 
 def test_freeze_refuses_to_overwrite_the_split(capsys: pytest.CaptureFixture[str]) -> None:

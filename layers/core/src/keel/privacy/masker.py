@@ -40,13 +40,17 @@ class Masked:
 class PiiMasker:
     """Detects PII and replaces it with placeholders from the conversation's vault.
 
-    mode="fast" uses only the regex recognizers (no spaCy import); "full" adds names and places.
+    mode="fast" uses only the regex recognizers (no spaCy import); "full" adds names. Bare places (a city, a
+    country, an office location with no street) are not among the kinds R9 asks to mask, and masking them hurts
+    answers ("the holiday calendar of the Berlin office"): the name finder's LOCATION spans are dropped unless
+    `places=True`. Street addresses are always masked (the ADDRESS recognizers, in both modes).
     """
 
-    def __init__(self, mode: Mode = "full", ner: NameFinder | None = None) -> None:
+    def __init__(self, mode: Mode = "full", ner: NameFinder | None = None, *, places: bool = False) -> None:
         if mode not in ("full", "fast"):
             raise ValueError("PiiMasker mode must be 'full' or 'fast'")
         self.mode = mode
+        self.places = places
         self._ner = ner
 
     def _names(self, text: str) -> list[Entity]:
@@ -56,7 +60,7 @@ class PiiMasker:
             from keel.privacy.ner import PresidioNer
 
             self._ner = PresidioNer()
-        return self._ner.find(text)
+        return [e for e in self._ner.find(text) if self.places or e.type != "LOCATION"]
 
     def detect(self, text: str) -> list[Entity]:
         """Non-overlapping entities in text, by offsets."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
-from keel.privacy.recognizers import ORG_WORDS, Entity
+from keel.privacy.recognizers import NOT_NAME_WORDS, ORG_WORDS, PREPOSITIONS, Entity, identifier_word
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
 _WORD_CHARS = r"[\w\u00C0-\u024F'’-]"
@@ -43,7 +43,15 @@ PLACE_WORDS = frozenset(
         "street", "road", "avenue", "lane", "bay", "county", "province", "district"
     )
 )  # fmt: skip
-_LOCATIVE = re.compile(r"\b(?:at|in|into|to|from|near|toward|towards|via|city|town|village|visit|visited)[ \t]+$")
+_LOCATIVE = re.compile(
+    r"\b(?:at|in|into|to|from|near|toward|towards|via|city|town|village|visit|visited|nach|aus|im|à|au|en|naar|"
+    r"uit|w|we|em|no|na)[ \t]+$"
+)
+# An office, site or campus word (eight languages) before a single capitalised word: the word is a place.
+_OFFICE_BEFORE = re.compile(
+    r"\b(?i:office|site|campus|hub|büro|standort|bureau|agence|oficina|sede|ufficio|filiale|kantoor|vestiging|"
+    r"biuro|biurze|oddział|escritório|escritorio|filial)(?:[ \t]+(?:of|in|de|di|do|da|du|van|w|em|en|in))?[ \t]+$"
+)
 _PEOPLE_LIST = re.compile(
     r"\b(?:founders|co-founders|cofounders|partners|friends|colleagues|members|authors|siblings|children|"
     r"kids|parents|guests|speakers|hosts|winners|brothers|sisters|people|students|employees)\b[^.\n]{0,20}$",
@@ -148,7 +156,7 @@ class PersonFinder:
         # An all-capitals word is an acronym or a shouted place ("IBAN", "ESPOO"), not a name.
         if any(w.isupper() for w in words):
             return False
-        if any(fold(w) in ORG_WORDS or fold(w) in PLACE_WORDS for w in words):
+        if any(fold(w) in ORG_WORDS or w.lower() in ORG_WORDS or fold(w) in PLACE_WORDS for w in words):
             return False
         if self.lex.is_first(words[0]) and (cued or not self.lex.is_common(words[0]) or len(words) > 1):
             return True
@@ -268,14 +276,13 @@ class PersonFinder:
                 continue
             span = text[cleaned.start : cleaned.end]
             words = _words(span)
-            if not self._plausible(span, cued=False):
+            if not self._plausible(span, cued=False) or not self._vouched(span):
                 continue
             if self._organisation_list(text, cleaned.start, cleaned.end):
                 continue
-            if (
-                len(words) == 1
-                and not self.lex.is_first(words[0])
-                and _LOCATIVE.search(text[max(0, cleaned.start - 20) : cleaned.start])
+            before = text[max(0, cleaned.start - 24) : cleaned.start]
+            if len(words) == 1 and (
+                (not self.lex.is_first(words[0]) and _LOCATIVE.search(before)) or _OFFICE_BEFORE.search(before)
             ):
                 continue
             accepted.append(cleaned)
@@ -291,7 +298,40 @@ class PersonFinder:
             cleaned = self._clean(text, Entity("PERSON", start, end, 0.6))
             if cleaned and self._plausible(text[cleaned.start : cleaned.end], cued=True):
                 accepted.append(cleaned)
-        return _merge(self._recurrences(text, accepted))
+        trimmed = [t for t in (self._trim(text, e) for e in accepted) if t is not None]
+        return _merge(self._recurrences(text, trimmed))
+
+    def _trim(self, text: str, e: Entity) -> Entity | None:
+        """Drop edge words that are never part of a name (weekdays, greetings, office and label words in the eight
+        languages, identifier words), then lower-case edge words; None when nothing is left."""
+        tokens = list(re.finditer(r"\S+", text[e.start : e.end]))
+        cased = any(ch.isupper() for ch in text)
+
+        def drop(word: str) -> bool:
+            return fold(word) in NOT_NAME_WORDS or identifier_word(word.strip(".,;:")) or (cased and word[0].islower())
+
+        while tokens and drop(tokens[0].group(0)):
+            tokens.pop(0)
+        after = text[e.start + tokens[0].end() :] if len(tokens) == 1 else ""
+        if tokens and fold(tokens[0].group(0)) in PREPOSITIONS and re.match(r"[ \t]+[a-z\u00df-\u00ff]", after):
+            return None
+        while tokens and drop(tokens[-1].group(0)):
+            tokens.pop()
+        if not tokens or any(fold(t.group(0)) in NOT_NAME_WORDS for t in tokens):
+            return None
+        start = e.start + tokens[0].start()
+        if len(tokens) == 1 and _OFFICE_BEFORE.search(text[max(0, start - 24) : start]):
+            return None
+        return Entity("PERSON", e.start + tokens[0].start(), e.start + tokens[-1].end(), e.score)
+
+    def _vouched(self, span: str) -> bool:
+        """An NER span needs a known given or family name in it, unless it has several words none of which is a
+        dictionary word: a lone unknown capitalised word is more often a product, tool or company ("Jira",
+        "Okta", "Contoso") than a person, and cue-led names are found by the cues."""
+        words = [w for w in _words(span) if len(w.rstrip(".")) > 1]
+        if any(self.lex.is_first(w) or self.lex.is_last(w) for w in words):
+            return True
+        return len(words) > 1 and not any(self.lex.is_common(w) for w in words)
 
     def _recurrences(self, text: str, found: list[Entity]) -> list[Entity]:
         """A name found once is a name wherever the same string recurs in the text."""

@@ -38,12 +38,13 @@ CUE = re.compile(
 )
 _DATETIME = re.compile(
     r"(?P<iso>\d{4}-(?P<im>\d{1,2})-(?P<id>\d{1,2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
-    r"|(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?:\d{4}|\d{2})(?![./]?\d)|\b\d{1,2}:\d{2}(?::\d{2})?\b"
+    r"|(?P<d>\d{1,2})(?:(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?:\d{4}|\d{2})|-(?P<m2>\d{1,2})-\d{4})(?![./-]?\d)"
+    r"(?:[ T]\d{1,2}[:.h]\d{2}(?::\d{2})?(?![.:]?\d))?|\b\d{1,2}:\d{2}(?::\d{2})?\b"
 )
 # An amount: a currency sign before, or decimals and a currency after ("6 494 137,80 zł", "€ 1 250 000").
 _CURRENCY = r"(?:€|\$|£|zł|zl|eur|euro|euros|usd|gbp|pln|chf)"
 _AMOUNT_BEFORE = re.compile(_CURRENCY + r"[ \t]?$", re.IGNORECASE)
-_AMOUNT_AFTER = re.compile(r"^(?:[.,]\d{1,2}(?!\d))|^[ \t]?" + _CURRENCY + r"\b", re.IGNORECASE)
+_AMOUNT_AFTER = re.compile(r"^(?:[.,]\d{1,2}(?!\d))|^[ \t]?" + _CURRENCY + r"(?!\w)", re.IGNORECASE)
 
 # Two numbers side by side in one candidate ("+33 6 12 34 56 78 / +33 1 42 68 53 00").
 _SEPARATES_NUMBERS = re.compile(r"[ \t]/|/[ \t]|[ \t]{2,}|\+.*\+")
@@ -65,7 +66,7 @@ def _date_spans(text: str) -> list[tuple[int, int]]:
     """Dates and times; "07.62.62.62" is no date (month 62), so it stays a phone candidate."""
     spans = []
     for m in _DATETIME.finditer(text):
-        day, month = (m.group("id"), m.group("im")) if m.group("iso") else (m.group("d"), m.group("m"))
+        day, month = (m.group("id"), m.group("im")) if m.group("iso") else (m.group("d"), m.group("m") or m.group("m2"))
         if day is not None and not (1 <= int(day) <= 31 and 1 <= int(month) <= 31 and min(int(day), int(month)) <= 12):
             continue
         spans.append((m.start(), m.end()))

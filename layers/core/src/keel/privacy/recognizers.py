@@ -109,7 +109,8 @@ _ADDRESS = re.compile(
     r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:"
     r"straße|strasse|gasse|weg|allee|platz|damm|ufer|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|gracht|"
     r"singel|kade|dijk|markt|haven|steeg|katu)\s+\d{1,5}"
-    r"|\b(?:apt|apartment|suite|ste|unit|flat|room|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b"
+    # A meeting room ("room 4.12") is no postal address: rooms are left out, and a decimal is no unit number.
+    r"|\b(?:apt|apartment|suite|ste|unit|flat|box|psc|cmr|p\.?\s?o\.?\s?box|postbus)\.?\s*#?\d{1,6}\b(?![.,]\d)"
     r"|\bthe corner of\s+[^,.\n]{3,60}?\s+and\s+\w[\w'-]*(?:\s+[A-Z\u00C0-\u024F][\w'-]*){0,2}"
     r"|\b[A-Z]{3,}\s+(?:AA|AE|AP)\s+\d{5}\b"
     r"|\b[A-Z][a-z]+,\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)",
@@ -141,7 +142,7 @@ _LEAD_NUMBERED = r"via|vía|avenue|boulevard|bd\.?|route|plaza|place|cours|av\.|
 _NAME_PART = r"(?:[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'.-]*|[IVX]+)"
 _LINK = r"(?:de|del|de la|della|dello|dei|degli|delle|la|le|les|des|du|da|das|do|dos|di|van|von|der|d')"
 _ADDRESS_LEAD = re.compile(
-    r"(?<![\w\u00C0-\u024F])(?P<lead>(?i:" + _LEAD_ALWAYS + "|" + _LEAD_NUMBERED + r"))[ \t]*"
+    r"(?<![\w\u00C0-\u024F])(?P<lead>(?i:" + _LEAD_ALWAYS + "|" + _LEAD_NUMBERED + r"))(?![A-Za-z0-9])[ \t]*"
     r"(?:(?i:" + _LINK + r")[ \t]*)*" + _NAME_PART + r"(?:[ \t]+(?:(?i:" + _LINK + r")[ \t]+)*" + _NAME_PART + r"){0,4}"
     r"(?P<number>,?[ \t]*\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?![\d.,]\d))?"
 )
@@ -172,6 +173,9 @@ def _cards(text: str) -> Iterator[Entity]:
         if not (12 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1):
             continue
         # Cards are written in groups of four (Amex 4-6-5); "978-7-57-608236-9" is an ISBN, not a card.
+        # Digit groups after a two-letter, two-digit group ("BC68 3422 0200 ...") continue an account reference.
+        if re.search(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}[ ]$", text[max(0, m.start() - 6) : m.start()]):
+            continue
         groups = [len(g) for g in re.split(r"[ -]", m.group(0))]
         if len(groups) > 1 and groups not in ([4, 6, 5], [4, 6, 4]) and any(g != 4 for g in groups[:-1]):
             continue
@@ -332,9 +336,66 @@ ORG_WORDS = frozenset(
         "college", "school", "agency", "media", "network", "networks", "studios", "entertainment", "airlines",
         "motors", "energy", "insurance", "financial", "analytics", "data", "digital", "web", "online", "store",
         "shop", "market", "foods", "hotel", "hotels", "restaurant", "club", "association", "council",
-        "ministry", "department", "hospital", "clinic", "church", "team"
+        "ministry", "department", "hospital", "clinic", "church", "team", "logistics", "traders", "retail",
+        "operations", "desk", "helpdesk", "portal", "cloud", "platform", "payroll", "procurement",
+        # Departments and services in the other seven languages ("Departamento de Compras", "Dział Kadr").
+        "abteilung", "departement", "département", "departamento", "dipartimento", "afdeling", "dział", "działu",
+        "direction", "dirección", "direzione", "direção", "ufficio", "servicio", "serviço", "servizio", "dienst",
+        "secretaría", "segreteria", "secretaria", "sekretariat", "gruppe", "grupo", "gruppo", "groep", "grupa",
+        "équipe", "equipo", "equipa", "zespół",
+        # Projects and programmes ("Project Falcon", "Projekt Falke").
+        "project", "projekt", "projet", "proyecto", "progetto", "projeto", "program", "programme", "initiative"
     )
 )  # fmt: skip
+# Capitalised words of the eight languages that open or sit beside names but are never one: weekdays, months,
+# greetings and sign-offs, office and team words, sentence-initial prepositions that are also rare given names
+# ("Dalla", "Desde"), and label words ("Número", "Angebot", "Rabatt"). Matched folded (accents dropped).
+_NOT_NAME_TEXT = """
+monday tuesday wednesday thursday friday saturday sunday montag dienstag mittwoch donnerstag freitag samstag sonntag
+lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miercoles jueves viernes sabado lunedi
+martedi mercoledi giovedi venerdi sabato domenica maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
+poniedzialek wtorek sroda czwartek piatek sobota niedziela segunda terca quarta quinta sexta
+january february march july september october november december januar februar marz juni
+juli oktober dezember janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre enero
+febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre gennaio febbraio aprile maggio
+giugno luglio settembre ottobre dicembre januari februari maart mei augustus stycznia lutego marca kwietnia maja
+czerwca lipca sierpnia wrzesnia pazdziernika listopada grudnia janeiro fevereiro marco maio junho julho setembro
+outubro novembro dezembro
+hi hello dear hey good morning afternoon evening regards kind thanks cheers hallo zusammen liebe lieber viele
+grusse gruss bonjour bonsoir salut cordialement tous toutes hola buenos buenas dias saludos equipo ciao buongiorno
+salve tutti cordiali saluti hoi allemaal beste groet groeten vriendelijke dzien dobry pozdrawiam witam czesc ola
+olá bom dia equipa cumprimentos obrigado obrigada team support
+office buro bureau oficina sede ufficio kantoor biuro escritorio
+segunda-feira terca-feira quarta-feira quinta-feira sexta-feira poniedzialku wtorku srody czwartku piatku soboty
+niedzieli noel navidad natale kerstmis weihnachten ostern pasqua pascua paques pascoa easter christmas wielkanoc
+sie ihr ich wir vous usted ustedes lei voi jullie pan pani panstwo voce
+numero nummer numer angebot rabatt betrag summe total importe montant importo bedrag kwota valor
+"""
+NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
+# Sentence-initial prepositions that are also given names or surname particles ("Dalla versione ..." but "Dalla
+# Costa"): not a name when the word after them is lower-case.
+PREPOSITIONS = frozenset(
+    [
+        "dalla",
+        "della",
+        "dal",
+        "desde",
+        "seit",
+        "sinds",
+        "depuis",
+        "com",
+        "para",
+        "per",
+        "pour",
+        "sur",
+        "mit",
+        "met",
+        "voor",
+        "przy",
+        "dla",
+        "con",
+    ]
+)
 _NAME_WORD = r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+"
 _NAME_CUE = re.compile(
     r"(?:\b(?:hi|hello|dear|hey|ms|mr|mrs|miss|dr|prof|name is|name:|names are|i am|i'm|this is|si"
@@ -422,9 +483,11 @@ _NOT_NAMES = frozenset(
 
 def _is_name(candidate: str) -> bool:
     words = candidate.split()
+    folded = [unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode().lower() for w in words]
     return (
         bool(words)
         and words[0].lower() not in _NOT_NAMES
+        and not any(w in NOT_NAME_WORDS for w in folded)
         and not any(w.lower().strip(".,") in ORG_WORDS for w in words)
     )
 
@@ -465,6 +528,117 @@ def _names(text: str) -> Iterator[Entity]:
                 yield Entity("PERSON", m.start(), m.end(), 0.7)
 
 
+# Identifier words of the eight languages: a number right after one of them names a version, a build, a part, an
+# order, an invoice, a ticket, a shipment, a contract or a cost centre, not a person's phone, SSN or host. Whole
+# words, and stems that begin compounds ("Bestellnummer", "Rechnungsnummer", "Sendungsnummer", "klantnummer").
+_ID_WORDS_TEXT = """
+    version ver v build release firmware patch agent os kernel bios driver sku part pn model serial sn s/n asset tag
+    order invoice ticket case incident inc ref réf po rma contract customer client cost centre center code id hash
+    commit checksum digest request correlation instance item lot batch job run pipeline kb tracking shipment parcel
+    package waybill awb quote quotation receipt transaction booking reservation confirmation claim
+    versão versión versione versie wersja wersji compilación compilação compilazione kompilacja
+    artikel articolo modell modèle modelo modello pieza peça części onderdeel teil teile
+    commande facture factura fattura factuur faktura fatura suivi seguimiento tracciamento rastreio przesyłki
+    pedido encomenda ordine zamówienie zamówienia zlecenie bestelling auftrag vorgang dossier expediente pratica
+    zaak sprawa zgłoszenie zgłoszenia incidencia chamado référence referencia referência riferimento referentie
+    referenz contrat contrato contratto umowa umowy vertrag cliente klienta klant kunde costo coste custo kosztów
+    identifiant identificador identyfikator identificativo prüfsumme transazione transação transacción
+    rechnung lieferschein sendung kostenstelle kostenplaats codice código nr
+"""
+_ID_WORDS = frozenset(_ID_WORDS_TEXT.split())
+# Words between an identifier word and its number ("Serial no.", "numero di tracciamento", "Ordine n.").
+_FILLER = frozenset(
+    [
+        "no",
+        "n",
+        "nº",
+        "n°",
+        "n.º",
+        "num",
+        "number",
+        "nummer",
+        "numer",
+        "numero",
+        "número",
+        "numéro",
+        "de",
+        "di",
+        "du",
+        "da",
+        "do",
+        "of",
+        "the",
+        "my",
+        "our",
+    ]
+)
+_ID_STEMS = ("bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "artikel", "teilenummer", "onderdeel",
+             "klant", "bestel", "tracking", "referen", "serien", "auftrag", "ticket", "order", "invoice", "factur",
+             "faktur", "versi", "wersj", "firmware", "build", "seriennr", "modellnr", "track")  # fmt: skip
+# Words that say the number is a phone, an SSN or a host after all ("ticket, tel 0612 ...", "IP of build server").
+_KEEP_WORDS = re.compile(
+    r"^(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
+    r"rufnummer|teléfono|móvil|llama\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|"
+    r"telefone|ligue|ssn|tin|ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
+    r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
+    r"indirizzo|adres)$",
+    re.IGNORECASE,
+)
+# A phone word anywhere in the clause before the number ("my phone for order questions is ...").
+_PHONE_CUE = re.compile(
+    r"\b(?:phone|mobile|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
+    r"teléfono|móvil|llam\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|telefone|ligue)\b",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
+# Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").
+_VERSION_VERBS = ("upgrad", "updat", "downgrad", "install", "roll", "patch", "deploy", "aktualisier", "actualiz",
+                  "aggiorn", "bijgewerkt", "geüpdatet", "zaktualizow", "aktualizacj", "atualiz")  # fmt: skip
+# Spans an identifier word can turn into a look-alike; checksummed types (IBAN, card) and keys are left alone.
+_ID_SENSITIVE = frozenset(("PHONE", "US_SSN", "IP_ADDRESS"))
+
+
+def identifier_word(word: str) -> bool:
+    """Whether a word names an identifier ("Rechnungsnummer", "invoice", "Zamówienie") in one of the languages."""
+    w = word.lower()
+    return w in _ID_WORDS or w.startswith(_ID_STEMS) or w.endswith(("nummer", "number", "numer"))
+
+
+def identifier_context(text: str, start: int, words: int = 3, *, versions: bool = False) -> bool:
+    """Whether one of the few words before `start`, on the same line and in the same clause, is an identifier word
+    and none nearer is a phone, SSN or host word. With `versions` (for dotted quads), upgrade and install verbs
+    count too ("upgraded from 4.12.0.3 to 4.12.1.0"), and dotted numbers in between are passed over."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = re.split(r"(?<=\w{3})[.!?](?:\s|$)|[;()\[\]]|\s[-–]\s", text[max(line_start, start - 48) : start])[-1]
+    if _PHONE_CUE.search(before):
+        return False
+    tokens = [t.lower() for t in _TOKEN.findall(before) if t.lower() not in _FILLER]
+    if versions:
+        tokens = [t for t in tokens if not re.fullmatch(r"v?\d+(?:\.\d+)+", t)]
+    for word in reversed(tokens[-words:]):
+        # A number in between takes the identifier word ("ticket 4471, call 0612 ..."); a phone or host word
+        # says the number is one.
+        if _KEEP_WORDS.match(word) or any(ch.isdigit() for ch in word):
+            return False
+        if word in _ID_WORDS or word.startswith(_ID_STEMS) or (versions and word.startswith(_VERSION_VERBS)):
+            return True
+    return False
+
+
+def _version_shaped(text: str, entity: Entity) -> bool:
+    """A dotted quad read as a version: a build code in brackets after it ("4.12.0.3 (H99N994)"), or a product
+    name right before it ("Google Workspace 5.13.8.219"), unless a host word is near."""
+    if entity.type != "IP_ADDRESS" or ":" in text[entity.start : entity.end]:
+        return False
+    if re.match(r"[ \t]*\([A-Z0-9]{4,10}\)", text[entity.end : entity.end + 14]):
+        return True
+    previous = _TOKEN.findall(text[max(0, entity.start - 30) : entity.start])
+    if not previous or not text[: entity.start].endswith(" "):
+        return False
+    word = previous[-1]
+    return word[0].isupper() and not word.isupper() and not _KEEP_WORDS.match(word)
+
+
 RECOGNIZERS: tuple[Callable[[str], Iterator[Entity]], ...] = (
     _emails, _cards, _ibans, _ssns, _ips, _secrets, _phones, _dates_of_birth, _addresses, _names,
 )  # fmt: skip
@@ -472,7 +646,16 @@ RECOGNIZERS: tuple[Callable[[str], Iterator[Entity]], ...] = (
 
 def find_structured(text: str) -> list[Entity]:
     """Every structured entity found by the regex recognizers (may overlap; see resolve)."""
-    return [entity for recognizer in RECOGNIZERS for entity in recognizer(text)]
+    return [
+        entity
+        for recognizer in RECOGNIZERS
+        for entity in recognizer(text)
+        if entity.type not in _ID_SENSITIVE
+        or not (
+            identifier_context(text, entity.start, versions=entity.type == "IP_ADDRESS")
+            or _version_shaped(text, entity)
+        )
+    ]
 
 
 def resolve(entities: list[Entity]) -> list[Entity]:

@@ -1,0 +1,49 @@
+"""The validation split and the operating-point rule of the head's training (pure logic, no encoder, no fitting)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keel.guardrails import dataset
+from keel.guardrails.head_training import Example, _flag_point, validation_rows
+
+
+def _examples() -> list[Example]:
+    out = []
+    for f in range(12):
+        for i in range(10):
+            label = f % 2
+            out.append(Example(f"text {f} {i}", (), label, f"fam-{f}", "keel-authored", "cat", 1.0, "en", "cat"))
+    for i in range(100):
+        out.append(Example(f"corpus {i}", (), i % 2, f"corpus:{i % 7}", "s-labs/train", "injection", 0.5))
+    return out
+
+
+def test_validation_takes_whole_families_never_single_rows() -> None:
+    examples = _examples()
+    val = validation_rows(examples)
+    for family in {e.group for e in examples}:
+        sides = {bool(v) for v, e in zip(val, examples, strict=True) if e.group == family}
+        assert len(sides) == 1, family
+    held = {e.group for v, e in zip(val, examples, strict=True) if v and e.source == "keel-authored"}
+    assert held and len(held) < 12
+    assert validation_rows(examples).tolist() == val.tolist()  # deterministic
+
+
+def test_validation_never_sees_a_frozen_test_family() -> None:
+    test_families = set(dataset.frozen_split()["test_families"])
+    assert not {r.family for r in dataset.train_rows(None)} & test_families
+
+
+def test_flag_point_is_the_lowest_score_keeping_every_benign_source_under_the_rate() -> None:
+    examples = [Example(f"b{i}", (), 0, f"g{i}", "keel-authored", "c", 1.0) for i in range(100)]
+    examples += [Example(f"a{i}", (), 1, f"h{i}", "keel-authored", "c", 1.0) for i in range(10)]
+    raw = np.concatenate([np.linspace(0.0, 0.99, 100), np.full(10, 0.995)])
+    rows = np.ones(len(examples), dtype=bool)
+    point = _flag_point(raw, np.zeros(len(examples)), examples, rows, 0.02)
+    flagged = raw[:100] >= point
+    assert flagged.mean() <= 0.02 and (raw[:100] >= point - 0.011).mean() > 0.02
+    # The earlier screen flagging benign rows on its own leaves no room: the point goes to the top.
+    legacy = np.zeros(len(examples))
+    legacy[:5] = 0.9
+    assert _flag_point(raw, legacy, examples, rows, 0.02) == 0.99
