@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -29,10 +30,15 @@ def test_outside_a_turn_there_is_no_deadline() -> None:
     assert not deadline.passed()
 
 
-def test_a_deadline_counts_down_and_is_gone_after_its_block() -> None:
+def test_the_clock_starts_with_the_first_model_call_and_is_gone_after_its_block() -> None:
     with model_deadline(30):
+        time.sleep(0.01)
+        assert deadline.remaining() == 30, "searching and screening before the first call spend nothing"
+        deadline.start()
         left = deadline.remaining()
-        assert left is not None and 29 < left <= 30
+        assert left is not None and 29 < left < 30
+        deadline.start()  # a later call does not restart the clock
+        assert deadline.remaining() <= left  # type: ignore[operator]
         assert not deadline.passed()
     assert deadline.remaining() is None
 
@@ -86,10 +92,11 @@ def test_throttling_backoff_does_not_sleep_past_the_deadline() -> None:
     model.set(LARGE, "throttle")
     model.set(SECOND, "throttle")
     router, _, sleeps = _router(
-        model, retry=RetryPolicy(attempts=5, base_seconds=5.0, cap_seconds=5.0, budget_seconds=60.0)
+        model,
+        retry=RetryPolicy(attempts=5, base_seconds=5.0, cap_seconds=5.0, budget_seconds=60.0),
+        rng=random.Random(7),
     )
-    with model_deadline(0.001):
-        time.sleep(0.002)
+    with model_deadline(0.5):
         result = router.generate("hr", "sys", QUESTION, PASSAGES)
-    assert sleeps == []
+    assert sleeps == [], "a backoff longer than the time left is not slept"
     assert result.model_id == RETRIEVAL_ONLY_MODEL

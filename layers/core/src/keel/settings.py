@@ -138,8 +138,8 @@ class Settings(BaseModel):
     model_secondary: str = Field(min_length=1)
     model_small: str = Field(min_length=1)
     model_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
-    # No model call starts later than this into a turn; the turn answers from its passages instead. Unset, it is
-    # the model timeout: a stalled provider costs a turn one timeout (two at most), not one per call and fallback.
+    # No model call starts later than this after the turn's first one; the turn answers from its passages instead.
+    # Unset, it is the model timeout: a stalled provider costs a turn one timeout (two at most), not one per call.
     model_turn_deadline_seconds: float | None = Field(default=None, gt=0, le=300)
     max_answer_tokens: int = Field(default=800, ge=16, le=8192)
     budgets_table: str = Field(min_length=3)

@@ -246,7 +246,7 @@ class TurnDependencies:
     actions: ActionPort | None = None
     wrap_passages: Callable[[Sequence[Passage], Sequence[Any]], str] | None = None
     new_canary: Callable[[], str] | None = None
-    # No model call starts later than this many seconds into the turn (None: only each call's own timeout).
+    # No model call starts later than this many seconds after the turn's first one (None: each call's timeout).
     model_deadline_seconds: float | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))

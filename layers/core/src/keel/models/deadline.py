@@ -2,11 +2,12 @@
 
 Each model call has its own timeout, but a turn can make several: the action planner, then the answer, each
 down a fallback chain. With every model stalled, the waits added up to several timeouts. The turn opens a
-deadline; the router starts no new model call once it has passed and answers from the passages instead, so a
-stalled provider costs a turn at most the deadline plus the one call already under way.
+budget; its clock starts with the turn's first model call (searching and screening do not spend it), and once
+it has run out the router starts no new model call and answers from the passages instead. A stalled provider
+then costs a turn at most the budget plus the one call already under way.
 
-The deadline lives in a context variable: it follows the turn through the call stack without every port
-having to carry it, and a call outside any turn (a CLI, an evaluation) has none.
+The budget lives in a context variable: it follows the turn through the call stack without every port having
+to carry it, and a call outside any turn (a CLI, an evaluation) has none.
 """
 
 from __future__ import annotations
@@ -15,29 +16,48 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
-_DEADLINE: ContextVar[float | None] = ContextVar("keel_model_deadline", default=None)
+
+@dataclass
+class _Budget:
+    seconds: float
+    started: float | None = None
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("keel_model_deadline", default=None)
 
 
 @contextmanager
 def model_deadline(seconds: float | None) -> Iterator[None]:
-    """Model calls started inside this block must start within seconds from now (None: no deadline)."""
+    """Model calls in this block may start only within seconds of its first model call (None: no deadline)."""
     if seconds is not None and seconds <= 0:
         raise ValueError(f"a model deadline must be positive seconds or None, got {seconds!r}")
-    token = _DEADLINE.set(time.monotonic() + seconds if seconds is not None else None)
+    token = _BUDGET.set(_Budget(seconds) if seconds is not None else None)
     try:
         yield
     finally:
-        _DEADLINE.reset(token)
+        _BUDGET.reset(token)
+
+
+def start() -> None:
+    """Start the clock, if this is the block's first model call (the router calls it before each call)."""
+    budget = _BUDGET.get()
+    if budget is not None and budget.started is None:
+        budget.started = time.monotonic()
 
 
 def remaining() -> float | None:
-    """Seconds left before the current turn's deadline (negative once passed), or None outside a deadline."""
-    deadline = _DEADLINE.get()
-    return None if deadline is None else deadline - time.monotonic()
+    """Seconds left of the current budget (negative once spent), or None outside a deadline."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return None
+    if budget.started is None:
+        return budget.seconds
+    return budget.seconds - (time.monotonic() - budget.started)
 
 
 def passed() -> bool:
-    """Whether the current turn's deadline has passed; never true outside a deadline."""
+    """Whether the current budget is spent; never true outside a deadline or before the first model call."""
     left = remaining()
     return left is not None and left <= 0

@@ -243,6 +243,7 @@ class ModelRouter:
         slept = 0.0
         while True:
             try:
+                deadline.start()
                 with self._gate:
                     if tools:
                         return self._model.converse(spec.id, system, messages, max_tokens=max_tokens, tools=tools)
