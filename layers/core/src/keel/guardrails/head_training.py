@@ -32,7 +32,9 @@ CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
 SLABS_LIMIT = 5000
 SEED = 17
 # Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
-FLAG_FP = 0.01
+# 2%, under the 3%: with benign families from four authors in validation, its estimate is no longer the
+# optimistic one of a single author (1% on validation became 8.4% on independently written text).
+FLAG_FP = 0.02
 BLOCK_FP = 0.002
 OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
 OWN_WEIGHTS = (6.0, 10.0)
