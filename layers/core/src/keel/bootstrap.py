@@ -283,13 +283,18 @@ def build_escalation_second_opinion(settings: Settings, clients: AwsClients) -> 
     from keel.models.registry import ModelRegistry
 
     timeout = settings.escalation_second_stage_timeout_ms / 1000
-    client = clients.client(
+    client = _bedrock_within(clients, timeout)
+    return BedrockSecondOpinion(client, ModelRegistry.from_settings(settings).small, timeout_seconds=timeout)
+
+
+def _bedrock_within(clients: AwsClients, timeout: float) -> Any:
+    """A Bedrock Runtime client for a second opinion: one attempt, connect and read bounded by its deadline."""
+    return clients.client(
         "bedrock-runtime",
         connect_timeout=timeout,
         read_timeout=timeout,
         retries={"mode": "standard", "total_max_attempts": 1},  # max_attempts 1 is one retry: twice the deadline
     )
-    return BedrockSecondOpinion(client, ModelRegistry.from_settings(settings).small, timeout_seconds=timeout)
 
 
 def build_guard_second_opinion(settings: Settings, clients: AwsClients) -> Any:
@@ -302,12 +307,7 @@ def build_guard_second_opinion(settings: Settings, clients: AwsClients) -> Any:
     from keel.models.registry import ModelRegistry
 
     timeout = settings.guard_second_opinion_timeout_ms / 1000
-    client = clients.client(
-        "bedrock-runtime",
-        connect_timeout=timeout,
-        read_timeout=timeout,
-        retries={"mode": "standard", "total_max_attempts": 1},
-    )
+    client = _bedrock_within(clients, timeout)
     small = ModelRegistry.from_settings(settings).small
     return BedrockSecondOpinion(BedrockConverseModel(client), small, timeout_seconds=timeout)
 
