@@ -13,20 +13,13 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from keel.escalation.decision import Reason
 from keel.escalation.evaluation import TranscriptRow
 
 HERE = Path(__file__).resolve().parent
-REASONS = (
-    "explicit_request",
-    "vulnerable_customer",
-    "high_risk_intent",
-    "system_failure",
-    "negative_sentiment",
-    "low_confidence",
-    "none",
-)
+REASONS = get_args(Reason)  # the decision's own reasons, one list for both
 INTENTS = {
     "explicit_request": {"general"},
     "high_risk_intent": {"fraud", "account_closure", "compliance", "billing_dispute", "legal_threat"},

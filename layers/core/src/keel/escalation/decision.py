@@ -457,7 +457,7 @@ def _asked_after_hedge(turns: Sequence[Turn], policy: EscalationPolicy) -> bool:
         len(spoken) >= 2
         and spoken[-1].role == "user"
         and spoken[-2].role == "assistant"
-        and (_is_low_confidence(spoken[-2], policy))
+        and _is_low_confidence(spoken[-2], policy)
     )
 
 

@@ -19,6 +19,7 @@ from keel.escalation import messages
 from keel.escalation.decision import Decision
 from keel.escalation.ports import StatusStore
 from keel.escalation.records import OPEN_STATUSES, DynamoDBEscalationStore, EscalationRecord
+from keel.escalation.triage import URGENCY_RANK
 from keel.identity.principal import Principal
 
 HandoffKind = Literal["agent", "ticket", "pending"]
@@ -213,9 +214,7 @@ class EscalationService:
         return str(described["status"]), json.loads(described.get("output") or "{}")
 
 
-_URGENCY_RANK = {"normal": 0, "high": 1, "urgent": 2}
-
-
 def _more_urgent(decision: Decision, record: EscalationRecord) -> bool:
     """Whether a new decision outranks the open escalation of its conversation (it then gets its own handoff)."""
-    return _URGENCY_RANK.get(decision.urgency, 0) > _URGENCY_RANK.get(record.urgency, 0)
+    normal = URGENCY_RANK["normal"]
+    return URGENCY_RANK.get(decision.urgency, normal) < URGENCY_RANK.get(record.urgency, normal)
