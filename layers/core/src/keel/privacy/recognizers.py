@@ -575,21 +575,21 @@ _FILLER = frozenset(
 _ID_STEMS = ("bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "artikel", "teilenummer", "onderdeel",
              "klant", "bestel", "tracking", "referen", "serien", "auftrag", "ticket", "order", "invoice", "factur",
              "faktur", "versi", "wersj", "firmware", "build", "seriennr", "modellnr", "track")  # fmt: skip
+# Words for a phone in the eight languages, shared by the two checks below.
+_PHONE_WORDS = (
+    r"phone|mobile|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
+    r"teléfono|móvil|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|telefone|ligue"
+)
 # Words that say the number is a phone, an SSN or a host after all ("ticket, tel 0612 ...", "IP of build server").
 _KEEP_WORDS = re.compile(
-    r"^(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
-    r"rufnummer|teléfono|móvil|llama\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|"
-    r"telefone|ligue|ssn|tin|ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
+    r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|"
+    r"ssn|tin|ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
     r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
     r"indirizzo|adres)$",
     re.IGNORECASE,
 )
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
-_PHONE_CUE = re.compile(
-    r"\b(?:phone|mobile|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
-    r"teléfono|móvil|llam\w*|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|telefone|ligue)\b",
-    re.IGNORECASE,
-)
+_PHONE_CUE = re.compile(r"\b(?:" + _PHONE_WORDS + r"|llam\w*)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
 # Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").
 _VERSION_VERBS = ("upgrad", "updat", "downgrad", "install", "roll", "patch", "deploy", "aktualisier", "actualiz",
