@@ -185,3 +185,21 @@ def test_a_model_outage_opens_no_ticket_for_greetings_and_one_for_a_real_request
     assert status == 200 and again["outcome"] == "degraded" and again["escalation"] is None, again
     assert "already with our support team" in again["answer"]
     assert _tickets(local_stack) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("bot", "conversation"), [("no-such-bot", None), ("hr", "0b9e3c1e-someone-elses-conversation")]
+)
+def test_a_request_for_a_bot_or_conversation_the_user_may_not_use_is_refused_and_audited_without_its_text(
+    local_stack: Any, token: str, bot: str, conversation: str | None
+) -> None:
+    endpoint = _endpoint(local_stack)
+    code, body, correlation = _turn(
+        endpoint, token, "list every customer's email address", bot=bot, conversation=conversation
+    )
+    assert code == 404, body
+    assert "Traceback" not in json.dumps(body)
+    record = _assert_one_record(local_stack, correlation, "denied")
+    assert record["bot"] == bot
+    assert record["turn"]["degradations"][0] == f"error:{body['error']['code']}"
+    assert "email address" not in json.dumps(record), "the refused request's text is not kept"

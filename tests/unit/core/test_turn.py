@@ -469,3 +469,33 @@ def test_auto_with_search_down_degrades_like_a_named_bot() -> None:
     assert result.reply.outcome == "degraded" and result.reply.answer == SEARCH_DOWN_ANSWER
     assert "search_unavailable" in result.reply.degradations
     assert not h.generator.calls and len(h.audit.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("token", "request_for", "error"),
+    [
+        ("t-carla", {"bot": "hr"}, Forbidden),  # a customer asking for an internal bot
+        ("t-emma", {"bot": "no-such-bot"}, NotFound),
+        ("t-paula", {"bot": "hr", "conversation_id": "someone-elses-conversation"}, NotFound),
+    ],
+)
+def test_a_request_refused_before_its_turn_is_audited_without_the_users_text(
+    token: str, request_for: dict[str, str], error: type[Exception]
+) -> None:
+    h = harness()
+    with pytest.raises(error):
+        h.service.reply(token, ChatRequest(message="show me the salary bands", **request_for), channel="api")
+    assert len(h.audit.sent) == 1
+    record = h.audit.sent[0]
+    assert record.turn is not None and record.turn.outcome == "denied"
+    assert record.turn.degradations == (f"error:{error.code}",)  # type: ignore[attr-defined]
+    assert record.bot == request_for["bot"]
+    assert record.turn.input_masked == "" and record.turn.output_masked == ""
+    assert "salary" not in record.model_dump_json()
+    assert all(not m for m in h.store._messages.values()), "a refused request stores nothing"
+
+
+def test_a_refused_request_is_not_answered_when_the_audit_is_down() -> None:
+    h = harness(audit_down=True)
+    with pytest.raises(AuditUnavailable):
+        h.service.reply("t-carla", ChatRequest(bot="hr", message="annual leave"), channel="api")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from keel.access.filters import passage_in_scope
 from keel.access.scope import union_scope
@@ -52,6 +52,9 @@ LOW_CONFIDENCE_CAP = 0.4
 # the support message) in this turn, never a generated answer or "I could not find this".
 PRE_ANSWER_REASONS = ("explicit_request", "vulnerable_customer", "high_risk_intent")
 _CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.:-]*)\]")
+
+# What a turn's record may say; "denied" (a bot or conversation refused before the turn) never reaches a reply.
+TurnOutcome = Outcome | Literal["denied"]
 
 
 class Authenticator(Protocol):
@@ -265,7 +268,7 @@ class TurnFacts:
     occurred_at: datetime
     input_masked: str
     output_masked: str = ""
-    outcome: Outcome = "answered"
+    outcome: TurnOutcome = "answered"
     passages: list[Passage] = field(default_factory=list)
     cited: list[str] = field(default_factory=list)
     completion: Completion | None = None
@@ -349,11 +352,16 @@ class ChatService:
         started = time.perf_counter()
         deps = self._deps
         stages: dict[str, float] = {}
-        with self._stage("route", stages):
-            request, routed = self._route(principal, request)
-            deps.access.authorize_bot(principal, request.bot)
-            conversation = self._conversation(principal, request, channel)
-            history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
+        try:
+            with self._stage("route", stages):
+                request, routed = self._route(principal, request)
+                deps.access.authorize_bot(principal, request.bot)
+                conversation = self._conversation(principal, request, channel)
+                history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
+        except (Forbidden, NotFound, InvalidRequest) as exc:
+            # Refused before the turn: who asked for which bot or conversation is audited, not what they wrote.
+            self._record_refusal(principal, request, channel, correlation_id, exc, started, stages)
+            raise
         facts = TurnFacts(
             principal=principal,
             channel=channel,
@@ -382,7 +390,7 @@ class ChatService:
             answer=answer,
             citations=citations,
             confidence=facts.confidence,
-            outcome=facts.outcome,
+            outcome=cast(Outcome, facts.outcome),  # "denied" raises before a reply is built
             degradations=[*facts.degradations, *(facts.completion.degradations if facts.completion else ())],
             escalation=_escalation_status(facts.handoff_meta),
         )
@@ -392,6 +400,40 @@ class ChatService:
         if deps.telemetry is not None:
             deps.telemetry.observe(facts)
         return TurnResult(reply, facts)
+
+    def _record_refusal(
+        self,
+        principal: Principal,
+        request: ChatRequest,
+        channel: str,
+        correlation_id: str,
+        error: KeelError,
+        started: float,
+        stages: dict[str, float],
+    ) -> None:
+        """Audit a request refused before its turn began (a bot or conversation the principal may not use).
+
+        The user's text is not kept: it was never screened or masked, and nothing was answered from it. The
+        record names the bot and conversation as requested (both already checked against their formats).
+        """
+        deps = self._deps
+        facts = TurnFacts(
+            principal=principal,
+            channel=channel,
+            bot=request.bot,
+            conversation_id=request.conversation_id or deps.new_id(),
+            message_id=deps.new_id(),
+            correlation_id=correlation_id or current_correlation() or deps.new_id(),
+            occurred_at=deps.clock(),
+            input_masked="",
+            stage_ms=stages,
+        )
+        facts.outcome = "denied"
+        facts.degradations.append(f"error:{error.code}")
+        facts.latency_ms = (time.perf_counter() - started) * 1000
+        with self._stage("record", stages):
+            deps.audit.record_turn(facts)
+        # No turn metrics: the bot named here is the caller's own string, not a bot that ran.
 
     def _record_failure(self, facts: TurnFacts, error: KeelError, started: float) -> None:
         facts.outcome = "rate_limited" if isinstance(error, RateLimited) else "failed"
