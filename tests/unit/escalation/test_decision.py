@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keel.escalation import EscalationPolicy, Turn, decide, first_escalation
+from keel.escalation import EscalationPolicy, Turn, decide, first_escalation, lexicon
 from keel.escalation.evaluation import read_rows, report
 
 LABELLED = Path(__file__).resolve().parents[3] / "evals" / "escalation" / "labelled.jsonl"
@@ -96,7 +96,54 @@ def test_per_bot_thresholds_change_the_decision() -> None:
     strict = EscalationPolicy(low_confidence_turns=1)
     assert decide(turns, strict).reason == "low_confidence"
     no_fraud = EscalationPolicy(high_risk_intents=frozenset({"legal_threat"}))
-    assert decide([user("this is fraud")], no_fraud).escalate is False
+    unrecognised = [user("There are three payments on my card that I never made.")]
+    assert decide(unrecognised).reason == "high_risk_intent"
+    assert decide(unrecognised, no_fraud).escalate is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Haha wait, are you a real person or an AI?",
+        "bist du ein echter Mensch oder eine KI?",
+        "t'es une vraie personne ou une IA ?",
+        "czy jesteś prawdziwym człowiekiem czy botem?",
+        "Are you a bot or a human?",
+    ],
+)
+def test_asking_whether_the_bot_is_a_person_is_not_a_request_for_one(text: str) -> None:
+    assert decide([user(text)]).reason != "explicit_request"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Un umano, grazie.",
+        "Een mens graag.",
+        "Noch einmal: einen Mitarbeiter, bitte.",
+        "Jeszcze raz: konsultant, proszę.",
+        "A person please.",
+        "I want a human, not a bot",
+        "Are you a bot? I want a human.",
+    ],
+)
+def test_a_bare_request_for_a_person_is_honoured_in_any_language(text: str) -> None:
+    decision = decide([user(text)])
+    assert (decision.escalate, decision.reason) == (True, "explicit_request")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My lawyer friend recommended you, what does the business account cost?",
+        "Do you offer fraud-awareness posters for our office?",
+        "Mein Anwalt hat mir euch empfohlen, was kostet das Geschäftskonto?",
+    ],
+)
+def test_naming_a_lawyer_or_fraud_in_passing_is_no_phrase_override(text: str) -> None:
+    from keel.escalation.decision import _rule_intents
+
+    assert _rule_intents(lexicon.fold(text), EscalationPolicy()) == []
 
 
 def test_repeated_rephrasing_escalates_unless_the_bot_answered_with_confidence() -> None:

@@ -154,6 +154,16 @@ class _AlwaysFires:
         return np.eye(len(texts), 4, dtype=np.float32)
 
 
+def test_an_explicit_request_the_self_harm_head_alone_hears_is_urgent_without_crisis_lines() -> None:
+    heads = _AlwaysFires("self_harm")
+    decision = decide([Turn(role="user", text="I want to talk to a human")], heads=heads)
+    assert (decision.reason, decision.urgency) == ("explicit_request", "urgent")
+    assert decide([Turn(role="user", text="I feel so low today")], heads=heads).intent == "self_harm"
+    # Words of self-harm always get the support message, whatever else the message asks
+    words = decide([Turn(role="user", text="I want to end my life, let me talk to a human")], heads=_AlwaysFires())
+    assert (decision.urgency, words.intent) == ("urgent", "self_harm")
+
+
 @pytest.mark.parametrize(
     ("fire", "lookalike", "real"),
     [

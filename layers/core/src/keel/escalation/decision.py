@@ -249,8 +249,9 @@ def _by_priority(
     # The look-alike guards of the phrase patterns ("human resources", "close a ticket", "fraud awareness
     # training") hold for the heads too: a head never fires on a message that only has the look-alike use.
     heads = {h for h in HEADS if scores is not None and scores.fires(h)} - _guarded(folded)
-    if last_user and ("self_harm" in heads or lexicon.SELF_HARM.search(folded)):
-        return _vulnerable("self_harm")
+    distress = _self_harm(folded, heads) if last_user else None
+    if distress is not None:
+        return distress
     if last_user and "vulnerable_customer" in rule_intents:
         return _vulnerable(scores.vulnerability if scores is not None else "vulnerable_customer")
     rule_risk = next((i for i in rule_intents if i != "vulnerable_customer"), None)
@@ -290,6 +291,21 @@ def _by_priority(
     return None
 
 
+def _self_harm(folded: str, heads: set[str]) -> Decision | None:
+    """Words of self-harm, or the self-harm head; a plain request for a person that only the head hears distress in
+    is handed over urgently with a note, not answered with crisis lines."""
+    if lexicon.SELF_HARM.search(folded) or ("self_harm" in heads and not _explicit_request(folded)):
+        return _vulnerable("self_harm")
+    if "self_harm" in heads:
+        return Decision(
+            escalate=True,
+            reason="explicit_request",
+            detail="the user asked for a human; the self-harm head also fired, so the handoff is urgent",
+            urgency="urgent",
+        )
+    return None
+
+
 def _guarded(folded: str) -> set[str]:
     """Heads whose look-alike guard matches the message and whose own phrase pattern does not match outside it."""
     guarded: set[str] = set()
@@ -306,6 +322,14 @@ def _guarded(folded: str) -> set[str]:
 
 def _by_heads(scores: HeadScores, heads: set[str], policy: EscalationPolicy) -> Decision | None:
     risky = _strongest_high_risk(scores, heads, policy)
+    # Both heads fired on a plain request for a person that is not urgent: the stronger margin names the reason (a
+    # repeated "a person, please" after links is not a sign of cognitive impairment).
+    if (
+        {"vulnerable_customer", "explicit_request"} <= heads
+        and scores.vulnerability not in URGENT_KINDS
+        and scores.margin("explicit_request") >= scores.margin("vulnerable_customer")
+    ):
+        return _explicit(risky, "the user asked for a human (in other words)")
     if "vulnerable_customer" in heads:
         # Fraud told with distress ("I'm shaking, my savings are gone") also lights the vulnerability head: the
         # tie-break learnt on the train split sends it to fraud, except for signs that cannot wait.
@@ -411,7 +435,8 @@ def first_escalation(
 
 
 def _explicit_request(folded: str) -> bool:
-    return bool(lexicon.EXPLICIT_REQUEST.search(folded)) and not lexicon.EXPLICIT_EXCLUSIONS.search(folded)
+    asked = lexicon.EXPLICIT_REQUEST.search(folded) or lexicon.BARE_PERSON_REQUEST.search(folded)
+    return bool(asked) and not lexicon.EXPLICIT_EXCLUSIONS.search(folded)
 
 
 def _explicit_indirect(folded: str) -> bool:

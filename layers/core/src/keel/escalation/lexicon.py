@@ -115,6 +115,14 @@ EXPLICIT_INDIRECT = _any(
     r"\bprosi[lł]\w* o (?:cz[lł]owieka|konsultanta|kontakt z kims)\b|\bdo kogo moge zadzwonic\b",
     r"\b(?:polacz\w*|przekaza\w*) (?:mnie|moja sprawe) (?:z|do|koledze)\b",
     r"\bquero (?:uma pessoa|alguem de verdade|um atendente)\b|\bpara quem posso ligar\b|\bpassar o meu caso\b",
+    # Whom to turn to when the bot cannot help ("who do I talk to when the app doesn't know?"), eight languages
+    r"\bwho (?:do|can|should) i (?:talk|speak|turn|go) to\b|\ba qui (?:dois-je|puis-je) (?:m'adresser|parler)\b",
+    r"\ban wen (?:wende|kann|soll) ich mich\b|\bcon quien (?:hablo|puedo hablar)\b|\ba quien (?:acudo|me dirijo)\b",
+    r"\ba chi (?:mi rivolgo|posso rivolgermi|posso parlare)\b|\bbij wie (?:moet|kan) ik (?:zijn|terecht)\b",
+    r"\bdo kogo (?:mam sie|moge sie|sie) zwrocic\b|\bcom quem (?:eu )?(?:falo|posso falar)\b",
+    # A line staffed by people ("a hotline with real people", "gente de verdad")
+    r"\b(?:gente|pessoas|personas|persone|ludzi\w*|leute|mensen|people) (?:real|de verdad|de verdade|vere|reali|"
+    r"prawdziw\w*|echte|echt)\b|\bprawdziw\w* (?:ludzi\w*|osob\w*)\b",
     r"\b(?:passe-me|ponha-me em contacto com|falar com) (?:a )?(?:um atendente|um assistente|alguem)\b",
     # French
     r"\b(?:quelqu'un|un conseiller|une conseillere|un de vos collegues|un collegue|une personne)\b.{0,40}"
@@ -161,6 +169,30 @@ EXPLICIT_INDIRECT = _any(
     r"\bligarem-me\b|\bme liguem\b|\bpessoas a serio\b|\bpessoas de verdade\b",
     r"\b(?:prefiro|preferia)\b.{0,40}\b(?:uma pessoa|alguem|um atendente)\b",
 )
+# A request that is only a person and a courtesy ("A human, please.", "Een mens graag.", "Noch einmal: einen
+# Mitarbeiter, bitte.", "konsultant, prosze"), in eight languages; the whole message must be that request.
+_BARE_PERSON = (
+    r"(?:human|person|agent|operator|representative|adviser|advisor|real person|someone real|mensch(?:en)?|"
+    r"mitarbeiter(?:in)?|berater(?:in)?|personne|humain|conseiller(?:e)?|vraie personne|persona|humano|umano|"
+    r"operador(?:a)?|operatore|asesor(?:a)?|agente|atendente|mens|medewerker|persoon|adviseur|cz[lł]owiek\w*|"
+    r"konsultant\w*|osob\w*|pessoa|consultor(?:a)?)"
+)
+_COURTESY = (
+    r"(?:please|pls|now|thanks|thank you|bitte|danke|s'il vous plait|svp|stp|merci|por favor|gracias|per favore|"
+    r"grazie|graag|alstublieft|alsjeblieft|dank je|dank u|prosze|dziekuje|obrigad[oa]|ja)"
+)
+_ARTICLE = r"(?:a|an|one|ein|eine|einen|un|une|uno|una|um|uma|een|jakis|jakiegos|the)"
+BARE_PERSON_REQUEST = re.compile(
+    rf"^(?:[^.!?:]{{0,40}}[.!?:] )?(?:{_ARTICLE} )?(?:real |echte[nr]? |vrai |vraie |de verdad |vero |echt )?"
+    rf"{_BARE_PERSON}(?:,? {_COURTESY}){{0,2}}[.!]*$"
+)
+# A machine, in the eight languages ("a bot", "une IA", "ein Roboter", "un'IA", "sztuczna inteligencja").
+_MACHINE = (
+    r"(?:(?:a|an|un|une|uno|una|um|uma|ein|eine|een|de|la|el|il|o|a) |un')?"
+    r"(?:(?:chat)?bot(?:em|a|y)?|robot(?:em|a|y)?|ai|a\.i\.|ia|ki|"
+    r"machine|maschine|maquina|macchina|computer|programm\w*|program\w*|sztuczn\w* inteligencj\w*|"
+    r"automat\w*)\b"
+)
 # "speak to someone in HR about leave", "talk to my manager": routine questions, not a request for support.
 EXPLICIT_EXCLUSIONS = _any(
     r"\bhow (?:do|can|would) i (?:become|hire|train|add|create|configure|install|set up|register) "
@@ -188,6 +220,12 @@ EXPLICIT_EXCLUSIONS = _any(
     r"\b(?:controleert|leest|beoordeelt|keurt) (?:een )?(?:echt|echte) (?:persoon|mens)\b",
     r"\bprawdziwa osoba (?:sprawdza|czyta|weryfikuje|zatwierdza)\b",
     r"\bpessoa (?:real|de verdade) (?:verifica|le|reve|aprova|valida|analisa)\b",
+    # Curiosity about what the bot is, asked as "a person or an AI?" (either order, eight languages), is a question
+    # for the bot to answer, not a request to be handed over.
+    rf"\b(?:human|person|mensch|personne|humain|persona|humano|umano|mens|persoon|osoba|cz[lł]owiek\w*|pessoa)\b[^.!?]{{0,12}}"
+    rf"\b(?:or|oder|ou|o|of|czy|albo)\b {_MACHINE}",
+    rf"{_MACHINE} (?:or|oder|ou|o|of|czy|albo)\b[^.!?]{{0,25}}\b(?:human|person|mensch|personne|humain|persona|"
+    r"humano|umano|mens|persoon|osoba|cz[lł]owiek\w*|pessoa)\b",
 )
 
 # --- high-risk intents ---------------------------------------------------------------------------------
@@ -233,16 +271,15 @@ HIGH_RISK: dict[str, re.Pattern[str]] = {
         r"\b(?:opzeggen|opheffen|sluiten) van (?:mijn|ons) (?:account|rekening|abonnement)\b",
     ),
     "fraud": _any(
-        r"\bfraud(?:ulent)?\b(?! (?:awareness|training|policy|course|module|prevention policy|team's policy))",
         r"\bunauthori[sz]ed (?:charge|transaction|payment|purchase|withdrawal|transfer|debit|access|login)s?\b",
         r"\b(?:i (?:did not|didn't|never) (?:make|authori[sz]e|buy|order)) (?:this|these|that|those)\b",
         r"\b(?:someone|somebody) (?:has )?(?:used|accessed|hacked|stole|took over|logged into) my\b",
         r"\bmy (?:account|card|identity) (?:was|has been|got) (?:hacked|stolen|compromised|taken over)\b",
         r"\b(?:stolen|cloned) (?:credit |debit )?card\b|\bidentity theft\b",
-        r"\bbetrug\b|\bbetrugerisch|\bnicht autorisierte (?:abbuchung|zahlung|transaktion)",
-        r"\bfraude\b|\b(?:transaction|paiement|cargo|pago|transacao|transaccion|compra) (?:non autorise|no autorizad|"
-        r"nao autorizad)",
-        r"\bfrode\b|\btruffa\b|\boplichting\b|\bniet geautoriseerde (?:betaling|transactie|afschrijving)\b",
+        r"\bnicht autorisierte (?:abbuchung|zahlung|transaktion)",
+        r"\b(?:transaction|paiement|cargo|pago|transacao|transaccion|compra) "
+        r"(?:non autorise|no autorizad|nao autorizad)",
+        r"\bniet geautoriseerde (?:betaling|transactie|afschrijving)\b",
     ),
     "billing_dispute": _any(
         r"\b(?:charged|billed|debited) (?:me )?(?:twice|two times|double|incorrectly|wrongly|the wrong amount|"
@@ -261,17 +298,21 @@ HIGH_RISK: dict[str, re.Pattern[str]] = {
         r"\b(?:dubbel|twee keer|onterecht) (?:afgeschreven|gefactureerd|in rekening gebracht)\b",
     ),
     "legal_threat": _any(
-        r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal counsel)s?\b",
+        r"\b(?:my|our) (?:lawyer|attorney|solicitor|legal counsel)s? (?:will|is going to|are going to|'ll) "
+        r"(?:be in touch|contact|write to|hear|deal with|sue|take)",
+        r"\b(?:hear from|speaking to|speak to|talk to|contact(?:ing)?|instruct(?:ing)?|consult(?:ing)?) (?:my|our) "
+        r"(?:lawyer|attorney|solicitor)s?\b",
         r"\b(?:sue|suing) (?:you|your|the company|this company|them)\b|\blawsuit\b",
         r"\b(?:legal action|legal proceedings|small claims court)\b",
         r"\b(?:take|taking) (?:you|this|them|it) to court\b",
         r"\b(?:report|reporting) (?:you|this|your company) to the (?:regulator|ombudsman|authorities|fca|cfpb)\b",
-        r"\b(?:anwalt|rechtsanwalt|rechtliche schritte|verklagen|gericht)\b",
-        r"\b(?:mon avocat|poursuites judiciaires|poursuivre en justice|porter plainte|au tribunal)\b",
-        r"\b(?:mi abogado|demandar(?:les|los)?|accion legal|acciones legales|denunciar(?:les)?)\b",
-        r"\b(?:mio avvocato|vie legali|azione legale|fare causa|denunciare)\b",
-        r"\b(?:meu advogado|processar (?:voces|a empresa)|acao judicial|medidas legais)\b",
-        r"\b(?:mijn advocaat|juridische stappen|rechtszaak|naar de rechter|aanklagen)\b",
+        r"\b(?:rechtliche schritte|verklagen|vor gericht)\b",
+        r"\b(?:mein|meinen|meinem) anwalt (?:wird|einschalten|kontaktier)",
+        r"\b(?:poursuites judiciaires|poursuivre en justice|porter plainte|au tribunal)\b|\bmon avocat (?:va|vous)\b",
+        r"\b(?:demandar(?:les|los)?|accion legal|acciones legales|denunciar(?:les)?)\b|\bmi abogado (?:va|les|os)\b",
+        r"\b(?:vie legali|azione legale|fare causa|denunciare)\b|\bil mio avvocato (?:vi|sta|fara)\b",
+        r"\b(?:processar (?:voces|a empresa)|acao judicial|medidas legais)\b|\bo meu advogado (?:vai|ira)\b",
+        r"\b(?:juridische stappen|rechtszaak|naar de rechter|aanklagen)\b|\bmijn advocaat (?:gaat|zal|neemt)\b",
     ),
     "compliance": _any(
         r"\b(?:gdpr|dsgvo|rgpd|lgpd|avg|ccpa)\b.{0,40}\b(?:request|erase|delete|access|copy|export|complaint|"

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 # bot (look-alikes and routine questions): then the lowest threshold within that budget.
 RECALL_FIRST = {"vulnerable_customer": 0.95, "self_harm": 0.95, "fraud": 0.95}
 FALSE_ALARMS = 0.01
+# Heads whose false alarm is costly whatever the true reason: a crisis message with support lines sent to someone who
+# only asked for a person, or shouted about a bug. Their budget counts every row of another reason, not only the
+# rows that stay with the bot.
+QUIET_ON_EVERY_OTHER_REASON = frozenset({"self_harm"})
 # Explicit requests must always be honoured: the lowest threshold (the most recall) at which the head fires on
 # at most this share of the out-of-fold rows that should stay with the bot.
 EXPLICIT_FALSE_ALARMS = 0.02
@@ -270,7 +274,10 @@ def _threshold(head: str, y: np.ndarray, oof: np.ndarray, stays: np.ndarray) -> 
     target = RECALL_FIRST.get(head)
     if target is not None:
         keeping = [t for t in THRESHOLD_GRID if _oof_scores(y, oof, t)["recall"] >= target]
-        return max(max(keeping) if keeping else THRESHOLD_GRID[0], _quiet(oof[stays], FALSE_ALARMS))
+        threshold = max(max(keeping) if keeping else THRESHOLD_GRID[0], _quiet(oof[stays], FALSE_ALARMS))
+        if head in QUIET_ON_EVERY_OTHER_REASON:
+            threshold = max(threshold, _quiet(oof[y == 0], FALSE_ALARMS))
+        return threshold
     return max(THRESHOLD_GRID, key=lambda t: (_oof_scores(y, oof, t)["f1"], t))
 
 
