@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from keel.guardrails import dataset
-from keel.guardrails.head_training import Example, _flag_point, validation_rows
+from keel.guardrails.head_training import SATURATED, Example, _flag_point, fit_bag, validation_rows, write_arrays
 
 
 def _examples() -> list[Example]:
@@ -46,4 +46,18 @@ def test_flag_point_is_the_lowest_score_keeping_every_benign_source_under_the_ra
     # The earlier screen flagging benign rows on its own leaves no room: the point goes to the top.
     legacy = np.zeros(len(examples))
     legacy[:5] = 0.9
-    assert _flag_point(raw, legacy, examples, rows, 0.02) == 0.99
+    assert _flag_point(raw, legacy, examples, rows, 0.02) == SATURATED
+
+
+def test_a_bag_is_deterministic_and_its_arrays_are_written_byte_for_byte_the_same(tmp_path: object) -> None:
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(200, 6)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    first, second = fit_bag(x, y, np.ones(200), 0.01), fit_bag(x, y, np.ones(200), 0.01)
+    assert np.allclose(first.predict(x), second.predict(x))
+    assert ((first.predict(x) > 0.5) == y).mean() > 0.9
+    one = write_arrays(tmp_path / "a.npz", first.arrays())  # type: ignore[operator]
+    two = write_arrays(tmp_path / "b.npz", second.arrays())  # type: ignore[operator]
+    assert one == two
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as data:  # type: ignore[operator]
+        assert set(data.files) == set(first.arrays())

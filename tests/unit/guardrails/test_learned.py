@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,12 +19,38 @@ def artefact() -> dict[str, object]:
     return json.loads(DEFAULT_HEAD.read_text(encoding="utf-8"))
 
 
-def test_shipped_head_matches_the_shared_encoder(artefact: dict[str, object]) -> None:
-    head = LearnedHead(artefact)
+@pytest.fixture(scope="module")
+def arrays(artefact: dict[str, object]) -> dict[str, np.ndarray]:
+    path = DEFAULT_HEAD.parent / artefact["network"]["file"]  # type: ignore[index]
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_shipped_head_matches_the_shared_encoder(artefact: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+    head = LearnedHead(artefact, arrays)
     assert head.dimension == 512
     assert head.model_id == "use-multilingual-v3"
     assert "instruction_override" in head.categories
-    assert DEFAULT_HEAD.stat().st_size < 200_000  # small enough to check in
+    assert len(head.members) == artefact["network"]["members"] > 1  # type: ignore[index]
+    # small enough to check in and to ship in the Lambda package
+    assert DEFAULT_HEAD.stat().st_size < 200_000
+    assert (DEFAULT_HEAD.parent / artefact["network"]["file"]).stat().st_size < 3_000_000  # type: ignore[index]
+
+
+def test_the_loaded_head_agrees_with_the_arrays_it_was_checked_against() -> None:
+    head = LearnedHead.load()
+    blob = (DEFAULT_HEAD.parent / head.artefact["network"]["file"]).read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == head.artefact["network"]["sha256"]
+
+
+def test_arrays_that_do_not_match_their_recorded_hash_are_refused(tmp_path: Path) -> None:
+    artefact = json.loads(DEFAULT_HEAD.read_text(encoding="utf-8"))
+    blob = bytearray((DEFAULT_HEAD.parent / artefact["network"]["file"]).read_bytes())
+    blob[-40] ^= 0xFF
+    (tmp_path / artefact["network"]["file"]).write_bytes(bytes(blob))
+    (tmp_path / "learned_head.json").write_text(json.dumps(artefact), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="sha256"):
+        LearnedHead.load(tmp_path / "learned_head.json")
 
 
 def test_calibration_puts_the_operating_points_on_the_policy_thresholds() -> None:
@@ -34,8 +62,8 @@ def test_calibration_puts_the_operating_points_on_the_policy_thresholds() -> Non
     assert values == sorted(values)
 
 
-def test_probability_uses_embedding_and_signals(artefact: dict[str, object]) -> None:
-    head = LearnedHead(artefact)
+def test_probability_uses_embedding_and_signals(artefact: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+    head = LearnedHead(artefact, arrays)
     quiet = Signals(-5.0, 0.0, 0, False, 0.0, False, False, False)
     loud = Signals(8.0, 0.9, 3, True, 0.9, False, True, False)
     zero = np.zeros(head.dimension, dtype=np.float32)
@@ -46,18 +74,21 @@ def test_probability_uses_embedding_and_signals(artefact: dict[str, object]) -> 
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda a: a.pop("weights"), "malformed"),
-        (lambda a: a["operating_points"].update(flag=0.9, block=0.5), "operating points"),
-        (lambda a: a["categories"].update(weights=[[0.0]]), "category weights"),
+        (lambda a, w: a.pop("network"), "malformed"),
+        (lambda a, w: w.pop("m0_w1"), "malformed"),
+        (lambda a, w: a["operating_points"].update(flag=0.9, block=0.5), "operating points"),
+        (lambda a, w: a["categories"].update(weights=[[0.0]]), "category weights"),
+        (lambda a, w: w.update(m0_w1=np.zeros((3, 3), dtype=np.float32)), "do not chain"),
+        (lambda a, w: w.update(scale=np.ones(3, dtype=np.float32)), "standardisation"),
     ],
 )
 def test_malformed_artefacts_are_refused_with_a_reason(
-    artefact: dict[str, object], mutate: object, message: str
+    artefact: dict[str, object], arrays: dict[str, np.ndarray], mutate: object, message: str
 ) -> None:
-    broken = copy.deepcopy(artefact)
-    mutate(broken)  # type: ignore[operator]
+    broken, broken_arrays = copy.deepcopy(artefact), dict(arrays)
+    mutate(broken, broken_arrays)  # type: ignore[operator]
     with pytest.raises(ConfigurationError, match=message):
-        LearnedHead(broken)
+        LearnedHead(broken, broken_arrays)
 
 
 def test_missing_artefact_says_how_to_rebuild(tmp_path: object) -> None:

@@ -1,17 +1,22 @@
-"""The learned input-screen head: logistic regression over the shared multilingual sentence embedding fused
-with the older layers' signals (TF-IDF classifier, rules, known-attack similarity, obfuscation, Markdown
-exfiltration shape), trained by keel.guardrails.training on data with a frozen test split (issue 17).
+"""The learned input-screen head: a bag of small neural networks over the shared multilingual sentence embedding
+fused with the older layers' signals (TF-IDF classifier, rules, known-attack similarity, obfuscation, Markdown
+exfiltration shape), trained by keel.guardrails.head_training on data with a frozen test split (issue 17).
 
-The artefact is a small JSON file (weights, not a pickle). Its raw probability is mapped onto the policy's
-score scale so that the operating points chosen out-of-fold in training land on the default flag (0.5) and
-block (0.8) thresholds; per-bot policy then decides as before.
+The artefact is a small JSON file (operating points, categories, the training record) beside an .npz of float32
+arrays (standardisation and each network's layers; read with allow_pickle off, checked against the sha256 the JSON
+records). Its raw probability, the mean of the networks', is mapped onto the policy's score scale so that the
+operating points chosen on validation land on the default flag (0.5) and block (0.8) thresholds; per-bot policy
+then decides as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,12 +71,17 @@ class Signals:
 class LearnedHead:
     """Attack probability and most likely attack category from an embedding and the layers' signals."""
 
-    def __init__(self, artefact: dict[str, Any]) -> None:
+    def __init__(self, artefact: dict[str, Any], arrays: Mapping[str, Any]) -> None:
         import numpy as np
 
         try:
-            self.weights = np.asarray(artefact["weights"], dtype=np.float32)
-            self.intercept = float(artefact["intercept"])
+            network = artefact["network"]
+            self.mean = np.asarray(arrays["mean"], dtype=np.float32)
+            self.scale = np.asarray(arrays["scale"], dtype=np.float32)
+            self.members = [
+                [(_floats(arrays[f"m{m}_w{k}"]), _floats(arrays[f"m{m}_b{k}"])) for k in range(int(network["layers"]))]
+                for m in range(int(network["members"]))
+            ]
             self.flag_raw = float(artefact["operating_points"]["flag"])
             self.block_raw = float(artefact["operating_points"]["block"])
             # The earlier screen's score counts on its own only from this floor (chosen on validation).
@@ -84,33 +94,60 @@ class LearnedHead:
             raise ConfigurationError(f"learned guardrail head is malformed ({exc}); retrain it") from exc
         if not 0.0 < self.flag_raw <= self.block_raw < 1.0:
             raise ConfigurationError("learned guardrail head: operating points must satisfy 0 < flag <= block < 1")
-        if self.category_weights.shape != (len(self.categories), self.weights.shape[0] - len(EXTRA_FEATURES)):
+        if not self.members or self.mean.shape != self.scale.shape or self.mean.ndim != 1:
+            raise ConfigurationError("learned guardrail head: its networks or standardisation are missing")
+        for layers in self.members:
+            width = self.mean.shape[0]
+            for weights, bias in layers:
+                if weights.ndim != 2 or weights.shape[0] != width or bias.shape != (weights.shape[1],):
+                    raise ConfigurationError("learned guardrail head: a network's layer shapes do not chain")
+                width = weights.shape[1]
+            if width != 1:
+                raise ConfigurationError("learned guardrail head: a network must end in one output")
+        if self.category_weights.shape != (len(self.categories), self.dimension):
             raise ConfigurationError("learned guardrail head: category weights do not match the embedding size")
         self.artefact = artefact
 
     @classmethod
     def load(cls, path: Path = DEFAULT_HEAD) -> LearnedHead:
-        """Read the artefact written by keel.guardrails.training."""
+        """Read the artefact written by keel.guardrails.head_training and the arrays beside it."""
+        import numpy as np
+
         try:
             artefact = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            blob = (path.parent / artefact["network"]["file"]).read_bytes()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(
                 f"learned guardrail head {path} is missing or malformed; rebuild it with `make guard-model`"
             ) from exc
-        return cls(artefact)
+        if hashlib.sha256(blob).hexdigest() != artefact["network"].get("sha256"):
+            raise ConfigurationError(
+                f"learned guardrail head {path}: its arrays do not match the recorded sha256; rebuild it with "
+                "`make guard-model`"
+            )
+        with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+            return cls(artefact, {k: arrays[k] for k in arrays.files})
 
     @property
     def dimension(self) -> int:
         """The embedding size the head expects."""
-        return int(self.weights.shape[0]) - len(EXTRA_FEATURES)
+        return int(self.mean.shape[0]) - len(EXTRA_FEATURES)
 
     def probability(self, embedding: np.ndarray, signals: Signals) -> float:
-        """Raw attack probability of one view."""
+        """Raw attack probability of one view: the mean of the networks' (ReLU hidden layers, logistic output)."""
         import numpy as np
 
         x = np.concatenate([embedding.astype(np.float32), np.asarray(signals.vector(), dtype=np.float32)])
-        z = float(x @ self.weights) + self.intercept
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        x = (x - self.mean) / self.scale
+        total = 0.0
+        for layers in self.members:
+            h = x
+            for weights, bias in layers[:-1]:
+                h = np.maximum(h @ weights + bias, 0.0)
+            weights, bias = layers[-1]
+            z = float((h @ weights + bias)[0])
+            total += 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return total / len(self.members)
 
     def category(self, embedding: np.ndarray) -> str:
         """The most likely attack category of an embedding."""
@@ -120,6 +157,12 @@ class LearnedHead:
     def to_score(self, raw: float) -> float:
         """Map a raw probability onto the policy scale: flag point -> 0.5, block point -> 0.8."""
         return calibrate(raw, self.flag_raw, self.block_raw)
+
+
+def _floats(values: Any) -> np.ndarray:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.float32)
 
 
 def calibrate(raw: float, flag_raw: float, block_raw: float) -> float:
