@@ -1,6 +1,6 @@
 """Check holdout.jsonl: schema, unique ids, valid reasons and labels, and the frozen sha256.
 
-    python evals/escalation/holdout/validate.py
+    python evals/escalation/holdout/validate.py [FOLDER]   (default: this folder; holdout-2 is checked the same way)
 
 Only the row schema is checked (with the same pydantic model `keel escalation report` reads); no escalation
 rule, head or model is run on the rows.
@@ -60,7 +60,7 @@ def validate(records: list[dict[str, Any]]) -> list[str]:
             problems.append(f"{where}: intent {r['intent']!r} not one of {sorted(INTENTS[reason])} for {reason}")
         if r["expected"]["escalate"] is not (reason != "none"):
             problems.append(f"{where}: escalate does not follow from reason {reason}")
-        if r["language"] not in LANGUAGES or not r["family"].startswith(f"ho-{r['language']}-"):
+        if r["language"] not in LANGUAGES or r["family"].split("-")[1:2] != [r["language"]]:
             problems.append(f"{where}: language {r['language']!r} / family {r['family']!r}")
         if not r["id"].startswith(r["family"] + "-"):
             problems.append(f"{where}: id does not start with its family")
@@ -73,12 +73,13 @@ def validate(records: list[dict[str, Any]]) -> list[str]:
 
 
 def main() -> int:
-    path = HERE / "holdout.jsonl"
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
+    path = folder / "holdout.jsonl"
     raw = path.read_bytes()
     records = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
     problems = validate(records)
     digest = hashlib.sha256(raw).hexdigest()
-    frozen = (HERE / "FROZEN").read_text(encoding="utf-8").strip() if (HERE / "FROZEN").is_file() else None
+    frozen = (folder / "FROZEN").read_text(encoding="utf-8").strip() if (folder / "FROZEN").is_file() else None
     if frozen is not None and frozen != digest:
         problems.append(f"holdout.jsonl sha256 {digest} differs from FROZEN {frozen}")
     for problem in problems:
