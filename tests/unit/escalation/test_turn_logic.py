@@ -222,3 +222,13 @@ def test_hr_and_a_person_as_a_step_of_a_process_are_not_requests_for_one(text: s
 )
 def test_a_request_for_a_real_person_is_still_honoured(text: str) -> None:
     assert decide([user(text)], RULES).reason == "explicit_request"
+
+
+def test_a_shouted_message_is_embedded_as_the_same_words_in_lower_case() -> None:
+    from keel.escalation.heads import embedding_key
+
+    assert embedding_key("WHY DOES THIS NEVER WORK WHEN I NEED IT") == embedding_key(
+        "why does this never work when i need it"
+    )
+    assert embedding_key("My IBAN is wrong") == "My IBAN is wrong"  # a few capitals are not shouting
+    assert embedding_key("OK") == "OK"  # too short to tell

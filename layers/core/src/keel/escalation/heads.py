@@ -42,10 +42,19 @@ VULNERABILITY_KINDS = ("self_harm", "hardship", "coercive_control", "cognitive_i
 FEATURES = ("user_turns", "hedges", "rephrases", "uncertain_event")
 
 
+SHOUTED = 0.6  # share of upper-case letters from which a message counts as shouted
+
+
 def embedding_key(text: str) -> str:
     """The form of a user message the input screen embeds (guardrails fold), so that in a turn the decision's
-    embedding is the one the screen already computed and the encoder's cache answers it."""
-    return screened_form(text)
+    embedding is the one the screen already computed and the encoder's cache answers it. A shouted message is
+    embedded in lower case: the encoder reads "WHY DOES THIS NEVER WORK" as other words than "why does this never
+    work" (the self-harm head fired on it), and the phrase patterns already count the shouting as a cue."""
+    form = screened_form(text)
+    letters = [c for c in form if c.isalpha()]
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) >= SHOUTED * len(letters):
+        return form.lower()
+    return form
 
 
 @dataclass(frozen=True)

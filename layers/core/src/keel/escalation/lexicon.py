@@ -170,7 +170,8 @@ EXPLICIT_INDIRECT = _any(
     r"\b(?:prefiro|preferia)\b.{0,40}\b(?:uma pessoa|alguem|um atendente)\b",
 )
 # A request that is only a person and a courtesy ("A human, please.", "Een mens graag.", "Noch einmal: einen
-# Mitarbeiter, bitte.", "konsultant, prosze"), in eight languages; the whole message must be that request.
+# Mitarbeiter, bitte.", "konsultant, prosze", "Mensch. Jetzt."), in eight languages; the message, or its last
+# sentence ("I already clicked that, it goes nowhere. HUMAN."), must be that request and nothing else.
 _BARE_PERSON = (
     r"(?:human|person|agent|operator|representative|adviser|advisor|real person|someone real|mensch(?:en)?|"
     r"mitarbeiter(?:in)?|berater(?:in)?|personne|humain|conseiller(?:e)?|vraie personne|persona|humano|umano|"
@@ -179,12 +180,13 @@ _BARE_PERSON = (
 )
 _COURTESY = (
     r"(?:please|pls|now|thanks|thank you|bitte|danke|s'il vous plait|svp|stp|merci|por favor|gracias|per favore|"
-    r"grazie|graag|alstublieft|alsjeblieft|dank je|dank u|prosze|dziekuje|obrigad[oa]|ja)"
+    r"grazie|graag|alstublieft|alsjeblieft|dank je|dank u|prosze|dziekuje|obrigad[oa]|ja|jetzt|sofort|maintenant|"
+    r"ahora|ya|adesso|subito|nu|meteen|teraz|juz|agora|ja|asap)"
 )
 _ARTICLE = r"(?:a|an|one|ein|eine|einen|un|une|uno|una|um|uma|een|jakis|jakiegos|the)"
 BARE_PERSON_REQUEST = re.compile(
-    rf"^(?:[^.!?:]{{0,40}}[.!?:] )?(?:{_ARTICLE} )?(?:real |echte[nr]? |vrai |vraie |de verdad |vero |echt )?"
-    rf"{_BARE_PERSON}(?:,? {_COURTESY}){{0,2}}[.!]*$"
+    rf"(?:^|[.!?:] )(?:{_ARTICLE} )?(?:real |echte[nr]? |vrai |vraie |de verdad |vero |echt )?"
+    rf"{_BARE_PERSON}(?:[,.]? {_COURTESY}){{0,2}}[.!]*$"
 )
 # A machine, in the eight languages ("a bot", "une IA", "ein Roboter", "un'IA", "sztuczna inteligencja").
 _MACHINE = (

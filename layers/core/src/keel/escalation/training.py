@@ -42,7 +42,7 @@ FALSE_ALARMS = 0.01
 QUIET_ON_EVERY_OTHER_REASON = frozenset({"self_harm"})
 # Explicit requests must always be honoured: the lowest threshold (the most recall) at which the head fires on
 # at most this share of the out-of-fold rows that should stay with the bot.
-EXPLICIT_FALSE_ALARMS = 0.02
+EXPLICIT_FALSE_ALARMS = 0.03
 # Candidate factors for the fraud-over-vulnerability tie-break (see HeadScores.fraud_not_vulnerability).
 TIE_BREAK_GRID = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
 C_GRID = (1.0, 4.0, 16.0)
