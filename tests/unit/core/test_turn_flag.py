@@ -25,7 +25,7 @@ class FixedScreen:
     def __init__(self, decision: str) -> None:
         self.decision = decision
 
-    def screen(self, text: str, history: list[str] | None = None) -> Verdict:
+    def screen(self, text: str, history: list[str] | None = None, *, bot: str | None = None) -> Verdict:
         return Verdict(self.decision, 0.6, ("privilege_escalation",), ("learned head 0.97",))  # type: ignore[arg-type]
 
 

@@ -137,6 +137,21 @@ REFUSALS: list[tuple[str, Any, str]] = [
         lambda d: d["bots"][0].update(escalation={"support_resources": [{"name": "EAP"}]}),
         "bot 'hr': invalid escalation settings",
     ),
+    (
+        "guardrail-threshold-out-of-range",
+        lambda d: d["bots"][0].update(guardrails={"flag_threshold": 0.9, "block_threshold": 0.5}),
+        "bot 'hr': invalid guardrails settings",
+    ),
+    (
+        "guardrail-action-for-an-unknown-category",
+        lambda d: d["bots"][1].update(guardrails={"actions": {"jailbrak": "flag"}}),
+        "actions name unknown categories jailbrak",
+    ),
+    (
+        "misspelt-guardrail-setting",
+        lambda d: d["bots"][0].update(guardrails={"flag": 0.4}),
+        "unknown guardrails setting(s) flag",
+    ),
     ("no-collections", lambda d: d.pop("collections"), "collections: is required"),
     ("bad-bot-audience", lambda d: d["bots"][0].update(audience="partners"), "accepted: 'internal' or 'external'"),
 ]

@@ -316,9 +316,11 @@ def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
     """Input, context and output screens; in AWS the toxicity score comes from the Bedrock guardrail (R10, R11)."""
     from keel.guardrails import Guardrails, build_default
     from keel.guardrails.output import OutputCheck
+    from keel.guardrails.verdict import tenant_bot_policies
 
     defaults = build_default()
     defaults.input.second_opinion = build_guard_second_opinion(settings, clients)
+    defaults.input.bot_policies = tenant_bot_policies(build_tenant(settings).spec.bots)
     if settings.environment == "local" or not settings.bedrock_guardrail_id:
         return defaults
     from keel.guardrails.bedrock import BedrockGuardrail

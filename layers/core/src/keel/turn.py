@@ -117,8 +117,8 @@ class PromptBuilder(Protocol):
 class InputScreen(Protocol):
     """Screens what the user sent before the model sees it (R10)."""
 
-    def screen(self, text: str, history: list[str] | None = None) -> Any:
-        """A verdict with decision (block, flag, allow), score, categories and message."""
+    def screen(self, text: str, history: list[str] | None = None, *, bot: str | None = None) -> Any:
+        """A verdict with decision (block, flag, allow), score, categories and message, under the bot's policy."""
         ...
 
 
@@ -461,7 +461,7 @@ class ChatService:
         stages = facts.stage_ms
         with self._stage("screen_in", stages):
             earlier = [m.text for m in history if m.role == "user"]
-            verdict = deps.input_screen.screen(request.message, earlier)
+            verdict = deps.input_screen.screen(request.message, earlier, bot=request.bot)
         flagged = verdict.decision == "flag"
         facts.guardrails.append(_verdict("input", verdict))
         if flagged:

@@ -85,6 +85,7 @@ class InputScreen:
         band: UncertaintyBand | None = None,
     ) -> None:
         self.policy = policy or BotPolicy()
+        self.bot_policies: dict[str, BotPolicy] = {}
         self._classifier = classifier
         self._library = library
         self._head = head
@@ -222,11 +223,17 @@ class InputScreen:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)
 
-    def screen(self, text: str, history: list[str] | None = None) -> Verdict:
-        """Judge the message alone and together with the recent user turns; the stronger wins."""
+    def policy_for(self, bot: str | None) -> BotPolicy:
+        """The bot's own policy (tenant.yaml `bots[].guardrails`), else the screen's default."""
+        return self.bot_policies.get(bot, self.policy) if bot else self.policy
+
+    def screen(self, text: str, history: list[str] | None = None, *, bot: str | None = None) -> Verdict:
+        """Judge the message alone and together with the recent user turns, under the bot's policy; the stronger
+        wins."""
+        policy = self.policy_for(bot)
         single = self.evidence(text)
         best = single
-        recent = tuple(t for t in (history or [])[-self.policy.history_turns :] if t.strip())
+        recent = tuple(t for t in (history or [])[-policy.history_turns :] if t.strip()) if policy.history_turns else ()
         if recent:
             joined = self.evidence(text, recent)
             if joined.score > single.score:
@@ -241,18 +248,18 @@ class InputScreen:
             opinion = self.second_opinion.judge("\n".join([*recent, text]) if score > single.score else text)
             if opinion is not None:
                 cost = opinion.cost_usd
-                score = round(self.band.adjust(score, opinion, self.policy.flag_threshold), 4)
+                score = round(self.band.adjust(score, opinion, policy.flag_threshold), 4)
                 reasons = (
                     *reasons,
                     f"second opinion {opinion.model_id}: {opinion.verdict} ({opinion.confidence:.2f}), "
                     f"${opinion.cost_usd:.6f}",
                 )
-        decision = self.policy.decide(score, best.categories)
+        decision = policy.decide(score, best.categories)
         return Verdict(
             decision=decision,
             score=score,
             categories=best.categories if decision != "allow" else (),
             reasons=reasons,
-            message=self.policy.message_for(decision),
+            message=policy.message_for(decision),
             cost_usd=cost,
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from keel.errors import ConfigurationError
 
 Decision = Literal["block", "flag", "allow"]
 DECISIONS: tuple[Decision, ...] = ("block", "flag", "allow")
@@ -18,6 +22,7 @@ CATEGORIES: tuple[str, ...] = (
     "indirect_injection",
 )
 _RANK = {"allow": 0, "flag": 1, "block": 2}
+MAX_HISTORY_TURNS = 20
 
 
 @dataclass(frozen=True)
@@ -81,3 +86,47 @@ class BotPolicy:
         if decision == "flag":
             return self.flag_message
         return None
+
+
+def parse_bot_policy(bot: object, raw: Mapping[str, Any]) -> BotPolicy:
+    """One bot's input-screen policy from tenant.yaml `bots[].guardrails`; a mistake names the bot, the field and
+    what is accepted (the defaults hold for every field left out)."""
+    fields = {f.name for f in dataclasses.fields(BotPolicy)}
+    unknown = sorted(set(raw) - fields)
+    if unknown:
+        raise ConfigurationError(
+            f"bot {bot!r}: unknown guardrails setting(s) {', '.join(unknown)}; accepted: {', '.join(sorted(fields))}"
+        )
+    try:
+        values = dict(raw)
+        if "actions" in values:
+            if not isinstance(values["actions"], Mapping):
+                raise ValueError("actions must map attack categories to block, flag or allow")
+            values["actions"] = dict(values["actions"])
+            wrong = sorted(set(values["actions"]) - set(CATEGORIES))
+            if wrong:
+                raise ValueError(f"actions name unknown categories {', '.join(wrong)} (known: {', '.join(CATEGORIES)})")
+        for key in ("block_message", "flag_message"):
+            if key in values and values[key] is not None and not isinstance(values[key], str):
+                raise ValueError(f"{key} must be text")
+        for key in ("flag_threshold", "block_threshold"):
+            if key in values and (isinstance(values[key], bool) or not isinstance(values[key], int | float)):
+                raise ValueError(f"{key} must be a number between 0 and 1")
+        if "history_turns" in values and (
+            isinstance(values["history_turns"], bool) or not isinstance(values["history_turns"], int)
+        ):
+            raise ValueError("history_turns must be a whole number")
+        if not 0 <= values.get("history_turns", 0) <= MAX_HISTORY_TURNS:
+            raise ValueError(f"history_turns must be between 0 and {MAX_HISTORY_TURNS}")
+        return BotPolicy(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"bot {bot!r}: invalid guardrails settings ({exc}); accepted: flag_threshold and block_threshold "
+            f"(0 < flag <= block <= 1), actions {{category: {'|'.join(DECISIONS)}}}, default_action, block_message, "
+            "flag_message, history_turns"
+        ) from None
+
+
+def tenant_bot_policies(bots: Iterable[Any]) -> dict[str, BotPolicy]:
+    """The input-screen policy of every bot of a tenant that sets one (tenant.yaml `bots[].guardrails`)."""
+    return {str(bot.id): parse_bot_policy(bot.id, bot.guardrails) for bot in bots if bot.guardrails}

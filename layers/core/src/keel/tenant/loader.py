@@ -248,6 +248,7 @@ def _bot_problems(spec: TenantSpec, audiences: dict[str, set[str]]) -> list[str]
                 )
         problems += _bad_groups(f"bot {bot.id!r} allowed_groups", bot.allowed_groups)
         problems += _escalation_problems(bot.id, bot.escalation)
+        problems += _guardrail_problems(bot.id, bot.guardrails)
         if bot.audience == "internal" and not bot.allowed_groups:
             problems.append(
                 f"internal bot {bot.id!r} has no allowed_groups; name the groups that may use it (e.g. all staff)"
@@ -260,6 +261,16 @@ def _escalation_problems(bot_id: str, raw: dict[str, Any]) -> list[str]:
 
     try:
         parse_bot_escalation(bot_id, raw)
+    except ConfigurationError as exc:
+        return [exc.message]
+    return []
+
+
+def _guardrail_problems(bot_id: str, raw: dict[str, Any]) -> list[str]:
+    from keel.guardrails.verdict import parse_bot_policy
+
+    try:
+        parse_bot_policy(bot_id, raw)
     except ConfigurationError as exc:
         return [exc.message]
     return []

@@ -50,6 +50,8 @@ class BotSpec(_Strict):
     model_tier: Literal["primary", "secondary", "small"] | None = None
     # Per-bot escalation: support_resources, support_message, policy (keel.escalation.config.BotEscalation).
     escalation: dict[str, Any] = Field(default_factory=dict)
+    # Per-bot input-screen policy: flag_threshold, block_threshold, actions, messages (keel.guardrails.BotPolicy).
+    guardrails: dict[str, Any] = Field(default_factory=dict)
 
 
 class Grant(_Strict):
