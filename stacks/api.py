@@ -247,6 +247,10 @@ class ApiStack(cdk.Stack):
             [self._table("agents"), self._table("conversations")],
         )
         self.agent_api.allow_key(deps.key, encrypt=True)
+        # An agent's reply is pushed to the user's open widget (keel.channels.websocket.WebSocketNotifier): the
+        # subject's sessions, each connection in the channel state table (forgotten once gone), a POST to it.
+        self.agent_api.allow(["dynamodb:Query", "dynamodb:DeleteItem"], [self._table("sessions")])
+        self.agent_api.allow(["dynamodb:GetItem", "dynamodb:DeleteItem"], [self._table("idempotency")])
         # The KPI window: the by-day index, then one Query per conversation (keel.analytics.dynamodb); no Scan.
         conversations = self._table("conversations")
         self.ops_api.allow(["dynamodb:Query"], [conversations, f"{conversations}/index/{BY_DAY_INDEX}"])
@@ -283,11 +287,12 @@ class ApiStack(cdk.Stack):
         self.websocket.allow(
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], [self._table("idempotency")]
         )
-        self.websocket.allow(
-            ["execute-api:ManageConnections"],
-            [self._connections_arn("POST")],
-            wildcard_reason="Connection ids are created at run time; only POST on this API's stage",
-        )
+        for pusher in (self.websocket, self.agent_api):
+            pusher.allow(
+                ["execute-api:ManageConnections"],
+                [self._connections_arn("POST")],
+                wildcard_reason="Connection ids are created at run time; only POST on this API's stage",
+            )
 
         # Revocation: not-before records, the subject's sessions, user lookup in either pool, close sockets.
         self.revocation.allow(["dynamodb:UpdateItem"], [self._table("revocations")])

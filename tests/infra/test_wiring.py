@@ -122,6 +122,8 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:Query",
+        "dynamodb:DeleteItem",
+        "execute-api:ManageConnections",
         "kms:Decrypt",
         "kms:DescribeKey",
         "kms:Encrypt",
@@ -686,6 +688,15 @@ def test_websocket_connections_are_posted_to_by_the_channel_and_closed_by_revoca
     assert "/DELETE/@connections/*" in _resources_of(synthesized, "revocation", "execute-api:ManageConnections")
     env = _functions(synthesized)["revocation"][2]["Properties"]["Environment"]["Variables"]
     assert "WEBSOCKET_MANAGEMENT_URL" in env
+
+
+def test_an_agents_reply_can_reach_the_users_open_widget(synthesized: Synthesized) -> None:
+    # The console pushes an agent's reply (keel.channels.websocket.WebSocketNotifier): it reads the user's sessions,
+    # looks up each connection, posts to it, and forgets the ones that are gone. Without these grants the reply is
+    # stored but the push fails in AWS (there is no IAM locally to show it).
+    assert "/POST/@connections/*" in _resources_of(synthesized, "agent_api", "execute-api:ManageConnections")
+    assert "sessions" in _resources_of(synthesized, "agent_api", "dynamodb:Query").lower()
+    assert "idempotency" in _resources_of(synthesized, "agent_api", "dynamodb:GetItem").lower()
 
 
 # Identity ----------------------------------------------------------------------------------------------
