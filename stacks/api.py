@@ -251,6 +251,9 @@ class ApiStack(cdk.Stack):
         # subject's sessions, each connection in the channel state table (forgotten once gone), a POST to it.
         self.agent_api.allow(["dynamodb:Query", "dynamodb:DeleteItem"], [self._table("sessions")])
         self.agent_api.allow(["dynamodb:GetItem", "dynamodb:DeleteItem"], [self._table("idempotency")])
+        # ... and, for a conversation handed over from Slack, posted in its thread (keel.channels.SlackThreadNotifier:
+        # the thread recorded in the channel state table, the bot token).
+        self.agent_api.allow(["secretsmanager:GetSecretValue"], [deps.slack_bot_token_secret.secret_arn])
         # The KPI window: the by-day index, then one Query per conversation (keel.analytics.dynamodb); no Scan.
         conversations = self._table("conversations")
         self.ops_api.allow(["dynamodb:Query"], [conversations, f"{conversations}/index/{BY_DAY_INDEX}"])

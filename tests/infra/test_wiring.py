@@ -124,6 +124,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
         "dynamodb:Query",
         "dynamodb:DeleteItem",
         "execute-api:ManageConnections",
+        "secretsmanager:GetSecretValue",
         "kms:Decrypt",
         "kms:DescribeKey",
         "kms:Encrypt",
@@ -697,6 +698,9 @@ def test_an_agents_reply_can_reach_the_users_open_widget(synthesized: Synthesize
     assert "/POST/@connections/*" in _resources_of(synthesized, "agent_api", "execute-api:ManageConnections")
     assert "sessions" in _resources_of(synthesized, "agent_api", "dynamodb:Query").lower()
     assert "idempotency" in _resources_of(synthesized, "agent_api", "dynamodb:GetItem").lower()
+    # and, handed over from Slack, in the thread: the bot token and nothing else of Secrets Manager
+    secrets = json.loads(_resources_of(synthesized, "agent_api", "secretsmanager:GetSecretValue"))
+    assert len(secrets) == 1 and "SlackBotToken" in json.dumps(secrets), secrets
 
 
 # Identity ----------------------------------------------------------------------------------------------

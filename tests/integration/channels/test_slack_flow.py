@@ -199,3 +199,31 @@ def test_thread_links_record_their_start_and_old_links_read_as_the_oldest(channe
     threads.forget("T1:C9:1600000000.1")
     threads.forget("T1:C9:1600000000.1")  # forgetting twice is not an error
     assert threads.link_for("T1:C9:1600000000.1") is None
+
+
+def test_an_agents_reply_reaches_the_slack_thread_the_conversation_was_handed_over_in(
+    channel_env: ChannelEnv, employee: str
+) -> None:
+    from keel.channels.wiring import Channels
+
+    worker, root = channel_env.channels.slack_worker(), "1700000555.000100"
+    channel_env.slack.clear()
+    ask = {"team_id": "T1", "user_id": employee, "channel_id": "C7", "thread_ts": root}
+    worker.process(SlackJob(kind="message", delivery_id="ho-1", message_ts=root, text="annual leave?", **ask))
+    answer = channel_env.slack.messages()[-1]
+    action = next(b for b in answer["blocks"] if b["type"] == "actions")
+    ids = json.loads(next(e["value"] for e in action["elements"] if e["action_id"] == "keel_escalate"))
+    worker.process(SlackJob(kind="escalate", delivery_id="ho-2", conversation_id=ids["c"], message_id=ids["m"], **ask))
+
+    # The agent console's notifier, as the agent API builds it (sessions table set), with Slack configured
+    sessions = channel_env.names.tables["sessions"].name
+    config = channel_env.channels.config.model_copy(update={"sessions_table": sessions})
+    notifier = Channels(config, channel_env.clients, lambda: channel_env.world.service).user_notifier()
+    channel_env.slack.clear()
+    frame = {"type": "agent_message", "conversation_id": ids["c"], "text": "Hi, Sam from HR here.", "agent": "Sam"}
+    notifier.notify("any-subject", frame)
+    notifier.notify("any-subject", {**frame, "conversation_id": "never-in-slack-0001"})
+    posted = channel_env.slack.messages()
+    assert [(m.get("channel"), m.get("thread_ts"), m.get("text")) for m in posted] == [
+        ("C7", root, "*Sam*: Hi, Sam from HR here.")
+    ]

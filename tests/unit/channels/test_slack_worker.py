@@ -17,6 +17,8 @@ from keel.channels.slack_worker import (
     ENDED_BUTTON_MESSAGE,
     SIGNED_OUT_MESSAGE,
     InMemoryThreadMap,
+    SlackThread,
+    SlackThreadNotifier,
     SlackWorker,
     ThreadLink,
 )
@@ -158,8 +160,8 @@ def test_feedback_button_stores_feedback_and_updates_the_message() -> None:
 
 
 def test_escalate_button_sends_the_human_request_through_the_same_turn() -> None:
-    world = World()
-    slack_worker, slack = worker(world)
+    world, threads = World(), InMemoryThreadMap()
+    slack_worker, slack = worker(world, threads=threads)
     slack_worker.process(question())
     ids = json.loads(buttons(slack.posts[0])["keel_escalate"])
     slack_worker.process(
@@ -178,6 +180,9 @@ def test_escalate_button_sends_the_human_request_through_the_same_turn() -> None
     assert asked[-1] == HUMAN_REQUEST
     assert len(slack.posts) == 2
     assert "Ticket *1001* was opened" in json.dumps(slack.posts[1])
+    # Handed over: a person's replies from the agent console go to this thread
+    assert threads.reply_thread(ids["c"]) == SlackThread("C1", "1700000000.000100")
+    assert threads.reply_thread("another-conversation") is None
 
 
 def test_unknown_slack_user_is_told_plainly_and_no_turn_runs() -> None:
@@ -399,3 +404,34 @@ def test_revocation_list_outage_is_raised_for_a_retry() -> None:
     with pytest.raises(ServiceUnavailable):
         slack_worker.process(question("Ev7"))
     assert slack.posts == [] and world.service.calls == []
+
+
+class _Down(RecordingSlack):
+    def post_message(self, channel: str, text: str, *, thread_ts: str | None, blocks: list[dict[str, Any]]) -> str:
+        raise ServiceUnavailable("Slack cannot be reached for chat_postMessage")
+
+
+def test_a_persons_messages_from_the_console_are_posted_in_the_handed_over_thread() -> None:
+    threads, slack = InMemoryThreadMap(), RecordingSlack()
+    threads.remember_reply_thread("conv-1", SlackThread("C1", ROOT_TS))
+    notifier = SlackThreadNotifier(threads, slack)
+    notifier.notify(
+        "sub-emma", {"type": "agent_message", "conversation_id": "conv-1", "text": "Hi, Sam here.", "agent": "Sam"}
+    )
+    notifier.notify("sub-emma", {"type": "status", "conversation_id": "conv-1", "text": "Sam closed the conversation."})
+    assert [(p["channel"], p["thread_ts"], p["text"]) for p in slack.posts] == [
+        ("C1", ROOT_TS, "*Sam*: Hi, Sam here."),
+        ("C1", ROOT_TS, "Sam closed the conversation."),
+    ]
+    # A conversation of another channel, or a frame with nothing to say, posts nothing
+    notifier.notify("sub-emma", {"type": "agent_message", "conversation_id": "conv-web", "text": "Hi", "agent": "Sam"})
+    notifier.notify("sub-emma", {"type": "status", "conversation_id": "conv-1", "text": "  "})
+    assert len(slack.posts) == 2
+
+
+def test_slack_down_does_not_fail_the_agents_action() -> None:
+    threads = InMemoryThreadMap()
+    threads.remember_reply_thread("conv-1", SlackThread("D1", None))
+    SlackThreadNotifier(threads, _Down()).notify(
+        "s", {"type": "agent_message", "conversation_id": "conv-1", "text": "x"}
+    )

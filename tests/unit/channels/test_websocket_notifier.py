@@ -77,3 +77,17 @@ def test_a_user_without_open_connections_gets_nothing() -> None:
     poster = Poster()
     WebSocketNotifier(sessions, store, lambda _: poster).notify("user-1", {"type": "status"})
     assert poster.posted == []
+
+
+def test_one_notifier_failing_neither_stops_the_others_nor_the_agents_action() -> None:
+    from keel.channels.wiring import FanOutNotifier
+
+    class Broken:
+        def notify(self, subject: str, frame: dict[str, Any]) -> None:
+            raise ServiceUnavailable("the sessions cannot be read")
+
+    sessions, store = setup("c1")
+    poster = Poster()
+    widget = WebSocketNotifier(sessions, store, lambda endpoint: poster)
+    FanOutNotifier([Broken(), widget]).notify("user-1", {"type": "agent_message", "text": "hello"})
+    assert [c for c, _ in poster.posted] == ["c1"]

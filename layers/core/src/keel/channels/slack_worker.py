@@ -86,8 +86,16 @@ class ThreadLink:
     started_at: float
 
 
+@dataclass(frozen=True)
+class SlackThread:
+    """Where the bot answered a conversation in Slack: the channel and the thread (None: the channel itself)."""
+
+    channel: str
+    thread_ts: str | None
+
+
 class ThreadMap(Protocol):
-    """Which Keel conversation a Slack thread continues."""
+    """Which Keel conversation a Slack thread continues, and where each conversation is answered in Slack."""
 
     def link_for(self, key: str) -> ThreadLink | None:
         """The thread's link, or None for a new thread."""
@@ -99,6 +107,14 @@ class ThreadMap(Protocol):
 
     def forget(self, key: str) -> None:
         """Drop the thread's link (its conversation ended); a thread without one is not an error."""
+        ...
+
+    def remember_reply_thread(self, conversation_id: str, thread: SlackThread) -> None:
+        """Where the conversation is answered, so a person taking it over can answer there too."""
+        ...
+
+    def reply_thread(self, conversation_id: str) -> SlackThread | None:
+        """Where the conversation is answered in Slack, or None for a conversation of another channel."""
         ...
 
 
@@ -258,9 +274,39 @@ class DynamoDBThreadMap:
         except (ClientError, BotoCoreError) as exc:
             raise ServiceUnavailable("the Slack thread links cannot be written") from exc
 
+    def remember_reply_thread(self, conversation_id: str, thread: SlackThread) -> None:
+        """PutItem under the conversation (pk SLACKCONV#id), expiring with the thread links."""
+        item = {
+            **_conversation_key(conversation_id),
+            "channel": {"S": thread.channel},
+            "expires_at": {"N": str(int(time.time()) + THREAD_TTL_SECONDS)},
+        }
+        if thread.thread_ts:
+            item["thread_ts"] = {"S": thread.thread_ts}
+        try:
+            self._client.put_item(TableName=self._table, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the Slack thread links cannot be written") from exc
+
+    def reply_thread(self, conversation_id: str) -> SlackThread | None:
+        """GetItem, consistent."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=_conversation_key(conversation_id), ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the Slack thread links cannot be read") from exc
+        if not item:
+            return None
+        return SlackThread(item["channel"]["S"], item.get("thread_ts", {}).get("S"))
+
 
 def _thread_key(key: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"SLACKTHREAD#{key}"}, "sk": {"S": "LINK"}}
+
+
+def _conversation_key(conversation_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"SLACKCONV#{conversation_id}"}, "sk": {"S": "THREAD"}}
 
 
 class InMemoryThreadMap:
@@ -268,6 +314,7 @@ class InMemoryThreadMap:
 
     def __init__(self) -> None:
         self.links: dict[str, ThreadLink] = {}
+        self.threads: dict[str, SlackThread] = {}
 
     def link_for(self, key: str) -> ThreadLink | None:
         """Lookup."""
@@ -280,6 +327,14 @@ class InMemoryThreadMap:
     def forget(self, key: str) -> None:
         """Drop."""
         self.links.pop(key, None)
+
+    def remember_reply_thread(self, conversation_id: str, thread: SlackThread) -> None:
+        """Store."""
+        self.threads[conversation_id] = thread
+
+    def reply_thread(self, conversation_id: str) -> SlackThread | None:
+        """Lookup."""
+        return self.threads.get(conversation_id)
 
 
 class SlackWorker:
@@ -358,6 +413,9 @@ class SlackWorker:
         reply = self._service().reply_as(principal, request, channel="slack").reply
         if job.thread_ts:
             self._threads.remember(thread_key, ThreadLink(reply.conversation_id, link.started_at if link else now))
+        if reply.escalation is not None:
+            # Handed to a person: their replies from the agent console are posted where this answer goes.
+            self._threads.remember_reply_thread(reply.conversation_id, SlackThread(job.channel_id, job.thread_ts))
         return reply
 
     def _principal(self, user_id: str) -> Principal:
@@ -466,3 +524,28 @@ def _escape(text: str) -> str:
 
 def _refusal(error: KeelError) -> str:
     return f"Sorry, I cannot help with that here: {_escape(error.message)}"
+
+
+class SlackThreadNotifier:
+    """Posts what a person does in the agent console (take, reply, hand back, close) into the Slack thread where the
+    conversation was handed over; conversations of other channels are not its business."""
+
+    def __init__(self, threads: ThreadMap, slack: SlackWeb) -> None:
+        self._threads = threads
+        self._slack = slack
+
+    def notify(self, subject: str, frame: dict[str, Any]) -> None:
+        """Best effort: Slack or the links being down is logged, never raised into the agent's action."""
+        conversation_id = frame.get("conversation_id")
+        text = str(frame.get("text") or "").strip()
+        if not isinstance(conversation_id, str) or not text:
+            return
+        try:
+            thread = self._threads.reply_thread(conversation_id)
+            if thread is None:
+                return
+            if frame.get("type") == "agent_message" and frame.get("agent"):
+                text = f"*{frame['agent']}*: {text}"
+            self._slack.post_message(thread.channel, text, thread_ts=thread.thread_ts, blocks=[])
+        except KeelError as exc:
+            logger.warning("could not post an agent's message to Slack: %s", exc.code)

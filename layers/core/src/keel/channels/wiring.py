@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from keel.channels.slack_worker import (
     CachedSecret,
     CognitoPrincipalDirectory,
     DynamoDBThreadMap,
+    SlackThreadNotifier,
     SlackWebApi,
     SlackWorker,
 )
@@ -29,9 +31,12 @@ from keel.channels.websocket import (
     WebSocketNotifier,
     WebSocketSessionCloser,
 )
-from keel.errors import ConfigurationError
+from keel.errors import ConfigurationError, KeelError
+from keel.escalation.ports import UserNotifier
 from keel.identity.revocation import DynamoDBRevocationStore, RevocationCheck
 from keel.lazy import Lazy
+
+logger = logging.getLogger("keel.channels")
 
 
 class ChannelConfig(BaseModel):
@@ -163,13 +168,23 @@ class Channels:
         connections = DynamoDBConnectionStore(self.clients.dynamodb, self.config.require("channel_state_table"))
         return WebSocketSessionCloser(connections, self._poster)
 
-    def user_notifier(self) -> WebSocketNotifier:
-        """Pushes frames (an agent's reply) to a user's open widget connections."""
+    def user_notifier(self) -> FanOutNotifier:
+        """Tells the user what a person in the agent console does: pushed to their open widget connections and,
+        for a conversation handed over from Slack (when Slack is configured), posted in its thread."""
         from keel.identity.sessions import DynamoDBSessionRegistry
 
-        connections = DynamoDBConnectionStore(self.clients.dynamodb, self.config.require("channel_state_table"))
-        sessions = DynamoDBSessionRegistry(self.clients.dynamodb, self.config.require("sessions_table"))
-        return WebSocketNotifier(sessions, connections, self._poster)
+        config, dynamodb = self.config, self.clients.dynamodb
+        table = config.require("channel_state_table")
+        connections = DynamoDBConnectionStore(dynamodb, table)
+        sessions = DynamoDBSessionRegistry(dynamodb, config.require("sessions_table"))
+        notifiers: list[UserNotifier] = [WebSocketNotifier(sessions, connections, self._poster)]
+        if config.slack_bot_token_secret_id:
+            token = CachedSecret(
+                self.clients.client("secretsmanager"), config.slack_bot_token_secret_id, field="bot_token"
+            )
+            slack = SlackWebApi(token, base_url=config.slack_api_url)
+            notifiers.append(SlackThreadNotifier(DynamoDBThreadMap(dynamodb, table), slack))
+        return FanOutNotifier(notifiers)
 
     def _poster(self, endpoint: str) -> ApiGatewayPoster:
         # The Management API endpoint is the API's own URL, so one client is made per endpoint.
@@ -199,3 +214,18 @@ def channels_from_environment() -> Channels:
     settings = load_settings()
     clients = AwsClients.from_settings(settings)
     return Channels(ChannelConfig.from_settings(settings), clients, lambda: build_chat_service(settings, clients))
+
+
+class FanOutNotifier:
+    """Every notifier in turn; one failing (its service down) neither stops the others nor the agent's action."""
+
+    def __init__(self, notifiers: list[UserNotifier]) -> None:
+        self.notifiers = notifiers
+
+    def notify(self, subject: str, frame: dict[str, Any]) -> None:
+        """Best effort per notifier; failures are logged."""
+        for notifier in self.notifiers:
+            try:
+                notifier.notify(subject, frame)
+            except KeelError as exc:
+                logger.warning("a user notification failed: %s", exc.code)
