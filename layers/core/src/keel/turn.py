@@ -359,20 +359,14 @@ class ChatService:
                 conversation = self._conversation(principal, request, channel)
                 history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
         except (Forbidden, NotFound, InvalidRequest) as exc:
-            # Refused before the turn: who asked for which bot or conversation is audited, not what they wrote.
-            self._record_refusal(principal, request, channel, correlation_id, exc, started, stages)
+            # Refused before the turn: who asked for which bot or conversation is audited, not what they wrote (it
+            # was never screened or masked). The bot and conversation are named as requested (both format-checked).
+            # No turn metrics: the bot named here is the caller's own string, not a bot that ran.
+            conversation_id = request.conversation_id or deps.new_id()
+            refused = self._facts(principal, channel, request.bot, conversation_id, correlation_id, stages)
+            self._audit_error(refused, "denied", exc, started)
             raise
-        facts = TurnFacts(
-            principal=principal,
-            channel=channel,
-            bot=request.bot,
-            conversation_id=conversation.conversation_id,
-            message_id=deps.new_id(),
-            correlation_id=correlation_id or current_correlation() or deps.new_id(),
-            occurred_at=deps.clock(),
-            input_masked="",
-            stage_ms=stages,
-        )
+        facts = self._facts(principal, channel, request.bot, conversation.conversation_id, correlation_id, stages)
         citations: list[Citation] = []
         try:
             if conversation.status == WITH_AGENT:
@@ -401,47 +395,39 @@ class ChatService:
             deps.telemetry.observe(facts)
         return TurnResult(reply, facts)
 
-    def _record_refusal(
+    def _facts(
         self,
         principal: Principal,
-        request: ChatRequest,
         channel: str,
+        bot: str,
+        conversation_id: str,
         correlation_id: str,
-        error: KeelError,
-        started: float,
         stages: dict[str, float],
-    ) -> None:
-        """Audit a request refused before its turn began (a bot or conversation the principal may not use).
-
-        The user's text is not kept: it was never screened or masked, and nothing was answered from it. The
-        record names the bot and conversation as requested (both already checked against their formats).
-        """
+    ) -> TurnFacts:
         deps = self._deps
-        facts = TurnFacts(
+        return TurnFacts(
             principal=principal,
             channel=channel,
-            bot=request.bot,
-            conversation_id=request.conversation_id or deps.new_id(),
+            bot=bot,
+            conversation_id=conversation_id,
             message_id=deps.new_id(),
             correlation_id=correlation_id or current_correlation() or deps.new_id(),
             occurred_at=deps.clock(),
             input_masked="",
             stage_ms=stages,
         )
-        facts.outcome = "denied"
-        facts.degradations.append(f"error:{error.code}")
-        facts.latency_ms = (time.perf_counter() - started) * 1000
-        with self._stage("record", stages):
-            deps.audit.record_turn(facts)
-        # No turn metrics: the bot named here is the caller's own string, not a bot that ran.
 
-    def _record_failure(self, facts: TurnFacts, error: KeelError, started: float) -> None:
-        facts.outcome = "rate_limited" if isinstance(error, RateLimited) else "failed"
+    def _audit_error(self, facts: TurnFacts, outcome: TurnOutcome, error: KeelError, started: float) -> None:
+        """Audit a request that ends in an error (refused, failed, rate limited), before the error reply."""
+        facts.outcome = outcome
         facts.degradations.append(f"error:{error.code}")
         facts.output_masked = ""
         facts.latency_ms = (time.perf_counter() - started) * 1000
         with self._stage("record", facts.stage_ms):
             self._deps.audit.record_turn(facts)
+
+    def _record_failure(self, facts: TurnFacts, error: KeelError, started: float) -> None:
+        self._audit_error(facts, "rate_limited" if isinstance(error, RateLimited) else "failed", error, started)
         if self._deps.telemetry is not None:
             self._deps.telemetry.observe(facts)
 
