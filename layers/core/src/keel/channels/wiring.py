@@ -134,16 +134,13 @@ class Channels:
 
         config, dynamodb = self.config, self.clients.dynamodb
         table = config.require("channel_state_table")
-        token = CachedSecret(
-            self.clients.client("secretsmanager"), config.require("slack_bot_token_secret_id"), field="bot_token"
-        )
         revocations = RevocationCheck(
             DynamoDBRevocationStore(dynamodb, config.require("revocations_table")),
             max_age_seconds=config.revocation_max_age_seconds,
         )
         return SlackWorker(
             self.service,
-            SlackWebApi(token, base_url=config.slack_api_url),
+            self._slack_web(),
             CognitoPrincipalDirectory(self.clients.cognito, config.user_pool_id, tenant=config.tenant),
             revocations,
             DynamoDBIdempotencyStore(dynamodb, table),
@@ -179,12 +176,15 @@ class Channels:
         sessions = DynamoDBSessionRegistry(dynamodb, config.require("sessions_table"))
         notifiers: list[UserNotifier] = [WebSocketNotifier(sessions, connections, self._poster)]
         if config.slack_bot_token_secret_id:
-            token = CachedSecret(
-                self.clients.client("secretsmanager"), config.slack_bot_token_secret_id, field="bot_token"
-            )
-            slack = SlackWebApi(token, base_url=config.slack_api_url)
-            notifiers.append(SlackThreadNotifier(DynamoDBThreadMap(dynamodb, table), slack))
+            notifiers.append(SlackThreadNotifier(DynamoDBThreadMap(dynamodb, table), self._slack_web()))
         return FanOutNotifier(notifiers)
+
+    def _slack_web(self) -> SlackWebApi:
+        """The Slack Web API as the app's bot (its token from Secrets Manager, cached)."""
+        token = CachedSecret(
+            self.clients.client("secretsmanager"), self.config.require("slack_bot_token_secret_id"), field="bot_token"
+        )
+        return SlackWebApi(token, base_url=self.config.slack_api_url)
 
     def _poster(self, endpoint: str) -> ApiGatewayPoster:
         # The Management API endpoint is the API's own URL, so one client is made per endpoint.
