@@ -259,18 +259,19 @@ def _bot_problems(spec: TenantSpec, audiences: dict[str, set[str]]) -> list[str]
 def _escalation_problems(bot_id: str, raw: dict[str, Any]) -> list[str]:
     from keel.escalation.config import parse_bot_escalation
 
-    try:
-        parse_bot_escalation(bot_id, raw)
-    except ConfigurationError as exc:
-        return [exc.message]
-    return []
+    return _setting_problems(parse_bot_escalation, bot_id, raw)
 
 
 def _guardrail_problems(bot_id: str, raw: dict[str, Any]) -> list[str]:
     from keel.guardrails.verdict import parse_bot_policy
 
+    return _setting_problems(parse_bot_policy, bot_id, raw)
+
+
+def _setting_problems(parse: Callable[[str, dict[str, Any]], object], bot_id: str, raw: dict[str, Any]) -> list[str]:
+    """A bot's settings object parsed as the runtime parses it; its error, if any, as a problem."""
     try:
-        parse_bot_policy(bot_id, raw)
+        parse(bot_id, raw)
     except ConfigurationError as exc:
         return [exc.message]
     return []
