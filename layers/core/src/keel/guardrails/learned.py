@@ -76,10 +76,13 @@ class LearnedHead:
 
         try:
             network = artefact["network"]
-            self.mean = np.asarray(arrays["mean"], dtype=np.float32)
-            self.scale = np.asarray(arrays["scale"], dtype=np.float32)
+            self.mean = _floats(arrays["mean"])
+            self.scale = _floats(arrays["scale"])
             self.members = [
-                [(_floats(arrays[f"m{m}_w{k}"]), _floats(arrays[f"m{m}_b{k}"])) for k in range(int(network["layers"]))]
+                [
+                    (_floats(arrays[array_name(m, k, "w")]), _floats(arrays[array_name(m, k, "b")]))
+                    for k in range(int(network["layers"]))
+                ]
                 for m in range(int(network["members"]))
             ]
             self.flag_raw = float(artefact["operating_points"]["flag"])
@@ -164,6 +167,11 @@ def bag_probability(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, members:
         weights, bias = layers[-1]
         total += 1.0 / (1.0 + np.exp(-np.clip((h @ weights + bias)[:, 0], -30.0, 30.0)))
     return total / len(members)
+
+
+def array_name(member: int, layer: int, part: str) -> str:
+    """The .npz name of one network's layer weights ("w") or bias ("b"), as training writes it."""
+    return f"m{member}_{part}{layer}"
 
 
 def _floats(values: Any) -> np.ndarray:
