@@ -181,7 +181,7 @@ _BARE_PERSON = (
 _COURTESY = (
     r"(?:please|pls|now|thanks|thank you|bitte|danke|s'il vous plait|svp|stp|merci|por favor|gracias|per favore|"
     r"grazie|graag|alstublieft|alsjeblieft|dank je|dank u|prosze|dziekuje|obrigad[oa]|ja|jetzt|sofort|maintenant|"
-    r"ahora|ya|adesso|subito|nu|meteen|teraz|juz|agora|ja|asap)"
+    r"ahora|ya|adesso|subito|nu|meteen|teraz|juz|agora|asap)"
 )
 _ARTICLE = r"(?:a|an|one|ein|eine|einen|un|une|uno|una|um|uma|een|jakis|jakiegos|the)"
 BARE_PERSON_REQUEST = re.compile(
