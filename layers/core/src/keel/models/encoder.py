@@ -9,6 +9,7 @@ the input screen and the escalation decision embedding the same message in one t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,6 +30,11 @@ USE_WEIGHTS_SHA256 = "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66
 # intent, and an unbounded paste would make the cost of one turn unbounded too.
 MAX_CHARS = 2_000
 _CACHE_SIZE = 256
+# Window pooling (the input screen's second view of a text): the sentence vector of every run of WINDOW_TOKENS tokens,
+# WINDOW_STRIDE apart, computed from the same token features as the whole text's, so one instruction buried in a long
+# paste is not averaged away. Sizes chosen on the guardrails' validation split (see evals/guardrails/DATASHEET.md).
+WINDOW_TOKENS = 32
+WINDOW_STRIDE = 16
 
 
 class SentenceEncoder(Protocol):
@@ -39,6 +45,14 @@ class SentenceEncoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text, float32, unit length."""
+        ...
+
+
+class WindowEncoder(SentenceEncoder, Protocol):
+    """A sentence encoder that can also pool a text's windows (the input screen's second view)."""
+
+    def encode_with_windows(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text: its unit vector, then the element-wise maximum of its windows' (2 x dimension)."""
         ...
 
 
@@ -68,6 +82,7 @@ class MultilingualEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._pooler: WindowPooler | None = None
 
     def _loaded(self) -> Any:
         if self._model is not None:
@@ -91,26 +106,145 @@ class MultilingualEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text; texts seen recently are not encoded again."""
+        return self._cached(texts, windows=False)
+
+    def encode_with_windows(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text: its unit vector, then the element-wise maximum of its windows' unit vectors
+        (2 x dimension); one pass over the tokens gives both."""
+        return self._cached(texts, windows=True)
+
+    def _cached(self, texts: Sequence[str], *, windows: bool) -> np.ndarray:
         import numpy as np
 
+        width = self.dimension * (2 if windows else 1)
         keys = [text[:MAX_CHARS] for text in texts]
         with self._cache_lock:
-            known = {key: self._cache[key] for key in keys if key in self._cache}
+            known = {
+                key: self._cache[key][:width]
+                for key in keys
+                if key in self._cache and self._cache[key].shape[0] >= width
+            }
             for key in known:
                 self._cache.move_to_end(key)
         missing = list(dict.fromkeys(key for key in keys if key not in known))
         if missing:
-            vectors = np.asarray(self._loaded().encode(missing), dtype=np.float32).reshape(len(missing), -1)
+            model = self._loaded()
+            if windows:
+                pooler = self._window_pooler(model)
+                limit = getattr(model._model, "_threadpool", None)  # the package's BLAS thread cap, when it has one
+                with limit(limits=self._threads, user_api="blas") if limit else contextlib.nullcontext():
+                    vectors = np.stack([pooler.pooled(text) for text in missing])
+            else:
+                vectors = np.asarray(model.encode(missing), dtype=np.float32).reshape(len(missing), -1)
             fresh = dict(zip(missing, vectors, strict=True))
             known.update(fresh)
             with self._cache_lock:
                 for key, vector in fresh.items():
                     self._cache[key] = vector
+                    self._cache.move_to_end(key)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         if not keys:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.zeros((0, width), dtype=np.float32)
         return np.stack([known[key] for key in keys])
+
+    def _window_pooler(self, model: Any) -> WindowPooler:
+        if self._pooler is None:
+            self._pooler = WindowPooler(model._model, model._tokenizer)
+        return self._pooler
+
+
+class WindowPooler:
+    """The encoder's forward pass written out over one text's tokens, so that the whole text and each window of it
+    are pooled from the same token features (the packaged encoder pools whole texts only).
+
+    USE multilingual v3 is a deep averaging network over convolutional n-gram features: per token, a quantised
+    embedding, a projection per n-gram branch (orders 2, 3 and 5) with two residual convolutions each, and a layer
+    norm; a text's vector is the projected sum of its tokens' features over the square root of their count, then
+    a small feed-forward stack. Any run of tokens can be pooled that way at the cost of the feed-forward stack
+    alone. The whole-text vector equals the package's own (tests/unit/models/test_window_pooling.py).
+    """
+
+    # (n-gram order, tokens to the left) of the three convolution branches, as the weights were trained
+    BRANCHES = ((2, 0), (3, 1), (5, 2))
+
+    def __init__(self, backend: Any, tokenizer: Any) -> None:
+        import numpy as np
+
+        self.tokenizer = tokenizer
+        self.table, self.scale, self.lo = backend.table, backend.scale, backend.lo
+        self.chunks = len(self.scale)
+        self.proj_w, self.proj_b = backend.proj_W, backend.proj_b
+        self.branch_norm = (backend.ln_g_all, backend.ln_b_all)
+        self.convolutions = list(zip(backend.w1, backend.b1, backend.w2, backend.b2, strict=True))
+        self.norm = (backend.ln_g, backend.ln_b)
+        self.out_w, self.out_b = backend.cnn_W, backend.cnn_b
+        self.dense = (backend.d0, backend.d1, backend.d2, backend.d3, backend.p1, backend.p3)
+        self.eps = np.float32(backend.eps)
+        self.width = int(self.proj_w.shape[1]) // len(self.BRANCHES)
+
+    @staticmethod
+    def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: Any) -> np.ndarray:
+        import numpy as np
+
+        centred = x - x.mean(axis=-1, keepdims=True)
+        spread = np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + eps)
+        return np.asarray(centred / spread * gain + bias, dtype=np.float32)
+
+    def token_features(self, ids: list[int]) -> np.ndarray:
+        """(tokens, 1280) normalised features: the token embedding beside each branch's convolution output."""
+        import numpy as np
+
+        index = np.asarray(ids, dtype=np.int64)
+        chunk = index % self.chunks
+        embedded = self.table[index].astype(np.float32) * self.scale[chunk, None] + self.lo[chunk, None]
+        projected = self._layer_norm(embedded @ self.proj_w + self.proj_b, *self.branch_norm, self.eps)
+        parts = [embedded]
+        n = len(ids)
+        for b, ((order, left), (w1, b1, w2, b2)) in enumerate(zip(self.BRANCHES, self.convolutions, strict=True)):
+            x = projected[:, b * self.width : (b + 1) * self.width]
+            for weights, bias in ((w1, b1), (w2, b2)):
+                padded = np.zeros((n + order - 1, self.width), dtype=np.float32)
+                padded[left : left + n] = x
+                stacked = np.concatenate([padded[k : k + n] for k in range(order)], axis=1)
+                x = np.maximum(stacked @ weights + bias, 0.0) + x
+            parts.append(x)
+        return self._layer_norm(np.concatenate(parts, axis=1), *self.norm, self.eps)
+
+    def sentence_vectors(self, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Unit vectors from summed token features and how many tokens each sum holds."""
+        import numpy as np
+
+        d0, d1, d2, d3, p1, p3 = self.dense
+        pooled = (sums @ self.out_w + counts[:, None] * self.out_b) / np.sqrt(counts)[:, None]
+        first = np.maximum(pooled @ d0, 0.0)
+        second = np.maximum(pooled @ p1 + first @ d1, 0.0)
+        third = np.maximum(second @ d2, 0.0)
+        z = np.tanh(second @ p3 + third @ d3)
+        norms = np.sqrt(np.clip((z * z).sum(axis=1), self.eps, None))
+        return np.asarray(z / norms[:, None], dtype=np.float32)
+
+    def vectors(self, text: str) -> np.ndarray:
+        """Unit vectors of the whole text (row 0) and of each window of WINDOW_TOKENS tokens, WINDOW_STRIDE apart
+        (the rows after it; none when the text fits in one window)."""
+        import numpy as np
+
+        ids = self.tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True)
+        features = self.token_features(ids)
+        running = np.concatenate([np.zeros((1, features.shape[1]), np.float32), np.cumsum(features, axis=0)])
+        n = len(ids)
+        starts = range(0, n - WINDOW_TOKENS + WINDOW_STRIDE, WINDOW_STRIDE) if n > WINDOW_TOKENS else range(0)
+        bounds = [(0, n)] + [(s, min(n, s + WINDOW_TOKENS)) for s in starts]
+        sums = np.stack([running[e] - running[s] for s, e in bounds])
+        return self.sentence_vectors(sums, np.asarray([e - s for s, e in bounds], dtype=np.float32))
+
+    def pooled(self, text: str) -> np.ndarray:
+        """The text's unit vector, then the element-wise maximum over its windows' unit vectors (the text's own
+        vector when it fits in one window)."""
+        import numpy as np
+
+        vectors = self.vectors(text)
+        return np.concatenate([vectors[0], vectors[1:].max(axis=0) if len(vectors) > 1 else vectors[0]])
 
 
 @Lazy
