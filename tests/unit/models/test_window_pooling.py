@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keel.models.encoder import WINDOW_TOKENS, MultilingualEncoder
+from keel.errors import ConfigurationError
+from keel.models.encoder import WINDOW_TOKENS, MultilingualEncoder, WindowPooler
 
 DOCUMENT = (
     "Minutes of the facilities meeting. The canteen reopens on Monday with a new supplier. Parking permits for "
@@ -66,3 +67,11 @@ def test_a_text_cached_without_windows_is_pooled_when_windows_are_asked_for(enco
 
 def test_an_empty_batch_gives_an_empty_matrix_of_the_pooled_width(encoder: MultilingualEncoder) -> None:
     assert encoder.encode_with_windows([]).shape == (0, 2 * encoder.dimension)
+
+
+def test_an_encoder_package_without_the_weights_pooling_reads_is_refused_by_name() -> None:
+    class Elsewhere:
+        table = scale = lo = None
+
+    with pytest.raises(ConfigurationError, match=r"requirements\.lock"):
+        WindowPooler(Elsewhere(), tokenizer=None)

