@@ -23,18 +23,17 @@ def scored() -> tuple[list[object], list[object]]:
 
 def test_learned_screen_separates_attacks_far_better_than_the_earlier_one(scored: tuple[list, list]) -> None:
     figures = summary(*scored)
-    # Fifth round (attack and benign families from five new authors; a bag of five small networks; flag point where
-    # at most 3% of every validation benign source is flagged): AUC 0.996, 78.1% caught at 0.0% benign flagged, 94.6%
-    # at 2% false positives. The fourth round (three of those authors) caught 87.2% at its lower flag point; the
-    # fifth's harder benign validation text raised the point, and it was kept as decided before scoring anything.
-    # Third round: AUC 0.976, 67.4% caught at 1.6% flagged. Floors sit just under today.
-    assert figures["learned_auc"] >= 0.99 > figures["legacy_auc"]
-    assert figures["learned_caught_at_2pct_fp"] >= 0.93
-    assert figures["learned_detection"] >= 0.77
+    # Sixth round (two more authors; the head also sees the maximum of the message's token windows; a rule hit of
+    # weight 0.95 or more flags on its own): AUC 0.998, 81.4% caught at 0.0% benign flagged, 97.5% at 2% false
+    # positives. Fifth round: AUC 0.996, 78.1% caught at 0.0% flagged, 94.6% at 2% (the fourth caught 87.2% at its
+    # lower flag point). Third round: AUC 0.976, 67.4% caught at 1.6% flagged. Floors sit just under today.
+    assert figures["learned_auc"] >= 0.995 > figures["legacy_auc"]
+    assert figures["learned_caught_at_2pct_fp"] >= 0.97
+    assert figures["learned_detection"] >= 0.81
     assert figures["learned_detection"] >= 2 * figures["legacy_detection"]
 
 
-# The fifth round flags no benign row of the frozen split; every category and language stays under the 3%.
+# The sixth round (as the fifth) flags no benign row of the frozen split; every category and language stays under the 3%.
 KNOWN_BENIGN_MISSES: dict[str, float] = {}
 
 
@@ -47,12 +46,13 @@ def test_benign_look_alikes_stay_under_three_percent_per_category_and_language(s
 
 
 def test_no_language_is_left_behind(scored: tuple[list, list]) -> None:
-    # The 90% per language is not reached everywhere (see the data sheet): the fifth round catches 64.0% (fr)
-    # to 91.0% (en), the third caught 56% to 80.6%; every language stays above the earlier screen and 63%.
+    # The 90% per language is not reached everywhere (see the data sheet): the sixth round catches 72.0% (de, fr,
+    # it) to 91.0% (en), the fifth 64.0% (fr) to 91.0% (en), the third 56% to 80.6%; every language stays above the
+    # earlier screen and 71%.
     learned, legacy = scored
     for line in lines(learned, legacy, lambda c: c.lang):
         if line.attack:
-            assert line.learned >= max(line.legacy, 0.63), line
+            assert line.learned >= max(line.legacy, 0.71), line
 
 
 def test_pii_frozen_split() -> None:

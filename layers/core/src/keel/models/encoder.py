@@ -237,12 +237,13 @@ class WindowPooler:
 
         ids = self.tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True)
         features = self.token_features(ids)
-        running = np.concatenate([np.zeros((1, features.shape[1]), np.float32), np.cumsum(features, axis=0)])
         n = len(ids)
         starts = range(0, n - WINDOW_TOKENS + WINDOW_STRIDE, WINDOW_STRIDE) if n > WINDOW_TOKENS else range(0)
         bounds = [(0, n)] + [(s, min(n, s + WINDOW_TOKENS)) for s in starts]
-        sums = np.stack([running[e] - running[s] for s, e in bounds])
-        return self.sentence_vectors(sums, np.asarray([e - s for s, e in bounds], dtype=np.float32))
+        members = np.zeros((len(bounds), n), dtype=np.float32)  # which tokens each row sums (one GEMM, no loop)
+        for row, (start, end) in enumerate(bounds):
+            members[row, start:end] = 1.0
+        return self.sentence_vectors(members @ features, members.sum(axis=1))
 
     def pooled(self, text: str) -> np.ndarray:
         """The text's unit vector, then the element-wise maximum over its windows' unit vectors (the text's own
