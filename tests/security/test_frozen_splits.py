@@ -33,7 +33,8 @@ def test_learned_screen_separates_attacks_far_better_than_the_earlier_one(scored
     assert figures["learned_detection"] >= 2 * figures["legacy_detection"]
 
 
-# The sixth round (as the fifth) flags no benign row of the frozen split; every category and language stays under the 3%.
+# The sixth round (as the fifth) flags no benign row of the frozen split; every category and language stays under
+# the 3%.
 KNOWN_BENIGN_MISSES: dict[str, float] = {}
 
 
@@ -46,9 +47,9 @@ def test_benign_look_alikes_stay_under_three_percent_per_category_and_language(s
 
 
 def test_no_language_is_left_behind(scored: tuple[list, list]) -> None:
-    # The 90% per language is not reached everywhere (see the data sheet): the sixth round catches 72.0% (de, fr,
-    # it) to 91.0% (en), the fifth 64.0% (fr) to 91.0% (en), the third 56% to 80.6%; every language stays above the
-    # earlier screen and 71%.
+    # The 90% per language is not reached everywhere (see the data sheet): the sixth round catches 72.0%
+    # (de, fr, it) to 91.0% (en), the fifth 64.0% (fr) to 91.0% (en), the third 56% to 80.6%; every language stays
+    # above the earlier screen and 71%.
     learned, legacy = scored
     for line in lines(learned, legacy, lambda c: c.lang):
         if line.attack:
