@@ -110,6 +110,24 @@ def test_the_checked_in_heads_load_and_refuse_another_encoder(tmp_path: Path) ->
         IntentHeads.load(tmp_path / "absent.json")
 
 
+def test_heads_whose_arrays_were_changed_or_lost_are_refused_with_how_to_rebuild(tmp_path: Path) -> None:
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    arrays = MODEL_PATH.parent / model["network"]["file"]
+    copy = tmp_path / "heads.json"
+    copy.write_text(json.dumps(model))
+    with pytest.raises(ConfigurationError, match=r"missing.*keel escalation train"):
+        IntentHeads.load(copy)  # the arrays are not beside it
+    blob = arrays.read_bytes()
+    (tmp_path / arrays.name).write_bytes(blob[:100] + bytes([blob[100] ^ 1]) + blob[101:])
+    with pytest.raises(ConfigurationError, match=r"sha256.*keel escalation train"):
+        IntentHeads.load(copy)
+    model["network"]["members"] = 7  # more networks than the arrays hold
+    copy.write_text(json.dumps(model))
+    (tmp_path / arrays.name).write_bytes(arrays.read_bytes())
+    with pytest.raises(ConfigurationError, match="malformed"):
+        IntentHeads.load(copy)
+
+
 @dataclass
 class FakeJudge:
     """A second stage that answers at once and remembers what it was asked."""
@@ -340,7 +358,7 @@ def test_fraud_told_with_distress_goes_to_fraud_when_both_heads_fire() -> None:
     base = packaged_heads().score("meh", _features())
     tie = base.fraud_over_vulnerable if base.fraud_over_vulnerable != float("inf") else 1.0
     both = dict.fromkeys(HEADS, 0.0)
-    both["fraud"] = min(0.99, base.thresholds["fraud"] * 1.5 * tie)
+    both["fraud"] = min(0.99, base.thresholds["fraud"] * 1.5 * max(1.0, tie))  # fires, by more than the tie-break
     both["vulnerable_customer"] = base.thresholds["vulnerable_customer"] * 1.01
 
     class Both:
@@ -377,18 +395,9 @@ class CountingEncoder:
 
 
 def test_the_decision_embeds_user_messages_only_in_one_encoder_call() -> None:
-    import numpy as np
 
-    heads = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     encoder = CountingEncoder()
-    counted = IntentHeads(
-        encoder,  # type: ignore[arg-type]
-        np.asarray(heads["weights"], dtype=np.float32),
-        np.asarray(heads["bias"], dtype=np.float32),
-        heads["thresholds"],
-        np.asarray(heads["kind_weights"], dtype=np.float32),
-        np.asarray(heads["kind_bias"], dtype=np.float32),
-    )
+    counted = IntentHeads.load(MODEL_PATH, encoder)  # type: ignore[arg-type]
     hedge = "I'm not sure, I could not find this in the sources available to me."
     turns = [
         user("Where do I find the travel policy?"),

@@ -32,7 +32,7 @@ def test_shipped_head_matches_the_shared_encoder(artefact: dict[str, object], ar
     assert head.artefact["features"][:2] == ["embedding[512]", "window_max[512]"]
     assert head.model_id == "use-multilingual-v3"
     assert "instruction_override" in head.categories
-    assert len(head.members) == artefact["network"]["members"] > 1  # type: ignore[index]
+    assert len(head.bag.members) == artefact["network"]["members"] > 1  # type: ignore[index]
     # small enough to check in and to ship in the Lambda package
     assert DEFAULT_HEAD.stat().st_size < 200_000
     assert (DEFAULT_HEAD.parent / artefact["network"]["file"]).stat().st_size < 4_000_000  # type: ignore[index]

@@ -130,13 +130,14 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or MODEL_PATH
     summary = train(args.train, out, shared_encoder())
     print(f"wrote {out} (trained on {summary['trained_on']['rows']} rows of {summary['trained_on']['file']})")
-    print(f"{'head':<20} {'threshold':>9} {'C':>5} {'oof P':>6} {'oof R':>6} {'oof F1':>6} {'none fires':>10}")
+    print(f"{'head':<20} {'threshold':>9} {'oof AP':>6} {'oof P':>6} {'oof R':>6} {'oof F1':>6} {'none fires':>10}")
     for head, scores in summary["cross_validation"].items():
         if head not in summary["thresholds"]:
             continue
         print(
-            f"{head:<20} {summary['thresholds'][head]:>9.2f} {scores['C']:>5g} {scores['precision']:>6.3f} "
-            f"{scores['recall']:>6.3f} {scores['f1']:>6.3f} {scores['false_alarms_on_none']:>10.3f}"
+            f"{head:<20} {summary['thresholds'][head]:>9.2f} {scores['average_precision']:>6.3f} "
+            f"{scores['precision']:>6.3f} {scores['recall']:>6.3f} {scores['f1']:>6.3f} "
+            f"{scores['false_alarms_on_none']:>10.3f}"
         )
     tie = summary.get("fraud_over_vulnerable")
     print(

@@ -1,8 +1,10 @@
-"""Intent heads: logistic regressions over the shared encoder's embedding of the user's message plus a few
-conversation features, one head per escalation reason (R17).
+"""Intent heads: a small bag of neural networks over the shared encoder's embedding of the user's message plus a few
+conversation features, with one output per escalation reason (R17), and a linear model for the kind of
+vulnerability.
 
-The weights are a small checked-in artefact (`heads.json`, plain numbers, no pickle) made by
-`keel escalation train`; at run time this module needs only numpy and the shared encoder.
+The artefact is checked in and made by `keel escalation train`: `heads.json` (thresholds, the vulnerability kinds'
+weights, the training record) and the networks' float32 arrays beside it in `heads.npz` (read without pickle,
+checked against the sha256 the JSON records). At run time this module needs only numpy and the shared encoder.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 from keel.errors import ConfigurationError
 from keel.guardrails.normalise import fold as screened_form
 from keel.lazy import Lazy
+from keel.models.networks import Bag, read_arrays
 
 if TYPE_CHECKING:
     import numpy as np
 
     from keel.models.encoder import SentenceEncoder
 
-MODEL_PATH = Path(__file__).resolve().parent / "heads.json"
+MODEL_PATH = Path(__file__).resolve().parent / "heads.json"  # the arrays: heads.npz beside it
 # Heads in the order of the weight rows. vulnerable_customer covers every kind of vulnerability; self_harm is
 # the narrower head that decides the support message and the urgency.
 HEADS = (
@@ -110,13 +113,12 @@ class HeadScores:
 
 
 class IntentHeads:
-    """The trained heads; `score` embeds the message once (the encoder caches it) and applies every head."""
+    """The trained heads; `score` embeds the message once (the encoder caches it) and runs the networks."""
 
     def __init__(
         self,
         encoder: SentenceEncoder,
-        weights: np.ndarray,
-        bias: np.ndarray,
+        bag: Bag,
         thresholds: Mapping[str, float],
         kind_weights: np.ndarray,
         kind_bias: np.ndarray,
@@ -125,12 +127,19 @@ class IntentHeads:
         fraud_over_vulnerable: float = math.inf,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        expected = (len(HEADS), encoder.dimension + len(FEATURES))
-        if tuple(weights.shape) != expected or tuple(kind_weights.shape) != (len(VULNERABILITY_KINDS), expected[1]):
-            raise ConfigurationError(f"escalation heads have shape {weights.shape}, expected {expected}")
+        width = encoder.dimension + len(FEATURES)
+        if bag.width != width or bag.output_count != len(HEADS):
+            raise ConfigurationError(
+                f"escalation heads take {bag.width} inputs to {bag.output_count} outputs, expected {width} to "
+                f"{len(HEADS)}; run `keel escalation train` again"
+            )
+        if tuple(kind_weights.shape) != (len(VULNERABILITY_KINDS), width):
+            raise ConfigurationError(
+                f"escalation vulnerability kinds have shape {kind_weights.shape}, expected "
+                f"{(len(VULNERABILITY_KINDS), width)}"
+            )
         self._encoder = encoder
-        self._weights = weights
-        self._bias = bias
+        self._bag = bag
         self._thresholds = {h: float(thresholds[h]) for h in HEADS}
         self._kind_weights = kind_weights
         self._kind_bias = kind_bias
@@ -140,31 +149,36 @@ class IntentHeads:
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH, encoder: SentenceEncoder | None = None) -> IntentHeads:
-        """Read the artefact (plain JSON, no pickle); it must have been trained on the same encoder."""
+        """Read the artefact and its arrays (no pickle); it must have been trained on the same encoder."""
         import numpy as np
 
         from keel.models.encoder import shared_encoder
 
+        retrain = "run `keel escalation train`"
         if not path.is_file():
-            raise ConfigurationError(f"escalation heads {path} are missing; run `keel escalation train`")
+            raise ConfigurationError(f"escalation heads {path} are missing; {retrain}")
         try:
             model = json.loads(path.read_text(encoding="utf-8"))
             encoder = encoder or shared_encoder()
             if model["encoder"] != encoder.model_id or tuple(model["heads"]) != HEADS:
                 raise ConfigurationError(
                     f"escalation heads {path} were trained for {model['encoder']} with heads {model['heads']}; "
-                    "run `keel escalation train` again"
+                    f"{retrain} again"
                 )
+            network = model["network"]
+            arrays = read_arrays(
+                path.parent / network["file"], str(network["sha256"]), f"escalation heads {path}", retrain
+            )
+            bag = Bag.from_arrays(arrays, int(network["members"]), int(network["layers"]), f"escalation heads {path}")
             return cls(
                 encoder,
-                np.asarray(model["weights"], dtype=np.float32),
-                np.asarray(model["bias"], dtype=np.float32),
+                bag,
                 model["thresholds"],
                 np.asarray(model["kind_weights"], dtype=np.float32),
                 np.asarray(model["kind_bias"], dtype=np.float32),
                 band_low=float(model["band_low"]),
                 fraud_over_vulnerable=float(model.get("fraud_over_vulnerable") or math.inf),
-                metadata={k: v for k, v in model.items() if k not in ("weights", "kind_weights")},
+                metadata={k: v for k, v in model.items() if k != "kind_weights"},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"escalation heads {path} are not readable ({exc}); retrain them") from exc
@@ -174,8 +188,8 @@ class IntentHeads:
         import numpy as np
 
         x = self.features(text, features)
-        logits = self._weights @ x + self._bias
-        probabilities = {h: _sigmoid(float(v)) for h, v in zip(HEADS, logits, strict=True)}
+        outputs = self._bag.outputs(x[None, :])[0]
+        probabilities = {h: float(v) for h, v in zip(HEADS, outputs, strict=True)}
         kind_logits = self._kind_weights @ x + self._kind_bias
         kind = VULNERABILITY_KINDS[int(np.argmax(kind_logits))]
         return HeadScores(probabilities, self._thresholds, kind, self._band_low, self._fraud_over_vulnerable)
@@ -190,13 +204,6 @@ class IntentHeads:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of several user messages in one encoder call, in the form the input screen embeds them."""
         return self._encoder.encode([embedding_key(t) for t in texts])
-
-
-def _sigmoid(value: float) -> float:
-    if value >= 0:
-        return 1.0 / (1.0 + math.exp(-value))
-    exp = math.exp(value)
-    return exp / (1.0 + exp)
 
 
 @Lazy

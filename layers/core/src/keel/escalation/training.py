@@ -1,8 +1,8 @@
 """`keel escalation train`: fit the intent heads on the corpus's train split and write the small artefact.
 
-Reproducible: the encoder is deterministic, lbfgs is deterministic, and the thresholds come from
-out-of-fold probabilities of a cross-validation grouped by family (a family's paraphrases never sit on
-both sides of a fold). The frozen test split is never read here. scikit-learn is needed only to train.
+Reproducible: the encoder is deterministic, the networks are seeded, and the network size, the thresholds and the
+tie-break come from out-of-fold probabilities of a cross-validation grouped by family (a family's paraphrases never
+sit on both sides of a fold). The frozen test split is never read here. scikit-learn is needed only to train.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from keel.errors import InvalidRequest
 from keel.escalation import decision
+from keel.escalation.corpus import DEFLECTIONS, OPENERS
 from keel.escalation.evaluation import TranscriptRow
 from keel.escalation.heads import (
     FEATURES,
@@ -25,6 +26,7 @@ from keel.escalation.heads import (
     IntentHeads,
     embedding_key,
 )
+from keel.models.networks import Bag, fit_bag, write_arrays
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,12 +45,24 @@ QUIET_ON_EVERY_OTHER_REASON = frozenset({"self_harm"})
 # Explicit requests must always be honoured: the lowest threshold (the most recall) at which the head fires on
 # at most this share of the out-of-fold rows that should stay with the bot.
 EXPLICIT_FALSE_ALARMS = 0.03
+# ... and on at most this share of the look-alikes among them ("human resources", a travel agent, "is a person
+# reading this?"): the routine rows are most of the budget's rows and rarely fire, so a budget over all of them
+# alone let the head fire on about twice as many look-alikes, which the issue holds to 5% over every reason.
+EXPLICIT_LOOKALIKE_ALARMS = 0.03
 # Candidate factors for the fraud-over-vulnerability tie-break (see HeadScores.fraud_not_vulnerability).
 TIE_BREAK_GRID = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
-C_GRID = (1.0, 4.0, 16.0)
+# The heads are one bag of small networks with an output per head (they share what they learn of requests, risk
+# and distress). On grouped cross-validation of round 7's train split they separated every head but self-harm
+# better than one logistic regression per head (explicit requests: average precision 0.971 -> 0.986; recall with
+# 3% of the rows that stay with the bot firing, 0.883 -> 0.942). The size and penalty are chosen out of fold.
+NETWORK_GRID = (((128,), 1e-3), ((128,), 1e-2))
+MEMBERS = 3
+EPOCHS = 300
 FOLDS = 5
 BAND_LOW = 0.5
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
+# The user turns the corpus builder puts before an author's text (keel.escalation.corpus).
+BUILDER_OPENINGS = frozenset(text for text, _ in (*OPENERS.values(), *DEFLECTIONS.values()))
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ class Example:
     kind: str
     family: str
     reason: str = "none"
+    intent: str = ""
 
 
 class _EncoderScorer:
@@ -74,16 +89,23 @@ class _EncoderScorer:
 
 
 def examples(rows: Sequence[dict[str, Any]], encoder: SentenceEncoder) -> list[Example]:
-    """Training examples: the last user message of each row with the conversation features the decision sees."""
+    """Training examples: the last user message of each row with the conversation features the decision sees, one
+    per row and in row order; then the earlier decision points the corpus builder wrote (its opening questions and
+    the ask a deflection answers), labelled to stay with the bot. The decision runs at every point of a
+    conversation, so the heads must also learn what an ordinary opening looks like: fitted on last messages only,
+    the networks took "I need help with my case" for a vulnerable customer."""
     policy = decision.EscalationPolicy()
     scorer = _EncoderScorer(encoder)
     found: list[Example] = []
+    openings: list[Example] = []
+    seen: set[tuple[str, str]] = set()
     for raw in rows:
         row = TranscriptRow.model_validate(raw)
         users = [t for t in row.turns if t.role == "user"]
         if not users or row.expected is None:
             raise InvalidRequest(f"training row {row.id} needs a user turn and an expected label")
         reason, intent = row.expected.reason, str(raw.get("intent", "general"))
+        family = str(raw.get("family", row.id))
         features = decision.conversation_features(row.turns, policy, scorer)  # type: ignore[arg-type]
         labels = {
             "explicit_request": reason == "explicit_request",
@@ -94,12 +116,19 @@ def examples(rows: Sequence[dict[str, Any]], encoder: SentenceEncoder) -> list[E
         for head in ("fraud", "account_closure", "compliance", "billing_dispute", "legal_threat"):
             labels[head] = reason == "high_risk_intent" and intent == head
         kind = intent if reason == "vulnerable_customer" else ""
-        found.append(Example(users[-1].text, features, labels, kind, str(raw.get("family", row.id)), reason))
-    return found
+        found.append(Example(users[-1].text, features, labels, kind, family, reason, intent))
+        for index, turn in enumerate(row.turns[:-1]):
+            if turn.role != "user" or turn.text not in BUILDER_OPENINGS or (family, turn.text) in seen:
+                continue
+            seen.add((family, turn.text))
+            before = decision.conversation_features(row.turns[: index + 1], policy, scorer)  # type: ignore[arg-type]
+            openings.append(Example(turn.text, before, dict.fromkeys(labels, False), "", family, "none", "routine"))
+    return found + openings
 
 
 def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, Any]:
-    """Fit, choose C and thresholds by grouped cross-validation, write the artefact; returns its summary."""
+    """Fit, choose the network and the thresholds by grouped cross-validation, write the artefact (JSON and the
+    arrays beside it); returns its summary."""
     import numpy as np
 
     if "test" in train_path.name:
@@ -111,28 +140,31 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
     ).astype(np.float64)
     groups = np.asarray([e.family for e in data])
     stays = np.asarray([e.reason == "none" for e in data])
-    weights, bias, thresholds, folds, out_of_fold = [], [], {}, {}, {}
-    for head in HEADS:
-        y = np.asarray([e.labels[head] for e in data], dtype=int)
-        if y.sum() < 5:
-            raise InvalidRequest(f"head {head} has {int(y.sum())} positive rows; the corpus needs at least 5")
-        c, oof = _best_c(x, y, groups)
-        out_of_fold[head] = oof
-        thresholds[head] = _threshold(head, y, oof, stays)
-        folds[head] = {"C": c, **_oof_scores(y, oof, thresholds[head])}
+    lookalikes = np.asarray([e.reason == "none" and e.intent == "lookalike" for e in data])
+    labels = np.asarray([[e.labels[head] for head in HEADS] for e in data], dtype=int)
+    for k, head in enumerate(HEADS):
+        if labels[:, k].sum() < 5:
+            raise InvalidRequest(
+                f"head {head} has {int(labels[:, k].sum())} positive rows; the corpus needs at least 5"
+            )
+    network, out_of_fold, fold_bags = _best_network(x, labels, groups)
+    thresholds, folds, oof_by_head = {}, {}, {}
+    for k, head in enumerate(HEADS):
+        y, oof = labels[:, k], out_of_fold[:, k]
+        oof_by_head[head] = oof
+        thresholds[head] = _threshold(head, y, oof, stays, lookalikes)
+        folds[head] = {"average_precision": _average_precision(y, oof), **_oof_scores(y, oof, thresholds[head])}
         folds[head]["false_alarms_on_none"] = round(float((oof[stays] >= thresholds[head]).mean()), 3)
-        model = _logistic(c).fit(x, y)
-        weights.append(model.coef_[0])
-        bias.append(float(model.intercept_[0]))
+    hidden, alpha = network
+    bag = _fit(x, labels, network)
     vulnerable = [i for i, e in enumerate(data) if e.kind]
     kinds = _logistic(4.0, balanced=False).fit(x[vulnerable], [data[i].kind for i in vulnerable])
     kind_index = {k: i for i, k in enumerate(kinds.classes_)}
     missing = [k for k in VULNERABILITY_KINDS if k not in kind_index]
     if missing:
         raise InvalidRequest(f"the corpus has no vulnerable rows of kind {', '.join(missing)}")
-    fold_models = [(head, folds[head]["C"]) for head in HEADS]
-    tie_break = _tie_break(data, out_of_fold, thresholds)
-    figures = _decision_cv(raw_rows, x, data, groups, fold_models, thresholds, tie_break, encoder)
+    tie_break = _tie_break(data, oof_by_head, thresholds)
+    figures = _decision_cv(raw_rows, x, data, groups, fold_bags, thresholds, tie_break, encoder)
     mistakes = figures.pop("mistakes")
     folds["decision"] = figures
     artefact = {
@@ -141,6 +173,15 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
         "features": ["embedding"] * encoder.dimension + list(FEATURES),
         "vulnerability_kinds": list(VULNERABILITY_KINDS),
         "thresholds": thresholds,
+        "network": {
+            "file": out.with_suffix(".npz").name,
+            "sha256": write_arrays(out.with_suffix(".npz"), bag.arrays()),
+            "members": MEMBERS,
+            "layers": len(hidden) + 1,
+            "hidden": list(hidden),
+            "alpha": alpha,
+            "activation": "relu",
+        },
         "band_low": BAND_LOW,
         "fraud_over_vulnerable": tie_break,
         "trained_on": {
@@ -149,8 +190,6 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
             "rows": len(data),
         },
         "cross_validation": folds,
-        "bias": [round(b, 6) for b in bias],
-        "weights": [[round(float(v), 6) for v in row] for row in weights],
         "kind_bias": [round(float(kinds.intercept_[kind_index[k]]), 6) for k in VULNERABILITY_KINDS],
         "kind_weights": [[round(float(v), 6) for v in kinds.coef_[kind_index[k]]] for k in VULNERABILITY_KINDS],
     }
@@ -165,14 +204,15 @@ def _decision_cv(
     x: np.ndarray,
     data: Sequence[Example],
     groups: np.ndarray,
-    fold_models: Sequence[tuple[str, float]],
+    fold_bags: Sequence[Bag],
     thresholds: dict[str, float],
     tie_break: float | None,
     encoder: SentenceEncoder,
 ) -> dict[str, Any]:
     """The whole decision (patterns, heads, tie-break, turn logic) scored out of fold, grouped by family: each
-    fold's rows are decided by heads fitted on the other folds. The thresholds and the tie-break are the ones
-    chosen above from out-of-fold probabilities of the same folds, so these figures are slightly optimistic."""
+    fold's rows are decided by the networks fitted on the other folds (the ones whose probabilities chose the
+    thresholds). The thresholds and the tie-break come from the same folds, so these figures are slightly
+    optimistic."""
     import numpy as np
     from sklearn.model_selection import GroupKFold
 
@@ -180,13 +220,8 @@ def _decision_cv(
     from keel.escalation.heads import IntentHeads
 
     scored: list[Scored] = []
-    for fit_on, held_out in GroupKFold(n_splits=FOLDS).split(x, groups=groups):
-        weights, bias = [], []
-        for head, c in fold_models:
-            y = np.asarray([data[i].labels[head] for i in fit_on], dtype=int)
-            model = _logistic(c).fit(x[fit_on], y)
-            weights.append(model.coef_[0])
-            bias.append(float(model.intercept_[0]))
+    splits = GroupKFold(n_splits=FOLDS).split(x, groups=groups)
+    for (fit_on, held_out), bag in zip(splits, fold_bags, strict=True):
         vulnerable = [i for i in fit_on if data[i].kind]
         kinds = _logistic(4.0, balanced=False).fit(x[vulnerable], [data[i].kind for i in vulnerable])
         index = {k: i for i, k in enumerate(kinds.classes_)}
@@ -195,15 +230,14 @@ def _decision_cv(
         kind_bias = np.asarray([kinds.intercept_[i] if i is not None else -99.0 for i in rows])
         heads = IntentHeads(
             encoder,
-            np.asarray(weights, dtype=np.float32),
-            np.asarray(bias, dtype=np.float32),
+            bag,
             thresholds,
             kind_weights.astype(np.float32),
             kind_bias.astype(np.float32),
             band_low=BAND_LOW,
             fraud_over_vulnerable=tie_break if tie_break is not None else float("inf"),
         )
-        for i in held_out:
+        for i in held_out[held_out < len(raw_rows)]:  # the conversations (the openings after them are examples only)
             row = TranscriptRow.model_validate(raw_rows[i])
             scored.append(Scored(row, decision.first_escalation(row.turns, heads=heads)))
     figures = Acceptance.of(scored).as_json()
@@ -248,29 +282,44 @@ def _logistic(c: float, *, balanced: bool = True) -> Any:
     return LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000)
 
 
-def _best_c(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[float, np.ndarray]:
-    """The C with the best out-of-fold average precision, and its out-of-fold probabilities."""
+def _fit(x: np.ndarray, labels: np.ndarray, network: tuple[tuple[int, ...], float]) -> Bag:
+    hidden, alpha = network
+    # The embedding is unit length and the conversation features are on 0..1: the networks read them as they are.
+    return fit_bag(x, labels, None, hidden=hidden, alpha=alpha, epochs=EPOCHS, members=MEMBERS, standardise=False)
+
+
+def _best_network(
+    x: np.ndarray, labels: np.ndarray, groups: np.ndarray
+) -> tuple[tuple[tuple[int, ...], float], np.ndarray, list[Bag]]:
+    """The network size and penalty with the best mean out-of-fold average precision over the heads, its
+    out-of-fold probabilities (rows x heads) and the bags fitted per fold."""
     import numpy as np
-    from sklearn.metrics import average_precision_score
     from sklearn.model_selection import GroupKFold
 
-    best: tuple[float, float, Any] = (-1.0, 0.0, None)
-    for c in C_GRID:
-        oof = np.zeros(len(y))
-        for fit_on, held_out in GroupKFold(n_splits=FOLDS).split(x, y, groups):
-            if y[fit_on].min() == y[fit_on].max():
-                oof[held_out] = float(y[fit_on][0])
-                continue
-            oof[held_out] = _logistic(c).fit(x[fit_on], y[fit_on]).predict_proba(x[held_out])[:, 1]
-        score = float(average_precision_score(y, oof))
+    best: tuple[float, Any, Any, Any] = (-1.0, None, None, None)
+    for network in NETWORK_GRID:
+        oof = np.zeros(labels.shape)
+        bags = []
+        for fit_on, held_out in GroupKFold(n_splits=FOLDS).split(x, groups=groups):
+            bag = _fit(x[fit_on], labels[fit_on], network)
+            oof[held_out] = bag.outputs(x[held_out])
+            bags.append(bag)
+        score = float(np.mean([_average_precision(labels[:, k], oof[:, k]) for k in range(labels.shape[1])]))
+        print(f"  out of fold: hidden {network[0]}, alpha {network[1]}: mean average precision {score:.4f}", flush=True)
         if score > best[0]:
-            best = (score, c, oof)
-    return best[1], best[2]
+            best = (score, network, oof, bags)
+    return best[1], best[2], best[3]
 
 
-def _threshold(head: str, y: np.ndarray, oof: np.ndarray, stays: np.ndarray) -> float:
+def _average_precision(y: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return round(float(average_precision_score(y, scores)), 4)
+
+
+def _threshold(head: str, y: np.ndarray, oof: np.ndarray, stays: np.ndarray, lookalikes: np.ndarray) -> float:
     if head == "explicit_request":
-        return _quiet(oof[stays], EXPLICIT_FALSE_ALARMS)
+        return max(_quiet(oof[stays], EXPLICIT_FALSE_ALARMS), _quiet(oof[lookalikes], EXPLICIT_LOOKALIKE_ALARMS))
     target = RECALL_FIRST.get(head)
     if target is not None:
         keeping = [t for t in THRESHOLD_GRID if _oof_scores(y, oof, t)["recall"] >= target]

