@@ -73,12 +73,13 @@ def register(subparsers: Any) -> None:
         "train",
         help="train the intent heads on the train split and write the artefact",
         description=(
-            "Fit one logistic-regression head per reason on the shared encoder's embeddings plus conversation "
-            "features; thresholds from cross-validation grouped by family. Never reads the test split."
+            "Fit a bag of small networks with an output per reason on the shared encoder's embeddings plus "
+            "conversation features; network size and thresholds from cross-validation grouped by family. Writes the "
+            "JSON artefact and its .npz arrays beside it. Never reads the test split."
         ),
     )
     train.add_argument("--train", type=Path, default=CORPUS / "train.jsonl", help="train split (JSONL)")
-    train.add_argument("--out", type=Path, default=None, help="artefact path (default: the packaged heads.json)")
+    train.add_argument("--out", type=Path, default=None, help="artefact path (default: heads.json; arrays beside it)")
     train.set_defaults(func=run_train)
 
 
