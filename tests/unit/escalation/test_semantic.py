@@ -14,6 +14,7 @@ import pytest
 from keel.errors import ConfigurationError
 from keel.escalation import EscalationPolicy, Turn, decide
 from keel.escalation.config import BotEscalation, SupportResource, load_bot_escalation
+from keel.escalation.corpus import DEFLECTIONS, OPENERS
 from keel.escalation.heads import HEADS, MODEL_PATH, IntentHeads, packaged_heads
 from keel.escalation.helpdesk import ticket_request
 from keel.escalation.records import EscalationRecord
@@ -351,6 +352,16 @@ def test_an_indirect_request_inside_a_fraud_report_escalates_as_fraud() -> None:
     # When the call-back request dilutes the fraud signal below its threshold, the request is still honoured
     diluted = decide([user("A caller took 900 euros with a fake bank app, can someone call me back urgently?")])
     assert (diluted.escalate, diluted.reason) == (True, "explicit_request")
+
+
+@pytest.mark.parametrize("language", sorted(OPENERS))
+def test_an_ordinary_opening_stays_with_the_bot_in_every_language(language: str) -> None:
+    # The decision runs at every turn. With the first network heads, fitted on last messages only, out-of-fold
+    # conversations that open with "Wie ändere ich meine Adresse?" went to fear for safety, and those that open with
+    # "I need help with my case." (before a deflection) to cognitive impairment
+    for opening in (OPENERS[language][0], DEFLECTIONS[language][0]):
+        decision = decide([user(opening)])
+        assert (decision.escalate, decision.reason) == (False, "none"), (opening, decision.detail)
 
 
 def test_fraud_told_with_distress_goes_to_fraud_when_both_heads_fire() -> None:
