@@ -147,7 +147,7 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
             raise InvalidRequest(
                 f"head {head} has {int(labels[:, k].sum())} positive rows; the corpus needs at least 5"
             )
-    network, out_of_fold, fold_bags = _best_network(x, labels, groups)
+    network, out_of_fold, folds_fitted = _best_network(x, labels, groups)
     thresholds, folds, oof_by_head = {}, {}, {}
     for k, head in enumerate(HEADS):
         y, oof = labels[:, k], out_of_fold[:, k]
@@ -164,7 +164,7 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
     if missing:
         raise InvalidRequest(f"the corpus has no vulnerable rows of kind {', '.join(missing)}")
     tie_break = _tie_break(data, oof_by_head, thresholds)
-    figures = _decision_cv(raw_rows, x, data, groups, fold_bags, thresholds, tie_break, encoder)
+    figures = _decision_cv(raw_rows, x, data, folds_fitted, thresholds, tie_break, encoder)
     mistakes = figures.pop("mistakes")
     folds["decision"] = figures
     artefact = {
@@ -203,8 +203,7 @@ def _decision_cv(
     raw_rows: Sequence[dict[str, Any]],
     x: np.ndarray,
     data: Sequence[Example],
-    groups: np.ndarray,
-    fold_bags: Sequence[Bag],
+    folds_fitted: Sequence[tuple[np.ndarray, np.ndarray, Bag]],
     thresholds: dict[str, float],
     tie_break: float | None,
     encoder: SentenceEncoder,
@@ -214,14 +213,12 @@ def _decision_cv(
     thresholds). The thresholds and the tie-break come from the same folds, so these figures are slightly
     optimistic."""
     import numpy as np
-    from sklearn.model_selection import GroupKFold
 
     from keel.escalation.evaluation import Acceptance, Scored, TranscriptRow
     from keel.escalation.heads import IntentHeads
 
     scored: list[Scored] = []
-    splits = GroupKFold(n_splits=FOLDS).split(x, groups=groups)
-    for (fit_on, held_out), bag in zip(splits, fold_bags, strict=True):
+    for fit_on, held_out, bag in folds_fitted:
         vulnerable = [i for i in fit_on if data[i].kind]
         kinds = _logistic(4.0, balanced=False).fit(x[vulnerable], [data[i].kind for i in vulnerable])
         index = {k: i for i, k in enumerate(kinds.classes_)}
@@ -290,24 +287,24 @@ def _fit(x: np.ndarray, labels: np.ndarray, network: tuple[tuple[int, ...], floa
 
 def _best_network(
     x: np.ndarray, labels: np.ndarray, groups: np.ndarray
-) -> tuple[tuple[tuple[int, ...], float], np.ndarray, list[Bag]]:
+) -> tuple[tuple[tuple[int, ...], float], np.ndarray, list[tuple[np.ndarray, np.ndarray, Bag]]]:
     """The network size and penalty with the best mean out-of-fold average precision over the heads, its
-    out-of-fold probabilities (rows x heads) and the bags fitted per fold."""
+    out-of-fold probabilities (rows x heads) and each fold's rows (fitted on, held out) with the bag fitted there."""
     import numpy as np
     from sklearn.model_selection import GroupKFold
 
     best: tuple[float, Any, Any, Any] = (-1.0, None, None, None)
     for network in NETWORK_GRID:
         oof = np.zeros(labels.shape)
-        bags = []
+        fitted = []
         for fit_on, held_out in GroupKFold(n_splits=FOLDS).split(x, groups=groups):
             bag = _fit(x[fit_on], labels[fit_on], network)
             oof[held_out] = bag.outputs(x[held_out])
-            bags.append(bag)
+            fitted.append((fit_on, held_out, bag))
         score = float(np.mean([_average_precision(labels[:, k], oof[:, k]) for k in range(labels.shape[1])]))
         print(f"  out of fold: hidden {network[0]}, alpha {network[1]}: mean average precision {score:.4f}", flush=True)
         if score > best[0]:
-            best = (score, network, oof, bags)
+            best = (score, network, oof, fitted)
     return best[1], best[2], best[3]
 
 
@@ -331,7 +328,10 @@ def _threshold(head: str, y: np.ndarray, oof: np.ndarray, stays: np.ndarray, loo
 
 
 def _quiet(scores_of_rows_that_stay: np.ndarray, budget: float) -> float:
-    """The lowest threshold at which a head fires on at most `budget` of the rows that should stay with the bot."""
+    """The lowest threshold at which a head fires on at most `budget` of the rows that should stay with the bot (a
+    corpus without such rows sets no bound: the lowest threshold)."""
+    if not len(scores_of_rows_that_stay):
+        return THRESHOLD_GRID[0]
     quiet = [t for t in THRESHOLD_GRID if float((scores_of_rows_that_stay >= t).mean()) <= budget]
     return min(quiet) if quiet else THRESHOLD_GRID[-1]
 
