@@ -100,3 +100,33 @@ def test_throttling_backoff_does_not_sleep_past_the_deadline() -> None:
         result = router.generate("hr", "sys", QUESTION, PASSAGES)
     assert sleeps == [], "a backoff longer than the time left is not slept"
     assert result.model_id == RETRIEVAL_ONLY_MODEL
+
+
+def test_a_deadline_spent_by_an_earlier_throttled_call_says_so_on_the_answer() -> None:
+    # CI under load: the planner's call was throttled until the deadline ran out, and the answer said only
+    # "model_deadline", as if the models had been slow rather than busy.
+    model = ScriptedModel()
+    model.set(LARGE, "throttle")
+    model.set(SECOND, "throttle")
+    router, _, _ = _router(model, retry=RetryPolicy(attempts=1, base_seconds=0.0, cap_seconds=0.0, budget_seconds=0.0))
+    with model_deadline(0.02):
+        planner = router.generate("hr", "sys", QUESTION, PASSAGES)
+        time.sleep(0.03)
+        answer = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert any(tag.startswith("throttled:") for tag in planner.degradations)
+    assert answer.model_id == RETRIEVAL_ONLY_MODEL
+    assert answer.degradations[0] == "model_deadline"
+    assert f"throttled:{LARGE}" in answer.degradations and f"throttled:{SECOND}" in answer.degradations
+    assert len(answer.degradations) == len(set(answer.degradations)), "each cause once"
+
+
+def test_what_a_call_met_is_kept_only_within_its_turn() -> None:
+    deadline.note("throttled:x")  # outside a turn: nowhere to keep it
+    assert deadline.met() == ()
+    with model_deadline(5):
+        deadline.note("throttled:x")
+        deadline.note("throttled:x")
+        deadline.note("unavailable:y")
+        assert deadline.met() == ("throttled:x", "unavailable:y")
+    with model_deadline(5):
+        assert deadline.met() == (), "a new turn starts with nothing met"

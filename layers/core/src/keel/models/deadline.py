@@ -6,6 +6,10 @@ budget; its clock starts with the turn's first model call (searching and screeni
 it has run out the router starts no new model call and answers from the passages instead. A stalled provider
 then costs a turn at most the budget plus the one call already under way.
 
+When the deadline ends a call, the turn says why it ran out: the budget keeps what the turn's earlier model
+calls met (throttling, an outage, an open breaker), and the router reports those beside "model_deadline".
+Without that, a planner throttled until the deadline left the answer saying only that time was up.
+
 The budget lives in a context variable: it follows the turn through the call stack without every port having
 to carry it, and a call outside any turn (a CLI, an evaluation) has none.
 """
@@ -16,13 +20,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
 class _Budget:
     seconds: float
     started: float | None = None
+    met: list[str] = field(default_factory=list)
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("keel_model_deadline", default=None)
@@ -61,3 +66,16 @@ def passed() -> bool:
     """Whether the current budget is spent; never true outside a deadline or before the first model call."""
     left = remaining()
     return left is not None and left <= 0
+
+
+def note(tag: str) -> None:
+    """Remember what a model call of this turn met (a degradation tag), once; nothing outside a deadline."""
+    budget = _BUDGET.get()
+    if budget is not None and tag not in budget.met:
+        budget.met.append(tag)
+
+
+def met() -> tuple[str, ...]:
+    """What the model calls of the current budget met, in order (empty outside a deadline)."""
+    budget = _BUDGET.get()
+    return tuple(budget.met) if budget is not None else ()

@@ -135,12 +135,15 @@ class ModelRouter:
         for position, spec in enumerate(self._registry.chain("large" if role == "large" else "small")):
             if deadline.passed():
                 # The turn has waited long enough on models: answer from the passages, start no new call.
+                # Say why time ran out: what this turn's earlier calls met (a planner throttled until the
+                # deadline, say), which this chain has not reported itself.
                 degradations.append("model_deadline")
+                degradations.extend(tag for tag in deadline.met() if tag not in degradations)
                 failed = True
                 break
             breaker = self._breakers.get(spec.id)
             if not breaker.allow():
-                degradations.append(f"breaker_open:{spec.id}")
+                _met(degradations, f"breaker_open:{spec.id}")
                 failed = True
                 continue
             try:
@@ -148,7 +151,7 @@ class ModelRouter:
             except RateLimited as exc:
                 # Throttling says the model is alive: it must not trip the breaker.
                 breaker.release()
-                degradations.append(f"throttled:{spec.id}")
+                _met(degradations, f"throttled:{spec.id}")
                 throttled = exc
                 continue
             except KeelError as exc:
@@ -157,7 +160,7 @@ class ModelRouter:
                     raise
                 breaker.record_failure()
                 self._emit({"model": spec.id}, {"ModelErrors": (1, "Count")})
-                degradations.append(f"unavailable:{spec.id}")
+                _met(degradations, f"unavailable:{spec.id}")
                 failed = True
                 continue
             except Exception:
@@ -165,7 +168,7 @@ class ModelRouter:
                 logger.exception("model %s returned something the adapter could not read", spec.id)
                 breaker.record_failure()
                 self._emit({"model": spec.id}, {"ModelErrors": (1, "Count")})
-                degradations.append(f"error:{spec.id}")
+                _met(degradations, f"error:{spec.id}")
                 failed = True
                 continue
             breaker.record_success()
@@ -309,3 +312,9 @@ class ModelRouter:
 def _question(messages: list[ChatMessage]) -> str:
     last_user = next((m.text for m in reversed(messages) if m.role == "user"), "")
     return extractive.parse_prompt(last_user)[1]
+
+
+def _met(degradations: list[str], tag: str) -> None:
+    """Record a degradation on this completion and on the turn's budget, for a deadline to report later."""
+    degradations.append(tag)
+    deadline.note(tag)
