@@ -259,6 +259,7 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     from keel.escalation.outage import DynamoDBClaims, OutageHandoffs
     from keel.escalation.records import DynamoDBEscalationStore
     from keel.escalation.service import EscalationService
+    from keel.tenant.derived import PerBot
     from keel.turn_adapters import EscalationBridge
 
     service = EscalationService(
@@ -269,7 +270,7 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     )
     return EscalationBridge(
         service,
-        tenant_bot_escalation(build_tenant(settings).spec.bots),
+        PerBot(build_tenant_source(settings), tenant_bot_escalation),
         second_opinion=build_escalation_second_opinion(settings, clients),
         outage=OutageHandoffs(DynamoDBClaims(clients.dynamodb, settings.escalations_table)),
     )
@@ -317,10 +318,11 @@ def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
     from keel.guardrails import Guardrails, build_default
     from keel.guardrails.output import OutputCheck
     from keel.guardrails.verdict import tenant_bot_policies
+    from keel.tenant.derived import PerBot
 
     defaults = build_default()
     defaults.input.second_opinion = build_guard_second_opinion(settings, clients)
-    defaults.input.bot_policies = tenant_bot_policies(build_tenant(settings).spec.bots)
+    defaults.input.bot_policies = PerBot(build_tenant_source(settings), tenant_bot_policies)
     if settings.environment == "local" or not settings.bedrock_guardrail_id:
         return defaults
     from keel.guardrails.bedrock import BedrockGuardrail

@@ -65,7 +65,7 @@ class EscalationBridge:
         outage: OutageHandoffs | None = None,
     ) -> None:
         self._service = service
-        self._bots = dict(bots or {})
+        self._bots: Mapping[str, BotEscalation] = bots if bots is not None else {}  # live: follows the tenant
         self._heads = heads
         self._second = second_opinion
         self._unavailable = unavailable_message

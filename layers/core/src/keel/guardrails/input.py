@@ -3,6 +3,7 @@ head over the shared multilingual sentence embedding (issue 17); per turn and ov
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -85,7 +86,8 @@ class InputScreen:
         band: UncertaintyBand | None = None,
     ) -> None:
         self.policy = policy or BotPolicy()
-        self.bot_policies: dict[str, BotPolicy] = {}
+        # Per-bot policies; bootstrap gives a live mapping that follows the tenant (keel.tenant.derived).
+        self.bot_policies: Mapping[str, BotPolicy] = {}
         self._classifier = classifier
         self._library = library
         self._head = head
