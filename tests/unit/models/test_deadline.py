@@ -108,7 +108,9 @@ def test_a_deadline_spent_by_an_earlier_throttled_call_says_so_on_the_answer() -
     model = ScriptedModel()
     model.set(LARGE, "throttle")
     model.set(SECOND, "throttle")
-    router, _, _ = _router(model, retry=RetryPolicy(attempts=1, base_seconds=0.0, cap_seconds=0.0, budget_seconds=0.0))
+    router, metrics, _ = _router(
+        model, retry=RetryPolicy(attempts=1, base_seconds=0.0, cap_seconds=0.0, budget_seconds=0.0)
+    )
     with model_deadline(0.02):
         planner = router.generate("hr", "sys", QUESTION, PASSAGES)
         time.sleep(0.03)
@@ -118,6 +120,9 @@ def test_a_deadline_spent_by_an_earlier_throttled_call_says_so_on_the_answer() -
     assert answer.degradations[0] == "model_deadline"
     assert f"throttled:{LARGE}" in answer.degradations and f"throttled:{SECOND}" in answer.degradations
     assert len(answer.degradations) == len(set(answer.degradations)), "each cause once"
+    # Counted where it happened: two throttles (the planner's two models), one deadline, not four throttles.
+    assert metrics.total("Degradations", degradation="throttled") == 2
+    assert metrics.total("Degradations", degradation="model_deadline") == 1
 
 
 def test_what_a_call_met_is_kept_only_within_its_turn() -> None:

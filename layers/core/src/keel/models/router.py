@@ -132,13 +132,15 @@ class ModelRouter:
         degradations: list[str] = []
         throttled: RateLimited | None = None
         failed = False
+        carried: tuple[str, ...] = ()  # earlier calls' causes, reported again here but counted where they happened
         for position, spec in enumerate(self._registry.chain("large" if role == "large" else "small")):
             if deadline.passed():
                 # The turn has waited long enough on models: answer from the passages, start no new call.
                 # Say why time ran out: what this turn's earlier calls met (a planner throttled until the
                 # deadline, say), which this chain has not reported itself.
                 degradations.append("model_deadline")
-                degradations.extend(tag for tag in deadline.met() if tag not in degradations)
+                carried = tuple(tag for tag in deadline.met() if tag not in degradations)
+                degradations.extend(carried)
                 failed = True
                 break
             breaker = self._breakers.get(spec.id)
@@ -186,14 +188,14 @@ class ModelRouter:
             if answered is not None:
                 return answered, 0
             if task != "answer":
-                return self._last_resort(bot, task, started, messages, passages, degradations), 0
+                return self._last_resort(bot, task, started, messages, passages, degradations, carried), 0
             self._count(bot, degradations)
             raise RateLimited(
                 "the language models are busy; please retry shortly",
                 retry_after=max(throttled.retry_after, 1),
                 details={"degradations": degradations},
             )
-        return self._last_resort(bot, task, started, messages, passages, degradations), 0
+        return self._last_resort(bot, task, started, messages, passages, degradations, carried), 0
 
     def _last_resort(
         self,
@@ -203,15 +205,17 @@ class ModelRouter:
         messages: list[ChatMessage],
         passages: list[Passage],
         degradations: list[str],
+        carried: tuple[str, ...] = (),
     ) -> Completion:
-        answered = self._retrieval_only(bot, task, started, messages, passages, degradations)
+        answered = self._retrieval_only(bot, task, started, messages, passages, degradations, carried)
         if answered is not None:
             return answered
         if task != "answer":
             # Intent, summaries and the like have no stand-in text; an empty result tells the caller.
             completion = Completion("", NO_MODEL, 0, 0, 0.0, stop_reason="unavailable")
-            return self._finish(bot, task, started, completion, [*degradations, "unavailable"])
-        return self._finish(bot, task, started, self._canned(self._unavailable_message), [*degradations, "maintenance"])
+            return self._finish(bot, task, started, completion, [*degradations, "unavailable"], carried)
+        canned = self._canned(self._unavailable_message)
+        return self._finish(bot, task, started, canned, [*degradations, "maintenance"], carried)
 
     def _retrieval_only(
         self,
@@ -221,6 +225,7 @@ class ModelRouter:
         messages: list[ChatMessage],
         passages: list[Passage],
         degradations: list[str],
+        carried: tuple[str, ...] = (),
     ) -> Completion | None:
         """An extractive answer from the passages when no model answered, or None if they hold none."""
         if task != "answer" or not passages:
@@ -231,7 +236,7 @@ class ModelRouter:
         if text == extractive.NO_ANSWER:
             return None
         completion = Completion(text, RETRIEVAL_ONLY_MODEL, 0, 0, 0.0, stop_reason="retrieval_only")
-        return self._finish(bot, task, started, completion, [*degradations, "retrieval_only"])
+        return self._finish(bot, task, started, completion, [*degradations, "retrieval_only"], carried)
 
     def _call(
         self,
@@ -279,9 +284,16 @@ class ModelRouter:
         return Completion(text, NO_MODEL, 0, 0, 0.0, stop_reason="maintenance")
 
     def _finish(
-        self, bot: str, task: str, started: float, completion: Completion, degradations: list[str]
+        self,
+        bot: str,
+        task: str,
+        started: float,
+        completion: Completion,
+        degradations: list[str],
+        carried: tuple[str, ...] = (),
     ) -> Completion:
-        self._count(bot, degradations)
+        # Tags carried from the turn's earlier calls were counted on those calls' completions.
+        self._count(bot, [tag for tag in degradations if tag not in carried])
         latency = (time.perf_counter() - started) * 1000
         return replace(completion, latency_ms=round(latency, 3), degradations=tuple(degradations))
 
