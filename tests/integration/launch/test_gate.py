@@ -15,6 +15,10 @@ from tests.conftest import REPO_ROOT
 pytestmark = pytest.mark.integration
 # Bots whose answers need more than one sentence for their facts and sources (the worse prompt hurts them).
 BOTS = ["--bot", "finance", "--bot", "it", "--bot", "sales"]
+# This test is about quality. The p95 of a few local turns moves with whatever else the machine runs: a fresh-clone CI
+# run beside a training job measured finance at 1050 ms, then 2333 ms for the same configuration, past the 2x + 1 s
+# allowance. The latency rule is tested with fixed figures in tests/unit/launch/test_scenarios.py.
+LATENCY_NOT_UNDER_TEST = ["--latency-ratio", "50"]
 
 
 def test_baseline_passes_and_a_worse_prompt_version_fails_the_gate(
@@ -27,7 +31,10 @@ def test_baseline_passes_and_a_worse_prompt_version_fails_the_gate(
 
     # When the same configuration is gated, Then it passes
     same = tmp_path / "same.json"
-    assert main(["eval", "scenarios", *BOTS, "--baselines", str(baselines), "--out", str(same)]) == 0
+    assert (
+        main(["eval", "scenarios", *BOTS, *LATENCY_NOT_UNDER_TEST, "--baselines", str(baselines), "--out", str(same)])
+        == 0
+    )
     assert json.loads(same.read_text())["passed"] is True
 
     # When the worse candidate prompt is gated, Then the gate fails and names what regressed
@@ -38,6 +45,7 @@ def test_baseline_passes_and_a_worse_prompt_version_fails_the_gate(
             "eval",
             "scenarios",
             *BOTS,
+            *LATENCY_NOT_UNDER_TEST,
             "--baselines",
             str(baselines),
             "--candidate-prompt-dir",
