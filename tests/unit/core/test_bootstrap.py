@@ -93,3 +93,11 @@ def test_in_aws_the_guard_second_opinion_is_the_small_model_under_a_deadline() -
     assert isinstance(judge, BedrockSecondOpinion)
     assert judge._spec == ModelRegistry.from_settings(settings).small
     assert judge._timeout == 0.8
+
+
+def test_the_screens_per_bot_policies_follow_the_tenant_rather_than_a_copy_made_at_start() -> None:
+    from keel.tenant.derived import PerBot
+
+    guardrails = build_guardrails(load_settings(environment(environment="local")), NoNetworkClients())
+    assert isinstance(guardrails.input.bot_policies, PerBot)
+    assert dict(guardrails.input.bot_policies) == dict(guardrails.input.bot_policies.current())

@@ -81,8 +81,78 @@ def test_settings_that_fail_keep_the_last_good_ones_and_are_logged_once(caplog: 
     current[0] = bad
     assert per_bot["hr"].block_threshold == 0.7, "the last good settings stay"
     assert per_bot["hr"].block_threshold == 0.7
-    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
-    assert "keeping the last good ones" in caplog.records[0].message
+    refused = [r for r in caplog.records if "keeping the last good ones" in r.message]
+    assert len(refused) == 1, [r.message for r in caplog.records]
+
+    fixed = AppConfigTenant(Deployments(_with_bot_settings({"block_threshold": 0.6}, {})), source="t").current()
+    current[0] = fixed
+    assert per_bot["hr"].block_threshold == 0.6, "a good tenant after a bad one is taken up"
+
+
+def test_a_tenant_source_that_fails_keeps_the_settings_it_had(caplog: pytest.LogCaptureFixture) -> None:
+    tenant = AppConfigTenant(Deployments(_with_bot_settings({"block_threshold": 0.7}, {})), source="t").current()
+    reachable = [True]
+
+    def source() -> Any:
+        if not reachable[0]:
+            raise ConnectionError("AppConfig did not answer")
+        return tenant
+
+    per_bot = PerBot(source, tenant_bot_policies)
+    assert per_bot["hr"].block_threshold == 0.7
+    reachable[0] = False
+    for _ in range(3):
+        assert per_bot["hr"].block_threshold == 0.7, "the settings it had, not an error per message"
+    failed = [r for r in caplog.records if "tenant source failed" in r.message]
+    assert len(failed) == 1, "logged once while it keeps failing"
+    reachable[0] = True
+    assert per_bot["hr"].block_threshold == 0.7
+
+
+def test_a_tenant_source_that_fails_before_any_settings_is_an_error() -> None:
+    def source() -> Any:
+        raise ConnectionError("AppConfig did not answer")
+
+    with pytest.raises(ConnectionError, match="did not answer"):
+        PerBot(source, tenant_bot_policies)["hr"]
+
+
+class _Handoffs:
+    """The workflow port: records that a handoff started."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def escalate(self, *args: Any, **kwargs: Any) -> Any:
+        self.started += 1
+        return type("Outcome", (), {"message": "A colleague will contact you.", "meta": lambda self: {}})()
+
+
+def test_the_support_text_is_settled_before_the_handoff_starts() -> None:
+    from keel.identity.principal import Principal
+    from keel.turn import Handoff
+
+    class Unreachable(dict[str, Any]):
+        def get(self, *args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("settings unavailable")
+
+    service = _Handoffs()
+    bridge = EscalationBridge(service, bots=Unreachable())
+    handoff = Handoff(
+        conversation_id="c1",
+        principal=Principal("sub-1", "ana", frozenset({"staff"}), "t"),
+        bot="hr",
+        channel="web",
+        reason="vulnerable_customer",
+        detail="",
+        intent="self_harm",
+        urgency="urgent",
+        language="en",
+        transcript=[{"role": "user", "text": "I can't go on"}],
+    )
+    with pytest.raises(ConnectionError):
+        bridge.hand_over(handoff)
+    assert service.started == 0, "no handoff left in flight without its support message"
 
 
 def test_settings_that_fail_on_the_first_read_are_an_error_that_says_why() -> None:

@@ -262,6 +262,8 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     from keel.tenant.derived import PerBot
     from keel.turn_adapters import EscalationBridge
 
+    bots = PerBot(build_tenant_source(settings), tenant_bot_escalation)
+    bots.current()  # settings that do not derive stop the cold start, not the first message
     service = EscalationService(
         clients.client("stepfunctions"),
         settings.escalation_state_machine_arn,
@@ -270,7 +272,7 @@ def build_escalation(settings: Settings, clients: AwsClients, conversations: Any
     )
     return EscalationBridge(
         service,
-        PerBot(build_tenant_source(settings), tenant_bot_escalation),
+        bots,
         second_opinion=build_escalation_second_opinion(settings, clients),
         outage=OutageHandoffs(DynamoDBClaims(clients.dynamodb, settings.escalations_table)),
     )
@@ -322,7 +324,9 @@ def build_guardrails(settings: Settings, clients: AwsClients) -> Any:
 
     defaults = build_default()
     defaults.input.second_opinion = build_guard_second_opinion(settings, clients)
-    defaults.input.bot_policies = PerBot(build_tenant_source(settings), tenant_bot_policies)
+    policies = PerBot(build_tenant_source(settings), tenant_bot_policies)
+    policies.current()  # settings that do not derive stop the cold start, as before, not the first message
+    defaults.input.bot_policies = policies
     if settings.environment == "local" or not settings.bedrock_guardrail_id:
         return defaults
     from keel.guardrails.bedrock import BedrockGuardrail

@@ -107,12 +107,14 @@ class EscalationBridge:
             }
         )
         last_user = next((t["text"] for t in reversed(handoff.transcript) if t["role"] == "user"), "")
+        # The support text is settled before the workflow starts: a settings lookup that failed after it would
+        # leave a handoff in flight and the user without the support message.
+        self_harm = handoff.reason == "vulnerable_customer" and handoff.intent == "self_harm"
+        support = (self._bots.get(handoff.bot) or BotEscalation()).support_text(handoff.language) if self_harm else ""
         outcome = self._service.escalate(conversation, handoff.principal, decision, summary=last_user)
         meta: dict[str, Any] = outcome.meta() if hasattr(outcome, "meta") else {}
         message = str(outcome.message)
-        if handoff.reason == "vulnerable_customer" and handoff.intent == "self_harm":
-            settings = self._bots.get(handoff.bot) or BotEscalation()
-            support = settings.support_text(handoff.language)
+        if self_harm:
             message = f"{support}\n\n{message}"
             meta["support_message"] = True
         return message, meta

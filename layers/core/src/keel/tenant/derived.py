@@ -31,11 +31,26 @@ class PerBot(Mapping[str, T], Generic[T]):
         self._tenant: Any = None
         self._settings: Mapping[str, T] | None = None
         self._refused: Any = None  # the last tenant whose settings failed, so it is logged once, not per message
+        self._source_failing = False
 
     def current(self) -> Mapping[str, T]:
-        """The settings of the tenant the source returns now (derived once per tenant document)."""
-        tenant = self._source()
+        """The settings of the tenant the source returns now (derived once per tenant document).
+
+        The source is asked under the lock, so a thread holding an older tenant cannot replace settings another
+        thread derived from a newer one. Once settings exist, a source that fails (AppConfig unreachable when its
+        cache expires) or settings that fail to derive leave them in place, logged once per failure.
+        """
         with self._lock:
+            try:
+                tenant = self._source()
+            except Exception as exc:
+                if self._settings is None:
+                    raise
+                if not self._source_failing:
+                    logger.error("tenant source failed; keeping the last per-bot settings: %s", exc)
+                self._source_failing = True
+                return self._settings
+            self._source_failing = False
             if self._settings is not None and (tenant is self._tenant or tenant is self._refused):
                 return self._settings
             try:
