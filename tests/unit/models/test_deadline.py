@@ -135,3 +135,35 @@ def test_what_a_call_met_is_kept_only_within_its_turn() -> None:
         assert deadline.met() == ("throttled:x", "unavailable:y")
     with model_deadline(5):
         assert deadline.met() == (), "a new turn starts with nothing met"
+
+
+def test_a_deadline_met_mid_chain_reports_its_own_causes_once_and_the_earlier_calls_after() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "down")
+    model.set(SECOND, "down")
+    router, metrics, _ = _router(model)
+    with model_deadline(0.02):
+        router.generate("hr", "sys", QUESTION, PASSAGES)  # the planner: both models down, fast
+        model.set(LARGE, _stall(0.05))  # type: ignore[arg-type]  # the answer's first model outlasts the deadline
+        answer = router.generate("hr", "sys", QUESTION, PASSAGES)
+    assert answer.degradations == (
+        f"unavailable:{LARGE}",
+        "model_deadline",
+        f"unavailable:{SECOND}",
+        "retrieval_only",
+    )
+    # The planner's two outages and the answer's own one; the carried one is not counted twice.
+    assert metrics.total("Degradations", degradation="unavailable") == 3
+
+
+def test_a_side_task_after_the_deadline_says_why_it_has_no_result() -> None:
+    model = ScriptedModel()
+    model.set(LARGE, "throttle")
+    model.set(SECOND, "throttle")
+    router, _, _ = _router(model, retry=RetryPolicy(attempts=1, base_seconds=0.0, cap_seconds=0.0, budget_seconds=0.0))
+    with model_deadline(0.02):
+        router.generate("hr", "sys", QUESTION, PASSAGES)
+        time.sleep(0.03)
+        intent = router.generate("hr", "sys", QUESTION, [], task="intent")
+    assert intent.text == "" and intent.degradations[-1] == "unavailable"
+    assert intent.degradations[:3] == ("model_deadline", f"throttled:{LARGE}", f"throttled:{SECOND}")
