@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -17,6 +18,10 @@ from botocore.exceptions import ClientError
 from keel.contract import BY_DAY_INDEX, CREATED_ATTRIBUTE, DAY_ATTRIBUTE
 from keel.identity.principal import CUSTOMER_GROUP
 from keel.tenant.loader import default_tenant_dir
+
+logger = logging.getLogger("keel.local")
+# Attempts to give a restored user back their subject (see import_users).
+SUBJECT_ATTEMPTS = 5
 
 POOL_NAME = "keel-local-employees"
 CLIENT_NAME = "keel-local-web"
@@ -247,11 +252,45 @@ def export_users(cognito: Any, pool: UserPool) -> list[dict[str, Any]]:
                 {
                     "username": username,
                     "attributes": {a["Name"]: a["Value"] for a in user.get("Attributes", []) if a["Name"] != "sub"},
+                    "sub": next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), None),
                     "groups": sorted(g["GroupName"] for g in groups),
                     "enabled": bool(user.get("Enabled", True)),
                 }
             )
     return users
+
+
+def _create_with_subject(cognito: Any, pool: UserPool, user: dict[str, Any]) -> None:
+    """Create an exported user again, with the subject they had when the snapshot recorded it.
+
+    The seeded generator gives the same subject only if no other request draws from moto's generator between
+    the seed and the creation; the stack's own workers poll moto meanwhile, and once in a while one does (a
+    restart then lost a user's conversations: CI, 2026-12-05). The subject is checked, and the user made again
+    until it matches; snapshots from before the subject was recorded are taken as they come.
+    """
+    attributes = [{"Name": name, "Value": value} for name, value in user["attributes"].items()]
+    wanted = user.get("sub")
+    for attempt in range(1, SUBJECT_ATTEMPTS + 1):
+        with stable_subject(cognito, pool.pool_id, user["username"]):
+            created = cognito.admin_create_user(
+                UserPoolId=pool.pool_id,
+                Username=user["username"],
+                TemporaryPassword=_random_password(),
+                MessageAction="SUPPRESS",
+                UserAttributes=attributes,
+            )["User"]
+        sub = next((a["Value"] for a in created.get("Attributes", []) if a["Name"] == "sub"), None)
+        if wanted is None or sub == wanted:
+            return
+        if attempt == SUBJECT_ATTEMPTS:
+            logger.warning(
+                "user %s came back with a new subject after %s attempts; their earlier conversations are not "
+                "theirs any more",
+                user["username"],
+                attempt,
+            )
+            return
+        cognito.admin_delete_user(UserPoolId=pool.pool_id, Username=user["username"])
 
 
 def import_users(cognito: Any, pool: UserPool, users: list[dict[str, Any]]) -> int:
@@ -269,15 +308,7 @@ def import_users(cognito: Any, pool: UserPool, users: list[dict[str, Any]]) -> i
     for user in users:
         if user["username"] in existing:
             continue
-        attributes = [{"Name": name, "Value": value} for name, value in user["attributes"].items()]
-        with stable_subject(cognito, pool.pool_id, user["username"]):
-            cognito.admin_create_user(
-                UserPoolId=pool.pool_id,
-                Username=user["username"],
-                TemporaryPassword=_random_password(),
-                MessageAction="SUPPRESS",
-                UserAttributes=attributes,
-            )
+        _create_with_subject(cognito, pool, user)
         for group in user["groups"]:
             _ensure_group(cognito, pool.pool_id, group)
             cognito.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=user["username"], GroupName=group)
