@@ -252,12 +252,17 @@ def export_users(cognito: Any, pool: UserPool) -> list[dict[str, Any]]:
                 {
                     "username": username,
                     "attributes": {a["Name"]: a["Value"] for a in user.get("Attributes", []) if a["Name"] != "sub"},
-                    "sub": next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), None),
+                    "sub": _subject(user),
                     "groups": sorted(g["GroupName"] for g in groups),
                     "enabled": bool(user.get("Enabled", True)),
                 }
             )
     return users
+
+
+def _subject(user: dict[str, Any]) -> str | None:
+    """A Cognito user's subject (sub), from list_users or admin_create_user's user record."""
+    return next((a["Value"] for a in user.get("Attributes", []) if a["Name"] == "sub"), None)
 
 
 def _create_with_subject(cognito: Any, pool: UserPool, user: dict[str, Any]) -> None:
@@ -279,8 +284,7 @@ def _create_with_subject(cognito: Any, pool: UserPool, user: dict[str, Any]) -> 
                 MessageAction="SUPPRESS",
                 UserAttributes=attributes,
             )["User"]
-        sub = next((a["Value"] for a in created.get("Attributes", []) if a["Name"] == "sub"), None)
-        if wanted is None or sub == wanted:
+        if wanted is None or _subject(created) == wanted:
             return
         if attempt == SUBJECT_ATTEMPTS:
             logger.warning(
