@@ -5,7 +5,9 @@ embeds the message and the recent user turns with the shared encoder, so when th
 are already in the encoder's cache. "in the turn" measures the decision in that order: the real input screen
 first (not timed), then the decision (timed). "cold" measures the decision on a message nothing has embedded
 yet (the worst case, e.g. `keel escalation classify` on a new transcript). The decision embeds user messages
-only (never assistant replies), in one encoder call.
+only (never assistant replies), in one encoder call. It embeds them without their opaque identifiers (order and
+instance numbers), so a message that carries one is a cache miss even in the turn: "in the turn, with an
+identifier" measures that.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def test_escalation_decision_cost_per_turn() -> None:
     results: dict[str, list[float]] = {
         "in the turn, 1 message": [],
         "in the turn, 3 messages + hedges": [],
+        "in the turn, with an identifier": [],
         "cold, 1 message": [],
         "cold, 3 messages + hedges": [],
     }
@@ -71,6 +74,9 @@ def test_escalation_decision_cost_per_turn() -> None:
             screen.screen(e, earlier[:n])  # each earlier turn was screened when it arrived
         screen.screen(turns[-1].text, earlier)
         results["in the turn, 3 messages + hedges"].append(_timed(turns))
+        quoted = f"{MESSAGES[i % len(MESSAGES)]} (turn {i}, order {7_000_000 + 7919 * i})"
+        screen.screen(quoted)
+        results["in the turn, with an identifier"].append(_timed([Turn(role="user", text=quoted)]))
         # Cold: nothing has embedded these texts yet.
         results["cold, 1 message"].append(_timed([Turn(role="user", text=f"{text} (cold)")]))
         turns, _ = _conversation(i + 1000, f"{text} (cold), again")

@@ -15,7 +15,14 @@ from keel.errors import ConfigurationError
 from keel.escalation import EscalationPolicy, Turn, decide
 from keel.escalation.config import BotEscalation, SupportResource, load_bot_escalation
 from keel.escalation.corpus import DEFLECTIONS, OPENERS
-from keel.escalation.heads import HEADS, MODEL_PATH, IntentHeads, packaged_heads
+from keel.escalation.heads import (
+    HEADS,
+    MODEL_PATH,
+    IntentHeads,
+    embedding_key,
+    packaged_heads,
+    without_identifiers,
+)
 from keel.escalation.helpdesk import ticket_request
 from keel.escalation.records import EscalationRecord
 from keel.escalation.second_stage import BedrockSecondOpinion, Verdict
@@ -85,6 +92,47 @@ def test_a_greeting_stays_with_the_bot(text: str) -> None:
     # Found through issue 22's outage test: "hello" read as a request for a person opened a ticket.
     decision = decide([user(text)])
     assert decision.escalate is False, decision.signals
+
+
+# Found through a CI run: a viewer's "Please delete instance i-…" opened a ticket instead of being refused, for
+# about one random instance id in 170 (one in four for "Restart server <id> please"). Identifiers are left out of
+# what the heads embed, so the decision cannot depend on which id the message carries.
+IDENTIFIERS = [
+    "i-0e23120fcb5098169",
+    "i-5aeabc4086729ad35",
+    "INV-2024-88172",
+    "3f2a9c1e-7b4d-4c2e-9a1f-0d8e6b5c4a3f",
+    "884213907",
+    "AB12CD34EF",
+]
+
+
+@pytest.mark.parametrize("template", ["Please delete instance {}", "Restart server {} please", "Stop {} now"])
+def test_an_identifier_in_a_request_does_not_decide_the_escalation(template: str) -> None:
+    assert len({embedding_key(template.format(i)) for i in IDENTIFIERS}) == 1
+    for identifier in IDENTIFIERS:
+        decision = decide([user(template.format(identifier))])
+        assert decision.escalate is False, (identifier, decision.signals)
+
+
+def test_a_request_for_a_person_that_quotes_a_case_number_is_still_honoured() -> None:
+    for identifier in IDENTIFIERS:
+        decision = decide([user(f"My order {identifier} never arrived, I want to talk to a real person")])
+        assert decision.reason == "explicit_request", (identifier, decision.signals)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Delete i-0e23120fcb5098169 and INV-2024-88172", "Delete and"),
+        ("Ticket 88172193 is still open", "Ticket is still open"),
+        ("COVID-19 kept me off work, my Windows11 laptop too", "COVID-19 kept me off work, my Windows11 laptop too"),
+        ("Version 1.2.3, call 555 0100 in 2024", "Version 1.2.3, call 555 0100 in 2024"),
+        ("no digits at all", "no digits at all"),
+    ],
+)
+def test_only_opaque_identifiers_are_left_out(text: str, kept: str) -> None:
+    assert without_identifiers(text) == kept
 
 
 def test_a_greeting_does_not_hide_a_request_for_a_person() -> None:

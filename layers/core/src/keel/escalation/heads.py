@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,13 +48,29 @@ FEATURES = ("user_turns", "hedges", "rephrases", "uncertain_event")
 
 SHOUTED = 0.6  # share of upper-case letters from which a message counts as shouted
 
+# Opaque identifiers: a word of 8 or more letters, digits, "-" or "_" with at least three digits and a letter
+# ("i-0e23120fcb5098169", "INV-2024-88172", a UUID), or a run of 6 or more digits. They say nothing about
+# whether a person is needed, yet the encoder splits a random one into many sub-word pieces that move the
+# embedding: before they were left out, "Restart server <instance id> please" asked for a human for about one
+# instance id in four. The corpus the heads learn from has none.
+_IDENTIFIER = re.compile(r"(?<![\w-])(?:(?=(?:[\w-]*?\d){3})(?=[\w-]*?[^\W\d_])[^\W_][\w-]{6,}[^\W_]|\d{6,})(?![\w-])")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def without_identifiers(text: str) -> str:
+    """The text with its opaque identifiers left out (and the doubled spaces they leave closed)."""
+    if not any(c.isdigit() for c in text):
+        return text
+    return _SPACES.sub(" ", _IDENTIFIER.sub("", text)).strip()
+
 
 def embedding_key(text: str) -> str:
-    """The form of a user message the input screen embeds (guardrails fold), so that in a turn the decision's
-    embedding is the one the screen already computed and the encoder's cache answers it. A shouted message is
-    embedded in lower case: the encoder reads "WHY DOES THIS NEVER WORK" as other words than "why does this never
-    work" (the self-harm head fired on it), and the phrase patterns already count the shouting as a cue."""
-    form = screened_form(text)
+    """The form of a user message the heads embed: the input screen's form (guardrails fold), so that in a turn
+    the decision's embedding is the one the screen already computed and the encoder's cache answers it, less its
+    opaque identifiers (a message that carries one costs the decision one more encoder call). A shouted message
+    is embedded in lower case: the encoder reads "WHY DOES THIS NEVER WORK" as other words than "why does this
+    never work" (the self-harm head fired on it), and the phrase patterns already count the shouting as a cue."""
+    form = without_identifiers(screened_form(text))
     letters = [c for c in form if c.isalpha()]
     if len(letters) >= 8 and sum(c.isupper() for c in letters) >= SHOUTED * len(letters):
         return form.lower()
