@@ -101,3 +101,21 @@ def test_the_screens_per_bot_policies_follow_the_tenant_rather_than_a_copy_made_
     guardrails = build_guardrails(load_settings(environment(environment="local")), NoNetworkClients())
     assert isinstance(guardrails.input.bot_policies, PerBot)
     assert dict(guardrails.input.bot_policies) == dict(guardrails.input.bot_policies.current())
+
+
+def test_the_actions_each_bot_offers_follow_the_tenant_rather_than_a_copy_made_at_start(monkeypatch: Any) -> None:
+    import copy
+
+    from keel import bootstrap
+    from keel.tenant.appconfig import AppConfigTenant
+    from tests.unit.tenant.test_appconfig import DOCUMENT, Deployments
+
+    served = Deployments(copy.deepcopy(DOCUMENT))
+    monkeypatch.setattr(bootstrap, "build_tenant_source", lambda settings: AppConfigTenant(served, source="t").current)
+    settings = load_settings(environment(environment="local", actions_enabled="true"))
+    planner = bootstrap.build_actions(settings, NoNetworkClients(), access=None, router=None, trail=None)
+    assert planner.registry.for_bot("hr") == []
+    offering = copy.deepcopy(DOCUMENT)
+    offering["tenant"]["actions"] = {"cloud": ["hr"]}
+    served.document = offering
+    assert planner.registry.for_bot("hr")

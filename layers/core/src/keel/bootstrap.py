@@ -380,22 +380,17 @@ def build_actions(settings: Settings, clients: AwsClients, access: Any, router: 
     """The action planner (authorise, confirm, execute, audit), or None while actions are off (R6, R19)."""
     from keel.access.pdp import RESOURCE_ACTIONS
     from keel.actions.wiring import ActionsConfig, build_action_planner
-    from keel.tenant.model import ACTION_KINDS
+    from keel.tenant.derived import Derived
 
-    config = ActionsConfig.from_settings(settings)
-    offered = build_tenant(settings).spec.actions
-    config = config.model_copy(
-        update={
-            f"{kind}_actions_bots": getattr(config, f"{kind}_actions_bots") or getattr(offered, kind)
-            for kind in ACTION_KINDS
-        }
-    )
+    offered = Derived(build_tenant_source(settings), lambda tenant: tenant.spec.actions, "offered actions")
+    offered.current()  # a tenant that does not answer stops the cold start, not the first message
     return build_action_planner(
-        config,
+        ActionsConfig.from_settings(settings),
         clients,
         authorizer=access,
         audit=trail,
         proposer=router,
+        offered=offered.current,
         known_actions=RESOURCE_ACTIONS,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,30 +82,43 @@ class ActionSpec:
 
 
 class ActionRegistry:
-    """The actions each bot offers; a bot offers nothing unless actions are registered for it."""
+    """The actions each bot offers; a bot offers nothing unless actions are registered for it.
+
+    Which bots offer an action is either fixed or asked of a callable at each lookup (the tenant's `actions`, so an
+    AppConfig deployment that offers cloud actions through another bot reaches running functions without a cold
+    start: the tenant source's cache decides how often it is fetched)."""
 
     def __init__(self) -> None:
         self._actions: dict[str, ActionSpec] = {}
-        self._bots: dict[str, list[str]] = {}
+        self._offered_by: dict[str, list[Callable[[], Collection[str]]]] = {}
 
-    def register(self, spec: ActionSpec, bots: Iterable[str]) -> None:
-        """Offer spec through bots; one name means one action everywhere."""
+    def register(self, spec: ActionSpec, bots: Iterable[str] | Callable[[], Collection[str]]) -> None:
+        """Offer spec through bots (a fixed list, or a callable returning the current ones); one name means one
+        action everywhere."""
         existing = self._actions.get(spec.name)
         if existing is not None and existing is not spec:
             raise ConfigurationError(f"action {spec.name} is registered twice with different definitions")
         self._actions[spec.name] = spec
-        for bot in bots:
-            names = self._bots.setdefault(bot, [])
-            if spec.name not in names:
-                names.append(spec.name)
+        if callable(bots):
+            offered_by = bots
+        else:
+            fixed = frozenset(bots)
+
+            def offered_by() -> Collection[str]:
+                return fixed
+
+        self._offered_by.setdefault(spec.name, []).append(offered_by)
+
+    def _offers(self, bot: str, name: str) -> bool:
+        return any(bot in offered_by() for offered_by in self._offered_by.get(name, ()))
 
     def get(self, bot: str, name: str) -> ActionSpec | None:
         """The action if bot offers it."""
-        return self._actions[name] if name in self._bots.get(bot, ()) else None
+        return self._actions[name] if self._offers(bot, name) else None
 
     def for_bot(self, bot: str) -> list[ActionSpec]:
         """The bot's actions in registration order."""
-        return [self._actions[n] for n in self._bots.get(bot, ())]
+        return [spec for name, spec in self._actions.items() if self._offers(bot, name)]
 
     def may_ask_for_action(self, bot: str, text: str) -> bool:
         """Whether the user's message may ask for one of the bot's actions (cheap, before any model call)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,8 +49,17 @@ class ActionsConfig(BaseModel):
             raise ConfigurationError(f"action settings are invalid: {names}") from None
 
 
-def build_registry(config: ActionsConfig, clients: Any, *, known_actions: Collection[str]) -> ActionRegistry:
-    """The actions per bot for the configured integrations; actions the policy point cannot decide are left out."""
+# The tenant's current `actions` (keel.tenant.model.Actions): per family of actions, the bots that offer it.
+Offered = Callable[[], Any]
+
+
+def build_registry(
+    config: ActionsConfig, clients: Any, *, known_actions: Collection[str], offered: Offered | None = None
+) -> ActionRegistry:
+    """The actions per bot for the configured integrations; actions the policy point cannot decide are left out.
+
+    The bots of a family are the KEEL_<FAMILY>_ACTIONS_BOTS setting when it is set (fixed for the process), else
+    the family's entry of `offered()` asked at each lookup, so a tenant change takes effect without a cold start."""
     from keel.escalation.helpdesk import SecretCredentials
     from keel.integrations.cloud import Ec2Instances
     from keel.integrations.crm import HubSpotCrm
@@ -60,28 +69,39 @@ def build_registry(config: ActionsConfig, clients: Any, *, known_actions: Collec
 
     registry = ActionRegistry()
     ttl = config.integration_secret_ttl_seconds
-    groups: list[tuple[list[ActionSpec], tuple[str, ...]]] = [
-        (cloud_actions(Ec2Instances(clients.client("ec2"))), config.cloud_actions_bots)
+
+    def bots(
+        fixed: tuple[str, ...], family: Callable[[Any], Collection[str]]
+    ) -> Collection[str] | Callable[[], Collection[str]]:
+        if fixed or offered is None:
+            return fixed
+        return lambda: family(offered())
+
+    groups: list[tuple[list[ActionSpec], Collection[str] | Callable[[], Collection[str]]]] = [
+        (cloud_actions(Ec2Instances(clients.client("ec2"))), bots(config.cloud_actions_bots, lambda a: a.cloud))
     ]
     secrets_client = clients.client("secretsmanager") if _any_secret(config) else None
     if config.crm_url and config.crm_secret_id:
         creds = SecretsManagerCredentials(secrets_client, config.crm_secret_id, ttl_seconds=ttl)
-        groups.append((crm_actions(HubSpotCrm(config.crm_url, creds)), config.crm_actions_bots))
+        groups.append((crm_actions(HubSpotCrm(config.crm_url, creds)), bots(config.crm_actions_bots, lambda a: a.crm)))
     if config.hr_url and config.hr_secret_id:
         creds = SecretsManagerCredentials(secrets_client, config.hr_secret_id, ttl_seconds=ttl)
-        groups.append((hr_actions(HrLeaveApi(config.hr_url, creds)), config.hr_actions_bots))
+        groups.append((hr_actions(HrLeaveApi(config.hr_url, creds)), bots(config.hr_actions_bots, lambda a: a.hr)))
     if config.helpdesk_url and config.helpdesk_secret_id:
         helpdesk_creds = SecretCredentials(secrets_client, config.helpdesk_secret_id, ttl_seconds=ttl)
         groups.append(
-            (helpdesk_actions(ZendeskTickets(config.helpdesk_url, helpdesk_creds)), config.helpdesk_actions_bots)
+            (
+                helpdesk_actions(ZendeskTickets(config.helpdesk_url, helpdesk_creds)),
+                bots(config.helpdesk_actions_bots, lambda a: a.helpdesk),
+            )
         )
-    for specs, bots in groups:
+    for specs, offered_by in groups:
         for spec in specs:
             if spec.cedar_action not in known_actions:
                 # Offering a tool that every request would be refused for only confuses users.
                 _log.info("action %s left out: the policy point has no Cedar action %s", spec.name, spec.cedar_action)
                 continue
-            registry.register(spec, bots)
+            registry.register(spec, offered_by)
     return registry
 
 
@@ -93,12 +113,13 @@ def build_action_planner(
     audit: AuditTrail,
     proposer: ToolProposer,
     known_actions: Collection[str],
+    offered: Offered | None = None,
 ) -> ActionPlanner | None:
     """The turn's action port, or None when actions are switched off."""
     if not config.actions_enabled:
         return None
     service = ActionService(
-        build_registry(config, clients, known_actions=known_actions),
+        build_registry(config, clients, known_actions=known_actions, offered=offered),
         authorizer,
         DynamoDBPendingActions(clients.dynamodb, config.conversations_table),
         audit,

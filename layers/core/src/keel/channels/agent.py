@@ -75,8 +75,7 @@ def agent_console_factory(config: EscalationConfig) -> Callable[[], tuple[Any, A
     """Builds (identify, console) on first use; identity is the chat service's (the same tokens and revocation)."""
 
     def factory() -> tuple[Any, AgentConsole]:
-        from keel.access.bots import BotRegistry
-        from keel.bootstrap import build_chat_service, build_tenant
+        from keel.bootstrap import build_chat_service, build_tenant_source
         from keel.channels.wiring import ChannelConfig, Channels
         from keel.conversations.dynamodb import DynamoDBConversationStore
         from keel.escalation.queues import AgentQueues
@@ -93,7 +92,7 @@ def agent_console_factory(config: EscalationConfig) -> Callable[[], tuple[Any, A
         console = AgentConsole(
             DynamoDBEscalationStore(clients.dynamodb, config.agents_table),
             DynamoDBConversationStore(clients.dynamodb, settings.conversations_table),
-            AgentQueues.from_bots(BotRegistry.from_tenant(build_tenant(settings))),
+            AgentQueues.following(build_tenant_source(settings)),
             notifier,
         )
         return service.identify, console
