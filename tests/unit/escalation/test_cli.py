@@ -103,3 +103,37 @@ def test_corpus_refuses_to_change_the_frozen_test_split(tmp_path: Path, capsys: 
     family_file.write_text(text[: line_end + 1] + "An extra paraphrase.\n" + text[line_end + 1 :], encoding="utf-8")
     assert main(["escalation", "corpus", "--dir", str(tmp_path)]) == 2
     assert "frozen" in capsys.readouterr().err
+
+
+def test_report_measures_how_surface_edits_move_the_decision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from keel.escalation import EscalationPolicy
+    from keel.escalation.augment import PROBES
+    from keel.escalation.evaluation import read_rows, robustness
+
+    rows = [
+        {
+            "id": "a",
+            "turns": [{"role": "user", "text": "I want to speak to a human"}],
+            "expected": {"escalate": True, "reason": "explicit_request"},
+        },
+        {
+            "id": "b",
+            "turns": [{"role": "user", "text": "Thanks, that fixed it."}],
+            "expected": {"escalate": False, "reason": "none"},
+        },
+    ]
+    path = tmp_path / "l.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    # The phrase patterns alone, so the figures do not depend on the trained heads.
+    measured = {m.edit: m for m in robustness(list(read_rows(path)), EscalationPolicy(semantic=False))}
+    assert set(measured) == {name for name, _, _ in PROBES}
+    assert all(m.rows == 2 and 0 <= m.broken <= m.changed <= 2 for m in measured.values())
+    assert measured["greeting in front"].changed == measured["thanks after"].changed == 0
+    assert main(["escalation", "report", str(path), "--robustness"]) == 0
+    out = capsys.readouterr().out
+    assert "robustness:" in out and all(name in out for name, _, _ in PROBES)
+    assert main(["escalation", "report", str(path), "--robustness", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [r["edit"] for r in body["robustness"]] == [name for name, _, _ in PROBES]

@@ -135,6 +135,39 @@ def test_only_opaque_identifiers_are_left_out(text: str, kept: str) -> None:
     assert without_identifiers(text) == kept
 
 
+# Short topic searches typed in lower case, as people use a chat box; written for round 9 before its heads were
+# scored. Round 7's and round 9's heads both send "rimborso spese" (expense claims, in Italian) to a person at 0.93,
+# though "Rimborso spese" and "rimborso spese?" stay: a known miss, kept visible.
+TOPIC_SEARCHES: list[Any] = [
+    "quantum chromodynamics",
+    "vpn not connecting",
+    "holiday allowance",
+    "expense policy",
+    "wifi password",
+    "mot de passe oublie",
+    "urlaubsantrag",
+    "horario de la oficina",
+    pytest.param(
+        "rimborso spese",
+        marks=pytest.mark.xfail(
+            strict=True, reason="known miss of round 7 and round 9 alike: the explicit head reads it at 0.93"
+        ),
+    ),
+    "declaracao de rendimentos",
+    "wachtwoord vergeten",
+    "zmiana hasla",
+    "printer on floor 3",
+    "refund policy",
+    "opening hours",
+]
+
+
+@pytest.mark.parametrize("text", TOPIC_SEARCHES)
+def test_a_topic_typed_in_lower_case_stays_with_the_bot(text: str) -> None:
+    decision = decide([user(text)])
+    assert decision.escalate is False, decision.signals
+
+
 def test_a_greeting_does_not_hide_a_request_for_a_person() -> None:
     assert decide([user("Hello, can I speak to a person?")]).reason == "explicit_request"
 

@@ -55,6 +55,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also score the phrase patterns alone (the decision before the heads), side by side",
     )
+    score.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also apply each probe edit (a date, a greeting, thanks, a dropped letter, ...) to the last user "
+        "message and print how often the decision changes",
+    )
     score.set_defaults(func=run_report)
 
     corpus = commands.add_parser(
@@ -97,19 +103,25 @@ def run_classify(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Print the per-reason and per-language scores (and the phrase patterns alone, with --compare-rules)."""
-    from keel.escalation.evaluation import read_rows, report
+    from keel.escalation.evaluation import read_rows, report, robustness
 
     policy = _policy(args.policy)
     rows = list(read_rows(args.file))
     result = report(rows, policy)
     rules = report(rows, policy.model_copy(update={"semantic": False})) if args.compare_rules else None
+    edits = robustness(rows, policy) if args.robustness else None
     if args.json:
         body = result.as_json()
         if rules is not None:
             body["rules_only"] = rules.as_json()
+        if edits is not None:
+            body["robustness"] = [vars(e) for e in edits]
         print(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         print(result.as_text(rules))
+        if edits is not None:
+            print("\nrobustness: each edit applied to the last user message (the meaning is unchanged)")
+            print("\n".join(e.line() for e in edits))
     return 0
 
 
@@ -130,7 +142,11 @@ def run_train(args: argparse.Namespace) -> int:
 
     out = args.out or MODEL_PATH
     summary = train(args.train, out, shared_encoder())
-    print(f"wrote {out} (trained on {summary['trained_on']['rows']} rows of {summary['trained_on']['file']})")
+    trained = summary["trained_on"]
+    print(
+        f"wrote {out} (trained on {trained['rows']} rows of {trained['file']} and "
+        f"{trained.get('edited_copies', 0)} edited copies of them)"
+    )
     print(f"{'head':<20} {'threshold':>9} {'oof AP':>6} {'oof P':>6} {'oof R':>6} {'oof F1':>6} {'none fires':>10}")
     for head, scores in summary["cross_validation"].items():
         if head not in summary["thresholds"]:

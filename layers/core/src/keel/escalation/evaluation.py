@@ -283,3 +283,46 @@ def _describe(exc: ValueError) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors())
     return f"not valid JSON ({exc})"
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """How one surface edit of the last user message moves the decision over a labelled set."""
+
+    edit: str
+    near_training: bool  # a training edit (keel.escalation.augment.EDITS) is close to this one
+    rows: int
+    changed: int  # decisions (escalate, reason) that differ from the unedited row's
+    broken: int  # rows decided right unedited and wrong edited
+
+    def line(self) -> str:
+        """One line of the report."""
+        near = "near a training edit" if self.near_training else "not trained on"
+        return (
+            f"  {self.edit:<22} changed {self.changed / max(self.rows, 1):6.1%}  "
+            f"right -> wrong {self.broken / max(self.rows, 1):6.1%}  ({near})"
+        )
+
+
+def robustness(rows: Iterable[TranscriptRow], policy: EscalationPolicy | None = None) -> list[Robustness]:
+    """Each probe edit (keel.escalation.augment.PROBES) applied to the last user message of every row: the share
+    of decisions it changes and of right decisions it makes wrong. The meaning never changes, so both should be 0."""
+    from keel.escalation.augment import PROBES, probe
+
+    labelled = [r for r in rows if r.expected is not None]
+    base = [first_escalation(r.turns, policy) for r in labelled]
+    out = []
+    for name, near, _ in PROBES:
+        changed = broken = 0
+        for row, before in zip(labelled, base, strict=True):
+            last = max(i for i, t in enumerate(row.turns) if t.role == "user")
+            turns = [
+                t.model_copy(update={"text": probe(name, t.text)}) if i == last else t for i, t in enumerate(row.turns)
+            ]
+            after = first_escalation(turns, policy)
+            if (after.escalate, after.reason) != (before.escalate, before.reason):
+                changed += 1
+                assert row.expected is not None
+                broken += before.reason == row.expected.reason != after.reason
+        out.append(Robustness(name, near, len(labelled), changed, broken))
+    return out

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.errors import InvalidRequest
-from keel.escalation import decision
+from keel.escalation import augment, decision
 from keel.escalation.corpus import DEFLECTIONS, OPENERS
 from keel.escalation.evaluation import TranscriptRow
 from keel.escalation.heads import (
@@ -60,7 +60,12 @@ MEMBERS = 3
 EPOCHS = 300
 FOLDS = 5
 BAND_LOW = 0.5
-THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))
+# From 0.05: with 0.10 as the lowest, the recall-first rule could not reach its recall for the vulnerability and
+# fraud heads (out of fold 0.93 at 0.10 in round 7 and after the edited copies; the false-alarm budget still bounds it).
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))
+# Edited copies of each row's last user message added to training (keel.escalation.augment); never used to choose
+# the network, the thresholds or the tie-break, which come from the original rows.
+COPIES = 2
 # The user turns the corpus builder puts before an author's text (keel.escalation.corpus).
 BUILDER_OPENINGS = frozenset(text for text, _ in (*OPENERS.values(), *DEFLECTIONS.values()))
 
@@ -76,6 +81,7 @@ class Example:
     family: str
     reason: str = "none"
     intent: str = ""
+    edit: str = ""  # the surface edits of an added copy (keel.escalation.augment); empty for a corpus row
 
 
 class _EncoderScorer:
@@ -126,6 +132,19 @@ def examples(rows: Sequence[dict[str, Any]], encoder: SentenceEncoder) -> list[E
     return found + openings
 
 
+def with_copies(data: Sequence[Example], copies: int = COPIES) -> list[Example]:
+    """The examples, then edited copies of every one (the builder's openings too): same labels, features and
+    family, so grouped cross-validation keeps a copy beside its original. Every label gets the same edits: with the
+    openings (all `none`) left out, lower case without punctuation went with the other reasons, and the heads read
+    "quantum chromodynamics" typed in lower case as a request for a person."""
+    added = [
+        Example(text, e.features, e.labels, e.kind, e.family, e.reason, e.intent, edit)
+        for e in data
+        for edit, text in augment.variants(e.text, copies)
+    ]
+    return [*data, *added]
+
+
 def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, Any]:
     """Fit, choose the network and the thresholds by grouped cross-validation, write the artefact (JSON and the
     arrays beside it); returns its summary."""
@@ -134,7 +153,9 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
     if "test" in train_path.name:
         raise InvalidRequest(f"{train_path} looks like a test split; train only on the train split")
     raw_rows = [json.loads(line) for line in train_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    data = examples(raw_rows, encoder)
+    originals = examples(raw_rows, encoder)
+    data = with_copies(originals)
+    n = len(originals)  # the rows that choose the network, the thresholds and the tie-break
     x = np.stack(
         [np.concatenate([encoder.encode([embedding_key(e.text)])[0], e.features.vector()]) for e in data]
     ).astype(np.float64)
@@ -147,10 +168,11 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
             raise InvalidRequest(
                 f"head {head} has {int(labels[:, k].sum())} positive rows; the corpus needs at least 5"
             )
-    network, out_of_fold, folds_fitted = _best_network(x, labels, groups)
+    network, out_of_fold, folds_fitted = _best_network(x, labels, groups, n)
     thresholds, folds, oof_by_head = {}, {}, {}
+    stays, lookalikes = stays[:n], lookalikes[:n]
     for k, head in enumerate(HEADS):
-        y, oof = labels[:, k], out_of_fold[:, k]
+        y, oof = labels[:n, k], out_of_fold[:n, k]
         oof_by_head[head] = oof
         thresholds[head] = _threshold(head, y, oof, stays, lookalikes)
         folds[head] = {"average_precision": _average_precision(y, oof), **_oof_scores(y, oof, thresholds[head])}
@@ -163,7 +185,7 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
     missing = [k for k in VULNERABILITY_KINDS if k not in kind_index]
     if missing:
         raise InvalidRequest(f"the corpus has no vulnerable rows of kind {', '.join(missing)}")
-    tie_break = _tie_break(data, oof_by_head, thresholds)
+    tie_break = _tie_break(originals, oof_by_head, thresholds)
     figures = _decision_cv(raw_rows, x, data, folds_fitted, thresholds, tie_break, encoder)
     mistakes = figures.pop("mistakes")
     folds["decision"] = figures
@@ -187,7 +209,9 @@ def train(train_path: Path, out: Path, encoder: SentenceEncoder) -> dict[str, An
         "trained_on": {
             "file": train_path.name,
             "sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
-            "rows": len(data),
+            "rows": n,
+            "edited_copies": len(data) - n,
+            "edits": sorted(augment.EDITS),
         },
         "cross_validation": folds,
         "kind_bias": [round(float(kinds.intercept_[kind_index[k]]), 6) for k in VULNERABILITY_KINDS],
@@ -286,10 +310,11 @@ def _fit(x: np.ndarray, labels: np.ndarray, network: tuple[tuple[int, ...], floa
 
 
 def _best_network(
-    x: np.ndarray, labels: np.ndarray, groups: np.ndarray
+    x: np.ndarray, labels: np.ndarray, groups: np.ndarray, scored: int
 ) -> tuple[tuple[tuple[int, ...], float], np.ndarray, list[tuple[np.ndarray, np.ndarray, Bag]]]:
-    """The network size and penalty with the best mean out-of-fold average precision over the heads, its
-    out-of-fold probabilities (rows x heads) and each fold's rows (fitted on, held out) with the bag fitted there."""
+    """The network size and penalty with the best mean out-of-fold average precision over the heads on the first
+    `scored` rows (the corpus's, not the edited copies), its out-of-fold probabilities (rows x heads) and each fold's
+    rows (fitted on, held out) with the bag fitted there."""
     import numpy as np
     from sklearn.model_selection import GroupKFold
 
@@ -301,7 +326,9 @@ def _best_network(
             bag = _fit(x[fit_on], labels[fit_on], network)
             oof[held_out] = bag.outputs(x[held_out])
             fitted.append((fit_on, held_out, bag))
-        score = float(np.mean([_average_precision(labels[:, k], oof[:, k]) for k in range(labels.shape[1])]))
+        score = float(
+            np.mean([_average_precision(labels[:scored, k], oof[:scored, k]) for k in range(labels.shape[1])])
+        )
         print(f"  out of fold: hidden {network[0]}, alpha {network[1]}: mean average precision {score:.4f}", flush=True)
         if score > best[0]:
             best = (score, network, oof, fitted)
