@@ -4,13 +4,14 @@ Every corpus text is written with care (capitals, accents, punctuation, no refer
 that surface: measured on 400 training conversations with the round-7 heads, appending "It was 123.45 EUR."
 changed one decision in five (an explicit request for a person among them), and writing the message in lower case
 without punctuation turned 35 rows that stay with the bot into handoffs. `keel escalation train` adds copies of
-each row's last user message with one or two of the edits below, with the row's labels and in the row's family
-(so a copy never sits in the other half of a cross-validation fold from its original); the thresholds are still
-chosen on the original rows only.
+every example (the corpus builder's opening questions too, so that no edit goes with one reason more than another)
+with one or two of the edits below, with the example's labels and in its family (so a copy never sits in the other
+half of a cross-validation fold from its original); the thresholds are still chosen on the original rows only.
 
 The edits leave the meaning alone: a typo, lower case without punctuation, no accents, a reference number, an
-amount. Other edits (a date, a greeting, thanks, an amount in a sentence, a dropped letter) are kept out of
-training to measure whether the heads learnt the invariance or only these edits (`tests/unit/escalation`).
+amount. Other edits (`PROBES`: a date, a greeting, thanks, a dropped letter, an amount in a sentence, a ticket
+number) are kept out of training to measure whether the heads learnt the invariance or only these edits
+(`keel escalation report FILE --robustness`).
 """
 
 from __future__ import annotations
