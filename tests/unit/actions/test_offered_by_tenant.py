@@ -89,3 +89,21 @@ def test_a_tenant_source_that_fails_before_anything_was_offered_is_an_error() ->
 
     with pytest.raises(ConnectionError):
         Derived(current, lambda t: t.spec.actions, "offered actions").current()
+
+
+def test_a_lookup_asks_the_tenant_once_per_family_not_once_per_action() -> None:
+    asked: list[int] = []
+
+    class Offered:
+        cloud = ("hr",)
+
+    def offered() -> Offered:
+        asked.append(1)
+        return Offered()
+
+    registry = build_registry(
+        ActionsConfig(conversations_table="conversations"), NoClients(), known_actions=RESOURCE_ACTIONS,
+        offered=offered,
+    )  # fmt: skip
+    assert len(_names(registry, "hr")) > 1
+    assert len(asked) == 1

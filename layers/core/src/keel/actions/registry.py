@@ -117,8 +117,20 @@ class ActionRegistry:
         return self._actions[name] if self._offers(bot, name) else None
 
     def for_bot(self, bot: str) -> list[ActionSpec]:
-        """The bot's actions in registration order."""
-        return [spec for name, spec in self._actions.items() if self._offers(bot, name)]
+        """The bot's actions in registration order. A family's actions share one callable (the tenant's entry for
+        the family): it is asked once per call, not once per action."""
+        answers: dict[Callable[[], Collection[str]], Collection[str]] = {}
+
+        def offered(source: Callable[[], Collection[str]]) -> Collection[str]:
+            if source not in answers:
+                answers[source] = source()
+            return answers[source]
+
+        return [
+            spec
+            for name, spec in self._actions.items()
+            if any(bot in offered(source) for source in self._offered_by.get(name, ()))
+        ]
 
     def may_ask_for_action(self, bot: str, text: str) -> bool:
         """Whether the user's message may ask for one of the bot's actions (cheap, before any model call)."""

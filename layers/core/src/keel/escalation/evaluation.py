@@ -311,11 +311,11 @@ def robustness(rows: Iterable[TranscriptRow], policy: EscalationPolicy | None = 
 
     labelled = [r for r in rows if r.expected is not None]
     base = [first_escalation(r.turns, policy) for r in labelled]
+    lasts = [max(i for i, t in enumerate(r.turns) if t.role == "user") for r in labelled]
     out = []
     for name, near, _ in PROBES:
         changed = broken = 0
-        for row, before in zip(labelled, base, strict=True):
-            last = max(i for i, t in enumerate(row.turns) if t.role == "user")
+        for row, before, last in zip(labelled, base, lasts, strict=True):
             turns = [
                 t.model_copy(update={"text": probe(name, t.text)}) if i == last else t for i, t in enumerate(row.turns)
             ]

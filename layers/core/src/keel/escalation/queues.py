@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from keel.access.bots import BotDefinition
 from keel.errors import Forbidden
 from keel.identity.principal import Principal
 
@@ -26,11 +25,6 @@ class AgentQueues:
         else:
             fixed = {bot: frozenset(groups) for bot, groups in assignments.items()}
             self._current = lambda: fixed
-
-    @classmethod
-    def from_bots(cls, bots: Iterable[BotDefinition]) -> AgentQueues:
-        """The assignment the tenant's bot definitions declare."""
-        return cls({bot.id: bot.agent_groups for bot in bots})
 
     @classmethod
     def following(cls, tenants: Callable[[], Any]) -> AgentQueues:
