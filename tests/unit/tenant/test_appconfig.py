@@ -126,3 +126,59 @@ def test_the_setting_accepts_only_three_parts(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings({**base, "KEEL_TENANT_APPCONFIG": "keel-prod/prod/tenant"}).tenant_appconfig
     with pytest.raises(ConfigurationError, match="KEEL_TENANT_APPCONFIG"):
         load_settings({**base, "KEEL_TENANT_APPCONFIG": "keel-prod/tenant"})
+
+
+class Cached(Deployments):
+    """Powertools within max_age: the same object again until the cache expires (then a new one)."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        super().__init__(document)
+        self.served: dict[str, Any] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        self.fetches += 1
+        if self.served is None:
+            self.served = copy.deepcopy(self.document)
+        return self.served
+
+    def expire(self) -> None:
+        self.served = None
+
+
+def test_a_cached_document_is_recognised_without_a_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keel.tenant.appconfig as appconfig
+
+    digests: list[object] = []
+    real = appconfig._digest
+    monkeypatch.setattr(appconfig, "_digest", lambda raw: digests.append(raw) or real(raw))
+    served = Cached(DOCUMENT)
+    source = AppConfigTenant(served, source="appconfig:test")
+    first = source.current()
+    assert all(source.current() is first for _ in range(5))
+    assert len(digests) == 1  # one digest for six requests within max_age
+
+    served.expire()  # the cache expires and AppConfig serves the same content again
+    assert source.current() is first
+    assert len(digests) == 2
+
+    changed = copy.deepcopy(DOCUMENT)
+    changed["tenant"]["access"][0]["groups"].append("hr-partners")
+    served.document = changed
+    served.expire()
+    assert source.current() is not first
+    assert "confidential" in scope_for(ANA, "hr", TenantPolicies(source.current)()).classifications
+
+
+def test_a_refused_document_is_logged_once_per_fetch_not_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    served = Cached(DOCUMENT)
+    source = AppConfigTenant(served, source="appconfig:test")
+    good = source.current()
+    broken = copy.deepcopy(DOCUMENT)
+    broken["tenant"]["bots"][0]["collections"] = ["legal"]
+    served.document = broken
+    served.expire()
+    assert all(source.current() is good for _ in range(4))
+    assert caplog.text.count("tenant document refused") == 1
+    served.expire()
+    assert source.current() is good
+    assert caplog.text.count("tenant document refused") == 2  # each new fetch of it is judged (and alarmed) again

@@ -32,6 +32,7 @@ class AppConfigTenant:
         self._lock = threading.Lock()
         self._digest = ""
         self._tenant: Tenant | None = None
+        self._seen: object = None  # the last document object judged (accepted, or refused with a good one kept)
 
     @classmethod
     def from_identifier(
@@ -45,11 +46,19 @@ class AppConfigTenant:
         return cls(lambda: provider.get(profile, max_age=max_age, transform="json"), source=f"appconfig:{identifier}")
 
     def current(self) -> Tenant:
-        """The tenant of the latest valid document (fetched at most once per max_age)."""
+        """The tenant of the latest valid document (fetched at most once per max_age).
+
+        Within max_age Powertools hands back the very object it cached, so a document already judged is
+        recognised by identity and costs no digest; a new object is digested, and re-parsed only if its
+        content changed. A fetch must therefore return a new object for a new document (Powertools does)."""
         raw = self._fetch()
-        digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+        with self._lock:
+            if raw is self._seen and self._tenant is not None:
+                return self._tenant
+        digest = _digest(raw)
         with self._lock:
             if digest == self._digest and self._tenant is not None:
+                self._seen = raw
                 return self._tenant
             try:
                 tenant = _parse(raw, self._source)
@@ -57,9 +66,14 @@ class AppConfigTenant:
                 if self._tenant is None:
                     raise
                 logger.error("tenant document refused; serving the last good one: %s", exc.problems)
+                self._seen = raw  # refused once per fetched document, not once per request
                 return self._tenant
-            self._digest, self._tenant = digest, tenant
+            self._digest, self._tenant, self._seen = digest, tenant, raw
             return tenant
+
+
+def _digest(raw: Any) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _split(identifier: str) -> tuple[str, str, str]:
