@@ -159,7 +159,21 @@ def test_a_key_label_before_a_plain_word_is_no_secret() -> None:
     [
         ("Deliver to Unter den Linden 77, 10117 Berlin please.", "Unter den Linden 77, 10117 Berlin"),
         ("She moved to 5 allée des Roses last year.", "5 allée des Roses"),
-        ("Our HQ is 1 Infinite Loop, Cupertino, CA 95014.", "1 Infinite Loop, Cupertino, CA 95014."),
+        ("Our HQ is 1 Infinite Loop, Cupertino, CA 95014.", "1 Infinite Loop, Cupertino, CA 95014"),
+        ("Ship to 4 Elm Court, Apt 2, Springfield, IL 62704.", "4 Elm Court, Apt 2, Springfield, IL 62704"),
+        # "My address is" / "I live at" stay outside the span in each language (they were masked with it).
+        ("Meine Adresse ist Hauptstraße 5, 10115 Berlin.", "Hauptstraße 5, 10115 Berlin"),
+        ("Mi dirección es Calle Mayor 10, 28013 Madrid.", "Calle Mayor 10, 28013 Madrid"),
+        ("Mijn adres is Keizersgracht 123, 1015 CJ Amsterdam.", "Keizersgracht 123, 1015 CJ Amsterdam"),
+        ("Mieszkam przy ul. Marszałkowskiej 10/12, 00-590 Warszawa.", "ul. Marszałkowskiej 10/12, 00-590 Warszawa"),
+        ("A minha morada é Rua Augusta 100, 1100-053 Lisboa.", "Rua Augusta 100, 1100-053 Lisboa"),
+        ("Il mio indirizzo è Via Roma 23, 20121 Milano.", "Via Roma 23, 20121 Milano"),
+        ("Mon adresse : 12 rue de la Paix, 75002 Paris.", "12 rue de la Paix, 75002 Paris"),
+        # A US quadrant belongs to the street.
+        (
+            "Send it to 1600 Pennsylvania Avenue NW, Washington, DC 20500.",
+            "1600 Pennsylvania Avenue NW, Washington, DC 20500",
+        ),
     ],
 )
 def test_address_spans_start_at_the_street_and_keep_the_house_number(text: str, address: str) -> None:

@@ -105,7 +105,7 @@ _STREET_SUFFIX = (
 _ADDRESS = re.compile(
     r"(?:\b(?:\d{1,6}[ \t]+)?\d{1,6}[A-Za-z]?[ \t]+(?:[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*[ \t]+){0,4}"
     + _STREET_SUFFIX
-    + r"(?![\w])"
+    + r"(?![\w])(?-i:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)(?![\w]))?"  # a US quadrant ("Pennsylvania Avenue NW")
     r"|\b[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]*(?:"
     r"straße|strasse|gasse|weg|allee|platz|damm|ufer|gata|gatan|gade|vej|vegen|veien|laan|straat|plein|gracht|"
     r"singel|kade|dijk|markt|haven|steeg|katu)\s+\d{1,5}"
@@ -125,7 +125,8 @@ _ADDRESS_EU = re.compile(
 # (DE/FR/ES/IT 5 digits, NL 1234 AB, PL 12-345, PT 1234-567, UK SW1A 2AA).
 _POSTCODE = r"(?:\d{5}|\d{4}[ ]?[A-Z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|[A-Z]{1,2}\d[A-Z\d]?[ ]\d[A-Z]{2})"
 _ADDRESS_POSTCODE = re.compile(
-    r"\b(?:(?:ul|al|pl|os)\.[ \t]*)?[A-Z\u00C0-\u024F][\w\u00C0-\u024F'.-]*(?:[ \t]+[\w\u00C0-\u024F'.-]+){0,4}"
+    r"\b(?:(?:ul|al|pl|os)\.[ \t]*)?[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'.-]*"
+    r"(?:[ \t]+[\w\u00C0-\u024F'.-]+){0,4}"
     r"[ \t]+\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?:,[ \t]*[^,\n]{1,20})?,[ \t]*"
     + _POSTCODE
     + r"[ \t]+[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
@@ -265,7 +266,9 @@ def _addresses(text: str) -> Iterator[Entity]:
             merged.append([start, end])
     for first, end in merged:
         # A pattern led by any capitalised word may take in the sentence before the street ("Deliver to ...").
-        start = max([first, *(m.end() for m in _LEAD_IN.finditer(text, first, end))])
+        # So may "my address is" or "I live at" in any of the eight languages ("Meine Adresse ist Hauptstraße 5").
+        leads = [m.end() for p in (_LEAD_IN, _ADDRESS_INTRO) for m in p.finditer(text, first, end)]
+        start = max([first, *(lead for lead in leads if lead < end)])
         yield Entity("ADDRESS", start, _extend_lines(text, _extend_town(text, start, end)), 0.7)
 
 
@@ -273,6 +276,15 @@ def _addresses(text: str) -> Iterator[Entity]:
 _LEAD_IN = re.compile(
     r"(?<![\w\u00C0-\u024F])(?i:to|at|into|from|naar|op|bei|nach|an|à|au|aux|al|alla|przy|na|em|para|en|in|a)"
     r"[ \t]+(?=[A-Z\u00C0-\u00DE\u0100-\u024F0-9])"
+)
+# "My address is", "I live at" and their like in the eight languages, when they end inside an address span.
+_ADDRESS_INTRO = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?i:"
+    r"(?:address|adresse|anschrift|wohnadresse|dirección|direccion|domicilio|indirizzo|adres|morada|endereço"
+    r"|endereco)(?:[ \t]*(?::|-|(?:is|ist|lautet|est|es|è|e|to|é)(?![\w\u00C0-\u024F])))?"
+    r"|(?:live|living|wohne|habite|vivo|abito|woon|mieszkam|moro)(?:[ \t]+(?:at|in|on|im|in der|au|à la|à|en|a|"
+    r"op|aan|in de|przy|na|em|no)(?![\w\u00C0-\u024F]))?"
+    r")[ \t]*(?=[\w\u00C0-\u024F])"
 )
 _POSTCODE_END = re.compile(_POSTCODE + r"$")
 _TOWN = r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
@@ -322,7 +334,12 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
         if not line.strip() or not _ADDRESS_LINE.match(line) or digits > 6 or len(line.split()) > 6:
             break
         end = nxt
-    return len(text[:end].rstrip())
+    end = len(text[:end].rstrip())
+    # The sentence's full stop is not part of the address; an abbreviation's ("Main St.") may be.
+    return end - 1 if _SENTENCE_STOP.search(text, 0, end) else end
+
+
+_SENTENCE_STOP = re.compile(r"(?:\d|[^\W\d_]{4,})\.$")
 
 
 # Words that make a capitalised span an organisation, not a person.
