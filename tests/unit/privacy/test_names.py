@@ -151,3 +151,24 @@ def test_title_after_a_cue_is_skipped() -> None:
 def test_cue_names_are_not_cut_at_the_next_capital(text: str, name: str) -> None:
     spans = [text[e.start : e.end] for e in PiiMasker("fast").detect(text) if e.type == "PERSON"]
     assert spans == [name]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Yesterday Anna van den Berg sent it", "Anna van den Berg"),
+        ("Maybe it's under Miklós da Silva", "Miklós da Silva"),
+        ("Ben von der Heide called", "Ben von der Heide"),
+    ],
+)
+def test_a_surname_led_by_particles_belongs_to_the_name(text: str, name: str) -> None:
+    assert _names(text) == [name]
+
+
+def test_a_particle_without_a_capitalised_surname_stays_out() -> None:
+    assert _names("Yesterday Anna Kowalski de facto sent it") == ["Anna Kowalski"]
+
+
+def test_a_subject_pronoun_before_a_name_is_not_part_of_it() -> None:
+    text = "Je m'appelle Miklós Hajdu et j'ai une question."
+    assert _names(text, [_span(text, "Je m'appelle Miklós Hajdu")]) == ["Miklós Hajdu"]

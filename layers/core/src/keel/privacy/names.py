@@ -298,7 +298,7 @@ class PersonFinder:
             cleaned = self._clean(text, Entity("PERSON", start, end, 0.6))
             if cleaned and self._plausible(text[cleaned.start : cleaned.end], cued=True):
                 accepted.append(cleaned)
-        trimmed = [t for t in (self._trim(text, e) for e in accepted) if t is not None]
+        trimmed = [_with_particles(text, t) for t in (self._trim(text, e) for e in accepted) if t is not None]
         return _merge(self._recurrences(text, trimmed))
 
     def _trim(self, text: str, e: Entity) -> Entity | None:
@@ -340,6 +340,19 @@ class PersonFinder:
             for m in re.finditer(rf"(?<![\w\u00C0-\u024F]){re.escape(value)}(?![\w\u00C0-\u024F])", text):
                 out.append(Entity("PERSON", m.start(), m.end(), 0.6))
         return out
+
+
+# A surname led by particles ("Pieter van den Berg", "Maria da Silva", "Ursula von der Leyen"): a capitalised run
+# stops at the lower-case particle, which left the surname unmasked after the given name.
+_PARTICLE_SURNAME = re.compile(
+    rf"[ \t]+(?:(?:van|von|de|der|den|del|della|delle|dello|di|da|das|do|dos|du|la|le|ten|ter|zu|zum|zur)[ \t]+)"
+    rf"{{1,2}}{_CAP}"
+)
+
+
+def _with_particles(text: str, e: Entity) -> Entity:
+    tail = _PARTICLE_SURNAME.match(text, e.end)
+    return Entity(e.type, e.start, tail.end(), e.score) if tail else e
 
 
 def _merge(entities: list[Entity]) -> list[Entity]:

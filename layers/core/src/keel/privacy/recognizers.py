@@ -385,7 +385,7 @@ olá bom dia equipa cumprimentos obrigado obrigada team support
 office buro bureau oficina sede ufficio kantoor biuro escritorio
 segunda-feira terca-feira quarta-feira quinta-feira sexta-feira poniedzialku wtorku srody czwartku piatku soboty
 niedzieli noel navidad natale kerstmis weihnachten ostern pasqua pascua paques pascoa easter christmas wielkanoc
-sie ihr ich wir vous usted ustedes lei voi jullie pan pani panstwo voce
+sie ihr ich wir vous usted ustedes lei voi jullie pan pani panstwo voce je yo io ik ja eu
 numero nummer numer angebot rabatt betrag summe total importe montant importo bedrag kwota valor
 """
 NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
