@@ -172,3 +172,10 @@ def test_a_particle_without_a_capitalised_surname_stays_out() -> None:
 def test_a_subject_pronoun_before_a_name_is_not_part_of_it() -> None:
     text = "Je m'appelle Miklós Hajdu et j'ai une question."
     assert _names(text, [_span(text, "Je m'appelle Miklós Hajdu")]) == ["Miklós Hajdu"]
+
+
+def test_an_accented_function_word_is_no_given_name() -> None:
+    finder = PersonFinder(Lexicon(first=frozenset({"esta", "anna"}), last=frozenset(), common=frozenset()))
+    assert [e for e in finder.find("Está disponible el plan Familia?", [])] == []
+    text = "Esta Kowalski called"  # without the accent it is still a name
+    assert [text[e.start : e.end] for e in finder.find(text, [])] == ["Esta Kowalski"]

@@ -74,6 +74,19 @@ _BEFORE_VERBS = (
 )
 
 
+# Accented function words of the other languages: folded, some are given names in faker's lists ("Está" -> "esta",
+# "Así" -> "asi"), but with their accents they are never a name ("Está disponible el plan ...?").
+_ACCENTED_FUNCTION_TEXT = """
+está están estás qué cómo cuándo dónde también así más sí después
+où là déjà très après voilà
+für über während
+è perché più già così
+się że też już może więc jeszcze także
+não são também já até após então você
+"""
+ACCENTED_FUNCTION_WORDS = frozenset(_ACCENTED_FUNCTION_TEXT.split())
+
+
 def fold(word: str) -> str:
     """Lower-case ASCII form used for lexicon look-ups ("Miklós" -> "miklos")."""
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower().strip(".'’-")
@@ -168,7 +181,12 @@ class PersonFinder:
             tokens = list(re.finditer(r"\S+", m.group(0)))
             for i, tok in enumerate(tokens):
                 word = tok.group(0)
-                if len(word) < 2 or not self.lex.is_first(word) or fold(word) in TITLES:
+                if (
+                    len(word) < 2
+                    or not self.lex.is_first(word)
+                    or fold(word) in TITLES
+                    or word.lower() in ACCENTED_FUNCTION_WORDS
+                ):
                     continue
                 rest = [t for t in tokens[i + 1 : i + 4]]
                 # Keep following words that can be part of a name (initials, surnames, unknown words).
