@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
-from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match
+from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match, signature_floor
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
 from keel.guardrails.verdict import BotPolicy, Verdict
 from keel.lazy import once
@@ -226,6 +226,11 @@ class InputScreen:
         if max(sig.rule_max for sig in signals) >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)  # a classic signature is flagged at least; the head may block
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
+        # The same floor for the classic signatures in the other seven languages (not among the head's inputs).
+        signature = next((h for h in map(signature_floor, norm.views) if h is not None), None)
+        if signature is not None and signature.weight >= self.head.rule_floor:
+            score = max(score, FLAG_POINT_SCORE)
+            categories.append(signature.category)
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
@@ -233,6 +238,8 @@ class InputScreen:
         if norm.obfuscation:
             categories.append("obfuscation")
         reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
+        if signature is not None:
+            reasons.append(f"rule {signature.name}: {signature.excerpt!r}")
         if norm.obfuscation:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)

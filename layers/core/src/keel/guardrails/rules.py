@@ -278,3 +278,107 @@ def match(text: str) -> list[RuleHit]:
         if found:
             hits.append(RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120]))
     return sorted(hits, key=lambda h: -h.weight)
+
+
+# The classic signatures again in the seven other languages the screen serves (FR DE ES IT NL PL PT). They only set
+# the flag floor (InputScreen.evidence): they are not among the head's inputs, so the trained head and its artefact
+# are unchanged. Each needs a dismissing verb and the assistant's own rules qualified as earlier, initial, all,
+# the system's or its own ("vergiss meine letzte Frage" and "ignora las instrucciones del manual" are no hit).
+# Imperatives only: an infinitive or subjunctive is talk about an attack ("que los chatbots revelen su prompt",
+# "come ignorare le istruzioni"), which security education is full of.
+_ML_DISMISS = (
+    r"ignore[zs]?|oublie[zs]?|ne\s+tiens\s+pas\s+compte|ne\s+tenez\s+pas\s+compte|fai(?:s|tes)\s+abstraction|"
+    r"outrepasse[zs]?|contourne[zs]?|"
+    r"ignorier(?:e|en)?|vergiss|vergessen\s+sie|missachte(?:n\s+sie)?|übergehe(?:n\s+sie)?|"
+    r"ignora|ignorad|olvida|olvidad|olvide|omite|omita|haz\s+caso\s+omiso|no\s+hagas\s+caso|"
+    r"ignorate|ignori|dimentica|dimenticate|dimentichi|trascura|non\s+tenere\s+conto|non\s+considerare|"
+    r"negeer|vergeet|"
+    r"zignoruj(?:cie)?|ignoruj(?:cie)?|zapomnij(?:cie)?|pomiń|nie\s+zważaj|"
+    r"esqueça|esquece|desconsidere|desconsidera|não\s+ligue"
+)
+_ML_TARGET = (
+    r"instructions?|consignes?|règles|directives|restrictions|"
+    r"anweisungen|instruktionen|regeln|vorgaben|richtlinien|beschränkungen|befehle|systemanweisungen|systemprompts?|"
+    r"instrucciones|reglas|normas|directrices|restricciones|indicaciones|"
+    r"istruzioni|regole|direttive|restrizioni|indicazioni|"
+    r"instructies|regels|richtlijnen|beperkingen|systeeminstructies|"
+    r"instrukcj\w*|polece\w*|zasad\w*|reguł\w*|wytyczn\w*|ogranicze\w*|"
+    r"instruções|regras|diretrizes|restrições|orientações|"
+    r"prompt(?:\s+(?:système|del\s+sistema|di\s+sistema|do\s+sistema))?"
+)
+_ML_QUALIFIER = (
+    r"précédent\w*|antérieur\w*|initial\w*|système|toutes|tes|vos|"
+    r"alle[ns]?|deine[ns]?|ihre[ns]?|vorherige\w*|bisherige\w*|obige\w*|vorige\w*|ursprünglich\w*|"
+    r"anteriores|previas|iniciales|del\s+sistema|todas|tus|sus|"
+    r"precedenti|iniziali|di\s+sistema|tutte|tue|sue|"
+    r"eerdere|vorige|oorspronkelijke|je|jouw|uw|"
+    r"wszystki\w*|swoi\w*|swoje|twoi\w*|twoje|wcześniejsz\w*|poprzedni\w*|dotychczasow\w*|"
+    r"iniciais|do\s+sistema|suas|tuas"
+)
+_ML_I = re.IGNORECASE | re.DOTALL
+_ML_REVEAL = (
+    r"montre[zs]?|affiche[zs]?|révèle[zs]?|donne[zs]?|répète[zs]?|récite[zs]?|écris|écrivez|imprime[zs]?|dis|dites|"
+    r"zeig(?:e|en\s+sie)?|gib|geben\s+sie|nenne(?:n\s+sie)?|wiederhole(?:n\s+sie)?|verrate(?:n\s+sie)?|"
+    r"schreib(?:e|en\s+sie)?|"
+    r"muéstra(?:me|nos)|muestra|dime|revela(?:me)?|repite|escribe|imprime|"
+    r"mostra(?:mi)?|dimmi|rivela(?:mi)?|ripeti|scrivi|stampa|"
+    r"laat|toon|geef|herhaal|schrijf|print|onthul|"
+    r"pokaż|wypisz|podaj|powtórz|zdradź|napisz|"
+    r"mostre|diz|diga|revele|repete|repita|escreve|escreva|imprima"
+)
+# The assistant's own set-up: its prompt named as its own ("ton prompt système", "deinen Systemprompt"), or
+# instructions or rules called hidden, secret or initial ("your rules" alone is a shop's shipping rules). A system
+# prompt in general ("zeig mir, wie man einen Systemprompt schreibt") and a company's internal instructions ("las
+# instrucciones internas de la empresa") are no hit.
+_ML_PROMPT = (
+    r"prompts?(?:\s+(?:système|del\s+sistema|di\s+sistema|do\s+sistema|systemowy\w*))?|systemprompts?|"
+    r"systeemprompts?|prompt\s+systemowy"
+)
+_ML_SETUP_NOUN = (
+    r"instructions|consignes|anweisungen|instruktionen|instrucciones|istruzioni|instructies|instrukcj\w*|instruções|"
+    r"regeln|reglas|regole|regels|zasady|regras|règles"
+)
+_ML_YOUR = (
+    r"ton|ta|tes|votre|vos|dein\w*|ihr\w*|tu|tus|su|sus|tuo|tuoi|tua|tue|je|jouw|uw|swój|swoj\w*|twój|twoj\w*|"
+    r"teu|teus|tua|tuas|seu|seus|sua|suas"
+)
+_ML_HIDDEN = (
+    r"cachées|secrètes|initiales|versteckten|geheimen|ursprünglichen|ocultas|secretas|iniciales|nascoste|segrete|"
+    r"iniziali|verborgen|geheime|oorspronkelijke|ukryte|tajne|początkowe|iniciais|originales|originali|originais"
+)
+_ML_SETUP = (
+    rf"(?:{_ML_YOUR})\s+(?:\S+\s+)?(?:{_ML_PROMPT})"
+    rf"|(?:{_ML_SETUP_NOUN})\s+(?:\S+\s+)?(?:{_ML_HIDDEN})"
+    rf"|(?:{_ML_HIDDEN})\s+(?:{_ML_SETUP_NOUN})"
+)
+MULTILINGUAL_SIGNATURES: tuple[Rule, ...] = (
+    Rule(
+        "dismiss_instructions_multilingual",
+        "instruction_override",
+        0.95,
+        re.compile(
+            rf"(?<!\w)(?<!que\s)(?<!che\s)(?:{_ML_DISMISS})(?!\w)(?:\s+\S+){{0,3}}?\s+"
+            rf"(?:(?:{_ML_QUALIFIER})(?:\s+\S+){{0,2}}?\s+(?:{_ML_TARGET})(?!\w)"
+            rf"|(?:{_ML_TARGET})\s+(?:\S+\s+)?(?:{_ML_QUALIFIER})(?!\w))"
+            # Verb last, as German and Dutch put it ("alle vorherigen Anweisungen ignorieren").
+            rf"|(?<!\w)(?:{_ML_QUALIFIER})\s+(?:\S+\s+){{0,2}}?(?:{_ML_TARGET})\s+(?:\S+\s+)?"
+            rf"(?:ignorieren|vergessen|missachten|negeren|vergeten|zignorować|zapomnieć)(?!\w)",
+            _ML_I,
+        ),
+    ),
+    Rule(
+        "reveal_setup_multilingual",
+        "system_prompt_extraction",
+        0.95,
+        re.compile(rf"(?<!\w)(?:{_ML_REVEAL})(?:-\w+)?(?!\w)(?:\s+\S+){{0,6}}?\s+(?:{_ML_SETUP})(?!\w)", _ML_I),
+    ),
+)
+
+
+def signature_floor(text: str) -> RuleHit | None:
+    """The strongest multilingual signature in text, or None."""
+    for rule in MULTILINGUAL_SIGNATURES:
+        found = rule.pattern.search(text)
+        if found:
+            return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
+    return None
