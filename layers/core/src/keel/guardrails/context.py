@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keel.guardrails.normalise import normalise
-from keel.guardrails.rules import match
+from keel.guardrails.rules import match, signature_floor
 from keel.guardrails.verdict import Decision
 from keel.knowledge.ports import Passage
 
@@ -165,7 +165,8 @@ class ContextScreen:
         reasons: list[str] = []
         categories: list[str] = []
         for view in norm.views:
-            for hit in match(view):
+            signature = signature_floor(view)  # the same signatures in the seven other languages
+            for hit in [*match(view), *([signature] if signature else [])]:
                 if hit.weight >= 0.7:
                     best = max(best, hit.weight)
                     categories.append(hit.category)
