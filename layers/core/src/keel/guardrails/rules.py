@@ -375,10 +375,21 @@ MULTILINGUAL_SIGNATURES: tuple[Rule, ...] = (
 )
 
 
+# Text in quotation marks: a lesson, a translation request or a report quotes an attack; an attack rarely quotes
+# itself. A signature wholly inside quotes is left to the head.
+_QUOTED = re.compile(
+    r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|«[^»\n]{1,400}»|„[^“”\n]{1,400}[“”]|‘[^’\n]{1,400}’|'
+    r"(?<!\w)'[^'\n]{1,400}'(?!\w)"
+)
+    r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|«[^»\n]{1,400}»|„[^“”\n]{1,400}[“”]|‘[^’\n]{1,400}’|(?<!\w)\'[^\'\n]{1,400}\'(?!\w)'
+)
+
+
 def signature_floor(text: str) -> RuleHit | None:
-    """The strongest multilingual signature in text, or None."""
+    """The strongest multilingual signature in text outside quotation marks, or None."""
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
     for rule in MULTILINGUAL_SIGNATURES:
-        found = rule.pattern.search(text)
-        if found:
-            return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
+        for found in rule.pattern.finditer(text):
+            if not any(start <= found.start() and found.end() <= end for start, end in quoted):
+                return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
     return None
