@@ -209,3 +209,32 @@ def test_an_explicit_request_escalates_whatever_surrounds_it(
     history = [t for _ in range(failed) for t in (user("where is it"), bot(NO_ANSWER, 0.0))]
     decision = decide([*history, user(text)])
     assert (decision.escalate, decision.reason) == (True, "explicit_request")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich möchte mit einem Mitarbeiter oder einem Vorgesetzten sprechen.",
+        "Ik wil graag een medewerker of een leidinggevende spreken.",
+        "Chcę rozmawiać z konsultantem albo z kierownikiem.",
+    ],
+)
+def test_asking_for_a_supervisor_is_not_taken_for_ones_own_manager(text: str) -> None:
+    # The look-alike guard ("talk to my manager about leave") is possessive in every language, as in English:
+    # before, any German, Dutch or Polish word for a superior silenced the request.
+    decision = decide([user(text)])
+    assert (decision.escalate, decision.reason) == (True, "explicit_request")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kann ich mit meinem Vorgesetzten über Homeoffice reden?",
+        "Mijn leidinggevende moet de offerte nog goedkeuren.",
+        "Mój kierownik mówi, że urlop trzeba zgłosić wcześniej.",
+    ],
+)
+def test_ones_own_superior_stays_a_look_alike(text: str) -> None:
+    folded = lexicon.fold(text)
+    assert lexicon.EXPLICIT_EXCLUSIONS.search(folded)
+    assert decide([user(text)]).escalate is False

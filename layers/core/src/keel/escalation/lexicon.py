@@ -201,8 +201,11 @@ EXPLICIT_EXCLUSIONS = _any(
     r"(?:a |an )?(?:support )?(?:agent|representative|operator)",
     r"\b(?:human resources|hr department|my manager|my supervisor|my boss|line manager|a colleague(?! of yours)|"
     r"payroll(?: team)?|people team)\b",
-    r"\b(?:lohnbuchhaltung|vorgesetzte[nr]?|kadr\w*|service paie|a la paie|buste paga|nomina|salarisadministratie|"
-    r"leidinggevende|mon responsable|mi jef[ae]|il mio responsabile|a minha chefe|o meu chefe|kierownik\w*)\b",
+    r"\b(?:lohnbuchhaltung|kadr\w*|service paie|a la paie|buste paga|nomina|salarisadministratie|"
+    r"mon responsable|mi jef[ae]|il mio responsabile|a minha chefe|o meu chefe)\b",
+    # One's own superior, as "my manager" above; a request for "einen Vorgesetzten" or "kierownika" is for a person.
+    r"\b(?:mein(?:e[mnrs]?)? (?:direkte[nr]? )?vorgesetzte[nr]?|mijn (?:directe )?leidinggevende|"
+    r"(?:moj\w*|moim|mojemu) (?:bezposredni\w* )?kierownik\w*)\b",
     r"\b(?:agent|operator) (?:software|installer|service|version|process|role|license|licence)\b",
     r"\bwhat (?:does|do) (?:a |an |the )?(?:support )?(?:agent|operator|representative)s? do\b",
     r"\bdoes a (?:human|person) (?:approve|review|check|sign)\b",
