@@ -48,6 +48,20 @@ class Deployments:
         return copy.deepcopy(self.document)
 
 
+def _granting_partners() -> dict[str, Any]:
+    """A new deployment: hr-partners may now read confidential HR documents."""
+    changed = copy.deepcopy(DOCUMENT)
+    changed["tenant"]["access"][0]["groups"].append("hr-partners")
+    return changed
+
+
+def _refused() -> dict[str, Any]:
+    """A deployment validation refuses: the bot names a collection the tenant does not have."""
+    broken = copy.deepcopy(DOCUMENT)
+    broken["tenant"]["bots"][0]["collections"] = ["legal"]
+    return broken
+
+
 def test_a_new_deployment_changes_the_grants_without_a_release() -> None:
     served = Deployments(DOCUMENT)
     source = AppConfigTenant(served, source="appconfig:test")
@@ -56,9 +70,7 @@ def test_a_new_deployment_changes_the_grants_without_a_release() -> None:
     assert "confidential" not in scope_for(ANA, "hr", first).classifications
     assert policies() is first  # the same document: the decision point is not rebuilt
 
-    changed = copy.deepcopy(DOCUMENT)
-    changed["tenant"]["access"][0]["groups"].append("hr-partners")
-    served.document = changed
+    served.document = _granting_partners()
     assert "confidential" in scope_for(ANA, "hr", policies()).classifications
 
 
@@ -66,9 +78,7 @@ def test_a_broken_deployment_never_replaces_the_last_good_tenant(caplog: pytest.
     served = Deployments(DOCUMENT)
     source = AppConfigTenant(served, source="appconfig:test")
     good = source.current()
-    broken = copy.deepcopy(DOCUMENT)
-    broken["tenant"]["bots"][0]["collections"] = ["legal"]
-    served.document = broken
+    served.document = _refused()
     assert source.current() is good
     assert "unknown collection 'legal'" in caplog.text
 
@@ -161,9 +171,7 @@ def test_a_cached_document_is_recognised_without_a_digest(monkeypatch: pytest.Mo
     assert source.current() is first
     assert len(digests) == 2
 
-    changed = copy.deepcopy(DOCUMENT)
-    changed["tenant"]["access"][0]["groups"].append("hr-partners")
-    served.document = changed
+    served.document = _granting_partners()
     served.expire()
     assert source.current() is not first
     assert "confidential" in scope_for(ANA, "hr", TenantPolicies(source.current)()).classifications
@@ -173,9 +181,7 @@ def test_a_refused_document_is_logged_once_per_fetch_not_per_request(caplog: pyt
     served = Cached(DOCUMENT)
     source = AppConfigTenant(served, source="appconfig:test")
     good = source.current()
-    broken = copy.deepcopy(DOCUMENT)
-    broken["tenant"]["bots"][0]["collections"] = ["legal"]
-    served.document = broken
+    served.document = _refused()
     served.expire()
     assert all(source.current() is good for _ in range(4))
     assert caplog.text.count("tenant document refused") == 1

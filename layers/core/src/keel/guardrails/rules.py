@@ -384,10 +384,13 @@ _QUOTED = re.compile(
 
 
 def signature_floor(text: str) -> RuleHit | None:
-    """The strongest multilingual signature in text outside quotation marks, or None."""
-    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    """The strongest multilingual signature in text outside quotation marks, or None. Quotations are looked for
+    only once a signature matches: almost every message has none, and this runs on every view of every message."""
+    quoted: list[tuple[int, int]] | None = None
     for rule in MULTILINGUAL_SIGNATURES:
         for found in rule.pattern.finditer(text):
+            if quoted is None:
+                quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
             if not any(start <= found.start() and found.end() <= end for start, end in quoted):
                 return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
     return None

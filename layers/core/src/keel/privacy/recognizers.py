@@ -267,8 +267,8 @@ def _addresses(text: str) -> Iterator[Entity]:
     for first, end in merged:
         # A pattern led by any capitalised word may take in the sentence before the street ("Deliver to ...").
         # So may "my address is" or "I live at" in any of the eight languages ("Meine Adresse ist Hauptstraße 5").
-        leads = [m.end() for p in (_LEAD_IN, _ADDRESS_INTRO) for m in p.finditer(text, first, end)]
-        start = max([first, *(lead for lead in leads if lead < end)])
+        # Both end in a look-ahead, which cannot see past `end`: a lead-in always leaves some of the span.
+        start = max([first, *(m.end() for p in (_LEAD_IN, _ADDRESS_INTRO) for m in p.finditer(text, first, end))])
         yield Entity("ADDRESS", start, _extend_lines(text, _extend_town(text, start, end)), 0.7)
 
 
