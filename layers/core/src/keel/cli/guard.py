@@ -50,6 +50,21 @@ def register(subparsers: Any) -> None:
     report.add_argument("--context", action="store_true", help="rows are retrieved documents")
     report.add_argument("--by-subcategory", action="store_true", help="split categories at ':' too")
     report.set_defaults(func=_report)
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="the lowest flag threshold that keeps benign messages flagged within a budget, on labelled files",
+        description=(
+            "Screens labelled JSONL files (rows {id, text or turns, label: attack|benign}) and prints the lowest "
+            "flag threshold at which at most --fp of the benign rows are flagged, pooled over the files, with what "
+            "it catches beside the current threshold, and the tenant.yaml setting (bots[].guardrails."
+            "flag_threshold). Without files: the development sets in evals/guardrails (holdout, holdout-2, "
+            "holdout-3). Nothing is written."
+        ),
+    )
+    calibrate.add_argument("files", type=Path, nargs="*", help="labelled JSONL files (your own traffic, labelled)")
+    calibrate.add_argument("--fp", type=float, default=0.03, help="share of benign rows allowed flagged (0.03)")
+    calibrate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    calibrate.set_defaults(func=_calibrate)
 
 
 def _screen_rows(path: Path, context: bool) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
@@ -103,6 +118,30 @@ def _acceptance(args: argparse.Namespace) -> int:
         print(f"public development set not found at {public}; skipped")
     for title, cases, by_language in sets:
         print_report(title, score_cases(cases, learned), score_cases(cases, legacy), by_language=by_language)
+    sys.stdout.flush()
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from keel.guardrails import InputScreen
+    from keel.guardrails.dataset import REPO_ROOT
+    from keel.guardrails.operating_point import calibrate, development_sets
+
+    files = {str(p): p for p in args.files} or development_sets(REPO_ROOT / "evals" / "guardrails")
+    missing = [name for name, path in files.items() if not path.is_file()]
+    if missing:
+        raise InvalidRequest(f"no such file: {', '.join(missing)}")
+    record = calibrate(files, InputScreen(), args.fp)
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    now, chosen = record["flag_threshold"]
+    print(f"flag threshold now {now}; lowest with at most {args.fp:.1%} of benign rows flagged: {chosen}")
+    print(f"{'':<44}{'rows':>6}{'caught now':>12}{'then':>8}{'flagged now':>13}{'then':>8}")
+    for name, fig in [*record["by_file"].items(), ("pooled", record["pooled"])]:
+        (c0, c1), (f0, f1) = fig["attacks_caught"], fig["benign_flagged"]
+        print(f"{name[-44:]:<44}{fig['rows']:>6}{c0:>12.1%}{c1:>8.1%}{f0:>13.1%}{f1:>8.1%}")
+    print(f"\ntenant.yaml, per bot:\n  guardrails:\n    flag_threshold: {chosen}")
     sys.stdout.flush()
     return 0
 
