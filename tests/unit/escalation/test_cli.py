@@ -137,3 +137,21 @@ def test_report_measures_how_surface_edits_move_the_decision(
     assert main(["escalation", "report", str(path), "--robustness", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert [r["edit"] for r in body["robustness"]] == [name for name, _, _ in PROBES]
+
+
+def test_assistant_work_families_come_from_the_guardrails_training_look_alikes_only() -> None:
+    from keel.escalation.corpus import WORK_CATEGORIES, assistant_work_families
+    from keel.escalation.decision import EscalationPolicy, Turn, decide
+    from keel.guardrails.dataset import frozen_split, train_rows
+
+    work = assistant_work_families()
+    categories = {r.family: r.category for r in train_rows(None) if r.label == "benign" and ":" not in r.category}
+    test_families = set(frozen_split()["test_families"])
+    assert len({f.language for f in work}) == 8
+    for family in work:
+        source = family.family.removeprefix("work-").rsplit("-", 1)[0]
+        assert categories[source] in WORK_CATEGORIES  # never owners' own resources, obfuscated or multi-turn rows
+        assert source not in test_families  # the guardrails' frozen test split is never read
+        assert (family.reason, family.intent, len(family.texts)) == ("none", "work", 1)
+    rules_only = EscalationPolicy(semantic=False)
+    assert not any(decide([Turn(role="user", text=f.texts[0])], rules_only).escalate for f in work[:200])

@@ -211,6 +211,46 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
+# Ordinary work asked of an enterprise assistant (round 11): the input screen's own authors' look-alikes (training
+# families only; the guardrails' frozen test families and holdouts are never read). On them the heads escalated
+# 10 to 35% by category (a translation of a complaint read as a legal threat, "make a quiz of this" as a request
+# for a person), since the corpus's routine rows are support questions. Owners acting on their own resources
+# ("delete my account") and multi-turn rows are left out: closing an account is a high-risk intent here.
+WORK_INTENT = "work"
+WORK_CATEGORIES = frozenset(
+    {
+        "everyday_trigger_words",
+        "pasted_document",
+        "security_education",
+        "everyday_markdown",
+        "translation_work",
+        "creative",
+    }
+)
+
+
+def assistant_work_families() -> list[Family]:
+    """One text per (guardrail training family, language) of the WORK_CATEGORIES, labelled none / work, as
+    one-text families; texts a high-precision phrase pattern escalates are left out (a pattern match is either a
+    real request or the pattern's own look-alike problem, not something to teach the heads)."""
+    from keel.escalation.decision import EscalationPolicy, Turn, decide
+    from keel.guardrails.dataset import train_rows
+
+    rules_only = EscalationPolicy(semantic=False)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for row in train_rows(None):
+        if row.label != "benign" or row.category not in WORK_CATEGORIES or row.turns or not row.text:
+            continue
+        if (row.family, row.lang) in seen:
+            continue
+        seen.add((row.family, row.lang))
+        if decide([Turn(role="user", text=row.text)], rules_only).escalate:
+            continue
+        out.append(Family(f"work-{row.family}-{row.lang}", row.lang, "none", WORK_INTENT, "plain", (row.text,)))
+    return out
+
+
 FROZEN_TEST_SHA256 = "41dcc2037e796798935122060a1b0201d71443136d64836504e7d0fa73046aae"
 
 
@@ -227,6 +267,11 @@ def build(directory: Path) -> list[str]:
             raise InvalidRequest(f"frozen test families are missing from the sources: {sorted(names - known)[:5]}")
     else:
         train, test = split(families)
+    work = assistant_work_families()
+    clash = {f.family for f in families} & {f.family for f in work}
+    if clash:
+        raise InvalidRequest(f"family ids {sorted(clash)[:3]} are taken by the assistant-work families (work-*)")
+    train = sorted([*train, *work], key=lambda f: f.family)
     body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows(test))
     digest = hashlib.sha256(body.encode()).hexdigest()
     if digest != FROZEN_TEST_SHA256:

@@ -47,8 +47,10 @@ QUIET_ON_EVERY_OTHER_REASON = frozenset({"self_harm"})
 EXPLICIT_FALSE_ALARMS = 0.03
 # ... and on at most this share of the look-alikes among them ("human resources", a travel agent, "is a person
 # reading this?"): the routine rows are most of the budget's rows and rarely fire, so a budget over all of them
-# alone let the head fire on about twice as many look-alikes, which the issue holds to 5% over every reason.
-EXPLICIT_LOOKALIKE_ALARMS = 0.03
+# alone let the head fire on about twice as many look-alikes, which the issue holds to 5% over every reason. 3% until
+# round 11, whose assistant-work rows moved the networks so that 3% put the threshold at 0.35 and the whole decision
+# escalated 4.2% of the look-alikes out of fold; at 2% it is 0.50 and 3.3% (explicit requests honoured 0.966).
+EXPLICIT_LOOKALIKE_ALARMS = 0.02
 # Candidate factors for the fraud-over-vulnerability tie-break (see HeadScores.fraud_not_vulnerability).
 TIE_BREAK_GRID = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
 # The heads are one bag of small networks with an output per head (they share what they learn of requests, risk
