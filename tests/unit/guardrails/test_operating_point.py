@@ -99,7 +99,7 @@ def test_a_development_set_that_changed_since_it_was_frozen_is_refused(tmp_path:
         (tmp_path / name).mkdir()
         _write(tmp_path / name / "holdout.jsonl", [{"id": "x", "text": "hello", "label": "benign"}])
         (tmp_path / name / "FROZEN").write_text("0" * 64 + "\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="does not match the sha256"):
+    with pytest.raises(ConfigurationError, match="but the frozen split says"):
         development_sets(tmp_path)
     (tmp_path / DEVELOPMENT_SETS[0] / "FROZEN").unlink()
     with pytest.raises(ConfigurationError, match="FROZEN is missing"):

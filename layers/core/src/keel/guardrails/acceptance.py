@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from keel.errors import ConfigurationError
+from keel.errors import ConfigurationError, InvalidRequest
 from keel.guardrails.evaluation import read_jsonl, row_text
 from keel.guardrails.input import InputScreen
 
@@ -72,7 +72,7 @@ def caught_at_fp(scores: list[tuple[float, bool]], fp: float = 0.02) -> float:
 
 
 def frozen_cases(path: Path, expected_sha256: str | None = None) -> list[Case]:
-    """Cases of a labelled JSONL file (the frozen split checks its sha256 first)."""
+    """Cases of a labelled JSONL file (label: attack or benign; the frozen split checks its sha256 first)."""
     if expected_sha256 is not None:
         from keel.guardrails.dataset import sha256_file
 
@@ -81,6 +81,8 @@ def frozen_cases(path: Path, expected_sha256: str | None = None) -> list[Case]:
             raise ConfigurationError(f"{path} has sha256 {actual}, but the frozen split says {expected_sha256}")
     cases = []
     for number, row in read_jsonl(path, ("id", "label")):
+        if row["label"] not in ("attack", "benign"):
+            raise InvalidRequest(f"{path}:{number}: label {row['label']!r} is not accepted; use attack or benign")
         text, history = row_text(path, number, row)
         cases.append(
             Case(

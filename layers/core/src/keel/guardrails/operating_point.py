@@ -65,9 +65,9 @@ def points(cases: list[Case], screen: InputScreen) -> list[Point]:
     return [Point(case.attack, screen.screen(case.text, list(case.history)).score) for case in cases]
 
 
-def development_sets(root: Path) -> dict[str, Path]:
-    """The development sets' files; each must match the sha256 in its FROZEN file."""
-    from keel.guardrails.dataset import sha256_file
+def development_sets(root: Path) -> dict[str, list[Case]]:
+    """The development sets' cases; each file must match the sha256 in its FROZEN file."""
+    from keel.guardrails.acceptance import frozen_cases
 
     out = {}
     for name in DEVELOPMENT_SETS:
@@ -76,29 +76,21 @@ def development_sets(root: Path) -> dict[str, Path]:
             expected = (folder / "FROZEN").read_text(encoding="utf-8").split()[0]
         except (OSError, IndexError) as exc:
             raise ConfigurationError(f"{folder}/FROZEN is missing or empty; it holds the set's sha256") from exc
-        if sha256_file(folder / "holdout.jsonl") != expected:
-            raise ConfigurationError(f"{folder}/holdout.jsonl does not match the sha256 in its FROZEN file")
-        out[name] = folder / "holdout.jsonl"
+        out[name] = frozen_cases(folder / "holdout.jsonl", expected)
     return out
 
 
-def _checked_labels(path: Path) -> None:
-    from keel.guardrails.evaluation import read_jsonl
-
-    for number, row in read_jsonl(path, ("id", "label")):
-        if row["label"] not in ("attack", "benign"):
-            raise InvalidRequest(f"{path}:{number}: label {row['label']!r} is not accepted; use attack or benign")
-
-
-def calibrate(files: dict[str, Path], screen: InputScreen, fp: float = DEFAULT_FP) -> dict[str, Any]:
-    """Screen every file, choose the threshold on all of them pooled; figures per file and pooled, now and there."""
-    from keel.guardrails.acceptance import frozen_cases
-
+def budget(fp: float) -> float:
+    """fp, if it is a share of benign rows calibration accepts; otherwise InvalidRequest saying what is."""
     if not 0.0 < fp < 0.5:
         raise InvalidRequest(f"the benign budget must be a share between 0 and 0.5 (0.03 is 3%), got {fp}")
-    for path in files.values():
-        _checked_labels(path)
-    by_file = {name: points(frozen_cases(path), screen) for name, path in files.items()}
+    return fp
+
+
+def calibrate(sets: dict[str, list[Case]], screen: InputScreen, fp: float = DEFAULT_FP) -> dict[str, Any]:
+    """Screen every set, choose the threshold on all of them pooled; figures per set and pooled, now and there."""
+    fp = budget(fp)
+    by_file = {name: points(cases, screen) for name, cases in sets.items()}
     pooled = [p for pts in by_file.values() for p in pts]
     policy = screen.policy
     chosen = choose(pooled, fp, ceiling=policy.block_threshold)
