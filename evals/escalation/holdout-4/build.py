@@ -1,4 +1,6 @@
-"""Keel escalation holdout, round 4 (h4). Rebuild holdout.jsonl from src/*.txt families; --check verifies the sha256 in FROZEN.
+"""Keel escalation holdout, round 4 (h4). Rebuild holdout.jsonl from src/*.txt families.
+
+--check verifies the sha256 in FROZEN.
 
 Source format (one file per language, src/<lang>.txt):
   ## slug | reason | intent | subkind      starts a family (id h4-<lang>-<slug>)

@@ -77,6 +77,14 @@ def test_the_phrase_patterns_alone_miss_what_the_heads_find() -> None:
         "The deployment agent keeps crashing after the upgrade.",
         "Cheers, that sorted it out nicely!",
         "Slightly annoying that the page reloads, but okay. Where do I click next?",
+        # Round 12's kinds, in sentences of no training or evaluation set: "person" in legal vocabulary, what an
+        # adviser said, mild frustration about a fixable problem in the language's own words.
+        "Pour une personne morale, quel justificatif d'adresse faut-il fournir ?",
+        "Is a sole trader a natural person for the purposes of the account terms?",
+        "Mijn adviseur zei vorige week dat de rente vast staat tot 2030, klopt dat nog?",
+        "uffa, il PDF della bolletta non si scarica dal telefono",
+        "jo, la app se cierra cada vez que abro los recibos",
+        "kurczę, aplikacja znowu mnie wylogowała, gdzie włączyć zapamiętywanie?",
     ],
 )
 def test_lookalikes_stay_with_the_bot(text: str) -> None:

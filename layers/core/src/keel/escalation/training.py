@@ -49,7 +49,8 @@ EXPLICIT_FALSE_ALARMS = 0.03
 # reading this?"): the routine rows are most of the budget's rows and rarely fire, so a budget over all of them
 # alone let the head fire on about twice as many look-alikes, which the issue holds to 5% over every reason. 3% until
 # round 11, whose assistant-work rows moved the networks so that 3% put the threshold at 0.35 and the whole decision
-# escalated 4.2% of the look-alikes out of fold; at 2% it is 0.50 and 3.3% (explicit requests honoured 0.966).
+# escalated 4.2% of the look-alikes out of fold; at 2% it was 0.50 and 3.3% (explicit requests honoured 0.966).
+# Round 12's harder look-alike families (mild frustration, legal "person") put it at 0.40 under the same budget.
 EXPLICIT_LOOKALIKE_ALARMS = 0.02
 # Candidate factors for the fraud-over-vulnerability tie-break (see HeadScores.fraud_not_vulnerability).
 TIE_BREAK_GRID = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0)
