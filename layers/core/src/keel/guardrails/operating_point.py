@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     from keel.guardrails.acceptance import Case
     from keel.guardrails.input import InputScreen
 
-# The guardrail holdouts written by the first three independent authors. Since 2026-12-05 they are development
-# data (they chose and judged earlier rounds); holdouts 4 and 5 judge.
-DEVELOPMENT_SETS = ("holdout", "holdout-2", "holdout-3")
+# The development set calibration reads when given no files: guardrail holdout 4 (an independent author; it judged
+# rounds 8b and 9). Holdouts 1, 2, 3 and 5 were the development sets until round 10 made them training data, and a
+# threshold chosen on rows the head was fitted on would be optimistic; holdout 6 and later judge.
+DEVELOPMENT_SETS = ("holdout-4",)
 DEFAULT_FP = 0.03  # the budget for benign messages flagged
 
 
