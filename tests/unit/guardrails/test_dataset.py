@@ -172,3 +172,19 @@ def test_a_malformed_development_row_is_named(tmp_path: Path, line: str, message
 def test_a_missing_development_holdout_says_what_it_needs(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"needs holdout\.jsonl and FROZEN"):
         dataset.development_rows(tmp_path, ("absent",))
+
+
+def test_independent_authors_training_sets_are_read_in_folder_order(tmp_path: Path) -> None:
+    assert dataset.author_rows(tmp_path / "absent") == []
+    for name in ("b", "a"):
+        folder = tmp_path / name
+        folder.mkdir()
+        fields = {"id": f"{name}1", "family": "f", "label": "benign", "category": "creative", "lang": "fr", "text": "x"}
+        row = json.dumps(fields)
+        (folder / "rows.jsonl").write_text(row + "\n", encoding="utf-8")
+        (folder / "FROZEN").write_text(dataset.sha256_file(folder / "rows.jsonl"), encoding="utf-8")
+    rows = dataset.author_rows(tmp_path)
+    assert [(r.id, r.family, r.source, r.lang) for r in rows] == [
+        ("authors/a:a1", "authors/a:f", dataset.AUTHOR_SOURCE, "fr"),
+        ("authors/b:b1", "authors/b:f", dataset.AUTHOR_SOURCE, "fr"),
+    ]

