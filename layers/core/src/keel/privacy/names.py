@@ -120,8 +120,12 @@ class Lexicon:
         return (w.endswith("es") and w[:-2] in self.common) or (w.endswith("s") and w[:-1] in self.common)
 
 
+# Letters of the Latin blocks (below U+0250) and the apostrophe and hyphen names carry.
+_LATIN_NAME_CHARS = frozenset(chr(c) for c in range(0x250) if chr(c).isalpha() or chr(c) in "'-")
+
+
 def _latin(name: str) -> bool:
-    return bool(name) and all(ch.isalpha() or ch in "'’-" for ch in name) and all(ord(ch) < 0x250 for ch in name)
+    return bool(name) and set(name) <= _LATIN_NAME_CHARS
 
 
 @once
@@ -142,12 +146,15 @@ def faker_names() -> tuple[frozenset[str], frozenset[str]]:
             if not isinstance(values, (tuple, list, dict)):
                 continue
             target = first if attr.startswith("first_names") else last
+            # Multi-word entries ("van der Berg") contribute their parts; the locales share most names, so the
+            # parts are gathered first and filtered once (a cold start's first masked message pays for this).
             for value in values:
-                # Multi-word entries ("van der Berg") contribute their capitalised parts.
-                for part in str(value).split():
-                    if len(part) >= 2 and part[0].isupper() and _latin(part):
-                        target.add(fold(part))
-    return frozenset(first), frozenset(last)
+                target.update(str(value).split())
+
+    def names(parts: set[str]) -> frozenset[str]:
+        return frozenset(fold(p) for p in parts if len(p) >= 2 and p[0].isupper() and _latin(p))
+
+    return names(first), names(last)
 
 
 def _words(span: str) -> list[str]:
