@@ -9,7 +9,7 @@ cached, earlier turns were encoded when they arrived); screen+mask_full p50 29.5
 lazily on the first turn (about 1.0 s), not at the chat handler's cold import (192 ms). Under load (7.9) the same
 run gives screen p50 44 / p95 279 ms, nearly all of it the encoder waiting for a core.
 
-Against the code before issue 17 (579208b^, checked out beside this tree), 2026-12-06 01:50 UTC, load average 0.9 on
+Against the code before issue 17 (579208b^, checked out beside this tree), 2026-12-06 01:43 UTC, load average 0.9 on
 2 cores, five interleaved fresh interpreters each (medians): the first screen+mask of a cold start 1856 -> 2713 ms
 (x1.46; it was x1.58, 2452 -> 3887 ms, before faker's name lists were filtered once per distinct part: 350 -> about
 150 ms), the chat handler's cold import 207 -> 252 ms (x1.22), importing keel.guardrails and keel.privacy 93 -> 139
