@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from keel.guardrails import dataset
 from keel.guardrails.head_training import (
@@ -69,3 +72,23 @@ def test_a_bag_is_deterministic_and_its_arrays_are_written_byte_for_byte_the_sam
     assert one == two
     with np.load(tmp_path / "a.npz", allow_pickle=False) as data:  # type: ignore[operator]
         assert set(data.files) == set(first.arrays())
+
+
+def test_an_unreadable_embedding_cache_is_set_aside_and_writes_are_atomic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keel.guardrails import head_training
+
+    class Inner:
+        model_id, dimension = "fake", 2
+
+    monkeypatch.setattr("keel.models.encoder.shared_encoder", Inner)
+    cache = tmp_path / "guard-embeddings.npz"
+    cache.write_bytes(b"half a zip file")  # a run stopped mid-write, before writes were atomic
+    encoder = head_training.CachingEncoder(cache)
+    assert encoder.vectors == {} and not cache.exists()
+    encoder.vectors["k"] = np.ones(2, dtype=np.float32)
+    encoder._dirty = True
+    encoder.save()
+    assert head_training.CachingEncoder(cache).vectors["k"].tolist() == [1.0, 1.0]
+    assert not list(tmp_path.glob("*.partial"))

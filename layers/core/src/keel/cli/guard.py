@@ -57,8 +57,8 @@ def register(subparsers: Any) -> None:
             "Screens labelled JSONL files (rows {id, text or turns, label: attack|benign}) and prints the lowest "
             "flag threshold at which at most --fp of the benign rows are flagged, pooled over the files, with what "
             "it catches beside the current threshold, and the tenant.yaml setting (bots[].guardrails."
-            "flag_threshold). Without files: the development set in evals/guardrails (holdout-4; 320 rows, so "
-            "a rough guide: calibrate on your own traffic). Nothing is written."
+            "flag_threshold). Without files: the development sets in evals/guardrails (holdouts 4, 6, 7 and 8; "
+            "1,280 rows by four authors; your own traffic is the better guide). Nothing is written."
         ),
     )
     calibrate.add_argument("files", type=Path, nargs="*", help="labelled JSONL files (your own traffic, labelled)")

@@ -17,6 +17,7 @@ import hashlib
 import json
 import sys
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,24 +97,32 @@ class CachingEncoder:
     """The shared encoder behind an on-disk cache keyed by sha256 of the text (training only)."""
 
     def __init__(self, path: Path = CACHE) -> None:
-        import numpy as np
-
         from keel.models.encoder import shared_encoder
 
         self.inner = shared_encoder()
         self.model_id = self.inner.model_id
         self.dimension = self.inner.dimension
         self.path = path
-        self.vectors: dict[str, Any] = {}
-        if path.is_file():
-            with np.load(path) as data:
-                self.vectors = {k: data[k] for k in data.files}
         self.window_path = path.with_name(path.stem + "-windows.npz")
-        self.windows: dict[str, Any] = {}
-        if self.window_path.is_file():
-            with np.load(self.window_path) as data:
-                self.windows = {k: data[k] for k in data.files}
+        self.vectors: dict[str, Any] = self._read(path)
+        self.windows: dict[str, Any] = self._read(self.window_path)
         self._dirty = False
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        """A cache file's vectors; an unreadable one (a run stopped mid-write before writes were atomic) is only a
+        cache, so it is set aside and rebuilt, with a note."""
+        import numpy as np
+
+        if not path.is_file():
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            print(f"  embedding cache {path.name} is unreadable ({exc}); rebuilding it", flush=True)
+            path.unlink()
+            return {}
 
     @staticmethod
     def key(text: str) -> str:
@@ -167,8 +176,12 @@ class CachingEncoder:
 
         if self._dirty:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(self.path, **self.vectors)
-            np.savez(self.window_path, **self.windows)
+            for path, vectors in ((self.path, self.vectors), (self.window_path, self.windows)):
+                # Written beside and renamed over, so a run stopped mid-write leaves the previous cache whole.
+                partial = path.with_name(path.name + ".partial")
+                with partial.open("wb") as handle:
+                    np.savez(handle, **vectors)
+                partial.replace(path)
             self._dirty = False
 
 

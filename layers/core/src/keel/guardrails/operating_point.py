@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from keel.guardrails.acceptance import Case
     from keel.guardrails.input import InputScreen
 
-# The development set calibration reads when given no files: guardrail holdout 4 (an independent author; it judged
-# rounds 8b and 9). Holdouts 1, 2, 3 and 5 were the development sets until round 10 made them training data, and a
-# threshold chosen on rows the head was fitted on would be optimistic; holdout 6 and later judge.
-DEVELOPMENT_SETS = ("holdout-4",)
+# The development sets calibration reads when given no files: guardrail holdouts 4, 6, 7 and 8 (four independent
+# authors, 1,280 rows, never trained on; each judged one or two rounds first). Holdouts 1, 2, 3 and 5 are training
+# data since round 10: a threshold chosen on rows the head was fitted on would be optimistic. Holdout 9 and later
+# judge (round 12 measured the threshold these sets choose on holdout 9; evals/guardrails/DATASHEET.md).
+DEVELOPMENT_SETS = ("holdout-4", "holdout-6", "holdout-7", "holdout-8")
 DEFAULT_FP = 0.03  # the budget for benign messages flagged
 
 
