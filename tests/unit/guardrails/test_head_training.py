@@ -92,3 +92,18 @@ def test_an_unreadable_embedding_cache_is_set_aside_and_writes_are_atomic(
     encoder.save()
     assert head_training.CachingEncoder(cache).vectors["k"].tolist() == [1.0, 1.0]
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_text_whose_sentence_vector_was_lost_is_pooled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keel.guardrails import head_training
+
+    class Inner:
+        model_id, dimension = "fake", 2
+
+        def encode_with_windows(self, texts: list[str]) -> np.ndarray:
+            return np.asarray([[1.0, 2.0, 3.0, 4.0]] * len(texts), dtype=np.float32)
+
+    monkeypatch.setattr("keel.models.encoder.shared_encoder", Inner)
+    encoder = head_training.CachingEncoder(tmp_path / "guard-embeddings.npz")
+    encoder.windows[encoder.key("hello")] = np.asarray([3.0, 4.0], dtype=np.float32)  # its vector file was lost
+    assert encoder.encode_with_windows(["hello"]).tolist() == [[1.0, 2.0, 3.0, 4.0]]

@@ -157,7 +157,10 @@ class CachingEncoder:
         """[sentence vector | windows' maximum] per text, both from the cache where possible."""
         import numpy as np
 
-        missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.windows))
+        # Both halves must be cached (a cache file lost on its own leaves the other half behind).
+        missing = list(
+            dict.fromkeys(t for t in texts if self.key(t) not in self.windows or self.key(t) not in self.vectors)
+        )
         started = time.perf_counter()
         for i, text in enumerate(missing):
             pooled = self.inner.encode_with_windows([text])[0]
