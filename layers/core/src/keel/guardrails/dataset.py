@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from keel.errors import ConfigurationError
+from keel.errors import ConfigurationError, InvalidRequest
+from keel.guardrails.evaluation import row_text
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
 DATA_DIR = REPO_ROOT / "evals" / "guardrails"
@@ -323,16 +324,17 @@ def _labelled_file(folder: Path, file_name: str, name: str, source: str) -> list
         try:
             data = json.loads(line)
             label, category, lang = str(data["label"]), str(data["category"]), str(data.get("lang") or "en")
-            family, text, turns = f"{name}:{data['family']}", data.get("text"), data.get("turns") or []
+            family = f"{name}:{data['family']}"
+            text, earlier = row_text(path, number, data)  # the reader every report uses
+        except InvalidRequest as exc:
+            raise ConfigurationError(str(exc)) from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"{path}:{number}: not a labelled row ({exc})") from exc
         if label not in ("attack", "benign"):
             raise ConfigurationError(f"{path}:{number}: label {label!r}; use attack or benign")
-        # Rows hold `text` (with `turns` before it) or `turns` alone (the last one is the message).
-        convo = tuple(str(t) for t in [*turns, *([text] if isinstance(text, str) and turns else [])])
-        body = "" if convo else str(text or "")
-        if not convo and not body:
+        if not (earlier or text):
             raise ConfigurationError(f"{path}:{number}: a row needs `text` or `turns`")
+        convo, body = ((*earlier, text), "") if earlier else ((), text)
         row_id = f"{name}:{data.get('id', number)}"
         rows.append(Row(row_id, family, source, lang, label, category, text=body, turns=convo))
     return rows

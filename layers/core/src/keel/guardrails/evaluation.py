@@ -31,13 +31,15 @@ def read_jsonl(path: Path, required: tuple[str, ...] = ("id",)) -> Iterator[tupl
 
 
 def row_text(path: Path, number: int, row: dict[str, Any]) -> tuple[str, list[str]]:
-    """(text, earlier turns) of a row holding `text` or `turns: [str, ...]`."""
-    if isinstance(row.get("text"), str):
-        return row["text"], []
+    """(text, earlier turns) of a row holding `text` (its earlier user turns, if any, in `turns`) or `turns` alone
+    (the last one is the message)."""
     turns = row.get("turns")
-    if isinstance(turns, list) and turns and all(isinstance(t, str) for t in turns):
-        return turns[-1], turns[:-1]
-    raise InvalidRequest(f"{path}:{number}: a row needs `text` (a string) or `turns` (a list of strings)")
+    listed: list[str] = turns if isinstance(turns, list) and all(isinstance(t, str) for t in turns) else []
+    if isinstance(row.get("text"), str):
+        return row["text"], list(listed)
+    if listed:
+        return listed[-1], listed[:-1]
+    raise InvalidRequest(f"{path}:{number}: a row needs `text` or `turns` (`text` a string, `turns` a list of strings)")
 
 
 @dataclass
