@@ -13,6 +13,7 @@ from keel.guardrails.head_training import (
     Example,
     _flag_point,
     fit_bag,
+    place_flag_point,
     predict,
     validation_rows,
     write_arrays,
@@ -107,3 +108,39 @@ def test_a_text_whose_sentence_vector_was_lost_is_pooled_again(tmp_path: Path, m
     encoder = head_training.CachingEncoder(tmp_path / "guard-embeddings.npz")
     encoder.windows[encoder.key("hello")] = np.asarray([3.0, 4.0], dtype=np.float32)  # its vector file was lost
     assert encoder.encode_with_windows(["hello"]).tolist() == [[1.0, 2.0, 3.0, 4.0]]
+
+
+def test_the_flag_point_is_placed_from_the_validation_point_and_placing_twice_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from keel.guardrails import operating_point
+    from keel.guardrails.learned import DEFAULT_HEAD, LearnedHead, calibrate
+
+    seen: list[float] = []
+
+    def fake_calibrate(sets: object, screen: object, fp: float) -> dict[str, object]:
+        seen.append(screen.head.flag_raw)  # type: ignore[attr-defined]
+        return {
+            "fp_budget": fp,
+            "flag_threshold": [0.5, 0.45],
+            "pooled": {"attacks_caught": [0.8, 0.9], "benign_flagged": [0.01, 0.02]},
+            "by_file": {},
+        }
+
+    monkeypatch.setattr(operating_point, "development_sets", lambda root: {})
+    monkeypatch.setattr(operating_point, "calibrate", fake_calibrate)
+    head = LearnedHead.load()
+    artefact = {**json.loads(DEFAULT_HEAD.read_text(encoding="utf-8"))}
+    artefact["operating_points"] = {k: v for k, v in artefact["operating_points"].items() if k != "validation_flag"}
+    validation = artefact["operating_points"]["flag"] = 0.99
+    block = artefact["operating_points"]["block"]
+    once = place_flag_point(artefact, head.bag.arrays(), 0.02)
+    twice = place_flag_point(once, head.bag.arrays(), 0.02)
+    assert seen == [validation, validation]  # always measured at the validation point
+    assert once == twice
+    points = once["operating_points"]
+    assert points["validation_flag"] == validation
+    assert calibrate(points["flag"], validation, block) == pytest.approx(0.45, abs=1e-5)
+    assert once["training"]["development_point"]["fp_budget"] == 0.02

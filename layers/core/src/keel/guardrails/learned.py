@@ -140,3 +140,13 @@ def calibrate(raw: float, flag_raw: float, block_raw: float) -> float:
     if raw < block_raw:
         return 0.5 + 0.3 * (raw - flag_raw) / max(block_raw - flag_raw, 1e-9)
     return 0.8 + 0.2 * (raw - block_raw) / max(1.0 - block_raw, 1e-9)
+
+
+def raw_at(score: float, flag_raw: float, block_raw: float) -> float:
+    """The raw probability `calibrate` maps onto score (its inverse on 0..1)."""
+    score = max(0.0, min(1.0, score))
+    if score < FLAG_POINT_SCORE:
+        return flag_raw * score / FLAG_POINT_SCORE
+    if score < 0.8:
+        return flag_raw + (block_raw - flag_raw) * (score - 0.5) / 0.3
+    return block_raw + (1.0 - block_raw) * (score - 0.8) / 0.2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -383,14 +384,41 @@ _QUOTED = re.compile(
 )
 
 
-def signature_floor(text: str) -> RuleHit | None:
-    """The strongest multilingual signature in text outside quotation marks, or None. Quotations are looked for
-    only once a signature matches: almost every message has none, and this runs on every view of every message."""
+# A negation right before the match: advice ("do not ignore the update prompt", "n'ignorez pas les consignes",
+# "nie ignoruj instrukcji"), not an attack.
+_NEGATED = re.compile(r"(?:\b(?:not|never|nicht|nie|niet|nooit|non|no|não|nao|jamais|ne)|n't|n')\s*$", re.IGNORECASE)
+
+
+def _unquoted(rules: tuple[Rule, ...], text: str) -> RuleHit | None:
+    """The first of rules (strongest first) with a match outside quotation marks and not negated, or None. Quotations
+    are looked for only once a rule matches: almost every message has none, and this runs on every view of every
+    message."""
     quoted: list[tuple[int, int]] | None = None
-    for rule in MULTILINGUAL_SIGNATURES:
+    for rule in rules:
         for found in rule.pattern.finditer(text):
             if quoted is None:
                 quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
-            if not any(start <= found.start() and found.end() <= end for start, end in quoted):
-                return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
+            if any(start <= found.start() and found.end() <= end for start, end in quoted):
+                continue
+            if _NEGATED.search(text, max(0, found.start() - 24), found.start()):
+                continue
+            return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
     return None
+
+
+def signature_floor(text: str) -> RuleHit | None:
+    """The strongest multilingual signature in text outside quotation marks, or None."""
+    return _unquoted(MULTILINGUAL_SIGNATURES, text)
+
+
+def unquoted_hit(text: str, floor: float) -> RuleHit | None:
+    """The strongest rule of at least `floor` weight that matches text outside quotation marks, or None: a rule
+    floors a message only where the message uses the pattern, not where it quotes it (a lesson, a translation
+    request, a report of what someone typed)."""
+    return _unquoted(_rules_from(floor), text)
+
+
+@functools.cache
+def _rules_from(floor: float) -> tuple[Rule, ...]:
+    """The rules of at least `floor` weight, strongest first (one head has one floor: cached)."""
+    return tuple(r for r in sorted(RULES, key=lambda r: -r.weight) if r.weight >= floor)
