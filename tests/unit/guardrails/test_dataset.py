@@ -132,7 +132,10 @@ def test_development_holdouts_train_under_their_folder_and_never_the_judges() ->
     rows = dataset.development_rows()
     folders = {r.id.split(":")[0] for r in rows}
     assert folders == set(dataset.DEVELOPMENT_HOLDOUTS)
-    assert not folders & {"holdout-4", "holdout-6"}  # the sets that still judge
+    from keel.guardrails.operating_point import DEVELOPMENT_SETS
+
+    # never the sets that place the flag point, nor the judges (holdouts 9 and 10; 15 and later)
+    assert not folders & (set(DEVELOPMENT_SETS) | {"holdout-9", "holdout-10", "holdout-15"})
     assert all(r.source == dataset.DEVELOPMENT_SOURCE and r.family.startswith(r.id.split(":")[0] + ":") for r in rows)
     assert {r.label for r in rows} == {"attack", "benign"}
     # A row with text and earlier turns becomes one conversation whose last turn is the text.

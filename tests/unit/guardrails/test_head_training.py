@@ -95,19 +95,31 @@ def test_an_unreadable_embedding_cache_is_set_aside_and_writes_are_atomic(
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_a_text_whose_sentence_vector_was_lost_is_pooled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cache_takes_sentence_vectors_from_the_sentence_path_whatever_order_it_is_filled_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from keel.guardrails import head_training
 
     class Inner:
+        # The pooling's sentence half differs from the sentence path's (as the real encoder's does, in the seventh
+        # decimal): the cache must keep the sentence path's, which is what the screen uses at run time.
         model_id, dimension = "fake", 2
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            return np.asarray([[9.0, 9.0]] * len(texts), dtype=np.float32)
 
         def encode_with_windows(self, texts: list[str]) -> np.ndarray:
             return np.asarray([[1.0, 2.0, 3.0, 4.0]] * len(texts), dtype=np.float32)
 
     monkeypatch.setattr("keel.models.encoder.shared_encoder", Inner)
-    encoder = head_training.CachingEncoder(tmp_path / "guard-embeddings.npz")
-    encoder.windows[encoder.key("hello")] = np.asarray([3.0, 4.0], dtype=np.float32)  # its vector file was lost
-    assert encoder.encode_with_windows(["hello"]).tolist() == [[1.0, 2.0, 3.0, 4.0]]
+    windows_first = head_training.CachingEncoder(tmp_path / "a.npz")
+    assert windows_first.encode_with_windows(["hello"]).tolist() == [[9.0, 9.0, 3.0, 4.0]]
+    sentences_first = head_training.CachingEncoder(tmp_path / "b.npz")
+    sentences_first.encode(["hello"])
+    assert sentences_first.encode_with_windows(["hello"]).tolist() == [[9.0, 9.0, 3.0, 4.0]]
+    lost = head_training.CachingEncoder(tmp_path / "c.npz")
+    lost.windows[lost.key("hello")] = np.asarray([3.0, 4.0], dtype=np.float32)  # its vector file was lost
+    assert lost.encode_with_windows(["hello"]).tolist() == [[9.0, 9.0, 3.0, 4.0]]
 
 
 def test_the_flag_point_is_placed_from_the_validation_point_and_placing_twice_changes_nothing(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from keel.errors import ConfigurationError
+from keel.guardrails.head_training import DEVELOPMENT_FP
 from keel.guardrails.learned import (
     DEFAULT_HEAD,
     EXTRA_FEATURES,
@@ -20,6 +21,7 @@ from keel.guardrails.learned import (
     calibrate,
     raw_at,
 )
+from keel.guardrails.operating_point import DEVELOPMENT_SETS
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +84,9 @@ def test_the_shipped_flag_point_is_the_one_placed_on_the_development_sets(artefa
     # mapped back onto the raw scale; the validation split's own point is kept beside it.
     points = artefact["operating_points"]  # type: ignore[index]
     placed = artefact["training"]["development_point"]  # type: ignore[index]
-    assert placed["fp_budget"] == 0.02
-    assert placed["pooled"]["benign_flagged"][1] <= 0.02
+    assert placed["fp_budget"] == DEVELOPMENT_FP
+    assert placed["pooled"]["benign_flagged"][1] <= DEVELOPMENT_FP
+    assert sorted(placed["by_file"]) == sorted(DEVELOPMENT_SETS)
     threshold = placed["flag_threshold"][1]
     assert points["flag"] == round(raw_at(threshold, points["validation_flag"], points["block"]), 6)
     assert 0.0 < points["flag"] <= points["validation_flag"] <= points["block"] < 1.0

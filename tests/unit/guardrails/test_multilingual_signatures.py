@@ -134,4 +134,4 @@ def test_a_quoted_english_attack_is_judged_by_the_head_alone(screen: InputScreen
     evidence = screen.evidence(text)
     assert any("dismiss_instructions" in reason for reason in evidence.reasons)  # the rule still reports its hit
     head_score = float(evidence.reasons[0].split("policy score ")[1].rstrip(")"))
-    assert evidence.score == pytest.approx(head_score)  # but sets no floor
+    assert evidence.score == pytest.approx(head_score, abs=0.006)  # but sets no floor (reasons print 2 decimals)

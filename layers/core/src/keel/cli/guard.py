@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
             "Screens labelled JSONL files (rows {id, text or turns, label: attack|benign}) and prints the lowest "
             "flag threshold at which at most --fp of the benign rows are flagged, pooled over the files, with what "
             "it catches beside the current threshold, and the tenant.yaml setting (bots[].guardrails."
-            "flag_threshold). Without files: the development sets in evals/guardrails (holdouts 4, 6, 7 and 8; "
+            "flag_threshold). Without files: the development sets in evals/guardrails (holdouts 11 to 14; "
             "1,280 rows by four authors; your own traffic is the better guide). Nothing is written."
         ),
     )

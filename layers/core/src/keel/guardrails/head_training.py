@@ -40,7 +40,11 @@ from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
 from keel.models.networks import Bag, write_arrays
 
-CACHE = REPO_ROOT / ".cache" / "guard-embeddings.npz"
+# v2: every sentence vector in the cache comes from the encoder's sentence path (the one the screen uses at run time).
+# Version 1 also kept the sentence half of a window pooling, which differs in the seventh decimal; which of the two a
+# text got depended on the order its cache was filled in, so two caches built in different orders trained different
+# heads from the same data (round 18, evals/guardrails/DATASHEET.md).
+CACHE = REPO_ROOT / ".cache" / "guard-embeddings-v2.npz"
 SLABS_LIMIT = 5000
 SEED = 17
 # Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
@@ -53,9 +57,10 @@ BLOCK_FP = 0.002
 # independent authors, never trained on) at this share of their benign rows flagged, pooled and measured with the
 # whole screen (rule floors, earlier turns). The validation split's point stays in the artefact as
 # `validation_flag`; its benign rows are Keel's own minimal-pair look-alikes, which bound the point far above where a
-# new author's benign text is flagged. 2%, not the issue's 3%: round 12 placed the point at 3% on these sets and a
-# new author's benign rows were flagged at 5.6% (evals/guardrails/DATASHEET.md, fourteenth round).
-DEVELOPMENT_FP = 0.02
+# new author's benign text is flagged. 1.5%, half the issue's 3%: one author's benign rate at a point placed on the
+# others' pooled rows ranged from about half to about twice the pooled rate (a threshold at 3% flagged holdout 9 at
+# 5.6%, one at 2% holdout 12 at 5.0%; evals/guardrails/DATASHEET.md, rounds 12 to 18).
+DEVELOPMENT_FP = 0.015
 OWN_WEIGHT = 3.0  # weight of Keel's own rows in `_examples` (the validation grid rescales it)
 OWN_WEIGHTS = (6.0, 10.0)
 # The head is a bag of small networks (their mean): one network varies by several points with its seed, the bag
@@ -137,7 +142,12 @@ class CachingEncoder:
         return hashlib.sha256(text[:2000].encode("utf-8")).hexdigest()[:32]
 
     def prefetch(self, texts: Sequence[str], batch: int = 64) -> None:
-        """Encode every text not cached yet, in batches."""
+        """Encode every text not cached yet, in batches, and write the cache."""
+        self._fill(texts, batch)
+        self.save()
+
+    def _fill(self, texts: Sequence[str], batch: int = 64) -> None:
+        """Encode every text not cached yet, in batches (the cache is written by `save`)."""
         missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.vectors))
         started = time.perf_counter()
         for i in range(0, len(missing), batch):
@@ -145,17 +155,14 @@ class CachingEncoder:
             for text, vector in zip(chunk, self.inner.encode(chunk), strict=True):
                 self.vectors[self.key(text)] = vector
             self._dirty = True
-            if i // batch % 20 == 0:
+            if len(missing) > batch and i // batch % 20 == 0:
                 print(f"  encoded {i + len(chunk)}/{len(missing)} ({time.perf_counter() - started:.0f} s)", flush=True)
-        self.save()
 
     def encode(self, texts: Sequence[str]) -> Any:
         """Vectors for texts, from the cache where possible."""
         import numpy as np
 
-        missing = [t for t in texts if self.key(t) not in self.vectors]
-        if missing:
-            self.prefetch(missing)
+        self._fill(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self.vectors[self.key(t)] for t in texts])
@@ -164,15 +171,14 @@ class CachingEncoder:
         """[sentence vector | windows' maximum] per text, both from the cache where possible."""
         import numpy as np
 
-        # Both halves must be cached (a cache file lost on its own leaves the other half behind).
-        missing = list(
-            dict.fromkeys(t for t in texts if self.key(t) not in self.windows or self.key(t) not in self.vectors)
-        )
+        # Both halves must be cached (a cache file lost on its own leaves the other half behind). The sentence half
+        # always comes from the sentence path (`encode`), never from the pooling below, so a cache gives the same
+        # vectors whatever order it was filled in.
+        self._fill(texts)
+        missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.windows))
         started = time.perf_counter()
         for i, text in enumerate(missing):
-            pooled = self.inner.encode_with_windows([text])[0]
-            self.windows[self.key(text)] = pooled[self.dimension :]
-            self.vectors.setdefault(self.key(text), pooled[: self.dimension])
+            self.windows[self.key(text)] = self.inner.encode_with_windows([text])[0, self.dimension :]
             self._dirty = True
             if i % 2000 == 1999:
                 print(f"  pooled windows {i + 1}/{len(missing)} ({time.perf_counter() - started:.0f} s)", flush=True)

@@ -22,11 +22,12 @@ if TYPE_CHECKING:
     from keel.guardrails.acceptance import Case
     from keel.guardrails.input import InputScreen
 
-# The development sets calibration reads when given no files: guardrail holdouts 4, 6, 7 and 8 (four independent
-# authors, 1,280 rows, never trained on; each judged one or two rounds first). Holdouts 1, 2, 3 and 5 are training
-# data since round 10: a threshold chosen on rows the head was fitted on would be optimistic. Holdout 9 and later
-# judge (round 12 measured the threshold these sets choose on holdout 9; evals/guardrails/DATASHEET.md).
-DEVELOPMENT_SETS = ("holdout-4", "holdout-6", "holdout-7", "holdout-8")
+# The development sets calibration reads when given no files, and on which training places the head's flag point:
+# guardrail holdouts 11 to 14 (four independent authors, 1,280 rows, never trained on; each judged one round first).
+# Holdouts 1 to 8 are training data (1, 2, 3 and 5 since round 10; 4, 6, 7 and 8 since round 18): a threshold chosen
+# on rows the head was fitted on would be optimistic. Holdouts 9 and 10 judged rounds 12 and 13 and are used for
+# nothing else; holdout 15 and later judge (evals/guardrails/DATASHEET.md).
+DEVELOPMENT_SETS = ("holdout-11", "holdout-12", "holdout-13", "holdout-14")
 DEFAULT_FP = 0.03  # the budget for benign messages flagged
 
 
