@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
-from keel.guardrails.exfiltration import data_slot
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match, signature_floor, unquoted_hit
@@ -235,11 +234,7 @@ class InputScreen:
         if signature is not None and signature.weight >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)
             categories.append(signature.category)
-        # A URL with a slot left for the conversation, the set-up, a secret or a person's data is flagged at least.
-        slot = next((h for h in map(data_slot, norm.views) if h is not None), None)
-        if slot is not None:
-            score = max(score, FLAG_POINT_SCORE)
-        if signals[best].markdown_url_query or slot is not None:
+        if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
             categories.append(self.head.category(embeddings[best]))
@@ -248,8 +243,6 @@ class InputScreen:
         reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
         if signature is not None:
             reasons.append(f"rule {signature.name}: {signature.excerpt!r}")
-        if slot is not None:
-            reasons.append(f"rule {slot.name}: {slot.excerpt!r}")
         if norm.obfuscation:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)

@@ -389,11 +389,6 @@ _QUOTED = re.compile(
 _NEGATED = re.compile(r"(?:\b(?:not|never|nicht|nie|niet|nooit|non|no|não|nao|jamais|ne)|n't|n')\s*$", re.IGNORECASE)
 
 
-def quoted_spans(text: str) -> list[tuple[int, int]]:
-    """Where text quotes something: (start, end) of each span in quotation marks."""
-    return [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
-
-
 def _unquoted(rules: tuple[Rule, ...], text: str) -> RuleHit | None:
     """The first of rules (strongest first) with a match outside quotation marks and not negated, or None. Quotations
     are looked for only once a rule matches: almost every message has none, and this runs on every view of every
@@ -402,7 +397,7 @@ def _unquoted(rules: tuple[Rule, ...], text: str) -> RuleHit | None:
     for rule in rules:
         for found in rule.pattern.finditer(text):
             if quoted is None:
-                quoted = quoted_spans(text)
+                quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
             if any(start <= found.start() and found.end() <= end for start, end in quoted):
                 continue
             if _NEGATED.search(text, max(0, found.start() - 24), found.start()):
