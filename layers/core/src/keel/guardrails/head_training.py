@@ -41,13 +41,11 @@ from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
 from keel.models.networks import Bag, write_arrays
 
-# v3: every vector in the cache is computed from its text alone, by an encoder with no in-memory cache. Version 2
-# encoded in batches of 64, and the packaged encoder pads a batch to its longest text, so a text's vector depended (in
-# the seventh decimal) on the texts it was batched with; and the shared encoder's in-memory cache could hand the
-# sentence path the sentence half of a window pooling. Either way a cache filled in a different order trained a
-# different head from the same data (rounds 18 and 26, evals/guardrails/DATASHEET.md). One text at a time is also
-# faster here.
-CACHE = REPO_ROOT / ".cache" / "guard-embeddings-v3.npz"
+# v2: every sentence vector in the cache comes from the encoder's sentence path (the one the screen uses at run time).
+# Version 1 also kept the sentence half of a window pooling, which differs in the seventh decimal; which of the two a
+# text got depended on the order its cache was filled in, so two caches built in different orders trained different
+# heads from the same data (round 18, evals/guardrails/DATASHEET.md).
+CACHE = REPO_ROOT / ".cache" / "guard-embeddings-v2.npz"
 SLABS_LIMIT = 5000
 SEED = 17
 # Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
@@ -112,10 +110,9 @@ class CachingEncoder:
     """The shared encoder behind an on-disk cache keyed by sha256 of the text (training only)."""
 
     def __init__(self, path: Path = CACHE) -> None:
-        from keel.models.encoder import MultilingualEncoder
+        from keel.models.encoder import shared_encoder
 
-        # Its own encoder without the in-memory cache: what a text is encoded with must not depend on what came before.
-        self.inner = MultilingualEncoder(cache_size=0)
+        self.inner = shared_encoder()
         self.model_id = self.inner.model_id
         self.dimension = self.inner.dimension
         self.path = path
@@ -145,20 +142,22 @@ class CachingEncoder:
         """Cache key of a text (the encoder sees at most its first 2000 characters)."""
         return hashlib.sha256(text[:2000].encode("utf-8")).hexdigest()[:32]
 
-    def prefetch(self, texts: Sequence[str]) -> None:
-        """Encode every text not cached yet and write the cache."""
-        self._fill(texts)
+    def prefetch(self, texts: Sequence[str], batch: int = 64) -> None:
+        """Encode every text not cached yet, in batches, and write the cache."""
+        self._fill(texts, batch)
         self.save()
 
-    def _fill(self, texts: Sequence[str]) -> None:
-        """Encode every text not cached yet, each alone (the cache is written by `save`)."""
+    def _fill(self, texts: Sequence[str], batch: int = 64) -> None:
+        """Encode every text not cached yet, in batches (the cache is written by `save`)."""
         missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.vectors))
         started = time.perf_counter()
-        for i, text in enumerate(missing):
-            self.vectors[self.key(text)] = self.inner.encode([text])[0]
+        for i in range(0, len(missing), batch):
+            chunk = missing[i : i + batch]
+            for text, vector in zip(chunk, self.inner.encode(chunk), strict=True):
+                self.vectors[self.key(text)] = vector
             self._dirty = True
-            if i % 2000 == 1999:
-                print(f"  encoded {i + 1}/{len(missing)} ({time.perf_counter() - started:.0f} s)", flush=True)
+            if len(missing) > batch and i // batch % 20 == 0:
+                print(f"  encoded {i + len(chunk)}/{len(missing)} ({time.perf_counter() - started:.0f} s)", flush=True)
 
     def encode(self, texts: Sequence[str]) -> Any:
         """Vectors for texts, from the cache where possible."""
