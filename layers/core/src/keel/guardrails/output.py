@@ -161,11 +161,11 @@ class OutputCheck:
             foreign = {m.group(0) for m in PLACEHOLDER.finditer(answer)} - own
             if foreign:
                 problems.append(f"pii_placeholder_not_entitled:{len(foreign)}")
-        user_values = {user_text[e.start : e.end] for e in resolve(find_structured(user_text))}
+        user_values = {user_text[e.start : e.end] for e in resolve(find_structured(user_text), user_text)}
         sources = " ".join(p.text for p in passages)
         raw = [
             e
-            for e in resolve(find_structured(answer))
+            for e in resolve(find_structured(answer), answer)
             if answer[e.start : e.end] not in user_values and answer[e.start : e.end] not in sources
         ]
         if raw:

@@ -64,7 +64,7 @@ class PiiMasker:
 
     def detect(self, text: str) -> list[Entity]:
         """Non-overlapping entities in text, by offsets."""
-        return resolve(find_structured(text) + self._names(text))
+        return resolve(find_structured(text) + self._names(text), text)
 
     def mask(self, text: str, vault: Vault, origin: str = "user") -> Masked:
         """Replace every detected span with its placeholder (offsets only, never a regex of the value)."""

@@ -52,6 +52,9 @@ _OFFICE_BEFORE = re.compile(
     r"\b(?i:office|site|campus|hub|büro|standort|bureau|agence|oficina|sede|ufficio|filiale|kantoor|vestiging|"
     r"biuro|biurze|oddział|escritório|escritorio|filial)(?:[ \t]+(?:of|in|de|di|do|da|du|van|w|em|en|in))?[ \t]+$"
 )
+_SAINT_BEFORE = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?:São|Sao|San|Santa|Santo|Saint|Sainte|St\.?|Ste\.?|Sankt|Sint)[ \t-]+$"
+)
 _PEOPLE_LIST = re.compile(
     r"\b(?:founders|co-founders|cofounders|partners|friends|colleagues|members|authors|siblings|children|"
     r"kids|parents|guests|speakers|hosts|winners|brothers|sisters|people|students|employees)\b[^.\n]{0,20}$",
@@ -346,6 +349,9 @@ class PersonFinder:
             return None
         start = e.start + tokens[0].start()
         if len(tokens) == 1 and _OFFICE_BEFORE.search(text[max(0, start - 24) : start]):
+            return None
+        # After a saint's title the words name a place ("São Paulo", "San Sebastián", "Santa Catarina", "St. Gallen").
+        if _SAINT_BEFORE.search(text[max(0, start - 10) : start]):
             return None
         return Entity("PERSON", e.start + tokens[0].start(), e.start + tokens[-1].end(), e.score)
 

@@ -85,7 +85,7 @@ class PresidioNer:
             return finder.lex.is_first(word) or finder.lex.is_last(word)
 
         return [e for e in places if plausible_place(text, e.start, e.end)] + [
-            e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known)
+            e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known, finder.lex.is_common)
         ]
 
 
@@ -95,7 +95,13 @@ _NOUN_SUFFIX = ("ung", "heit", "keit", "schaft", "tät", "tion", "sion", "ment",
 _SENTENCE_START = ("", ".", "!", "?", "\n", ":", '"', "'", "¿", "¡")
 
 
-def plausible_name(text: str, start: int, end: int, known: Callable[[str], bool] | None = None) -> bool:
+def plausible_name(
+    text: str,
+    start: int,
+    end: int,
+    known: Callable[[str], bool] | None = None,
+    common: Callable[[str], bool] | None = None,
+) -> bool:
     """False for PERSON spans that are a lowercase-led phrase, or one word that opens a sentence or looks like a
     common noun, unless the word is a known given or family name (`known`); "ask Maria" stays. In text that does
     not read as English, the English model takes capitalised nouns, verbs and possessives for names ("Meine
@@ -106,6 +112,17 @@ def plausible_name(text: str, start: int, end: int, known: Callable[[str], bool]
     english = _reads_english(text)
     if not english and known is not None and not any(known(w) for w in words if len(w.strip(".")) > 1):
         return False
+    # An article, preposition or possessive of the other languages opening a sentence, capitalised for that reason
+    # ("Dans le ...", "Nel file ...", "Der Bot ...", "Onze Duitse vestiging"): faker's lists hold some of them as
+    # names ("Dans", "Nel"). What follows must be a name in its own right: a word that is not a dictionary word.
+    if not english and words[0].lower() in FUNCTION_LEADS and text[:start].rstrip()[-1:] in _SENTENCE_START:
+        rest = [w for w in words[1:] if len(w.strip(".")) > 1]
+        if (
+            not rest
+            or (common is not None and all(common(w) for w in rest))
+            or (known is not None and not any(known(w) for w in rest))
+        ):
+            return False
     if len(words) > 1:
         return True
     word = words[0]
@@ -146,8 +163,17 @@ _OTHER_WORDS = (
     # Pronouns, possessives, contractions and courtesy words of the seven other languages.
     "je vous nous au du mon ma mes sur dans pas merci avec s'il ich wir mein meine meinen im aus dem bis bitte "
     "auf für noch auch yo mi del al lo favor muy qué cómo está mio mia della sono è ho nel gli anche come ik "
-    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada e y"
+    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada e y "
+    "onze ons uw hun deze dit wordt worden heeft hebben"
 )
+# Sentence-opening articles, prepositions and possessives of the seven other languages that are never the first word of
+# a name (name particles such as "de", "da", "van", "von", "la", "le", "di", "del" are left out).
+_FUNCTION_LEADS_TEXT = (
+    "dans sur avec pour chez les une des au aux der die das dem den ein eine einem einer im am vom beim zum "
+    "nel nella nello nei negli nelle sul sulla dal dalla il gli uno una el los las en het een onze ons mijn uw "
+    "hun deze dit op bij w we na przy dla os um uma nos nas pelo pela ao"
+)
+FUNCTION_LEADS = frozenset(_FUNCTION_LEADS_TEXT.split(" "))
 _ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
 _OTHER = frozenset(_OTHER_WORDS.split(" "))
 

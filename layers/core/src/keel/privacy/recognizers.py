@@ -73,7 +73,9 @@ _IBAN = re.compile(
 )
 _SSN = re.compile(r"(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])")
 _SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tin|taxpayer)\b", re.IGNORECASE)
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+# A full stop after the last group ends the sentence ("... from 203.0.113.7."); a digit after it makes a longer dotted
+# number.
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{1,4}){0,6}(?![\w:])")
 _VERSION_CUE = re.compile(r"(?:\bversion|\bv|\bver\.?|\brelease)\s*$", re.IGNORECASE)
 _AWS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Z0-9])")
@@ -287,7 +289,12 @@ _ADDRESS_INTRO = re.compile(
     r")[ \t]*(?=[\w\u00C0-\u024F])"
 )
 _POSTCODE_END = re.compile(_POSTCODE + r"$")
-_TOWN = r"[A-Z\u00C0-\u024F][\w\u00C0-\u024F'-]+"
+# A town is letters (with inner apostrophes and hyphens), never a field label that follows an address in a contact
+# block (", IBAN IT84 ...", ", Tel. ..."), and never holds a digit.
+_TOWN = (
+    r"(?!(?i:iban|bic|swift|tel|tél|phone|fax|e-?mail|mobile|nif|nie|vat|cif|nip|pesel|regon|kvk|btw|siret|tva|"
+    r"ust|ssn)(?![^\W\d_]))[A-Z\u00C0-\u024F](?:[^\W\d_]|['-](?=[^\W\d_]))+"
+)
 _TAIL_POSTCODE = re.compile(r",?[ \t]*" + _POSTCODE + r"[ \t]+" + _TOWN)
 _TAIL_COMMA_TOWN = re.compile(
     r",[ \t]*" + _TOWN + r"(?:[ \t]+" + _TOWN + r")?(?:,[ \t]*(?:[A-Z]{2}\b|" + _TOWN + r"))?"
@@ -420,8 +427,12 @@ _NAME_CUE = re.compile(
     r"thanks,|contact|ask for|called|calls me|call me|named|change it to|by:|tribute to|follow up "
     r"with|user:|"
     # Titles of the other supported languages (salutations like "Liebe" also open "Liebe Grüße": left out).
-    r"frau|herr|madame|monsieur|mme|señor|señora|sra|signor|signora|sig\.ra|dott|dott\.ssa|mevrouw|meneer|"
-    r"mevr|dhr|pani|senhor|senhora)\.?[ \t]+)(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t]+)?"
+    r"frau|herr|herrn|madame|monsieur|mme|mlle|señor|señora|sra|srta|signor|signora|sig\.ra|dott|dott\.ssa|mevrouw|"
+    r"meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|senhor|senhora|"
+    # "Ask for ..." in the other languages.
+    r"perguntar pela|perguntar pelo|pergunte pela|pergunte pelo|preguntar por|pregunte por|chiedere di|chieda di|"
+    r"chiedi di|demandez|demander|vraag naar|vragen naar|pytać o|zapytać o|zapytaj o)\.?[ \t]+)"
+    r"(?:(?:dr|mr|mrs|ms|miss|prof)\.?[ \t]+)?"
     # An initial is a lone capital ("R", "R."), never the first letter of the next word.
     r"(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z](?:\.|(?!\w))|" + _NAME_WORD + r")){0,3})",
     re.IGNORECASE,
@@ -515,10 +526,18 @@ def _has_phone_shape(text: str) -> bool:
     return any(sum(ch.isdigit() for ch in m.group(0)) >= 7 for m in CANDIDATE.finditer(text))
 
 
+def _cue_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Every cue match, where a cue's lower-case "name" may itself be the next cue ("pytać o panią Ewę")."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        yield m
+        pos = m.start("name") if m.group("name")[:1].islower() else m.end()
+
+
 def _names(text: str) -> Iterator[Entity]:
     """Names from cues (salutations, "my name is"), contact-card first lines and e-mail local parts."""
     for pattern in (_NAME_CUE, _NAME_CUE_LOWER):
-        for m in pattern.finditer(text):
+        for m in _cue_matches(pattern, text):
             name = m.group("name")
             # Case-insensitive cues match capitalised words loosely; keep only capitalised name words.
             if pattern is _NAME_CUE and not name[0].isupper():
@@ -561,6 +580,7 @@ _ID_WORDS_TEXT = """
     referenz contrat contrato contratto umowa umowy vertrag cliente klienta klant kunde costo coste custo kosztów
     identifiant identificador identyfikator identificativo prüfsumme transazione transação transacción
     rechnung lieferschein sendung kostenstelle kostenplaats codice código nr
+    treiber treibers pilote pilotes sterownik sterownika stuurprogramma
 """
 _ID_WORDS = frozenset(_ID_WORDS_TEXT.split())
 # Words between an identifier word and its number ("Serial no.", "numero di tracciamento", "Ordine n.").
@@ -597,6 +617,11 @@ _PHONE_WORDS = (
     r"phone|mobile|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
     r"teléfono|móvil|telefono|cellulare|bel|mobiel|telefoon\w*|komórk\w*|telemóvel|telefone|ligue"
 )
+# Compounds that name a phone number ("Faxnummer", "mobielnummer", "gsm-nummer"): not identifier words, though they end
+# in "nummer".
+_PHONE_STEMS = ("tel", "fax", "mobil", "mobiel", "handy", "gsm", "ruf", "phone", "cell", "whatsapp", "komór", "celul",
+                "contact", "kontakt", "notruf", "notfall", "festnetz", "vast", "servic", "hotline", "storing", "nood",
+                "support", "help", "info", "spoed")  # fmt: skip
 # Words that say the number is a phone, an SSN or a host after all ("ticket, tel 0612 ...", "IP of build server").
 _KEEP_WORDS = re.compile(
     r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|"
@@ -610,7 +635,16 @@ _PHONE_CUE = re.compile(r"\b(?:" + _PHONE_WORDS + r"|llam\w*)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
 # Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").
 _VERSION_VERBS = ("upgrad", "updat", "downgrad", "install", "roll", "patch", "deploy", "aktualisier", "actualiz",
-                  "aggiorn", "bijgewerkt", "geüpdatet", "zaktualizow", "aktualizacj", "atualiz")  # fmt: skip
+                  "aggiorn", "bijgewerkt", "geüpdatet", "zaktualizow", "aktualizacj", "atualiz", "bump", "pinn",
+                  "dependenc")  # fmt: skip
+# French says "update" in three words ("la mise à jour 10.4.2.1"), or "MAJ".
+_VERSION_PHRASE = re.compile(r"(?i:\bmise[ \t]+[àa][ \t]+jour|\bmaj)[ \t]*$")
+# Words that make a dotted quad a machine's address when they come just before it ("the thin client on 10.0.3.4"):
+# for numbers in general they are customer or identifier words, so they count for IP addresses only.
+_HOST_WORDS = frozenset(
+    ("client", "clients", "terminal", "device", "appareil", "ordinateur", "gerät", "rechner", "apparaat", "computer",
+     "komputer", "urządzenie", "dispositivo", "machine", "maschine")
+)  # fmt: skip
 # Spans an identifier word can turn into a look-alike; checksummed types (IBAN, card) and keys are left alone.
 _ID_SENSITIVE = frozenset(("PHONE", "US_SSN", "IP_ADDRESS"))
 
@@ -631,13 +665,17 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
         return False
     tokens = [t.lower() for t in _TOKEN.findall(before) if t.lower() not in _FILLER]
     if versions:
+        if _VERSION_PHRASE.search(before):
+            return True
         tokens = [t for t in tokens if not re.fullmatch(r"v?\d+(?:\.\d+)+", t)]
     for word in reversed(tokens[-words:]):
         # A number in between takes the identifier word ("ticket 4471, call 0612 ..."); a phone or host word
         # says the number is one.
-        if _KEEP_WORDS.match(word) or any(ch.isdigit() for ch in word):
+        if _KEEP_WORDS.match(word) or word.startswith(_PHONE_STEMS) or any(ch.isdigit() for ch in word):
             return False
-        if word in _ID_WORDS or word.startswith(_ID_STEMS) or (versions and word.startswith(_VERSION_VERBS)):
+        if versions and word in _HOST_WORDS:
+            return False
+        if identifier_word(word) or (versions and word.startswith(_VERSION_VERBS)):
             return True
     return False
 
@@ -662,26 +700,81 @@ RECOGNIZERS: tuple[Callable[[str], Iterator[Entity]], ...] = (
 
 
 def find_structured(text: str) -> list[Entity]:
-    """Every structured entity found by the regex recognizers (may overlap; see resolve)."""
+    """Every structured entity found by the regex recognizers (may overlap; see resolve). A phone, SSN or IP shape
+    read as an identifier or a version is left out, and so is a number of the same shape in the same sentence with no
+    phone or host word of its own ("part 512-44-9031 is out; the substitute is 512-44-9032")."""
+    found = [entity for recognizer in RECOGNIZERS for entity in recognizer(text)]
+    looks = [
+        e
+        for e in found
+        if e.type in _ID_SENSITIVE
+        and not _international(text, e)
+        and (identifier_context(text, e.start, versions=e.type == "IP_ADDRESS") or _version_shaped(text, e))
+    ]
     return [
-        entity
-        for recognizer in RECOGNIZERS
-        for entity in recognizer(text)
-        if entity.type not in _ID_SENSITIVE
-        or not (
-            identifier_context(text, entity.start, versions=entity.type == "IP_ADDRESS")
-            or _version_shaped(text, entity)
-        )
+        e
+        for e in found
+        if e.type not in _ID_SENSITIVE or not (e in looks or any(_same_kind(text, e, other) for other in looks))
     ]
 
 
-def resolve(entities: list[Entity]) -> list[Entity]:
-    """Non-overlapping spans, preferring specific types, then longer spans."""
+def _international(text: str, entity: Entity) -> bool:
+    """A phone written with its country code ("+31 20 ...", "0031 6 2718 4490") is a phone whatever word precedes it;
+    a shorter number that opens with 00 is as often a part or incident number ("Artikelnummer 008 514 470")."""
+    if entity.type != "PHONE":
+        return False
+    digits = sum(ch.isdigit() for ch in text[entity.start : entity.end])
+    return text.startswith("+", entity.start) or (text.startswith("00", entity.start) and digits >= 11)
+
+
+def _shape(text: str, entity: Entity) -> str:
+    value = text[entity.start : entity.end]
+    if entity.type == "IP_ADDRESS":
+        return "ipv6" if ":" in value else "ipv4"
+    return re.sub(r"\d", "9", value)
+
+
+def _same_kind(text: str, entity: Entity, look: Entity) -> bool:
+    """Whether `entity` repeats the shape of `look` (an identifier or version) in the same sentence, close by, with no
+    phone, SSN or host word in the words just before it."""
+    if entity.type != look.type or entity == look or _shape(text, entity) != _shape(text, look):
+        return False
+    first, last = sorted((look, entity), key=lambda e: e.start)
+    between = text[first.end : last.start]
+    if len(between) > 120 or "\n" in between or re.search(r"(?<=\w{2})[.!?](?:\s|$)", between):
+        return False
+    line_start = text.rfind("\n", 0, entity.start) + 1
+    clause = re.split(r"[,;:()]", text[max(line_start, entity.start - 40) : entity.start])[-1]
+    words = [t.lower() for t in _TOKEN.findall(clause)]
+    return not (
+        _PHONE_CUE.search(clause)
+        or any(_KEEP_WORDS.match(w) or w.startswith(_PHONE_STEMS) or w in _HOST_WORDS for w in words)
+    )
+
+
+def resolve(entities: list[Entity], text: str | None = None) -> list[Entity]:
+    """Non-overlapping spans, preferring specific types, then longer spans. Given the text, a street address that runs
+    into a more specific span after it ("Via Roma 210, 90133 Palermo, IBAN IT84 ...") keeps its part before that
+    span instead of being dropped whole."""
     ranked = sorted(entities, key=lambda e: (PRIORITY.get(e.type, 99), -(e.end - e.start), e.start))
     chosen: list[Entity] = []
-    for entity in ranked:
-        if entity.end <= entity.start:
+    for candidate in ranked:
+        if candidate.end <= candidate.start:
             continue
+        entity = candidate
+        if text is not None and candidate.type == "ADDRESS":
+            entity = _clear_of_later(candidate, chosen, text)
         if all(entity.end <= c.start or entity.start >= c.end for c in chosen):
             chosen.append(entity)
     return sorted(chosen, key=lambda e: e.start)
+
+
+def _clear_of_later(entity: Entity, chosen: list[Entity], text: str) -> Entity:
+    """The address cut before the first chosen span that starts inside it, when at least a street and number stay."""
+    cuts = [c.start for c in chosen if entity.start < c.start < entity.end]
+    if not cuts or any(c.start <= entity.start < c.end for c in chosen):
+        return entity
+    kept = text[entity.start : min(cuts)].rstrip(" \t,;:-")
+    if len(kept) < 8 or not any(ch.isdigit() for ch in kept):
+        return entity
+    return Entity(entity.type, entity.start, entity.start + len(kept), entity.score)
