@@ -38,7 +38,7 @@ def test_ssn_rules_reject_impossible_numbers(ssn: str) -> None:
         ("server at 10.20.30.40 is down", "IP_ADDRESS"),
         ("ipv6 2001:db8::8a2e:370:7334 route", "IP_ADDRESS"),
         ("call me on +44 20 7946 0958", "PHONE"),
-        ("key AKIAIOSFODNN7EXAMPLE leaked", "AWS_ACCESS_KEY"),
+        ("key AKIA4QZ7R2LMXN5TB8WE leaked", "AWS_ACCESS_KEY"),
         ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here", "SECRET"),
         ("api_key=9f8e7d6c5b4a3210ffee", "SECRET"),
         ("I was born on 12/03/1985", "DATE_OF_BIRTH"),

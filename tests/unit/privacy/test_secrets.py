@@ -16,8 +16,8 @@ FAST = PiiMasker("fast")
     [
         ("key AKIAQWERTYUIOPASDFGH please", "AKIAQWERTYUIOPASDFGH"),
         (
-            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key = q3Hv8TzL0pWc5RnYb2KfJ9xD4sGm7AeU1iNoQ6tB",
+            "q3Hv8TzL0pWc5RnYb2KfJ9xD4sGm7AeU1iNoQ6tB",
         ),
         ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789 broke", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
         (

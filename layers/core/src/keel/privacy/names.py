@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
-from keel.privacy.recognizers import NOT_NAME_WORDS, ORG_WORDS, PREPOSITIONS, Entity, identifier_word
+from keel.privacy.recognizers import NOT_NAME_WORDS, ORG_WORDS, PREPOSITIONS, SIGNATURE, Entity, identifier_word
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
 _WORD_CHARS = r"[\w\u00C0-\u024F'’-]"
@@ -244,6 +244,8 @@ class PersonFinder:
                 for w in re.finditer(name, m.group(0)):
                     if w.group(0) not in ("and",):
                         yield m.start() + w.start(), m.start() + w.end()
+        if not lower:
+            yield from self._signatures(text)
         # Vocative: "Remember me, Mary?"
         for m in re.finditer(rf",[ \t]+{one}[ \t]*[?!]", text):
             yield m.start("name"), m.end("name")
@@ -252,6 +254,15 @@ class PersonFinder:
         first = re.match(rf"^(?:[ \t]*[^\w\n]*[ \t]*\n)*[ \t]*[^\w\s]*[ \t]*{card_name}[ \t]*\n", text)
         if first and len([ln for ln in text[first.end() :].splitlines() if ln.strip()]) >= 2:
             yield first.start("name"), first.end("name")
+
+    def _signatures(self, text: str) -> Iterator[tuple[int, int]]:
+        """A signature after a closing formula of the eight languages, when a known given or family name is in it (a
+        team or a company signs too: "Viele Grüße, Legal", "Saludos, Contoso")."""
+        for m in SIGNATURE.finditer(text):
+            start, end = m.span("name")
+            parts = [p for w in _words(text[start:end]) for p in w.split("-")]
+            if any(self.lex.is_first(p) or (self.lex.is_last(p) and not self.lex.is_common(p)) for p in parts):
+                yield start, end
 
     # --- suppression ------------------------------------------------------------------------------------
     def _organisation_list(self, text: str, start: int, end: int) -> bool:

@@ -115,7 +115,7 @@ def plausible_name(
     # An article, preposition or possessive of the other languages opening a sentence, capitalised for that reason
     # ("Dans le ...", "Nel file ...", "Der Bot ...", "Onze Duitse vestiging"): faker's lists hold some of them as
     # names ("Dans", "Nel"). What follows must be a name in its own right: a word that is not a dictionary word.
-    if not english and words[0].lower() in FUNCTION_LEADS and text[:start].rstrip()[-1:] in _SENTENCE_START:
+    if not english and text[:start].rstrip()[-1:] in _SENTENCE_START and _opens_like_a_word(text, words[0], known):
         rest = [w for w in words[1:] if len(w.strip(".")) > 1]
         if (
             not rest
@@ -134,6 +134,40 @@ def plausible_name(
     if before[-1:] in _SENTENCE_START:
         return False
     return not word.lower().endswith(_NOUN_SUFFIX)
+
+
+_STOP_WORD_LANGUAGES = ("fr", "es", "it", "de", "nl", "pl", "pt")
+# Name particles are stop words too, and open names ("De Vries", "Da Silva", "Van Dijk").
+_PARTICLES_TEXT = "de da das do dos du di del della van von der den ter ten la le zu"
+_PARTICLES = frozenset(_PARTICLES_TEXT.split(" "))
+
+
+@once
+def _stop_words() -> dict[str, frozenset[str]]:
+    """spaCy's stop-word lists of the seven other languages (plain word sets shipped with spaCy; no model)."""
+    import importlib
+
+    return {
+        lang: frozenset(importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS) - _PARTICLES
+        for lang in _STOP_WORD_LANGUAGES
+    }
+
+
+def _opens_like_a_word(text: str, word: str, known: Callable[[str], bool] | None) -> bool:
+    """Whether a capitalised word opening a sentence of non-English text is one of its languages' function words
+    ("Lo configuré", "Elle est joignable", "Bien à vous", "Quero passar") rather than a name. A known given name is a
+    name unless it is a stop word of the language the text is mostly in ("Mia hat angerufen" keeps Mia)."""
+    folded = word.lower().strip(".,;:!?")
+    if folded in FUNCTION_LEADS:
+        return True
+    table = _stop_words()
+    if not any(folded in stops for stops in table.values()):
+        return False
+    if known is None or not known(word):
+        return True
+    words = [w.lower().strip(".,;:!?()\"'¿¡«»") for w in text.split()]
+    main = max(table, key=lambda lang: sum(w in table[lang] for w in words))
+    return folded in table[main]
 
 
 _MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|our|your|their|this|that|next|last)[ \t]+$", re.IGNORECASE)

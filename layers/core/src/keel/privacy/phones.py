@@ -33,7 +33,10 @@ CANDIDATE = re.compile(
 CUE = re.compile(
     r"\b(?:phone|mobile|mob|tel|telephone|call|ring|fax|cell|contact|office|whatsapp|sms|text me|reach me|"
     r"téléphone|portable|telefon|handy|rufnummer|teléfono|móvil|llama|telefono|cellulare|bel|mobiel|"
-    r"telefoonnummer|komórka|telemóvel|telefone|ligue)\b",
+    r"telefoonnummer|komórka|telemóvel|telefone|ligue|"
+    # Call, call back and reachable in the other languages ("dzwońcie na", "terugbellen op", "erreichbar unter").
+    r"dzwo\w*|zadzwo\w*|oddzwo\w*|contacto|contato|contactar|terugbel\w*|bellen|bereikbaar|erreichbar|anruf\w*|"
+    r"zurückruf\w*|rappel\w*|appel\w*|joignable|llam\w*|chiam\w*|richiam\w*|reperibile|ligar|liga)\b",
     re.IGNORECASE,
 )
 _DATETIME = re.compile(

@@ -222,11 +222,15 @@ def _secrets(text: str) -> Iterator[Entity]:
 
     yield from find_secrets(text)
     yield from find_passports(text)
+    from keel.privacy.secrets import is_placeholder
+
     for m in _AWS_KEY.finditer(text):
-        yield Entity("AWS_ACCESS_KEY", m.start(), m.end())
+        if not is_placeholder(m.group(0)):
+            yield Entity("AWS_ACCESS_KEY", m.start(), m.end())
     for m in _SECRET.finditer(text):
         start, end = (m.start("value"), m.end("value")) if m.group("value") else (m.start(), m.end())
-        yield Entity("SECRET", start, end)
+        if not is_placeholder(text[start:end].rstrip("`'\".,;")):
+            yield Entity("SECRET", start, end)
 
 
 def _phones(text: str) -> Iterator[Entity]:
@@ -340,6 +344,9 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
         digits = sum(ch.isdigit() for ch in line)
         if not line.strip() or not _ADDRESS_LINE.match(line) or digits > 6 or len(line.split()) > 6:
             break
+        # A closing formula ends the address block; the signature after it is a name, not a town.
+        if _CLOSING_LINE.match(line):
+            break
         end = nxt
     end = len(text[:end].rstrip())
     # The sentence's full stop is not part of the address; an abbreviation's ("Main St.") may be.
@@ -347,6 +354,14 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
 
 
 _SENTENCE_STOP = re.compile(r"(?:\d|[^\W\d_]{4,})\.$")
+_CLOSINGS = (
+    r"thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|sincerely|cordialement|"
+    r"bien à vous|bien cordialement|salutations|amitiés|bises|viele grüße|viele grüsse|beste grüße|mit freundlichen "
+    r"grüßen|freundliche grüße|grüße|gruß|lg|vg|met vriendelijke groet|vriendelijke groet|groeten|groetjes|saludos|"
+    r"un saludo|atentamente|cordiali saluti|distinti saluti|saluti|un saluto|pozdrawiam|z poważaniem|pozdrowienia|"
+    r"cumprimentos|atenciosamente|com os melhores cumprimentos|abraço|obrigad[oa]"
+)
+_CLOSING_LINE = re.compile(r"(?i)[ \t]*(?:" + _CLOSINGS + r")[ \t]*[,!.]?[ \t]*$")
 
 
 # Words that make a capitalised span an organisation, not a person.
@@ -428,7 +443,7 @@ _NAME_CUE = re.compile(
     r"with|user:|"
     # Titles of the other supported languages (salutations like "Liebe" also open "Liebe Grüße": left out).
     r"frau|herr|herrn|madame|monsieur|mme|mlle|señor|señora|sra|srta|signor|signora|sig\.ra|dott|dott\.ssa|mevrouw|"
-    r"meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|senhor|senhora|"
+    r"meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|senhor|senhora|m\.|mme|sig|dra|avv|sr|sra|"
     # "Ask for ..." in the other languages.
     r"perguntar pela|perguntar pelo|pergunte pela|pergunte pelo|preguntar por|pregunte por|chiedere di|chieda di|"
     r"chiedi di|demandez|demander|vraag naar|vragen naar|pytać o|zapytać o|zapytaj o)\.?[ \t]+)"
@@ -436,6 +451,17 @@ _NAME_CUE = re.compile(
     # An initial is a lone capital ("R", "R."), never the first letter of the next word.
     r"(?P<name>" + _NAME_WORD + r"(?:[ \t]+(?:[A-Z](?:\.|(?!\w))|" + _NAME_WORD + r")){0,3})",
     re.IGNORECASE,
+)
+# A signature: a closing formula of the eight languages, then the name on the same line after a comma or on the next
+# line ("Viele Grüße, Jan-Hendrik Voß", "Cordialement,\nAnne de La Roche", "Met vriendelijke groet,\n\nAnnemiek van
+# den Berg-Smits").
+SIGNATURE = re.compile(
+    r"(?im:(?:^|(?<=[.!?])[ \t]+)[ \t]*(?:" + _CLOSINGS + r")[ \t]*[,!.]?[ \t]*(?:\n[ \t]*)*)"
+    r"(?P<name>(?:(?:Dr|Prof|Maître|Me|dott|dott\.ssa|ing|mgr|r\.pr)\.?[ \t]+)?"
+    r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+"
+    r"(?:[ \t]+(?:(?:de|da|das|do|dos|du|di|del|della|van|von|der|den|ter|ten|la|le|zu)[ \t]+){0,3}"
+    r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+){0,3})[ \t]*$",
+    re.MULTILINE,
 )
 _NAME_CUE_LOWER = re.compile(
     r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z"
@@ -580,7 +606,13 @@ _ID_WORDS_TEXT = """
     referenz contrat contrato contratto umowa umowy vertrag cliente klienta klant kunde costo coste custo kosztów
     identifiant identificador identyfikator identificativo prüfsumme transazione transação transacción
     rechnung lieferschein sendung kostenstelle kostenplaats codice código nr
-    treiber treibers pilote pilotes sterownik sterownika stuurprogramma
+    treiber treibers pilote pilotes sterownik sterownika stuurprogramma p/n
+    policy polis polisa polisy póliza poliza polizza apólice apolice versicherungsschein
+    siret siren nif cif nip regon krs kvk vat tva ust
+    account konto conto rekening rachunek
+    seryjny seryjnego serie série seriale vettura szkoda szkody siniestro sinistro schademelding bill
+    cod localizador kassenzeichen kenmerk betalingskenmerk processo proceso billete bilhete biglietto reklamacji
+    adhérent adherent mitglied socio documento document dokument ricambio
 """
 _ID_WORDS = frozenset(_ID_WORDS_TEXT.split())
 # Words between an identifier word and its number ("Serial no.", "numero di tracciamento", "Ordine n.").
@@ -609,9 +641,9 @@ _FILLER = frozenset(
         "our",
     ]
 )
-_ID_STEMS = ("bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "artikel", "teilenummer", "onderdeel",
-             "klant", "bestel", "tracking", "referen", "serien", "auftrag", "ticket", "order", "invoice", "factur",
-             "faktur", "versi", "wersj", "firmware", "build", "seriennr", "modellnr", "track")  # fmt: skip
+_ID_STEMS = ("schade", "bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "artikel", "teilenummer",
+             "onderdeel", "klant", "bestel", "tracking", "referen", "serien", "auftrag", "ticket", "order", "invoice",
+             "factur", "faktur", "versi", "wersj", "firmware", "build", "seriennr", "modellnr", "track")  # fmt: skip
 # Words for a phone in the eight languages, shared by the two checks below.
 _PHONE_WORDS = (
     r"phone|mobile|tel|telephone|call|ring|fax|cell|whatsapp|sms|téléphone|portable|telefon\w*|handy\w*|"
@@ -621,7 +653,8 @@ _PHONE_WORDS = (
 # in "nummer".
 _PHONE_STEMS = ("tel", "fax", "mobil", "mobiel", "handy", "gsm", "ruf", "phone", "cell", "whatsapp", "komór", "celul",
                 "contact", "kontakt", "notruf", "notfall", "festnetz", "vast", "servic", "hotline", "storing", "nood",
-                "support", "help", "info", "spoed")  # fmt: skip
+                "support", "help", "info", "spoed", "sozialversicherung", "social", "sécurité", "seguridad", "securit",
+                "previdenza")  # fmt: skip
 # Words that say the number is a phone, an SSN or a host after all ("ticket, tel 0612 ...", "IP of build server").
 _KEEP_WORDS = re.compile(
     r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|"
@@ -643,16 +676,20 @@ _VERSION_PHRASE = re.compile(r"(?i:\bmise[ \t]+[àa][ \t]+jour|\bmaj)[ \t]*$")
 # for numbers in general they are customer or identifier words, so they count for IP addresses only.
 _HOST_WORDS = frozenset(
     ("client", "clients", "terminal", "device", "appareil", "ordinateur", "gerät", "rechner", "apparaat", "computer",
-     "komputer", "urządzenie", "dispositivo", "machine", "maschine")
+     "komputer", "urządzenie", "dispositivo", "machine", "maschine", "source", "destination", "quelle", "ziel",
+     "origen", "destino", "origine", "bron", "źródło", "origem")
 )  # fmt: skip
 # Spans an identifier word can turn into a look-alike; checksummed types (IBAN, card) and keys are left alone.
 _ID_SENSITIVE = frozenset(("PHONE", "US_SSN", "IP_ADDRESS"))
 
 
+_ID_ENDINGS = ("nummer", "number", "numer", "treiber", "nr", "nr.")
+
+
 def identifier_word(word: str) -> bool:
     """Whether a word names an identifier ("Rechnungsnummer", "invoice", "Zamówienie") in one of the languages."""
-    w = word.lower()
-    return w in _ID_WORDS or w.startswith(_ID_STEMS) or w.endswith(("nummer", "number", "numer"))
+    w = word.lower().strip(".:")
+    return w in _ID_WORDS or w.startswith(_ID_STEMS) or w.endswith(_ID_ENDINGS)
 
 
 def identifier_context(text: str, start: int, words: int = 3, *, versions: bool = False) -> bool:
@@ -660,7 +697,9 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
     and none nearer is a phone, SSN or host word. With `versions` (for dotted quads), upgrade and install verbs
     count too ("upgraded from 4.12.0.3 to 4.12.1.0"), and dotted numbers in between are passed over."""
     line_start = text.rfind("\n", 0, start) + 1
-    before = re.split(r"(?<=\w{3})[.!?](?:\s|$)|[;()\[\]]|\s[-–]\s", text[max(line_start, start - 48) : start])[-1]
+    # A sentence ends at a full stop with more words after it; a dot right before the number ends an abbreviation
+    # ("Artikelnr. 98-2231-04", "Bill no. 3004-118-772").
+    before = re.split(r"(?<=\w{3})[.!?]\s+(?=\S)|[;()\[\]]|\s[-–]\s", text[max(line_start, start - 48) : start])[-1]
     if _PHONE_CUE.search(before):
         return False
     tokens = [t.lower() for t in _TOKEN.findall(before) if t.lower() not in _FILLER]
@@ -691,7 +730,11 @@ def _version_shaped(text: str, entity: Entity) -> bool:
     if not previous or not text[: entity.start].endswith(" "):
         return False
     word = previous[-1]
-    return word[0].isupper() and not word.isupper() and not _KEEP_WORDS.match(word)
+    # A label ("Verdacht: 192.0.2.46") or a word opening the sentence ("Bitte 192.0.2.45 sperren") is no product name.
+    head = text[: entity.start].rstrip()
+    if head.endswith(":") or re.search(r"(?:^|[.!?\n])[ \t]*$", head[: len(head) - len(word)]):
+        return False
+    return word[0].isupper() and not word.isupper() and not _KEEP_WORDS.match(word) and word.lower() not in _HOST_WORDS
 
 
 RECOGNIZERS: tuple[Callable[[str], Iterator[Entity]], ...] = (
@@ -709,7 +752,13 @@ def find_structured(text: str) -> list[Entity]:
         for e in found
         if e.type in _ID_SENSITIVE
         and not _international(text, e)
-        and (identifier_context(text, e.start, versions=e.type == "IP_ADDRESS") or _version_shaped(text, e))
+        and not _plainly_an_address(text, e)
+        and (
+            identifier_context(text, e.start, versions=e.type == "IP_ADDRESS")
+            or _version_shaped(text, e)
+            or _part_of_code(text, e)
+            or _version_talk(text, e)
+        )
     ]
     return [
         e
@@ -718,13 +767,93 @@ def find_structured(text: str) -> list[Entity]:
     ]
 
 
+# Words that make the talk about versions (eight languages): a dotted quad near them is a version unless a host word
+# stands right before it.
+_VERSION_TALK = re.compile(
+    r"(?i:\b(?:version|versions|versión|versiones|versione|versioni|versie|wersj\w*|versão|versões|firmware|release|"
+    r"releases|update|updates|upgrade|patch|build|driver|treiber|pilote|sterownik\w*|aggiorn\w*|actualiz\w*|app|"
+    r"apps|application|aplicación|applicazione|aplicação|aplikacj\w*|"
+    r"atualiz\w*|aktualiz\w*|mise à jour|changelog|poprzednio|vorher)\b)"
+)
+
+
+def _version_talk(text: str, entity: Entity) -> bool:
+    """A dotted quad in or just after a sentence about versions, when it looks like one: its first number under 10
+    ("4.11.3.202"), or another dotted quad of the text sharing its first two numbers ("7.70.3.117" and "7.70.2.201")."""
+    value = text[entity.start : entity.end]
+    if entity.type != "IP_ADDRESS" or ":" in value or _host_word_before(text, entity.start):
+        return False
+    sentences = re.split(r"(?<=\w)[.!?](?:\s+|$)|\n", text[: entity.start])
+    window = " ".join(sentences[-2:])
+    if not _VERSION_TALK.search(window):
+        return False
+    head = value.split(".")[:2]
+    siblings = [m for m in _IPV4.finditer(text) if m.start() != entity.start and m.group(0).split(".")[:2] == head]
+    return int(head[0]) < 10 or bool(siblings)
+
+
+def _host_word_before(text: str, start: int) -> bool:
+    """A host or address word among the few words before, in the same clause ("Sus IP de salida son ...")."""
+    line_start = text.rfind("\n", 0, start) + 1
+    clause = re.split(r"[.;!?]\s", text[max(line_start, start - 40) : start])[-1]
+    words = [t.lower() for t in _TOKEN.findall(clause)][-4:]
+    return any(_IP_WORDS.match(w) or w in _HOST_WORDS for w in words)
+
+
+_IP_WORDS = re.compile(
+    r"^(?:ip|ips|ipv4|host|hostname|server|servers|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
+    r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
+    r"indirizzo|adres|endereço)$",
+    re.IGNORECASE,
+)
+
+
+_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.168.0.0/16", "172.16.0.0/12", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "100.64.0.0/10",
+              "169.254.0.0/16")
+)  # fmt: skip
+
+
+def _network_range(value: str) -> bool:
+    """Private, shared and documentation ranges other than 10/8 ("192.168.14.23", "203.0.113.50"): addresses, not
+    versions, whatever the talk around them (10.x is as common a version as an address)."""
+    address = ipaddress.ip_address(value)
+    return any(address in network for network in _NETWORKS)
+
+
+def _plainly_an_address(text: str, entity: Entity) -> bool:
+    """An IPv4 address in a private, shared or documentation range other than 10/8, or followed by a port, is an
+    address whatever words come before it ("Failed publickey for deploy from 192.168.14.23 port 51122")."""
+    if entity.type != "IP_ADDRESS" or ":" in text[entity.start : entity.end]:
+        return False
+    return _network_range(text[entity.start : entity.end]) or bool(
+        re.match(r"[ \t]*(?::\d|port\b)", text[entity.end :], re.IGNORECASE)
+    )
+
+
 def _international(text: str, entity: Entity) -> bool:
-    """A phone written with its country code ("+31 20 ...", "0031 6 2718 4490") is a phone whatever word precedes it;
-    a shorter number that opens with 00 is as often a part or incident number ("Artikelnummer 008 514 470")."""
+    """A phone written with "+" and its country code ("+31 20 ...") is a phone whatever word precedes it (a number
+    that opens with 00 is as often a receipt or part number: "transaction 0047-118-2290")."""
+    return entity.type == "PHONE" and text.startswith("+", entity.start)
+
+
+# A phone shape that is part of something else: the tail of a code whose earlier groups hold letters ("tracking 1Z 9A4
+# E71 03 4418 2297", an account "GB44 BARC 2004 1538 4735 16"), a Portuguese postcode ("3030-175"), an IPv4 address.
+_CODE_BEFORE = re.compile(
+    r"(?:(?<![\w-])(?=[A-Za-z0-9]*[A-Za-z])(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{2,6}"
+    r"|(?<![\w-])[A-Z]{2}\d{2}(?:[ ][A-Z0-9]{4})*)[ ]$"
+)
+
+
+def _part_of_code(text: str, entity: Entity) -> bool:
     if entity.type != "PHONE":
         return False
-    digits = sum(ch.isdigit() for ch in text[entity.start : entity.end])
-    return text.startswith("+", entity.start) or (text.startswith("00", entity.start) and digits >= 11)
+    value = text[entity.start : entity.end]
+    # Portuguese and Brazilian postcodes ("3030-175", "01426-001").
+    if re.fullmatch(r"\d{4,5}-\d{3}", value) or _IPV4.fullmatch(value):
+        return True
+    return bool(_CODE_BEFORE.search(text[max(0, entity.start - 40) : entity.start]))
 
 
 def _shape(text: str, entity: Entity) -> str:

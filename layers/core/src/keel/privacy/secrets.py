@@ -47,7 +47,7 @@ _DOCUMENT_WORDS = (
 )
 _PASSPORT = re.compile(
     r"\b(?:" + _DOCUMENT_WORDS + r")\w*"
-    r"(?:\W+(?:\w+\W+){0,4}?)(?P<value>(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z]|\d{8,9}(?![\d]))[A-Z0-9]{6,9})(?![A-Za-z0-9])",
+    r"(?:\W+(?:\w+\W+){0,4}?)(?P<value>(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z]|\d{8,9}(?![\d]))[A-Z0-9]{6,9})(?![A-Za-z0-9-])",
     re.IGNORECASE,
 )
 # A password given in words ("my password is X", "Passwort lautet X", "la contraseña del wifi es X"): the token
@@ -64,6 +64,37 @@ _LABELLED = re.compile(
     r"(?P<value>(?=[\w+/=.-]*\d)(?=[\w+/=.-]*[A-Za-z])[\w+/=.-]{12,})",
     re.IGNORECASE,
 )
+# A password in a config line ("DB_PASS=...", "wpa_passphrase=...", "'secret' => '...'", redis "requirepass ..."):
+# the value holds a digit or a symbol, so a word ("password: required") is prose.
+_CONFIG_PASSWORD = re.compile(
+    r"(?<![\w-])(?:[\w-]*(?:pass(?:word|wd|phrase)?|pwd|secret)[\"']?[ \t]*(?:=>|[:=])|requirepass[ \t]+)[ \t]*[\"']?"
+    r"(?P<value>(?=[^\s\"']*[\d!#$%&*@^~?])[^\s\"',;]{6,64})",
+    re.IGNORECASE,
+)
+# PHP's define('DB_PASSWORD', '...') and its like: a constant named for a secret, then its value.
+_DEFINED_SECRET = re.compile(
+    r"\bdefine\(\s*['\"]\w*(?:PASS|SECRET|KEY|TOKEN)\w*['\"]\s*,\s*['\"](?P<value>[^'\"\s]{6,128})['\"]", re.IGNORECASE
+)
+# "Authorization: Bearer <token>", "Bearer abc..." with a space, not a colon.
+_BEARER = re.compile(r"\bbearer[ \t]+(?P<value>[A-Za-z0-9._~+/-]{16,}=*)", re.IGNORECASE)
+# Token formats detect-secrets has no plugin for: Hugging Face, Mailgun, Shopify, Databricks.
+_VENDOR_TOKENS = re.compile(
+    r"(?<![\w-])(?:hf_[A-Za-z]{30,40}|key-[0-9a-f]{32}|shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}|dapi[0-9a-f]{32}"
+    r"|dckr_pat_[A-Za-z0-9_-]{20,40})(?![\w-])"
+)
+# A password written in prose after a password word ("das neue Passwort sollte Sonnenblume#2025 sein", "la contraseña
+# ... sigue siendo Verano2024$"): within the next sentence or so, a token of letters, digits and a symbol.
+_PASSWORD_WORD = re.compile(
+    r"\b(?:password|passwort|kennwort|mot de passe|mdp|contraseña|contrasena|clave|senha|palavra-passe|"
+    r"wachtwoord|hasło|haslo|passphrase|pin)\b",
+    re.IGNORECASE,
+)
+_PASSWORD_SHAPED = re.compile(
+    r"(?<![^\s\"'«“(])(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*[A-Za-z\u00C0-\u024F])(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*\d)"
+    r"(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*[!#$%&*@^~?_+])[\w\u00C0-\u024F!#$%&*@^~?+-]{8,40}(?<![.,;:?!])"
+    r"(?![\w@/:=-])"
+)
+
 # Credentials inside a URL or connection string: scheme://user:PASSWORD@host.
 _URL_PASSWORD = re.compile(
     r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{0,64}:(?P<value>[^\s@/]{1,128})@[\w.-]+", re.IGNORECASE
@@ -114,10 +145,77 @@ def _entropy_secrets(text: str) -> Iterator[tuple[int, int]]:
             yield m.start(), m.end()
 
 
+# Words of a placeholder written where a key goes ("xoxb-your-token-here", "coloque_aqui_a_sua_chave", "whsec_dummy"),
+# in the eight languages. A short value without a digit that holds one of the first kind, or two of either, is
+# documentation, not a key.
+_PLACEHOLDER_TEXT = (
+    "your yours here insert put paste replace dummy placeholder changeme redacted fake votre ici inserer mettre "
+    "ihr ihren dein deinen hier einfugen tu su aqui poner tua tuo qui inserire jouw invullen twoj tutaj wstaw "
+    "sua seu coloque"
+)
+_PLACEHOLDER_WORDS = frozenset(_PLACEHOLDER_TEXT.split(" "))
+_GENERIC_TEXT = (
+    "token key secret value example sample exemple beispiel ejemplo esempio voorbeeld przyklad exemplo cle clave "
+    "schlussel chiave sleutel klucz sekret chave"
+)
+_GENERIC_WORDS = frozenset(_GENERIC_TEXT.split(" "))
+_FILLER_RUN = re.compile(r"([xX*•])\1{5,}|(?<=[_-])[xX*]{4,}$")
+_BASIC_AUTH = re.compile(r"\bbasic[ \t]+$", re.IGNORECASE)
+
+
+def is_placeholder(value: str) -> bool:
+    """A documented example or a fill-in where a key goes: AWS's published example keys ("...EXAMPLE"), a value in
+    angle or curly brackets, a run of x or *, or placeholder words without a digit."""
+    import unicodedata
+
+    if "-----BEGIN" in value:
+        return False
+    if "example" in value.lower() or _FILLER_RUN.search(value):
+        return True
+    if value[:1] in "<{[" or value.startswith("${"):
+        return True
+    if any(ch.isdigit() for ch in value) or len(value) > 48 or "-----" in value:
+        return False
+    words = [w for w in re.split(r"[^A-Za-z\u00C0-\u024F]+", value) if w]
+    folded = [unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode().lower() for w in words]
+    strong = sum(w in _PLACEHOLDER_WORDS for w in folded)
+    return strong >= 1 or strong + sum(w in _GENERIC_WORDS for w in folded) >= 2
+
+
+def readable_base64(value: str) -> bool:
+    """Base64 that decodes to readable text with structure (words with spaces, key=value pairs, a JSON object): an
+    encoded payload shown to ask about it, not a key. A key or a password decodes to bytes or to one word."""
+    import base64
+    import binascii
+
+    body = value.rstrip("=")
+    if len(body) < 16 or not re.fullmatch(r"[A-Za-z0-9+/_-]+", body):
+        return False
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_" if "-" in body or "_" in body else None)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    if not decoded or not all(ch.isprintable() for ch in decoded):
+        return False
+    return " " in decoded or bool(re.search(r"\w=[^=]*[;&]\w+=", decoded)) or decoded.lstrip().startswith("{")
+
+
+def _documentation(text: str, start: int, end: int) -> bool:
+    value = text[start:end].rstrip("`'\".,;")
+    if is_placeholder(value):
+        return True
+    return readable_base64(value) and not _BASIC_AUTH.search(text[max(0, start - 12) : start])
+
+
 def find_secrets(text: str) -> list[Entity]:
     """SECRET spans: provider patterns, private keys, high-entropy tokens and passwords given in words or inside
-    URLs (merged where they overlap)."""
-    spans = sorted({*_provider_secrets(text), *_entropy_secrets(text), *_passwords(text)})
+    URLs (merged where they overlap); placeholders and readable encoded payloads are left alone."""
+    spans = sorted(
+        span
+        for span in {*_provider_secrets(text), *_entropy_secrets(text), *_passwords(text)}
+        if not _documentation(text, *span)
+    )
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -130,6 +228,16 @@ def find_secrets(text: str) -> list[Entity]:
 def _passwords(text: str) -> Iterator[tuple[int, int]]:
     for m in _URL_PASSWORD.finditer(text):
         yield m.span("value")
+    for pattern in (_CONFIG_PASSWORD, _BEARER, _DEFINED_SECRET):
+        for m in pattern.finditer(text):
+            yield m.span("value")
+    for m in _VENDOR_TOKENS.finditer(text):
+        yield m.span()
+    for cue in _PASSWORD_WORD.finditer(text):
+        for m in _PASSWORD_SHAPED.finditer(text, cue.end(), min(len(text), cue.end() + 120)):
+            token = m.group(0)
+            if "://" not in token and any(not ch.isalnum() for ch in token):
+                yield m.span()
     for m in _LABELLED.finditer(text):
         yield m.span("value")
     for m in _PASSWORD.finditer(text):
@@ -140,6 +248,20 @@ def _passwords(text: str) -> Iterator[tuple[int, int]]:
             yield m.start("value"), m.start("value") + len(value)
 
 
+# A message about passports often lists them apart from the word ("Davide Marchetti – YB4829173", "Ms. Chen says hers
+# is 566028417"): once a passport word is in the text, any token in a passport number's shape is one. The shapes of the
+# eight countries: 7 to 9 capitals and digits with at least three digits (FR 22AV61849, NL BN7F42KL5, PT P417382), or
+# nine digits (US, UK).
+_PASSPORT_WORD = re.compile(
+    r"\b(?:passport|passeport|reisepass|pasaport|passaport|paspoort|paszport)\w*", re.IGNORECASE
+)
+_PASSPORT_SHAPE = re.compile(r"(?<![\w/.-])(?:(?=(?:[A-Z]*\d){3})(?=\d*[A-Z])[A-Z0-9]{7,9}|\d{9})(?![\w/-])")
+
+
 def find_passports(text: str) -> list[Entity]:
-    """PASSPORT spans: a document number within a few words after a passport cue."""
-    return [Entity("PASSPORT", m.start("value"), m.end("value")) for m in _PASSPORT.finditer(text)]
+    """PASSPORT spans: a document number within a few words after a passport cue, and, in a text about passports,
+    every token in a passport number's shape."""
+    spans = {(m.start("value"), m.end("value")) for m in _PASSPORT.finditer(text)}
+    if _PASSPORT_WORD.search(text):
+        spans |= {m.span() for m in _PASSPORT_SHAPE.finditer(text)}
+    return [Entity("PASSPORT", start, end) for start, end in sorted(spans)]
