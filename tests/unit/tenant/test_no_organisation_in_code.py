@@ -36,6 +36,7 @@ WORDS: dict[str, set[str]] = {
     "keel/escalation/corpus.py": {"it"},  # the language code of Italian
     "keel/guardrails/dataset.py": {"it"},  # the language code of Italian
     "keel/privacy/dataset.py": {"it"},  # the language code of Italian
+    "keel/privacy/ner.py": {"it"},  # the language code of Italian (spaCy's stop-word lists)
     "keel/integrations/hr.py": {"hr"},  # the HR-system integration's kind
     "keel/tenant/model.py": {"hr"},  # the action families (cloud, crm, hr, helpdesk) a tenant assigns bots to
     "stacks/secrets.py": {"hr"},  # the HR-system integration's secret
