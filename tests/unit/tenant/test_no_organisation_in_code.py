@@ -37,7 +37,6 @@ WORDS: dict[str, set[str]] = {
     "keel/guardrails/dataset.py": {"it"},  # the language code of Italian
     "keel/privacy/dataset.py": {"it"},  # the language code of Italian
     "keel/privacy/ner.py": {"it"},  # the language code of Italian (spaCy's stop-word lists)
-    "keel/privacy/names.py": {"it"},  # an English word after "hey its" that is never a name
     "keel/integrations/hr.py": {"hr"},  # the HR-system integration's kind
     "keel/tenant/model.py": {"hr"},  # the action families (cloud, crm, hr, helpdesk) a tenant assigns bots to
     "stacks/secrets.py": {"hr"},  # the HR-system integration's secret

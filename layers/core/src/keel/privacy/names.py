@@ -55,15 +55,6 @@ _OFFICE_BEFORE = re.compile(
 _SAINT_BEFORE = re.compile(
     r"(?<![\w\u00C0-\u024F])(?:São|Sao|San|Santa|Santo|Saint|Sainte|St\.?|Ste\.?|Sankt|Sint)[ \t-]+$"
 )
-_SHORT_WORDS = frozenset(("us", "me", "it", "so", "ok", "in", "on", "up", "we", "he", "she", "they", "you"))
-_INTRODUCTION = re.compile(
-    r"(?i:(?:^|(?<=[\s,.!?;:(]))(?:(?P<intro>my name is|i am|i'm|its|it's|this is|je m'appelle|je suis|c'est|c|"
-    r"moi c'est|ich heiße|ich heisse|ich bin|hier ist|me llamo|soy|mi nombre es|mi chiamo|sono|ik ben|ik heet|"
-    r"mijn naam is|nazywam się|jestem|mam na imię|chamo-me|o meu nome é|sou o|sou a)|hi|hey|hello|hoi|hallo|hola|"
-    r"oye|ciao|olá|ola|oi|cześć|hej|salut|slt|bonjour|thx|thanks|cheers|groetjes|groeten|gruß|gruss|lg|saludos|"
-    r"saluti|bises|bisous|abraço|beijos|pozdrawiam|pozdro|ask for|pregunta por|preguntad por|chiedete di|"
-    r"chiedi di|vraag naar|fragt nach|demandez|perguntar pelo|perguntar pela))[ \t,]+"
-)
 _PEOPLE_LIST = re.compile(
     r"\b(?:founders|co-founders|cofounders|partners|friends|colleagues|members|authors|siblings|children|"
     r"kids|parents|guests|speakers|hosts|winners|brothers|sisters|people|students|employees)\b[^.\n]{0,20}$",
@@ -263,33 +254,6 @@ class PersonFinder:
         first = re.match(rf"^(?:[ \t]*[^\w\n]*[ \t]*\n)*[ \t]*[^\w\s]*[ \t]*{card_name}[ \t]*\n", text)
         if first and len([ln for ln in text[first.end() :].splitlines() if ln.strip()]) >= 2:
             yield first.start("name"), first.end("name")
-
-    def introduced(self, text: str, stop_words: frozenset[str] = frozenset()) -> list[Entity]:
-        """Lower-case names in chat after a self-introduction, a greeting or a closing of the eight languages ("slt
-        c'est lucas du support", "ich heiße mehmet yilmaz", "hoi lotte", "groetjes femke"): the first word must be a
-        known given name and no stop word of the eight languages ("c'est le", "ich bin ab"), and after a greeting or a
-        closing one that is no English word ("hey will" is not a name)."""
-        out = []
-        for m in _INTRODUCTION.finditer(text):
-            words = list(re.finditer(r"[^\W\d_][\w'’-]*", text[m.end() : m.end() + 60]))
-            if not words or words[0].start() != 0:
-                continue
-            first = words[0].group(0)
-            intro = m.group("intro") is not None
-            if not first.islower() or not self.lex.is_first(first) or (not intro and self.lex.is_common(first)):
-                continue
-            after = text[m.end() + words[0].end() : m.end() + words[0].end() + 2]
-            short = self.lex.is_common(first) and first in _SHORT_WORDS
-            if first in stop_words or short or re.match(r"[.@_]\w", after):
-                continue
-            end = words[0].end()
-            for w in words[1:3]:
-                gap = text[m.end() + end : m.end() + w.start()]
-                if gap not in (" ", "\t") or not w.group(0).islower() or not self.lex.is_last(w.group(0)):
-                    break
-                end = w.end()
-            out.append(Entity("PERSON", m.end(), m.end() + end, 0.6))
-        return out
 
     def _signatures(self, text: str) -> Iterator[tuple[int, int]]:
         """A signature after a closing formula of the eight languages, when a known given or family name is in it (a

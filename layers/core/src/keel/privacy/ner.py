@@ -14,7 +14,7 @@ from typing import Any
 from keel.errors import ConfigurationError
 from keel.lazy import once
 from keel.privacy.names import Lexicon, PersonFinder, faker_names
-from keel.privacy.recognizers import Entity, reads_english
+from keel.privacy.recognizers import Entity
 
 _MAP = {"PERSON": "PERSON", "LOCATION": "LOCATION"}
 
@@ -84,21 +84,15 @@ class PresidioNer:
         def known(word: str) -> bool:
             return finder.lex.is_first(word) or finder.lex.is_last(word)
 
-        named = [
+        return [e for e in places if plausible_place(text, e.start, e.end)] + [
             e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known, finder.lex.is_common)
         ]
-        # Lower-case names in chat are read by their cues, after the capital-letter rules above.
-        stops = frozenset().union(*_stop_words().values()) | _PARTICLES
-        named += [
-            e for e in finder.introduced(text, stops) if not any(e.start < n.end and n.start < e.end for n in named)
-        ]
-        return [e for e in places if plausible_place(text, e.start, e.end)] + named
 
 
 # The English model reads capitalised words of other languages as names: a sentence-initial verb ("Livrez",
 # "Stuur"), a German noun ("Buchhaltung") or an article-led phrase ("der Buchhaltung").
 _NOUN_SUFFIX = ("ung", "heit", "keit", "schaft", "tät", "tion", "sion", "ment", "ität", "nis")
-_SENTENCE_START = ("", ".", "!", "?", "\n", ":", '"', "'", "¿", "¡", "(")
+_SENTENCE_START = ("", ".", "!", "?", "\n", ":", '"', "'", "¿", "¡")
 
 
 def plausible_name(
@@ -115,7 +109,7 @@ def plausible_name(
     words = text[start:end].split()
     if not words or words[0][0].islower():
         return False
-    english = reads_english(text)
+    english = _reads_english(text)
     if not english and known is not None and not any(known(w) for w in words if len(w.strip(".")) > 1):
         return False
     # An article, preposition or possessive of the other languages opening a sentence, capitalised for that reason
@@ -131,9 +125,6 @@ def plausible_name(
             return False
     if len(words) > 1:
         return True
-    # A capitalised word right after a number is what is counted ("14 Tage", "3 Personen", "2 Stück"), not a person.
-    if re.search(r"\d[ \t]+$", text[max(0, start - 12) : start]):
-        return False
     word = words[0]
     if known is not None and known(word):
         return True
@@ -192,13 +183,23 @@ def plausible_place(text: str, start: int, end: int) -> bool:
     # A place name used as a modifier ("the Berlin offsite", "our Lisbon trip") names an event or a team.
     if _MODIFIER_BEFORE.search(text[max(0, start - 8) : start]) and _LOWER_AFTER.match(text, end):
         return False
-    if reads_english(text):
+    if _reads_english(text):
         return True
     if any(w[0].islower() for w in words):
         return False
     return text[:start].rstrip()[-1:] not in _SENTENCE_START
 
 
+_ENGLISH_WORDS = "the and you your to of is are was my me it this that with for from have has please"
+_OTHER_WORDS = (
+    "le la les des et est une pour que der die das und ist nicht mit ein eine el los las es por para una con il "
+    "di che per non het een en van niet met voor dat zijn na nie jest się że os um não com "
+    # Pronouns, possessives, contractions and courtesy words of the seven other languages.
+    "je vous nous au du mon ma mes sur dans pas merci avec s'il ich wir mein meine meinen im aus dem bis bitte "
+    "auf für noch auch yo mi del al lo favor muy qué cómo está mio mia della sono è ho nel gli anche come ik "
+    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada e y "
+    "onze ons uw hun deze dit wordt worden heeft hebben"
+)
 # Sentence-opening articles, prepositions and possessives of the seven other languages that are never the first word of
 # a name (name particles such as "de", "da", "van", "von", "la", "le", "di", "del" are left out).
 _FUNCTION_LEADS_TEXT = (
@@ -207,3 +208,13 @@ _FUNCTION_LEADS_TEXT = (
     "hun deze dit op bij w we na przy dla os um uma nos nas pelo pela ao"
 )
 FUNCTION_LEADS = frozenset(_FUNCTION_LEADS_TEXT.split(" "))
+_ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
+_OTHER = frozenset(_OTHER_WORDS.split(" "))
+
+
+def _reads_english(text: str) -> bool:
+    """Whether English function words outnumber those of the other supported languages."""
+    words = [w.lower().strip(".,;:!?()\"'¿¡«»") for w in text.split()]
+    english, other = sum(w in _ENGLISH for w in words), sum(w in _OTHER for w in words)
+    # A tie with evidence on both sides ("Mijn nieuwe adres is ...") is not English; no evidence at all is.
+    return english > other or english == other == 0

@@ -195,28 +195,6 @@ def _ibans(text: str) -> Iterator[Entity]:
             yield Entity("IBAN", m.start(), m.start() + len(value))
 
 
-_ENGLISH_WORDS = "the and you your to of is are was my me it this that with for from have has please"
-_OTHER_WORDS = (
-    "le la les des et est une pour que der die das und ist nicht mit ein eine el los las es por para una con il "
-    "di che per non het een en van niet met voor dat zijn na nie jest się że os um não com "
-    # Pronouns, possessives, contractions and courtesy words of the seven other languages.
-    "je vous nous au du mon ma mes sur dans pas merci avec s'il ich wir mein meine meinen im aus dem bis bitte "
-    "auf für noch auch yo mi del al lo favor muy qué cómo está mio mia della sono è ho nel gli anche come ik "
-    "mijn jij ook naar bij nog wel kun graag proszę przy mój moja od meu minha em é foi obrigado obrigada e y "
-    "onze ons uw hun deze dit wordt worden heeft hebben"
-)
-_ENGLISH = frozenset(_ENGLISH_WORDS.split(" "))
-_OTHER = frozenset(_OTHER_WORDS.split(" "))
-
-
-def reads_english(text: str) -> bool:
-    """Whether English function words outnumber those of the other supported languages."""
-    words = [w.lower().strip(".,;:!?()\"'¿¡«»") for w in text.split()]
-    english, other = sum(w in _ENGLISH for w in words), sum(w in _OTHER for w in words)
-    # A tie with evidence on both sides ("Mijn nieuwe adres is ...") is not English; no evidence at all is.
-    return english > other or english == other == 0
-
-
 def _ssns(text: str) -> Iterator[Entity]:
     for m in _SSN.finditer(text):
         # Nine bare digits are an SSN only with a cue; after "#" or a ticket cue they are an id.
@@ -634,9 +612,7 @@ _ID_WORDS_TEXT = """
     account konto conto rekening rachunek
     seryjny seryjnego serie série seriale vettura szkoda szkody siniestro sinistro schademelding bill
     cod localizador kassenzeichen kenmerk betalingskenmerk processo proceso billete bilhete biglietto reklamacji
-    adhérent adherent mitglied socio documento document dokument ricambio sinistre abonnement matricola sprawy
-    sprawa ersatzteil materiaal material pozycja katalogowa lote lotto charge
-    protokoll prüfprotokoll sostitutivo isbn issn oid
+    adhérent adherent mitglied socio documento document dokument ricambio
 """
 _ID_WORDS = frozenset(_ID_WORDS_TEXT.split())
 # Words between an identifier word and its number ("Serial no.", "numero di tracciamento", "Ordine n.").
@@ -663,33 +639,6 @@ _FILLER = frozenset(
         "the",
         "my",
         "our",
-        # Copulas, articles and short prepositions between the word and the number ("el localizador de la reserva
-        # es ...", "numer reklamacji z SMS-a to ...", "il numero della pratica è ...").
-        "is",
-        "es",
-        "est",
-        "ist",
-        "è",
-        "é",
-        "jest",
-        "to",
-        "la",
-        "le",
-        "el",
-        "il",
-        "lo",
-        "der",
-        "die",
-        "das",
-        "het",
-        "een",
-        "a",
-        "z",
-        "na",
-        "della",
-        "del",
-        "dos",
-        "das",
     ]
 )
 _ID_STEMS = ("schade", "bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "artikel", "teilenummer",
@@ -705,13 +654,13 @@ _PHONE_WORDS = (
 _PHONE_STEMS = ("tel", "fax", "mobil", "mobiel", "handy", "gsm", "ruf", "phone", "cell", "whatsapp", "komór", "celul",
                 "contact", "kontakt", "notruf", "notfall", "festnetz", "vast", "servic", "hotline", "storing", "nood",
                 "support", "help", "info", "spoed", "sozialversicherung", "social", "sécurité", "seguridad", "securit",
-                "previdenza", "chamad", "llamad", "chiamat", "appel", "anruf", "gesprek", "połącze")  # fmt: skip
+                "previdenza")  # fmt: skip
 # Words that say the number is a phone, an SSN or a host after all ("ticket, tel 0612 ...", "IP of build server").
 _KEEP_WORDS = re.compile(
     r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|"
     r"ssn|tin|ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
     r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
-    r"indirizzo|adres\w*|adresse\w*)$",
+    r"indirizzo|adres)$",
     re.IGNORECASE,
 )
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
@@ -903,13 +852,6 @@ def _part_of_code(text: str, entity: Entity) -> bool:
     value = text[entity.start : entity.end]
     # Portuguese and Brazilian postcodes ("3030-175", "01426-001").
     if re.fullmatch(r"\d{4,5}-\d{3}", value) or _IPV4.fullmatch(value):
-        return True
-    # Glued to more of a code after it ("0321-A", "4471-2 (3 ex.)", a decimal or a dotted OID), or an ISBN.
-    # A label after a hyphen ("-Office", "-Fax") is a phone's; one or two characters ("-A", "-2") continue a code.
-    glued_after = re.match(r"-[A-Za-z0-9]{1,2}(?![A-Za-z0-9])|\.\d|[ ][A-Z]{2}\b", text[entity.end : entity.end + 4])
-    if glued_after or text[: entity.start].endswith("."):
-        return True
-    if re.match(r"97[89]-", value) or re.search(r"\bISBN[ :]*$", text[max(0, entity.start - 8) : entity.start]):
         return True
     return bool(_CODE_BEFORE.search(text[max(0, entity.start - 40) : entity.start]))
 

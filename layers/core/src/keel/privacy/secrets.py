@@ -170,7 +170,7 @@ def is_placeholder(value: str) -> bool:
 
     if "-----BEGIN" in value:
         return False
-    if "example" in value.lower() or _FILLER_RUN.search(value) or "..." in value or "…" in value:
+    if "example" in value.lower() or _FILLER_RUN.search(value):
         return True
     if value[:1] in "<{[" or value.startswith("${"):
         return True
@@ -201,14 +201,8 @@ def readable_base64(value: str) -> bool:
     return " " in decoded or bool(re.search(r"\w=[^=]*[;&]\w+=", decoded)) or decoded.lstrip().startswith("{")
 
 
-# An SSH public key ("ssh-ed25519 AAAAC3Nz...") is shared on purpose; only its private half is a secret.
-_PUBLIC_KEY_BEFORE = re.compile(r"\b(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)[ \t]+$")
-
-
 def _documentation(text: str, start: int, end: int) -> bool:
     value = text[start:end].rstrip("`'\".,;")
-    if _PUBLIC_KEY_BEFORE.search(text[max(0, start - 40) : start]):
-        return True
     if is_placeholder(value):
         return True
     return readable_base64(value) and not _BASIC_AUTH.search(text[max(0, start - 12) : start])
