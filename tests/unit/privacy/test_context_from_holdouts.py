@@ -1,5 +1,5 @@
-"""PII round 4 (evals/pii/DATASHEET.md): context errors found on the first independent holdout once it became
-development data. The texts here are written for the tests, not taken from any judge."""
+"""Context errors found on the independent PII holdouts once each became development data (PII rounds 4 and 6,
+evals/pii/DATASHEET.md). The texts here are written for the tests, not taken from any holdout."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_a_saints_title_makes_a_place_and_polish_honorifics_cue_a_name() -> None
     assert ("PERSON", "Ewę") in found(FULL, "W sprawie faktury proszę pytać o panią Ewę z księgowości.")
 
 
-# PII round 5: errors found on holdouts 2 and 3 once they became development data. Texts written for the tests.
+# Round 5 (shipped in round 6): errors found on holdouts 2 and 3 once they became development data.
 @pytest.mark.parametrize(
     "text",
     [
