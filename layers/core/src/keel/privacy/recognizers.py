@@ -218,12 +218,10 @@ def _ips(text: str) -> Iterator[Entity]:
 
 
 def _secrets(text: str) -> Iterator[Entity]:
-    from keel.privacy.secrets import find_passports, find_secrets
+    from keel.privacy.secrets import find_passports, find_secrets, is_placeholder
 
     yield from find_secrets(text)
     yield from find_passports(text)
-    from keel.privacy.secrets import is_placeholder
-
     for m in _AWS_KEY.finditer(text):
         if not is_placeholder(m.group(0)):
             yield Entity("AWS_ACCESS_KEY", m.start(), m.end())
@@ -443,7 +441,7 @@ _NAME_CUE = re.compile(
     r"with|user:|"
     # Titles of the other supported languages (salutations like "Liebe" also open "Liebe Grüße": left out).
     r"frau|herr|herrn|madame|monsieur|mme|mlle|señor|señora|sra|srta|signor|signora|sig\.ra|dott|dott\.ssa|mevrouw|"
-    r"meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|senhor|senhora|m\.|mme|sig|dra|avv|sr|sra|"
+    r"meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|senhor|senhora|m\.|sig|dra|avv|sr|"
     # "Ask for ..." in the other languages.
     r"perguntar pela|perguntar pelo|pergunte pela|pergunte pelo|preguntar por|pregunte por|chiedere di|chieda di|"
     r"chiedi di|demandez|demander|vraag naar|vragen naar|pytać o|zapytać o|zapytaj o)\.?[ \t]+)"
@@ -656,12 +654,13 @@ _PHONE_STEMS = ("tel", "fax", "mobil", "mobiel", "handy", "gsm", "ruf", "phone",
                 "support", "help", "info", "spoed", "sozialversicherung", "social", "sécurité", "seguridad", "securit",
                 "previdenza")  # fmt: skip
 # Words that say the number is a phone, an SSN or a host after all ("ticket, tel 0612 ...", "IP of build server").
+# Words for a machine or its address, shared by the two checks below and the IP checks further down.
+_HOST_TERMS = (
+    r"ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|workstation|vm|ping|ssh|"
+    r"rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|indirizzo|adres"
+)
 _KEEP_WORDS = re.compile(
-    r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|"
-    r"ssn|tin|ip|ipv4|host|hostname|server|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
-    r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
-    r"indirizzo|adres)$",
-    re.IGNORECASE,
+    r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|ssn|tin|" + _HOST_TERMS + r")$", re.IGNORECASE
 )
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
 _PHONE_CUE = re.compile(r"\b(?:" + _PHONE_WORDS + r"|llam\w*)\b", re.IGNORECASE)
@@ -692,6 +691,11 @@ def identifier_word(word: str) -> bool:
     return w in _ID_WORDS or w.startswith(_ID_STEMS) or w.endswith(_ID_ENDINGS)
 
 
+def _says_phone_or_host(word: str) -> bool:
+    """A phone, SSN or host word, or a compound naming a phone number ("Faxnummer"): the number after it is one."""
+    return bool(_KEEP_WORDS.match(word)) or word.startswith(_PHONE_STEMS)
+
+
 def identifier_context(text: str, start: int, words: int = 3, *, versions: bool = False) -> bool:
     """Whether one of the few words before `start`, on the same line and in the same clause, is an identifier word
     and none nearer is a phone, SSN or host word. With `versions` (for dotted quads), upgrade and install verbs
@@ -710,7 +714,7 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
     for word in reversed(tokens[-words:]):
         # A number in between takes the identifier word ("ticket 4471, call 0612 ..."); a phone or host word
         # says the number is one.
-        if _KEEP_WORDS.match(word) or word.startswith(_PHONE_STEMS) or any(ch.isdigit() for ch in word):
+        if _says_phone_or_host(word) or any(ch.isdigit() for ch in word):
             return False
         if versions and word in _HOST_WORDS:
             return False
@@ -800,12 +804,7 @@ def _host_word_before(text: str, start: int) -> bool:
     return any(_IP_WORDS.match(w) or w in _HOST_WORDS for w in words)
 
 
-_IP_WORDS = re.compile(
-    r"^(?:ip|ips|ipv4|host|hostname|server|servers|gateway|router|proxy|firewall|vpn|nas|printer|laptop|pc|"
-    r"workstation|vm|ping|ssh|rdp|endpoint|dhcp|nat|lan|wan|wifi|interface|dns|subnet|address|adresse|dirección|"
-    r"indirizzo|adres|endereço)$",
-    re.IGNORECASE,
-)
+_IP_WORDS = re.compile(r"^(?:ips|servers|endereço|" + _HOST_TERMS + r")$", re.IGNORECASE)
 
 
 _NETWORKS = tuple(
@@ -875,10 +874,7 @@ def _same_kind(text: str, entity: Entity, look: Entity) -> bool:
     line_start = text.rfind("\n", 0, entity.start) + 1
     clause = re.split(r"[,;:()]", text[max(line_start, entity.start - 40) : entity.start])[-1]
     words = [t.lower() for t in _TOKEN.findall(clause)]
-    return not (
-        _PHONE_CUE.search(clause)
-        or any(_KEEP_WORDS.match(w) or w.startswith(_PHONE_STEMS) or w in _HOST_WORDS for w in words)
-    )
+    return not (_PHONE_CUE.search(clause) or any(_says_phone_or_host(w) or w in _HOST_WORDS for w in words))
 
 
 def resolve(entities: list[Entity], text: str | None = None) -> list[Entity]:

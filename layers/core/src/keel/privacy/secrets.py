@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from keel.lazy import once
+from keel.privacy.names import fold
 from keel.privacy.recognizers import Entity
 
 BASE64_ENTROPY = 4.0
@@ -52,9 +53,13 @@ _PASSPORT = re.compile(
 )
 # A password given in words ("my password is X", "Passwort lautet X", "la contraseña del wifi es X"): the token
 # after the copula, when it holds a digit or a symbol (a plain word after "password is" is usually prose).
+# Words for a password in the eight languages; the prose rule below adds "pin", this one the abbreviations.
+_LOGIN_WORDS = (
+    r"password|passphrase|passwort|kennwort|mot de passe|mdp|contraseña|contrasena|clave|senha|palavra-passe|"
+    r"wachtwoord|hasło|haslo"
+)
 _PASSWORD = re.compile(
-    r"\b(?:password|passwd|passphrase|pwd|passcode|passwort|kennwort|mot de passe|mdp|contraseña|contrasena|"
-    r"clave|senha|palavra-passe|wachtwoord|hasło|haslo)\b(?:[ \t]+[^\s\d:=]{1,15}){0,5}?[ \t]*"
+    r"\b(?:passwd|pwd|passcode|" + _LOGIN_WORDS + r")\b(?:[ \t]+[^\s\d:=]{1,15}){0,5}?[ \t]*"
     r"(?:[:=]|\b(?:is|was|lautet|ist|est|es|era|é|è|to|jest|:))[ \t]*[\"'“«]?(?P<value>[^\s\"'”»]{6,64})",
     re.IGNORECASE,
 )
@@ -84,11 +89,7 @@ _VENDOR_TOKENS = re.compile(
 )
 # A password written in prose after a password word ("das neue Passwort sollte Sonnenblume#2025 sein", "la contraseña
 # ... sigue siendo Verano2024$"): within the next sentence or so, a token of letters, digits and a symbol.
-_PASSWORD_WORD = re.compile(
-    r"\b(?:password|passwort|kennwort|mot de passe|mdp|contraseña|contrasena|clave|senha|palavra-passe|"
-    r"wachtwoord|hasło|haslo|passphrase|pin)\b",
-    re.IGNORECASE,
-)
+_PASSWORD_WORD = re.compile(r"\b(?:" + _LOGIN_WORDS + r"|pin)\b", re.IGNORECASE)
 _PASSWORD_SHAPED = re.compile(
     r"(?<![^\s\"'«“(])(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*[A-Za-z\u00C0-\u024F])(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*\d)"
     r"(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*[!#$%&*@^~?_+])[\w\u00C0-\u024F!#$%&*@^~?+-]{8,40}(?<![.,;:?!])"
@@ -166,8 +167,6 @@ _BASIC_AUTH = re.compile(r"\bbasic[ \t]+$", re.IGNORECASE)
 def is_placeholder(value: str) -> bool:
     """A documented example or a fill-in where a key goes: AWS's published example keys ("...EXAMPLE"), a value in
     angle or curly brackets, a run of x or *, or placeholder words without a digit."""
-    import unicodedata
-
     if "-----BEGIN" in value:
         return False
     if "example" in value.lower() or _FILLER_RUN.search(value):
@@ -177,7 +176,7 @@ def is_placeholder(value: str) -> bool:
     if any(ch.isdigit() for ch in value) or len(value) > 48 or "-----" in value:
         return False
     words = [w for w in re.split(r"[^A-Za-z\u00C0-\u024F]+", value) if w]
-    folded = [unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode().lower() for w in words]
+    folded = [fold(w) for w in words]
     strong = sum(w in _PLACEHOLDER_WORDS for w in folded)
     return strong >= 1 or strong + sum(w in _GENERIC_WORDS for w in folded) >= 2
 
