@@ -77,6 +77,55 @@ _BEFORE_VERBS = (
 )
 
 
+# Cues of the eight languages after which a person's name follows, written in any case: a writer introducing
+# themselves ("sono giulia", "ich heiße mehmet yilmaz", "je suis kevin nguyen", "sou o tiago"), the holder of an
+# account or a payment ("account holder is jerome baptiste", "a nome di chiara rinaldi", "t.n.v. R. de Vries"), and
+# a name alone after a closing word at the end of a line ("groetjes femke", "gruß steffi", "thx bram").
+_SELF_CUE = (
+    r"i'?m|i am|it'?s|this is|my name is|my name'?s|je m'appelle|je m’appelle|je suis|c'est|c’est|moi c'est|"
+    r"ich heiße|ich heisse|ich bin|mein name ist|hier spricht|me llamo|soy|mi nombre es|mi chiamo|sono|"
+    r"il mio nome è|ik ben|ik heet|mijn naam is|jestem|nazywam się|mam na imię|z tej strony|sou o|sou a|"
+    r"chamo-me|me chamo|meu nome é|o meu nome é"
+)
+_HOLDER_CUE = (
+    r"account holder is|account holder|holder is|in the name of|au nom de|au nom d'|titulaire|läuft auf|"
+    r"lautet auf|auf den namen|a nombre de|titular|a nome di|intestat[oa] a|t\.n\.v\.|ten name van|op naam van|"
+    r"na nazwisko|em nome de|em nome d[oa]|no nome d[eoa]"
+)
+# Kin and people words of the seven other languages before a name ("mon fils Hugo", "mia moglie chiara rinaldi",
+# "meine frau, katrin petersen", "dla syna, Antoniego Jankowskiego"), and greetings that open a message to someone
+# ("hola Inma", "hoi lotte", "Kasiu,"), and asking for someone ("chiedete di gianni").
+_KIN_CUE = (
+    r"fils|fille|femme|mari|épouse|époux|frère|sœur|soeur|mère|père|copain|copine|collègue|voisin|voisine|"
+    r"sohn|tochter|frau|mann|ehefrau|ehemann|bruder|schwester|mutter|vater|freund|freundin|kollege|kollegin|"
+    r"hijo|hija|esposa|esposo|mujer|marido|hermano|hermana|madre|padre|compañero|compañera|compi|novio|novia|"
+    r"figlio|figlia|moglie|marito|fratello|sorella|amico|amica|collega|"
+    r"zoon|dochter|vrouw|broer|zus|moeder|vader|vriend|vriendin|buurman|buurvrouw|"
+    r"syn|syna|synem|córka|córki|żona|żony|żonę|mąż|męża|brat|brata|siostra|siostry|kolega|koleżanka|"
+    r"filho|filha|irmão|irmã|mãe|pai|amigo|amiga|colega|vizinho|vizinha"
+)
+_GREETING_CUE = (
+    r"hola|hoi|hey|hi|hello|oye|ciao|salut|slt|hallo|moin|servus|bonjour|buongiorno|olá|ola|oi|cześć|czesc|hej|"
+    r"chiedete di|chiedi di|chiedere di|preguntad por|preguntar por|pregunte por|ask for|vraag naar"
+)
+_CLOSE_CUE = (
+    r"thx|thanks|ty|cheers|bye|ciao|grazie|merci|bises|bisous|obg|obrigad[oa]|tchau|bjs|dzięki|dzieki|dank je|"
+    r"dankjewel|bedankt|danke|gracias|besos|saludos|un saludo|groetjes|groeten|gr|mvg|gruß|gruss|grüße|lg|vg|"
+    r"pozdrawiam|pozdro|pozdr|saluti|un saluto|cumprimentos|abraço|abraços"
+)
+_MONTH_NAMES = frozenset(("april", "may", "june", "august"))
+_ANY_WORD = r"[^\W\d_][\w'’-]*"
+_CUED_NAME = rf"(?P<name>{_ANY_WORD}(?:[ \t]+(?:[^\W\d_]\.[ \t]*)?{_ANY_WORD}){{0,2}})"
+_INTRO = re.compile(
+    rf"(?<![\w\u00C0-\u024F])(?:{_SELF_CUE}|{_HOLDER_CUE}|{_KIN_CUE}|{_GREETING_CUE})[ \t]*[:,]?[ \t]+{_CUED_NAME}",
+    re.IGNORECASE,
+)
+_CLOSING_NAME = re.compile(
+    rf"(?im)(?:^|(?<=[.!?,;])|(?<=\s))(?:{_CLOSE_CUE})(?:[ \t]*[,!.][ \t]*\n?[ \t]*|[ \t]*\n[ \t]*|[ \t]+)"
+    rf"(?P<name>{_ANY_WORD}(?:[ \t]+{_ANY_WORD})?)[ \t]*[.!]?[ \t]*$"
+)
+
+
 # Accented function words of the other languages: folded, some are given names in faker's lists ("Está" -> "esta",
 # "Así" -> "asi"), but with their accents they are never a name ("Está disponible el plan ...?").
 _ACCENTED_FUNCTION_TEXT = """
@@ -92,6 +141,8 @@ ACCENTED_FUNCTION_WORDS = frozenset(_ACCENTED_FUNCTION_TEXT.split())
 
 def fold(word: str) -> str:
     """Lower-case ASCII form used for lexicon look-ups ("Miklós" -> "miklos")."""
+    # "ł" has no decomposition and would vanish ("Paweł" -> "pawe"); it folds to "l" like the other marked letters.
+    word = word.replace("ł", "l").replace("Ł", "L")
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower().strip(".'’-")
 
 
@@ -102,14 +153,29 @@ class Lexicon:
     first: frozenset[str]
     last: frozenset[str]
     common: frozenset[str]
+    # Function words of the seven other languages (spaCy's stop-word lists), lower case: never a name after a cue.
+    stop: frozenset[str] = frozenset()
 
     def is_first(self, word: str) -> bool:
-        """A known given name."""
-        return fold(word) in self.first
+        """A known given name, or a double one whose parts all are ("Jan-Hendrik", "Mia-Sophie")."""
+        folded = fold(word)
+        return folded in self.first or ("-" in folded and all(p in self.first for p in folded.split("-") if p))
 
     def is_last(self, word: str) -> bool:
-        """A known family name."""
-        return fold(word) in self.last
+        """A known family name, or a double-barrelled one whose parts are names ("Vasseur-Blanc")."""
+        folded = fold(word)
+        if folded in self.last:
+            return True
+        parts = [p for p in folded.split("-") if p]
+        return len(parts) > 1 and all(p in self.last or p in self.first for p in parts)
+
+    def is_first_inflected(self, word: str) -> bool:
+        """A known given name, or one in a Polish case form ("Krzysztofa", "Agnieszkę", "Tomkowi", "Helenie")."""
+        return self.is_first(word) or any(base in self.first for base in polish_bases(word))
+
+    def is_last_inflected(self, word: str) -> bool:
+        """A known family name, or one in a Polish case form ("Wiśniewskiego", "Kamińską", "Mazura", "Wróbla")."""
+        return self.is_last(word) or any(base in self.last for base in polish_bases(word))
 
     def is_common(self, word: str) -> bool:
         """An English dictionary word (plural and possessive forms included)."""
@@ -121,6 +187,28 @@ class Lexicon:
         if w.endswith("ies") and w[:-3] + "y" in self.common:
             return True
         return (w.endswith("es") and w[:-2] in self.common) or (w.endswith("s") and w[:-1] in self.common)
+
+
+# Polish case endings of names, longest first (genitive, dative, accusative, instrumental, locative, vocative).
+_POLISH_ENDINGS = ("iego", "owi", "ego", "emu", "iej", "em", "ie", "iu", "e", "a", "y", "u", "i", "ą", "ę")
+
+
+def polish_bases(word: str) -> list[str]:
+    """Folded nominative forms a Polish case form may come from: the ending replaced by nothing, "a" or "i", and a
+    dropped "e" put back ("Marka" -> "marek", "Wróbla" -> "wrobel", "Tomkowi" -> "tomek"). Only Polish words carry
+    "ą" or "ę"; the others fold to their vowels, so the folded endings are tried too."""
+    raw = word.lower().strip(".,;:!?'’-")
+    out: list[str] = []
+    for ending in _POLISH_ENDINGS:
+        if not raw.endswith(ending) or len(raw) - len(ending) < 3:
+            continue
+        stem = fold(raw[: -len(ending)])
+        if len(stem) < 3:
+            continue
+        out += [stem, stem + "a", stem + "i"]
+        if stem[-1] not in "aeiouy" and stem[-2] not in "aeiouy":
+            out.append(stem[:-1] + "e" + stem[-1])
+    return out
 
 
 # Letters of the Latin blocks (below U+0250) and the apostrophe and hyphen names carry.
@@ -143,7 +231,8 @@ def faker_names() -> tuple[frozenset[str], frozenset[str]]:
     for module in pkgutil.iter_modules(people.__path__):
         provider = importlib.import_module(f"{people.__name__}.{module.name}").Provider
         for attr in dir(provider):
-            if not attr.startswith(("first_names", "last_names")):
+            # pl_PL keeps its surnames in male_last_names and unisex_last_names ("last_names" holds one placeholder).
+            if not attr.startswith(("first_names", "last_names")) and not attr.endswith("_last_names"):
                 continue
             values = getattr(provider, attr)
             if not isinstance(values, (tuple, list, dict)):
@@ -191,9 +280,16 @@ class PersonFinder:
             tokens = list(re.finditer(r"\S+", m.group(0)))
             for i, tok in enumerate(tokens):
                 word = tok.group(0)
+                # A given and a family name both in a Polish case form count as a pair ("dla Piotra Zielińskiego").
+                pair = (
+                    not lower
+                    and i + 1 < len(tokens)
+                    and self.lex.is_first_inflected(word)
+                    and self.lex.is_last_inflected(tokens[i + 1].group(0))
+                )
                 if (
                     len(word) < 2
-                    or not self.lex.is_first(word)
+                    or not (self.lex.is_first(word) or pair)
                     or fold(word) in TITLES
                     or word.lower() in ACCENTED_FUNCTION_WORDS
                 ):
@@ -254,6 +350,50 @@ class PersonFinder:
         first = re.match(rf"^(?:[ \t]*[^\w\n]*[ \t]*\n)*[ \t]*[^\w\s]*[ \t]*{card_name}[ \t]*\n", text)
         if first and len([ln for ln in text[first.end() :].splitlines() if ln.strip()]) >= 2:
             yield first.start("name"), first.end("name")
+
+    def introduced(self, text: str) -> Iterator[Entity]:
+        """Names after a self-introduction, holder or closing cue, in any case: the first word must be a known given
+        name (a Polish case form counts) and no function word of the eight languages; the following words are kept
+        while each is a known given or family name."""
+        for pattern in (_INTRO, _CLOSING_NAME):
+            for m in _overlapping(pattern, text):
+                words = list(re.finditer(r"\S+", m.group("name")))
+                first = words[0].group(0).rstrip(".,;:!?")
+                # An abbreviated title ("a nombre de Sr. Antonio") is not the name; the model finds what follows.
+                after = text[m.start("name") + words[0].end() :]
+                if len(first) <= 4 and re.match(rf"\.[ \t]+[{_UPPER}]", after):
+                    continue
+                if not self._cue_name(first) or not self.lex.is_first_inflected(first):
+                    continue
+                # "It's June already": a month that is also a given name, after "it's" or "this is".
+                if fold(first) in _MONTH_NAMES and re.match(r"(?i)it|this", m.group(0)):
+                    continue
+                end = words[0].start() + len(first)
+                for w in words[1:]:
+                    word = w.group(0).rstrip(".,;:!?")
+                    initial = bool(re.fullmatch(rf"[{_UPPER}]\.?", word))
+                    if not initial and not (
+                        self._cue_name(word) and (self.lex.is_last_inflected(word) or self.lex.is_first(word))
+                    ):
+                        break
+                    end = w.start() + len(word)
+                    if word != w.group(0):
+                        break
+                yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
+
+    def _cue_name(self, word: str) -> bool:
+        """A word that may be (part of) a name after a cue: not a function word of any of the eight languages, not
+        a word that is never a name, not an identifier word."""
+        low = word.lower()
+        return (
+            len(low) >= 2
+            and low not in self.lex.stop
+            and fold(word) not in NOT_NAME_WORDS
+            and fold(word) not in TITLES
+            and low not in ACCENTED_FUNCTION_WORDS
+            and not identifier_word(word)
+            and not (self.lex.is_common(word) and not self.lex.is_first(word) and not self.lex.is_last(word))
+        )
 
     def _signatures(self, text: str) -> Iterator[tuple[int, int]]:
         """A signature after a closing formula of the eight languages, when a known given or family name is in it (a
@@ -338,6 +478,8 @@ class PersonFinder:
             if cleaned and self._plausible(text[cleaned.start : cleaned.end], cued=True):
                 accepted.append(cleaned)
         trimmed = [_with_particles(text, t) for t in (self._trim(text, e) for e in accepted) if t is not None]
+        # Cue-led names are checked by their own rule (a known given name after the cue) and keep their lower case.
+        trimmed += self.introduced(text)
         return _merge(self._recurrences(text, trimmed))
 
     def _trim(self, text: str, e: Entity) -> Entity | None:
@@ -390,6 +532,15 @@ _PARTICLE_SURNAME = re.compile(
     rf"[ \t]+(?:(?:van|von|de|der|den|del|della|delle|dello|di|da|das|do|dos|du|la|le|ten|ter|zu|zum|zur)[ \t]+)"
     rf"{{1,2}}{_CAP}"
 )
+
+
+def _overlapping(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Every match, the next search starting inside the last one's name ("a nome di mia moglie chiara rinaldi": the
+    name after one cue may hold the next cue)."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        yield m
+        pos = max(m.start("name"), m.start() + 1)
 
 
 def _with_particles(text: str, e: Entity) -> Entity:

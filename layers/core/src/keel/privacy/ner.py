@@ -56,7 +56,10 @@ def _person_finder() -> PersonFinder:
     index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
     # WordNet has no pronouns or function words ("My", "She"); spaCy's stop words fill that gap.
     common = frozenset(w for key in index for w in index[key] if "_" not in w) | frozenset(nlp.Defaults.stop_words)
-    return PersonFinder(Lexicon(first, last, common))
+    # After a cue, particles end the name too ("sono giulia del customer care"): the whole stop-word lists.
+    stop = frozenset(w.lower() for words in _stop_words().values() for w in words) | _PARTICLES
+    stop |= frozenset(nlp.Defaults.stop_words)
+    return PersonFinder(Lexicon(first, last, common, stop))
 
 
 class PresidioNer:
@@ -81,12 +84,21 @@ class PresidioNer:
         finder = _person_finder()
         found = finder.find(text, persons)
 
-        def known(word: str) -> bool:
-            return finder.lex.is_first(word) or finder.lex.is_last(word)
+        # In Polish text a name may stand in a case form ("dla Krzysztofa Wiśniewskiego"); elsewhere such a reading
+        # would take nouns for names ("Stelle" -> "Stella").
+        polish = main_language(text) == "pl"
 
-        return [e for e in places if plausible_place(text, e.start, e.end)] + [
-            e for e in found if e.type != "PERSON" or plausible_name(text, e.start, e.end, known, finder.lex.is_common)
-        ]
+        def known(word: str) -> bool:
+            if finder.lex.is_first(word) or finder.lex.is_last(word):
+                return True
+            return polish and (finder.lex.is_first_inflected(word) or finder.lex.is_last_inflected(word))
+
+        kept = [e for e in places if plausible_place(text, e.start, e.end)]
+        kept += [e for e in found if plausible_name(text, e.start, e.end, known, finder.lex.is_common)]
+        # A name after a self-introduction, holder or closing cue passed the cue's own check and may be lower case;
+        # where no kept span covers it, it stands as the cue found it.
+        kept += [c for c in finder.introduced(text) if not any(e.start <= c.start and c.end <= e.end for e in kept)]
+        return kept
 
 
 # The English model reads capitalised words of other languages as names: a sentence-initial verb ("Livrez",
@@ -165,9 +177,14 @@ def _opens_like_a_word(text: str, word: str, known: Callable[[str], bool] | None
         return False
     if known is None or not known(word):
         return True
+    return folded in table[main_language(text)]
+
+
+def main_language(text: str) -> str:
+    """Which of the seven other languages' stop words the text holds most of (a tie goes to the first listed)."""
+    table = _stop_words()
     words = [w.lower().strip(".,;:!?()\"'¿¡«»") for w in text.split()]
-    main = max(table, key=lambda lang: sum(w in table[lang] for w in words))
-    return folded in table[main]
+    return max(table, key=lambda lang: sum(w in table[lang] for w in words))
 
 
 _MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|our|your|their|this|that|next|last)[ \t]+$", re.IGNORECASE)
