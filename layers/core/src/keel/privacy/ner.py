@@ -121,6 +121,9 @@ def plausible_name(
     words = text[start:end].split()
     if not words or words[0][0].islower():
         return False
+    # One word right after a number is what was counted ("Zahlungsziel 14 Tage", "3 Pakete"), not a person.
+    if len(words) == 1 and re.search(r"\d[ \t]+$", text[max(0, start - 12) : start]):
+        return False
     english = _reads_english(text)
     if not english and known is not None and not any(known(w) for w in words if len(w.strip(".")) > 1):
         return False

@@ -54,6 +54,8 @@ _SEPARATES_NUMBERS = re.compile(r"[ \t]/|/[ \t]|[ \t]{2,}|\+.*\+")
 _EXTENSION = re.compile(r"[ \t]?(?:x|ext\.?|#)[ \t]?\d{1,5}$", re.IGNORECASE)
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _CARD_SHAPE = re.compile(r"\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}")
+_DECIMAL = re.compile(r"\d{4,}\.\d{1,3}")
+_DOTTED_DIGITS = re.compile(r"(?<!\d)\d\.\d\.\d(?!\d)")
 _RUN_BEFORE = re.compile(r"\d[ .\-\u00a0]?$")
 _RUN_AFTER = re.compile(r"[ .\-\u00a0]?\d")
 
@@ -174,6 +176,12 @@ def _skipped(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> b
     if any(s <= start and end <= e for s, e in dates):
         return True
     if raw.isdigit() and not CUE.search(text[max(0, start - 40) : end + 20]):
+        return True
+    # A decimal ("018734.2 kWh"), dotted single digits (an OBIS code "1.8.1 018244", an OID "1.3.6.1.2.1"), or the
+    # tail of a dotted build or product code glued to what precedes it ("UP1A.231005.007").
+    if _DECIMAL.fullmatch(raw) or _DOTTED_DIGITS.search(text[max(0, start - 2) : end]):
+        return True
+    if start >= 2 and text[start - 1] == "." and text[start - 2].isalnum():
         return True
     return start >= 2 and text[start - 1] == "-" and text[start - 2].isalpha()
 

@@ -611,6 +611,12 @@ _ID_WORDS_TEXT = """
     seryjny seryjnego serie série seriale vettura szkoda szkody siniestro sinistro schademelding bill
     cod localizador kassenzeichen kenmerk betalingskenmerk processo proceso billete bilhete biglietto reklamacji
     adhérent adherent mitglied socio documento document dokument ricambio
+    sprawy matricola contatore compteur zähler zählernummer contador licznika licznik meterstand abonnement
+    ersatzteil material materiaal materiale pozycja katalogowa katalogowy catalogue catálogo catalogo katalog lote
+    segnacollo spedizione envoi colis expédition envío remessa paczki przesyłka sinistre prüfprotokoll protokoll
+    protocollo protocolo protocole isbn ean gtin oid pdl pdr cups nipc nie reclamação réclamation reclamación
+    reklamation reclamo storingsmelding störungsmeldung meldung aktenzeichen az
+    meter indeks index fascicolo parts onderdelen peças pièces piezas pezzi ricambi ersatzteile
 """
 _ID_WORDS = frozenset(_ID_WORDS_TEXT.split())
 # Words between an identifier word and its number ("Serial no.", "numero di tracciamento", "Ordine n.").
@@ -637,6 +643,46 @@ _FILLER = frozenset(
         "the",
         "my",
         "our",
+        # Articles, copulas and short prepositions of the eight languages ("el número de seguimiento de la agencia es
+        # ...", "unter der Nummer ...", "il numero della pratica è ...").
+        "a",
+        "an",
+        "is",
+        "el",
+        "la",
+        "le",
+        "les",
+        "l",
+        "los",
+        "las",
+        "lo",
+        "il",
+        "es",
+        "est",
+        "è",
+        "é",
+        "ist",
+        "to",
+        "jest",
+        "der",
+        "die",
+        "das",
+        "des",
+        "del",
+        "della",
+        "dello",
+        "dei",
+        "het",
+        "van",
+        "o",
+        "os",
+        "as",
+        "al",
+        "au",
+        "unter",
+        "con",
+        "with",
+        "under",
     ]
 )
 _ID_STEMS = ("schade", "bestell", "rechnung", "sendung", "kunden", "vertrag", "kosten", "artikel", "teilenummer",
@@ -663,7 +709,10 @@ _KEEP_WORDS = re.compile(
     r"^(?:" + _PHONE_WORDS + r"|mob|rufnummer|llama\w*|ssn|tin|" + _HOST_TERMS + r")$", re.IGNORECASE
 )
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
-_PHONE_CUE = re.compile(r"\b(?:" + _PHONE_WORDS + r"|llam\w*)\b", re.IGNORECASE)
+# Calls themselves count too ("the itemised bill of the calls of number ..."): "chamadas", "chiamate", "Anrufe".
+_PHONE_CUE = re.compile(
+    r"\b(?:" + _PHONE_WORDS + r"|llam\w*|chamad\w*|chiamat\w*|anruf\w*|połącze\w*|gesprekken)\b", re.IGNORECASE
+)
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
 # Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").
 _VERSION_VERBS = ("upgrad", "updat", "downgrad", "install", "roll", "patch", "deploy", "aktualisier", "actualiz",

@@ -171,6 +171,9 @@ def is_placeholder(value: str) -> bool:
         return False
     if "example" in value.lower() or _FILLER_RUN.search(value):
         return True
+    # A value cut short with an ellipsis ("sk-...XXXX", "ghp_…a1b2") is shown, not given: nothing usable is left.
+    if "..." in value or "…" in value:
+        return True
     if value[:1] in "<{[" or value.startswith("${"):
         return True
     if any(ch.isdigit() for ch in value) or len(value) > 48 or "-----" in value:
@@ -197,7 +200,12 @@ def readable_base64(value: str) -> bool:
         return False
     if not decoded or not all(ch.isprintable() for ch in decoded):
         return False
-    return " " in decoded or bool(re.search(r"\w=[^=]*[;&]\w+=", decoded)) or decoded.lstrip().startswith("{")
+    # Three or more words joined by colons ("environment:staging:region:eu-central-1") are settings; a credential
+    # pair ("user:password") has one colon and stays a secret.
+    settings = decoded.count(":") >= 2 and all(re.fullmatch(r"[A-Za-z][\w.-]*", p) for p in decoded.split(":"))
+    return (
+        " " in decoded or bool(re.search(r"\w=[^=]*[;&]\w+=", decoded)) or decoded.lstrip().startswith("{") or settings
+    )
 
 
 def _documentation(text: str, start: int, end: int) -> bool:
