@@ -365,7 +365,7 @@ class PersonFinder:
                     continue
                 if not self._cue_name(first) or not self.lex.is_first_inflected(first):
                     continue
-                # "It's June already": a month that is also a given name, after "it's" or "this is".
+                # "It is June already": a month that is also a given name, after the cues it is or this is.
                 if fold(first) in _MONTH_NAMES and re.match(r"(?i)it|this", m.group(0)):
                     continue
                 end = words[0].start() + len(first)
