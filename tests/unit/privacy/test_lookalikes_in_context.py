@@ -89,3 +89,32 @@ def test_base64_of_colon_joined_settings_is_readable_but_a_credential_pair_is_a_
 def test_a_word_right_after_a_number_is_no_name() -> None:
     text = "Zahlungsziel 14 Tage, Aufbewahrung 30 Tage, danach wird gelöscht."
     assert [e for e in FULL.detect(text) if e.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Die Airline lehnt meine Passnummer ab: CFGK79L12, was tun?", "CFGK79L12"),
+        ("Sie reist mit ihrem Schweizer Pass X0174528 nach Wien.", "X0174528"),
+        ("Pass Nr. P4829173 (Österreich), gültig bis 2030", "P4829173"),
+        ("Kinderreisepass für beide Kinder: C7HT4P0W2 und C7HT4P0X9", "C7HT4P0X9"),
+    ],
+)
+def test_german_passport_words_lead_to_the_number(text: str, value: str) -> None:
+    assert ("PASSPORT", value) in [(e.type, text[e.start : e.end]) for e in FULL.detect(text)]
+
+
+def test_an_english_pass_is_no_passport() -> None:
+    for text in ("your boarding pass ABC123 is for gate 12", "Pass the build 4.2.1 to QA today"):
+        assert [e for e in FULL.detect(text) if e.type == "PASSPORT"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("the doctor asked for my ssn on the claim form, is 786-64-1789 ok to send?", "786-64-1789"),
+        ("payroll needs it (US tax id if needed: 508-13-6672)", "508-13-6672"),
+    ],
+)
+def test_an_ssn_word_in_the_clause_keeps_an_ssn_beside_an_identifier_word(text: str, value: str) -> None:
+    assert ("US_SSN", value) in kinds(text)

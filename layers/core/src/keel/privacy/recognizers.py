@@ -710,8 +710,11 @@ _KEEP_WORDS = re.compile(
 )
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
 # Calls themselves count too ("the itemised bill of the calls of number ..."): "chamadas", "chiamate", "Anrufe".
+# An SSN word anywhere in the clause says the same of an SSN's shape ("my ssn on the claim form is ...", "US tax id:").
 _PHONE_CUE = re.compile(
-    r"\b(?:" + _PHONE_WORDS + r"|llam\w*|chamad\w*|chiamat\w*|anruf\w*|połącze\w*|gesprekken)\b", re.IGNORECASE
+    r"\b(?:" + _PHONE_WORDS + r"|llam\w*|chamad\w*|chiamat\w*|anruf\w*|połącze\w*|gesprekken|"
+    r"ssn|social security|tax id|taxpayer id|itin)\b",
+    re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
 # Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").

@@ -39,7 +39,9 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIV
 _DOCUMENT_WORDS = (
     r"passport|passeport|reisepass|pass-?nr|pasaporte|passaporto|paspoort|paszport|passaporte|"
     r"travel document|identity document|id document|document (?:number|no)|"
-    r"ausweis|reisedokument|dokumentennummer|personalausweis|"
+    r"ausweis|reisedokument|dokumentennummer|personalausweis|passnummer|passnr|passdaten|\w+reisepass|"
+    # German "Pass" (capitalised: a noun) is a passport ("Schweizer Pass X0174528", "Pass Nr. P4829173").
+    r"(?-i:Pass)(?=[ \t]|-?Nr)|"
     r"document de voyage|pièce d'identité|carte d'identité|numéro de document|"
     r"documento|dni|carta d'identità|carta de identidad|"
     r"reisdocument|documentnummer|identiteitsbewijs|identiteitskaart|"
@@ -260,7 +262,7 @@ def _passwords(text: str) -> Iterator[tuple[int, int]]:
 # eight countries: 7 to 9 capitals and digits with at least three digits (FR 22AV61849, NL BN7F42KL5, PT P417382), or
 # nine digits (US, UK).
 _PASSPORT_WORD = re.compile(
-    r"\b(?:passport|passeport|reisepass|pasaport|passaport|paspoort|paszport)\w*", re.IGNORECASE
+    r"\b(?:passport|passeport|\w*reisepass|passnummer|pasaport|passaport|paspoort|paszport)\w*", re.IGNORECASE
 )
 _PASSPORT_SHAPE = re.compile(r"(?<![\w/.-])(?:(?=(?:[A-Z]*\d){3})(?=\d*[A-Z])[A-Z0-9]{7,9}|\d{9})(?![\w/-])")
 
