@@ -445,8 +445,8 @@ class PersonFinder:
         return Entity("PERSON", start, end, e.score)
 
     # --- public ---------------------------------------------------------------------------------------
-    def find(self, text: str, ner_persons: Iterable[Entity]) -> list[Entity]:
-        """PERSON spans in text, given the NER model's PERSON spans."""
+    def find(self, text: str, ner_persons: Iterable[Entity], cued: list[Entity] | None = None) -> list[Entity]:
+        """PERSON spans in text, given the NER model's PERSON spans (and `introduced(text)` when the caller has it)."""
         lower = not any(ch.isupper() for ch in text)
         accepted: list[Entity] = []
         for e in ner_persons:
@@ -479,7 +479,7 @@ class PersonFinder:
                 accepted.append(cleaned)
         trimmed = [_with_particles(text, t) for t in (self._trim(text, e) for e in accepted) if t is not None]
         # Cue-led names are checked by their own rule (a known given name after the cue) and keep their lower case.
-        trimmed += self.introduced(text)
+        trimmed += self.introduced(text) if cued is None else cued
         return _merge(self._recurrences(text, trimmed))
 
     def _trim(self, text: str, e: Entity) -> Entity | None:

@@ -82,7 +82,8 @@ class PresidioNer:
         persons = [e for e in out if e.type == "PERSON"]
         places = [e for e in out if e.type != "PERSON"]
         finder = _person_finder()
-        found = finder.find(text, persons)
+        cued = list(finder.introduced(text))
+        found = finder.find(text, persons, cued)
 
         # In Polish text a name may stand in a case form ("dla Krzysztofa Wiśniewskiego"); elsewhere such a reading
         # would take nouns for names ("Stelle" -> "Stella").
@@ -97,7 +98,7 @@ class PresidioNer:
         kept += [e for e in found if plausible_name(text, e.start, e.end, known, finder.lex.is_common)]
         # A name after a self-introduction, holder or closing cue passed the cue's own check and may be lower case;
         # where no kept span covers it, it stands as the cue found it.
-        kept += [c for c in finder.introduced(text) if not any(e.start <= c.start and c.end <= e.end for e in kept)]
+        kept += [c for c in cued if not any(e.start <= c.start and c.end <= e.end for e in kept)]
         return kept
 
 

@@ -711,7 +711,7 @@ _KEEP_WORDS = re.compile(
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
 # Calls themselves count too ("the itemised bill of the calls of number ..."): "chamadas", "chiamate", "Anrufe".
 # An SSN word anywhere in the clause says the same of an SSN's shape ("my ssn on the claim form is ...", "US tax id:").
-_PHONE_CUE = re.compile(
+_PHONE_OR_SSN_CUE = re.compile(
     r"\b(?:" + _PHONE_WORDS + r"|llam\w*|chamad\w*|chiamat\w*|anruf\w*|połącze\w*|gesprekken|"
     r"ssn|social security|tax id|taxpayer id|itin)\b",
     re.IGNORECASE,
@@ -756,7 +756,7 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
     # A sentence ends at a full stop with more words after it; a dot right before the number ends an abbreviation
     # ("Artikelnr. 98-2231-04", "Bill no. 3004-118-772").
     before = re.split(r"(?<=\w{3})[.!?]\s+(?=\S)|[;()\[\]]|\s[-–]\s", text[max(line_start, start - 48) : start])[-1]
-    if _PHONE_CUE.search(before):
+    if _PHONE_OR_SSN_CUE.search(before):
         return False
     tokens = [t.lower() for t in _TOKEN.findall(before) if t.lower() not in _FILLER]
     if versions:
@@ -926,7 +926,7 @@ def _same_kind(text: str, entity: Entity, look: Entity) -> bool:
     line_start = text.rfind("\n", 0, entity.start) + 1
     clause = re.split(r"[,;:()]", text[max(line_start, entity.start - 40) : entity.start])[-1]
     words = [t.lower() for t in _TOKEN.findall(clause)]
-    return not (_PHONE_CUE.search(clause) or any(_says_phone_or_host(w) or w in _HOST_WORDS for w in words))
+    return not (_PHONE_OR_SSN_CUE.search(clause) or any(_says_phone_or_host(w) or w in _HOST_WORDS for w in words))
 
 
 def resolve(entities: list[Entity], text: str | None = None) -> list[Entity]:

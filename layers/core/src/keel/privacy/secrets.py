@@ -37,9 +37,9 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIV
 # A passport or another travel or identity document word in the eight languages, then the number within a few
 # words ("travel document 31DQ23723", "documento n. UI9676171", "Ausweisdokument für die Reise: NG7446684").
 _DOCUMENT_WORDS = (
-    r"passport|passeport|reisepass|pass-?nr|pasaporte|passaporto|paspoort|paszport|passaporte|"
+    r"passport|passeport|\w*reisepass|pass-?nr|pasaporte|passaporto|paspoort|paszport|passaporte|"
     r"travel document|identity document|id document|document (?:number|no)|"
-    r"ausweis|reisedokument|dokumentennummer|personalausweis|passnummer|passnr|passdaten|\w+reisepass|"
+    r"ausweis|reisedokument|dokumentennummer|personalausweis|passnummer|passnr|passdaten|"
     # German "Pass" (capitalised: a noun) is a passport ("Schweizer Pass X0174528", "Pass Nr. P4829173").
     r"(?-i:Pass)(?=[ \t]|-?Nr)|"
     r"document de voyage|pièce d'identité|carte d'identité|numéro de document|"
