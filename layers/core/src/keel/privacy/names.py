@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
-from keel.privacy.recognizers import NOT_NAME_WORDS, ORG_WORDS, PREPOSITIONS, SIGNATURE, Entity, identifier_word
+from keel.privacy.recognizers import ORG_WORDS, PREPOSITIONS, SIGNATURE, Entity, identifier_word, never_a_name
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
 _WORD_CHARS = r"[\w\u00C0-\u024F'’-]"
@@ -82,15 +82,28 @@ _BEFORE_VERBS = (
 # account or a payment ("account holder is jerome baptiste", "a nome di chiara rinaldi", "t.n.v. R. de Vries"), and
 # a name alone after a closing word at the end of a line ("groetjes femke", "gruß steffi", "thx bram").
 _SELF_CUE = (
+    # Longer cues first: at one position the first alternative that lets a name follow wins ("bin der kevin").
+    r"ich bin der|ich bin die|bin der|bin die|hier ist|c'est moi|c moi|aqui é [oa]|"
     r"i'?m|i am|it'?s|this is|my name is|my name'?s|je m'appelle|je m’appelle|je suis|c'est|c’est|moi c'est|"
     r"ich heiße|ich heisse|ich bin|mein name ist|hier spricht|me llamo|soy|mi nombre es|mi chiamo|sono|"
     r"il mio nome è|ik ben|ik heet|mijn naam is|jestem|nazywam się|mam na imię|z tej strony|sou o|sou a|"
-    r"chamo-me|me chamo|meu nome é|o meu nome é"
+    r"chamo-me|me chamo|meu nome é|o meu nome é|bin|met|"
+    # Chat shorthand: German without "ich" ("bin lukas btw"), Portuguese "é o/a" after a greeting ("olá é o diogo"),
+    # Polish "tu" after a greeting ("hej tu kuba z księgowości").
+    r"(?:olá|ola|oi|bom dia|boa tarde|boa noite)[ \t]*,?[ \t]+é[ \t]+[oa]|"
+    r"(?:hej|cześć|czesc|siema|dzień dobry|dzien dobry)[ \t]*,?[ \t]+tu"
 )
 _HOLDER_CUE = (
+    # Longer cues before their prefixes ("titular é o gonçalo", not "titular" reading "é o gonçalo").
+    r"titular é [oa]|titular es|il titolare è|titulaire est|"
     r"account holder is|account holder|holder is|in the name of|au nom de|au nom d'|titulaire|läuft auf|"
     r"lautet auf|auf den namen|a nombre de|titular|a nome di|intestat[oa] a|t\.n\.v\.|ten name van|op naam van|"
-    r"na nazwisko|em nome de|em nome d[oa]|no nome d[eoa]"
+    r"na nazwisko|em nome de|em nome d[oa]|no nome d[eoa]|registered to|registered in the name of|"
+    r"jest na|zarejestrowan[aey] na|staat op|"
+    r"card ?holder|name on (?:the )?(?:card|account)(?: is)?|karteninhaber(?:in)?|kontoinhaber(?:in)?|"
+    r"intestatari[oa]|abonent(?:em|ką|ka)? jest|employee|contractor is|contact is|session ouverte pour|"
+    # Field labels written in lower case ("name tamika brooks", "naam sanne kok", "name: shannon o'reilly").
+    r"name|naam|nom|nome|nombre|imię|imie"
 )
 # Kin and people words of the seven other languages before a name ("mon fils Hugo", "mia moglie chiara rinaldi",
 # "meine frau, katrin petersen", "dla syna, Antoniego Jankowskiego"), and greetings that open a message to someone
@@ -104,6 +117,8 @@ _KIN_CUE = (
     r"syn|syna|synem|córka|córki|żona|żony|żonę|mąż|męża|brat|brata|siostra|siostry|kolega|koleżanka|"
     r"filho|filha|irmão|irmã|mãe|pai|amigo|amiga|colega|vizinho|vizinha"
 )
+# A kin word is never the name after a cue ("umowa jest na tatę, Zbigniewa Mazura"; "tate" is also a given name).
+_KIN_WORD = re.compile(rf"(?:{_KIN}|{_KIN_CUE}|tata|taty|tacie|tatę|tate|mama|mamy|mamie|mamę|mame)", re.IGNORECASE)
 _GREETING_CUE = (
     r"hola|hoi|hey|hi|hello|oye|ciao|salut|slt|hallo|moin|servus|bonjour|buongiorno|olá|ola|oi|cześć|czesc|hej|"
     r"chiedete di|chiedi di|chiedere di|preguntad por|preguntar por|pregunte por|ask for|vraag naar"
@@ -112,6 +127,40 @@ _CLOSE_CUE = (
     r"thx|thanks|ty|cheers|bye|ciao|grazie|merci|bises|bisous|obg|obrigad[oa]|tchau|bjs|dzięki|dzieki|dank je|"
     r"dankjewel|bedankt|danke|gracias|besos|saludos|un saludo|groetjes|groeten|gr|mvg|gruß|gruss|grüße|lg|vg|"
     r"pozdrawiam|pozdro|pozdr|saluti|un saluto|cumprimentos|abraço|abraços"
+)
+# Second-person words of the eight languages: a given name opening a message before one of them is the person
+# spoken to ("pablo tu token está en el repo", "bram je gitlab token", "tiago o teu token").
+_SECOND_PERSON = (
+    r"you|your|ur|u|tu|ton|ta|tes|te|vous|votre|vos|du|dein|deine|deinen|deinem|dir|dich|tú|tus|tuo|tua|tuoi|ti|"
+    r"je|jij|jouw|jullie|ty|twój|twoja|twoje|twojego|twoim|ci|o teu|a tua|os teus|você|teu|tua"
+)
+_VOCATIVE_OPENING = re.compile(
+    rf"(?im)^[ \t]*(?P<name>[^\W\d_][\w'’-]*)[ \t]*[,:]?[ \t]+(?:{_SECOND_PERSON})(?![\w\u00C0-\u024F])"
+)
+# A chat mention of a known given name ("@kev you pasted your token", "@mathieu ton token"); bots, teams and channels
+# ("@helpdesk-bot", "@devops", "@here") are mentioned too, so an unknown handle is left alone, and so are an e-mail
+# address, a package scope ("@types/node", "@kassa:registry") and a host after credentials ("user:pw@db-prod").
+_MENTION = re.compile(r"(?<![\w.@])@(?P<name>[^\W\d_]{2,30})(?![\w/(@:-])")
+# Field labels and the doorbell in the eight languages, and Dutch titles: the capitalised words after them are a
+# name, known or not ("surname Ashworth", "interphone Rochas", "citofono Lombardo", "t.a.v. de heer Mulder").
+_NAME_LABEL = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?i:full[ \t]+name|surname|last[ \t]+name|family[ \t]+name|first[ \t]+name|"
+    r"given[ \t]+name|name|prénom|nom[ \t]+de[ \t]+famille|nom|vorname|nachname|familienname|nombre|apellidos|"
+    r"apellido|cognome|nome|voornaam|achternaam|naam|imię|imie|nazwisko|sobrenome|apelido|interphone|citofono|"
+    r"klingel|timbre|telefonillo|interfone|domofon|de[ \t]+heer|mevrouw|mevr\.|dhr\.)"
+    r"[ \t]*[:=]?[ \t]+(?P<name>" + _CAP + r"(?:[ \t]+" + _CAP + r"){0,2})"
+)
+# Nouns before "name" that make it some other thing's name ("the file name Report", "product name Contoso Cloud").
+_THING_BEFORE_LABEL = re.compile(
+    r"(?i:\b(?:file|product|company|user|host|domain|project|team|bot|brand|device|display|app|server|queue|group|"
+    r"channel|field|column|network|wifi|printer|model|package|bucket|repo|repository|branch|store|shop|site|"
+    r"account|variable|folder|table|plan|de[ \t]+(?:l['’])?(?:entreprise|fichier|domaine|société|produit)))"
+    r"[ \t]*$"
+)
+# A given name alone closing a message after a sentence or a dash ("... ich komme nicht rein? jonas").
+_FINAL_NAME = re.compile(
+    r"(?:[.!?…]|[—–]|(?<=\s)-|\n)[ \t]*\n?[ \t]*"
+    r"(?P<name>[^\W\d_][\w'’-]*\.?(?:[ \t]+[^\W\d_][\w'’-]*){0,2})[ \t]*[.!]?[ \t]*\Z"
 )
 _MONTH_NAMES = frozenset(("april", "may", "june", "august"))
 _ANY_WORD = r"[^\W\d_][\w'’-]*"
@@ -155,6 +204,9 @@ class Lexicon:
     common: frozenset[str]
     # Function words of the seven other languages (spaCy's stop-word lists), lower case: never a name after a cue.
     stop: frozenset[str] = frozenset()
+    # Polish given names (faker's pl_PL and the Polish short forms), folded: a case form counts alone only for them
+    # ("z Tomaszem", "do Magdy"), not for any locale's name its ending may hide ("w Berlinie", "do Indii").
+    polish_first: frozenset[str] = frozenset()
 
     def is_first(self, word: str) -> bool:
         """A known given name, or a double one whose parts all are ("Jan-Hendrik", "Mia-Sophie")."""
@@ -172,6 +224,10 @@ class Lexicon:
     def is_first_inflected(self, word: str) -> bool:
         """A known given name, or one in a Polish case form ("Krzysztofa", "Agnieszkę", "Tomkowi", "Helenie")."""
         return self.is_first(word) or any(base in self.first for base in polish_bases(word))
+
+    def is_polish_first_inflected(self, word: str) -> bool:
+        """A Polish given name in a case form ("Tomaszem", "Magdy", "Piotrka", "Kasi")."""
+        return any(base in self.polish_first for base in polish_bases(word))
 
     def is_last_inflected(self, word: str) -> bool:
         """A known family name, or one in a Polish case form ("Wiśniewskiego", "Kamińską", "Mazura", "Wróbla")."""
@@ -206,6 +262,9 @@ def polish_bases(word: str) -> list[str]:
         if len(stem) < 3:
             continue
         out += [stem, stem + "a", stem + "i"]
+        # Soft stems keep their "i" before the ending only in some forms ("Kasi", "Kasiu", "Kasię" -> "kasia").
+        if ending[0] in "iąę" or ending == "u":
+            out.append(stem + "ia")
         if stem[-1] not in "aeiouy" and stem[-2] not in "aeiouy":
             out.append(stem[:-1] + "e" + stem[-1])
     return out
@@ -217,6 +276,14 @@ _LATIN_NAME_CHARS = frozenset(chr(c) for c in range(0x250) if chr(c).isalpha() o
 
 def _latin(name: str) -> bool:
     return bool(name) and set(name) <= _LATIN_NAME_CHARS
+
+
+def polish_first_names() -> frozenset[str]:
+    """Folded Polish given names: faker's pl_PL lists and the Polish short forms among NICKNAMES."""
+    from faker.providers.person.pl_PL import Provider
+
+    names = {*Provider.first_names_male, *Provider.first_names_female}
+    return frozenset(fold(n) for n in names) | frozenset(fold(n) for n in _POLISH_NICKNAMES.split())
 
 
 @once
@@ -249,6 +316,23 @@ def faker_names() -> tuple[frozenset[str], frozenset[str]]:
     return names(first), names(last)
 
 
+# Everyday short forms of given names that faker's lists leave out (people sign and are addressed by them in chat:
+# "hej tu kuba", "staat op naam van kees", "@kev"). Words that are also common words are left out ("pino", "fede").
+_POLISH_NICKNAMES = """
+    magda magdalena ola ela ula iza aga asia basia
+    kasia gosia madzia zosia ania kuba tomek piotrek wojtek franek staszek józek zbyszek krzysiek maciek janek kazik
+    antek jasiek grzesiek mietek rysiek władek wiesiek heniek
+"""
+NICKNAMES = frozenset(
+    f"""
+    kev jen maddie raj
+    {_POLISH_NICKNAMES}
+    kees joop sjaak ruud
+    jojo loulou jupp hansi pepa conchi bepi peppe richi quim guto
+    """.split()
+)
+
+
 def _words(span: str) -> list[str]:
     return [w for w in re.split(r"[ \t]+", span.strip()) if w]
 
@@ -274,7 +358,7 @@ class PersonFinder:
             return True
         return any(not self.lex.is_common(w) for w in words)
 
-    def _lexicon_runs(self, text: str, lower: bool) -> Iterator[Entity]:
+    def _lexicon_runs(self, text: str, lower: bool, polish: bool = False) -> Iterator[Entity]:
         pattern = _RUN_LOW if lower else _RUN_CAP
         for m in pattern.finditer(text):
             tokens = list(re.finditer(r"\S+", m.group(0)))
@@ -287,9 +371,16 @@ class PersonFinder:
                     and self.lex.is_first_inflected(word)
                     and self.lex.is_last_inflected(tokens[i + 1].group(0))
                 )
+                # In Polish text a capitalised given name in a case form inside a sentence ("z Tomaszem", "do Magdy").
+                inflected = (
+                    polish
+                    and not lower
+                    and self.lex.is_polish_first_inflected(word)
+                    and re.search(r"[\w,][ \t]+\Z", text[: m.start() + tok.start()]) is not None
+                )
                 if (
                     len(word) < 2
-                    or not (self.lex.is_first(word) or pair)
+                    or not (self.lex.is_first(word) or pair or inflected)
                     or fold(word) in TITLES
                     or word.lower() in ACCENTED_FUNCTION_WORDS
                 ):
@@ -305,7 +396,7 @@ class PersonFinder:
                         kept.append(t)
                     else:
                         break
-                strong = not self.lex.is_common(word)
+                strong = not self.lex.is_common(word) or (inflected and not self.lex.is_first(word))
                 # A given name that is also a dictionary word ("Will", "Rose") needs a surname after it.
                 if not strong and not any(len(t.group(0).rstrip(".")) > 1 for t in kept):
                     break
@@ -380,6 +471,48 @@ class PersonFinder:
                     if word != w.group(0):
                         break
                 yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
+        yield from self._addressed(text)
+        yield from self._labelled(text)
+
+    def _addressed(self, text: str) -> Iterator[Entity]:
+        """A person addressed or signing in chat, in any case: a mention ("@kev"), a known given name opening a
+        message before a second-person word ("pablo tu token ..."), or a signature closing it ("... nicht? jonas")."""
+        for m in _MENTION.finditer(text):
+            name = m.group("name")
+            if self._cue_name(name) and self.lex.is_first(name) and not re.match(r"\.\w", text[m.end() :]):
+                yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
+        for m in _VOCATIVE_OPENING.finditer(text):
+            name = m.group("name")
+            # A given name that is also a word opens questions and orders without a comma ("Will you send ...",
+            # "Mark your calendar"): it is someone spoken to only with the comma.
+            comma = text[m.end("name") :].lstrip(" \t").startswith((",", ":"))
+            word = self.lex.is_common(name) and not comma
+            if self._cue_name(name) and self.lex.is_first(name) and fold(name) not in _MONTH_NAMES and not word:
+                yield Entity("PERSON", m.start("name"), m.end("name"), 0.6)
+        # A signature closing the message: a known given name, or an initial, then known given or family names
+        # ("thanks - daniel okafor", "- T. Nguyen", "... bloccatela subito vi prego. sara gallo").
+        final = _FINAL_NAME.search(text)
+        if final:
+            words = final.group("name").split()
+            initial = re.fullmatch(r"[^\W\d_]\.", words[0]) is not None and len(words) > 1
+            given = self._cue_name(words[0]) and self.lex.is_first(words[0]) and fold(words[0]) not in _MONTH_NAMES
+            known = all(self._cue_name(w) and (self.lex.is_last(w) or self.lex.is_first(w)) for w in words[1:])
+            if (initial or given) and known:
+                yield Entity("PERSON", final.start("name"), final.end("name"), 0.6)
+
+    def _labelled(self, text: str) -> Iterator[Entity]:
+        """Capitalised words after a name field's label, a doorbell or a Dutch title, known names or not."""
+        for m in _NAME_LABEL.finditer(text):
+            if _THING_BEFORE_LABEL.search(text[max(0, m.start() - 30) : m.start()]):
+                continue
+            end = None
+            for w in re.finditer(r"\S+", m.group("name")):
+                word = w.group(0)
+                if word.isupper() or not self._cue_name(word) or fold(word) in ORG_WORDS or fold(word) in PLACE_WORDS:
+                    break
+                end = w.end()
+            if end is not None:
+                yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
 
     def _cue_name(self, word: str) -> bool:
         """A word that may be (part of) a name after a cue: not a function word of any of the eight languages, not
@@ -388,10 +521,11 @@ class PersonFinder:
         return (
             len(low) >= 2
             and low not in self.lex.stop
-            and fold(word) not in NOT_NAME_WORDS
+            and not never_a_name(word)
             and fold(word) not in TITLES
             and low not in ACCENTED_FUNCTION_WORDS
             and not identifier_word(word)
+            and not _KIN_WORD.fullmatch(low)
             and not (self.lex.is_common(word) and not self.lex.is_first(word) and not self.lex.is_last(word))
         )
 
@@ -445,8 +579,11 @@ class PersonFinder:
         return Entity("PERSON", start, end, e.score)
 
     # --- public ---------------------------------------------------------------------------------------
-    def find(self, text: str, ner_persons: Iterable[Entity], cued: list[Entity] | None = None) -> list[Entity]:
-        """PERSON spans in text, given the NER model's PERSON spans (and `introduced(text)` when the caller has it)."""
+    def find(
+        self, text: str, ner_persons: Iterable[Entity], cued: list[Entity] | None = None, *, polish: bool = False
+    ) -> list[Entity]:
+        """PERSON spans in text, given the NER model's PERSON spans (and `introduced(text)` when the caller has it);
+        polish: the text is Polish, where a capitalised given name in a case form counts alone."""
         lower = not any(ch.isupper() for ch in text)
         accepted: list[Entity] = []
         for e in ner_persons:
@@ -465,7 +602,7 @@ class PersonFinder:
             ):
                 continue
             accepted.append(cleaned)
-        for e in self._lexicon_runs(text, lower):
+        for e in self._lexicon_runs(text, lower, polish):
             lexical = self._clean(text, e)
             if (
                 lexical
@@ -489,7 +626,7 @@ class PersonFinder:
         cased = any(ch.isupper() for ch in text)
 
         def drop(word: str) -> bool:
-            return fold(word) in NOT_NAME_WORDS or identifier_word(word.strip(".,;:")) or (cased and word[0].islower())
+            return never_a_name(word) or identifier_word(word.strip(".,;:")) or (cased and word[0].islower())
 
         while tokens and drop(tokens[0].group(0)):
             tokens.pop(0)
@@ -498,7 +635,7 @@ class PersonFinder:
             return None
         while tokens and drop(tokens[-1].group(0)):
             tokens.pop()
-        if not tokens or any(fold(t.group(0)) in NOT_NAME_WORDS for t in tokens):
+        if not tokens or any(never_a_name(t.group(0)) for t in tokens):
             return None
         start = e.start + tokens[0].start()
         if len(tokens) == 1 and _OFFICE_BEFORE.search(text[max(0, start - 24) : start]):
@@ -535,12 +672,13 @@ _PARTICLE_SURNAME = re.compile(
 
 
 def _overlapping(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """Every match, the next search starting inside the last one's name ("a nome di mia moglie chiara rinaldi": the
-    name after one cue may hold the next cue)."""
+    """Every match, the next search starting just after the last one's start: the name after one cue may hold the
+    next cue ("a nome di mia moglie chiara rinaldi"), and a shorter cue may stand inside a longer one ("staat op naam
+    van kees": "staat op" reads "naam van kees", "op naam van" reads "kees")."""
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
         yield m
-        pos = max(m.start("name"), m.start() + 1)
+        pos = m.start() + 1
 
 
 def _with_particles(text: str, e: Entity) -> Entity:

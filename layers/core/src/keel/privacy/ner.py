@@ -13,7 +13,7 @@ from typing import Any
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
-from keel.privacy.names import Lexicon, PersonFinder, faker_names
+from keel.privacy.names import NICKNAMES, Lexicon, PersonFinder, faker_names, fold, polish_first_names
 from keel.privacy.recognizers import Entity
 
 _MAP = {"PERSON": "PERSON", "LOCATION": "LOCATION"}
@@ -51,6 +51,7 @@ def _analyzer() -> Any:
 @once
 def _person_finder() -> PersonFinder:
     first, last = faker_names()
+    first |= frozenset(fold(n) for n in NICKNAMES)
     nlp = _analyzer().nlp_engine.nlp["en"]
     # The WordNet word index the English lemmatizer ships with: a dictionary of common words, offline.
     index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
@@ -59,7 +60,7 @@ def _person_finder() -> PersonFinder:
     # After a cue, particles end the name too ("sono giulia del customer care"): the whole stop-word lists.
     stop = frozenset(w.lower() for words in _stop_words().values() for w in words) | _PARTICLES
     stop |= frozenset(nlp.Defaults.stop_words)
-    return PersonFinder(Lexicon(first, last, common, stop))
+    return PersonFinder(Lexicon(first, last, common, stop, polish_first_names()))
 
 
 class PresidioNer:
@@ -83,11 +84,10 @@ class PresidioNer:
         places = [e for e in out if e.type != "PERSON"]
         finder = _person_finder()
         cued = list(finder.introduced(text))
-        found = finder.find(text, persons, cued)
-
         # In Polish text a name may stand in a case form ("dla Krzysztofa Wiśniewskiego"); elsewhere such a reading
         # would take nouns for names ("Stelle" -> "Stella").
         polish = main_language(text) == "pl"
+        found = finder.find(text, persons, cued, polish=polish)
 
         def known(word: str) -> bool:
             if finder.lex.is_first(word) or finder.lex.is_last(word):

@@ -189,10 +189,20 @@ def _cards(text: str) -> Iterator[Entity]:
 
 
 def _ibans(text: str) -> Iterator[Entity]:
-    for m in _IBAN.finditer(text):
-        value = m.group(0).rstrip()
-        if iban_ok(value):
-            yield Entity("IBAN", m.start(), m.start() + len(value))
+    """Valid IBANs. A grouped match may run on into the next word ("BE15 4701 6456 1130 au nom de", "... 1130 pour"):
+    the groups are given back from the end until the country's length and the check digits agree, and the scan goes
+    on after the IBAN found, so a word or a second IBAN behind it is read again."""
+    pos = 0
+    while (m := _IBAN.search(text, pos)) is not None:
+        groups = m.group(0).rstrip().split(" ")
+        for keep in range(len(groups), 0, -1):
+            value = " ".join(groups[:keep])
+            if iban_ok(value):
+                yield Entity("IBAN", m.start(), m.start() + len(value))
+                pos = m.start() + len(value)
+                break
+        else:
+            pos = m.end()
 
 
 def _ssns(text: str) -> Iterator[Entity]:
@@ -396,7 +406,7 @@ january february march july september october november december januar februar m
 juli oktober dezember janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre enero
 febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre gennaio febbraio aprile maggio
 giugno luglio settembre ottobre dicembre januari februari maart mei augustus stycznia lutego marca kwietnia maja
-czerwca lipca sierpnia wrzesnia pazdziernika listopada grudnia janeiro fevereiro marco maio junho julho setembro
+czerwca lipca sierpnia wrzesnia pazdziernika listopada grudnia janeiro fevereiro maio junho julho setembro
 outubro novembro dezembro
 hi hello dear hey good morning afternoon evening regards kind thanks cheers hallo zusammen liebe lieber viele
 grusse gruss bonjour bonsoir salut cordialement tous toutes hola buenos buenas dias saludos equipo ciao buongiorno
@@ -409,6 +419,19 @@ sie ihr ich wir vous usted ustedes lei voi jullie pan pani panstwo voce je yo io
 numero nummer numer angebot rabatt betrag summe total importe montant importo bedrag kwota valor
 """
 NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
+# Words that are never a name only as written with their accent: Portuguese "março" (March) folds to "marco", and Marco
+# is one of the commonest Italian given names.
+_NOT_NAME_ACCENTED = frozenset(("março",))
+
+
+def never_a_name(word: str) -> bool:
+    """A word that opens, closes or sits beside names but is never one (weekdays, months, greetings, office words),
+    compared folded, and the accented words compared as written."""
+    low = word.lower().strip(".,;:!?'’-")
+    folded = unicodedata.normalize("NFKD", low.replace("ł", "l")).encode("ascii", "ignore").decode()
+    return folded in NOT_NAME_WORDS or low in _NOT_NAME_ACCENTED
+
+
 # Sentence-initial prepositions that are also given names or surname particles ("Dalla versione ..." but "Dalla
 # Costa"): not a name when the word after them is lower-case.
 PREPOSITIONS = frozenset(
@@ -535,11 +558,10 @@ _NOT_NAMES = frozenset(
 
 def _is_name(candidate: str) -> bool:
     words = candidate.split()
-    folded = [unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode().lower() for w in words]
     return (
         bool(words)
         and words[0].lower() not in _NOT_NAMES
-        and not any(w in NOT_NAME_WORDS for w in folded)
+        and not any(never_a_name(w) for w in words)
         and not any(w.lower().strip(".,") in ORG_WORDS for w in words)
     )
 
@@ -807,6 +829,7 @@ def find_structured(text: str) -> list[Entity]:
         e
         for e in found
         if e.type in _ID_SENSITIVE
+        and not _plainly_ipv6(text[e.start : e.end])
         and not _international(text, e)
         and not _plainly_an_address(text, e)
         and (
@@ -912,6 +935,13 @@ def _shape(text: str, entity: Entity) -> str:
     if entity.type == "IP_ADDRESS":
         return "ipv6" if ":" in value else "ipv4"
     return re.sub(r"\d", "9", value)
+
+
+def _plainly_ipv6(value: str) -> bool:
+    """An IPv6 address ("2001:db8:1234:ab::17") has no identifier's or version's shape, whatever word is before it;
+    colon-separated byte pairs ("04:7A:1C:9E:33:B2:0F:5D", a serial number or a MAC address) may be either."""
+    groups = value.split(":")
+    return len(groups) > 1 and not all(len(g) == 2 for g in groups)
 
 
 def _same_kind(text: str, entity: Entity, look: Entity) -> bool:
