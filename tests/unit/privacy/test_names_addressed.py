@@ -169,3 +169,65 @@ def test_an_ipv6_address_after_an_identifier_word_is_still_an_address(text: str)
 def test_colon_separated_byte_pairs_after_a_serial_word_stay_a_serial() -> None:
     text = "certificado con número de serie 04:7A:1C:9E:33:B2:0F:5D, válido hasta 2028"
     assert "IP_ADDRESS" not in [e.type for e in find_structured(text)]
+
+
+# --- PII round 13: addresses in any case, versions beside versions, ids, SSNs beside passports, "my number" ---
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("schick es bitte an lindenstr. 14, 50674 köln, danke", "lindenstr. 14, 50674 köln"),
+        ("lasciatelo in via mazzini 8, 40121 bologna grazie", "via mazzini 8, 40121 bologna"),
+        ("zostawcie u sąsiada, ul. lipowa 3/5, 31-042 krakow", "ul. lipowa 3/5, 31-042 krakow"),
+        ("a morada é rua das flores 27, 1200-195 lisboa", "rua das flores 27, 1200-195 lisboa"),
+        ("Rechnung an Landstraßer Hauptstraße 71/2/9, 1030 Wien.", "Landstraßer Hauptstraße 71/2/9, 1030 Wien"),
+        ("Meterstand voor Lange Gracht 12 bis, 2312 AB Leiden.", "Lange Gracht 12 bis, 2312 AB Leiden"),
+        ("proszę pisać na skr. poczt. 12, 00-950 Warszawa", "skr. poczt. 12, 00-950 Warszawa"),
+        ("Wohnadresse Seestrasse 4, 8002 Zürich, Name Ursula Keller", "Seestrasse 4, 8002 Zürich"),
+    ],
+)
+def test_a_street_postcode_and_town_is_an_address_in_any_case(text: str, address: str) -> None:
+    assert found(text, "ADDRESS") == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["via email 2024, 12345 units shipped", "the weg 3, 1200 times", "route 66, 12345 miles to go"],
+)
+def test_street_words_in_their_everyday_sense_are_no_address(text: str) -> None:
+    assert found(text, "ADDRESS") == []
+
+
+def test_a_phone_number_before_a_street_is_not_its_house_number() -> None:
+    text = "contact: Rosa (mom), +1-787-555-0199, Calle Sol 12, San Juan, PR"
+    assert found(text, "PHONE") == ["+1-787-555-0199"]
+    assert found(text, "ADDRESS") == ["Calle Sol 12, San Juan, PR"]
+
+
+def test_a_dotted_quad_beside_a_number_no_address_can_have_is_a_version() -> None:
+    assert "IP_ADDRESS" not in [e.type for e in find_structured("on est passés de la 6.1.0.2201 à la 6.2.0.14")]
+    assert [e.type for e in find_structured("server 10.0.0.5 runs 6.1.0.2201 now")] == ["IP_ADDRESS"]
+
+
+def test_a_labelled_request_or_deploy_id_is_no_secret() -> None:
+    assert found("build is green again, deploy id dpl_QWERTZ8842UIOPAS77", "SECRET") == []
+    assert found("my api token is tkn_QWERTZ8842UIOPAS77xx", "SECRET") == ["tkn_QWERTZ8842UIOPAS77xx"]
+
+
+def test_a_number_after_an_ssn_word_is_the_ssn_in_a_text_about_passports() -> None:
+    text = "passport number 523418876 attached. My SSN is 123456789, sorry no dashes."
+    assert found(text, "US_SSN") == ["123456789"]
+    assert found(text, "PASSPORT") == ["523418876"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [("wyciągi idą na stary adres. mój nr 602 118 337", "602 118 337"), ("mi número es 622 118 337", "622 118 337")],
+)
+def test_my_number_before_a_number_is_a_phone(text: str, phone: str) -> None:
+    assert found(text, "PHONE") == [phone]
+
+
+def test_my_order_number_stays_an_identifier() -> None:
+    assert found("mon numéro de commande 4402 118 330", "PHONE") == []

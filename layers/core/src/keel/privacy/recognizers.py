@@ -149,7 +149,28 @@ _ADDRESS_LEAD = re.compile(
     r"(?:(?i:" + _LINK + r")[ \t]*)*" + _NAME_PART + r"(?:[ \t]+(?:(?i:" + _LINK + r")[ \t]+)*" + _NAME_PART + r"){0,4}"
     r"(?P<number>,?[ \t]*\d{1,5}[a-zA-Z]?(?:/\d{1,4})?(?![\d.,]\d))?"
 )
-_NUMBER_BEFORE = re.compile(r"\d{1,5}[a-zA-Z]?,?[ \t]+(?:bis[ \t]+|ter[ \t]+)?$")
+# A street written in any case, as people type it in chat ("via garibaldi 44, 16124 genova", "ringstr. 9, 45127
+# essen", "ul. kwiatowa 7/3, 80-180 gdansk"), or a post-office box ("skr. poczt. 45, 60-001 Poznań"): a street-type
+# word or a compound ending in one, a house number (flat and floor parts, "bis", a Belgian "bus 5"), then a postcode
+# and a town. The postcode after the number is what makes it an address; four-digit postcodes (AT, BE, CH, DK, NO)
+# count here, where a street word leads.
+_ADDRESS_ANY_CASE = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?:(?:Avenue|Boulevard|Bd\.?|Route|Plaza|Place|Cours|(?i:"
+    + _LEAD_ALWAYS
+    + r"|via|vía|av\.|c/|postbus|postfach|apartado|"
+    r"skr\.[ \t]*poczt\.|skrytka[ \t]+pocztowa|casella[ \t]+postale|caixa[ \t]+postal|boîte[ \t]+postale))"
+    r"(?![A-Za-z0-9])[ \t]*(?:[^\W\d_][\w\u00C0-\u024F'.-]*[ \t]+){0,4}"
+    # A compound in any case ("ringstr.", "Bahnhofstraße"), or the word alone capitalised ("Mariahilfer Straße").
+    r"|(?:[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]*[ \t]+)?"
+    r"(?:[^\W\d_][\w\u00C0-\u024F-]*(?i:straße|strasse|str\.|gasse|weg|straat|laan|gracht|plein|kade|allee|platz)"
+    r"|(?:Straße|Strasse|Str\.|Gasse|Weg|Straat|Laan|Gracht|Plein|Kade|Allee|Platz))[ \t]*)"
+    # A house number of one to three digits (a four-digit one here is more often a year: "via email 2024, ...").
+    r"\d{1,3}[a-zA-Z]?(?:/\d{1,4}){0,2}(?:[ \t]+(?i:bis|ter)|[ \t]+(?i:bus|bte\.?|boîte)[ \t]+\d{1,4})?"
+    r",?[ \t]*(?i:" + _POSTCODE + r"|\d{4})[ \t]+[^\W\d_][\w\u00C0-\u024F'-]*"
+    r"(?:[ \t]+[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]*)?"
+)
+# The tail of a phone number or a code ("+1-787-555-0164, Calle Luna 154") is not a house number before a street.
+_NUMBER_BEFORE = re.compile(r"(?<![\w+./-])\d{1,5}[a-zA-Z]?,?[ \t]+(?:bis[ \t]+|ter[ \t]+)?$")
 _ADDRESS_UK = re.compile(
     r"\b\d{1,5}[A-Za-z]?[ \t]+[A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+){0,3},[ \t]*(?:[A-Z][\w'-]+[ \t]+){1,2}"
     r"[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}\b"
@@ -267,7 +288,7 @@ def _addresses(text: str) -> Iterator[Entity]:
     spans = sorted(
         [
             (m.start(), m.end())
-            for p in (_ADDRESS, _ADDRESS_EU, _ADDRESS_POSTCODE, _ADDRESS_UK)
+            for p in (_ADDRESS, _ADDRESS_EU, _ADDRESS_POSTCODE, _ADDRESS_UK, _ADDRESS_ANY_CASE)
             for m in p.finditer(text)
         ]
         + list(_lead_streets(text))
@@ -305,7 +326,7 @@ _POSTCODE_END = re.compile(_POSTCODE + r"$")
 # block (", IBAN IT84 ...", ", Tel. ..."), and never holds a digit.
 _TOWN = (
     r"(?!(?i:iban|bic|swift|tel|tél|phone|fax|e-?mail|mobile|nif|nie|vat|cif|nip|pesel|regon|kvk|btw|siret|tva|"
-    r"ust|ssn)(?![^\W\d_]))[A-Z\u00C0-\u024F](?:[^\W\d_]|['-](?=[^\W\d_]))+"
+    r"ust|ssn|name|naam|nom|nome|nombre|imię|nazwisko)(?![^\W\d_]))[A-Z\u00C0-\u024F](?:[^\W\d_]|['-](?=[^\W\d_]))+"
 )
 _TAIL_POSTCODE = re.compile(r",?[ \t]*" + _POSTCODE + r"[ \t]+" + _TOWN)
 _TAIL_COMMA_TOWN = re.compile(
@@ -735,7 +756,10 @@ _KEEP_WORDS = re.compile(
 # An SSN word anywhere in the clause says the same of an SSN's shape ("my ssn on the claim form is ...", "US tax id:").
 _PHONE_OR_SSN_CUE = re.compile(
     r"\b(?:" + _PHONE_WORDS + r"|llam\w*|chamad\w*|chiamat\w*|anruf\w*|połącze\w*|gesprekken|"
-    r"ssn|social security|tax id|taxpayer id|itin)\b",
+    r"ssn|social security|tax id|taxpayer id|itin)\b"
+    # "My number" right before the number is a phone ("mój nr 601 234 567"; "mon numéro de commande" is not).
+    r"|(?<![\w\u00C0-\u024F])(?:my|mój|moj|mijn|meine|mein|mon|mi|mio|meu)[ \t]+"
+    r"(?:number|nr\.?|numer|nummer|numéro|numero|número)[ \t]*(?::|is|to|es|è|é|ist|est)?[ \t]*$",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
@@ -837,6 +861,7 @@ def find_structured(text: str) -> list[Entity]:
             or _version_shaped(text, e)
             or _part_of_code(text, e)
             or _version_talk(text, e)
+            or _beside_a_version(text, e)
         )
     ]
     return [
@@ -869,6 +894,27 @@ def _version_talk(text: str, entity: Entity) -> bool:
     head = value.split(".")[:2]
     siblings = [m for m in _IPV4.finditer(text) if m.start() != entity.start and m.group(0).split(".")[:2] == head]
     return int(head[0]) < 10 or bool(siblings)
+
+
+def _beside_a_version(text: str, entity: Entity) -> bool:
+    """A dotted quad in the same sentence as a dotted number that cannot be an address (a part over 255, or three or
+    five and more parts: "de la 8.2.0.1344 à la 8.3.1.27"), with no host word before it: both are versions."""
+    value = text[entity.start : entity.end]
+    if entity.type != "IP_ADDRESS" or ":" in value or _host_word_before(text, entity.start):
+        return False
+    before = text[: entity.start]
+    start = max(before.rfind("\n") + 1, max((m.end() for m in _SENTENCE_END.finditer(before)), default=0))
+    after = _SENTENCE_END.search(text, entity.end)
+    end = after.start() if after else len(text)
+    for m in _DOTTED.finditer(text, start, end):
+        parts = m.group(0).split(".")
+        if m.start() != entity.start and (len(parts) != 4 or any(int(p) > 255 for p in parts)):
+            return True
+    return False
+
+
+_SENTENCE_END = re.compile(r"(?<=\w)[.!?](?:\s+|$)|\n")
+_DOTTED = re.compile(r"(?<![\w.])v?\d+(?:\.\d+){2,}(?![\w]|\.\d)")
 
 
 def _host_word_before(text: str, start: int) -> bool:

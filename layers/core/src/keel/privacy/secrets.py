@@ -33,6 +33,13 @@ _HASH_CUE = re.compile(
     r"\W{0,3}(?:\w+\W{1,3}){0,3}$",
     re.IGNORECASE,
 )
+# A random-looking token labelled as an id of a request, deployment, trace or job ("deploy id dpl_EZJQZSY4274YW",
+# "x-request-id: 5c1e0a77f2d9"): an identifier a system logs, not a credential. A session id is not among them.
+_ID_LABEL = re.compile(
+    r"\b(?:request|deploy|deployment|trace|correlation|job|run|event|message|pipeline|execution|operation|"
+    r"instance|upload|transfer|span)[ _-]?ids?\W{0,3}$",
+    re.IGNORECASE,
+)
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL)
 # A passport or another travel or identity document word in the eight languages, then the number within a few
 # words ("travel document 31DQ23723", "documento n. UI9676171", "Ausweisdokument für die Reise: NG7446684").
@@ -137,7 +144,7 @@ def _entropy_secrets(text: str) -> Iterator[tuple[int, int]]:
     for m in _TOKEN.finditer(text):
         token = m.group(0)
         before = text[max(0, m.start() - 60) : m.start()]
-        if _UUID.match(token) or _HASH_CUE.search(before):
+        if _UUID.match(token) or _HASH_CUE.search(before) or _ID_LABEL.search(before):
             continue
         if _HEX.match(token):
             if _KEY_CUE.search(before) and entropy(token) >= HEX_ENTROPY:
@@ -267,10 +274,18 @@ _PASSPORT_WORD = re.compile(
 _PASSPORT_SHAPE = re.compile(r"(?<![\w/.-])(?:(?=(?:[A-Z]*\d){3})(?=\d*[A-Z])[A-Z0-9]{7,9}|\d{9})(?![\w/-])")
 
 
+_SSN_BEFORE = re.compile(r"\b(?:ssn|social security(?: number)?|soc\.? ?sec\.?)\b[^.\n\d]{0,12}$", re.IGNORECASE)
+
+
 def find_passports(text: str) -> list[Entity]:
     """PASSPORT spans: a document number within a few words after a passport cue, and, in a text about passports,
     every token in a passport number's shape."""
     spans = {(m.start("value"), m.end("value")) for m in _PASSPORT.finditer(text)}
     if _PASSPORT_WORD.search(text):
-        spans |= {m.span() for m in _PASSPORT_SHAPE.finditer(text)}
+        # A number right after an SSN word is the SSN, in a text that also talks about passports.
+        spans |= {
+            m.span()
+            for m in _PASSPORT_SHAPE.finditer(text)
+            if not _SSN_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
+        }
     return [Entity("PASSPORT", start, end) for start, end in sorted(spans)]
