@@ -231,3 +231,40 @@ def test_my_number_before_a_number_is_a_phone(text: str, phone: str) -> None:
 
 def test_my_order_number_stays_an_identifier() -> None:
     assert found("mon numéro de commande 4402 118 330", "PHONE") == []
+
+
+# --- PII round 14: titles in any case, initials after cues, users and kin, acronyms after names ---
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("please ring back mrs henderson about the router", "henderson"),
+        ("sonst frag ich frau schulz direkt", "schulz"),
+        ("mme lefebvre m'a dit de vous écrire", "lefebvre"),
+        ("o sr. ferreira pediu até sexta", "ferreira"),
+        ("en casa de doña Remedios, la del segundo", "Remedios"),
+        ("name on card M. Kowalczyk, please refund it", "M. Kowalczyk"),
+        ("terugstorten t.n.v. J. van Dijk graag", "J. van Dijk"),
+        ("ticket 4471 - user marek nowak locked out again", "marek nowak"),
+        ("my daughter is emma collins, dob 2015-02-02", "emma collins"),
+        ("bjr c julien du support, le vpn ne marche plus", "julien"),
+        ("Spotkałam się wczoraj z Jackiem z działu kadr w sprawie urlopu.", "Jackiem"),
+        ("co-borrower Rachel Whitfield SSN attached, call me", "Rachel Whitfield"),
+    ],
+)
+def test_titles_initials_users_and_kin_lead_to_names(text: str, name: str) -> None:
+    assert name in persons(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the request timed out after 30000 ms. trace id 4f2a1c9e",
+        "the user admin cannot log in since Monday",
+        "Hi HR team, where do I find the leave policy?",
+        "Bien à vous, et merci pour votre retour rapide",
+    ],
+)
+def test_units_roles_and_sign_offs_are_not_names(text: str) -> None:
+    assert persons(text) == []
