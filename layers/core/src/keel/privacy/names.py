@@ -34,20 +34,7 @@ _LOW = r"[a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f][\w\u00C0-\u024F'’-]+"
 _RUN_CAP = re.compile(rf"(?<!{_WORD_CHARS})(?:{_CAP}|{_INITIAL})(?:[ \t]+(?:{_CAP}|{_INITIAL}))*")
 _RUN_LOW = re.compile(rf"(?<!{_WORD_CHARS}){_LOW}(?:[ \t]+(?:{_LOW}|[a-z]\.?(?![\w])))*")
 
-TITLES = frozenset(
-    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "dame", "lord", "lady", "rev",
-     "herr", "herrn", "frau", "mme", "mlle", "madame", "monsieur", "sr", "sra", "srta", "senor", "senora", "sig",
-     "signor", "signora", "dott", "dhr", "mevr", "mevrouw", "meneer", "pani", "pana", "pania", "panu", "senhor",
-     "senhora"}
-)  # fmt: skip
-# Titles of the eight languages written in any case before a name ("frau meier", "mme durand", "sr. costa", "mrs
-# o'connell", "doña Pilar"); "Don" stays out of TITLES (a given name too) but leads a name here. After a number
-# the word is a unit ("30000 ms. trace id ...").
-_TITLE_ANY_CASE = re.compile(
-    r"(?<![\w\u00C0-\u024F])(?<!\d[ \t])(?i:mr|mrs|ms|miss|dr|herr|herrn|frau|mme|mlle|madame|monsieur|sr|sra|"
-    r"srta|señor|señora|don|doña|dona|sig|sig\.ra|signor|signora|dott|dott\.ssa|dhr|mevr|mevrouw|meneer|pan|pani|pana|panią|"
-    r"panu|senhor|senhora)\.?[ \t]+(?P<name>[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*)?)"
-)
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "dame", "lord", "lady", "rev"})
 # Words that make a capitalised span a place ("Victoria Station", "Rose Garden").
 PLACE_WORDS = frozenset(
     (
@@ -104,7 +91,7 @@ _SELF_CUE = (
     # Chat shorthand: German without "ich" ("bin lukas btw"), Portuguese "é o/a" after a greeting ("olá é o diogo"),
     # Polish "tu" after a greeting ("hej tu kuba z księgowości").
     r"(?:olá|ola|oi|bom dia|boa tarde|boa noite)[ \t]*,?[ \t]+é[ \t]+[oa]|"
-    r"(?:hej|cześć|czesc|siema|dzień dobry|dzien dobry)[ \t]*,?[ \t]+tu|(?:bjr|bonjour|slt|salut|coucou)[ \t]*,?[ \t]+c"
+    r"(?:hej|cześć|czesc|siema|dzień dobry|dzien dobry)[ \t]*,?[ \t]+tu"
 )
 _HOLDER_CUE = (
     # Longer cues before their prefixes ("titular é o gonçalo", not "titular" reading "é o gonçalo").
@@ -112,8 +99,7 @@ _HOLDER_CUE = (
     r"account holder is|account holder|holder is|in the name of|au nom de|au nom d'|titulaire|läuft auf|"
     r"lautet auf|auf den namen|a nombre de|titular|a nome di|intestat[oa] a|t\.n\.v\.|ten name van|op naam van|"
     r"na nazwisko|em nome de|em nome d[oa]|no nome d[eoa]|registered to|registered in the name of|"
-    r"jest na|zarejestrowan[aey] na|staat op|user|utilisateur|benutzer|usuario|utente|gebruiker|użytkownik|"
-    r"utilizador|(?:kid|son|daughter|child|wife|husband|mom|mum|dad|brother|sister)(?:[ \t]+is)?|"
+    r"jest na|zarejestrowan[aey] na|staat op|"
     r"card ?holder|name on (?:the )?(?:card|account)(?: is)?|karteninhaber(?:in)?|kontoinhaber(?:in)?|"
     r"intestatari[oa]|abonent(?:em|ką|ka)? jest|employee|contractor is|contact is|session ouverte pour|"
     # Field labels written in lower case ("name tamika brooks", "naam sanne kok", "name: shannon o'reilly").
@@ -140,7 +126,7 @@ _GREETING_CUE = (
 _CLOSE_CUE = (
     r"thx|thanks|ty|cheers|bye|ciao|grazie|merci|bises|bisous|obg|obrigad[oa]|tchau|bjs|dzięki|dzieki|dank je|"
     r"dankjewel|bedankt|danke|gracias|besos|saludos|un saludo|groetjes|groeten|gr|mvg|gruß|gruss|grüße|lg|vg|"
-    r"pozdrawiam|pozdro|pozdr|saluti|un saluto|cumprimentos|abraço|abraços|cdt|cordialement|bàv|bav|atb"
+    r"pozdrawiam|pozdro|pozdr|saluti|un saluto|cumprimentos|abraço|abraços"
 )
 # Second-person words of the eight languages: a given name opening a message before one of them is the person
 # spoken to ("pablo tu token está en el repo", "bram je gitlab token", "tiago o teu token").
@@ -177,31 +163,8 @@ _FINAL_NAME = re.compile(
     r"(?P<name>[^\W\d_][\w'’-]*\.?(?:[ \t]+[^\W\d_][\w'’-]*){0,2})[ \t]*[.!]?[ \t]*\Z"
 )
 _MONTH_NAMES = frozenset(("april", "may", "june", "august"))
-# Particles between an initial and a family name ("S. de Jong", "J. van Dijk").
-_NAME_PARTICLES = frozenset(
-    (
-        "de",
-        "da",
-        "das",
-        "do",
-        "dos",
-        "du",
-        "di",
-        "del",
-        "della",
-        "van",
-        "von",
-        "der",
-        "den",
-        "ter",
-        "ten",
-        "la",
-        "le",
-        "zu",
-    )
-)
 _ANY_WORD = r"[^\W\d_][\w'’-]*"
-_CUED_NAME = rf"(?P<name>(?:[^\W\d_]\.[ \t]+)?{_ANY_WORD}(?:[ \t]+(?:[^\W\d_]\.[ \t]*)?{_ANY_WORD}){{0,2}})"
+_CUED_NAME = rf"(?P<name>{_ANY_WORD}(?:[ \t]+(?:[^\W\d_]\.[ \t]*)?{_ANY_WORD}){{0,2}})"
 _INTRO = re.compile(
     rf"(?<![\w\u00C0-\u024F])(?:{_SELF_CUE}|{_HOLDER_CUE}|{_KIN_CUE}|{_GREETING_CUE})[ \t]*[:,]?[ \t]+{_CUED_NAME}",
     re.IGNORECASE,
@@ -283,7 +246,7 @@ class Lexicon:
 
 
 # Polish case endings of names, longest first (genitive, dative, accusative, instrumental, locative, vocative).
-_POLISH_ENDINGS = ("iego", "owi", "ego", "emu", "iej", "iem", "em", "ie", "iu", "e", "a", "y", "u", "i", "ą", "ę")
+_POLISH_ENDINGS = ("iego", "owi", "ego", "emu", "iej", "em", "ie", "iu", "e", "a", "y", "u", "i", "ą", "ę")
 
 
 def polish_bases(word: str) -> list[str]:
@@ -427,9 +390,6 @@ class PersonFinder:
                 kept = []
                 for t in rest:
                     w = t.group(0)
-                    # An acronym after a name ends it ("co-borrower Linda Alvarez SSN 786-...").
-                    if len(w.rstrip(".")) > 1 and w.isupper():
-                        break
                     if len(w.rstrip(".")) == 1 or self.lex.is_last(w) or not self.lex.is_common(w):
                         if fold(w) in ORG_WORDS:
                             break
@@ -494,16 +454,6 @@ class PersonFinder:
                 after = text[m.start("name") + words[0].end() :]
                 if len(first) <= 4 and re.match(rf"\.[ \t]+[{_UPPER}]", after):
                     continue
-                # An initial and a known family name ("name on card R. Castellano", "t.n.v. S. de Jong").
-                if re.fullmatch(rf"[{_UPPER}]\.", words[0].group(0)) and len(words) > 1:
-                    last = 2 if words[1].group(0).lower() in _NAME_PARTICLES and len(words) > 2 else 1
-                    surname = words[last].group(0).rstrip(".,;:!?")
-                    if self._cue_name(surname) and self.lex.is_last(surname):
-                        end = words[last].start() + len(surname)
-                        yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
-                    continue
-                if first.isupper() and len(first) <= 3:
-                    continue
                 if not self._cue_name(first) or not self.lex.is_first_inflected(first):
                     continue
                 # "It is June already": a month that is also a given name, after the cues it is or this is.
@@ -523,7 +473,6 @@ class PersonFinder:
                 yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
         yield from self._addressed(text)
         yield from self._labelled(text)
-        yield from self._titled(text)
 
     def _addressed(self, text: str) -> Iterator[Entity]:
         """A person addressed or signing in chat, in any case: a mention ("@kev"), a known given name opening a
@@ -550,22 +499,6 @@ class PersonFinder:
             known = all(self._cue_name(w) and (self.lex.is_last(w) or self.lex.is_first(w)) for w in words[1:])
             if (initial or given) and known:
                 yield Entity("PERSON", final.start("name"), final.end("name"), 0.6)
-
-    def _titled(self, text: str) -> Iterator[Entity]:
-        """A known given or family name after a title written in any case ("frau meier", "sr. costa")."""
-        for m in _TITLE_ANY_CASE.finditer(text):
-            words = list(re.finditer(r"\S+", m.group("name")))
-            end = None
-            for i, w in enumerate(words):
-                word = w.group(0).rstrip(".,;:!?")
-                known = self.lex.is_last(word) or self.lex.is_first(word)
-                if not word or not self._cue_name(word) or not known or (i == 0 and word.isupper()):
-                    break
-                end = w.start() + len(word)
-                if word != w.group(0):
-                    break
-            if end is not None:
-                yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
 
     def _labelled(self, text: str) -> Iterator[Entity]:
         """Capitalised words after a name field's label, a doorbell or a Dutch title, known names or not."""

@@ -396,8 +396,7 @@ _CLOSING_LINE = re.compile(r"(?i)[ \t]*(?:" + _CLOSINGS + r")[ \t]*[,!.]?[ \t]*$
 # Words that make a capitalised span an organisation, not a person.
 ORG_WORDS = frozenset(
     (
-        "inc", "incorporated", "llc", "ltd", "plc", "gmbh", "ag", "sa", "bv", "nv", "co", "corp", "corporation", "lda",
-        "résidence", "residence", "residencia", "residenza", "questura", "comisaría", "préfecture",
+        "inc", "incorporated", "llc", "ltd", "plc", "gmbh", "ag", "sa", "bv", "nv", "co", "corp", "corporation",
         "company", "companies", "group", "holdings", "technologies", "technology", "tech", "systems",
         "solutions", "services", "service", "software", "labs", "laboratories", "bioscience", "biosciences",
         "pharmaceuticals", "pharma", "partners", "associates", "consulting", "bank", "capital", "ventures",
@@ -433,7 +432,7 @@ outubro novembro dezembro
 hi hello dear hey good morning afternoon evening regards kind thanks cheers hallo zusammen liebe lieber viele
 grusse gruss bonjour bonsoir salut cordialement tous toutes hola buenos buenas dias saludos equipo ciao buongiorno
 salve tutti cordiali saluti hoi allemaal beste groet groeten vriendelijke dzien dobry pozdrawiam witam czesc ola
-olá bom dia equipa cumprimentos obrigado obrigada team support bien
+olá bom dia equipa cumprimentos obrigado obrigada team support
 office buro bureau oficina sede ufficio kantoor biuro escritorio
 segunda-feira terca-feira quarta-feira quinta-feira sexta-feira poniedzialku wtorku srody czwartku piatku soboty
 niedzieli noel navidad natale kerstmis weihnachten ostern pasqua pascua paques pascoa easter christmas wielkanoc
@@ -585,8 +584,6 @@ def _is_name(candidate: str) -> bool:
         and words[0].lower() not in _NOT_NAMES
         and not any(never_a_name(w) for w in words)
         and not any(w.lower().strip(".,") in ORG_WORDS for w in words)
-        # An all-capitals word is an acronym ("Hi HR, ..."), as PersonFinder reads it too.
-        and not any(len(w.strip(".,")) > 1 and w.strip(".,").isupper() for w in words)
     )
 
 
