@@ -17,13 +17,20 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
-from keel.privacy.recognizers import ORG_WORDS, PREPOSITIONS, SIGNATURE, Entity, identifier_word, never_a_name
+from keel.privacy.recognizers import (
+    ORG_WORDS,
+    PREPOSITIONS,
+    SIGNATURE,
+    Entity,
+    fold,
+    identifier_word,
+    never_a_name,
+)
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
 _WORD_CHARS = r"[\w\u00C0-\u024F'’-]"
@@ -163,6 +170,8 @@ _FINAL_NAME = re.compile(
     r"(?P<name>[^\W\d_][\w'’-]*\.?(?:[ \t]+[^\W\d_][\w'’-]*){0,2})[ \t]*[.!]?[ \t]*\Z"
 )
 _MONTH_NAMES = frozenset(("april", "may", "june", "august"))
+# A word or a comma, then spaces, right before a position: it is inside a sentence, not opening one.
+_INSIDE_SENTENCE = re.compile(r"[\w,][ \t]+\Z")
 _ANY_WORD = r"[^\W\d_][\w'’-]*"
 _CUED_NAME = rf"(?P<name>{_ANY_WORD}(?:[ \t]+(?:[^\W\d_]\.[ \t]*)?{_ANY_WORD}){{0,2}})"
 _INTRO = re.compile(
@@ -186,13 +195,6 @@ się że też już może więc jeszcze także
 não são também já até após então você
 """
 ACCENTED_FUNCTION_WORDS = frozenset(_ACCENTED_FUNCTION_TEXT.split())
-
-
-def fold(word: str) -> str:
-    """Lower-case ASCII form used for lexicon look-ups ("Miklós" -> "miklos")."""
-    # "ł" has no decomposition and would vanish ("Paweł" -> "pawe"); it folds to "l" like the other marked letters.
-    word = word.replace("ł", "l").replace("Ł", "L")
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower().strip(".'’-")
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,7 @@ class PersonFinder:
                     polish
                     and not lower
                     and self.lex.is_polish_first_inflected(word)
-                    and re.search(r"[\w,][ \t]+\Z", text[: m.start() + tok.start()]) is not None
+                    and _INSIDE_SENTENCE.search(text, 0, m.start() + tok.start()) is not None
                 )
                 if (
                     len(word) < 2

@@ -445,12 +445,18 @@ NOT_NAME_WORDS = frozenset(_NOT_NAME_TEXT.split())
 _NOT_NAME_ACCENTED = frozenset(("março",))
 
 
+def fold(word: str) -> str:
+    """Lower-case ASCII form used for lexicon look-ups ("Miklós" -> "miklos")."""
+    # "ł" has no decomposition and would vanish ("Paweł" -> "pawe"); it folds to "l" like the other marked letters.
+    word = word.replace("ł", "l").replace("Ł", "L")
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower().strip(".'’-")
+
+
 def never_a_name(word: str) -> bool:
     """A word that opens, closes or sits beside names but is never one (weekdays, months, greetings, office words),
     compared folded, and the accented words compared as written."""
     low = word.lower().strip(".,;:!?'’-")
-    folded = unicodedata.normalize("NFKD", low.replace("ł", "l")).encode("ascii", "ignore").decode()
-    return folded in NOT_NAME_WORDS or low in _NOT_NAME_ACCENTED
+    return fold(low) in NOT_NAME_WORDS or low in _NOT_NAME_ACCENTED
 
 
 # Sentence-initial prepositions that are also given names or surname particles ("Dalla versione ..." but "Dalla
@@ -881,13 +887,17 @@ _VERSION_TALK = re.compile(
 )
 
 
+# A full stop, question or exclamation mark after a word and before a space or the end, or a line break.
+_SENTENCE_END = re.compile(r"(?<=\w)[.!?](?:\s+|$)|\n")
+
+
 def _version_talk(text: str, entity: Entity) -> bool:
     """A dotted quad in or just after a sentence about versions, when it looks like one: its first number under 10
     ("4.11.3.202"), or another dotted quad of the text sharing its first two numbers ("7.70.3.117" and "7.70.2.201")."""
     value = text[entity.start : entity.end]
     if entity.type != "IP_ADDRESS" or ":" in value or _host_word_before(text, entity.start):
         return False
-    sentences = re.split(r"(?<=\w)[.!?](?:\s+|$)|\n", text[: entity.start])
+    sentences = _SENTENCE_END.split(text[: entity.start])
     window = " ".join(sentences[-2:])
     if not _VERSION_TALK.search(window):
         return False
@@ -902,8 +912,8 @@ def _beside_a_version(text: str, entity: Entity) -> bool:
     value = text[entity.start : entity.end]
     if entity.type != "IP_ADDRESS" or ":" in value or _host_word_before(text, entity.start):
         return False
-    before = text[: entity.start]
-    start = max(before.rfind("\n") + 1, max((m.end() for m in _SENTENCE_END.finditer(before)), default=0))
+    # The sentence ends include line breaks, so the last one before the quad also ends its line.
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, entity.start)), default=0)
     after = _SENTENCE_END.search(text, entity.end)
     end = after.start() if after else len(text)
     for m in _DOTTED.finditer(text, start, end):
@@ -913,7 +923,6 @@ def _beside_a_version(text: str, entity: Entity) -> bool:
     return False
 
 
-_SENTENCE_END = re.compile(r"(?<=\w)[.!?](?:\s+|$)|\n")
 _DOTTED = re.compile(r"(?<![\w.])v?\d+(?:\.\d+){2,}(?![\w]|\.\d)")
 
 
