@@ -19,7 +19,8 @@ def _found(text: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(
     "text, password",
     [
-        ("My new password is Summer2026! but the portal rejects it.", "Summer2026"),
+        # The sentence goes on after the "!": it is the password's symbol (PII round 15).
+        ("My new password is Summer2026! but the portal rejects it.", "Summer2026!"),
         ("Mein Passwort lautet T2JZ0wMEtevreFxAgY, kannst du es zurücksetzen?", "T2JZ0wMEtevreFxAgY"),
         ("Mot de passe : tulip-8908-vqxgl (ne le partage pas)", "tulip-8908-vqxgl"),
         ("La contraseña del wifi de invitados es Quartz2025#", "Quartz2025#"),

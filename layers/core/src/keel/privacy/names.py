@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
@@ -209,6 +209,10 @@ class Lexicon:
     # Polish given names (faker's pl_PL and the Polish short forms), folded: a case form counts alone only for them
     # ("z Tomaszem", "do Magdy"), not for any locale's name its ending may hide ("w Berlinie", "do Indii").
     polish_first: frozenset[str] = frozenset()
+    # Given names of the eight languages' own locales and everyday short forms that are no dictionary or function word
+    # of any of them, folded: in chat typed in lower case they are names where they stand ("works for kevin").
+    # By language (en, fr, de, es, it, nl, pl, pt); see chat_first_names.
+    chat_first: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def is_first(self, word: str) -> bool:
         """A known given name, or a double one whose parts all are ("Jan-Hendrik", "Mia-Sophie")."""
@@ -656,6 +660,39 @@ class PersonFinder:
             return True
         return len(words) > 1 and not any(self.lex.is_common(w) for w in words)
 
+    def casual(self, text: str, language: str = "en") -> Iterator[Entity]:
+        """Given names typed in lower case, in a message whose sentences mostly open in lower case (chat: "hat stefan
+        schon ...", "dis lucas t'as ...", "user jenna okafor locked out"): a word of the chat lexicon, with a lower-case
+        family name after it when one follows. The lexicon is the given names of the message's language and of
+        English (a French name is a German word: "nimm den hier solange"), or in English text every language's.
+        Words inside addresses, paths and code are passed over."""
+        if not self.lex.chat_first or not _typed_casually(text):
+            return
+        known = self._chat_lexicon(language)
+        for m in _CHAT_WORD.finditer(text):
+            word = m.group(0)
+            if fold(word) not in known or never_a_name(word) or identifier_word(word):
+                continue
+            # After a saint's title the word names a street or a town ("c/ san vicente mártir").
+            if _SAINT_BEFORE_ANY_CASE.search(text[max(0, m.start() - 10) : m.start()]):
+                continue
+            end = m.end()
+            surname = _CHAT_SURNAME.match(text, end)
+            if surname and self.lex.is_last(surname.group(1)) and not self._known_word(surname.group(1)):
+                end = surname.end()
+            yield Entity("PERSON", m.start(), end, 0.6)
+
+    def _chat_lexicon(self, language: str) -> frozenset[str]:
+        """English text (checked against the English dictionary) reads every language's names; other text its own
+        and English ones."""
+        chat = self.lex.chat_first
+        if language == "en":
+            return frozenset().union(*chat.values())
+        return chat.get(language, frozenset()) | chat.get("en", frozenset())
+
+    def _known_word(self, word: str) -> bool:
+        return self.lex.is_common(word) or word.lower() in self.lex.stop
+
     def _recurrences(self, text: str, found: list[Entity]) -> list[Entity]:
         """A name found once is a name wherever the same string recurs in the text."""
         out = list(found)
@@ -671,6 +708,71 @@ _PARTICLE_SURNAME = re.compile(
     rf"[ \t]+(?:(?:van|von|de|der|den|del|della|delle|dello|di|da|das|do|dos|du|la|le|ten|ter|zu|zum|zur)[ \t]+)"
     rf"{{1,2}}{_CAP}"
 )
+
+
+# A lower-case word standing alone: not part of an e-mail address, a path, a URL, a key or a dotted name.
+_CHAT_WORD = re.compile(
+    r"(?<![\w@./:=_\u00C0-\u024F-])[a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f]{3,}(?![\w@/:=_\u00C0-\u024F-]|\.\w)"
+)
+_CHAT_SURNAME = re.compile(
+    r"[ \t]+([a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f][a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f'’-]{2,})"
+    r"(?![\w@/:=_-]|\.\w)"
+)
+# Where a sentence opens: the text's start, after a full stop, question or exclamation mark, or a line break.
+_SENTENCE_OPENING = re.compile(r"(?:\A|[.!?][ \t]+|\n)[^\w\n]*([^\W\d_])")
+
+
+def _typed_casually(text: str) -> bool:
+    """Whether at least half of the message's sentences open in lower case (chat typed without capitals)."""
+    openings = [m.group(1) for m in _SENTENCE_OPENING.finditer(text)]
+    return bool(openings) and 2 * sum(c.islower() for c in openings) >= len(openings)
+
+
+def chat_first_names(common: frozenset[str], stop: frozenset[str]) -> dict[str, frozenset[str]]:
+    """By language, the folded given names of its faker locales and the everyday short forms, minus every word that
+    is an English dictionary word (`common`), a function word of the eight languages (`stop`), a frequent word of
+    one of them, a month or a weekday ("april", "juni"): the names that, typed in lower case, are still names."""
+    # faker's lorem lists: about a thousand frequent words of each language ("luz", "stan", "dom", "blanca").
+    frequent: set[str] = set()
+    for locale in _LOREM_LOCALES:
+        frequent.update(fold(w) for w in importlib.import_module(f"faker.providers.lorem.{locale}").Provider.word_list)
+    excluded = common | stop | frequent | _EVERYDAY
+    out = {}
+    for language, locales in _CHAT_LOCALES.items():
+        names: set[str] = {fold(n) for n in NICKNAMES}
+        for locale in locales:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+            for attr in ("first_names", "first_names_male", "first_names_female"):
+                names.update(fold(str(v)) for v in getattr(provider, attr, ()) if " " not in str(v))
+        out[language] = frozenset(n for n in names if len(n) >= 3 and n not in excluded)
+    return out
+
+
+_CHAT_LOCALES = {
+    "en": ("en_US", "en_GB", "en_IE", "en_IN"),
+    "fr": ("fr_FR", "fr_BE"),
+    "de": ("de_DE", "de_AT"),
+    "es": ("es_ES", "es_MX"),
+    "it": ("it_IT",),
+    "nl": ("nl_NL", "nl_BE"),
+    "pl": ("pl_PL",),
+    "pt": ("pt_PT", "pt_BR"),
+}
+# Months and weekdays of the eight languages that faker's lists also hold as given names; and words people type in
+# lower case that are a given name somewhere but an acronym or everyday word here.
+_SAINT_BEFORE_ANY_CASE = re.compile(_SAINT_BEFORE.pattern, re.IGNORECASE)
+_LOREM_LOCALES = ("en_US", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "pl_PL")
+# Months and weekdays, and everyday words of the eight languages that are given names too (faker's lists hold them;
+# WordNet and the lorem lists do not): colours, virtues, greetings, slang, acronyms. Lower case, they are the word.
+_EVERYDAY_TEXT = """
+    april avril abril aprile juni juli june july august augusta mai maio mayo maggio marzo march mars
+    janvier januari enero gennaio febbraio luty lipiec sierpień lundi mardi mercredi jeudi vendredi samedi dimanche
+    bianca bianco blanca branca clara celeste rosa rosario luz paz mar alba aurora stella vera serena gloria gracia
+    graca dolores amparo consuelo rocio soledad mercedes esperanza victoria fortuna felice franco leal pilar cruz reyes
+    nieves santos angeles bella fiore ola olá jeton curro bienvenida bienvenido benvenuto benvenuta bienvenue
+    socorro conceicao aparecida fatima iban
+"""
+_EVERYDAY = frozenset(fold(w) for w in _EVERYDAY_TEXT.split())
 
 
 def _overlapping(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:

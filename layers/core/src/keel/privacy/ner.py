@@ -13,7 +13,15 @@ from typing import Any
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
-from keel.privacy.names import NICKNAMES, Lexicon, PersonFinder, faker_names, fold, polish_first_names
+from keel.privacy.names import (
+    NICKNAMES,
+    Lexicon,
+    PersonFinder,
+    chat_first_names,
+    faker_names,
+    fold,
+    polish_first_names,
+)
 from keel.privacy.recognizers import Entity
 
 _MAP = {"PERSON": "PERSON", "LOCATION": "LOCATION"}
@@ -60,7 +68,7 @@ def _person_finder() -> PersonFinder:
     # After a cue, particles end the name too ("sono giulia del customer care"): the whole stop-word lists.
     stop = frozenset(w.lower() for words in _stop_words().values() for w in words) | _PARTICLES
     stop |= frozenset(nlp.Defaults.stop_words)
-    return PersonFinder(Lexicon(first, last, common, stop, polish_first_names()))
+    return PersonFinder(Lexicon(first, last, common, stop, polish_first_names(), chat_first_names(common, stop)))
 
 
 class PresidioNer:
@@ -98,7 +106,11 @@ class PresidioNer:
         kept += [e for e in found if plausible_name(text, e.start, e.end, known, finder.lex.is_common)]
         # A name after a self-introduction, holder or closing cue passed the cue's own check and may be lower case;
         # where no kept span covers it, it stands as the cue found it.
-        kept += [c for c in cued if not any(e.start <= c.start and c.end <= e.end for e in kept)]
+        # So may a given name typed in lower case in a message typed in lower case (PersonFinder.casual).
+        language = "en" if _reads_english(text) else main_language(text)
+        for c in [*cued, *finder.casual(text, language)]:
+            if not any(e.start < c.end and c.start < e.end for e in kept):
+                kept.append(c)
         return kept
 
 

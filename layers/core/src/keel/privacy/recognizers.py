@@ -72,7 +72,14 @@ _IBAN = re.compile(
     r"]{1,3})?)(?![A-Za-z0-9])"
 )
 _SSN = re.compile(r"(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])")
-_SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tin|taxpayer)\b", re.IGNORECASE)
+_SSN_CUE = re.compile(
+    r"\b(?:ssns?|social security|soc\.? sec|tin|taxpayer|(?:my|his|her|their|your) social)\b", re.IGNORECASE
+)
+# Further back, an SSN word or an SSN already written out makes a bare nine-digit number one too ("my ssn is
+# 387-44-2910 and my wife's is 387510736"), unless an identifier word stands right before it.
+_SSN_EARLIER = re.compile(
+    r"\b(?:ssns?|social security|soc\.? sec|socials?)\b|(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", re.IGNORECASE
+)
 # A full stop after the last group ends the sentence ("... from 203.0.113.7."); a digit after it makes a longer dotted
 # number.
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)")
@@ -230,7 +237,10 @@ def _ssns(text: str) -> Iterator[Entity]:
     for m in _SSN.finditer(text):
         # Nine bare digits are an SSN only with a cue; after "#" or a ticket cue they are an id.
         bare = not m.group(1)
-        if bare and not _SSN_CUE.search(text[max(0, m.start() - 40) : m.start()]):
+        cued = _SSN_CUE.search(text[max(0, m.start() - 40) : m.start()]) or (
+            _SSN_EARLIER.search(text[max(0, m.start() - 160) : m.start()]) and not identifier_context(text, m.start())
+        )
+        if bare and not cued:
             continue
         if ssn_ok(m.group(0)):
             yield Entity("US_SSN", m.start(), m.end(), 0.9)
@@ -768,6 +778,16 @@ _PHONE_OR_SSN_CUE = re.compile(
     r"(?:number|nr\.?|numer|nummer|numéro|numero|número)[ \t]*(?::|is|to|es|è|é|ist|est)?[ \t]*$",
     re.IGNORECASE,
 )
+# Identifier words that say only "number" or "customer": a call or contact word before them in the clause says the
+# number is one to call (identifier_context).
+_WEAK_ID_WORDS = frozenset(
+    ("nr", "nr.", "customer", "client", "cliente", "klient", "klienta", "klant", "kunde", "kunden")
+)
+_CALL_BEFORE = re.compile(
+    r"(?<![\w\u00C0-\u024F])(?i:" + _PHONE_WORDS + r"|contact\w*|kontakt\w*|contatt\w*|contacto|contato|rückruf\w*|"
+    r"rueckruf\w*|zurückruf\w*|anruf\w*|erreichbar|bereikbaar|terugbel\w*|bellen|joignable|rappel\w*|appel\w*|"
+    r"reperibile|chiam\w*|richiam\w*|llam\w*|ligar|liga|dzwo\w*|zadzwo\w*|oddzwo\w*)(?![\w\u00C0-\u024F])"
+)
 _TOKEN = re.compile(r"[\w\u00C0-\u024F/]+(?:\.[\w\u00C0-\u024F/]+)*")
 # Verbs that put a version after them, for dotted quads only ("upgraded to", "aktualisiert auf", "aggiornato a").
 _VERSION_VERBS = ("upgrad", "updat", "downgrad", "install", "roll", "patch", "deploy", "aktualisier", "actualiz",
@@ -815,16 +835,26 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
         if _VERSION_PHRASE.search(before):
             return True
         tokens = [t for t in tokens if not re.fullmatch(r"v?\d+(?:\.\d+)+", t)]
-    for word in reversed(tokens[-words:]):
+    for back, word in enumerate(reversed(tokens[-words:]), 1):
         # A number in between takes the identifier word ("ticket 4471, call 0612 ..."); a phone or host word
         # says the number is one.
         if _says_phone_or_host(word) or any(ch.isdigit() for ch in word):
             return False
         if versions and word in _HOST_WORDS:
             return False
+        if word in _WEAK_ID_WORDS and _CALL_BEFORE.search(before) and not _named_id_before(tokens, back):
+            # "Proszę o kontakt pod nr 75 642 18 90", "Rückruf an den Kunden unter 0341 ...": a call or contact word
+            # earlier in the clause makes a bare "number" or "customer" the number to call ("call about order nr ..."
+            # stays an order number).
+            return False
         if identifier_word(word) or (versions and word.startswith(_VERSION_VERBS)):
             return True
     return False
+
+
+def _named_id_before(tokens: list[str], back: int) -> bool:
+    """Whether the token before the one `back` places from the end names an identifier ("order" in "order nr")."""
+    return len(tokens) > back and identifier_word(tokens[-back - 1])
 
 
 def _version_shaped(text: str, entity: Entity) -> bool:
@@ -868,6 +898,8 @@ def find_structured(text: str) -> list[Entity]:
             or _part_of_code(text, e)
             or _version_talk(text, e)
             or _beside_a_version(text, e)
+            or _updated_to(text, e)
+            or _image_tag(text, e)
         )
     ]
     return [
@@ -921,6 +953,43 @@ def _beside_a_version(text: str, entity: Entity) -> bool:
         if m.start() != entity.start and (len(parts) != 4 or any(int(p) > 255 for p in parts)):
             return True
     return False
+
+
+# "Updating the VPN client to 10.4.2.17", "aggiornato il NAS alla 10.4.2.17", "bijgewerkt naar": what something is
+# updated to is a version; the clause's object is not a network setting ("updated the gateway to 10.0.0.254").
+_UPDATED_TO = re.compile(
+    r"(?i:\b(?:updat\w*|upgrad\w*|downgrad\w*|aggiorn\w*|actualiz\w*|atualiz\w*|aktualisier\w*|zaktualizow\w*|"
+    r"bijgewerkt|geüpdatet|geupdatet|ge-?upgraded?|mise?[ \t]+à[ \t]+jour|maj|bump\w*|rolled[ \t]+back|pinned)"
+    r"(?P<object>[^.;!?\n]{0,40}?)[ \t]+"
+    r"(?:to|naar|auf|à[ \t]+la|à|vers|en|alla|all'|al|a[ \t]+la|a|para[ \t]+a|para|na|do)[ \t]*)$"
+)
+_NETWORK_SETTING = re.compile(
+    r"\b(?:ip|ips|address|addresses|adresse|adres|dirección|indirizzo|endereço|dns|record|gateway|router|proxy|subnet|"
+    r"route|dhcp|nat|interface|endpoint|host|hostname|server|servers)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _updated_to(text: str, entity: Entity) -> bool:
+    """A dotted quad that something was updated or upgraded to, in the eight languages, unless that something is a
+    network setting or a server."""
+    if entity.type != "IP_ADDRESS" or ":" in text[entity.start : entity.end]:
+        return False
+    m = _UPDATED_TO.search(text[max(0, entity.start - 80) : entity.start])
+    return m is not None and not _NETWORK_SETTING.search(m.group("object"))
+
+
+# An image or package tag ("registry.local/payments:10.4.2.17", "polizas-api:10.4.2.17"): a name with a slash or a
+# hyphen glued to the dotted quad by a colon (an address is followed by its port, not preceded by a name).
+_TAGGED = re.compile(r"(?<![\w./-])(?P<name>[A-Za-z][\w.-]*[/-][\w./-]*):$")
+
+
+def _image_tag(text: str, entity: Entity) -> bool:
+    """A dotted quad that is the tag of an image or package name, which names no host."""
+    if entity.type != "IP_ADDRESS":
+        return False
+    m = _TAGGED.search(text[max(0, entity.start - 80) : entity.start])
+    return m is not None and not re.search(r"host|server|addr|ip\b|gateway|proxy|dns", m.group("name"), re.IGNORECASE)
 
 
 _DOTTED = re.compile(r"(?<![\w.])v?\d+(?:\.\d+){2,}(?![\w]|\.\d)")
@@ -1019,16 +1088,34 @@ def resolve(entities: list[Entity], text: str | None = None) -> list[Entity]:
     into a more specific span after it ("Via Roma 210, 90133 Palermo, IBAN IT84 ...") keeps its part before that
     span instead of being dropped whole."""
     ranked = sorted(entities, key=lambda e: (PRIORITY.get(e.type, 99), -(e.end - e.start), e.start))
+    phones = [e for e in entities if e.type == "PHONE"]
     chosen: list[Entity] = []
     for candidate in ranked:
-        if candidate.end <= candidate.start:
-            continue
         entity = candidate
         if text is not None and candidate.type == "ADDRESS":
-            entity = _clear_of_later(candidate, chosen, text)
+            entity = _clear_of_later(_after_a_phone(candidate, phones, text), chosen, text)
+        if entity.end <= entity.start:
+            continue
         if all(entity.end <= c.start or entity.start >= c.end for c in chosen):
             chosen.append(entity)
     return sorted(chosen, key=lambda e: e.start)
+
+
+def _after_a_phone(entity: Entity, phones: list[Entity], text: str) -> Entity:
+    """An address that starts inside a phone number took the phone's last digits for a house number ("call me on
+    (312) 555-0148 if u ...", "+48 22 123 45 67, al. Jerozolimskie 123A"): it starts after the phone, when a street
+    with a number is left, and is dropped otherwise."""
+    inside = [p.end for p in phones if p.start < entity.start < p.end]
+    if not inside:
+        return entity
+    start = max(inside)
+    start += len(text[start : entity.end]) - len(text[start : entity.end].lstrip(" \t,;:-/"))
+    lead_in = _LEAD_IN.match(text, start, entity.end)
+    start = lead_in.end() if lead_in else start
+    kept = text[start : entity.end]
+    if len(kept) < 8 or not any(ch.isdigit() for ch in kept) or not re.search(r"[^\W\d_]{2}", kept):
+        return Entity(entity.type, entity.start, entity.start, entity.score)
+    return Entity(entity.type, start, entity.end, entity.score)
 
 
 def _clear_of_later(entity: Entity, chosen: list[Entity], text: str) -> Entity:

@@ -25,7 +25,8 @@ _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _KEY_CUE = re.compile(
     r"(?:key|token|secret|password|passwd|credential|bearer|api|clé|cle|jeton|schlüssel|schluessel|clave|"
-    r"chiave|sleutel|klucz|chave|senha|hasło|haslo|mot de passe|passwort|contraseña)\W{0,3}(?:\w+\W{1,3}){0,4}$",
+    r"chiave|sleutel|klucz|chave|senha|hasło|haslo|mot de passe|passwort|contraseña|credenciais|credenciales|"
+    r"credenziali|identifiants|zugangsdaten|inloggegevens|logowania)\W{0,3}(?:\w+\W{1,3}){0,5}$",
     re.IGNORECASE,
 )
 _HASH_CUE = re.compile(
@@ -65,7 +66,7 @@ _PASSPORT = re.compile(
 # Words for a password in the eight languages; the prose rule below adds "pin", this one the abbreviations.
 _LOGIN_WORDS = (
     r"password|passphrase|passwort|kennwort|mot de passe|mdp|contraseña|contrasena|clave|senha|palavra-passe|"
-    r"wachtwoord|hasło|haslo"
+    r"wachtwoord|hasło|haslo|pw"
 )
 _PASSWORD = re.compile(
     r"\b(?:passwd|pwd|passcode|" + _LOGIN_WORDS + r")\b(?:[ \t]+[^\s\d:=]{1,15}){0,5}?[ \t]*"
@@ -103,6 +104,10 @@ _PASSWORD_SHAPED = re.compile(
     r"(?<![^\s\"'«“(])(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*[A-Za-z\u00C0-\u024F])(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*\d)"
     r"(?=[\w\u00C0-\u024F!#$%&*@^~?+-]*[!#$%&*@^~?_+])[\w\u00C0-\u024F!#$%&*@^~?+-]{8,40}(?<![.,;:?!])"
     r"(?![\w@/:=-])"
+)
+_PASSWORD_BANG = re.compile(
+    r"(?:[ \t]+[^\s\d:=]{1,15}){0,3}?[ \t]+(?P<value>(?=[A-Za-z\u00C0-\u024F]*\d)(?=\d*[A-Za-z\u00C0-\u024F])"
+    r"[\w\u00C0-\u024F]{6,38}[!?]{1,3})(?=[ \t]+[a-z\u00C0-\u024F])"
 )
 
 # Credentials inside a URL or connection string: scheme://user:PASSWORD@host.
@@ -241,6 +246,20 @@ def find_secrets(text: str) -> list[Entity]:
     return [Entity("SECRET", start, end) for start, end in merged]
 
 
+def _prose_passwords(text: str) -> Iterator[tuple[int, int]]:
+    """Passwords written in prose after a password word."""
+    for cue in _PASSWORD_WORD.finditer(text):
+        for m in _PASSWORD_SHAPED.finditer(text, cue.end(), min(len(text), cue.end() + 120)):
+            token = m.group(0)
+            if "://" not in token and any(not ch.isalnum() for ch in token):
+                yield m.span()
+        # Letters and digits ending in "!" or "?" right after the password word ("mon mdp Chouquette2024! et ça
+        # bloque"): the mark is the password's symbol, not the sentence's end, when the sentence goes on.
+        shouted = _PASSWORD_BANG.match(text, cue.end())
+        if shouted:
+            yield shouted.span("value")
+
+
 def _passwords(text: str) -> Iterator[tuple[int, int]]:
     for m in _URL_PASSWORD.finditer(text):
         yield m.span("value")
@@ -249,11 +268,7 @@ def _passwords(text: str) -> Iterator[tuple[int, int]]:
             yield m.span("value")
     for m in _VENDOR_TOKENS.finditer(text):
         yield m.span()
-    for cue in _PASSWORD_WORD.finditer(text):
-        for m in _PASSWORD_SHAPED.finditer(text, cue.end(), min(len(text), cue.end() + 120)):
-            token = m.group(0)
-            if "://" not in token and any(not ch.isalnum() for ch in token):
-                yield m.span()
+    yield from _prose_passwords(text)
     for m in _LABELLED.finditer(text):
         yield m.span("value")
     for m in _PASSWORD.finditer(text):
