@@ -37,6 +37,7 @@ WORDS: dict[str, set[str]] = {
     "keel/guardrails/dataset.py": {"it"},  # the language code of Italian
     "keel/privacy/dataset.py": {"it"},  # the language code of Italian
     "keel/privacy/ner.py": {"it"},  # the language code of Italian (spaCy's stop-word lists)
+    "keel/privacy/names.py": {"it"},  # the language code of Italian (given names by language)
     "keel/integrations/hr.py": {"hr"},  # the HR-system integration's kind
     "keel/tenant/model.py": {"hr"},  # the action families (cloud, crm, hr, helpdesk) a tenant assigns bots to
     "stacks/secrets.py": {"hr"},  # the HR-system integration's secret
