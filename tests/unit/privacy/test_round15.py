@@ -41,6 +41,8 @@ def test_a_given_name_typed_in_lower_case_in_chat_is_a_name(text: str, name: str
         "e poi pagina bianca, niente di niente",
         "j'ai mis le jeton direct dans la conf, c'est grave ?",
         "klar, nimm den hier solange, ich schicke dir morgen einen neuen",
+        "sono stato fortunato, il pacco è arrivato intatto",
+        "le doy cinco estrella y una flor, todo perfecto",
         # A saint's name is a street here.
         "ahora vivo en c/ san vicente mártir 22, me lo cambiáis?",
         # In a message written with capitals a lower-case word is not taken for a name.

@@ -770,7 +770,7 @@ _EVERYDAY_TEXT = """
     bianca bianco blanca branca clara celeste rosa rosario luz paz mar alba aurora stella vera serena gloria gracia
     graca dolores amparo consuelo rocio soledad mercedes esperanza victoria fortuna felice franco leal pilar cruz reyes
     nieves santos angeles bella fiore ola olá jeton curro bienvenida bienvenido benvenuto benvenuta bienvenue
-    socorro conceicao aparecida fatima iban
+    socorro conceicao aparecida fatima flor estrella perla estela fortunato vitoria roos iban
 """
 _EVERYDAY = frozenset(fold(w) for w in _EVERYDAY_TEXT.split())
 
