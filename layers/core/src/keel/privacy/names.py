@@ -211,7 +211,7 @@ class Lexicon:
     polish_first: frozenset[str] = frozenset()
     # Given names of the eight languages' own locales and everyday short forms that are no dictionary or function word
     # of any of them, folded: in chat typed in lower case they are names where they stand ("works for kevin").
-    # By language (en, fr, de, es, it, nl, pl, pt); see chat_first_names.
+    # By the language a message is read in (en, fr, de, es, it, nl, pl, pt); see chat_first_names.
     chat_first: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def is_first(self, word: str) -> bool:
@@ -666,9 +666,9 @@ class PersonFinder:
         family name after it when one follows. The lexicon is the given names of the message's language and of
         English (a French name is a German word: "nimm den hier solange"), or in English text every language's.
         Words inside addresses, paths and code are passed over."""
-        if not self.lex.chat_first or not _typed_casually(text):
+        known = self.lex.chat_first.get(language)
+        if not known or not _typed_casually(text):
             return
-        known = self._chat_lexicon(language)
         for m in _CHAT_WORD.finditer(text):
             word = m.group(0)
             if fold(word) not in known or never_a_name(word) or identifier_word(word):
@@ -681,14 +681,6 @@ class PersonFinder:
             if surname and self.lex.is_last(surname.group(1)) and not self._known_word(surname.group(1)):
                 end = surname.end()
             yield Entity("PERSON", m.start(), end, 0.6)
-
-    def _chat_lexicon(self, language: str) -> frozenset[str]:
-        """English text (checked against the English dictionary) reads every language's names; other text its own
-        and English ones."""
-        chat = self.lex.chat_first
-        if language == "en":
-            return frozenset().union(*chat.values())
-        return chat.get(language, frozenset()) | chat.get("en", frozenset())
 
     def _known_word(self, word: str) -> bool:
         return self.lex.is_common(word) or word.lower() in self.lex.stop
@@ -729,23 +721,25 @@ def _typed_casually(text: str) -> bool:
 
 
 def chat_first_names(common: frozenset[str], stop: frozenset[str]) -> dict[str, frozenset[str]]:
-    """By language, the folded given names of its faker locales and the everyday short forms, minus every word that
-    is an English dictionary word (`common`), a function word of the eight languages (`stop`), a frequent word of
-    one of them, a month or a weekday ("april", "juni"): the names that, typed in lower case, are still names."""
+    """By the language a message is read in, the folded given names that, typed in lower case, are still names: those
+    of its faker locales and of English ones (English text, checked against the English dictionary, reads every
+    language's), and the everyday short forms, minus every word that is an English dictionary word (`common`), a
+    function word of the eight languages (`stop`), a frequent word of one of them, a month or a weekday."""
     # faker's lorem lists: about a thousand frequent words of each language ("luz", "stan", "dom", "blanca").
     frequent: set[str] = set()
     for locale in _LOREM_LOCALES:
         frequent.update(fold(w) for w in importlib.import_module(f"faker.providers.lorem.{locale}").Provider.word_list)
     excluded = common | stop | frequent | _EVERYDAY
-    out = {}
+    own: dict[str, frozenset[str]] = {}
     for language, locales in _CHAT_LOCALES.items():
         names: set[str] = {fold(n) for n in NICKNAMES}
         for locale in locales:
             provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
             for attr in ("first_names", "first_names_male", "first_names_female"):
                 names.update(fold(str(v)) for v in getattr(provider, attr, ()) if " " not in str(v))
-        out[language] = frozenset(n for n in names if len(n) >= 3 and n not in excluded)
-    return out
+        own[language] = frozenset(n for n in names if len(n) >= 3 and n not in excluded)
+    every = frozenset().union(*own.values())
+    return {language: every if language == "en" else names | own["en"] for language, names in own.items()}
 
 
 _CHAT_LOCALES = {
@@ -758,8 +752,7 @@ _CHAT_LOCALES = {
     "pl": ("pl_PL",),
     "pt": ("pt_PT", "pt_BR"),
 }
-# Months and weekdays of the eight languages that faker's lists also hold as given names; and words people type in
-# lower case that are a given name somewhere but an acronym or everyday word here.
+# A saint's title in any case ("c/ san vicente"): the name after it is a street's or a town's.
 _SAINT_BEFORE_ANY_CASE = re.compile(_SAINT_BEFORE.pattern, re.IGNORECASE)
 _LOREM_LOCALES = ("en_US", "fr_FR", "de_DE", "es_ES", "it_IT", "nl_NL", "pl_PL")
 # Months and weekdays, and everyday words of the eight languages that are given names too (faker's lists hold them;

@@ -94,7 +94,8 @@ class PresidioNer:
         cued = list(finder.introduced(text))
         # In Polish text a name may stand in a case form ("dla Krzysztofa Wiśniewskiego"); elsewhere such a reading
         # would take nouns for names ("Stelle" -> "Stella").
-        polish = main_language(text) == "pl"
+        main = main_language(text)
+        polish = main == "pl"
         found = finder.find(text, persons, cued, polish=polish)
 
         def known(word: str) -> bool:
@@ -107,8 +108,7 @@ class PresidioNer:
         # A name after a self-introduction, holder or closing cue passed the cue's own check and may be lower case;
         # where no kept span covers it, it stands as the cue found it.
         # So may a given name typed in lower case in a message typed in lower case (PersonFinder.casual).
-        language = "en" if _reads_english(text) else main_language(text)
-        for c in [*cued, *finder.casual(text, language)]:
+        for c in [*cued, *finder.casual(text, "en" if _reads_english(text) else main)]:
             if not any(e.start < c.end and c.start < e.end for e in kept):
                 kept.append(c)
         return kept

@@ -236,14 +236,18 @@ def _ibans(text: str) -> Iterator[Entity]:
 def _ssns(text: str) -> Iterator[Entity]:
     for m in _SSN.finditer(text):
         # Nine bare digits are an SSN only with a cue; after "#" or a ticket cue they are an id.
-        bare = not m.group(1)
-        cued = _SSN_CUE.search(text[max(0, m.start() - 40) : m.start()]) or (
-            _SSN_EARLIER.search(text[max(0, m.start() - 160) : m.start()]) and not identifier_context(text, m.start())
-        )
-        if bare and not cued:
+        if not m.group(1) and not _ssn_cued(text, m.start()):
             continue
         if ssn_ok(m.group(0)):
             yield Entity("US_SSN", m.start(), m.end(), 0.9)
+
+
+def _ssn_cued(text: str, start: int) -> bool:
+    """Whether nine bare digits at start are an SSN: an SSN word just before them, or one (or an SSN written out)
+    further back with no identifier word right before them."""
+    if _SSN_CUE.search(text[max(0, start - 40) : start]):
+        return True
+    return bool(_SSN_EARLIER.search(text[max(0, start - 160) : start])) and not identifier_context(text, start)
 
 
 def _ips(text: str) -> Iterator[Entity]:
