@@ -37,6 +37,8 @@ def test_mention_is_acknowledged_fast_and_answered_in_thread_with_sources(live: 
     assert "25 days" in post["text"]
     assert "hr-annual-leave" in slack_citations(post)
     assert {b.get("block_id") for b in post["blocks"]} >= {"keel_feedback"}
+    # Slack fetches a previewed link from its own servers; a reply's links are never previewed.
+    assert post["unfurl_links"] is False and post["unfurl_media"] is False
 
 
 def test_a_direct_message_is_answered_too(live: Live, emma: str) -> None:

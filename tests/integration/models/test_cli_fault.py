@@ -21,3 +21,12 @@ def test_fault_command_installs_and_clears_rules(
     assert rules == [{"model": "m1", "mode": "throttle", "count": 2, "rate_limit_per_second": None}]
     assert main(["models", "fault", "ok", "--url", url]) == 0
     assert json.loads(capsys.readouterr().out)["rules"] == []
+
+
+def test_append_fault_from_the_command_line(
+    clean_model_endpoint: ModelEndpoint, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = clean_model_endpoint.url
+    assert main(["models", "fault", "append", "--text", "![x](https://evil.example/p.png)", "--url", url]) == 0
+    [rule] = json.loads(capsys.readouterr().out)["rules"]
+    assert rule["mode"] == "append" and rule["text"] == "![x](https://evil.example/p.png)"

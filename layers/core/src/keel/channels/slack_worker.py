@@ -133,8 +133,17 @@ class SlackWebApi:
         return email if isinstance(email, str) and email else None
 
     def post_message(self, channel: str, text: str, *, thread_ts: str | None, blocks: list[dict[str, Any]]) -> str:
-        """chat.postMessage."""
-        response = self._call("chat_postMessage", channel=channel, text=text, thread_ts=thread_ts, blocks=blocks)
+        """chat.postMessage, with Slack's link and media previews off: Slack's servers fetch a previewed URL, so a
+        link in a reply must never be fetched before a person chooses to open it."""
+        response = self._call(
+            "chat_postMessage",
+            channel=channel,
+            text=text,
+            thread_ts=thread_ts,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return str(response.get("ts") or "")
 
     def update_message(self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from keel.errors import InvalidRequest, ServiceUnavailable
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 STAGES = ("dev", "staging", "prod")
 REPO_ROOT = Path(__file__).resolve().parents[5]
-FAULTS = ("ok", "throttle", "error", "model_error", "stall", "down")
+FAULTS = ("ok", "throttle", "error", "model_error", "stall", "down", "append")
 
 
 def register(subparsers: Any) -> None:
@@ -63,16 +63,18 @@ def register(subparsers: Any) -> None:
 
     fault = sub.add_parser(
         "fault",
-        help="make the running local model endpoint throttle, fail, stall or go down",
+        help="make the running local model endpoint throttle, fail, stall, go down or add text to its answers",
         description=(
             "Install a fault rule on the local model endpoint (see `make dev`). `ok` without --model clears "
-            "every rule. Modes: " + ", ".join(FAULTS) + "."
+            "every rule. `append --text T` answers, then adds T: a model that obeyed an injection, to try the "
+            "output checks. Modes: " + ", ".join(FAULTS) + "."
         ),
     )
     fault.add_argument("mode", choices=FAULTS, help="what the endpoint does with matching requests")
     fault.add_argument("--model", help="only requests for this model id (default: every model)")
     fault.add_argument("--count", type=int, help="only the next N matching requests")
     fault.add_argument("--rate-limit", type=float, help="throttle above this many requests per second")
+    fault.add_argument("--text", help="mode append only: the text added to each answer")
     fault.add_argument("--url", help="endpoint URL (default: the running local stack's model_url)")
     fault.set_defaults(func=_fault)
 
@@ -184,6 +186,8 @@ def _fault(args: argparse.Namespace) -> int:
         raise InvalidRequest("--count must be a positive integer")
     if args.rate_limit is not None and args.rate_limit <= 0:
         raise InvalidRequest("--rate-limit must be a positive number of requests per second")
+    if (args.mode == "append") != (args.text is not None):
+        raise InvalidRequest("--text goes with mode append, and mode append needs --text")
     url = args.url
     if url is None:
         from keel.local.state import read_stack
@@ -193,7 +197,7 @@ def _fault(args: argparse.Namespace) -> int:
             raise InvalidRequest("the running local stack records no model_url; pass --url")
     try:
         rules = ModelEndpointControl(url).fault(
-            args.mode, model=args.model, count=args.count, rate_limit_per_second=args.rate_limit
+            args.mode, model=args.model, count=args.count, rate_limit_per_second=args.rate_limit, text=args.text
         )
     except OSError as exc:
         raise InvalidRequest(f"the model endpoint at {url} did not answer: {exc}") from exc

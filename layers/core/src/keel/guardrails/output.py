@@ -1,4 +1,5 @@
-"""Output checks before a reply leaves: PII leaks, system-prompt leaks, toxicity, grounding, loops."""
+"""Output checks before a reply leaves: PII leaks, system-prompt leaks, links that carry data out, toxicity, grounding,
+loops."""
 
 from __future__ import annotations
 
@@ -126,6 +127,63 @@ def verbatim_overlap(answer: str, system_prompt: str, n: int = 8) -> bool:
     return any(tuple(said[i : i + n]) in grams for i in range(len(said) - n + 1))
 
 
+# A URL in a draft answer: http(s), or protocol-relative (//host.tld/...) where a host with a dot follows.
+_URL = re.compile(
+    r"https?://[^\s<>()\[\]{}\"'`|\\^]+|(?<![\w:/])//[\w-]+(?:\.[\w-]+)+(?:[/?#:][^\s<>()\[\]{}\"'`|\\^]*)?",
+    re.IGNORECASE,
+)
+_URL_TRAILER = ".,;:!?*_~"
+# Where a URL is fetched without a click when the reply is rendered: a Markdown image, an HTML tag's src (img,
+# iframe, script, audio, video, source) or poster, a CSS url(). Tag and attribute names are matched case-blind.
+_AUTOLOAD = re.compile(
+    r"!\[[^\]\n]{0,500}\]\(\s*<?(?P<md>[^)\s>]+)"
+    r"|\b(?:src|poster|srcset|background)\s*=\s*[\"']?(?P<attr>[^\"'\s>]+)"
+    r"|url\(\s*[\"']?(?P<css>[^\"')\s]+)",
+    re.IGNORECASE,
+)
+
+
+def _urls(text: str) -> list[str]:
+    return [m.group(0).rstrip(_URL_TRAILER) for m in _URL.finditer(text)]
+
+
+def _host(url: str) -> str:
+    rest = url.split("//", 1)[1] if "//" in url else url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return authority.rsplit("@", 1)[-1].split(":", 1)[0].lower().rstrip(".")
+
+
+def _carries_data(url: str) -> bool:
+    rest = url.split("//", 1)[1] if "//" in url else url
+    return "?" in rest or "#" in rest or "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]
+
+
+def unsourced_links(answer: str, user_text: str, passages: Sequence[Passage], system_prompt: str = "") -> list[str]:
+    """Problems with the URLs in a draft answer: a URL the model composed can carry what it was told out of the
+    conversation (data in a query string, fragment, user part, path or sub-domain), and a Markdown image or an HTML
+    src is fetched by the reader's client with no click. A URL quoted exactly from the user's message, a retrieved
+    source or the bot's own instructions is fine. Otherwise it must be on a host those sources or instructions
+    name (never one only the user's message names: a pasted document is the user's message), carry no query,
+    fragment or user part, and not be loaded without a click."""
+    quoted = {u for text in (user_text, system_prompt, *(p.text for p in passages)) for u in _urls(text)}
+    trusted_hosts = {_host(u) for text in (system_prompt, *(p.text for p in passages)) for u in _urls(text)}
+    autoload = {
+        (m.group("md") or m.group("attr") or m.group("css") or "").rstrip(_URL_TRAILER)
+        for m in _AUTOLOAD.finditer(answer)
+    }
+    problems: set[str] = set()
+    for url in _urls(answer):
+        if url in quoted:
+            continue
+        if any(url in target for target in autoload):
+            problems.add("link_autoload_unsourced")
+        elif _host(url) not in trusted_hosts:
+            problems.add("link_unknown_host")
+        elif _carries_data(url):
+            problems.add("link_carries_data")
+    return sorted(problems)
+
+
 def _default_toxicity(text: str) -> float:
     from profanity_check import predict_prob
 
@@ -192,6 +250,10 @@ class OutputCheck:
         leaks = self.pii_leaks(answer, user_text, vault, passages)
         if leaks:
             problems.extend(leaks)
+            action = "withhold"
+        links = unsourced_links(answer, user_text, passages, system_prompt)
+        if links:
+            problems.extend(links)
             action = "withhold"
         toxicity = self._toxicity(answer) if answer.strip() else 0.0
         if toxicity >= self.toxicity_threshold:

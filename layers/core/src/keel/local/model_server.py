@@ -32,7 +32,9 @@ from keel.models import extractive
 from keel.models.tokens import estimate_tokens
 
 LOOPBACK = "127.0.0.1"
-FAULT_MODES = ("ok", "throttle", "error", "model_error", "stall", "down")
+# "append": the model answers, then adds the rule's text: a model that obeyed an injection (tests the output checks).
+FAULT_MODES = ("ok", "throttle", "error", "model_error", "stall", "down", "append")
+_MAX_APPEND = 2000
 _ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream)$")
 _MAX_BODY = 4 * 1024 * 1024
 _ERROR_SHAPES = {
@@ -105,6 +107,7 @@ class FaultRule:
     rate_limit_per_second: float | None = None
     stall_seconds: float = 30.0
     recent: deque[float] = field(default_factory=deque)
+    append_text: str = ""
 
 
 class ModelServerState:
@@ -133,11 +136,15 @@ class ModelServerState:
             raise ValueError("rate_limit_per_second must be a positive number")
         if not isinstance(stall, int | float) or stall <= 0:
             raise ValueError("stall_seconds must be a positive number")
+        text = spec.get("text", "")
+        if mode == "append" and (not isinstance(text, str) or not text.strip() or len(text) > _MAX_APPEND):
+            raise ValueError(f"mode append needs text: a non-empty string of at most {_MAX_APPEND} characters")
         with self._lock:
             if mode == "ok" and model is None and rate is None:
                 self._rules.clear()
             else:
-                self._rules[model] = FaultRule(mode, count, rate, float(stall))
+                appended = text if mode == "append" else ""
+                self._rules[model] = FaultRule(mode, count, rate, float(stall), append_text=appended)
             # Requests stalled under the old rule return now instead of holding threads.
             self.wake.set()
             self.wake = threading.Event()
@@ -153,17 +160,18 @@ class ModelServerState:
                         "mode": rule.mode,
                         "count": rule.remaining,
                         "rate_limit_per_second": rule.rate_limit_per_second,
+                        **({"text": rule.append_text} if rule.mode == "append" else {}),
                     }
                     for model, rule in self._rules.items()
                 ]
             }
 
-    def decide(self, model_id: str) -> tuple[str, float, threading.Event]:
-        """The fault mode that applies to this request (consuming a count), stall time, wake event."""
+    def decide(self, model_id: str) -> tuple[str, float, threading.Event, str]:
+        """The fault mode that applies to this request (consuming a count), stall time, wake event, text to append."""
         with self._lock:
             rule = self._rules.get(model_id) or self._rules.get(None)
             if rule is None:
-                return "ok", 0.0, self.wake
+                return "ok", 0.0, self.wake, ""
             mode = rule.mode
             if rule.rate_limit_per_second is not None and mode == "ok":
                 mode = self._rate_check(rule)
@@ -171,7 +179,7 @@ class ModelServerState:
                 rule.remaining -= 1
                 if rule.remaining <= 0:
                     self._rules = {k: v for k, v in self._rules.items() if v is not rule}
-            return mode, rule.stall_seconds, self.wake
+            return mode, rule.stall_seconds, self.wake, rule.append_text
 
     @staticmethod
     def _rate_check(rule: FaultRule) -> str:
@@ -427,22 +435,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.state.record(
             {"model_id": model_id, "operation": route["op"], "body": body, "received_at": time.time()}
         )
-        if not self._apply_fault(model_id):
+        appended = self._apply_fault(model_id)
+        if appended is None:
             return
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             self._aws_error(400, "ValidationException", "messages: a non-empty list of messages is required")
             return
         result = respond(body)
+        content = result["output"]["message"]["content"]
+        if appended and "text" in content[0]:
+            content[0]["text"] = f"{content[0]['text']}\n\n{appended}"
         if route["op"] == "converse":
             self._json(200, result)
         else:
             self._stream(result)
 
-    def _apply_fault(self, model_id: str) -> bool:
-        mode, stall_seconds, wake = self.server.state.decide(model_id)
-        if mode == "ok":
-            return True
+    def _apply_fault(self, model_id: str) -> str | None:
+        """None when the fault answered the request; else the text to append to the answer ("" for none)."""
+        mode, stall_seconds, wake, append_text = self.server.state.decide(model_id)
+        if mode in ("ok", "append"):
+            return append_text
         if mode == "down":
             self._reset_connection()
         elif mode == "stall":
@@ -451,7 +464,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             status, code, message = _ERROR_SHAPES[mode]
             self._aws_error(status, code, message)
-        return False
+        return None
 
     def _reset_connection(self) -> None:
         # SO_LINGER 0 makes close() send a TCP RST: the client sees the connection reset, which botocore
@@ -552,14 +565,16 @@ class ModelEndpointControl:
         count: int | None = None,
         rate_limit_per_second: float | None = None,
         stall_seconds: float | None = None,
+        text: object = None,
     ) -> dict[str, Any]:
-        """Install a fault rule (mode ok with no model clears every rule)."""
+        """Install a fault rule (mode ok with no model clears every rule; mode append adds text to each answer)."""
         spec: dict[str, Any] = {"mode": mode}
         for key, value in (
             ("model", model),
             ("count", count),
             ("rate_limit_per_second", rate_limit_per_second),
             ("stall_seconds", stall_seconds),
+            ("text", text),
         ):
             if value is not None:
                 spec[key] = value

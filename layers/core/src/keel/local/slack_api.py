@@ -108,6 +108,9 @@ def _call(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, Any
                 "thread_ts": args.get("thread_ts"),
                 "ts": ts,
                 "blocks": blocks or [],
+                # chat.postMessage previews links unless told not to (form bodies carry the flags as strings).
+                "unfurl_links": str(args.get("unfurl_links", "true")).lower() not in ("false", "0"),
+                "unfurl_media": str(args.get("unfurl_media", "true")).lower() not in ("false", "0"),
             }
             state.messages.append(record)
             return {"ok": True, "channel": args["channel"], "ts": ts, "message": record}
