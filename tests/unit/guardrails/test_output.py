@@ -21,6 +21,7 @@ def test_links_quoted_from_a_source_or_on_its_hosts_stay() -> None:
     for answer in (
         "See https://help.shop.example/refunds?lang=en for details.",
         "See [the refund page](https://help.shop.example/refunds).",
+        "Start at https://help.shop.example/ or https://docs.shop.example.",
         "The guide: https://docs.shop.example/guide.",
         "![diagram](https://help.shop.example/refunds?lang=en)",
         "No link here; and/or 1//2, a // comment, and the host shop.example written without a scheme.",
@@ -40,6 +41,8 @@ def test_a_url_the_model_composed_to_carry_data_is_a_problem() -> None:
         "[refund](https://help.shop.example/refunds?iban=DE89370400440532013000)": "link_carries_data",
         "https://help.shop.example/refunds#DE89370400440532013000": "link_carries_data",
         "https://me:DE89@help.shop.example/refunds": "link_carries_data",
+        "https://help.shop.example/refunds/DE89370400440532013000": "link_unsourced_path",
+        "https://docs.shop.example/guide-emma-owes-120": "link_unsourced_path",
     }
     for answer, problem in cases.items():
         assert unsourced_links(answer, "how do refunds work?", _faq()) == [problem], answer

@@ -158,15 +158,23 @@ def _carries_data(url: str) -> bool:
     return "?" in rest or "#" in rest or "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]
 
 
+def _shortens(url: str, source: str) -> bool:
+    """The URL is the source's own URL cut at a path boundary (its host root, a parent folder, without the query)."""
+    cut = url.rstrip("/")
+    return source == cut or any(source.startswith(cut + mark) for mark in "/?#")
+
+
 def unsourced_links(answer: str, user_text: str, passages: Sequence[Passage], system_prompt: str = "") -> list[str]:
     """Problems with the URLs in a draft answer: a URL the model composed can carry what it was told out of the
     conversation (data in a query string, fragment, user part, path or sub-domain), and a Markdown image or an HTML
     src is fetched by the reader's client with no click. A URL quoted exactly from the user's message, a retrieved
     source or the bot's own instructions is fine. Otherwise it must be on a host those sources or instructions
     name (never one only the user's message names: a pasted document is the user's message), carry no query,
-    fragment or user part, and not be loaded without a click."""
-    quoted = {u for text in (user_text, system_prompt, *(p.text for p in passages)) for u in _urls(text)}
-    trusted_hosts = {_host(u) for text in (system_prompt, *(p.text for p in passages)) for u in _urls(text)}
+    fragment or user part, be one of their URLs cut short at a path boundary (a path the model made up can carry
+    data, even to a known host), and not be loaded without a click."""
+    trusted = {u for text in (system_prompt, *(p.text for p in passages)) for u in _urls(text)}
+    quoted = trusted | set(_urls(user_text))
+    trusted_hosts = {_host(u) for u in trusted}
     autoload = {
         (m.group("md") or m.group("attr") or m.group("css") or "").rstrip(_URL_TRAILER)
         for m in _AUTOLOAD.finditer(answer)
@@ -181,6 +189,8 @@ def unsourced_links(answer: str, user_text: str, passages: Sequence[Passage], sy
             problems.add("link_unknown_host")
         elif _carries_data(url):
             problems.add("link_carries_data")
+        elif not any(_shortens(url, source) for source in trusted):
+            problems.add("link_unsourced_path")
     return sorted(problems)
 
 
