@@ -138,7 +138,7 @@ def test_screening_and_masking_cost_per_500_chars() -> None:
 # a travel document and look-alikes (amount, date, invoice and order numbers).
 PII_DENSE = (
     "Please courier the badge to Schillerstr. 5, 60313 Frankfurt am Main or call me on 0171 2345678; the old "
-    "office was 187 Deansgate, Manchester M3 4LQ. The CI token is ghp_abcdefghijklmnopqrstuvwxyz0123456789 and "
+    "office was 187 Deansgate, Manchester M3 4LQ. The CI token is ghp_R7tKq2mXw9LpZ4vN8cYb3HsJ6dFg1AeU0oTi and "
     "the db url postgres://svc:Winter2024!@db.internal:5432/sales. Invoice INV-2024-00912 of EUR 1.250,00 was "
     "paid on 12/05/2024, order 4500123456, passport C01X00T47, tel. +33 6 12 34 56 78. Thanks, Anna"
 )

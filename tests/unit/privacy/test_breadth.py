@@ -143,7 +143,7 @@ def test_places_from_other_languages_and_modifiers(text: str, span: str, expecte
 @pytest.mark.parametrize(
     "text, value",
     [
-        ("token: 1234567890abcdef", "1234567890abcdef"),
+        ("token: 7f3a9c1e5b8d2046", "7f3a9c1e5b8d2046"),
         ('"client_secret": "a8Bf93kLmQ2zT7pW"', "a8Bf93kLmQ2zT7pW"),
     ],
 )

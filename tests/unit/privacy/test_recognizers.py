@@ -39,7 +39,7 @@ def test_ssn_rules_reject_impossible_numbers(ssn: str) -> None:
         ("ipv6 2001:db8::8a2e:370:7334 route", "IP_ADDRESS"),
         ("call me on +44 20 7946 0958", "PHONE"),
         ("key AKIA4QZ7R2LMXN5TB8WE leaked", "AWS_ACCESS_KEY"),
-        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here", "SECRET"),
+        ("token ghp_R7tKq2mXw9LpZ4vN8cYb3HsJ6dFg1AeU0oTi here", "SECRET"),
         ("api_key=9f8e7d6c5b4a3210ffee", "SECRET"),
         ("I was born on 12/03/1985", "DATE_OF_BIRTH"),
         ("ship it to 221 Baker Street please", "ADDRESS"),

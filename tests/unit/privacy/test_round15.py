@@ -1,5 +1,6 @@
-"""PII round 15 (evals/pii/DATASHEET.md, fifteenth round): given names typed in lower case in chat, a phone that an
-address or a bare "number" word took, nine-digit SSNs, dotted-quad versions, and passwords written in prose.
+"""PII rounds 15 and 16 (evals/pii/DATASHEET.md, fifteenth and sixteenth rounds): given names typed in lower case in
+chat, a phone that an address or a bare "number" word took, nine-digit SSNs, dotted-quad versions, passwords written in
+prose; then look-alikes (readable base64, placeholders, public keys, utility and part numbers).
 
 Every sentence here was written for the test; none comes from a judging holdout."""
 
@@ -147,3 +148,37 @@ def test_a_password_or_secret_written_in_prose_is_a_secret(text: str, secret: st
 
 def test_a_sentence_ending_in_an_exclamation_after_the_password_word_is_prose() -> None:
     assert found("I forgot my password! Can you reset it?", "SECRET") == []
+
+
+# PII round 16: look-alikes (evals/pii/DATASHEET.md, sixteenth round).
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dans les logs on voit X-Trace: ZW52PXJlY2V0dGU6bm9kZT13ZWItMDQ= (env=recette:node=web-04), normal ?",
+        "the debug header was aGVsbG8tZnJvbS1zdGFnaW5nOmJ1aWxkLTc3ODE= which is just hello-from-staging:build-7781",
+        "in der Doku steht sk_test_1234567890abcdef als Beispiel",
+        "W dokumentacji jest przykład: password=TWOJE_HASLO",
+        "public key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm3q8Zx2Lw0Vb7KpYt5RcNe4HdJs6FaUo1TiXy9Qr2B anna@laptop",
+        "Autolettura gas: 3.417 Smc al 30 novembre",
+        "Relevé gaz : index 12 884 m³. Numéro PCE 21 4567 8901 2345",
+        "Część 601-44-2290 jest niedostępna, zamiennik?",
+        "Police n° 4012-778-991, sinistre 2024/118",
+        "Depuis la mise à jour vers la 10.2.0.44 l'appli plante",
+        "Réf. de votre demande : 01 45 77 0932",
+    ],
+)
+def test_look_alikes_stay_unmasked(text: str) -> None:
+    assert FULL.detect(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Basic YWxpY2U6UzNjcmV0UGFzcyE=", "YWxpY2U6UzNjcmV0UGFzcyE="),
+        ("STRIPE_SECRET_KEY=sk_live_51Hq7ZtK2mXw9LpZ4vN8cYb3HsJ6dFg1Ae", "sk_live_51Hq7ZtK2mXw9LpZ4vN8cYb3HsJ6dFg1Ae"),
+    ],
+)
+def test_credentials_in_base64_and_real_keys_stay_secrets(text: str, secret: str) -> None:
+    assert secret in found(text, "SECRET")

@@ -19,7 +19,7 @@ FAST = PiiMasker("fast")
             "aws_secret_access_key = q3Hv8TzL0pWc5RnYb2KfJ9xD4sGm7AeU1iNoQ6tB",
             "q3Hv8TzL0pWc5RnYb2KfJ9xD4sGm7AeU1iNoQ6tB",
         ),
-        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789 broke", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        ("token ghp_R7tKq2mXw9LpZ4vN8cYb3HsJ6dFg1AeU0oTi broke", "ghp_R7tKq2mXw9LpZ4vN8cYb3HsJ6dFg1AeU0oTi"),
         (
             "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
             "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",

@@ -318,9 +318,13 @@ def _addresses(text: str) -> Iterator[Entity]:
         # So may "my address is" or "I live at" in any of the eight languages ("Meine Adresse ist Hauptstraße 5").
         # Both end in a look-ahead, which cannot see past `end`: a lead-in always leaves some of the span.
         start = max([first, *(m.end() for p in (_LEAD_IN, _ADDRESS_INTRO) for m in p.finditer(text, first, end))])
-        yield Entity("ADDRESS", start, _extend_lines(text, _extend_town(text, start, end)), 0.7)
+        stop = _extend_lines(text, _extend_town(text, start, end))
+        # An address names a street or a town: a span of digits alone ("al 30", "at 14") is a date or a time.
+        if _HAS_WORD.search(text, start, stop):
+            yield Entity("ADDRESS", start, stop, 0.7)
 
 
+_HAS_WORD = re.compile(r"[^\W\d_]{2}")
 # Prepositions that introduce an address in the eight languages and rarely sit inside a street name.
 _LEAD_IN = re.compile(
     r"(?<![\w\u00C0-\u024F])(?i:to|at|into|from|naar|op|bei|nach|an|à|au|aux|al|alla|przy|na|em|para|en|in|a)"
@@ -411,7 +415,7 @@ _CLOSING_LINE = re.compile(r"(?i)[ \t]*(?:" + _CLOSINGS + r")[ \t]*[,!.]?[ \t]*$
 ORG_WORDS = frozenset(
     (
         "inc", "incorporated", "llc", "ltd", "plc", "gmbh", "ag", "sa", "bv", "nv", "co", "corp", "corporation",
-        "company", "companies", "group", "holdings", "technologies", "technology", "tech", "systems",
+        "company", "companies", "group", "holdings", "multibanco", "technologies", "technology", "tech", "systems",
         "solutions", "services", "service", "software", "labs", "laboratories", "bioscience", "biosciences",
         "pharmaceuticals", "pharma", "partners", "associates", "consulting", "bank", "capital", "ventures",
         "industries", "international", "global", "enterprises", "foundation", "institute", "university",
@@ -668,7 +672,10 @@ _ID_WORDS_TEXT = """
     identifiant identificador identyfikator identificativo prüfsumme transazione transação transacción
     rechnung lieferschein sendung kostenstelle kostenplaats codice código nr
     treiber treibers pilote pilotes sterownik sterownika stuurprogramma p/n
-    policy polis polisa polisy póliza poliza polizza apólice apolice versicherungsschein
+    policy polis polisa polisy póliza poliza polizza apólice apolice versicherungsschein police
+    pce prm pdl pdr cups zählpunkt meter compteur contatore licznik contador
+    część czesc zamiennik zamienna sostitutivo ricambio ersatzteil replacement pièce pieza peça
+    demande aanvraag solicitud richiesta wniosek antrag kod kodu
     siret siren nif cif nip regon krs kvk vat tva ust
     account konto conto rekening rachunek
     seryjny seryjnego serie série seriale vettura szkoda szkody siniestro sinistro schademelding bill
@@ -810,7 +817,7 @@ _HOST_WORDS = frozenset(
 _ID_SENSITIVE = frozenset(("PHONE", "US_SSN", "IP_ADDRESS"))
 
 
-_ID_ENDINGS = ("nummer", "number", "numer", "treiber", "nr", "nr.")
+_ID_ENDINGS = ("nummer", "number", "numer", "treiber", "nr", "nr.", "code")
 
 
 def identifier_word(word: str) -> bool:
@@ -965,7 +972,7 @@ _UPDATED_TO = re.compile(
     r"(?i:\b(?:updat\w*|upgrad\w*|downgrad\w*|aggiorn\w*|actualiz\w*|atualiz\w*|aktualisier\w*|zaktualizow\w*|"
     r"bijgewerkt|geüpdatet|geupdatet|ge-?upgraded?|mise?[ \t]+à[ \t]+jour|maj|bump\w*|rolled[ \t]+back|pinned)"
     r"(?P<object>[^.;!?\n]{0,40}?)[ \t]+"
-    r"(?:to|naar|auf|à[ \t]+la|à|vers|en|alla|all'|al|a[ \t]+la|a|para[ \t]+a|para|na|do)[ \t]*)$"
+    r"(?:to|naar|auf|à[ \t]+la|à|vers(?:[ \t]+la)?|en|alla|all'|al|a[ \t]+la|a|para[ \t]+a|para|na|do)[ \t]*)$"
 )
 _NETWORK_SETTING = re.compile(
     r"\b(?:ip|ips|address|addresses|adresse|adres|dirección|indirizzo|endereço|dns|record|gateway|router|proxy|subnet|"

@@ -175,6 +175,9 @@ _GENERIC_TEXT = (
 )
 _GENERIC_WORDS = frozenset(_GENERIC_TEXT.split(" "))
 _FILLER_RUN = re.compile(r"([xX*•])\1{5,}|(?<=[_-])[xX*]{4,}$")
+_REPEATED = re.compile(r"([A-Za-z0-9])\1{3,}")
+_COUNTING = re.compile(r"123456789|abcdefgh", re.IGNORECASE)
+_CAPITALS_NAME = re.compile(r"[A-Z]+(?:_[A-Z]+)+")
 _BASIC_AUTH = re.compile(r"\bbasic[ \t]+$", re.IGNORECASE)
 
 
@@ -189,6 +192,14 @@ def is_placeholder(value: str) -> bool:
     if "..." in value or "…" in value:
         return True
     if value[:1] in "<{[" or value.startswith("${"):
+        return True
+    # A counting run ("sk_test_1234567890abcdef") or a name in capitals where the value goes ("TWOJE_HASLO",
+    # "YOUR_API_KEY"): an example in documentation.
+    if _COUNTING.search(value) or _CAPITALS_NAME.fullmatch(value):
+        return True
+    # Mostly one letter repeated ("SG.xxxxx.yyyyy", "ghp_AAAAaaaa"): a shape shown, not a key.
+    alnum = sum(ch.isalnum() for ch in value)
+    if alnum and 2 * sum(len(m.group(0)) for m in _REPEATED.finditer(value)) >= alnum:
         return True
     if any(ch.isdigit() for ch in value) or len(value) > 48 or "-----" in value:
         return False
@@ -217,14 +228,29 @@ def readable_base64(value: str) -> bool:
     # Three or more words joined by colons ("environment:staging:region:eu-central-1") are settings; a credential
     # pair ("user:password") has one colon and stays a secret.
     settings = decoded.count(":") >= 2 and all(re.fullmatch(r"[A-Za-z][\w.-]*", p) for p in decoded.split(":"))
+    # key=value settings joined by any separator ("env=recette:node=web-04", "feature.darkmode=true"), or two
+    # hyphenated phrases ("hello-from-staging:build-7781"): text, not a credential.
+    pairs = _SETTING_PAIRS.fullmatch(decoded) is not None or _PHRASES.fullmatch(decoded) is not None
     return (
-        " " in decoded or bool(re.search(r"\w=[^=]*[;&]\w+=", decoded)) or decoded.lstrip().startswith("{") or settings
+        " " in decoded
+        or bool(re.search(r"\w=[^=]*[;&]\w+=", decoded))
+        or decoded.lstrip().startswith("{")
+        or settings
+        or pairs
     )
+
+
+_SETTING_PAIRS = re.compile(r"[a-z][\w.-]*=[\w./-]{1,40}(?:[:;&,|][a-z][\w.-]*=[\w./-]{1,40})*")
+_PHRASES = re.compile(r"(?:[a-z]+|\d{1,4})(?:-(?:[a-z]+|\d{1,4}))+(?::(?:[a-z]+|\d{1,4})(?:-(?:[a-z]+|\d{1,4}))+)*")
+
+
+# An OpenSSH public key ("ssh-ed25519 AAAAC3Nza... user@host"): shared on purpose, never a secret.
+_PUBLIC_KEY_BEFORE = re.compile(r"\b(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)[ \t]+$")
 
 
 def _documentation(text: str, start: int, end: int) -> bool:
     value = text[start:end].rstrip("`'\".,;")
-    if is_placeholder(value):
+    if is_placeholder(value) or _PUBLIC_KEY_BEFORE.search(text[max(0, start - 40) : start]):
         return True
     return readable_base64(value) and not _BASIC_AUTH.search(text[max(0, start - 12) : start])
 
