@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from keel.lazy import once
-from keel.privacy.recognizers import MY_NUMBER, Entity, luhn_ok
+from keel.privacy.recognizers import Entity, luhn_ok
 
 # en (US and GB), fr, de, es, it, nl, pl, pt: the regions whose national formats are tried, in this order.
 REGIONS: tuple[str, ...] = ("US", "GB", "FR", "DE", "ES", "IT", "NL", "PL", "PT")
@@ -65,19 +65,6 @@ def _library() -> Any:
     import phonenumbers
 
     return phonenumbers
-
-
-def is_mobile(raw: str) -> bool:
-    """Whether a number written in national form is a mobile number in one of the regions (libphonenumber's type)."""
-    pn = _library()
-    for region in REGIONS:
-        try:
-            number = pn.parse(raw, region)
-        except pn.NumberParseException:
-            continue
-        if pn.is_valid_number_for_region(number, region) and pn.number_type(number) == pn.PhoneNumberType.MOBILE:
-            return True
-    return False
 
 
 def _date_spans(text: str) -> list[tuple[int, int]]:
@@ -188,11 +175,7 @@ def _skipped(text: str, start: int, end: int, dates: list[tuple[int, int]]) -> b
     raw = text[start:end]
     if any(s <= start and end <= e for s, e in dates):
         return True
-    if (
-        raw.isdigit()
-        and not CUE.search(text[max(0, start - 40) : end + 20])
-        and not MY_NUMBER.search(text[max(0, start - 40) : start])
-    ):
+    if raw.isdigit() and not CUE.search(text[max(0, start - 40) : end + 20]):
         return True
     # A decimal ("018734.2 kWh"), dotted single digits (an OBIS code "1.8.1 018244", an OID "1.3.6.1.2.1"), or the
     # tail of a dotted build or product code glued to what precedes it ("UP1A.231005.007").

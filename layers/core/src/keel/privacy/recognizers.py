@@ -781,18 +781,12 @@ _KEEP_WORDS = re.compile(
 # A phone word anywhere in the clause before the number ("my phone for order questions is ...").
 # Calls themselves count too ("the itemised bill of the calls of number ..."): "chamadas", "chiamate", "Anrufe".
 # An SSN word anywhere in the clause says the same of an SSN's shape ("my ssn on the claim form is ...", "US tax id:").
-# "My (new) number" right before the number is a phone ("mój nowy nr to 601 234 567", "il mio numero nuovo è ...";
-# "mon numéro de commande" is not): the end of the text before a number (phones read it for bare digits too).
-MY_NUMBER = re.compile(
-    r"(?<![\w\u00C0-\u024F])(?:my|mój|moja|moj|mijn|meine|mein|mon|ma|mi|mio|meu)[ \t]+"
-    r"(?:(?:new|nowy|nowa|neue|neuer|nieuwe|nouveau|nouvel|nuevo|nuovo|novo)[ \t]+)?"
-    r"(?:number|nr\.?|numer|nummer|numéro|numero|número)(?:[ \t]+(?:nouveau|nuevo|nuovo|novo))?"
-    r"[ \t]*(?::|is|to|es|è|é|ist|est|is nu|is now)?[ \t]*$",
-    re.IGNORECASE,
-)
 _PHONE_OR_SSN_CUE = re.compile(
     r"\b(?:" + _PHONE_WORDS + r"|llam\w*|chamad\w*|chiamat\w*|anruf\w*|połącze\w*|gesprekken|"
-    r"ssn|social security|tax id|taxpayer id|itin)\b|" + MY_NUMBER.pattern,
+    r"ssn|social security|tax id|taxpayer id|itin)\b"
+    # "My number" right before the number is a phone ("mój nr 601 234 567"; "mon numéro de commande" is not).
+    r"|(?<![\w\u00C0-\u024F])(?:my|mój|moj|mijn|meine|mein|mon|mi|mio|meu)[ \t]+"
+    r"(?:number|nr\.?|numer|nummer|numéro|numero|número)[ \t]*(?::|is|to|es|è|é|ist|est)?[ \t]*$",
     re.IGNORECASE,
 )
 # Identifier words that say only "number" or "customer": a call or contact word before them in the clause says the
@@ -857,9 +851,6 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
         # says the number is one.
         if _says_phone_or_host(word) or any(ch.isdigit() for ch in word):
             return False
-        # A call word nearer than any identifier word ("wegen der Versicherung, bitte Rückruf unter 0171 ...").
-        if _CALL_BEFORE.fullmatch(word):
-            return False
         if versions and word in _HOST_WORDS:
             return False
         if word in _WEAK_ID_WORDS and _CALL_BEFORE.search(before) and not _named_id_before(tokens, back):
@@ -870,33 +861,6 @@ def identifier_context(text: str, start: int, words: int = 3, *, versions: bool 
         if identifier_word(word) or (versions and word.startswith(_VERSION_VERBS)):
             return True
     return False
-
-
-# The bare word "number" in the languages: alone before a mobile number it names the number, not an identifier.
-_NUMBER_WORD = re.compile(
-    r"(?<![\w\u00C0-\u024F])(?:number|nummer|numer|numéro|numero|número|nr\.?)[ \t]*:?[ \t]*$", re.IGNORECASE
-)
-
-
-def _mobile_after_number(text: str, entity: Entity) -> bool:
-    """A phone read as an identifier only because the bare word "number" precedes it ("für die nummer 0151 2384 7712",
-    "opzeggen, nummer 0612 87 45 90"): it is a phone when it is a mobile number of one of the regions, written with
-    separators, and no identifier word names the number ("Auftrag nummer ..." stays an identifier)."""
-    if entity.type != "PHONE":
-        return False
-    before = text[max(0, entity.start - 40) : entity.start]
-    word = _NUMBER_WORD.search(before)
-    if word is None:
-        return False
-    tokens = [t.lower() for t in _TOKEN.findall(before[: word.start()]) if t.lower() not in _FILLER]
-    if tokens and identifier_word(tokens[-1]):
-        return False
-    raw = text[entity.start : entity.end]
-    if raw.isdigit():
-        return False
-    from keel.privacy.phones import is_mobile
-
-    return is_mobile(raw)
 
 
 def _named_id_before(tokens: list[str], back: int) -> bool:
@@ -940,7 +904,7 @@ def find_structured(text: str) -> list[Entity]:
         and not _international(text, e)
         and not _plainly_an_address(text, e)
         and (
-            (identifier_context(text, e.start, versions=e.type == "IP_ADDRESS") and not _mobile_after_number(text, e))
+            identifier_context(text, e.start, versions=e.type == "IP_ADDRESS")
             or _version_shaped(text, e)
             or _part_of_code(text, e)
             or _version_talk(text, e)
