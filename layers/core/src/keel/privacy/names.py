@@ -157,20 +157,6 @@ _NAME_LABEL = re.compile(
     r"klingel|timbre|telefonillo|interfone|domofon|de[ \t]+heer|mevrouw|mevr\.|dhr\.)"
     r"[ \t]*[:=]?[ \t]+(?P<name>" + _CAP + r"(?:[ \t]+" + _CAP + r"){0,2})"
 )
-# Honorifics of the eight languages (any case; the abbreviated ones with their dot), then any further titles ("mr.
-# drs.", "Frau Dr."): the one to four words after them are a surname or a full name, known or not ("Maître Fabre",
-# "mme girard", "frau schmidt-rottluff", "Mag. Leitner").
-_HONORIFIC = re.compile(
-    r"(?<![\w\u00C0-\u024F.])(?i:(?P<title>mr|mrs|ms|miss|dr|prof|monsieur|madame|mademoiselle|mme|mlle|maître|maitre|"
-    r"herr|herrn|frau|señor|señora|señorita|sr|sra|srta|doña|signor|signore|signora|signorina|sig\.ra|meneer|"
-    r"mevrouw|mevr|dhr|pan|pani|panią|panu|pana|panem|senhor|senhora|mag\.|sig\.|dott\.|dott\.ssa|avv\.|ing\.))"
-    r"\.?[ \t]+(?i:(?:dr|drs|ir|ing|prof|mr|mag|dott|avv|lic|mgr|inż)\.[ \t]+)*"
-    r"(?P<name>[^\W\d_][\w'’-]*(?:[ \t]+[^\W\d_][\w'’-]*){0,3})"
-)
-# Particles inside a name after an honorific ("meneer de Boer", "Herrn von Arnim", "Sr. da Silva").
-_PARTICLES = frozenset(
-    ("de", "van", "der", "den", "von", "vom", "zu", "da", "di", "del", "della", "dos", "das", "do", "du", "la", "le")
-)
 # Nouns before "name" that make it some other thing's name ("the file name Report", "product name Contoso Cloud").
 _THING_BEFORE_LABEL = re.compile(
     r"(?i:\b(?:file|product|company|user|host|domain|project|team|bot|brand|device|display|app|server|queue|group|"
@@ -493,7 +479,6 @@ class PersonFinder:
                 yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
         yield from self._addressed(text)
         yield from self._labelled(text)
-        yield from self._honoured(text)
 
     def _addressed(self, text: str) -> Iterator[Entity]:
         """A person addressed or signing in chat, in any case: a mention ("@kev"), a known given name opening a
@@ -532,46 +517,6 @@ class PersonFinder:
                 if word.isupper() or not self._cue_name(word) or fold(word) in ORG_WORDS or fold(word) in PLACE_WORDS:
                     break
                 end = w.end()
-            if end is not None:
-                yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
-
-    def _honoured(self, text: str) -> Iterator[Entity]:
-        """The surname or full name after an honorific. After a capitalised honorific the words are capitalised; after
-        a lower-case one (chat) the first may be lower case, and a lower-case word after it must be a known name. A
-        particle is kept only with a name word after it ("meneer de Boer"; "Herr der Ringe" is no one)."""
-        for m in _HONORIFIC.finditer(text):
-            title = m.group("title").rstrip(".")
-            if len(title) > 1 and title.isupper():
-                continue  # "MS Teams", "DR" in a code: not a title
-            if re.search(r"\d[ \t]*$", text[max(0, m.start() - 3) : m.start()]):
-                continue  # a unit after a number ("30000 ms. trace id"), not a title
-            end = None
-            capitalised = None
-            previous = ""
-            for w in re.finditer(r"\S+", m.group("name")):
-                word = w.group(0).rstrip(".,;:!?)")
-                folded = fold(word)
-                if (
-                    word[:1].islower()
-                    and word == w.group(0)
-                    and ((folded in _PARTICLES and folded not in ("der", "den")) or previous in ("van", "von"))
-                ):
-                    previous = folded
-                    continue
-                if capitalised is None:
-                    capitalised = word[:1].isupper()
-                    if not capitalised and not title[:1].islower():
-                        break
-                elif word[:1].isupper() != capitalised or (
-                    not capitalised and not (self.lex.is_first(word) or self.lex.is_last(word))
-                ):
-                    break
-                if word.isupper() or not self._cue_name(word) or folded in ORG_WORDS or folded in PLACE_WORDS:
-                    break
-                end = w.start() + len(word)
-                previous = folded
-                if word != w.group(0):
-                    break
             if end is not None:
                 yield Entity("PERSON", m.start("name"), m.start("name") + end, 0.6)
 
