@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidRequest, ServiceUnavailable
+from keel.local.model_faults import FAULT_MODES as FAULTS
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
 STAGES = ("dev", "staging", "prod")
 REPO_ROOT = Path(__file__).resolve().parents[5]
-FAULTS = ("ok", "throttle", "error", "model_error", "stall", "down", "append")
 
 
 def register(subparsers: Any) -> None:

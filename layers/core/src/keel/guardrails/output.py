@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import SplitResult, urlsplit
 
 from keel.guardrails.prompt import leaked_canary
 from keel.knowledge.ports import Passage
@@ -147,15 +148,13 @@ def _urls(text: str) -> list[str]:
     return [m.group(0).rstrip(_URL_TRAILER) for m in _URL.finditer(text)]
 
 
-def _host(url: str) -> str:
-    rest = url.split("//", 1)[1] if "//" in url else url
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    return authority.rsplit("@", 1)[-1].split(":", 1)[0].lower().rstrip(".")
+def _host(parts: SplitResult) -> str:
+    return (parts.hostname or "").rstrip(".")
 
 
-def _carries_data(url: str) -> bool:
-    rest = url.split("//", 1)[1] if "//" in url else url
-    return "?" in rest or "#" in rest or "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]
+def _carries_data(url: str, parts: SplitResult) -> bool:
+    """A query or a fragment (even an empty one), or a user part before the host."""
+    return "?" in url or "#" in url or "@" in parts.netloc
 
 
 def _shortens(url: str, source: str) -> bool:
@@ -174,7 +173,7 @@ def unsourced_links(answer: str, user_text: str, passages: Sequence[Passage], sy
     data, even to a known host), and not be loaded without a click."""
     trusted = {u for text in (system_prompt, *(p.text for p in passages)) for u in _urls(text)}
     quoted = trusted | set(_urls(user_text))
-    trusted_hosts = {_host(u) for u in trusted}
+    trusted_hosts = {_host(urlsplit(u)) for u in trusted}
     autoload = {
         (m.group("md") or m.group("attr") or m.group("css") or "").rstrip(_URL_TRAILER)
         for m in _AUTOLOAD.finditer(answer)
@@ -183,11 +182,12 @@ def unsourced_links(answer: str, user_text: str, passages: Sequence[Passage], sy
     for url in _urls(answer):
         if url in quoted:
             continue
+        parts = urlsplit(url)
         if any(url in target for target in autoload):
             problems.add("link_autoload_unsourced")
-        elif _host(url) not in trusted_hosts:
+        elif _host(parts) not in trusted_hosts:
             problems.add("link_unknown_host")
-        elif _carries_data(url):
+        elif _carries_data(url, parts):
             problems.add("link_carries_data")
         elif not any(_shortens(url, source) for source in trusted):
             problems.add("link_unsourced_path")

@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from keel.local.model_faults import FAULT_MODES
 from keel.models import extractive
 from keel.models.tokens import estimate_tokens
 
 LOOPBACK = "127.0.0.1"
-# "append": the model answers, then adds the rule's text: a model that obeyed an injection (tests the output checks).
-FAULT_MODES = ("ok", "throttle", "error", "model_error", "stall", "down", "append")
 _MAX_APPEND = 2000
 _ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream)$")
 _MAX_BODY = 4 * 1024 * 1024

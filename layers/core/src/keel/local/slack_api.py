@@ -84,6 +84,11 @@ class LocalSlackApi:
             self.state.messages.clear()
 
 
+def _flag(args: dict[str, Any], name: str) -> bool:
+    """A boolean argument that defaults to true; form bodies carry it as a string."""
+    return str(args.get(name, "true")).lower() not in ("false", "0")
+
+
 def _call(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, Any]:
     with state.lock:
         if method == "auth.test":
@@ -108,9 +113,9 @@ def _call(state: SlackState, method: str, args: dict[str, Any]) -> dict[str, Any
                 "thread_ts": args.get("thread_ts"),
                 "ts": ts,
                 "blocks": blocks or [],
-                # chat.postMessage previews links unless told not to (form bodies carry the flags as strings).
-                "unfurl_links": str(args.get("unfurl_links", "true")).lower() not in ("false", "0"),
-                "unfurl_media": str(args.get("unfurl_media", "true")).lower() not in ("false", "0"),
+                # chat.postMessage previews links unless told not to.
+                "unfurl_links": _flag(args, "unfurl_links"),
+                "unfurl_media": _flag(args, "unfurl_media"),
             }
             state.messages.append(record)
             return {"ok": True, "channel": args["channel"], "ts": ts, "message": record}
