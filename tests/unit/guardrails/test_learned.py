@@ -88,10 +88,8 @@ def test_the_shipped_flag_point_is_the_one_placed_on_the_development_sets(artefa
     assert placed["pooled"]["benign_flagged"][1] <= DEVELOPMENT_FP
     assert sorted(placed["by_file"]) == sorted(DEVELOPMENT_SETS)
     threshold = placed["flag_threshold"][1]
-    # The head's own point; the pair's point (round 33) is kept beside it (tests/unit/guardrails/test_companion.py).
-    own = points.get("own_flag", points["flag"])
-    assert own == round(raw_at(threshold, points["validation_flag"], points["block"]), 6)
-    assert 0.0 < own <= points["validation_flag"] <= points["block"] < 1.0
+    assert points["flag"] == round(raw_at(threshold, points["validation_flag"], points["block"]), 6)
+    assert 0.0 < points["flag"] <= points["validation_flag"] <= points["block"] < 1.0
 
 
 def test_probability_uses_embedding_and_signals(artefact: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
