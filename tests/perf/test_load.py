@@ -13,6 +13,7 @@ import pytest
 
 from keel.launch.load import run_step, svg_plot, table
 from keel.launch.local import token_for
+from keel.launch.plan import launch_plan
 
 pytestmark = pytest.mark.integration
 USERS = 50
@@ -21,8 +22,9 @@ SECONDS = 120
 
 def test_fifty_users_for_two_minutes(local_stack: Any, tmp_path: Path) -> None:
     info = local_stack.info()
-    tokens = [token_for(info, f"load-{n}", ["all-staff"]) for n in range(5)]
-    step = run_step(info["api_url"], tokens, USERS, SECONDS, tmp_path, search_users=2)
+    plan = launch_plan()  # the example tenant's bots and questions
+    tokens = [token_for(info, f"load-{n}", list(plan.search_groups)) for n in range(5)]
+    step = run_step(info["api_url"], tokens, USERS, SECONDS, tmp_path, search_users=2, plan=plan)
     (tmp_path / "load.svg").write_text(svg_plot([step]))
     print(f"\n{USERS} chat users (think time 10-20 s) + 2 search users for {SECONDS} s on the local stack:")
     print(table([step]))

@@ -14,6 +14,7 @@ from keel.conversations.models import MAX_MESSAGE_CHARS
 from keel.launch import probes
 from keel.launch.local import token_for
 from keel.launch.owasp import _canary_leak, _pins, _poisoned_passage, _smuggling_link
+from keel.launch.plan import LaunchPlan, launch_plan
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -33,8 +34,13 @@ def tokens(local_stack: Any) -> Any:
     return token
 
 
-def test_llm01_llm07_injections_are_refused_and_nothing_leaks(local_stack: Any, tokens: Any) -> None:
-    ok, evidence = probes.injection_suite(local_stack.api.url, tokens("emma.engineer"))
+@pytest.fixture(scope="module")
+def plan() -> LaunchPlan:
+    return launch_plan()
+
+
+def test_llm01_llm07_injections_are_refused_and_nothing_leaks(local_stack: Any, tokens: Any, plan: LaunchPlan) -> None:
+    ok, evidence = probes.injection_suite(local_stack.api.url, tokens(plan.user), plan.bot, plan.hidden)
     print(
         f"\ninjection suite: {evidence['contained']}/{evidence['attacks']} contained, "
         f"{evidence['refused_or_flagged']} refused or declined"
@@ -42,19 +48,31 @@ def test_llm01_llm07_injections_are_refused_and_nothing_leaks(local_stack: Any, 
     assert ok, [r for r in evidence["rows"] if not r["contained"]]
 
 
-def test_llm02_llm08_forbidden_documents_never_reach_the_wrong_user(local_stack: Any, tokens: Any) -> None:
-    forbidden = REPO_ROOT / "evals" / "retrieval" / "forbidden.jsonl"
-    ok, evidence = probes.escalation_suite(local_stack.api.url, tokens, forbidden)
+def test_llm02_llm08_forbidden_documents_never_reach_the_wrong_user(
+    local_stack: Any, tokens: Any, plan: LaunchPlan
+) -> None:
+    curated = probes.curated_cases(REPO_ROOT / "evals" / "retrieval" / "forbidden.jsonl", plan.internal_bots, USERS)
+    assert curated, "the hand-written questions fit the example tenant"
+    ok, evidence = probes.escalation_suite(
+        local_stack.api.url,
+        tokens,
+        [*plan.forbidden, *curated],
+        customer=plan.customer,
+        internal_bots=plan.internal_bots,
+    )
     print(
         f"\nprivilege escalation: {evidence['forbidden_questions']} questions, "
         f"{evidence['forbidden_documents_cited']} leaks; customer on internal bots: "
         f"{[c['status'] for c in evidence['external_to_internal_bots']]}"
     )
     assert ok, evidence
+    assert len(evidence["external_to_internal_bots"]) == len(plan.internal_bots) >= 2
 
 
-def test_llm10_an_oversized_message_is_refused_before_the_model(local_stack: Any, tokens: Any) -> None:
-    ok, evidence = probes.oversize_refused(local_stack.api.url, tokens("emma.engineer"), MAX_MESSAGE_CHARS)
+def test_llm10_an_oversized_message_is_refused_before_the_model(
+    local_stack: Any, tokens: Any, plan: LaunchPlan
+) -> None:
+    ok, evidence = probes.oversize_refused(local_stack.api.url, tokens(plan.user), plan.bot, MAX_MESSAGE_CHARS)
     assert ok, evidence
 
 

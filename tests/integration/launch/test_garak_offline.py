@@ -9,6 +9,7 @@ import pytest
 
 from keel.launch.garak import venv_python
 from keel.launch.local import token_for
+from keel.launch.plan import launch_plan
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -23,12 +24,14 @@ def test_string_detector_probes_run_offline_and_are_parsed(local_stack: Any, tmp
             f"{python} has no garak: create it with `.venv/bin/python -m keel.launch.garak` (about 6 minutes, 2.1 GB)"
         )
     info = local_stack.info()
-    token = token_for(info, "garak-test", ["all-staff"])
+    plan = launch_plan()
+    token = token_for(info, "garak-test", list(plan.search_groups))
     run = run_garak(
         python,
         info["api_url"],
         token,
         tmp_path,
+        bot=plan.bot,
         probes=("promptinject.HijackHateHumans", "encoding.InjectBase64"),
         prompt_cap=3,
         refusals=("I can't help with that request",),

@@ -13,11 +13,11 @@ from keel.tenant.loader import Tenant, default_tenant_dir, load_tenant
 
 ROOT = Path(__file__).resolve().parents[3]
 KEEL = ROOT / "layers" / "core" / "src" / "keel"
-# What serves requests (the runtime), what decides access (base policies) and what deploys it (stacks).
-# keel.local (the laptop stand-ins and the packaged example tenant) and keel.launch (the launch checks
-# that drive the example tenant) are tooling, not the runtime.
+# What serves requests (the runtime), what decides access (base policies), what deploys it (stacks) and the launch
+# checks (keel.launch reads the bots, users and documents it drives from the tenant: keel.launch.plan). keel.local (the
+# laptop stand-ins and the packaged example tenant) is tooling, not the runtime.
 SCANNED = [
-    *(p for p in KEEL.rglob("*.py") if not p.is_relative_to(KEEL / "local") and not p.is_relative_to(KEEL / "launch")),
+    *(p for p in KEEL.rglob("*.py") if not p.is_relative_to(KEEL / "local")),
     *(KEEL / "access" / "policies").glob("*.cedar"),
     *(KEEL / "models").glob("*.json"),
     *(ROOT / "stacks").rglob("*.py"),

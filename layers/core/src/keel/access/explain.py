@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -19,6 +19,9 @@ from keel.access.pdp import PolicyDecisionPoint
 from keel.access.scope import PUBLIC_GROUP, Indexes, scope_for
 from keel.errors import Forbidden, InvalidRequest, NotFound
 from keel.identity.principal import Principal
+
+if TYPE_CHECKING:
+    from keel.tenant.loader import Tenant
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,11 @@ def _default_deny(policy_ids: tuple[str, ...]) -> str:
     return "" if policy_ids else " (no policy permits it: default deny)"
 
 
-def load_documents(source: Path) -> dict[str, DocumentAccess]:
-    """Documents by id from a folder of Markdown files with front matter, or from a JSONL index."""
+def load_documents(source: Path, *, published_only: bool = False) -> dict[str, DocumentAccess]:
+    """Documents by id from a folder of Markdown files with front matter, or from a JSONL index; published_only
+    leaves out drafts and retired documents (never cited, keel.knowledge.documents.STATUS_WORDS)."""
+    from keel.knowledge.documents import STATUS_WORDS
+
     if source.is_dir():
         records: Iterable[dict[str, Any]] = (_front_matter(p) for p in sorted(source.rglob("*.md")))
     elif source.is_file() and source.suffix == ".jsonl":
@@ -139,9 +145,40 @@ def load_documents(source: Path) -> dict[str, DocumentAccess]:
         raise InvalidRequest(f"{source} is neither a folder of .md documents nor a .jsonl index")
     documents: dict[str, DocumentAccess] = {}
     for record in records:
+        status = STATUS_WORDS.get(str(record.get("status", "published")).strip().lower(), "published")
+        if published_only and status != "published":
+            continue
         document = _document(record)
         documents[document.id] = document
     return documents
+
+
+def tenant_documents(
+    tenant: Tenant, source: Path | None = None, *, published_only: bool = False
+) -> dict[str, DocumentAccess]:
+    """The tenant's documents (source, else its docs/ folder: Markdown files with front matter and any .jsonl
+    exports in it), each placed in the collection its `collection` or `department` names, as ingest places it
+    (tenant.yaml's ids, names and aliases, case-insensitive); a document that names no collection of the tenant is
+    left out, as ingest refuses it. published_only: as `load_documents`."""
+    from dataclasses import replace
+
+    folder = source or tenant.docs_dir()
+    if folder is None:
+        raise InvalidRequest(f"the tenant {tenant.name!r} has no docs/ folder; pass --docs FOLDER or --docs FILE.jsonl")
+    found: dict[str, DocumentAccess] = {}
+    if folder.is_dir():
+        if any(folder.rglob("*.md")):
+            found.update(load_documents(folder, published_only=published_only))
+        for export in sorted(folder.rglob("*.jsonl")):
+            found.update(load_documents(export, published_only=published_only))
+    else:
+        found.update(load_documents(folder, published_only=published_only))
+    placed = {}
+    for document in found.values():
+        collection = tenant.collection_for(document.department)
+        if collection is not None:
+            placed[document.id] = replace(document, department=collection)
+    return placed
 
 
 def find_document(documents: dict[str, DocumentAccess], doc_id: str) -> DocumentAccess:

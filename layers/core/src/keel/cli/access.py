@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from keel.access.explain import explain_for, load_documents
+from keel.access.explain import explain_for, tenant_documents
 from keel.access.pdp import PolicyDecisionPoint
 from keel.cli.tenant import add_tenant_argument, tenant_from
-from keel.errors import InvalidRequest
 
 
 def register(subparsers: Any) -> None:
@@ -49,15 +48,12 @@ def register(subparsers: Any) -> None:
 def _explain(args: argparse.Namespace) -> int:
     tenant = tenant_from(args)
     pdp = PolicyDecisionPoint.for_tenant(tenant)
-    docs = args.docs or tenant.docs_dir()
-    if docs is None:
-        raise InvalidRequest(f"the tenant {tenant.name!r} has no docs/ folder; pass --docs FOLDER or --docs FILE.jsonl")
     explanation = explain_for(
         user=args.user,
         groups=args.groups.split(","),
         doc_id=args.doc,
         pdp=pdp,
-        documents=load_documents(docs),
+        documents=tenant_documents(tenant, args.docs),
         external=args.external,
         department=args.department,
         bot=args.bot,

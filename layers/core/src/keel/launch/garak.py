@@ -158,7 +158,7 @@ def run_garak(
     token: str,
     out_dir: Path,
     *,
-    bot: str = "hr",
+    bot: str,
     probes: Sequence[str] = DEFAULT_PROBES,
     prompt_cap: int = 10,
     timeout: float = 1800.0,

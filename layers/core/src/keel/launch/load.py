@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ServiceUnavailable
+from keel.launch.plan import LaunchPlan, launch_plan
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -65,12 +66,15 @@ def run_step(
     search_users: int = 2,
     think: tuple[float, float] = (10.0, 20.0),
     spawn_rate: float | None = None,
+    plan: LaunchPlan | None = None,
 ) -> StepResult:
-    """One headless locust run of `users` chat users (plus search users) for `seconds`."""
+    """One headless locust run of `users` chat users (plus search users) for `seconds`; the bots, questions and
+    search scope come from the tenant's launch plan (the example tenant's when None)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     prefix = out_dir / f"step-{users:03d}"
     env = {
         **os.environ,
+        "KEEL_LOAD_PLAN": (plan or launch_plan()).to_env(),
         "KEEL_LOAD_TOKENS": json.dumps(list(tokens)),
         "KEEL_LOAD_THINK_MIN": str(think[0]),
         "KEEL_LOAD_THINK_MAX": str(think[1]),
@@ -139,15 +143,18 @@ def parse_stats(stats: Path, users: int, seconds: int, failures: Path | None = N
     )
 
 
-def rate_limit_probe(api_url: str, model_url: str, token: str, *, burst: int = 12, per_second: float = 2) -> dict:
-    """Throttle the primary model to `per_second` calls, send a burst in parallel, then restore; what callers saw."""
+def rate_limit_probe(
+    api_url: str, model_url: str, token: str, plan: LaunchPlan, *, burst: int = 12, per_second: float = 2
+) -> dict:
+    """Throttle the primary model to `per_second` calls, send a burst of the plan's question to its bot in parallel,
+    then restore; what callers saw."""
     from keel.local.model_server import ModelEndpointControl
 
     control = ModelEndpointControl(model_url)
     control.fault("ok", rate_limit_per_second=per_second)
     try:
         with ThreadPoolExecutor(max_workers=burst) as pool:
-            replies = list(pool.map(lambda _: _chat(api_url, token, "How do I reset my password?"), range(burst)))
+            replies = list(pool.map(lambda _: _chat(api_url, token, plan.bot, plan.question), range(burst)))
     finally:
         control.fault("ok")
     statuses = Counter(str(status) for status, _, _ in replies)
@@ -164,10 +171,10 @@ def rate_limit_probe(api_url: str, model_url: str, token: str, *, burst: int = 1
     }
 
 
-def _chat(api_url: str, token: str, question: str) -> tuple[int, dict[str, Any], str]:
+def _chat(api_url: str, token: str, bot: str, question: str) -> tuple[int, dict[str, Any], str]:
     request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API
         api_url.rstrip("/") + "/v1/chat",
-        data=json.dumps({"bot": "it", "message": question}).encode(),
+        data=json.dumps({"bot": bot, "message": question}).encode(),
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
@@ -252,11 +259,12 @@ def ramp(
     steps: Sequence[int] = (10, 25, 50),
     seconds: int = 40,
     think: tuple[float, float] = (10.0, 20.0),
+    plan: LaunchPlan | None = None,
 ) -> list[StepResult]:
     """Run each step in turn and write load.md, load.json and load.svg into out_dir."""
     results = []
     for users in steps:
-        results.append(run_step(api_url, tokens, users, seconds, out_dir, think=think))
+        results.append(run_step(api_url, tokens, users, seconds, out_dir, think=think, plan=plan))
         time.sleep(2)  # let in-flight turns of the previous step drain
     (out_dir / "load.md").write_text(table(results) + "\n", encoding="utf-8")
     (out_dir / "load.json").write_text(json.dumps([r.to_dict() for r in results], indent=2), encoding="utf-8")

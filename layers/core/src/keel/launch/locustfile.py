@@ -17,14 +17,11 @@ from typing import Any
 
 from locust import HttpUser, User, between, events, task
 
-QUESTIONS = (
-    ("hr", "How many days of annual leave do I get?"),
-    ("hr", "From when do I need a doctor's note when I am sick?"),
-    ("it", "How do I connect to the VPN from home?"),
-    ("it", "How do I reset my password?"),
-    ("finance", "What is the limit for expense claims without a receipt?"),
-    ("finance", "How do I book a business trip?"),
-)
+# The tenant's launch plan (keel.launch.plan.LaunchPlan.to_env): which bots to ask what, and whose scope searches use.
+_PLAN = json.loads(os.environ.get("KEEL_LOAD_PLAN") or "{}")
+QUESTIONS: tuple[tuple[str, str], ...] = tuple((str(b), str(q)) for b, q in _PLAN.get("questions", []))
+if not QUESTIONS:
+    raise SystemExit("KEEL_LOAD_PLAN names no questions: run the load test through keel.launch.load (keel preflight)")
 _TOKENS = itertools.cycle(json.loads(os.environ.get("KEEL_LOAD_TOKENS", "[]")) or [""])
 _THINK = (float(os.environ.get("KEEL_LOAD_THINK_MIN", "10")), float(os.environ.get("KEEL_LOAD_THINK_MAX", "20")))
 _SEARCH_USERS = int(os.environ.get("KEEL_LOAD_SEARCH_USERS", "0"))
@@ -77,8 +74,10 @@ class SearchUser(User):
 
             settings = load_settings(read_stack()["environment"])
             SearchUser._retriever = build_retriever(settings, AwsClients.from_settings(settings))
-            employee = Principal("load", "load", frozenset({"all-staff"}), "demo", department="engineering")
-            SearchUser._scope = build_access(settings).scope_for(employee, "hr")
+            employee = Principal(
+                "load", "load", frozenset(_PLAN["groups"]), _PLAN["tenant"], department=_PLAN.get("department")
+            )
+            SearchUser._scope = build_access(settings).scope_for(employee, _PLAN["bot"])
 
     @task
     def search(self) -> None:

@@ -9,9 +9,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from keel.errors import ConfigurationError
 from keel.launch.report import Check, Report, Status
+
+if TYPE_CHECKING:
+    from keel.launch.plan import LaunchPlan
 
 DEFAULT_STEPS = (10, 25, 50)
 REVIEW_DETECTORS = frozenset({"mitigation.MitigationBypass"})
@@ -41,6 +45,7 @@ class Preflight:
         self.options = options
         self._tokens: dict[str, str] = {}
         self._users = {u["username"]: u for u in _tenant_users(options.tenant_dir)}
+        self._plan: LaunchPlan | None = None
         self.checks: list[Check] = []
         self._assembly: Any = None
         self._load: dict[str, Any] | None = None
@@ -50,13 +55,25 @@ class Preflight:
         self._escalation: dict[str, Any] | None = None
         self._oversize: dict[str, Any] = {}
 
+    @property
+    def plan(self) -> LaunchPlan:
+        """The tenant's bots, users and documents the live checks drive (keel.launch.plan), derived once."""
+        if self._plan is None:
+            from keel.launch.plan import launch_plan
+
+            self._plan = launch_plan(self.options.tenant_dir)
+        return self._plan
+
     def token(self, username: str) -> str:
-        """An ID token for a demo user with the demo groups (cached for the run)."""
+        """An ID token for one of the tenant's local users with their groups (cached for the run)."""
         from keel.launch.local import token_for
 
         if username not in self._tokens:
-            user = self._users.get(username, {"groups": ["all-staff"]})
-            self._tokens[username] = token_for(self.info, username, list(user["groups"]))
+            if username not in self._users:
+                raise ConfigurationError(
+                    f"{username!r} is not in the tenant's users.json; its users: {sorted(self._users)}"
+                )
+            self._tokens[username] = token_for(self.info, username, list(self._users[username]["groups"]))
         return self._tokens[username]
 
     def run(self) -> Report:
@@ -93,9 +110,11 @@ class Preflight:
     def _injection_suite(self) -> tuple[Status, str, dict[str, Any], list[str]]:
         from keel.launch.probes import injection_suite
 
-        ok, evidence = injection_suite(self.info["api_url"], self.token("emma.engineer"))
+        plan = self.plan
+        ok, evidence = injection_suite(self.info["api_url"], self.token(plan.user), plan.bot, plan.hidden)
+        evidence = {"bot": plan.bot, "user": plan.user, **evidence}
         self._injection = evidence
-        self._oversize = _oversize(self.info["api_url"], self.token("emma.engineer"))
+        self._oversize = _oversize(self.info["api_url"], self.token(plan.user), plan.bot)
         summary = (
             f"{evidence['contained']}/{evidence['attacks']} attacks contained (no prompt leak, no restricted "
             f"citation); {evidence['refused_or_flagged']} refused or declined outright"
@@ -108,10 +127,18 @@ class Preflight:
         )
 
     def _escalation_suite(self) -> tuple[Status, str, dict[str, Any], list[str]]:
-        from keel.launch.probes import escalation_suite
+        from keel.launch.probes import curated_cases, escalation_suite
 
-        forbidden = self.options.repo_root / "evals" / "retrieval" / "forbidden.jsonl"
-        ok, evidence = escalation_suite(self.info["api_url"], self.token, forbidden)
+        plan = self.plan
+        # The plan's questions (one per document a bot hides from its user) and the hand-written ones that fit this
+        # tenant's bots and users.
+        curated = curated_cases(
+            self.options.repo_root / "evals" / "retrieval" / "forbidden.jsonl", plan.internal_bots, self._users
+        )
+        cases = [*plan.forbidden, *curated]
+        ok, evidence = escalation_suite(
+            self.info["api_url"], self.token, cases, customer=plan.customer, internal_bots=plan.internal_bots
+        )
         self._escalation = evidence
         blocked = sum(1 for c in evidence["external_to_internal_bots"] if c["status"] == 403)
         summary = (
@@ -125,7 +152,10 @@ class Preflight:
     def _fallback(self) -> tuple[Status, str, dict[str, Any], list[str]]:
         from keel.launch.probes import fallback_check
 
-        ok, evidence = fallback_check(self.info["api_url"], self.info["model_url"], self.token("emma.engineer"))
+        plan = self.plan
+        ok, evidence = fallback_check(
+            self.info["api_url"], self.info["model_url"], self.token(plan.user), plan.bot, plan.question
+        )
         down = evidence["model_down"]
         summary = (
             f"model endpoint down: {sum(1 for d in down if d['status'] == 200)}/{len(down)} replies still 200 with "
@@ -145,8 +175,9 @@ class Preflight:
         run = run_garak(
             python,
             self.info["api_url"],
-            self.token("emma.engineer"),
+            self.token(self.plan.user),
             self.options.out_dir / "garak",
+            bot=self.plan.bot,
             prompt_cap=self.options.garak_prompt_cap,
             refusals=refusals,
         )
@@ -172,15 +203,17 @@ class Preflight:
 
         if self.options.skip_load:
             return "skipped", "skipped (--skip-load); tests/perf/test_load.py runs 50 users for 2 minutes", {}, []
-        tokens = [self.token(u) for u in ("emma.engineer", "finn.finance", "sam.sales", "hana.hr")]
+        plan = self.plan
+        tokens = [self.token(u) for u in plan.load_users]
         steps = ramp(
             self.info["api_url"],
             tokens,
             self.options.out_dir / "load",
             steps=self.options.load_steps,
             seconds=self.options.load_seconds,
+            plan=plan,
         )
-        rate = rate_limit_probe(self.info["api_url"], self.info["model_url"], tokens[0])
+        rate = rate_limit_probe(self.info["api_url"], self.info["model_url"], tokens[0], plan)
         self._rate_limit = rate
         errors = sum(s.failures for s in steps)
         last = steps[-1]
@@ -330,12 +363,12 @@ def run_preflight(info: dict[str, Any], options: Options) -> tuple[Report, Path,
     return report, md, js
 
 
-def _oversize(api_url: str, token: str) -> dict[str, Any]:
+def _oversize(api_url: str, token: str, bot: str) -> dict[str, Any]:
     """A message over the API's limit is refused with 400 before any model call (OWASP LLM10)."""
     from keel.conversations.models import MAX_MESSAGE_CHARS
     from keel.launch.probes import oversize_refused
 
-    ok, evidence = oversize_refused(api_url, token, MAX_MESSAGE_CHARS)
+    ok, evidence = oversize_refused(api_url, token, bot, MAX_MESSAGE_CHARS)
     summary = f"a {evidence['message_chars']}-character message got HTTP {evidence['status']}"
     return {"status": _status(ok), "summary": summary, "oversize": evidence}
 

@@ -1,0 +1,51 @@
+"""A tenant's documents as ingest places them (keel.access.explain.tenant_documents): `keel access explain` and the
+launch checks read Markdown folders and JSONL exports alike, in the collections tenant.yaml's aliases name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from keel.access.explain import tenant_documents
+from keel.cli.main import main
+from keel.errors import InvalidRequest
+from keel.tenant.loader import load_tenant
+from tests.conftest import REPO_ROOT
+
+LAKESIDE = REPO_ROOT / "examples" / "lakeside-health"
+
+
+def test_an_export_is_placed_by_the_tenants_collection_names_and_aliases() -> None:
+    documents = tenant_documents(load_tenant(LAKESIDE))
+    # "Clinical Guidelines" (a name), "Klinik" and "Apotheke" (aliases) and "HR" land in the tenant's collection ids.
+    assert documents["clin-sepsis-bundle"].department == "clinical"
+    assert documents["clin-falls-prevention"].department == "clinical"
+    assert documents["pharm-controlled-drugs"].department == "pharmacy"
+    assert documents["people-shift-swaps"].department == "people"
+    assert "clin-sepsis-bundle-2023" in documents  # archived: still explainable
+    assert "clin-sepsis-bundle-2023" not in tenant_documents(load_tenant(LAKESIDE), published_only=True)
+
+
+def test_a_row_naming_no_collection_of_the_tenant_is_left_out(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a", "title": "A", "department": "Klinik", "acl_groups": ["staff"]},
+        {"id": "b", "title": "B", "department": "Marketing", "acl_groups": ["staff"]},
+    ]
+    export = tmp_path / "export.jsonl"
+    export.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert list(tenant_documents(load_tenant(LAKESIDE), export)) == ["a"]
+
+
+def test_a_tenant_without_documents_says_how_to_name_them(tmp_path: Path) -> None:
+    tenant = load_tenant(LAKESIDE)
+    with pytest.raises(InvalidRequest, match="neither a folder"):
+        tenant_documents(tenant, tmp_path / "missing.txt")
+
+
+def test_keel_access_explain_reads_the_tenants_export(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["access", "explain", "--user", "u", "--groups", "staff,nursing", "--doc", "pharm-insulin-storage"]
+    assert main([*argv, "--tenant", str(LAKESIDE), "--json"]) == 0
+    verdicts = json.loads(capsys.readouterr().out)
+    assert verdicts["visible_through"] == ["ward-assistant"]
