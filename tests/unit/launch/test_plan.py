@@ -11,7 +11,7 @@ import pytest
 from keel.access.explain import explain, tenant_documents
 from keel.access.pdp import PolicyDecisionPoint
 from keel.errors import ConfigurationError
-from keel.identity.principal import Principal
+from keel.identity.principal import Principal, principals_from_file
 from keel.launch.plan import MAX_FORBIDDEN, LaunchPlan, launch_plan
 from keel.launch.probes import curated_cases, escalation_suite
 from keel.tenant.loader import default_tenant_dir, load_tenant
@@ -22,17 +22,8 @@ TENANTS = [default_tenant_dir(), REPO_ROOT / "examples" / "lakeside-health"]
 
 def _principal(folder: Path, username: str) -> tuple[Principal, PolicyDecisionPoint]:
     tenant = load_tenant(folder)
-    users = {u["username"]: u for u in json.loads(tenant.users_file().read_text(encoding="utf-8"))}  # type: ignore[union-attr]
-    user = users[username]
-    principal = Principal(
-        username,
-        username,
-        frozenset(user["groups"]),
-        tenant.spec.id or "default",
-        department=user.get("department"),
-        external=bool(user.get("external", False)),
-    )
-    return principal, PolicyDecisionPoint.for_tenant(tenant)
+    principals = principals_from_file(tenant.users_file(), tenant.spec.id or "default")  # type: ignore[arg-type]
+    return principals[username], PolicyDecisionPoint.for_tenant(tenant)
 
 
 @pytest.mark.parametrize("folder", TENANTS, ids=lambda p: p.name)

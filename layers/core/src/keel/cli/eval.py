@@ -101,22 +101,6 @@ def _retrieval(args: argparse.Namespace) -> int:
 
 
 def _principals(path: Path, tenant: str) -> dict[str, Any]:
-    from keel.identity.principal import Principal
+    from keel.identity.principal import principals_from_file
 
-    if not path.is_file():
-        raise InvalidRequest(f"users file {path} does not exist; pass --users users.json")
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            row["username"]: Principal(
-                subject=row["username"],
-                username=row["username"],
-                groups=frozenset(row.get("groups", [])),
-                tenant=tenant,
-                department=row.get("department"),
-                external=bool(row.get("external", False)),
-            )
-            for row in rows
-        }
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidRequest(f"{path} is not a users list of {{username, groups, department, external}}") from exc
+    return principals_from_file(path, tenant)

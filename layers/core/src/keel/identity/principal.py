@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 # Every principal of a customer pool is in this group; policies give it the external bots only.
@@ -38,3 +40,27 @@ class Principal:
     def kind(self) -> str:
         """'external' for customers, 'internal' for employees."""
         return "external" if self.external else "internal"
+
+
+def principals_from_file(path: Path, tenant: str) -> dict[str, Principal]:
+    """The local users of a tenant (a users.json list of {username, groups, department, external}) as principals, by
+    username: for offline evaluation and the launch checks, never for signing anyone in."""
+    from keel.errors import InvalidRequest
+
+    if not path.is_file():
+        raise InvalidRequest(f"users file {path} does not exist; pass --users users.json")
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            row["username"]: Principal(
+                subject=row["username"],
+                username=row["username"],
+                groups=frozenset(row.get("groups", [])),
+                tenant=tenant,
+                department=row.get("department"),
+                external=bool(row.get("external", False)),
+            )
+            for row in sorted(rows, key=lambda row: str(row["username"]))
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidRequest(f"{path} is not a users list of {{username, groups, department, external}}") from exc

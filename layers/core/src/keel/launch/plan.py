@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from keel.errors import ConfigurationError
 
@@ -73,7 +72,7 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
     use)."""
     from keel.access.explain import explain, tenant_documents
     from keel.access.pdp import PolicyDecisionPoint
-    from keel.identity.principal import Principal
+    from keel.identity.principal import Principal, principals_from_file
     from keel.tenant.loader import load_tenant
 
     tenant = load_tenant(tenant_dir)
@@ -83,22 +82,11 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
             f"tenant {tenant.name!r} cannot drive the launch checks: it needs users.json (the local stack's users) and "
             "docs/ (its example documents) in its folder"
         )
-    users: list[dict[str, Any]] = json.loads(users_path.read_text(encoding="utf-8"))
     # Published documents only: a draft or retired one is never cited, so it can neither answer nor leak.
     documents = tenant_documents(tenant, docs_path, published_only=True)
     pdp = PolicyDecisionPoint.for_tenant(tenant)
     tenant_id = tenant.spec.id or "default"
-    principals = {
-        u["username"]: Principal(
-            subject=u["username"],
-            username=u["username"],
-            groups=frozenset(u.get("groups", [])),
-            tenant=tenant_id,
-            department=u.get("department"),
-            external=bool(u.get("external", False)),
-        )
-        for u in sorted(users, key=lambda u: str(u["username"]))
-    }
+    principals = principals_from_file(users_path, tenant_id)
     employees = [p for p in principals.values() if not p.external]
     internal = tuple(sorted(b.id for b in tenant.spec.bots if b.audience == "internal"))
 
