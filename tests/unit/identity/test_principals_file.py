@@ -33,5 +33,5 @@ def test_a_malformed_users_file_says_what_is_accepted(tmp_path: Path, text: str)
 
 
 def test_a_missing_users_file_says_how_to_name_one(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequest, match="does not exist; pass --users users.json"):
+    with pytest.raises(InvalidRequest, match=r"does not exist; pass --users users\.json"):
         principals_from_file(tmp_path / "nope.json", "t1")

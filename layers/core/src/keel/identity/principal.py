@@ -43,8 +43,9 @@ class Principal:
 
 
 def principals_from_file(path: Path, tenant: str) -> dict[str, Principal]:
-    """The local users of a tenant (a users.json list of {username, groups, department, external}) as principals, by
-    username: for offline evaluation and the launch checks, never for signing anyone in."""
+    """The local users of a tenant (a users.json list of {username, groups, department, external, email}) as
+    principals of the tenant (a row's own `tenant` wins), by username: for offline evaluation, the scenario gate and
+    the launch checks, never for signing anyone in."""
     from keel.errors import InvalidRequest
 
     if not path.is_file():
@@ -56,7 +57,8 @@ def principals_from_file(path: Path, tenant: str) -> dict[str, Principal]:
                 subject=row["username"],
                 username=row["username"],
                 groups=frozenset(row.get("groups", [])),
-                tenant=tenant,
+                tenant=str(row.get("tenant", tenant)),
+                email=row.get("email"),
                 department=row.get("department"),
                 external=bool(row.get("external", False)),
             )

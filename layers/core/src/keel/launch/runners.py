@@ -49,24 +49,11 @@ def prompt_library(version: int | None, folder: Path | None, bots: list[str]) ->
     return LayeredPrompts(candidate, served)
 
 
-def demo_principals(users_file: Path) -> dict[str, Principal]:
+def demo_principals(users_file: Path, tenant: str = "demo") -> dict[str, Principal]:
     """The tenant's users as principals (identity is not what the gate tests; access policies still apply)."""
-    try:
-        rows = json.loads(users_file.read_text(encoding="utf-8"))
-        return {
-            row["username"]: Principal(
-                subject=row["username"],
-                username=row["username"],
-                groups=frozenset(row.get("groups", [])),
-                tenant=str(row.get("tenant", "demo")),
-                email=row.get("email"),
-                department=row.get("department"),
-                external=bool(row.get("external", False)),
-            )
-            for row in rows
-        }
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidRequest(f"{users_file}: accepted is a users list of {{username, groups, ...}}") from exc
+    from keel.identity.principal import principals_from_file
+
+    return principals_from_file(users_file, tenant)
 
 
 class InProcessRunner:
