@@ -109,3 +109,25 @@ def test_an_escalation_suite_with_nothing_to_ask_does_not_pass() -> None:
 def test_the_plan_is_a_value() -> None:
     plan = launch_plan()
     assert isinstance(plan, LaunchPlan) and launch_plan() == plan
+
+
+def test_preflight_drives_the_tenant_the_running_stack_serves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from keel.cli import preflight as cli
+    from keel.cli.main import main
+    from keel.launch import preflight
+    from keel.local.state import write_stack
+
+    monkeypatch.setenv("KEEL_STATE_DIR", str(tmp_path))
+    lakeside = REPO_ROOT / "examples" / "lakeside-health"
+    write_stack({"environment": {"KEEL_TENANT_DIR": str(lakeside)}, "api_url": "http://127.0.0.1:9"})
+    seen: list[Path | None] = []
+
+    def fake_run(info: dict[str, object], options: preflight.Options) -> object:
+        seen.append(options.tenant_dir)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(preflight, "run_preflight", fake_run)
+    with pytest.raises(SystemExit):
+        main(["preflight", "--out", str(tmp_path / "out")])
+    assert seen == [lakeside]
+    assert cli.stack_tenant_dir({"environment": {}}) is None

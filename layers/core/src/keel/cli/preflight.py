@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         garak_prompt_cap=args.garak_prompt_cap,
         cdk_out=args.cdk_out,
         stage=args.stage,
+        tenant_dir=stack_tenant_dir(info),
     )
     import contextlib
 
@@ -75,3 +76,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{check.id + ' ' + check.title:<{width}}  {check.status.upper():<7} {check.summary[:150]}")
     print(f"\n{'READY' if report.passed else 'NOT READY'}: report written to {md} and {js}")
     return 0 if report.passed else 1
+
+
+def stack_tenant_dir(info: dict[str, Any]) -> Path | None:
+    """The tenant folder the running stack serves (`keel dev --tenant`), so the checks drive its bots and users; None:
+    the example tenant."""
+    folder = info.get("environment", {}).get("KEEL_TENANT_DIR")
+    return Path(folder) if folder else None
