@@ -100,6 +100,9 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
                 continue
             seen = explain(principal, documents[doc_id], pdp, bot=bot).visible_through
             (visible if seen else hidden).append(doc_id)
+        # Questions go first to what the user's groups open (not what everyone reads): the probes ask for the
+        # employee's own knowledge, the way the fallback check's control turn must be answered from it.
+        visible.sort(key=lambda doc_id: (documents[doc_id].classification == "public", doc_id))
         return visible, hidden
 
     usable = {(p.username, b): split(p, b) for p in employees for b in internal if pdp.may_use(p, b).allowed}
