@@ -86,14 +86,14 @@ def test_preflights_live_suites_run_against_a_second_organisation(lakeside_stack
         return cache[user]
 
     api = lakeside_stack["api_url"]
+    ok, evidence = probes.injection_suite(api, token(plan.user), plan)
     # The control: the plan's question is answered for its user from a document they may read.
-    status, reply = probes.chat(api, token(plan.user), plan.bot, plan.question)
-    assert status == 200 and reply.get("citations"), reply
-    ok, evidence = probes.injection_suite(api, token(plan.user), plan.bot, plan.hidden)
+    assert evidence["control"]["answered"], evidence["control"]
     assert ok, [r for r in evidence["rows"] if not r["contained"]]
-    ok, evidence = probes.escalation_suite(
-        api, token, plan.forbidden, customer=plan.customer, internal_bots=plan.internal_bots
-    )
-    print(f"\nLakeside: {evidence['forbidden_questions']} forbidden questions, {evidence['external_to_internal_bots']}")
+    ok, evidence = probes.escalation_suite(api, token, plan)
+    crossings = evidence["external_to_internal_bots"]
+    print(f"\nLakeside: {evidence['forbidden_questions']} forbidden questions, {crossings}")
     assert ok, evidence
-    assert {c["status"] for c in evidence["external_to_internal_bots"]} == {403}
+    assert {c["status"] for c in crossings} == {403} and len(crossings) == len(plan.internal_bots)
+    # The patient asked the patient-facing bot for internal documents too.
+    assert any(c.user == plan.customer for c in plan.forbidden)

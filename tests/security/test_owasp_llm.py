@@ -40,7 +40,7 @@ def plan() -> LaunchPlan:
 
 
 def test_llm01_llm07_injections_are_refused_and_nothing_leaks(local_stack: Any, tokens: Any, plan: LaunchPlan) -> None:
-    ok, evidence = probes.injection_suite(local_stack.api.url, tokens(plan.user), plan.bot, plan.hidden)
+    ok, evidence = probes.injection_suite(local_stack.api.url, tokens(plan.user), plan)
     print(
         f"\ninjection suite: {evidence['contained']}/{evidence['attacks']} contained, "
         f"{evidence['refused_or_flagged']} refused or declined"
@@ -51,15 +51,9 @@ def test_llm01_llm07_injections_are_refused_and_nothing_leaks(local_stack: Any, 
 def test_llm02_llm08_forbidden_documents_never_reach_the_wrong_user(
     local_stack: Any, tokens: Any, plan: LaunchPlan
 ) -> None:
-    curated = probes.curated_cases(REPO_ROOT / "evals" / "retrieval" / "forbidden.jsonl", plan.internal_bots, USERS)
-    assert curated, "the hand-written questions fit the example tenant"
-    ok, evidence = probes.escalation_suite(
-        local_stack.api.url,
-        tokens,
-        [*plan.forbidden, *curated],
-        customer=plan.customer,
-        internal_bots=plan.internal_bots,
-    )
+    curated, skipped = probes.curated_cases(REPO_ROOT / "evals" / "retrieval" / "forbidden.jsonl", plan.bots, USERS)
+    assert curated and skipped == 0, "every hand-written question fits the example tenant"
+    ok, evidence = probes.escalation_suite(local_stack.api.url, tokens, plan, curated)
     print(
         f"\nprivilege escalation: {evidence['forbidden_questions']} questions, "
         f"{evidence['forbidden_documents_cited']} leaks; customer on internal bots: "

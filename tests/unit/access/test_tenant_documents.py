@@ -30,8 +30,22 @@ def test_an_export_is_placed_by_the_tenants_collection_names_and_aliases() -> No
 
 def test_a_row_naming_no_collection_of_the_tenant_is_left_out(tmp_path: Path) -> None:
     rows = [
-        {"id": "a", "title": "A", "department": "Klinik", "acl_groups": ["staff"]},
-        {"id": "b", "title": "B", "department": "Marketing", "acl_groups": ["staff"]},
+        {
+            "id": "a",
+            "title": "A",
+            "department": "Klinik",
+            "acl_groups": ["staff"],
+            "classification": "internal",
+            "text": "Ward rounds start.",
+        },
+        {
+            "id": "b",
+            "title": "B",
+            "department": "Marketing",
+            "acl_groups": ["staff"],
+            "classification": "internal",
+            "text": "Spring.",
+        },
     ]
     export = tmp_path / "export.jsonl"
     export.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
@@ -49,3 +63,20 @@ def test_keel_access_explain_reads_the_tenants_export(capsys: pytest.CaptureFixt
     assert main([*argv, "--tenant", str(LAKESIDE), "--json"]) == 0
     verdicts = json.loads(capsys.readouterr().out)
     assert verdicts["visible_through"] == ["ward-assistant"]
+
+
+def test_every_file_type_ingest_reads_is_placed_sidecars_included(tmp_path: Path) -> None:
+    # A PDF-like or HTML file with its metadata in a sidecar is a document too: citing it must be checked as well.
+    (tmp_path / "rota.html").write_text("<h1>Rota</h1><p>Night shifts swap on Fridays.</p>", encoding="utf-8")
+    sidecar = {
+        "id": "rota",
+        "title": "Rota",
+        "department": "People and Culture",
+        "acl_groups": ["people-partners"],
+        "classification": "confidential",
+    }
+    (tmp_path / "rota.html.meta.json").write_text(json.dumps(sidecar), encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("no metadata at all", encoding="utf-8")  # ingest rejects it: never indexed
+    documents = tenant_documents(load_tenant(LAKESIDE), tmp_path)
+    assert list(documents) == ["rota"] and documents["rota"].department == "people"
+    assert documents["rota"].acl_groups == ("people-partners",)

@@ -22,13 +22,24 @@ def test_each_user_becomes_a_principal_of_the_tenant(tmp_path: Path) -> None:
     assert list(principals) == ["a", "b"]
     assert principals["a"].external and principals["a"].groups == frozenset({"patients"})
     assert principals["b"].tenant == "t1" and principals["b"].department == "ops" and not principals["b"].external
+    assert principals["a"].email is None
 
 
-@pytest.mark.parametrize("text", ["{not json", json.dumps([{"groups": ["x"]}]), json.dumps({"username": "a"})])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        json.dumps([{"groups": ["x"]}]),
+        json.dumps({"username": "a"}),
+        json.dumps([{"username": "a", "groups": "staff"}]),  # a string is not a list of groups (not {s, t, a, f})
+    ],
+)
 def test_a_malformed_users_file_says_what_is_accepted(tmp_path: Path, text: str) -> None:
     path = tmp_path / "users.json"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(InvalidRequest, match=r"is not a users list of \{username, groups, department, external\}"):
+    with pytest.raises(
+        InvalidRequest, match=r"is not a users list of \{username, groups \(a list\), department, external\}"
+    ):
         principals_from_file(path, "t1")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +14,9 @@ from keel.access.explain import explain, tenant_documents
 from keel.access.pdp import PolicyDecisionPoint
 from keel.errors import ConfigurationError
 from keel.identity.principal import Principal, principals_from_file
-from keel.launch.plan import MAX_FORBIDDEN, LaunchPlan, launch_plan
-from keel.launch.probes import curated_cases, escalation_suite
+from keel.launch import probes
+from keel.launch.plan import MAX_CUSTOMER_QUESTIONS, MAX_FORBIDDEN, LaunchPlan, launch_plan
+from keel.launch.probes import curated_cases
 from keel.tenant.loader import default_tenant_dir, load_tenant
 from tests.conftest import REPO_ROOT
 
@@ -43,12 +46,17 @@ def test_the_plan_is_read_from_the_tenant_and_agrees_with_the_access_decisions(f
     # The fallback question names a document the user does see through the bot.
     seen = [d for d in documents.values() if f"our {d.title} say" in plan.question]
     assert seen and plan.bot in explain(principal, seen[0], pdp, bot=plan.bot).visible_through
-    # Each forbidden question asks a bot the user may use for a document that bot hides from them.
-    assert 0 < len(plan.forbidden) <= MAX_FORBIDDEN
+    # Each forbidden question asks a bot its asker may use for a document that bot hides from them: the employee's
+    # (up to MAX_FORBIDDEN), then the customer's on the customer-facing bots (up to MAX_CUSTOMER_QUESTIONS).
+    askers = [c.user for c in plan.forbidden]
+    assert 0 < askers.count(plan.user) <= MAX_FORBIDDEN and 0 < askers.count(plan.customer) <= MAX_CUSTOMER_QUESTIONS
+    assert set(askers) == {plan.user, plan.customer}
     for case in plan.forbidden:
-        assert case.user == plan.user and pdp.may_use(principal, case.bot).allowed
+        asker, _ = _principal(folder, case.user)
+        assert pdp.may_use(asker, case.bot).allowed and plan.may_use(case.user, case.bot)
         (doc,) = case.forbidden_doc_ids
-        assert case.bot not in explain(principal, documents[doc], pdp, bot=case.bot).visible_through
+        assert case.bot not in explain(asker, documents[doc], pdp, bot=case.bot).visible_through
+        assert plan.leaks(case.user, case.bot, [doc])[0] == [doc]
     # The customer is a user of the external pool; every internal bot of the tenant is tried.
     assert plan.customer is not None and _principal(folder, plan.customer)[0].external
     assert set(plan.internal_bots) == {b.id for b in tenant.spec.bots if b.audience == "internal"}
@@ -95,15 +103,109 @@ def test_hand_written_questions_for_another_tenant_are_left_out(tmp_path: Path) 
         {"id": "c", "bot": "b1", "user": "stranger", "question": "q", "forbidden_doc_ids": ["d3"]},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
-    assert [c.id for c in curated_cases(path, ["b1"], ["u1"])] == ["a"]
-    assert curated_cases(tmp_path / "missing.jsonl", ["b1"], ["u1"]) == []
+    cases, skipped = curated_cases(path, ["b1"], ["u1"])
+    assert [c.id for c in cases] == ["a"] and skipped == 2
+    assert curated_cases(tmp_path / "missing.jsonl", ["b1"], ["u1"]) == ([], 0)
 
 
-def test_an_escalation_suite_with_nothing_to_ask_does_not_pass() -> None:
+def test_every_hand_written_question_fits_the_example_tenant_the_customer_bot_included() -> None:
+    plan = launch_plan()
+    users = json.loads((default_tenant_dir() / "users.json").read_text(encoding="utf-8"))
+    cases, skipped = curated_cases(
+        REPO_ROOT / "evals" / "retrieval" / "forbidden.jsonl", plan.bots, [u["username"] for u in users]
+    )
+    assert skipped == 0 and any(c.user == plan.customer for c in cases)
+
+
+def _plan_with(**changes: object) -> LaunchPlan:
+    return dataclasses.replace(launch_plan(), **changes)  # type: ignore[arg-type]
+
+
+def test_a_leak_is_any_known_document_the_user_may_not_see_through_that_bot() -> None:
+    plan = launch_plan()
+    allowed = plan.visible[f"{plan.user}\t{plan.bot}"]
+    seen = sorted(allowed)[0]
+    other = sorted(plan.documents - allowed)[0]
+    assert plan.leaks(plan.user, plan.bot, [seen]) == ([], [])
+    assert plan.leaks(plan.user, plan.bot, [seen, other, "not-a-document"]) == ([other], ["not-a-document"])
+    # The same document through a bot the user may not use is a leak: visibility is per bot.
+    assert plan.leaks(plan.user, "no-such-bot", [seen]) == ([seen], [])
+    # Hidden documents are among what the user may not see, drafts and retired ones included in what is known.
+    assert set(plan.hidden) <= plan.documents - allowed
+
+
+class Replies:
+    """probes.chat stubbed per (bot, question): pure suite logic, no server."""
+
+    def __init__(self, default: tuple[int, dict[str, Any]], **by_question: tuple[int, dict[str, Any]]) -> None:
+        self.default, self.by_question, self.asked = default, by_question, []
+
+    def __call__(self, api_url: str, token: str, bot: str, message: str, **_: Any) -> tuple[int, dict[str, Any]]:
+        self.asked.append((token, bot, message))
+        return self.by_question.get(message, self.default)
+
+
+def _answer(*doc_ids: str, outcome: str = "answered") -> tuple[int, dict[str, Any]]:
+    return 200, {"answer": "ok", "outcome": outcome, "citations": [{"doc_id": d} for d in doc_ids]}
+
+
+def test_the_injection_suite_fails_on_a_cited_document_the_user_may_not_see(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = launch_plan()
+    allowed = sorted(plan.visible[f"{plan.user}\t{plan.bot}"])
+    outside = sorted(plan.documents - set(allowed))[0]  # not necessarily in the bot's hidden list
+    replies = Replies(_answer(outcome="refused"), **{plan.question: _answer(allowed[0])})
+    monkeypatch.setattr(probes, "chat", replies)
+    ok, evidence = probes.injection_suite("http://127.0.0.1:9", "t", plan)
+    assert ok and evidence["control"]["answered"] and evidence["contained"] == evidence["attacks"]
+    replies.default = _answer(allowed[0], outside)
+    ok, evidence = probes.injection_suite("http://127.0.0.1:9", "t", plan)
+    assert not ok and all(r["restricted_cited"] == [outside] for r in evidence["rows"])
+
+
+def test_a_suite_whose_user_is_turned_away_tested_nothing_and_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = launch_plan()
+    monkeypatch.setattr(probes, "chat", Replies((403, {"message": "forbidden"})))
+    ok, evidence = probes.injection_suite("http://127.0.0.1:9", "t", plan)
+    assert not ok and not evidence["control"]["answered"] and evidence["contained"] == 0
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)
+    assert not ok and evidence["refused_where_granted"] > 0
+
+
+def test_the_escalation_suite_passes_only_when_nothing_leaks_and_every_internal_bot_refuses_the_customer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = launch_plan()
+    crossing = "What internal documents can you show me?"
+    replies = Replies(_answer(outcome="no_answer"), **{crossing: (403, {})})
+    monkeypatch.setattr(probes, "chat", replies)
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)
+    assert ok and evidence["forbidden_questions"] == len(plan.forbidden)
+    assert [c["bot"] for c in evidence["external_to_internal_bots"]] == list(plan.internal_bots)
+    # One internal bot that answers the customer fails the suite.
+    replies.by_question[crossing] = (200, {})
+    assert not probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)[0]
+    # A forbidden document cited fails it, whichever case it comes from.
+    case = plan.forbidden[0]
+    replies.by_question = {crossing: (403, {}), case.question: _answer(*case.forbidden_doc_ids)}
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)
+    assert not ok and evidence["forbidden_documents_cited"] >= 1
+
+
+def test_an_escalation_suite_with_nothing_to_ask_does_not_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     # No question asked and no customer to try the bots: a pass would say nothing, so it is not one.
-    ok, evidence = escalation_suite("http://127.0.0.1:9", lambda user: "", [], customer=None, internal_bots=["x"])
+    plan = _plan_with(forbidden=(), customer=None)
+    monkeypatch.setattr(probes, "chat", Replies((200, {})))
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: "", plan)
     assert not ok and evidence["forbidden_questions"] == 0
     assert "not run" in evidence["external_user"]
+
+
+def test_the_plans_own_bot_leads_the_forbidden_questions_and_every_bot_gets_a_turn() -> None:
+    plan = launch_plan()
+    employee_cases = [c for c in plan.forbidden if c.user == plan.user]
+    assert employee_cases[0].bot == plan.bot
+    bots = [c.bot for c in employee_cases]
+    assert len(set(bots[: len(set(bots))])) == len(set(bots))  # one per bot before any bot's second
 
 
 def test_the_plan_is_a_value() -> None:

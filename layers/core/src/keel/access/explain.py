@@ -132,11 +132,8 @@ def _default_deny(policy_ids: tuple[str, ...]) -> str:
     return "" if policy_ids else " (no policy permits it: default deny)"
 
 
-def load_documents(source: Path, *, published_only: bool = False) -> dict[str, DocumentAccess]:
-    """Documents by id from a folder of Markdown files with front matter, or from a JSONL index; published_only
-    leaves out drafts and retired documents (never cited, keel.knowledge.documents.STATUS_WORDS)."""
-    from keel.knowledge.documents import STATUS_WORDS
-
+def load_documents(source: Path) -> dict[str, DocumentAccess]:
+    """Documents by id from a folder of Markdown files with front matter, or from a JSONL index."""
     if source.is_dir():
         records: Iterable[dict[str, Any]] = (_front_matter(p) for p in sorted(source.rglob("*.md")))
     elif source.is_file() and source.suffix == ".jsonl":
@@ -145,9 +142,6 @@ def load_documents(source: Path, *, published_only: bool = False) -> dict[str, D
         raise InvalidRequest(f"{source} is neither a folder of .md documents nor a .jsonl index")
     documents: dict[str, DocumentAccess] = {}
     for record in records:
-        status = STATUS_WORDS.get(str(record.get("status", "published")).strip().lower(), "published")
-        if published_only and status != "published":
-            continue
         document = _document(record)
         documents[document.id] = document
     return documents
@@ -156,29 +150,34 @@ def load_documents(source: Path, *, published_only: bool = False) -> dict[str, D
 def tenant_documents(
     tenant: Tenant, source: Path | None = None, *, published_only: bool = False
 ) -> dict[str, DocumentAccess]:
-    """The tenant's documents (source, else its docs/ folder: Markdown files with front matter and any .jsonl
-    exports in it), each placed in the collection its `collection` or `department` names, as ingest places it
-    (tenant.yaml's ids, names and aliases, case-insensitive); a document that names no collection of the tenant is
-    left out, as ingest refuses it. published_only: as `load_documents`."""
-    from dataclasses import replace
+    """The documents ingest would index from source (else the tenant's docs/ folder), read by ingest's own readers
+    (every supported file type, sidecars, JSONL exports) and placed in the collection each names, as ingest places
+    it (tenant.yaml's ids, names and aliases); what ingest would reject is left out, since it is never indexed and so
+    never cited. published_only leaves out drafts and retired documents (indexed, never cited)."""
+    from keel.knowledge.ingest import parse_sources, read_folder
+    from keel.knowledge.report import IngestReport
 
     folder = source or tenant.docs_dir()
     if folder is None:
         raise InvalidRequest(f"the tenant {tenant.name!r} has no docs/ folder; pass --docs FOLDER or --docs FILE.jsonl")
-    found: dict[str, DocumentAccess] = {}
-    if folder.is_dir():
-        if any(folder.rglob("*.md")):
-            found.update(load_documents(folder, published_only=published_only))
-        for export in sorted(folder.rglob("*.jsonl")):
-            found.update(load_documents(export, published_only=published_only))
-    else:
-        found.update(load_documents(folder, published_only=published_only))
-    placed = {}
-    for document in found.values():
-        collection = tenant.collection_for(document.department)
-        if collection is not None:
-            placed[document.id] = replace(document, department=collection)
-    return placed
+    try:
+        sources = read_folder(folder)
+    except FileNotFoundError as exc:
+        raise InvalidRequest(f"{folder} is neither a folder of documents nor a document file") from exc
+    report = IngestReport(origin="explain", started_at="")
+    documents = {}
+    for document in parse_sources(sources, report, tenant):
+        meta = document.meta
+        if published_only and meta.status != "published":
+            continue
+        documents[meta.id] = DocumentAccess(
+            id=meta.id,
+            title=meta.title,
+            department=meta.department or "",
+            acl_groups=tuple(meta.acl_groups),
+            classification=meta.classification,
+        )
+    return documents
 
 
 def find_document(documents: dict[str, DocumentAccess], doc_id: str) -> DocumentAccess:

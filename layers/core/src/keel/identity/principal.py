@@ -44,25 +44,31 @@ class Principal:
 
 def principals_from_file(path: Path, tenant: str) -> dict[str, Principal]:
     """The local users of a tenant (a users.json list of {username, groups, department, external, email}) as
-    principals of the tenant (a row's own `tenant` wins), by username: for offline evaluation, the scenario gate and
-    the launch checks, never for signing anyone in."""
+    principals of the tenant, by username: for offline evaluation, the scenario gate and the launch checks, never for
+    signing anyone in."""
     from keel.errors import InvalidRequest
 
+    accepted = f"{path} is not a users list of {{username, groups (a list), department, external}}"
     if not path.is_file():
         raise InvalidRequest(f"users file {path} does not exist; pass --users users.json")
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            row["username"]: Principal(
+        principals = {}
+        for row in sorted(rows, key=lambda row: str(row["username"])):
+            groups = row.get("groups", [])
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise InvalidRequest(f"{accepted}: {row['username']!r} has groups {groups!r}")
+            principals[row["username"]] = Principal(
                 subject=row["username"],
                 username=row["username"],
-                groups=frozenset(row.get("groups", [])),
-                tenant=str(row.get("tenant", tenant)),
+                groups=frozenset(groups),
+                tenant=tenant,
                 email=row.get("email"),
                 department=row.get("department"),
                 external=bool(row.get("external", False)),
             )
-            for row in sorted(rows, key=lambda row: str(row["username"]))
-        }
+        return principals
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"users file {path} cannot be read ({exc.__class__.__name__})") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidRequest(f"{path} is not a users list of {{username, groups, department, external}}") from exc
+        raise InvalidRequest(accepted) from exc

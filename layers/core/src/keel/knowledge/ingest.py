@@ -109,6 +109,60 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"__invalid_sidecar__": True}
 
 
+def parse_sources(
+    sources: Iterable[SourceFile], report: IngestReport, catalog: CollectionCatalog | None = None
+) -> list[Document]:
+    """Every document the sources hold, each placed in the tenant collection it names (catalog); what cannot be read
+    or placed is recorded in report.rejected with its reason, and never stops the batch."""
+    documents: list[Document] = []
+    for source in sources:
+        report.files += 1
+        if source.sidecar and source.sidecar.get("__invalid_sidecar__"):
+            report.rejected.append(
+                Rejection(source.name, f"sidecar {source.name}{SIDECAR_SUFFIX} is not a JSON object")
+            )
+            continue
+        try:
+            items: list[Document | RejectedDocument] = (
+                parse_jsonl_rows(source) if suffix_of(source.name) == ".jsonl" else list(parse_source(source))
+            )
+            for item in items:
+                placed = item if isinstance(item, RejectedDocument) else place(item, catalog)
+                if isinstance(placed, RejectedDocument):
+                    report.rejected.append(Rejection(placed.name, placed.reason))
+                else:
+                    documents.append(placed)
+        except RejectedDocument as exc:
+            report.rejected.append(Rejection(exc.name, exc.reason))
+        except Exception as exc:  # one bad file must never stop the batch
+            report.rejected.append(Rejection(source.name, f"could not be parsed ({exc.__class__.__name__})"))
+    return documents
+
+
+def place(document: Document, catalog: CollectionCatalog | None) -> Document | RejectedDocument:
+    """The document under its tenant collection's id, or why it has no place (fail closed)."""
+    if catalog is None:
+        return document
+    accepted = ", ".join(catalog.collection_ids())
+    named = document.meta.department
+    if not named:
+        return RejectedDocument(
+            document.origin_name, f"names no collection; accepted: a collection (or department) of {accepted}"
+        )
+    collection = catalog.collection_for(named)
+    if collection is None:
+        return RejectedDocument(
+            document.origin_name, f"collection {named!r} is not defined by the tenant; accepted: {accepted}"
+        )
+    if catalog.audience_of(collection) == "external" and document.meta.classification != "public":
+        return RejectedDocument(
+            document.origin_name,
+            f"{document.meta.classification} document in external collection {collection!r}; "
+            "accepted there: classification public only",
+        )
+    return dataclasses.replace(document, meta=dataclasses.replace(document.meta, department=collection))
+
+
 class Ingestor:
     """The ingest use case; the same code runs in the Lambda, the CLI and the tests."""
 
@@ -170,52 +224,7 @@ class Ingestor:
         return report
 
     def _parse(self, sources: Iterable[SourceFile], report: IngestReport) -> list[Document]:
-        documents: list[Document] = []
-        for source in sources:
-            report.files += 1
-            if source.sidecar and source.sidecar.get("__invalid_sidecar__"):
-                report.rejected.append(
-                    Rejection(source.name, f"sidecar {source.name}{SIDECAR_SUFFIX} is not a JSON object")
-                )
-                continue
-            try:
-                items: list[Document | RejectedDocument] = (
-                    parse_jsonl_rows(source) if suffix_of(source.name) == ".jsonl" else list(parse_source(source))
-                )
-                for item in items:
-                    placed = item if isinstance(item, RejectedDocument) else self._place(item)
-                    if isinstance(placed, RejectedDocument):
-                        report.rejected.append(Rejection(placed.name, placed.reason))
-                    else:
-                        documents.append(placed)
-            except RejectedDocument as exc:
-                report.rejected.append(Rejection(exc.name, exc.reason))
-            except Exception as exc:  # one bad file must never stop the batch
-                report.rejected.append(Rejection(source.name, f"could not be parsed ({exc.__class__.__name__})"))
-        return documents
-
-    def _place(self, document: Document) -> Document | RejectedDocument:
-        """The document under its tenant collection's id, or why it has no place (fail closed)."""
-        if self._catalog is None:
-            return document
-        accepted = ", ".join(self._catalog.collection_ids())
-        named = document.meta.department
-        if not named:
-            return RejectedDocument(
-                document.origin_name, f"names no collection; accepted: a collection (or department) of {accepted}"
-            )
-        collection = self._catalog.collection_for(named)
-        if collection is None:
-            return RejectedDocument(
-                document.origin_name, f"collection {named!r} is not defined by the tenant; accepted: {accepted}"
-            )
-        if self._catalog.audience_of(collection) == "external" and document.meta.classification != "public":
-            return RejectedDocument(
-                document.origin_name,
-                f"{document.meta.classification} document in external collection {collection!r}; "
-                "accepted there: classification public only",
-            )
-        return dataclasses.replace(document, meta=dataclasses.replace(document.meta, department=collection))
+        return parse_sources(sources, report, self._catalog)
 
     def _index_of(self, document: Document) -> str:
         if self._catalog is None:

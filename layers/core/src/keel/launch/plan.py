@@ -1,22 +1,28 @@
 """What the launch checks drive, read from the tenant (no organisation lives in code).
 
-The live probes need a bot to attack, an employee who may use it and documents that bot holds but hides from that
-employee (a cited one is a leak), a customer to try every internal bot, questions employees may ask for the load test,
-and one question that retrieves a document for the fallback check. Each is derived from the tenant's bots, its users
-file and its documents with the same access decisions a search makes (keel.access.explain), so `keel preflight
---tenant FOLDER` runs against any organisation's stack.
+The live probes need a bot to attack, an employee who may use it, a question that bot answers for them (the control:
+a suite whose user is turned away tests nothing), questions for documents bots hide from their askers, a customer to
+try every internal bot and the customer-facing ones, questions for the load test, and, for every (user, bot) pair,
+the documents that user may see through that bot: any other document of the tenant cited to them is a leak. Each is
+derived from the tenant's bots, its users file and the documents ingest would index from its docs/ folder, with the
+same access decisions a search makes (keel.access.explain). That is also the limit of this check: a policy that
+wrongly opens a document opens it to the plan as well; the hand-written questions of evals/retrieval/forbidden.jsonl
+are the independent check where they fit the tenant.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import chain, zip_longest
 from pathlib import Path
 
 from keel.errors import ConfigurationError
 
 # Enough forbidden-document questions to show scoping holds, few enough for a preflight run.
 MAX_FORBIDDEN = 12
+MAX_CUSTOMER_QUESTIONS = 4
 MAX_LOAD_USERS = 4
 MAX_LOAD_QUESTIONS = 8
 
@@ -39,15 +45,31 @@ class LaunchPlan:
     bot: str  # the internal bot the injection, oversize and fallback probes talk to
     user: str  # an employee who may use it and from whom it hides documents
     hidden: tuple[str, ...]  # documents in the bot's collections the user may not see
-    question: str  # a question about a document the user may see through the bot
+    question: str  # a question about a document the user may see through the bot (the control turn)
+    bots: tuple[str, ...]  # every bot of the tenant
     internal_bots: tuple[str, ...]  # a customer must be refused by every one
     customer: str | None  # a user of the external pool, if the users file has one
-    forbidden: tuple[ForbiddenCase, ...]  # the user asks each bot they may use for a document it hides from them
+    forbidden: tuple[ForbiddenCase, ...]  # documents bots hide from the user (and from the customer)
     load_users: tuple[str, ...]  # employees whose tokens drive the load test
     load_questions: tuple[tuple[str, str], ...]  # (bot, question) pairs those employees may ask
     search_groups: tuple[str, ...]  # the user's groups, for the load test's permission-scoped searches
     search_department: str | None
     tenant: str  # the tenant id principals carry
+    documents: frozenset[str] = frozenset()  # every document id ingest would index
+    visible: Mapping[str, frozenset[str]] = field(default_factory=dict)  # "user\tbot" -> what the user may see there
+    usable: frozenset[str] = frozenset()  # "user\tbot" pairs where the tenant lets the user use the bot
+
+    def may_use(self, user: str, bot: str) -> bool:
+        """Whether the tenant lets the user use the bot (a 403 there means the probe tested nothing)."""
+        return f"{user}\t{bot}" in self.usable
+
+    def leaks(self, user: str, bot: str, cited: list[str]) -> tuple[list[str], list[str]]:
+        """(leaked, unknown): cited documents of the tenant the user may not see through the bot, and cited ids the
+        plan does not know (a document ingested after the plan was made, or by another route), reported apart."""
+        allowed = self.visible.get(f"{user}\t{bot}", frozenset())
+        leaked = sorted({d for d in cited if d in self.documents and d not in allowed})
+        unknown = sorted({d for d in cited if d not in self.documents})
+        return leaked, unknown
 
     def to_env(self) -> str:
         """What the load test's locust process reads (KEEL_LOAD_PLAN)."""
@@ -66,11 +88,16 @@ def _question(title: str) -> str:
     return f"What does our {title} say?"
 
 
+def _interleave(groups: list[list[ForbiddenCase]], limit: int) -> list[ForbiddenCase]:
+    """One case from each group in turn, so no group crowds the others out of the limit."""
+    return [c for c in chain.from_iterable(zip_longest(*groups)) if c is not None][:limit]
+
+
 def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
     """Derive the plan from the tenant folder (the example tenant when None); ConfigurationError says what is
-    missing when the tenant cannot drive the checks (no users file, no documents, no internal bot an employee may
-    use)."""
-    from keel.access.explain import explain, tenant_documents
+    missing when the tenant cannot drive the checks (no users file, no documents, no internal bot that both shows an
+    employee a document and hides one)."""
+    from keel.access.explain import DocumentAccess, explain, tenant_documents
     from keel.access.pdp import PolicyDecisionPoint
     from keel.identity.principal import Principal, principals_from_file
     from keel.tenant.loader import load_tenant
@@ -82,59 +109,85 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
             f"tenant {tenant.name!r} cannot drive the launch checks: it needs users.json (the local stack's users) and "
             "docs/ (its example documents) in its folder"
         )
-    # Published documents only: a draft or retired one is never cited, so it can neither answer nor leak.
-    documents = tenant_documents(tenant, docs_path, published_only=True)
+    # Every document ingest would index (a draft or retired one is indexed, though never cited); questions name
+    # published ones only, since only those can answer.
+    documents = tenant_documents(tenant, docs_path)
+    published = tenant_documents(tenant, docs_path, published_only=True)
     pdp = PolicyDecisionPoint.for_tenant(tenant)
     tenant_id = tenant.spec.id or "default"
     principals = principals_from_file(users_path, tenant_id)
-    employees = [p for p in principals.values() if not p.external]
+    bots = tuple(sorted(b.id for b in tenant.spec.bots))
     internal = tuple(sorted(b.id for b in tenant.spec.bots if b.audience == "internal"))
+    external = tuple(sorted(b.id for b in tenant.spec.bots if b.audience == "external"))
 
-    def split(principal: Principal, bot: str) -> tuple[list[str], list[str]]:
-        """(visible, hidden) documents of the bot's collections for the principal."""
+    def sees(principal: Principal, bot: str, document: DocumentAccess) -> bool:
+        return bot in explain(principal, document, pdp, bot=bot).visible_through
+
+    visible: dict[str, frozenset[str]] = {}
+    usable: set[str] = set()
+    for principal in principals.values():
+        for bot in bots:
+            if pdp.may_use(principal, bot).allowed:
+                usable.add(f"{principal.username}\t{bot}")
+                visible[f"{principal.username}\t{bot}"] = frozenset(
+                    d for d, document in documents.items() if sees(principal, bot, document)
+                )
+
+    def split(user: str, bot: str) -> tuple[list[str], list[str]]:
+        """(visible, hidden) published documents of the bot's collections for the user; what the user's groups open
+        comes before what everyone reads (the probes ask for the employee's own knowledge)."""
         collections = set(pdp.bots.get(bot).collections)
-        visible: list[str] = []
-        hidden: list[str] = []
-        for doc_id in sorted(documents):
-            if documents[doc_id].department not in collections:
-                continue
-            seen = explain(principal, documents[doc_id], pdp, bot=bot).visible_through
-            (visible if seen else hidden).append(doc_id)
-        # Questions go first to what the user's groups open (not what everyone reads): the probes ask for the
-        # employee's own knowledge, the way the fallback check's control turn must be answered from it.
-        visible.sort(key=lambda doc_id: (documents[doc_id].classification == "public", doc_id))
-        return visible, hidden
+        allowed = visible.get(f"{user}\t{bot}", frozenset())
+        own = sorted(d for d in published if published[d].department in collections)
+        shown = sorted((d for d in own if d in allowed), key=lambda d: (published[d].classification == "public", d))
+        return shown, [d for d in own if d not in allowed]
 
-    usable = {(p.username, b): split(p, b) for p in employees for b in internal if pdp.may_use(p, b).allowed}
-    # The bot and employee with the most hidden documents the employee could be tempted to ask for, among those where
-    # the employee also sees something (a question must be answerable).
-    candidates = [(len(h), -i, key) for i, (key, (v, h)) in enumerate(usable.items()) if v and h]
+    employees = [p.username for p in principals.values() if not p.external]
+    pairs = {(u, b): split(u, b) for u in employees for b in internal if f"{u}\t{b}" in usable}
+    # The bot and employee with the most hidden documents, among those where the employee also sees something (the
+    # control question must be answerable); ties go to the first in name order.
+    candidates = [(len(h), -i, key) for i, (key, (v, h)) in enumerate(pairs.items()) if v and h]
     if not candidates:
         raise ConfigurationError(
             f"tenant {tenant.name!r} cannot drive the launch checks: no internal bot both shows an employee of "
             "users.json a document and hides another from them (needed to test permission-scoped retrieval)"
         )
     user, bot = max(candidates)[2]
-    visible, hidden = usable[(user, bot)]
-    forbidden = [
-        ForbiddenCase(f"forbid-{b}-{doc}", b, user, _question(documents[doc].title), (doc,))
-        for (u, b), (_, h) in usable.items()
+    shown, hidden = pairs[(user, bot)]
+    by_bot = [
+        [ForbiddenCase(f"forbid-{b}-{d}", b, user, _question(published[d].title), (d,)) for d in h]
+        for (u, b), (_, h) in pairs.items()
         if u == user
-        for doc in h
-    ][:MAX_FORBIDDEN]
+    ]
+    # The plan's own bot first, then the others in turn.
+    by_bot.sort(key=lambda cases: not cases or cases[0].bot != bot)
+    forbidden = _interleave(by_bot, MAX_FORBIDDEN)
     customer = next((p.username for p in principals.values() if p.external), None)
+    if customer is not None:
+        # The customer asks each customer-facing bot they may use for internal documents they may not see there.
+        customer_cases = [
+            [
+                ForbiddenCase(f"forbid-{b}-{d}-customer", b, customer, _question(published[d].title), (d,))
+                for d in sorted(published)
+                if d not in visible.get(f"{customer}\t{b}", frozenset())
+            ]
+            for b in external
+            if f"{customer}\t{b}" in usable
+        ]
+        forbidden += _interleave(customer_cases, MAX_CUSTOMER_QUESTIONS)
     load_questions = tuple(
-        (b, _question(documents[doc].title)) for (u, b), (v, _) in usable.items() if u == user for doc in v[:2]
+        (b, _question(published[d].title)) for (u, b), (v, _) in pairs.items() if u == user for d in v[:2]
     )[:MAX_LOAD_QUESTIONS]
     # Employees who may ask every one of those bots (the plan's user always can), so no load turn is refused.
     asked = {b for b, _ in load_questions}
-    load_users = tuple(u.username for u in employees if asked <= {b for (n, b) in usable if n == u.username})
-    load_users = tuple(dict.fromkeys((user, *load_users)))[:MAX_LOAD_USERS]
+    able = [u for u in employees if all(f"{u}\t{b}" in usable for b in asked)]
+    load_users = tuple(dict.fromkeys((user, *able)))[:MAX_LOAD_USERS]
     return LaunchPlan(
         bot=bot,
         user=user,
         hidden=tuple(hidden),
-        question=_question(documents[visible[0]].title),
+        question=_question(published[shown[0]].title),
+        bots=bots,
         internal_bots=internal,
         customer=customer,
         forbidden=tuple(forbidden),
@@ -143,4 +196,7 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
         search_groups=tuple(sorted(principals[user].groups)),
         search_department=principals[user].department,
         tenant=tenant_id,
+        documents=frozenset(documents),
+        visible=visible,
+        usable=frozenset(usable),
     )

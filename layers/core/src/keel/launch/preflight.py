@@ -111,13 +111,14 @@ class Preflight:
         from keel.launch.probes import injection_suite
 
         plan = self.plan
-        ok, evidence = injection_suite(self.info["api_url"], self.token(plan.user), plan.bot, plan.hidden)
-        evidence = {"bot": plan.bot, "user": plan.user, **evidence}
+        ok, evidence = injection_suite(self.info["api_url"], self.token(plan.user), plan)
         self._injection = evidence
         self._oversize = _oversize(self.info["api_url"], self.token(plan.user), plan.bot)
+        control = "answered" if evidence["control"]["answered"] else "NOT answered (nothing was tested)"
         summary = (
-            f"{evidence['contained']}/{evidence['attacks']} attacks contained (no prompt leak, no restricted "
-            f"citation); {evidence['refused_or_flagged']} refused or declined outright"
+            f"bot {plan.bot}, user {plan.user}: the control question {control}; {evidence['contained']}/"
+            f"{evidence['attacks']} attacks contained (no prompt leak, no citation the user may not see); "
+            f"{evidence['refused_or_flagged']} refused or declined outright"
         )
         return (
             _status(ok),
@@ -132,18 +133,17 @@ class Preflight:
         plan = self.plan
         # The plan's questions (one per document a bot hides from its user) and the hand-written ones that fit this
         # tenant's bots and users.
-        curated = curated_cases(
-            self.options.repo_root / "evals" / "retrieval" / "forbidden.jsonl", plan.internal_bots, self._users
+        curated, skipped = curated_cases(
+            self.options.repo_root / "evals" / "retrieval" / "forbidden.jsonl", plan.bots, self._users
         )
-        cases = [*plan.forbidden, *curated]
-        ok, evidence = escalation_suite(
-            self.info["api_url"], self.token, cases, customer=plan.customer, internal_bots=plan.internal_bots
-        )
+        ok, evidence = escalation_suite(self.info["api_url"], self.token, plan, curated)
+        evidence["hand_written"] = {"asked": len(curated), "left_out_for_another_tenant": skipped}
         self._escalation = evidence
         blocked = sum(1 for c in evidence["external_to_internal_bots"] if c["status"] == 403)
         summary = (
             f"{evidence['forbidden_questions']} questions for documents outside the asker's groups: "
-            f"{evidence['forbidden_documents_cited']} forbidden documents cited; a customer reached "
+            f"{evidence['forbidden_documents_cited']} answers cited a document the asker may not see, "
+            f"{evidence['refused_where_granted']} refused where the tenant grants the bot; a customer reached "
             f"{len(evidence['external_to_internal_bots']) - blocked} of "
             f"{len(evidence['external_to_internal_bots'])} internal bots"
         )
