@@ -46,3 +46,10 @@ def test_a_malformed_users_file_says_what_is_accepted(tmp_path: Path, text: str)
 def test_a_missing_users_file_says_how_to_name_one(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match=r"does not exist; pass --users users\.json"):
         principals_from_file(tmp_path / "nope.json", "t1")
+
+
+def test_a_users_file_that_is_not_text_says_it_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    path.write_bytes(b"\xff\xfe\x00[")
+    with pytest.raises(InvalidRequest, match=r"cannot be read \(UnicodeDecodeError\)"):
+        principals_from_file(path, "t1")

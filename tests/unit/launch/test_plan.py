@@ -15,7 +15,7 @@ from keel.access.pdp import PolicyDecisionPoint
 from keel.errors import ConfigurationError
 from keel.identity.principal import Principal, principals_from_file
 from keel.launch import probes
-from keel.launch.plan import MAX_CUSTOMER_QUESTIONS, MAX_FORBIDDEN, LaunchPlan, launch_plan
+from keel.launch.plan import MAX_CUSTOMER_QUESTIONS, MAX_FORBIDDEN, ForbiddenCase, LaunchPlan, launch_plan
 from keel.launch.probes import curated_cases
 from keel.tenant.loader import default_tenant_dir, load_tenant
 from tests.conftest import REPO_ROOT
@@ -33,7 +33,7 @@ def _principal(folder: Path, username: str) -> tuple[Principal, PolicyDecisionPo
 def test_the_plan_is_read_from_the_tenant_and_agrees_with_the_access_decisions(folder: Path) -> None:
     plan = launch_plan(folder)
     tenant = load_tenant(folder)
-    documents = tenant_documents(tenant, published_only=True)
+    documents = tenant_documents(tenant)
     principal, pdp = _principal(folder, plan.user)
     assert not principal.external and plan.bot in plan.internal_bots
     assert pdp.may_use(principal, plan.bot).allowed
@@ -168,7 +168,7 @@ def test_a_suite_whose_user_is_turned_away_tested_nothing_and_fails(monkeypatch:
     ok, evidence = probes.injection_suite("http://127.0.0.1:9", "t", plan)
     assert not ok and not evidence["control"]["answered"] and evidence["contained"] == 0
     ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)
-    assert not ok and evidence["refused_where_granted"] > 0
+    assert not ok and evidence["wrong_status"] > 0
 
 
 def test_the_escalation_suite_passes_only_when_nothing_leaks_and_every_internal_bot_refuses_the_customer(
@@ -208,11 +208,6 @@ def test_the_plans_own_bot_leads_the_forbidden_questions_and_every_bot_gets_a_tu
     assert len(set(bots[: len(set(bots))])) == len(set(bots))  # one per bot before any bot's second
 
 
-def test_the_plan_is_a_value() -> None:
-    plan = launch_plan()
-    assert isinstance(plan, LaunchPlan) and launch_plan() == plan
-
-
 def test_preflight_drives_the_tenant_the_running_stack_serves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from keel.cli import preflight as cli
     from keel.cli.main import main
@@ -233,3 +228,65 @@ def test_preflight_drives_the_tenant_the_running_stack_serves(monkeypatch: pytes
         main(["preflight", "--out", str(tmp_path / "out")])
     assert seen == [lakeside]
     assert cli.stack_tenant_dir({"environment": {}}) is None
+
+
+@pytest.mark.parametrize("status", [401, 403, 429])
+def test_a_question_the_tenant_grants_must_be_answered_not_throttled_or_refused(
+    monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    plan = launch_plan()
+    crossing = "What internal documents can you show me?"
+    case = plan.forbidden[0]
+    replies = Replies(_answer(outcome="no_answer"), **{crossing: (403, {}), case.question: (status, {})})
+    monkeypatch.setattr(probes, "chat", replies)
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)
+    assert not ok and evidence["wrong_status"] == 1
+
+
+def test_a_question_to_a_bot_the_asker_may_not_use_must_be_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = launch_plan()
+    crossing = "What internal documents can you show me?"
+    stray = ForbiddenCase("stray", plan.internal_bots[0], str(plan.customer), "q?", ())
+    assert not plan.may_use(stray.user, stray.bot)
+    replies = Replies(_answer(outcome="no_answer"), **{crossing: (403, {}), "q?": (200, {"citations": []})})
+    monkeypatch.setattr(probes, "chat", replies)
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan, [stray])
+    assert not ok and evidence["wrong_status"] == 1
+    replies.by_question["q?"] = (403, {})
+    assert probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan, [stray])[0]
+
+
+def test_a_hand_written_forbidden_document_fails_even_where_the_access_code_would_open_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The independent check: if a policy wrongly opened the document, the plan (which shares the access code with
+    # search) would call it visible; the hand-written row still names it forbidden.
+    plan = launch_plan()
+    crossing = "What internal documents can you show me?"
+    allowed = sorted(plan.visible[f"{plan.user}\t{plan.bot}"])[0]
+    row = ForbiddenCase("hand", plan.bot, plan.user, "hand?", (allowed,))
+    replies = Replies(_answer(outcome="no_answer"), **{crossing: (403, {}), "hand?": _answer(allowed)})
+    monkeypatch.setattr(probes, "chat", replies)
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan, [row])
+    assert not ok and evidence["forbidden_documents_cited"] == 1
+
+
+def test_citations_the_plan_does_not_know_fail_both_suites(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stack serving other documents than the tenant folder holds: the check cannot tell a leak, so it fails.
+    plan = launch_plan()
+    crossing = "What internal documents can you show me?"
+    monkeypatch.setattr(probes, "chat", Replies(_answer("other/hr-salary-bands#0"), **{crossing: (403, {})}))
+    ok, evidence = probes.injection_suite("http://127.0.0.1:9", "t", plan)
+    assert not ok and not evidence["control"]["answered"] and evidence["contained"] == 0
+    ok, evidence = probes.escalation_suite("http://127.0.0.1:9", lambda user: user, plan)
+    assert not ok and evidence["unknown_documents_cited"] == len(plan.forbidden)
+
+
+def test_preflight_refuses_a_malformed_users_file_with_what_is_accepted(tmp_path: Path) -> None:
+    from keel.errors import InvalidRequest
+    from keel.launch.preflight import Options, Preflight
+
+    folder = _copy(tmp_path)
+    (folder / "users.json").write_text("[{bad", encoding="utf-8")
+    with pytest.raises(InvalidRequest, match="is not a users list of"):
+        Preflight({}, Options(repo_root=REPO_ROOT, out_dir=tmp_path / "out", tenant_dir=folder))

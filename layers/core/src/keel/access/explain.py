@@ -147,13 +147,12 @@ def load_documents(source: Path) -> dict[str, DocumentAccess]:
     return documents
 
 
-def tenant_documents(
-    tenant: Tenant, source: Path | None = None, *, published_only: bool = False
-) -> dict[str, DocumentAccess]:
-    """The documents ingest would index from source (else the tenant's docs/ folder), read by ingest's own readers
-    (every supported file type, sidecars, JSONL exports) and placed in the collection each names, as ingest places
-    it (tenant.yaml's ids, names and aliases); what ingest would reject is left out, since it is never indexed and so
-    never cited. published_only leaves out drafts and retired documents (indexed, never cited)."""
+def tenant_documents(tenant: Tenant, source: Path | None = None) -> dict[str, DocumentAccess]:
+    """The documents ingest would index from source (else the tenant's docs/ folder): read by ingest's own readers
+    (every supported file type, sidecars, JSONL exports), placed in the collection each names (tenant.yaml's ids,
+    names and aliases), then through ingest's hygiene (one version per id, no drafts, retired, superseded or
+    duplicate documents). What ingest would reject or drop is left out: it is never indexed, so never cited."""
+    from keel.knowledge.hygiene import clean
     from keel.knowledge.ingest import parse_sources, read_folder
     from keel.knowledge.report import IngestReport
 
@@ -165,19 +164,17 @@ def tenant_documents(
     except FileNotFoundError as exc:
         raise InvalidRequest(f"{folder} is neither a folder of documents nor a document file") from exc
     report = IngestReport(origin="explain", started_at="")
-    documents = {}
-    for document in parse_sources(sources, report, tenant):
-        meta = document.meta
-        if published_only and meta.status != "published":
-            continue
-        documents[meta.id] = DocumentAccess(
-            id=meta.id,
-            title=meta.title,
-            department=meta.department or "",
-            acl_groups=tuple(meta.acl_groups),
-            classification=meta.classification,
+    indexed = clean(parse_sources(sources, report, tenant)).keep
+    return {
+        document.meta.id: DocumentAccess(
+            id=document.meta.id,
+            title=document.meta.title,
+            department=document.meta.department or "",
+            acl_groups=tuple(document.meta.acl_groups),
+            classification=document.meta.classification,
         )
-    return documents
+        for document in indexed
+    }
 
 
 def find_document(documents: dict[str, DocumentAccess], doc_id: str) -> DocumentAccess:

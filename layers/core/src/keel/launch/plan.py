@@ -63,11 +63,15 @@ class LaunchPlan:
         """Whether the tenant lets the user use the bot (a 403 there means the probe tested nothing)."""
         return f"{user}\t{bot}" in self.usable
 
-    def leaks(self, user: str, bot: str, cited: list[str]) -> tuple[list[str], list[str]]:
-        """(leaked, unknown): cited documents of the tenant the user may not see through the bot, and cited ids the
-        plan does not know (a document ingested after the plan was made, or by another route), reported apart."""
+    def leaks(
+        self, user: str, bot: str, cited: list[str], forbidden: tuple[str, ...] = ()
+    ) -> tuple[list[str], list[str]]:
+        """(leaked, unknown): cited documents of the tenant the user may not see through the bot, or named forbidden
+        by a hand-written question (checked apart from the access code the plan shares with search), and cited ids
+        the plan does not know (the stack serves documents the tenant folder does not hold: the check cannot say
+        whether they leak, so the suites fail on them too)."""
         allowed = self.visible.get(f"{user}\t{bot}", frozenset())
-        leaked = sorted({d for d in cited if d in self.documents and d not in allowed})
+        leaked = sorted({d for d in cited if (d in self.documents and d not in allowed) or d in forbidden})
         unknown = sorted({d for d in cited if d not in self.documents})
         return leaked, unknown
 
@@ -109,10 +113,9 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
             f"tenant {tenant.name!r} cannot drive the launch checks: it needs users.json (the local stack's users) and "
             "docs/ (its example documents) in its folder"
         )
-    # Every document ingest would index (a draft or retired one is indexed, though never cited); questions name
-    # published ones only, since only those can answer.
+    # Every document ingest would index (one version per id, no drafts or retired ones): what can be cited.
     documents = tenant_documents(tenant, docs_path)
-    published = tenant_documents(tenant, docs_path, published_only=True)
+    published = documents
     pdp = PolicyDecisionPoint.for_tenant(tenant)
     tenant_id = tenant.spec.id or "default"
     principals = principals_from_file(users_path, tenant_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -15,6 +14,7 @@ from keel.errors import ConfigurationError
 from keel.launch.report import Check, Report, Status
 
 if TYPE_CHECKING:
+    from keel.identity.principal import Principal
     from keel.launch.plan import LaunchPlan
 
 DEFAULT_STEPS = (10, 25, 50)
@@ -44,7 +44,7 @@ class Preflight:
         self.info = info
         self.options = options
         self._tokens: dict[str, str] = {}
-        self._users = {u["username"]: u for u in _tenant_users(options.tenant_dir)}
+        self._users = _tenant_users(options.tenant_dir)
         self._plan: LaunchPlan | None = None
         self.checks: list[Check] = []
         self._assembly: Any = None
@@ -73,7 +73,7 @@ class Preflight:
                 raise ConfigurationError(
                     f"{username!r} is not in the tenant's users.json; its users: {sorted(self._users)}"
                 )
-            self._tokens[username] = token_for(self.info, username, list(self._users[username]["groups"]))
+            self._tokens[username] = token_for(self.info, username, sorted(self._users[username].groups))
         return self._tokens[username]
 
     def run(self) -> Report:
@@ -143,7 +143,8 @@ class Preflight:
         summary = (
             f"{evidence['forbidden_questions']} questions for documents outside the asker's groups: "
             f"{evidence['forbidden_documents_cited']} answers cited a document the asker may not see, "
-            f"{evidence['refused_where_granted']} refused where the tenant grants the bot; a customer reached "
+            f"{evidence['unknown_documents_cited']} a document the tenant folder does not hold, "
+            f"{evidence['wrong_status']} came back with the wrong status; a customer reached "
             f"{len(evidence['external_to_internal_bots']) - blocked} of "
             f"{len(evidence['external_to_internal_bots'])} internal bots"
         )
@@ -387,9 +388,11 @@ def _garak_table(probes: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _tenant_users(tenant_dir: Path | None) -> list[dict[str, Any]]:
+def _tenant_users(tenant_dir: Path | None) -> dict[str, Principal]:
+    """The tenant's local users (a malformed users.json is an InvalidRequest saying what is accepted)."""
+    from keel.identity.principal import principals_from_file
     from keel.tenant.loader import load_tenant
 
-    path = load_tenant(tenant_dir).users_file()
-    users: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8")) if path else []
-    return users
+    tenant = load_tenant(tenant_dir)
+    path = tenant.users_file()
+    return principals_from_file(path, tenant.spec.id or "default") if path else {}
