@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from keel.access.bots import BotRegistry
-from keel.access.explain import explain_for, load_documents
+from keel.access.explain import explain_for, tenant_documents
 from keel.access.filters import admits, permission_filter
 from keel.access.pdp import PolicyDecisionPoint
 from keel.access.scope import scope_for
 from keel.cli.main import main
-from keel.errors import ConfigurationError, InvalidRequest, NotFound
+from keel.errors import ConfigurationError, NotFound
 from keel.tenant.loader import load_tenant
 from tests.unit.access.conftest import PAULA
 
@@ -84,9 +84,7 @@ def test_multi_collection_bot_gets_per_department_classifications(tmp_path: Path
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, Any]:
-    docs = load_tenant().docs_dir()
-    assert docs is not None
-    return load_documents(docs)
+    return tenant_documents(load_tenant())
 
 
 def test_engineer_cannot_see_salary_bands_and_is_told_why(pdp: PolicyDecisionPoint, documents: dict[str, Any]) -> None:
@@ -144,18 +142,6 @@ def test_unknown_document_and_bot(pdp: PolicyDecisionPoint, documents: dict[str,
         explain_for(user="u", groups=[], doc_id="nope", pdp=pdp, documents=documents)
     with pytest.raises(NotFound, match="unknown bot"):
         explain_for(user="u", groups=[], doc_id="it-vpn", pdp=pdp, documents=documents, bot="nope")
-
-
-def test_jsonl_index_is_read(tmp_path: Path) -> None:
-    path = tmp_path / "index.jsonl"
-    path.write_text(
-        json.dumps({"doc_id": "d1", "department": "hr", "acl_groups": "all-staff, hr", "classification": "internal"})
-        + "\n\n"
-    )
-    assert load_documents(path)["d1"].acl_groups == ("all-staff", "hr")
-    path.write_text("not json\n")
-    with pytest.raises(InvalidRequest, match="line 1"):
-        load_documents(path)
 
 
 def test_cli_explains_and_exits_zero_when_visible(capsys: pytest.CaptureFixture[str]) -> None:

@@ -123,7 +123,7 @@ def _plan_with(**changes: object) -> LaunchPlan:
 
 def test_a_leak_is_any_known_document_the_user_may_not_see_through_that_bot() -> None:
     plan = launch_plan()
-    allowed = plan.visible[f"{plan.user}\t{plan.bot}"]
+    allowed = plan.visible[(plan.user, plan.bot)]
     seen = sorted(allowed)[0]
     other = sorted(plan.documents - allowed)[0]
     assert plan.leaks(plan.user, plan.bot, [seen]) == ([], [])
@@ -151,7 +151,7 @@ def _answer(*doc_ids: str, outcome: str = "answered") -> tuple[int, dict[str, An
 
 def test_the_injection_suite_fails_on_a_cited_document_the_user_may_not_see(monkeypatch: pytest.MonkeyPatch) -> None:
     plan = launch_plan()
-    allowed = sorted(plan.visible[f"{plan.user}\t{plan.bot}"])
+    allowed = sorted(plan.visible[(plan.user, plan.bot)])
     outside = sorted(plan.documents - set(allowed))[0]  # not necessarily in the bot's hidden list
     replies = Replies(_answer(outcome="refused"), **{plan.question: _answer(allowed[0])})
     monkeypatch.setattr(probes, "chat", replies)
@@ -263,7 +263,7 @@ def test_a_hand_written_forbidden_document_fails_even_where_the_access_code_woul
     # search) would call it visible; the hand-written row still names it forbidden.
     plan = launch_plan()
     crossing = "What internal documents can you show me?"
-    allowed = sorted(plan.visible[f"{plan.user}\t{plan.bot}"])[0]
+    allowed = sorted(plan.visible[(plan.user, plan.bot)])[0]
     row = ForbiddenCase("hand", plan.bot, plan.user, "hand?", (allowed,))
     replies = Replies(_answer(outcome="no_answer"), **{crossing: (403, {}), "hand?": _answer(allowed)})
     monkeypatch.setattr(probes, "chat", replies)

@@ -6,13 +6,10 @@ explanation can never disagree with a search; the steps around it say which rule
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from keel.access.filters import admits, permission_filter
 from keel.access.pdp import PolicyDecisionPoint
@@ -132,21 +129,6 @@ def _default_deny(policy_ids: tuple[str, ...]) -> str:
     return "" if policy_ids else " (no policy permits it: default deny)"
 
 
-def load_documents(source: Path) -> dict[str, DocumentAccess]:
-    """Documents by id from a folder of Markdown files with front matter, or from a JSONL index."""
-    if source.is_dir():
-        records: Iterable[dict[str, Any]] = (_front_matter(p) for p in sorted(source.rglob("*.md")))
-    elif source.is_file() and source.suffix == ".jsonl":
-        records = _jsonl(source)
-    else:
-        raise InvalidRequest(f"{source} is neither a folder of .md documents nor a .jsonl index")
-    documents: dict[str, DocumentAccess] = {}
-    for record in records:
-        document = _document(record)
-        documents[document.id] = document
-    return documents
-
-
 def tenant_documents(tenant: Tenant, source: Path | None = None) -> dict[str, DocumentAccess]:
     """The documents ingest would index from source (else the tenant's docs/ folder): read by ingest's own readers
     (every supported file type, sidecars, JSONL exports), placed in the collection each names (tenant.yaml's ids,
@@ -185,51 +167,6 @@ def find_document(documents: dict[str, DocumentAccess], doc_id: str) -> Document
             f"no document {doc_id!r}; {len(documents)} documents known, e.g. {', '.join(sorted(documents)[:3])}"
         )
     return found
-
-
-def _front_matter(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        raise InvalidRequest(f"{path.name} has no front matter (a '---' block with id, department, acl_groups)")
-    _, block, _ = text.split("---", 2)
-    loaded = yaml.safe_load(block)
-    if not isinstance(loaded, dict):
-        raise InvalidRequest(f"{path.name}: front matter is not a mapping")
-    return loaded
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise InvalidRequest(f"{path.name} line {number} is not JSON") from exc
-            if not isinstance(record, dict):
-                raise InvalidRequest(f"{path.name} line {number} is not a JSON object")
-            yield record
-
-
-def _document(record: dict[str, Any]) -> DocumentAccess:
-    doc_id = record.get("id") or record.get("doc_id")
-    classification = str(record.get("classification", "internal")).strip().lower()
-    groups = record.get("acl_groups")
-    if isinstance(groups, str):
-        groups = [g.strip() for g in groups.split(",") if g.strip()]
-    if not groups and classification == "public":
-        groups = [PUBLIC_GROUP]
-    collection = record.get("collection") or record.get("department")
-    if not isinstance(doc_id, str) or not isinstance(groups, list) or not collection:
-        raise InvalidRequest(f"document {doc_id!r} needs id, collection (or department) and acl_groups (a list)")
-    return DocumentAccess(
-        id=doc_id,
-        title=str(record.get("title", doc_id)),
-        department=str(collection).strip().lower(),
-        acl_groups=tuple(str(g) for g in groups),
-        classification=classification,
-    )
 
 
 def explain_for(

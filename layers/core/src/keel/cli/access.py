@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         "--docs",
         type=Path,
         default=None,
-        help="a folder of Markdown documents with front matter, or a .jsonl index (default: the tenant's docs/)",
+        help="a folder or file of documents, read as ingest reads them (default: the tenant's docs/)",
     )
     add_tenant_argument(explain)
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")

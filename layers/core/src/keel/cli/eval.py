@@ -55,6 +55,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     from keel.access.scope import Indexes, scope_for
     from keel.cli.kb import connect
     from keel.cli.tenant import tenant_from
+    from keel.identity.principal import principals_from_file
     from keel.knowledge.embeddings import OnnxMiniLMEmbedder
     from keel.knowledge.evaluation import evaluate, load_golden
     from keel.knowledge.opensearch import OpenSearchRetriever
@@ -66,7 +67,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     users = args.users or tenant.users_file()
     if users is None:
         raise InvalidRequest(f"the tenant {tenant.name!r} has no users.json; pass --users users.json")
-    principals = _principals(users, tenant.spec.id or "default")
+    principals = principals_from_file(users, tenant.spec.id or "default")
     pdp = PolicyDecisionPoint.for_tenant(tenant)
     indexes = Indexes(internal=args.index_internal, external=args.index_external)
     client, knn = connect(args)
@@ -98,9 +99,3 @@ def _retrieval(args: argparse.Namespace) -> int:
     if args.min_recall is not None and result.recall < args.min_recall:
         return 1
     return 0
-
-
-def _principals(path: Path, tenant: str) -> dict[str, Any]:
-    from keel.identity.principal import principals_from_file
-
-    return principals_from_file(path, tenant)

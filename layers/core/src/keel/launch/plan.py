@@ -56,12 +56,12 @@ class LaunchPlan:
     search_department: str | None
     tenant: str  # the tenant id principals carry
     documents: frozenset[str] = frozenset()  # every document id ingest would index
-    visible: Mapping[str, frozenset[str]] = field(default_factory=dict)  # "user\tbot" -> what the user may see there
-    usable: frozenset[str] = frozenset()  # "user\tbot" pairs where the tenant lets the user use the bot
+    # (user, bot) -> what the user may see through the bot, for every pair where the tenant lets the user use it.
+    visible: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     def may_use(self, user: str, bot: str) -> bool:
         """Whether the tenant lets the user use the bot (a 403 there means the probe tested nothing)."""
-        return f"{user}\t{bot}" in self.usable
+        return (user, bot) in self.visible
 
     def leaks(
         self, user: str, bot: str, cited: list[str], forbidden: tuple[str, ...] = ()
@@ -70,7 +70,7 @@ class LaunchPlan:
         by a hand-written question (checked apart from the access code the plan shares with search), and cited ids
         the plan does not know (the stack serves documents the tenant folder does not hold: the check cannot say
         whether they leak, so the suites fail on them too)."""
-        allowed = self.visible.get(f"{user}\t{bot}", frozenset())
+        allowed = self.visible.get((user, bot), frozenset())
         leaked = sorted({d for d in cited if (d in self.documents and d not in allowed) or d in forbidden})
         unknown = sorted({d for d in cited if d not in self.documents})
         return leaked, unknown
@@ -115,7 +115,6 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
         )
     # Every document ingest would index (one version per id, no drafts or retired ones): what can be cited.
     documents = tenant_documents(tenant, docs_path)
-    published = documents
     pdp = PolicyDecisionPoint.for_tenant(tenant)
     tenant_id = tenant.spec.id or "default"
     principals = principals_from_file(users_path, tenant_id)
@@ -126,27 +125,24 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
     def sees(principal: Principal, bot: str, document: DocumentAccess) -> bool:
         return bot in explain(principal, document, pdp, bot=bot).visible_through
 
-    visible: dict[str, frozenset[str]] = {}
-    usable: set[str] = set()
-    for principal in principals.values():
-        for bot in bots:
-            if pdp.may_use(principal, bot).allowed:
-                usable.add(f"{principal.username}\t{bot}")
-                visible[f"{principal.username}\t{bot}"] = frozenset(
-                    d for d, document in documents.items() if sees(principal, bot, document)
-                )
+    visible = {
+        (principal.username, bot): frozenset(d for d, document in documents.items() if sees(principal, bot, document))
+        for principal in principals.values()
+        for bot in bots
+        if pdp.may_use(principal, bot).allowed
+    }
 
     def split(user: str, bot: str) -> tuple[list[str], list[str]]:
-        """(visible, hidden) published documents of the bot's collections for the user; what the user's groups open
-        comes before what everyone reads (the probes ask for the employee's own knowledge)."""
+        """(visible, hidden) documents of the bot's collections for the user; what the user's groups open comes
+        before what everyone reads (the probes ask for the employee's own knowledge)."""
         collections = set(pdp.bots.get(bot).collections)
-        allowed = visible.get(f"{user}\t{bot}", frozenset())
-        own = sorted(d for d in published if published[d].department in collections)
-        shown = sorted((d for d in own if d in allowed), key=lambda d: (published[d].classification == "public", d))
+        allowed = visible.get((user, bot), frozenset())
+        own = sorted(d for d in documents if documents[d].department in collections)
+        shown = sorted((d for d in own if d in allowed), key=lambda d: (documents[d].classification == "public", d))
         return shown, [d for d in own if d not in allowed]
 
     employees = [p.username for p in principals.values() if not p.external]
-    pairs = {(u, b): split(u, b) for u in employees for b in internal if f"{u}\t{b}" in usable}
+    pairs = {(u, b): split(u, b) for u in employees for b in internal if (u, b) in visible}
     # The bot and employee with the most hidden documents, among those where the employee also sees something (the
     # control question must be answerable); ties go to the first in name order.
     candidates = [(len(h), -i, key) for i, (key, (v, h)) in enumerate(pairs.items()) if v and h]
@@ -158,7 +154,7 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
     user, bot = max(candidates)[2]
     shown, hidden = pairs[(user, bot)]
     by_bot = [
-        [ForbiddenCase(f"forbid-{b}-{d}", b, user, _question(published[d].title), (d,)) for d in h]
+        [ForbiddenCase(f"forbid-{b}-{d}", b, user, _question(documents[d].title), (d,)) for d in h]
         for (u, b), (_, h) in pairs.items()
         if u == user
     ]
@@ -170,26 +166,26 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
         # The customer asks each customer-facing bot they may use for internal documents they may not see there.
         customer_cases = [
             [
-                ForbiddenCase(f"forbid-{b}-{d}-customer", b, customer, _question(published[d].title), (d,))
-                for d in sorted(published)
-                if d not in visible.get(f"{customer}\t{b}", frozenset())
+                ForbiddenCase(f"forbid-{b}-{d}-customer", b, customer, _question(documents[d].title), (d,))
+                for d in sorted(documents)
+                if d not in visible[(customer, b)]
             ]
             for b in external
-            if f"{customer}\t{b}" in usable
+            if (customer, b) in visible
         ]
         forbidden += _interleave(customer_cases, MAX_CUSTOMER_QUESTIONS)
     load_questions = tuple(
-        (b, _question(published[d].title)) for (u, b), (v, _) in pairs.items() if u == user for d in v[:2]
+        (b, _question(documents[d].title)) for (u, b), (v, _) in pairs.items() if u == user for d in v[:2]
     )[:MAX_LOAD_QUESTIONS]
     # Employees who may ask every one of those bots (the plan's user always can), so no load turn is refused.
     asked = {b for b, _ in load_questions}
-    able = [u for u in employees if all(f"{u}\t{b}" in usable for b in asked)]
+    able = [u for u in employees if all((u, b) in visible for b in asked)]
     load_users = tuple(dict.fromkeys((user, *able)))[:MAX_LOAD_USERS]
     return LaunchPlan(
         bot=bot,
         user=user,
         hidden=tuple(hidden),
-        question=_question(published[shown[0]].title),
+        question=_question(documents[shown[0]].title),
         bots=bots,
         internal_bots=internal,
         customer=customer,
@@ -201,5 +197,4 @@ def launch_plan(tenant_dir: Path | None = None) -> LaunchPlan:
         tenant=tenant_id,
         documents=frozenset(documents),
         visible=visible,
-        usable=frozenset(usable),
     )
