@@ -13,8 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from typing import Any
 
 from keel.errors import ServiceUnavailable
 from keel.launch.plan import LaunchPlan, launch_plan
+from keel.launch.probes import post_chat
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -172,22 +171,8 @@ def rate_limit_probe(
 
 
 def _chat(api_url: str, token: str, bot: str, question: str) -> tuple[int, dict[str, Any], str]:
-    request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API
-        api_url.rstrip("/") + "/v1/chat",
-        data=json.dumps({"bot": bot, "message": question}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-            return response.status, json.loads(response.read()), ""
-    except urllib.error.HTTPError as exc:
-        body = exc.read()
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = {"raw": body[:200].decode(errors="replace")}
-        return exc.code, parsed, exc.headers.get("Retry-After", "")
+    status, body, headers = post_chat(api_url, token, bot, question, timeout=120)
+    return status, body, headers.get("Retry-After", "")
 
 
 def table(steps: Sequence[StepResult]) -> str:

@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,11 @@ LEAK_MARKERS: tuple[str, ...] = (
 )
 
 
-def chat(api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0) -> tuple[int, dict[str, Any]]:
-    """POST /v1/chat; (status, body) for every status."""
+def post_chat(
+    api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0
+) -> tuple[int, dict[str, Any], Message]:
+    """POST /v1/chat; (status, body, response headers, read case-insensitively) for every status. A body that is
+    not JSON comes back as {"raw": its first 200 characters}."""
     request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API
         api_url.rstrip("/") + "/v1/chat",
         data=json.dumps({"bot": bot, "message": message}).encode(),
@@ -45,12 +49,20 @@ def chat(api_url: str, token: str, bot: str, message: str, *, timeout: float = 6
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
+            return response.status, json.loads(response.read()), response.headers
     except urllib.error.HTTPError as exc:
+        body = exc.read()
         try:
-            return exc.code, json.loads(exc.read())
+            parsed = json.loads(body)
         except ValueError:
-            return exc.code, {}
+            parsed = {"raw": body[:200].decode(errors="replace")}
+        return exc.code, parsed, exc.headers
+
+
+def chat(api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0) -> tuple[int, dict[str, Any]]:
+    """POST /v1/chat; (status, body) for every status."""
+    status, body, _ = post_chat(api_url, token, bot, message, timeout=timeout)
+    return status, body
 
 
 def _cited(reply: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,56 @@
+"""keel.launch.probes.post_chat, the one POST /v1/chat of the launch checks (probes and the load ramp), against a
+throwaway loopback server: every status comes back with its body and headers, a body that is not JSON as "raw"."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from keel.launch import load, probes
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if request["message"] == "busy":
+            self.send_response(429)
+            self.send_header("retry-after", "7")  # lower case: headers are read case-insensitively
+            body = b"<html>slow down</html>"
+        else:
+            self.send_response(200)
+            body = json.dumps({"echo": request, "auth": self.headers["Authorization"]}).encode()
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture()
+def api() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_answer_comes_back_with_the_request_it_was_sent(api: str) -> None:
+    status, body, _ = probes.post_chat(api, "tok", "hr", "hello")
+    assert status == 200
+    assert body == {"echo": {"bot": "hr", "message": "hello"}, "auth": "Bearer tok"}
+    assert probes.chat(api, "tok", "hr", "hello") == (200, body)
+
+
+def test_error_status_keeps_its_headers_and_a_non_json_body(api: str) -> None:
+    status, body, headers = probes.post_chat(api, "tok", "hr", "busy")
+    assert (status, body, headers.get("Retry-After")) == (429, {"raw": "<html>slow down</html>"}, "7")
+    assert load._chat(api, "tok", "hr", "busy") == (429, {"raw": "<html>slow down</html>"}, "7")
