@@ -394,6 +394,11 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
         # A closing formula ends the address block; the signature after it is a name, not a town.
         if _CLOSING_LINE.match(line):
             break
+        # Once the block has its postcode and town (or state and ZIP), only a country line may follow: a job title
+        # or "Merci d'avance" under a signature's address is not part of it.
+        last_line = text[text.rfind("\n", 0, end) + 1 : end]
+        if _COMPLETE_LINE.search(last_line) and not _COUNTRY_LINE.match(line):
+            break
         end = nxt
     end = len(text[:end].rstrip())
     # The sentence's full stop is not part of the address; an abbreviation's ("Main St.") may be.
@@ -401,6 +406,26 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
 
 
 _SENTENCE_STOP = re.compile(r"(?:\d|[^\W\d_]{4,})\.$")
+# A line that ends a postal address: postcode and town, a US state and ZIP code, or a UK postcode.
+_COMPLETE_LINE = re.compile(
+    r"(?:" + _POSTCODE + r"[ \t]+" + _TOWN + r"(?:[ \t]+" + _TOWN + r")?|\b[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t,.]*$"
+)
+# Country names that close an address block, in the eight languages (and English short forms).
+_COUNTRIES = (
+    r"germany|deutschland|allemagne|alemania|germania|duitsland|niemcy|alemanha|france|frankreich|francia|frankrijk|"
+    r"francja|frança|spain|spanien|espagne|españa|espana|spagna|spanje|hiszpania|espanha|italy|italien|italie|italia|"
+    r"italië|włochy|itália|(?:the )?netherlands|niederlande|pays-bas|países bajos|paesi bassi|nederland|holandia|"
+    r"países baixos|holland|poland|polen|pologne|polonia|polska|polónia|portugal|portogallo|portugalia|belgium|"
+    r"belgien|belgique|bélgica|belgio|belgië|belgia|austria|österreich|autriche|oostenrijk|switzerland|schweiz|"
+    r"suisse|suiza|svizzera|zwitserland|szwajcaria|suíça|luxembourg|luxemburg|lussemburgo|ireland|irland|irlande|"
+    r"irlanda|ierland|united kingdom|great britain|england|scotland|wales|uk|u\.k\.|usa|u\.s\.a\.|us|"
+    r"united states(?: of america)?|canada|kanada|denmark|dänemark|danemark|dinamarca|danimarca|denemarken|dania|"
+    r"sweden|schweden|suède|suecia|svezia|zweden|szwecja|suécia|norway|norwegen|norvège|noruega|norvegia|noorwegen|"
+    r"norwegia|finland|finnland|finlande|finlandia|finlândia|czech republic|czechia|tschechien|greece|griechenland|"
+    r"grèce|grecia|grecja|grécia|brazil|brasil|brasilien|brésil|brasile|brazilië|brazylia"
+)
+_COUNTRY_LINE = re.compile(r"(?i)[ \t]*(?:" + _COUNTRIES + r")[ \t]*[,.]?[ \t]*$")
 _CLOSINGS = (
     r"thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|sincerely|cordialement|"
     r"bien à vous|bien cordialement|salutations|amitiés|bises|viele grüße|viele grüsse|beste grüße|mit freundlichen "
@@ -529,6 +554,17 @@ SIGNATURE = re.compile(
     r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+){0,3})[ \t]*$",
     re.MULTILINE,
 )
+# Particles, then a capitalised surname: a name after a title even though it opens in lower case.
+_PARTICLE_LED = re.compile(
+    r"(?:(?:van|von|de|der|den|del|della|di|da|das|do|dos|du|la|le|ten|ter|zu|zum|zur)[ \t]+){1,3}"
+    r"(?:(?:La|Le|Van|Von|De|Da|Di|Du|Del|Della|Des|Ter|Ten)[ \t]+)?" + _NAME_WORD
+)
+# A title right before the name (not "contact" or "ask for": "vraag naar de Manager" is no person).
+_TITLE_BEFORE = re.compile(
+    r"(?i)(?<![\w\u00C0-\u024F])(?:mr|mrs|ms|dr|prof|dear|frau|herr|herrn|madame|monsieur|mme|mlle|señor|señora|"
+    r"sra|srta|signor|signora|sig\.ra|sig|dott|dott\.ssa|mevrouw|meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|"
+    r"senhor|senhora|sr|dra|avv|m)\.?[ \t]+$"
+)
 _NAME_CUE_LOWER = re.compile(
     r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z"
     r"\u00C0-\u024F'-]{2,}){0,2})"
@@ -625,24 +661,40 @@ def _cue_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]
         pos = m.start("name") if m.group("name")[:1].islower() else m.end()
 
 
+def _cue_name(pattern: re.Pattern[str], m: re.Match[str], text: str) -> Entity | None:
+    """The name a cue introduces, or None when what follows the cue is no name."""
+    name = m.group("name")
+    if pattern is _NAME_CUE_LOWER:
+        # Lower-case names are only expected in text written all in lower case.
+        return None if any(ch.isupper() for ch in text) else _cue_entity(name, m.start("name"), m.end("name"))
+    # "MS" in capitals is Microsoft ("an MS Teams call"), not the title Ms.
+    if m.group(0).startswith("MS") and m.group(0)[2:3] in (" ", "\t"):
+        return None
+    # A surname led by particles after a title ("Herrn von der Heydt", "Mr. van den Berg").
+    if _TITLE_BEFORE.search(text, m.start(), m.start("name")) is not None:
+        led = _PARTICLE_LED.match(text, m.start("name"))
+        if led is not None:
+            return Entity("PERSON", led.start(), led.end(), 0.6)
+    # Case-insensitive cues match capitalised words loosely; keep only capitalised name words.
+    if not name[0].isupper():
+        return None
+    # The cue matches case-insensitively; the name stops at its first lower-case word ("Marta Ruiz aus").
+    lower = re.search(r"[ \t]+[a-z\u00df-\u00ff]", name)
+    end = m.start("name") + lower.start() if lower else m.end("name")
+    return _cue_entity(name[: end - m.start("name")], m.start("name"), end)
+
+
+def _cue_entity(name: str, start: int, end: int) -> Entity | None:
+    return Entity("PERSON", start, end, 0.6) if _is_name(name) else None
+
+
 def _names(text: str) -> Iterator[Entity]:
     """Names from cues (salutations, "my name is"), contact-card first lines and e-mail local parts."""
     for pattern in (_NAME_CUE, _NAME_CUE_LOWER):
         for m in _cue_matches(pattern, text):
-            name = m.group("name")
-            # Case-insensitive cues match capitalised words loosely; keep only capitalised name words.
-            if pattern is _NAME_CUE and not name[0].isupper():
-                continue
-            # Lower-case names are only expected in text written all in lower case.
-            if pattern is _NAME_CUE_LOWER and any(ch.isupper() for ch in text):
-                continue
-            end = m.end("name")
-            if pattern is _NAME_CUE:
-                # The cue matches case-insensitively; the name stops at its first lower-case word ("Marta Ruiz aus").
-                lower = re.search(r"[ \t]+[a-z\u00df-\u00ff]", name)
-                name, end = (name[: lower.start()], m.start("name") + lower.start()) if lower else (name, end)
-            if _is_name(name):
-                yield Entity("PERSON", m.start("name"), end, 0.6)
+            entity = _cue_name(pattern, m, text)
+            if entity is not None:
+                yield entity
     first = _FIRST_LINE.match(text)
     if first and (_EMAIL.search(text) or _has_phone_shape(text)) and _is_name(first.group("name")):
         yield Entity("PERSON", first.start("name"), first.end("name"), 0.5)
