@@ -12,11 +12,16 @@ import pytest
 
 from keel.launch import load, probes
 
+pytestmark = pytest.mark.integration
+
 
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if request["message"] == "busy":
+        if request["message"] == "html":
+            self.send_response(200)
+            body = b"<html>a proxy page</html>"
+        elif request["message"] == "busy":
             self.send_response(429)
             self.send_header("retry-after", "7")  # lower case: headers are read case-insensitively
             body = b"<html>slow down</html>"
@@ -48,6 +53,10 @@ def test_answer_comes_back_with_the_request_it_was_sent(api: str) -> None:
     assert status == 200
     assert body == {"echo": {"bot": "hr", "message": "hello"}, "auth": "Bearer tok"}
     assert probes.chat(api, "tok", "hr", "hello") == (200, body)
+
+
+def test_a_non_json_answer_comes_back_raw_not_as_a_traceback(api: str) -> None:
+    assert probes.chat(api, "tok", "hr", "html") == (200, {"raw": "<html>a proxy page</html>"})
 
 
 def test_error_status_keeps_its_headers_and_a_non_json_body(api: str) -> None:

@@ -40,7 +40,7 @@ def post_chat(
     api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0
 ) -> tuple[int, dict[str, Any], Message]:
     """POST /v1/chat; (status, body, response headers, read case-insensitively) for every status. A body that is
-    not JSON comes back as {"raw": its first 200 characters}."""
+    not JSON comes back as {"raw": its first 200 bytes, decoded}."""
     request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API
         api_url.rstrip("/") + "/v1/chat",
         data=json.dumps({"bot": bot, "message": message}).encode(),
@@ -49,14 +49,17 @@ def post_chat(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return response.status, json.loads(response.read()), response.headers
+            return response.status, _json_or_raw(response.read()), response.headers
     except urllib.error.HTTPError as exc:
-        body = exc.read()
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = {"raw": body[:200].decode(errors="replace")}
-        return exc.code, parsed, exc.headers
+        return exc.code, _json_or_raw(exc.read()), exc.headers
+
+
+def _json_or_raw(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {"raw": body[:200].decode(errors="replace")}
+    return parsed if isinstance(parsed, dict) else {"raw": body[:200].decode(errors="replace")}
 
 
 def chat(api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0) -> tuple[int, dict[str, Any]]:

@@ -394,10 +394,21 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
         # A closing formula ends the address block; the signature after it is a name, not a town.
         if _CLOSING_LINE.match(line):
             break
-        # Once the block has its postcode and town (or state and ZIP), only a country line may follow: a job title
-        # or "Merci d'avance" under a signature's address is not part of it.
-        last_line = text[text.rfind("\n", 0, end) + 1 : end]
-        if _COMPLETE_LINE.search(last_line) and not _COUNTRY_LINE.match(line):
+        # Once the block has its postcode and town (or state and ZIP), only a country line may follow it (a region
+        # line only with the country under it), or a CEDEX, PO box or c/o line: a job title or "Merci d'avance"
+        # under a signature's address is not part of it. A country line closes the block.
+        if _block_complete(text[text.rfind("\n", 0, end) + 1 : end]):
+            if _COUNTRY_LINE.match(line):
+                end = nxt
+                break
+            if _BOX_LINE.match(line):
+                end = nxt
+                continue
+            after = text.find("\n", nxt + 1)
+            following = text[nxt + 1 : len(text) if after == -1 else after] if nxt < len(text) else ""
+            if not (_REGION_LINE.match(line) and _COUNTRY_LINE.match(following)):
+                break
+            end = len(text) if after == -1 else after
             break
         end = nxt
     end = len(text[:end].rstrip())
@@ -408,24 +419,47 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
 _SENTENCE_STOP = re.compile(r"(?:\d|[^\W\d_]{4,})\.$")
 # A line that ends a postal address: postcode and town, a US state and ZIP code, or a UK postcode.
 _COMPLETE_LINE = re.compile(
-    r"(?:" + _POSTCODE + r"[ \t]+" + _TOWN + r"(?:[ \t]+" + _TOWN + r")?|\b[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?"
-    r"|\b[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t,.]*$"
+    r"(?:(?:^|,)[ \t]*\b" + _POSTCODE + r"[ \t]+(?P<town>" + _TOWN + r"(?:[ \t]+" + _TOWN + r")?)"
+    r"|\b[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?|\b[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t,.]*$"
 )
-# Country names that close an address block, in the eight languages (and English short forms).
+_STREET_WORD = re.compile(r"(?i)(?<![\w\u00C0-\u024F])" + _STREET_SUFFIX + r"(?![\w\u00C0-\u024F])")
+
+
+def _block_complete(line: str) -> bool:
+    """Whether an address line ends the block: "10115 Berlin", "Springfield, IL 62704", "London SW1A 2AA"; a house
+    number and a street ("12345 Elm Street") is not a postcode and a town."""
+    m = _COMPLETE_LINE.search(line)
+    return m is not None and not (m.group("town") and _STREET_WORD.search(m.group("town")))
+
+
+# Lines that may follow a complete block: a CEDEX, a PO box or a care-of line, and a region (only with a country
+# line under it: "Bayern\nDeutschland", "Greater London\nUK").
+_BOX_LINE = re.compile(
+    r"(?i)[ \t]*(?:cedex|postfach|p\.?[ \t]?o\.?[ \t]?box|c/o|bp|apartado|skrytka|casella postale|caixa postal|"
+    r"postbus)\b.{0,40}$"
+)
+_REGION_LINE = re.compile(
+    r"[ \t]*(?:woj\.[ \t]*)?[^\W\d_][\w\u00C0-\u024F.'-]*(?:[ \t]+[^\W\d_][\w\u00C0-\u024F.'-]*){0,2}[ \t]*$"
+)
+# Country names that close an address block, in the eight languages, and two- or three-letter codes in capitals.
 _COUNTRIES = (
     r"germany|deutschland|allemagne|alemania|germania|duitsland|niemcy|alemanha|france|frankreich|francia|frankrijk|"
     r"francja|frança|spain|spanien|espagne|españa|espana|spagna|spanje|hiszpania|espanha|italy|italien|italie|italia|"
     r"italië|włochy|itália|(?:the )?netherlands|niederlande|pays-bas|países bajos|paesi bassi|nederland|holandia|"
-    r"países baixos|holland|poland|polen|pologne|polonia|polska|polónia|portugal|portogallo|portugalia|belgium|"
-    r"belgien|belgique|bélgica|belgio|belgië|belgia|austria|österreich|autriche|oostenrijk|switzerland|schweiz|"
-    r"suisse|suiza|svizzera|zwitserland|szwajcaria|suíça|luxembourg|luxemburg|lussemburgo|ireland|irland|irlande|"
-    r"irlanda|ierland|united kingdom|great britain|england|scotland|wales|uk|u\.k\.|usa|u\.s\.a\.|us|"
-    r"united states(?: of america)?|canada|kanada|denmark|dänemark|danemark|dinamarca|danimarca|denemarken|dania|"
-    r"sweden|schweden|suède|suecia|svezia|zweden|szwecja|suécia|norway|norwegen|norvège|noruega|norvegia|noorwegen|"
-    r"norwegia|finland|finnland|finlande|finlandia|finlândia|czech republic|czechia|tschechien|greece|griechenland|"
-    r"grèce|grecia|grecja|grécia|brazil|brasil|brasilien|brésil|brasile|brazilië|brazylia"
+    r"holanda|países baixos|holland|poland|polen|pologne|polonia|polska|polónia|polônia|portugal|portogallo|"
+    r"portugalia|belgium|belgien|belgique|bélgica|belgio|belgië|belgia|austria|österreich|autriche|oostenrijk|"
+    r"áustria|switzerland|schweiz|suisse|suiza|svizzera|zwitserland|szwajcaria|suíça|luxembourg|luxemburg|"
+    r"lussemburgo|luksemburg|ireland|irland|irlande|irlanda|ierland|united kingdom|great britain|england|scotland|"
+    r"wales|royaume-uni|reino unido|regno unito|verenigd koninkrijk|vereinigtes königreich|wielka brytania|"
+    r"united states(?: of america)?|états-unis|etats-unis|estados unidos|stati uniti|verenigde staten|"
+    r"vereinigte staaten|stany zjednoczone|canada|kanada|denmark|dänemark|danemark|dinamarca|danimarca|denemarken|"
+    r"dania|sweden|schweden|suède|suecia|svezia|zweden|szwecja|suécia|norway|norwegen|norvège|noruega|norvegia|"
+    r"noorwegen|norwegia|finland|finnland|finlande|finlandia|finlândia|czech republic|czechia|tschechien|greece|"
+    r"griechenland|grèce|grecia|grecja|grécia|brazil|brasil|brasilien|brésil|brasile|brazilië|brazylia|japan|japon|"
+    r"japón|giappone|japonia|japão|australia|australien|australie|austrália|australië|mexico|méxico|mexique|messico|"
+    r"meksyk|mexiko"
 )
-_COUNTRY_LINE = re.compile(r"(?i)[ \t]*(?:" + _COUNTRIES + r")[ \t]*[,.]?[ \t]*$")
+_COUNTRY_LINE = re.compile(r"[ \t]*(?:(?i:" + _COUNTRIES + r")|[A-Z]{2,3}|U\.S\.A\.|U\.S\.|U\.K\.)[ \t]*[,.]?[ \t]*$")
 _CLOSINGS = (
     r"thanks|thank you|many thanks|cheers|best|best regards|kind regards|regards|sincerely|cordialement|"
     r"bien à vous|bien cordialement|salutations|amitiés|bises|viele grüße|viele grüsse|beste grüße|mit freundlichen "
@@ -554,17 +588,28 @@ SIGNATURE = re.compile(
     r"[A-Z\u00C0-\u00DE\u0100-\u024F][\w\u00C0-\u024F'-]+){0,3})[ \t]*$",
     re.MULTILINE,
 )
-# Particles, then a capitalised surname: a name after a title even though it opens in lower case.
+# Particles, then a capitalised surname: a name after a title even though it opens in lower case ("von der Heydt",
+# "van den Berg", "de la Cruz", "d'Almeida"). A lone article ("le", "la", "der", "den") opens no name: "Monsieur le
+# Maire", "Herr der Lage".
 _PARTICLE_LED = re.compile(
-    r"(?:(?:van|von|de|der|den|del|della|di|da|das|do|dos|du|la|le|ten|ter|zu|zum|zur)[ \t]+){1,3}"
-    r"(?:(?:La|Le|Van|Von|De|Da|Di|Du|Del|Della|Des|Ter|Ten)[ \t]+)?" + _NAME_WORD
+    r"(?:(?:van|von|de|del|della|delle|dello|dei|des|di|da|das|do|dos|du|ten|ter|zu|zum|zur)"
+    r"(?:[ \t]+(?:der|den|de|la|las|los|le|und[ \t]+zu))?[ \t]+|d['’])"
+    r"(?:(?:La|Le|Van|Von|De|Da|Di|Du|Del|Della|Des|Ter|Ten)[ \t]+)?(?P<surname>" + _NAME_WORD + r")"
 )
-# A title right before the name (not "contact" or "ask for": "vraag naar de Manager" is no person).
+# A title right before the name (not "contact" or "ask for": "vraag naar de Manager" is no person). Polish titles are
+# left out (Polish surnames take no particles; "Pan de Azúcar" is a mountain), and the French "M." needs its dot.
 _TITLE_BEFORE = re.compile(
-    r"(?i)(?<![\w\u00C0-\u024F])(?:mr|mrs|ms|dr|prof|dear|frau|herr|herrn|madame|monsieur|mme|mlle|señor|señora|"
-    r"sra|srta|signor|signora|sig\.ra|sig|dott|dott\.ssa|mevrouw|meneer|mevr|dhr|pani|panią|pana|panu|panem|pan|"
-    r"senhor|senhora|sr|dra|avv|m)\.?[ \t]+$"
+    r"(?i)(?<![\w\u00C0-\u024F'’])(?:(?:mr|mrs|ms|dr|prof|dear|frau|herr|herrn|madame|monsieur|mme|mlle|señor|"
+    r"señora|sra|srta|signor|signora|sig\.ra|sig|dott|dott\.ssa|mevrouw|meneer|mevr|dhr|senhor|senhora|sr|dra|avv)\.?"
+    r"|m\.)[ \t]+$"
 )
+# Offices addressed with a title and an article ("Mevrouw de Voorzitter", "Madame la Directrice"): never a surname.
+_OFFICES_TEXT = """
+    voorzitter burgemeester directeur directrice président presidente president präsident maire préfet prefetto
+    ministre minister ministro sindaco alcalde alcaldesa bürgermeister vorsitzende vorsitzender rector recteur rettore
+    rektor dekan doyen decano decaan juge juez giudice rechter richter notaire notaio notario notaris
+"""
+_OFFICES = frozenset(fold(w) for w in _OFFICES_TEXT.split())
 _NAME_CUE_LOWER = re.compile(
     r"\b(?:my name is|call me|follow up with)[ \t]+(?P<name>[a-z\u00C0-\u024F'-]{2,}(?:[ \t]+[a-z"
     r"\u00C0-\u024F'-]{2,}){0,2})"
@@ -653,12 +698,18 @@ def _has_phone_shape(text: str) -> bool:
     return any(sum(ch.isdigit() for ch in m.group(0)) >= 7 for m in CANDIDATE.finditer(text))
 
 
+# "MS" in capitals right before the name: Microsoft, not the title Ms.
+_MICROSOFT = re.compile(r"(?<![\w\u00C0-\u024F])MS[ \t]+$")
+
+
 def _cue_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """Every cue match, where a cue's lower-case "name" may itself be the next cue ("pytać o panią Ewę")."""
+    """Every cue match, where a cue's lower-case "name" may itself be the next cue ("pytać o panią Ewę"), and the words
+    after "MS" (Microsoft) may hold one ("set up MS Teams with Dr. Smith")."""
     pos = 0
     while (m := pattern.search(text, pos)) is not None:
         yield m
-        pos = m.start("name") if m.group("name")[:1].islower() else m.end()
+        reread = m.group("name")[:1].islower() or _MICROSOFT.search(text, m.start(), m.start("name"))
+        pos = m.start("name") if reread else m.end()
 
 
 def _cue_name(pattern: re.Pattern[str], m: re.Match[str], text: str) -> Entity | None:
@@ -667,13 +718,16 @@ def _cue_name(pattern: re.Pattern[str], m: re.Match[str], text: str) -> Entity |
     if pattern is _NAME_CUE_LOWER:
         # Lower-case names are only expected in text written all in lower case.
         return None if any(ch.isupper() for ch in text) else _cue_entity(name, m.start("name"), m.end("name"))
-    # "MS" in capitals is Microsoft ("an MS Teams call"), not the title Ms.
-    if m.group(0).startswith("MS") and m.group(0)[2:3] in (" ", "\t"):
+    # "MS" in capitals is Microsoft ("an MS Teams call", "contact MS Teams support"), not the title Ms.
+    if _MICROSOFT.search(text, m.start(), m.start("name")):
         return None
     # A surname led by particles after a title ("Herrn von der Heydt", "Mr. van den Berg").
     if _TITLE_BEFORE.search(text, m.start(), m.start("name")) is not None:
         led = _PARTICLE_LED.match(text, m.start("name"))
         if led is not None:
+            surname = led.group("surname")
+            if fold(surname) in _OFFICES or not _is_name(surname):
+                return None
             return Entity("PERSON", led.start(), led.end(), 0.6)
     # Case-insensitive cues match capitalised words loosely; keep only capitalised name words.
     if not name[0].isupper():
