@@ -4,6 +4,7 @@ throwaway loopback server: every status comes back with its body and headers, a 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,3 +64,14 @@ def test_error_status_keeps_its_headers_and_a_non_json_body(api: str) -> None:
     status, body, headers = probes.post_chat(api, "tok", "hr", "busy")
     assert (status, body, headers.get("Retry-After")) == (429, {"raw": "<html>slow down</html>"}, "7")
     assert load._chat(api, "tok", "hr", "busy") == (429, {"raw": "<html>slow down</html>"}, "7")
+
+
+def test_a_burst_request_that_gets_no_answer_is_counted_not_raised() -> None:
+    with socket.socket() as probe:  # a port nobody listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+        status, body, retry_after = load._chat(url, "tok", "hr", "hello")
+    assert (status, retry_after) == (0, "")
+    assert body["error"].startswith("no response:")
+    with pytest.raises(OSError):  # the probes' own call still says the API is unreachable
+        probes.post_chat(url, "tok", "hr", "hello")

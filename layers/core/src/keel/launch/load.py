@@ -156,7 +156,7 @@ def rate_limit_probe(
             replies = list(pool.map(lambda _: _chat(api_url, token, plan.bot, plan.question), range(burst)))
     finally:
         control.fault("ok")
-    statuses = Counter(str(status) for status, _, _ in replies)
+    statuses = Counter(str(status) if status else "no response" for status, _, _ in replies)
     outcomes = Counter(str(body.get("outcome")) for status, body, _ in replies if status == 200)
     degradations = Counter(d for status, body, _ in replies if status == 200 for d in body.get("degradations", []))
     retry_after = sorted({h for status, _, h in replies if status == 429 and h})
@@ -171,7 +171,12 @@ def rate_limit_probe(
 
 
 def _chat(api_url: str, token: str, bot: str, question: str) -> tuple[int, dict[str, Any], str]:
-    status, body, headers = post_chat(api_url, token, bot, question, timeout=120)
+    """One turn of the burst: (status, body, Retry-After); a request that got no answer at all (refused, reset,
+    timed out) is status 0 with the reason, so one lost request is counted, not the end of the probe."""
+    try:
+        status, body, headers = post_chat(api_url, token, bot, question, timeout=120)
+    except OSError as exc:  # URLError, a reset or a timeout
+        return 0, {"error": f"no response: {getattr(exc, 'reason', exc)}"}, ""
     return status, body, headers.get("Retry-After", "")
 
 
