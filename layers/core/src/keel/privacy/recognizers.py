@@ -369,6 +369,13 @@ def _extend_town(text: str, start: int, end: int) -> int:
     return end
 
 
+def _line_after(text: str, newline: int) -> tuple[str, int]:
+    """The line that starts after the line break at `newline`, and where it ends (its own break, or the text's end)."""
+    stop = text.find("\n", newline + 1)
+    stop = len(text) if stop == -1 else stop
+    return text[newline + 1 : stop], stop
+
+
 def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
     """Grow an address span over the next short lines (town, region, country, postcode), only when the address
     ends its line: in running text the words after an address are not part of it."""
@@ -380,14 +387,10 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
     for _ in range(max_lines):
         if end >= len(text) or text[end] != "\n":
             break
-        nxt = text.find("\n", end + 1)
-        nxt = len(text) if nxt == -1 else nxt
-        line = text[end + 1 : nxt]
+        line, nxt = _line_after(text, end)
         if not line.strip() and nxt < len(text):
             # One blank line may separate the town from the country line.
-            after = text.find("\n", nxt + 1)
-            after = len(text) if after == -1 else after
-            line, nxt = text[nxt + 1 : after], after
+            line, nxt = _line_after(text, nxt)
         digits = sum(ch.isdigit() for ch in line)
         if not line.strip() or not _ADDRESS_LINE.match(line) or digits > 6 or len(line.split()) > 6:
             break
@@ -404,11 +407,9 @@ def _extend_lines(text: str, end: int, max_lines: int = 4) -> int:
             if _BOX_LINE.match(line):
                 end = nxt
                 continue
-            after = text.find("\n", nxt + 1)
-            following = text[nxt + 1 : len(text) if after == -1 else after] if nxt < len(text) else ""
-            if not (_REGION_LINE.match(line) and _COUNTRY_LINE.match(following)):
-                break
-            end = len(text) if after == -1 else after
+            following, after = _line_after(text, nxt) if nxt < len(text) else ("", nxt)
+            if _REGION_LINE.match(line) and _COUNTRY_LINE.match(following):
+                end = after
             break
         end = nxt
     end = len(text[:end].rstrip())
