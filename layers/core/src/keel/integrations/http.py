@@ -43,9 +43,9 @@ def urllib_transport(
         request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
-                return response.status, _json(response.read())
+                return response.status, json_or_raw(response.read())
         except urllib.error.HTTPError as exc:
-            return exc.code, _json(exc.read())
+            return exc.code, json_or_raw(exc.read())
         except (OSError, ValueError) as exc:
             raise unavailable(f"{target} is not responding ({type(exc).__name__})") from exc
 
@@ -91,10 +91,11 @@ class JsonApi:
         raise IntegrationRejected(f"{self.name} refused the credentials twice (401)", details={"status": 401})
 
 
-def _json(raw: bytes) -> Any:
+def json_or_raw(raw: bytes, limit: int = 500) -> Any:
+    """A response body parsed as JSON; {} when empty, {"raw": its first `limit` characters} when not JSON."""
     if not raw:
         return {}
     try:
         return json.loads(raw)
     except ValueError:
-        return {"raw": raw.decode("utf-8", "replace")[:500]}
+        return {"raw": raw.decode("utf-8", "replace")[:limit]}

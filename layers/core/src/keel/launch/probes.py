@@ -12,6 +12,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+from keel.integrations.http import json_or_raw
 from keel.launch.plan import ForbiddenCase, LaunchPlan
 
 # Written for Keel: direct injections, role play, obfuscation and delimiter attacks on an internal bot.
@@ -40,7 +41,7 @@ def post_chat(
     api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0
 ) -> tuple[int, dict[str, Any], Message]:
     """POST /v1/chat; (status, body, response headers, read case-insensitively) for every status. A body that is
-    not JSON comes back as {"raw": its first 200 bytes, decoded}."""
+    not JSON comes back as {"raw": its first 200 characters} (an empty one as {})."""
     request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API
         api_url.rstrip("/") + "/v1/chat",
         data=json.dumps({"bot": bot, "message": message}).encode(),
@@ -54,12 +55,9 @@ def post_chat(
         return exc.code, _json_or_raw(exc.read()), exc.headers
 
 
-def _json_or_raw(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return {"raw": body[:200].decode(errors="replace")}
-    return parsed if isinstance(parsed, dict) else {"raw": body[:200].decode(errors="replace")}
+def _json_or_raw(raw: bytes) -> dict[str, Any]:
+    body = json_or_raw(raw, limit=200)
+    return body if isinstance(body, dict) else {"raw": raw.decode("utf-8", "replace")[:200]}
 
 
 def chat(api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0) -> tuple[int, dict[str, Any]]:
