@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import urllib.error
-import urllib.request
 from typing import Any
 
 from keel.errors import Forbidden, InvalidRequest, ServiceUnavailable
@@ -63,37 +61,30 @@ def run(args: argparse.Namespace) -> int:
     )
     token = provision.sign_in(clients.cognito, pool, args.user, password)["IdToken"]
 
-    body: dict[str, Any] = {
-        "bot": args.bot or "auto",
-        "message": args.question,
-    }
-    if args.conversation:
-        body["conversation_id"] = args.conversation
-    status, reply = _post(f"{stack['api_url']}/v1/chat", body, token)
-    if args.json:
-        print(json.dumps(reply, indent=2))
-    elif status == 200:
-        _print_reply(reply)
-    else:
-        error = reply.get("error", {})
-        print(f"keel: {status} {error.get('code')}: {error.get('message')}")
-    return 0 if status == 200 else 1
+    from keel.launch.probes import post_chat
 
-
-def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(  # noqa: S310 - the local stack's loopback URL
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
+    url = stack["api_url"]
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+        status, reply, _ = post_chat(
+            url, token, args.bot or "auto", args.question, conversation_id=args.conversation or None
+        )
     except OSError as exc:
         raise ServiceUnavailable(f"the local API at {url} is not answering; is `make dev` running?") from exc
+    return report(status, reply, as_json=args.json)
+
+
+def report(status: int, reply: dict[str, Any], *, as_json: bool = False) -> int:
+    """Print one /v1/chat answer (the reply, Keel's error, or what else came back); 0 when the bot answered."""
+    answered = status == 200 and "answer" in reply
+    if as_json:
+        print(json.dumps(reply, indent=2))
+    elif answered:
+        _print_reply(reply)
+    elif isinstance(reply.get("error"), dict):
+        print(f"keel: {status} {reply['error'].get('code')}: {reply['error'].get('message')}")
+    else:  # a proxy's page, an empty body: not Keel's API answering
+        print(f"keel: {status}: the answer is not a chat reply: {reply.get('raw', reply)!r}")
+    return 0 if answered else 1
 
 
 def _print_reply(reply: dict[str, Any]) -> None:

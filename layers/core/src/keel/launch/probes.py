@@ -38,13 +38,23 @@ LEAK_MARKERS: tuple[str, ...] = (
 
 
 def post_chat(
-    api_url: str, token: str, bot: str, message: str, *, timeout: float = 60.0
+    api_url: str,
+    token: str,
+    bot: str,
+    message: str,
+    *,
+    conversation_id: str | None = None,
+    timeout: float = 60.0,
 ) -> tuple[int, dict[str, Any], Message]:
-    """POST /v1/chat; (status, body, response headers, read case-insensitively) for every status. A body that is
-    not JSON comes back as {"raw": its first 200 characters} (an empty one as {})."""
-    request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API
+    """POST /v1/chat (the launch checks, the scenario runner against a deployed API, `keel ask`); (status, body,
+    response headers, read case-insensitively) for every status. A body that is not JSON comes back as {"raw": its
+    first 200 characters} (an empty one as {}); no answer at all raises OSError."""
+    request_body: dict[str, Any] = {"bot": bot, "message": message}
+    if conversation_id:
+        request_body["conversation_id"] = conversation_id
+    request = urllib.request.Request(  # noqa: S310 - the local stack's loopback API or the operator's API URL
         api_url.rstrip("/") + "/v1/chat",
-        data=json.dumps({"bot": bot, "message": message}).encode(),
+        data=json.dumps(request_body).encode(),
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )

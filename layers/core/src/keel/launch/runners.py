@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -123,31 +120,28 @@ class HttpRunner:
     """Puts scenarios to a deployed API (staging) with a bearer token per scenario user; no cost is visible."""
 
     def __init__(self, api_url: str, token_for: Callable[[str], str], *, timeout: float = 60.0) -> None:
-        self._url = api_url.rstrip("/") + "/v1/chat"
+        self._url = api_url
         self._token_for = token_for
         self._timeout = timeout
 
     def __call__(self, scenario: Scenario) -> Observation:
-        """POST /v1/chat as the scenario's user."""
-        body = json.dumps({"bot": scenario.bot, "message": scenario.question}).encode()
-        request = urllib.request.Request(  # noqa: S310 - the operator's API URL
-            self._url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token_for(scenario.user)}"},
-        )
+        """POST /v1/chat as the scenario's user (keel.launch.probes.post_chat)."""
+        from keel.launch.probes import post_chat
+
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                reply = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            elapsed = (time.perf_counter() - started) * 1000
-            if exc.code == 403:
-                return Observation("refuse", (), "", elapsed)
-            return Observation("refuse", (), "", elapsed, error=f"HTTP {exc.code}")
+            status, reply, _ = post_chat(
+                self._url, self._token_for(scenario.user), scenario.bot, scenario.question, timeout=self._timeout
+            )
         except OSError as exc:
             return Observation("refuse", (), "", (time.perf_counter() - started) * 1000, error=type(exc).__name__)
         elapsed = (time.perf_counter() - started) * 1000
+        if status == 403:
+            return Observation("refuse", (), "", elapsed)
+        if status != 200:
+            return Observation("refuse", (), "", elapsed, error=f"HTTP {status}")
+        if "answer" not in reply:  # a proxy's page or an empty body: every chat reply carries an answer
+            return Observation("refuse", (), "", elapsed, error=f"HTTP 200 without a chat reply: {reply!r}"[:200])
         cited = tuple(c["doc_id"] for c in reply.get("citations", []))
         return Observation(
             behaviour=behaviour_of(str(reply.get("outcome", "answered")), cited),
