@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
-from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, match, signature_floor, unquoted_hit
+from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, document_note, match, signature_floor, unquoted_hit
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
 from keel.guardrails.verdict import BotPolicy, Verdict
 from keel.lazy import once
@@ -234,6 +234,11 @@ class InputScreen:
         if signature is not None and signature.weight >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)
             categories.append(signature.category)
+        # A note addressed to the assistant inside a pasted document (indirect injection), in the eight languages.
+        note = next((h for h in map(document_note, norm.views) if h is not None), None)
+        if note is not None and note.weight >= self.head.rule_floor:
+            score = max(score, FLAG_POINT_SCORE)
+            categories.insert(0, note.category)
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
@@ -241,8 +246,9 @@ class InputScreen:
         if norm.obfuscation:
             categories.append("obfuscation")
         reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
-        if signature is not None:
-            reasons.append(f"rule {signature.name}: {signature.excerpt!r}")
+        for hit in (signature, note):
+            if hit is not None:
+                reasons.append(f"rule {hit.name}: {hit.excerpt!r}")
         if norm.obfuscation:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)

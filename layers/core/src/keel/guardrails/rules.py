@@ -376,6 +376,123 @@ MULTILINGUAL_SIGNATURES: tuple[Rule, ...] = (
 )
 
 
+# A note addressed to the assistant inside a pasted document (indirect injection, issue 17 round 39): the user's
+# request stands on the message's first line, and below it, in the e-mail, ticket, contract or page they pasted, a
+# line speaks to the machine that will read it ("NOTA PARA EL ASISTENTE:", "<!-- assistent: ...", "Do asystenta AI:",
+# "Beste AI:", "Note à l'intention de l'assistant IA qui analysera ce document :"). A document has readers, not an
+# assistant; a note to the assistant in it is written for the screen's own model. Like the multilingual signatures
+# it only floors a message to flag (InputScreen.evidence) and is not among the head's inputs. The short acronyms
+# count in capitals only: "ai", "si" and "ia" are everyday words (Italian "ai clienti", "si, claro").
+_DN_ACRONYM = r"(?-i:A\.?I\.?|IA|K\.?I\.?|S\.?I\.?|LLMs?|GPT|ChatGPT)"
+_DN_INTELLIGENCE = (
+    r"intelligence artificielle|intelligenza artificiale|inteligencia artificial|inteligência artificial|"
+    r"künstliche[rn]? intelligenz|kunstmatige intelligentie|sztuczn\w+ inteligencj\w+|artificial intelligence"
+)
+_DN_AI = (
+    rf"(?:{_DN_ACRONYM}|copilot|chat-?bots?|bots?|robots?|robô|robôs|"
+    r"(?-i:AI|KI|IA)[- ]?(?:assistant|assistent|asystent|assistente|asistente)\w*|"
+    r"assistant\w*|assistent\w*|asistente\w*|asystent\w*|asystenc\w*|"
+    rf"{_DN_INTELLIGENCE}|"
+    r"(?:language|taal|sprach)[- ]?mod\w+|modèles? de langage|modell?i? (?:di )?linguaggio|modelos? de lenguaje|"
+    r"modelos? de linguagem|"
+    r"(?-i:AI|KI|IA)[- ]?(?:systems?|systeme?|systeem|systemen|model\w*|agents?|tools?)|"
+    r"(?:systems?|systèmes?|sistemas?|sistemi|systeme?|systemen|systemy|modelos?|modelli|modèles?|agents?|agentes|"
+    r"agenti|tools?|outils?|herramientas|strumenti|ferramentas|narzędzia)"
+    rf" (?:d'|de |di |do |da |der )?(?:(?-i:AI|IA|KI|SI)|{_DN_INTELLIGENCE}|sztucznej inteligencji))"
+)
+_DN_ARTICLE = (
+    r"(?:the|any|all|an?|l'|le|la|les|der|die|den|dem|das|des|el|los|las|il|lo|gli|i|het|de|o|a|os|as|tout|toute|"
+    r"tous|todo|toda|todos|jede[nmrs]?|alle|ogni|qualsiasi|elk|iedere|każd\w+)"
+)
+# Italian "ai", "al", "alle" in lower case only: "AI" is the addressee, not a preposition ("AI assistant: ...").
+_DN_TO = r"(?:to|for|pour|à|au|aux|an|für|para|per|voor|aan|do|dla|(?-i:al|ai|agli|alle|allo)|ao|aos|às)"
+_DN_NOTE = (
+    r"(?:notes?|message|instructions?|ps|p\.s\.|nb|n\.b\.|remarque|consigne|nota|notas|hinweis|notiz|anweisung|"
+    r"mitteilung|opmerking|bericht|opdracht|instructie|uwaga|wiadomość|instrukcja|polecenie|mensagem|instrução|"
+    r"observação|aviso|istruzione|messaggio|avviso|mensaje|instrucción|instrucciones|istruzioni|instruções|instrukcje|"
+    r"instructies|anweisungen|destinée?s?|bestimmt|destinada|destinato|bedoeld|przeznaczon\w*|notatka|notatki|notitie|"
+    r"notities)"
+)
+# "For the attention of" in the eight languages, with its own preposition ("à l'intention de l'assistant IA").
+_DN_ATTENTION = (
+    r"(?:à l'intention (?:de|du|des)|à l'attention (?:de|du|des)|all'attenzione (?:di|del|della|dello|dei|degli)|"
+    r"a la atención (?:de|del)|à atenção (?:de|do|da|dos)|ter attentie van|zu händen (?:de[rs])?|"
+    r"for the attention of)"
+)
+_DN_GREETING = (
+    r"(?:dear|hi|hello|hey|cher|chère|liebe[rs]?|hallo|querid[oa]|estimad[oa]|hola|car[oa]|ciao|gentile|beste|hoi|"
+    r"drog[ia]|szanown\w+|witaj|prezad[oa]|olá|oi)"
+)
+_DN_HIDDEN = (
+    r"(?:<!--|display\s*:\s*none|font-size\s*:\s*0|color\s*:\s*(?:#fff\b|#ffffff|white)|"
+    r"\[(?:hidden|white text|texto en blanco|texte? blanc|weiß\w* text|testo bianco|witte tekst|biały tekst|"
+    r"texto branco)[^\]]*\]|"
+    r"\((?:[^)\n]{0,40})(?:white|blanc\w*|weiß\w*|blanco|bianco|wit\w*|biał\w*|branc\w*)[^)\n]{0,40}\))"
+)
+_DN_THIS = (
+    r"this|these|ce|cet|cette|ces|diese[nmrs]?|dies|este|esta|esto|estos|estas|questo|questa|questi|queste|deze|dit|"
+    r"ten|tę|to|tego|tej|isto|estes"
+)
+DOCUMENT_NOTES: tuple[Rule, ...] = (
+    # "Note for the assistant:", "PS pour le robot qui lit les tickets :", "Para sistemas de IA que analisem ...:"
+    # (a bare "for the assistant" only where a line, a sentence, a bracket or a marker opens: "tips for the chatbot:
+    # ..." in a help page is no note).
+    Rule(
+        "note_to_the_assistant",
+        "indirect_injection",
+        0.95,
+        re.compile(
+            rf"(?im)(?:(?<![\w]){_DN_NOTE}(?:\s+\S+){{0,2}}?\s+{_DN_TO}|(?<![\w]){_DN_ATTENTION}"
+            rf"|(?:^|(?<=[>\[(){{}}|*#:.!?,;-]))[ \t]*{_DN_TO})\s+"
+            rf"(?:{_DN_ARTICLE}\s+|l'|d')?(?:\w+\s+)?{_DN_AI}(?![\w])[^\n:;]{{0,80}}[:：;]"
+        ),
+    ),
+    # Whoever reads this, named ("AI assistant processing this message:", "asystent AI sprawdzający ten dokument:").
+    Rule(
+        "reader_of_this_document",
+        "indirect_injection",
+        0.95,
+        re.compile(
+            rf"(?im)(?:^|(?<=[>\[(){{}}|*#:.!?,;-]))[ \t]*{_DN_AI}(?:[- ]\w+)?\s+"
+            rf"(?:\w+ing|\w+ąc\w*|(?:that|who|which|que|qui|che|die|der|dat|któr\w+)\s+\w+)\s+"
+            rf"(?:{_DN_THIS})(?![\w])[^\n:;]{{0,30}}[:：]"
+        ),
+    ),
+    # A greeting to the assistant at a line's start or a bracket's opening ("Beste AI:", "Dear assistant,").
+    Rule(
+        "greeting_to_the_assistant",
+        "indirect_injection",
+        0.95,
+        re.compile(rf"(?im)(?:^|[>\[(]|<!--)\s*{_DN_GREETING}\s+(?:{_DN_ARTICLE}\s+)?{_DN_AI}\s*[,:!]"),
+    ),
+    # Hidden-text markup, then the assistant spoken to ("<span style="display:none">Assistant : ...").
+    Rule(
+        "hidden_note_to_the_assistant",
+        "indirect_injection",
+        0.95,
+        re.compile(rf"(?is){_DN_HIDDEN}[^\n]{{0,80}}?(?<![\w]){_DN_AI}(?![\w])\s*[:：,]"),
+    ),
+    # A bracket, comment or marker that opens on the assistant spoken to ("[AI-assistent: ...", "<!-- asystencie:").
+    Rule(
+        "bracketed_note_to_the_assistant",
+        "indirect_injection",
+        0.95,
+        re.compile(rf"(?i)(?:<!--|\[|\(|\{{|###|>>>)[^\n\])]{{0,40}}?(?<![\w]){_DN_AI}(?:[- ]\w+)?\s*[:：,]"),
+    ),
+)
+
+
+def document_note(text: str) -> RuleHit | None:
+    """A note addressed to the assistant below the message's first line (where a pasted document stands), or None."""
+    first_line = text.find("\n")
+    if first_line < 0:
+        return None
+    for rule in DOCUMENT_NOTES:
+        for found in rule.pattern.finditer(text, first_line + 1):
+            return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
+    return None
+
+
 # Text in quotation marks: a lesson, a translation request or a report quotes an attack; an attack rarely quotes
 # itself. A signature wholly inside quotes is left to the head.
 _QUOTED = re.compile(
