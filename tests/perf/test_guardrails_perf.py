@@ -184,6 +184,35 @@ def test_masking_cost_on_a_message_dense_with_pii() -> None:
     assert all(results.values())
 
 
+def test_document_note_rule_on_crafted_messages() -> None:
+    """The document-note floor (keel.guardrails.rules.document_note, round 39) on messages made to be slow for it, at
+    the chat API's 4,000-character limit: brackets or comment openers with and without the assistant named among them.
+
+    Its patterns run only near where the assistant is named. Run over the whole message, as first written, 10,000
+    opening brackets cost 366 ms and 2,000 comment openers 202 ms (2026-12-07, load average about 2); near the names
+    only, 6 ms each, and a message of 1,000 "(AI " (every opener beside a name: the worst case) 31 ms.
+    """
+    from keel.guardrails.rules import document_note
+
+    limit = 4000
+    crafted = {
+        "brackets": "x\n" + "(" * limit,
+        "comment openers": "x\n" + "<!-- " * (limit // 5),
+        "brackets, one name": "x\nAI assistant\n" + "(" * limit,
+        "bracket before each name": "x\n" + "(AI " * (limit // 4),
+        "a 1,400-character paste": "Summarise:\n" + "The meeting agreed on the budget. " * 40,
+    }
+    print("\ndocument_note on crafted messages (ms, median of 5)")
+    for name, text in crafted.items():
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            document_note(text)
+            samples.append((time.perf_counter() - t0) * 1000)
+        print(f"  {name:<26} {len(text):5d} chars  {statistics.median(samples):7.2f}")
+    assert document_note(crafted["bracket before each name"]) is None
+
+
 def test_first_screen_and_mask_after_cold_start() -> None:
     """A fresh interpreter's first screened and masked message: what the first turn of a cold start pays for the
     guardrails (models load lazily on first use, so this includes loading them)."""

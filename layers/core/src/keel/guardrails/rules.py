@@ -482,14 +482,39 @@ DOCUMENT_NOTES: tuple[Rule, ...] = (
 )
 
 
+# Every note names the assistant, so the patterns are only run near a place where it is named: from _DN_BEFORE
+# characters before it (the note's opening words, a marker) to _DN_AFTER after it (the rest of the address and its
+# colon). Run over a whole message, a text of brackets or comment openers with no assistant in it cost the patterns
+# about 35 ms per thousand characters (each opener tried every way of naming the assistant 40 characters on); near the
+# names only, a message costs what its mentions of the assistant cost.
+_DN_NAMED = re.compile(rf"(?i)(?<![\w])(?={_DN_AI})")
+_DN_BEFORE = 300
+_DN_AFTER = 200
+
+
+def _windows(text: str, start: int) -> list[tuple[int, int]]:
+    """Where the assistant is named from start on, widened by _DN_BEFORE and _DN_AFTER, overlapping ones merged."""
+    windows: list[tuple[int, int]] = []
+    for named in _DN_NAMED.finditer(text, start):
+        low, high = max(start, named.start() - _DN_BEFORE), min(len(text), named.start() + _DN_AFTER)
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], high)
+        else:
+            windows.append((low, high))
+    return windows
+
+
 def document_note(text: str) -> RuleHit | None:
     """A note addressed to the assistant below the message's first line (where a pasted document stands), or None."""
     first_line = text.find("\n")
     if first_line < 0:
         return None
+    windows = _windows(text, first_line + 1)
     for rule in DOCUMENT_NOTES:
-        for found in rule.pattern.finditer(text, first_line + 1):
-            return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
+        for low, high in windows:
+            found = rule.pattern.search(text, low, high)
+            if found is not None:
+                return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
     return None
 
 
