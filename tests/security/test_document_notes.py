@@ -10,6 +10,9 @@ speaking to the assistant on the first line, and transcripts with labelled assis
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 
 from keel.guardrails import InputScreen
@@ -44,3 +47,26 @@ def test_a_pasted_transcript_with_assistant_lines_is_not_flagged_by_the_rule(scr
         "March; you can cancel online under My Account."
     )
     assert not any(r.startswith("rule ") and "assistant" in r for r in screen.screen(text, []).reasons)
+
+
+def test_a_message_crafted_to_be_slow_runs_no_note_pattern_where_no_assistant_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keel.guardrails import rules
+
+    searched: list[int] = []
+
+    class Counting:
+        def __init__(self, pattern: re.Pattern[str]) -> None:
+            self.pattern = pattern
+
+        def search(self, text: str, low: int, high: int) -> re.Match[str] | None:
+            searched.append(high - low)
+            return self.pattern.search(text, low, high)
+
+    counted = tuple(dataclasses.replace(r, pattern=Counting(r.pattern)) for r in rules.DOCUMENT_NOTES)  # type: ignore[arg-type]
+    monkeypatch.setattr(rules, "DOCUMENT_NOTES", counted)
+    assert rules.document_note("x\n" + "(" * 4000 + "<!-- " * 200) is None
+    assert searched == []
+    rules.document_note("x\nAI\n" + "(" * 4000)
+    assert searched and max(searched) <= 500  # only the stretch around the one name, never the 4,000 brackets
