@@ -70,3 +70,14 @@ def test_malformed_arrays_are_refused_with_the_reason() -> None:
         Bag.from_arrays(fewer, 2, 2, "test bag")
     with pytest.raises(ConfigurationError, match="missing"):
         Bag.from_arrays(dict(arrays, scale=np.ones(2, dtype=np.float32)), 2, 2, "test bag")
+
+
+def test_the_tables_command_says_why_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from keel.models.networks import write_tables_command
+
+    def refuse(out: Path) -> str:
+        raise ConfigurationError("the installed package holds other fields; pin the version")
+
+    assert write_tables_command(["--out", str(tmp_path / "t.npz")], "tables", tmp_path / "x.npz", refuse) == 2
+    assert "error: the installed package holds other fields" in capsys.readouterr().err
+    assert not (tmp_path / "t.npz").exists()

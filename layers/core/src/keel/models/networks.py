@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,3 +200,21 @@ def strings_array(strings: Sequence[str]) -> Any:
 def array_strings(array: Any) -> list[str]:
     """The strings `strings_array` stored (an empty array holds none)."""
     return bytes(array).decode("utf-8").split(_SEPARATOR) if len(array) else []
+
+
+def write_tables_command(argv: list[str] | None, description: str, default: Path, write: Callable[[Path], str]) -> int:
+    """`python -m` of a prebuilt-tables module: write its tables to --out (default: the checked-in file) and print
+    their sha256, the value its TABLES_SHA256 pins; 2 with the reason when they cannot be written."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=default)
+    args = parser.parse_args(argv)
+    try:
+        sha256 = write(args.out)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB), sha256 {sha256} (TABLES_SHA256)")
+    return 0

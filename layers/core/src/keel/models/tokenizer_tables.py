@@ -12,7 +12,6 @@ tests/unit/models/test_tokenizer_tables.py checks that both ways give the same o
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from importlib import metadata
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
-from keel.models.networks import array_strings, read_arrays, strings_array, write_arrays
+from keel.models.networks import array_strings, read_arrays, strings_array, write_arrays, write_tables_command
 
 logger = logging.getLogger(__name__)
 
@@ -178,16 +177,7 @@ def write_tables(out: Path = TABLES) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the tokenizer tables (after the encoder package is upgraded, or to check the checked-in file)."""
-    parser = argparse.ArgumentParser(description="Write the prebuilt tables of the encoder's tokenizer.")
-    parser.add_argument("--out", type=Path, default=TABLES)
-    args = parser.parse_args(argv)
-    try:
-        sha256 = write_tables(args.out)
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB), sha256 {sha256} (TABLES_SHA256)")
-    return 0
+    return write_tables_command(argv, "Write the prebuilt tables of the encoder's tokenizer.", TABLES, write_tables)
 
 
 if __name__ == "__main__":
