@@ -81,3 +81,17 @@ def test_the_tables_command_says_why_it_cannot_write(tmp_path: Path, capsys: pyt
     assert write_tables_command(["--out", str(tmp_path / "t.npz")], "tables", tmp_path / "x.npz", refuse) == 2
     assert "error: the installed package holds other fields" in capsys.readouterr().err
     assert not (tmp_path / "t.npz").exists()
+
+
+def test_keyed_tables_are_read_only_for_their_key(tmp_path: Path) -> None:
+    from keel.models.networks import read_keyed_tables, write_keyed_tables
+
+    arrays = {"x": np.arange(3, dtype=np.int32)}
+    sha256 = write_keyed_tables(tmp_path / "d" / "t.npz", ["model-sha", "1.0"], arrays)
+    read = read_keyed_tables(tmp_path / "d" / "t.npz", sha256, "tables", ["model-sha", "1.0"], "package version")
+    assert read["x"].tolist() == [0, 1, 2]
+    with pytest.raises(ConfigurationError, match="tables were written for another package version"):
+        read_keyed_tables(tmp_path / "d" / "t.npz", sha256, "tables", ["model-sha", "2.0"], "package version")
+    plain = write_arrays(tmp_path / "plain.npz", arrays)  # no format or key: not prebuilt tables
+    with pytest.raises(ConfigurationError, match="were written for another"):
+        read_keyed_tables(tmp_path / "plain.npz", plain, "tables", ["model-sha", "1.0"], "package version")

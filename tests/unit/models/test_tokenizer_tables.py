@@ -98,7 +98,7 @@ def test_a_tokenizer_with_other_fields_is_refused_with_a_clear_error(built: Any)
             self._normalizer = built._normalizer
 
     with pytest.raises(ConfigurationError, match="pin the version"):
-        tokenizer_tables.tables_from(Other(), USE_SP_MODEL_SHA256)
+        tokenizer_tables.tables_from(Other())
 
 
 def test_the_command_writes_the_tables_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

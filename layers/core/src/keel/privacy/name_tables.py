@@ -14,18 +14,23 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from keel.errors import ConfigurationError
-from keel.models.networks import array_strings, read_arrays, strings_array, write_arrays, write_tables_command
+from keel.models.networks import (
+    array_strings,
+    installed_version,
+    read_keyed_tables,
+    strings_array,
+    write_keyed_tables,
+    write_tables_command,
+)
 
 logger = logging.getLogger(__name__)
 
 TABLES = Path(__file__).with_name("data") / "faker_names.npz"
 # The checked-in tables' sha256 (printed by `python -m keel.privacy.name_tables`; a unit test rebuilds them).
 TABLES_SHA256 = "763b17c7c85f98ceac475b409fc8a41e037861bd0837b27bbf2bbbf1e30ea339"
-FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -39,20 +44,15 @@ class NameTables:
 
 def faker_version() -> str:
     """The installed faker's version ('' when it is not installed)."""
-    try:
-        return metadata.version("Faker")
-    except metadata.PackageNotFoundError:
-        return ""
+    return installed_version("Faker")
 
 
 def load_tables(tables: Path = TABLES, sha256: str = TABLES_SHA256) -> NameTables | None:
     """The name sets from the tables when they are intact and were written for the installed faker, else None (with
     a warning; the caller reads faker itself)."""
     try:
-        arrays = read_arrays(tables, sha256, "name tables", "rewrite them")
-        if int(arrays["format"][0]) != FORMAT or array_strings(arrays["key"]) != [faker_version()]:
-            raise ConfigurationError("name tables were written for another faker version")
-    except (ConfigurationError, KeyError) as exc:
+        arrays = read_keyed_tables(tables, sha256, "name tables", [faker_version()], "faker version")
+    except ConfigurationError as exc:
         logger.warning("%s; reading the names from faker instead (python -m %s rewrites them)", exc, __name__)
         return None
     return NameTables(
@@ -65,20 +65,15 @@ def load_tables(tables: Path = TABLES, sha256: str = TABLES_SHA256) -> NameTable
 def write_tables(out: Path = TABLES) -> str:
     """Read the name sets from the installed faker and write them to out, byte for byte the same for the same
     faker; return their sha256."""
-    import numpy as np
-
     from keel.privacy.names import faker_names_from_package, polish_names_from_package
 
     first, last = faker_names_from_package()
     arrays = {
-        "format": np.asarray([FORMAT], dtype=np.int32),
-        "key": strings_array([faker_version()]),
         "first": strings_array(sorted(first)),
         "last": strings_array(sorted(last)),
         "polish_first": strings_array(sorted(polish_names_from_package())),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return write_arrays(out, arrays)
+    return write_keyed_tables(out, [faker_version()], arrays)
 
 
 def main(argv: list[str] | None = None) -> int:
