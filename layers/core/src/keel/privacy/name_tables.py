@@ -1,9 +1,10 @@
-"""Prebuilt tables of the name lexicon, so that a cold start reads them instead of importing every faker locale.
+"""Prebuilt tables of the name lexicon, so that a cold start reads them instead of importing faker and its locales.
 
 keel.privacy.names reads its first names and surnames from the person providers of the pinned `faker` package (MIT):
 importing its 80-odd locale modules and folding their lists costs about 0.3 s of a cold start's first masked
 message, and importing faker at all another 0.15 s. This module stores the folded result (the first names and
-surnames of every Latin-script locale, and the Polish first names) in one small .npz of plain arrays, written by
+surnames of every Latin-script locale, the Polish first names, and for the names of chat typed in lower case the
+given names of each language's locales and the frequent words of faker's lorem lists) in one small .npz of plain arrays, written by
 `python -m keel.privacy.name_tables` and checked in beside the code, keyed by faker's version. With another version,
 or with no tables, the lexicon is read from faker as before. tests/unit/privacy/test_name_tables.py checks that both
 give the same sets.
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 TABLES = Path(__file__).with_name("data") / "faker_names.npz"
 # The checked-in tables' sha256 (printed by `python -m keel.privacy.name_tables`; a unit test rebuilds them).
-TABLES_SHA256 = "763b17c7c85f98ceac475b409fc8a41e037861bd0837b27bbf2bbbf1e30ea339"
+TABLES_SHA256 = "66a7b4f382f3bb712202e4d96f626298cd933df1997148d871bc189505415fef"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class NameTables:
     first: frozenset[str]
     last: frozenset[str]
     polish_first: frozenset[str]
+    # The frequent words of faker's lorem lists, and by language the given names of its locales (chat_first_names).
+    frequent: frozenset[str]
+    chat_first: dict[str, frozenset[str]]
 
 
 def faker_version() -> str:
@@ -59,19 +63,24 @@ def load_tables(tables: Path = TABLES, sha256: str = TABLES_SHA256) -> NameTable
         frozenset(array_strings(arrays["first"])),
         frozenset(array_strings(arrays["last"])),
         frozenset(array_strings(arrays["polish_first"])),
+        frozenset(array_strings(arrays["frequent"])),
+        {key[5:]: frozenset(array_strings(a)) for key, a in arrays.items() if key.startswith("chat_")},
     )
 
 
 def write_tables(out: Path = TABLES) -> str:
     """Read the name sets from the installed faker and write them to out, byte for byte the same for the same
     faker; return their sha256."""
-    from keel.privacy.names import faker_names_from_package, polish_names_from_package
+    from keel.privacy.names import chat_names_from_package, faker_names_from_package, polish_names_from_package
 
     first, last = faker_names_from_package()
+    frequent, chat_first = chat_names_from_package()
     arrays = {
         "first": strings_array(sorted(first)),
         "last": strings_array(sorted(last)),
         "polish_first": strings_array(sorted(polish_names_from_package())),
+        "frequent": strings_array(sorted(frequent)),
+        **{f"chat_{language}": strings_array(sorted(names)) for language, names in sorted(chat_first.items())},
     }
     return write_keyed_tables(out, [faker_version()], arrays)
 

@@ -749,21 +749,35 @@ def chat_first_names(common: frozenset[str], stop: frozenset[str]) -> dict[str, 
     of its faker locales and of English ones (English text, checked against the English dictionary, reads every
     language's), and the everyday short forms, minus every word that is an English dictionary word (`common`), a
     function word of the eight languages (`stop`), a frequent word of one of them, a month or a weekday."""
-    # faker's lorem lists: about a thousand frequent words of each language ("luz", "stan", "dom", "blanca").
-    frequent: set[str] = set()
-    for locale in _LOREM_LOCALES:
-        frequent.update(fold(w) for w in importlib.import_module(f"faker.providers.lorem.{locale}").Provider.word_list)
+    tables = _name_tables()
+    frequent, locale_names = (tables.frequent, tables.chat_first) if tables is not None else chat_names_from_package()
     excluded = common | stop | frequent | _EVERYDAY
-    own: dict[str, frozenset[str]] = {}
+    nicknames = {fold(n) for n in NICKNAMES}
+    own = {
+        language: frozenset(n for n in nicknames | names if len(n) >= 3 and n not in excluded)
+        for language, names in locale_names.items()
+    }
+    every = frozenset().union(*own.values())
+    return {language: every if language == "en" else names | own["en"] for language, names in own.items()}
+
+
+def chat_names_from_package() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """Read from the installed faker: the folded frequent words of its lorem lists (about a thousand of each language:
+    "luz", "stan", "dom", "blanca"), and by language the folded one-word given names of its locales."""
+    frequent = frozenset(
+        fold(w)
+        for locale in _LOREM_LOCALES
+        for w in importlib.import_module(f"faker.providers.lorem.{locale}").Provider.word_list
+    )
+    by_language: dict[str, frozenset[str]] = {}
     for language, locales in _CHAT_LOCALES.items():
-        names: set[str] = {fold(n) for n in NICKNAMES}
+        names: set[str] = set()
         for locale in locales:
             provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
             for attr in ("first_names", "first_names_male", "first_names_female"):
                 names.update(fold(str(v)) for v in getattr(provider, attr, ()) if " " not in str(v))
-        own[language] = frozenset(n for n in names if len(n) >= 3 and n not in excluded)
-    every = frozenset().union(*own.values())
-    return {language: every if language == "en" else names | own["en"] for language, names in own.items()}
+        by_language[language] = frozenset(names)
+    return frequent, by_language
 
 
 _CHAT_LOCALES = {
