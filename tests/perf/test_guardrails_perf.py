@@ -215,6 +215,34 @@ def test_document_note_rule_on_crafted_messages() -> None:
     assert document_note(crafted["bracket before each name"]) is None
 
 
+def test_override_floors_on_crafted_messages() -> None:
+    """The override floors (keel.guardrails.overrides, round 40) on messages made to be slow for them, at the chat
+    API's 4,000-character limit: each pattern's anchor repeated, and a plain text for comparison. Each pattern looks
+    only a bounded distance around its anchor (250 characters for a persona, 200 for a mode or an order to obey), so
+    every message costs time in proportion to its length (2-11 ms each on the development machine, 2026-12-07)."""
+    from keel.guardrails.overrides import override_floor
+
+    limit = 4000
+    crafted = {
+        "'translate it' repeated": "translate it " * 330,
+        "'no rules' repeated": "no rules " * 450,
+        "'you are' x500, 'no rules'": "you are " * 500 + "no rules",
+        "quoted personas": '"you are" no rules ' * 200,
+        "'your rules' repeated": "your rules " * 360,
+        "plain text": "The quick brown fox jumps over the lazy dog. " * 90,
+    }
+    print("\noverride floors on crafted messages (ms, median of 5)")
+    for name, whole in crafted.items():
+        text = whole[:limit]
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            override_floor(text)
+            samples.append((time.perf_counter() - t0) * 1000)
+        print(f"  {name:<28} {len(text):5d} chars  {statistics.median(samples):7.2f}")
+    assert override_floor(crafted["quoted personas"][:limit]) is None
+
+
 def test_first_screen_and_mask_after_cold_start() -> None:
     """A fresh interpreter's first screened and masked message: what the first turn of a cold start pays for the
     guardrails (models load lazily on first use, so this includes loading them)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
+from keel.guardrails.overrides import override_floor
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, document_note, match, signature_floor, unquoted_hit
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
 from keel.guardrails.verdict import BotPolicy, Verdict
@@ -239,6 +240,11 @@ class InputScreen:
         if note is not None and note.weight >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)
             categories.insert(0, note.category)
+        # A persona with no rules, the rules said not to apply, or a text to translate and then obey (round 40).
+        override = next((h for h in map(override_floor, norm.views) if h is not None), None)
+        if override is not None and override.weight >= self.head.rule_floor:
+            score = max(score, FLAG_POINT_SCORE)
+            categories.insert(0, override.category)
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
@@ -246,7 +252,7 @@ class InputScreen:
         if norm.obfuscation:
             categories.append("obfuscation")
         reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
-        for hit in (signature, note):
+        for hit in (signature, note, override):
             if hit is not None:
                 reasons.append(f"rule {hit.name}: {hit.excerpt!r}")
         if norm.obfuscation:

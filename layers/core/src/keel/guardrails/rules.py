@@ -539,13 +539,23 @@ def _unquoted(rules: tuple[Rule, ...], text: str) -> RuleHit | None:
     for rule in rules:
         for found in rule.pattern.finditer(text):
             if quoted is None:
-                quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+                quoted = quoted_spans(text)
             if any(start <= found.start() and found.end() <= end for start, end in quoted):
                 continue
-            if _NEGATED.search(text, max(0, found.start() - 24), found.start()):
+            if negated_before(text, found.start()):
                 continue
             return RuleHit(rule.name, rule.category, rule.weight, found.group(0)[:120])
     return None
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Where text quotes something (start, end of each quotation, marks included)."""
+    return [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+
+
+def negated_before(text: str, start: int) -> bool:
+    """Whether a negation stands right before start ("do not", "nie", "n'")."""
+    return _NEGATED.search(text, max(0, start - 24), start) is not None
 
 
 def signature_floor(text: str) -> RuleHit | None:

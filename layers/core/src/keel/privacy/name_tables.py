@@ -3,11 +3,11 @@
 keel.privacy.names reads its first names and surnames from the person providers of the pinned `faker` package (MIT):
 importing its 80-odd locale modules and folding their lists costs about 0.3 s of a cold start's first masked
 message, and importing faker at all another 0.15 s. This module stores the folded result (the first names and
-surnames of every Latin-script locale, the Polish first names, and for the names of chat typed in lower case the
-given names of each language's locales and the frequent words of faker's lorem lists) in one small .npz of plain arrays, written by
-`python -m keel.privacy.name_tables` and checked in beside the code, keyed by faker's version. With another version,
-or with no tables, the lexicon is read from faker as before. tests/unit/privacy/test_name_tables.py checks that both
-give the same sets.
+surnames of every Latin-script locale, the Polish first names, and for names typed in lower case in chat the given
+names of each language's locales and the frequent words of faker's lorem lists) in one small .npz of plain arrays,
+written by `python -m keel.privacy.name_tables` and checked in beside the code, keyed by faker's version. With another
+version, or with no tables, the lexicon is read from faker as before. tests/unit/privacy/test_name_tables.py checks
+that both give the same sets.
 """
 
 from __future__ import annotations
