@@ -229,6 +229,10 @@ def test_override_floors_on_crafted_messages() -> None:
         "'you are' x500, 'no rules'": "you are " * 500 + "no rules",
         "quoted personas": '"you are" no rules ' * 200,
         "'your rules' repeated": "your rules " * 360,
+        "'spell' repeated": "spell " * 660,
+        "'before my first' repeated": "repeat the text before my first " * 125,
+        "'stay in character' repeated": "you are x, stay in character " * 135,
+        "'activate mode' repeated": "activate mode " * 285,
         "plain text": "The quick brown fox jumps over the lazy dog. " * 90,
     }
     print("\noverride floors on crafted messages (ms, median of 5)")
