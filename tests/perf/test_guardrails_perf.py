@@ -204,22 +204,28 @@ def test_document_note_rule_on_crafted_messages() -> None:
         "bracket before each name": "x\n" + "(AI " * (limit // 4),
         "a 1,400-character paste": "Summarise:\n" + "The meeting agreed on the budget. " * 40,
     }
-    print("\ndocument_note on crafted messages (ms, median of 5)")
+    _print_crafted("document_note", document_note, crafted)
+    assert document_note(crafted["bracket before each name"]) is None
+
+
+def _print_crafted(title: str, rule: Callable[[str], object], crafted: dict[str, str]) -> None:
+    """Print a rule's time (median of 5) on each crafted message."""
+    print(f"\n{title} on crafted messages (ms, median of 5)")
     for name, text in crafted.items():
         samples = []
         for _ in range(5):
             t0 = time.perf_counter()
-            document_note(text)
+            rule(text)
             samples.append((time.perf_counter() - t0) * 1000)
-        print(f"  {name:<26} {len(text):5d} chars  {statistics.median(samples):7.2f}")
-    assert document_note(crafted["bracket before each name"]) is None
+        print(f"  {name:<28} {len(text):5d} chars  {statistics.median(samples):7.2f}")
 
 
 def test_override_floors_on_crafted_messages() -> None:
-    """The override floors (keel.guardrails.overrides, round 40) on messages made to be slow for them, at the chat
-    API's 4,000-character limit: each pattern's anchor repeated, and a plain text for comparison. Each pattern looks
-    only a bounded distance around its anchor (250 characters for a persona, 200 for a mode or an order to obey), so
-    every message costs time in proportion to its length (2-11 ms each on the development machine, 2026-12-07)."""
+    """The override floors (keel.guardrails.overrides, rounds 40 and 41) on messages made to be slow for them, at the
+    chat API's 4,000-character limit: each pattern's anchor repeated, and a plain text for comparison. Each pattern
+    looks only a bounded distance around its anchor (250 characters for a persona, 200 for a mode, an order to obey or
+    a set-up asked for), so every message costs time in proportion to its length (3-29 ms each on the development
+    machine, 2026-12-07; 0.28 ms per message on average over 8,000 development messages)."""
     from keel.guardrails.overrides import override_floor
 
     limit = 4000
@@ -235,16 +241,9 @@ def test_override_floors_on_crafted_messages() -> None:
         "'activate mode' repeated": "activate mode " * 285,
         "plain text": "The quick brown fox jumps over the lazy dog. " * 90,
     }
-    print("\noverride floors on crafted messages (ms, median of 5)")
-    for name, whole in crafted.items():
-        text = whole[:limit]
-        samples = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            override_floor(text)
-            samples.append((time.perf_counter() - t0) * 1000)
-        print(f"  {name:<28} {len(text):5d} chars  {statistics.median(samples):7.2f}")
-    assert override_floor(crafted["quoted personas"][:limit]) is None
+    crafted = {name: text[:limit] for name, text in crafted.items()}
+    _print_crafted("override floors", override_floor, crafted)
+    assert override_floor(crafted["quoted personas"]) is None
 
 
 def test_first_screen_and_mask_after_cold_start() -> None:
