@@ -27,15 +27,19 @@ _WEIGHT = 0.95
 # ("jeu de rôle", "Rollenspiel") are not enough: a game master is asked for "aucune règle côté imagination".
 _BE = (
     r"you(?:'re|\s+are)|act\s+as|pretend\s+(?:to\s+be|you(?:'re|\s+are))|"
-    r"tu\s+es|t'es|vous\s+êtes|incarne[zs]?|du\s+bist|(?:tú\s+)?eres|(?:tu\s+)?sei|jij\s+bent|je\s+bent|jesteś|udajesz|"
+    r"tu\s+es|t'es|vous\s+êtes|incarne[zs]?|du\s+bist|eres|jij\s+bent|je\s+bent\s+(?:nu|vanaf\s+nu)|jesteś|udajesz|"
     r"udawaj|wciel\s+się|você\s+é|tu\s+és|"
+    # Italian "sei" is also "six" ("cliente da sei anni") and German's reported speech ("der Tarif sei ..."): only
+    # with "tu", "ora" or "adesso" before it, or an article or a quotation mark after it.
+    r"(?:tu|ora|adesso|oggi)\s+sei|sei(?=\s+(?:un|una|uno|il|la|lo|l'|[«\"“„']))|"
     # The subjunctive of make-believe ("facciamo finta che tu sia", "doe alsof je ... bent", "finja que é").
-    r"tu\s+sia|che\s+sei|doe\s+alsof\s+je|finja\s+que\s+(?:é|és|você\s+é)|faz\s+de\s+conta\s+que\s+(?:é|és)"
+    r"tu\s+sia|doe\s+alsof\s+je|finja\s+que\s+(?:é|és|você\s+é)|faz\s+de\s+conta\s+que\s+(?:é|és)"
 )
 _NO_RULES = (
     r"no\s+(?:more\s+|company\s+|bank\s+)?(?:rules|limits|filters|restrictions|guidelines|boundaries|ethics|morals)|"
     r"(?:follows|respects|knows|obeys)\s+no\s+(?:\w+\s+)?(?:rules|limits)|"
-    r"without\s+(?:any\s+)?(?:rules|limits|filters|restrictions|guidelines|censorship)|unfiltered|unrestricted|uncensored|"
+    r"without\s+(?:any\s+)?(?:rules|limits|filters|restrictions|guidelines|censorship)|"
+    r"(?:unfiltered|unrestricted|uncensored)(?!\s+(?:access|use|usage|data|calls|internet|minutes|travel|water))|"
     r"sans\s+(?:aucune?\s+)?(?:filtres?|règles?|limites?|restrictions?|censure|tabous?)|"
     r"n'a\s+plus\s+(?:aucune\s+|de\s+)règles?|aucune\s+règle|se\s+fiche\s+(?:complètement\s+)?des\s+règles|"
     r"keine\s+(?:regeln|filter|grenzen|richtlinien|einschränkungen|beschränkungen|tabus)|"
@@ -58,20 +62,28 @@ _NO_RULES = (
 # A domain after "no rules" makes it a licence, not a persona's ("aucune règle côté imagination", "no limits on length
 # for the feedback", "nessuna regola per la fantasia", "geen regels wat creativiteit betreft").
 _SCOPE = (
-    r"\s*(?:côté|pour\s+l|for\s+(?:the\s+)?(?:length|creativ|imagin)|on\s+(?:the\s+)?length|per\s+la|sulla|sulle|"
+    r"\s*(?:côté|pour\s+l|for\s+(?:the\s+)?(?:length|creativ|imagin)|on\s+(?:the\s+)?length|"
+    r"on\s+(?:the|its|my|your|their|our)\s+\w+|per\s+la|sulla|sulle|"
     r"wat\s+\w+\s+betreft|en\s+cuanto|quanto\s+[àa]|when\s+it\s+comes|in\s+terms|co\s+do|w\s+kwestii)"
 )
 # "You're right", "tu es sûr", "du bist dran": the words after "you are" make it no persona.
 _NOT_A_PERSONA = (
-    r"\s+(?:right|correct|welcome|free|able|allowed|sure|invited|entitled|eligible|sûre?|libres?|bienvenue?s?|dran|"
-    r"sicher|willkommen|bienvenid[oa]s?|benvenut[oa]|liber[oa]|welkom|vrij|mile\s+widzian[ya]|bem-vind[oa]|livre)(?!\w)"
+    r"\s+(?:(?:absolutely|quite|totally|so|probably)\s+)?(?:right|correct|welcome|free|able|allowed|sure|invited|"
+    r"entitled|eligible|on|in|at|not|saying|telling|asking|going|trying|looking|getting|doing|talking|sûre?|libres?|bienvenue?s?|bien|vraiment|dran|sicher|willkommen|doch|"
+    r"bienvenid[oa]s?|benvenut[oa]|liber[oa]|welkom|vrij|mile\s+widzian[ya]|w\s+stanie|pewien|pewna|bem-vind[oa]|"
+    r"livre|capaz|capable)(?!\w)"
+)
+# "If you're on the premium plan": a condition speaks of anyone, not of the assistant.
+_GENERIC_BEFORE = re.compile(
+    r"(?i)(?:\b(?:if|when|once|whether|unless|as\s+long\s+as|si|wenn|falls|als|se|quando|jeśli|jeżeli|gdy|cuando)|"
+    r"\bs')\s*$"
 )
 _BE_RE = re.compile(rf"(?i)(?<!\w)(?:{_BE})(?!\w)(?!{_NOT_A_PERSONA})")
 # The world without rules, not the persona: "there are no rules about parking", "es gibt keine Regeln dafür",
 # "no restrictions apply".
 _THERE_ARE = re.compile(
-    r"(?i)(?:there\s+(?:are|is)|there's|es\s+gibt|il\s+n'y\s+a|no\s+hay|non\s+ci\s+sono|c'è|er\s+zijn|er\s+is|"
-    r"não\s+há|não\s+existem)\s*$"
+    r"(?i)(?:there\s+(?:are|is)|there's|there\s+seems?\s+to\s+be|es\s+gibt|gibt\s+es|il\s+n'y\s+a|n'y\s+a-t-il|"
+    r"no\s+hay|non\s+ci\s+sono|c'è|er\s+zijn|zijn\s+er|er\s+is|is\s+er|não\s+há|não\s+existem)\s*$"
 )
 _APPLY_AFTER = re.compile(r"(?i)\s+(?:apply|applies)(?!\w)")
 _SENTENCE_END = re.compile(r"[.!?\n]")
@@ -115,6 +127,8 @@ def persona_without_rules(text: str) -> RuleHit | None:
         persona = personas[-1]  # the nearest one before the phrase, in the same sentence
         if _SENTENCE_END.search(text, persona.end(), rules.start()):
             continue
+        if _GENERIC_BEFORE.search(text, max(0, persona.start() - 24), persona.start()):
+            continue
         quoted = quoted_spans(text) if quoted is None else quoted
         if _inside(quoted, persona.start(), persona.end()) or _inside(quoted, rules.start(), rules.end()):
             continue
@@ -145,6 +159,8 @@ _SAFEGUARDS = (
 )
 _NOT_APPLY = (
     r"(?:do\s+not|don't|no\s+longer|does\s+not|doesn't)\s+apply|(?:are|is)\s+(?:off|disabled|suspended|lifted|void|paused)|"
+    r"(?:are|is)\s+(?:switched|turned)\s+off|sono\s+spent[ei]|sind\s+ausgeschaltet|zijn\s+uitgezet|"
+    r"están\s+apagad[oa]s|estão\s+desligad[oa]s|"
     r"ne\s+s'appliquent\s+(?:plus|pas)|sont\s+(?:désactivé|suspendu|levé)e?s|(?:est|sont)\s+en\s+pause|"
     r"gelten\s+(?:hier\s+)?nicht(?:\s+mehr)?|sind\s+(?:deaktiviert|aufgehoben|ausgesetzt|abgeschaltet)|"
     r"(?:ist|sind)\s+pausiert|"
@@ -155,12 +171,25 @@ _NOT_APPLY = (
     r"nie\s+obowiązują|(?:są|zostają)\s+(?:wyłączone|zawieszone|wstrzymane)|"
     r"não\s+(?:se\s+aplicam|valem|contam)|(?:estão|ficam)\s+(?:desativad|suspens)[ao]s"
 )
-# "your rules do not apply", "no se aplican tus políticas", "gelden je regels niet" (the verb before, "niet" after).
+# The assistant's own rules, without the word "policy": to a customer "your return policy" is the shop's and "your
+# policy is suspended" is an insurance contract. Between "your" and the noun only a word that keeps them the
+# assistant's ("your usual rules", "deine eigenen Regeln"): "your spam filters are off" is an IT complaint.
+_OWN_RULES = (
+    r"rules|guidelines|filters|restrictions|safeguards|règles|consignes|filtres|regeln|richtlinien|vorgaben|filter|"
+    r"beschränkungen|einschränkungen|reglas|normas|filtros|restricciones|directrices|regole|filtri|restrizioni|"
+    r"linee\s+guida|regels|richtlijnen|beperkingen|zasady|reguły|filtry|ograniczenia|wytyczne|regras|restrições|"
+    r"diretrizes"
+)
+_OWN = (
+    r"(?:own|usual|normal|safety|security|content|ethical|default|eigenen|üblichen|habituales|propias|solite|proprie|"
+    r"eigen|gebruikelijke|własne|zwykłe|habituais|próprias|normales|normali|internen|internas|interne)\s+"
+)
+# "your rules do not apply", "no se aplican tus reglas", "gelden je regels niet" (the verb before, "niet" after).
 _YOUR_RULES_OFF = re.compile(
-    rf"(?i)(?<!\w)(?:{_YOUR})\s+(?:\w+\s+)?(?:{_SAFEGUARDS})\s+(?:\w+\s+){{0,2}}?(?:{_NOT_APPLY})(?!\w)"
-    rf"|(?<!\w)(?:{_NOT_APPLY})\s+(?:\w+\s+)?(?:{_YOUR})\s+(?:\w+\s+)?(?:{_SAFEGUARDS})(?!\w)"
-    rf"|(?<!\w)(?:gelden|gelten)\s+(?:{_YOUR})\s+(?:\w+\s+)?(?:{_SAFEGUARDS})\s+(?:hier\s+)?(?:niet|nicht)(?!\w)"
-    rf"|(?<!\w)(?:sind|zijn)\s+(?:{_YOUR})\s+(?:\w+\s+)?(?:{_SAFEGUARDS})\s+(?:hier\s+)?"
+    rf"(?i)(?<!\w)(?:{_YOUR})\s+(?:{_OWN})?(?:{_OWN_RULES})\s+(?:\w+\s+){{0,2}}?(?:{_NOT_APPLY})(?!\w)"
+    rf"|(?<!\w)(?:{_NOT_APPLY})\s+(?:\w+\s+)?(?:{_YOUR})\s+(?:{_OWN})?(?:{_OWN_RULES})(?!\w)"
+    rf"|(?<!\w)(?:gelden|gelten)\s+(?:{_YOUR})\s+(?:{_OWN})?(?:{_OWN_RULES})\s+(?:hier\s+)?(?:niet|nicht)(?!\w)"
+    rf"|(?<!\w)(?:sind|zijn)\s+(?:{_YOUR})\s+(?:{_OWN})?(?:{_OWN_RULES})\s+(?:hier\s+)?"
     rf"(?:deaktiviert|aufgehoben|ausgesetzt|abgeschaltet|uitgeschakeld|opgeschort)(?!\w)"
 )
 # Any rules, filters or restrictions said not to apply, within _MODE_REACH characters after a "mode" is named ("In
@@ -178,12 +207,24 @@ _RULES_OFF = re.compile(
 # The mode switched on ("Włącz tryb badawczy", "MODE MAINTENANCE ACTIVÉ", "maintenance_mode --enable"): a product's
 # documentation says which filters a mode turns off without switching it on in the message ("In maintenance mode the
 # spam filters are disabled" is no hit).
+# The verb in the imperative, infinitive or participle; "I enabled travel mode on my card" (the user's own past act)
+# and "modo de activar la tarjeta" ("a way to activate") are no mode switched on for the assistant; "mode on" only where
+# the words end ("MODE ON", "Modus an!"), not "dark mode on the app".
+_SWITCH_ON = (
+    r"activate|activated|activa|activá|activad[oa]|active|actives|activen|activez|activer|activée?|activar|ativa|ative|"
+    r"atives|ativad[oa]|ativar|attiva|attivi|attivat[ao]|attivare|aktiviere|aktivieren|aktiviert|enable|enabled|turn\s+on|switch\s+on|einschalten|"
+    r"schalte?\s+\w+\s+ein|włącz|włączony|uruchom|zet|schakel"
+)
+_MODE_WORD = r"(?:[\w-]*modus|\w*_mode|mode|modo|modalità|tryb\w*)"
+# "modo de activar", "in modo da attivare": a way to do something, not a mode (only where the mode word comes first).
+_WAY_OF = r"(?!\s+(?:de|di|da|para|per|que|pour|d['’])\b)"
+_FIRST_PERSON = re.compile(
+    r"(?i)\b(?:i|i've|i\s+have|we|we've|ich|habe|hab|j'ai|j’ai|he|hemos|ho|abbiamo|heb|hebben|mam|eu|já)\s+$"
+)
 _MODE = re.compile(
-    r"(?i)(?<![\w-])(?:(?:activ|enabl|turn\w*\s+on|switch\w*\s+on|aktivier|einschalt|schalte?\s+\w+\s+ein|attiv|ativ|"
-    r"włącz|uruchom|zet|schakel)\w*[\s\W]{1,4}(?:\w+[\s\W]{1,3}){0,2}?"
-    r"(?:[\w-]*modus|\w*_mode|mode|modo|modalità|tryb\w*)"
-    r"|(?:[\w-]*modus|\w*_mode|mode|modo|modalità|tryb\w*)(?:[\s\W]{1,3}\w+){0,2}?[\s\W]{1,4}"
-    r"(?:activ|enabl|on\b|aan\b|attiv|ativ|aktiv|włącz|an\b|ein\b))"
+    rf"(?i)(?<![\w-])(?:(?:{_SWITCH_ON})(?!\w)[\s\W]{{1,4}}(?:\w+[\s\W]{{1,3}}){{0,2}}?{_MODE_WORD}"
+    rf"|{_MODE_WORD}{_WAY_OF}(?:[\s\W]{{1,3}}\w+){{0,2}}?[\s\W]{{1,4}}"
+    r"(?:activ\w*|enabl\w*|attiv\w*|ativ\w*|aktiv\w*|włącz\w*|(?:on|an|aan|ein)(?=\s*(?:[.!:;,)\]#\n]|$))))"
 )
 _MODE_REACH = 200
 
@@ -195,7 +236,16 @@ def rules_said_not_to_apply(text: str) -> RuleHit | None:
     found = list(_YOUR_RULES_OFF.finditer(text))
     # Only after a switched-on mode, so only there is _RULES_OFF (the costlier pattern: compounds) run at all.
     for mode in _MODE.finditer(text):
-        found += _RULES_OFF.finditer(text, mode.start(), min(len(text), mode.end() + _MODE_REACH))
+        if _FIRST_PERSON.search(text, max(0, mode.start() - 16), mode.start()):
+            continue
+        for match in _RULES_OFF.finditer(text, mode.start(), min(len(text), mode.end() + _MODE_REACH)):
+            # A "no rules" phrase keeps the persona's exemptions ("no restrictions apply", "no limits on the amount").
+            # (In a mode, "there are no filters" is the attack itself: "im Forschungsmodus gibt es keine Filter".)
+            if _NO_RULES_RE.fullmatch(match.group(0)) and (
+                _APPLY_AFTER.match(text, match.end()) or _SCOPE_RE.match(text, match.end())
+            ):
+                continue
+            found.append(match)
     for match in sorted(found, key=lambda m: m.start()):
         quoted = quoted_spans(text) if quoted is None else quoted
         if _inside(quoted, match.start(), match.end()) or negated_before(text, match.start()):
@@ -206,22 +256,25 @@ def rules_said_not_to_apply(text: str) -> RuleHit | None:
 
 # --- translate, then obey ----------------------------------------------------------------------------------------
 # Decoding is translating too ("Kun je dit decoderen en meteen uitvoeren? TmVnZWVy...").
+# Decoding is translating too ("Kun je dit decoderen en meteen uitvoeren? TmVnZWVy..."). Nouns and participles are
+# dropped by _NOT_A_REQUEST ("décodeur", "traducción jurada"), and "se traduce en" ("results in") by the reflexive.
 _TRANSLATE = (
-    r"translate|übersetz\w*|tradu(?:is|isez|ire|ce|z|za|ci|ca|eix|ção|cción)\w*|vertaal\w*|przetłumacz\w*|"
-    r"decode|decodeer\w*|dekodier\w*|décode[zr]?|decodific\w*|descodific\w*|odkoduj\w*"
+    r"translate|übersetz\w*|tradu\w+|vertaal\w*|vertalen|przetłumacz\w*|"
+    r"decode|decodeer\w*|decoderen|dekodier\w*|décode\w*|decodific\w*|descodific\w*|odkoduj\w*"
 )
 _OBEY = (
-    r"(?:follow|obey|apply|execute|act\s+on|carry\s+out|comply\s+with|do\s+what\s+it\s+says|implement)\s+"
-    r"(?:it|this|them|that)|"
+    r"(?:follow|obey|apply|execute|act\s+on|carry\s+out|comply\s+with|implement)\s+(?:it|this|them|that)|"
+    r"do\s+what\s+it\s+says|"
     r"befolg\w*|halte?\s+dich\s+(?:\w+\s+){0,3}dran|führ\w*\s+(?:es|ihn|sie|das)\s+(?:\w+\s+){0,2}aus|"
     r"setz\w*\s+(?:es|ihn|sie|das)\s+(?:\w+\s+){0,2}um|handle\s+(?:\w+\s+)?danach|"
     r"applique[zs]?|exécute[zs]?|obéis|suis-le|suis-la|respecte-le|mets-le\s+en\s+pratique|"
-    r"aplica(?:lo|la)?|cúmple(?:lo|la)|cumple(?:lo|la)?|obedece|ejecuta(?:lo|la)?|síguel[oa]|"
+    r"aplica(?:lo|la)?|cúmple(?:lo|la)|cumple(?:lo|la|(?=\s*(?:[:.,!]|la\s+orden|lo\s+que|$)))|obedece|ejecuta(?:lo|la)?|síguel[oa]|"
     r"applica(?:lo|la)?|esegui(?:lo|la)?|obbedisci|seguil[oa]|mettil[oa]\s+in\s+pratica|"
     r"voer\s+(?:het|hem|dat|die|ze)\s+(?:\w+\s+){0,2}uit|uitvoeren|toepassen|volg\s+(?:het|hem|dat)|"
     r"pas\s+(?:het|hem|dat)\s+(?:\w+\s+){0,2}toe|gehoorzaam|(?:het|dat)\s+(?:\w+\s+){0,3}doen|"
     r"zastosuj\s+się|się\s+do\s+tego\s+zastosuj|wykonaj|stosuj\s+się|posłuchaj|"
-    r"cumpre(?:-o|-a)?|cumpra(?:-o|-a)?|aplica(?:-o|-a)|aplique(?:-o|-a)?|executa(?:-o|-a)?|execute(?:-o|-a)?|"
+    r"cumpre(?:-o|-a|\s+o\s+que|(?=\s*(?:[:.,!]|à\s+letra|tu\b|$)))|cumpra(?:-o|-a)?|aplica(?:-o|-a)|aplique(?:-o|-a)?|executa(?:-o|-a)?|"
+    r"execute(?:-o|-a)|"
     r"segue(?:-o|-a)|"
     # ... or take it as the assistant's own rule from now on ("treat it as your own operating note", "poi la usi come
     # regola", "tómatelo como tu norma", "segue como regra", "und danach gilt für dich nur noch, was da drinsteht").
@@ -242,23 +295,41 @@ _OBEY = (
     r"(?:regel|instructie|richtlijn|beleid)\w*|"
     r"(?:traktuj|użyj|przyjmij)\s+(?:to|je|go)\s+(?:\w+\s+){0,2}jako\s+(?:\w+\s+){0,2}(?:zasad|reguł|instrukcj|polece)\w*"
 )
-_TRANSLATE_RE = re.compile(rf"(?i)(?<!\w)(?:{_TRANSLATE})")
+_TRANSLATE_RE = re.compile(rf"(?i)(?<!\w)(?:{_TRANSLATE})(?!\w)")
 _OBEY_RE = re.compile(rf"(?i)(?<!\w)(?:{_OBEY})(?!\w)")
 # Not an order to the assistant: a passive infinitive ("sind zu befolgen"), a reflexive ("aplica-se a todos").
-_NOT_AN_ORDER_BEFORE = re.compile(r"(?i)\bzu\s*$")
+# ... a reflexive ("la garantía se aplica", "la garanzia si applica", "s'applique") or a subject, a modal or "to" before
+# the verb ("so I can follow it", "do I need to follow it"): the user's own act, not an order to the assistant.
+_NOT_AN_ORDER_BEFORE = re.compile(
+    r"(?:(?i:\b(?:zu|se|si|we|you|they|can|could|to|must|should|need|will))\s+|\bI\s+|(?i:\bs['’]))$"
+)
+# Nouns and participles of the translating verbs ("décodeur", "decodificador", "translated", "traducción",
+# "Übersetzung", "vertaald"): no request to translate.
+_NOT_A_REQUEST = re.compile(
+    r"(?i)(?:translat(?:ed|ion|ions|or|ors|ing)|übersetz(?:ung|ungen|te|ten|ter|tes|er)|"
+    r"traduc(?:ción|ciones|tion|tions|teur|trice|tor|tora|ido|ida)|"
+    r"tradu(?:ção|ções|zione|zioni|ttore|ttrice|tore|tora|zido|zida|ito|ita|it|ite)|vertaal(?:d|de)|vertaling\w*|"
+    r"vertaler\w*|przetłumaczon\w*|decod(?:ed|er|ers|ing)|décodeur\w*|décodé\w*|decodificador\w*|descodificador\w*|"
+    r"decodificad[oa]s?|descodificad[oa]s?|dekodier(?:t|ung)\w*|decodeerder\w*)$"
+)
 _NOT_AN_ORDER = re.compile(r"(?i)aplica-se|applique-t|s'applique")
 _OBEY_REACH = 200
+_REFLEXIVE_BEFORE = re.compile(r"(?i)\b(?:se|si)\s+$")
 
 
 def translate_then_obey(text: str) -> RuleHit | None:
     """A request to translate a text and then obey it (the order outside quotation marks), or None."""
     quoted: list[tuple[int, int]] | None = None
     for translate in _TRANSLATE_RE.finditer(text):
+        if _NOT_A_REQUEST.fullmatch(translate.group(0)) or _REFLEXIVE_BEFORE.search(
+            text, max(0, translate.start() - 4), translate.start()
+        ):
+            continue
         for obey in _OBEY_RE.finditer(text, translate.end(), min(len(text), translate.end() + _OBEY_REACH)):
             quoted = quoted_spans(text) if quoted is None else quoted
             if _inside(quoted, obey.start(), obey.end()) or negated_before(text, obey.start()):
                 continue
-            if _NOT_AN_ORDER_BEFORE.search(text, max(0, obey.start() - 8), obey.start()):
+            if _NOT_AN_ORDER_BEFORE.search(text, max(0, obey.start() - 12), obey.start()):
                 continue
             if _NOT_AN_ORDER.match(text, obey.start()):
                 continue
@@ -284,7 +355,7 @@ _LETTER_BY_LETTER = (
 )
 _ENCODE = r"encode|codeer|kodier\w*|codifica\w*|zakoduj\w*|base64"
 _TELL_SIDEWAYS = (
-    r"translate|übersetz\w*|tradu\w+|vertaal\w*|przetłumacz\w*|summari[sz]e|fass\w*|résume[zs]?|resum\w+|riassum\w*|"
+    r"translate|übersetz\w*|tradu\w+|vertaal\w*|przetłumacz\w*|summari[sz]e|fass\w*|résume[zs]?|résumer|resum\w+|riassum\w*|"
     r"vat\s+\w+\s+samen|streść|rewrite|reescrib\w*|riscrivi|herschrijf|umschreib\w*|réécri\w*|przepisz|reescrev\w*"
 )
 _ASSISTANTS = (
@@ -298,14 +369,22 @@ _SETUP = (
     r"konfiguracj\w*|configuração|system\s*(?:prompt|message)|prompts?|systemprompts?|messaggio\s+di\s+sistema|"
     r"mensaje\s+de\s+sistema|message\s+système|systeembericht"
 )
+# Hidden, secret, initial or the system's; not "internal" ("summarise your internal guidelines on expenses" is an
+# employee's question about company policy) and not an ordinal ("le tue istruzioni prima di inoltrarle").
 _HIDDEN = (
-    r"hidden|secret|initial|original|internal|system|verborgen\w*|geheim\w*|ursprünglich\w*|intern\w*|cachée?s?|"
-    r"secrètes?|initiales?|internes?|ocult\w+|secret\w+|inicial\w*|intern[ao]s?|nascost\w+|segret\w+|iniziali|"
-    r"oorspronkelijk\w*|ukryt\w+|tajn\w+|początkow\w+|wewnętrzn\w+|escondid\w+|originais|openings\w*|erste\w*|"
-    r"first|premières?|primer\w*|prim[ae]|eerste|pierwsz\w+|primeir\w+"
+    r"hidden|secret|initial|original|system|verborgen\w*|geheim\w*|ursprünglich\w*|cachée?s?|secrètes?|initiales?|"
+    r"ocult\w+|secret\w+|inicial\w*|nascost\w+|segret\w+|iniziali|oorspronkelijk\w*|ukryt\w+|tajn\w+|"
+    r"początkow\w+|escondid\w+|originais|openings\w*"
 )
 _YOUR_SETUP = rf"(?:{_ASSISTANTS})\s+(?:[\w-]+\s+){{0,3}}?(?:{_SETUP})"
+# The system prompt is the assistant's hidden set-up by name ("deinen Systemprompt", "tu prompt de sistema").
+_SYSTEM_PROMPT = (
+    r"system\s*prompt|systemprompt|prompt\s+(?:système|de\s+sistema|di\s+sistema|do\s+sistema|systemowy)|"
+    r"instrukcje\s+systemowe|consignes\s+système|instrucciones\s+del\s+sistema|istruzioni\s+di\s+sistema|"
+    r"systeeminstructies|system\s+instructions"
+)
 _YOUR_HIDDEN_SETUP = (
+    rf"(?:{_ASSISTANTS})\s+(?:[\w-]+\s+){{0,2}}?(?:{_SYSTEM_PROMPT})|"
     rf"(?:{_ASSISTANTS})\s+(?:[\w-]+\s+){{0,2}}?(?:{_HIDDEN})\s+(?:[\w-]+\s+)?(?:{_SETUP})"
     rf"|(?:{_ASSISTANTS})\s+(?:{_SETUP})\s+(?:(?:{_HIDDEN})|\((?:die|the|celle|le|las|quelle)\b)"
 )
@@ -313,14 +392,17 @@ _BEFORE_MY_FIRST = (
     r"(?:before|above|prior\s+to|vor|über|au-dessus\s+de|avant|antes\s+de|prima\s+d[ei]l?|sopra|voor|vóór|boven|"
     r"przed|nad|antes\s+d[oa])\s+(?:my|meiner|meinem|mon|ma|mi|mio|mia|il\s+mio|mijn|moją|mojej|moim|meu|minha|"
     r"o\s+meu|a\s+minha)\s+(?:very\s+)?(?:first|ersten?|premier|primer|primo|eerste|pierwsz\w*|primeir[oa])"
+    # ... message, or the greeting it opened with; "before my first day" is an onboarding question.
+    r"\s+(?:message\w*|nachricht\w*|mensaje\w*|messaggi[oa]?|bericht\w*|wiadomo\w*|mensage\w*|mensagem|question|"
+    r"frage|pregunta|domanda|vraag|pytani\w*|pergunta|prompt|post|input|turn|[\"«„“'])"
 )
 _SPELLED_SETUP = re.compile(
-    rf"(?i)(?<!\w)(?:{_SPELL}|{_ENCODE})(?!\w)[^\n]{{0,120}}?(?<!\w)(?:{_YOUR_SETUP}|{_BEFORE_MY_FIRST})(?!\w)"
-    rf"|(?<!\w)(?:{_TELL_SIDEWAYS})(?!\w)[^\n]{{0,120}}?(?<!\w)(?:{_YOUR_HIDDEN_SETUP}|{_BEFORE_MY_FIRST})(?!\w)"
+    rf"(?i)(?<!\w)(?:{_SPELL})(?!\w)[^\n]{{0,120}}?(?<!\w)(?:{_YOUR_SETUP}(?!\w)|{_BEFORE_MY_FIRST})"
+    rf"|(?<!\w)(?:{_TELL_SIDEWAYS}|{_ENCODE})(?!\w)[^\n]{{0,120}}?(?<!\w)(?:(?:{_YOUR_HIDDEN_SETUP})(?!\w)|{_BEFORE_MY_FIRST})"
 )
 _LETTER_BY_LETTER_RE = re.compile(rf"(?i)(?<!\w)(?:{_LETTER_BY_LETTER})(?!\w)")
 _NAMED_SPELLING = re.compile(r"(?i)(?<!\w)(?:spell(?:\s+out)?|spel|spellen)(?!\w)")
-_BEFORE_MY_FIRST_RE = re.compile(rf"(?i)(?<!\w){_BEFORE_MY_FIRST}(?!\w)")
+_BEFORE_MY_FIRST_RE = re.compile(rf"(?i)(?<!\w){_BEFORE_MY_FIRST}")
 _REPEAT = (
     r"repeat|paste|quote|give|print|write|show|copy|wiederhol\w*|gib|zitier\w*|schreib\w*|kopier\w*|répète[zs]?|"
     r"colle[zs]?|cite[zs]?|recopie[zs]?|donne[zs]?|repite|pega\w*|copia\w*|escribe|ripeti|incolla|scrivi|herhaal|"
