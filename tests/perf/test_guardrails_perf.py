@@ -224,8 +224,8 @@ def test_override_floors_on_crafted_messages() -> None:
     """The override floors (keel.guardrails.overrides, rounds 40 and 41) on messages made to be slow for them, at the
     chat API's 4,000-character limit: each pattern's anchor repeated, and a plain text for comparison. Each pattern
     looks only a bounded distance around its anchor (250 characters for a persona, 200 for a mode, an order to obey or
-    a set-up asked for), so every message costs time in proportion to its length (3-37 ms each on the development
-    machine, 2026-12-07; 0.30 ms per message on average over 8,000 development messages)."""
+    a set-up asked for), so every message costs time in proportion to its length (3-21 ms each on the development
+    machine, 2026-12-07; 0.37 ms per message on average over 8,000 development messages)."""
     from keel.guardrails.overrides import override_floor
 
     limit = 4000
