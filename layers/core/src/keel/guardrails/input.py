@@ -240,7 +240,8 @@ class InputScreen:
         if note is not None and note.weight >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)
             categories.insert(0, note.category)
-        # A persona with no rules, the rules said not to apply, or a text to translate and then obey (round 40).
+        # The rules dropped without trigger words (keel.guardrails.overrides, rounds 40 and 41): a persona with no
+        # rules, the rules said not to apply, a text to translate and then obey, the set-up asked for sideways.
         override = next((h for h in map(override_floor, norm.views) if h is not None), None)
         if override is not None and override.weight >= self.head.rule_floor:
             score = max(score, FLAG_POINT_SCORE)

@@ -540,7 +540,7 @@ def _unquoted(rules: tuple[Rule, ...], text: str) -> RuleHit | None:
         for found in rule.pattern.finditer(text):
             if quoted is None:
                 quoted = quoted_spans(text)
-            if any(start <= found.start() and found.end() <= end for start, end in quoted):
+            if inside(quoted, found.start(), found.end()):
                 continue
             if negated_before(text, found.start()):
                 continue
@@ -551,6 +551,11 @@ def _unquoted(rules: tuple[Rule, ...], text: str) -> RuleHit | None:
 def quoted_spans(text: str) -> list[tuple[int, int]]:
     """Where text quotes something (start, end of each quotation, marks included)."""
     return [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+
+
+def inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether start..end lies wholly inside one of spans (a quotation from quoted_spans)."""
+    return any(low <= start and end <= high for low, high in spans)
 
 
 def negated_before(text: str, start: int) -> bool:
