@@ -246,6 +246,32 @@ def test_override_floors_on_crafted_messages() -> None:
     assert override_floor(crafted["quoted personas"]) is None
 
 
+def test_slot_floor_on_crafted_messages() -> None:
+    """The slot floor (keel.guardrails.exfil, round 42) on messages made to be slow for it, at the chat API's
+    4,000-character limit: resources with a slot and nothing asking to fill them, slot words in capitals beside a data
+    word (each looked for again in the whole message), unclosed brackets, and a plain text. The fill words and data
+    words are found once per message and each resource looks up those within 250 characters, so a message costs
+    time in proportion to its length (1-15 ms each on the development machine, 2026-12-07)."""
+    from keel.guardrails.exfil import slot_to_fill
+
+    limit = 4000
+    crafted = {
+        "slotted images, no fill word": "![](https://a.example/p.png?d=) " * 130,
+        "capital slot words": "![](https://a.example/SLOTWORD/p.png) " * 105,
+        "short capitals, no echo": "[x](https://a.example/?t=QUI) " * 140,
+        "capital slots, data words": "![](https://a.example/SLOTWORD/p.png) the password " * 80,
+        "slots beside fill and data words": "![](https://a.example/p.png?d=). Add the password there. " * 70,
+        "placeholders, fill words apart": "[x](https://a.example/<w>). The d. Replace w. " * 90,
+        "unclosed brackets": "[" * limit,
+        "unclosed link targets": "[a](https://a.example/" * 200,
+        "css url( repeated": "url('https://a.example/?x= " * 150,
+        "plain text": "The quick brown fox jumps over the lazy dog. " * 90,
+    }
+    crafted = {name: text[:limit] for name, text in crafted.items()}
+    _print_crafted("slot floor", slot_to_fill, crafted)
+    assert slot_to_fill(crafted["slotted images, no fill word"]) is None
+
+
 def test_first_screen_and_mask_after_cold_start() -> None:
     """A fresh interpreter's first screened and masked message: what the first turn of a cold start pays for the
     guardrails (models load lazily on first use, so this includes loading them)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
+from keel.guardrails.exfil import slot_to_fill
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
 from keel.guardrails.overrides import override_floor
@@ -230,22 +231,11 @@ class InputScreen:
         ):
             score = max(score, FLAG_POINT_SCORE)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
-        # The same floor for the classic signatures in the other seven languages (not among the head's inputs).
-        signature = next((h for h in map(signature_floor, norm.views) if h is not None), None)
-        if signature is not None and signature.weight >= self.head.rule_floor:
+        signature, leading = self._floors(norm.views)
+        floors = [*([signature] if signature is not None else []), *reversed(leading)]
+        if floors:
             score = max(score, FLAG_POINT_SCORE)
-            categories.append(signature.category)
-        # A note addressed to the assistant inside a pasted document (indirect injection), in the eight languages.
-        note = next((h for h in map(document_note, norm.views) if h is not None), None)
-        if note is not None and note.weight >= self.head.rule_floor:
-            score = max(score, FLAG_POINT_SCORE)
-            categories.insert(0, note.category)
-        # The rules dropped without trigger words (keel.guardrails.overrides, rounds 40 and 41): a persona with no
-        # rules, the rules said not to apply, a text to translate and then obey, the set-up asked for sideways.
-        override = next((h for h in map(override_floor, norm.views) if h is not None), None)
-        if override is not None and override.weight >= self.head.rule_floor:
-            score = max(score, FLAG_POINT_SCORE)
-            categories.insert(0, override.category)
+        categories = [*(hit.category for hit in leading), *categories, *([signature.category] if signature else [])]
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
@@ -253,12 +243,22 @@ class InputScreen:
         if norm.obfuscation:
             categories.append("obfuscation")
         reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
-        for hit in (signature, note, override):
-            if hit is not None:
-                reasons.append(f"rule {hit.name}: {hit.excerpt!r}")
+        reasons.extend(f"rule {hit.name}: {hit.excerpt!r}" for hit in floors)
         if norm.obfuscation:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)
+
+    def _floors(self, views: tuple[str, ...]) -> tuple[RuleHit | None, list[RuleHit]]:
+        """The rule hits that floor a message to flag, each the first on any normalised view; none of them is among
+        the head's inputs. First the classic signatures in the other seven languages (their category goes last), then,
+        strongest first, those whose category leads: a resource to render whose address holds a slot to fill
+        (keel.guardrails.exfil, round 42), the rules dropped without trigger words (keel.guardrails.overrides, rounds
+        40 and 41), a note to the assistant inside a pasted document (indirect injection)."""
+        found = []
+        for finder in (signature_floor, slot_to_fill, override_floor, document_note):
+            hit = next((h for h in map(finder, views) if h is not None), None)
+            found.append(hit if hit is not None and hit.weight >= self.head.rule_floor else None)
+        return found[0], [hit for hit in found[1:] if hit is not None]
 
     def policy_for(self, bot: str | None) -> BotPolicy:
         """The bot's own policy (tenant.yaml `bots[].guardrails`), else the screen's default."""
