@@ -17,13 +17,17 @@ Outside quotation marks, blockquotes and code, all of these must be there:
   negated, reported ("the docs say to replace {API_KEY}"), described ("tells the model to fill in") or the user's own
   doing ("quand je colle l'IBAN", "soll ich das Formular ausfüllen");
 - what to fill it with is data the assistant holds and the user does not type, named in the fill word's clause on
-  its side of the resource, or in the placeholder itself: the conversation, the assistant's instructions or
-  configuration, a password, key or token, another customer's record, an identity, account or card number, pay or
-  health data, internal notes, what a file, case or database holds; not the user's own ("my record").
+  its side of the resource, or in the placeholder itself. Data as such: the conversation, the assistant's own
+  instructions or configuration ("your", "hidden", "system"), another customer's record, internal notes, what a
+  file, case, record or database holds when named as where it comes from ("vom Antrag", "from the record"). A field
+  (a password, key or token, an identity, account or card number, pay or health data) is data only with an owner
+  near: another party ("the previous customer's IBAN", "jego PESEL", "der Abteilung Vertrieb"), a source, or the
+  assistant itself ("your API key"); "{{customer_id}}", "[IBAN]" and "?token=" name fields, not anyone's value. Never
+  the user's own ("my record", "dalla mia pratica").
 
-Two hostile reviews (each reading only this module) wrote 379 everyday messages meant to make earlier versions fire; 2
-still do ("Can you put the right account details in it", a customer's own). Like the override floors
-(keel.guardrails.overrides), a hit only floors a message to flag and is not among the learned head's inputs. Each
+Three hostile reviews (each reading only this module) wrote 558 everyday messages meant to make earlier versions
+fire; 10 still do, most of them a customer asking for their own or the company's data in a link. Like the override
+floors (keel.guardrails.overrides), a hit only floors a message to flag and is not among the learned head's inputs. Each
 pattern is bounded, and the fill words and data words are found once per message, so a message costs time in
 proportion to its length.
 """
@@ -117,10 +121,33 @@ _FILL = re.compile(
     r"(?!,?\s+(?:that|że|que|qu'|dass|dat|che)\b)".replace("{where}", _WHERE).replace("{as_what}", _AS_WHAT),
     re.IGNORECASE,
 )
-# What to fill it with, when it is the assistant's to give and not the user's to type: the conversation, the
-# assistant's instructions, configuration or context, a secret, another customer's record, an identity, account or
-# card number, what a file, case, record or database holds.
-_HELD = re.compile(
+# What to fill it with, when it is the assistant's to give and not the user's to type. Data that is the assistant's
+# as such: the conversation, its own instructions, configuration or context, another customer's record, internal
+# notes, what a file, case, record or database holds.
+_YOUR = r"(?:your|tu|tus|tes|ton|ta|dein\w*|tuo|tua|tuoi|tue|jouw|uw|tw(?:ój|oj\w*)|teu|teus|tuas|vos|vuestr\w*)"
+_QUALIFIED = (
+    r"(?:system|hidden|initial|secret|internal|original|verborgen\w*|versteckt\w*|geheim\w*|cach[ée]\w*|ocult\w*|"
+    r"nascost\w*|segret\w*|ukryt\w*|escondid\w*|interne?s?|internas?|interni|wewnętrzn\w*)"
+)
+_INSTRUCTIONS = (
+    r"(?:prompt\w*|instructions?|instrucci\w+|istruzion\w+|instructie\w*|instrukcj\w+|instruç\w+|consignes|"
+    r"anweisung\w*|vorgaben|configuration|configuración|configurazione|configuratie|konfiguracj\w+|configuração|"
+    r"konfiguration|context|contexte|contexto|contesto|kontext|kontekst\w*|set-?up|einstellungen|wytyczn\w+|"
+    r"richtlijnen|directives|directrices|direttive|diretrizes|richtlinien|guidelines)"
+)
+# The user's own ("dalla mia pratica", "from my account").
+_FIRST_PERSON_OWN = (
+    r"(?:my|our|mon|ma|mes|notre|nos|mein\w*|unser\w*|mi|mis|nuestr\w*|mio|mia|miei|mie|nostr\w*|mijn|onze|ons|mój|"
+    r"moj\w*|moi\w*|nasz\w*|meu|meus|minha|minhas|noss\w*)"
+)
+_SOURCES = (
+    r"(?:dossier\w*|akte|vorgang\w*|antrag\w*|fiche|expediente|ficha|pratica|akt[auy]|wniosk\w+|processo|ficheiro|"
+    r"crm|database|datenbank|base\s+de\s+(?:données|datos|dados)|banca\s+dati|databank|baz\w+\s+danych|"
+    r"knowledge\s*base|wissensdatenbank|base\s+de\s+connaissances?|base\s+de\s+conocimiento|kennisbank|records?|"
+    r"\w*system\w*|\w*systeem|sistema|cadastro|contrat\w*|contract|vertrag\w*|contrato|contratto|umow\w+|konto|account|"
+    r"compte|cuenta|conto|rekening|caixa|mailbox|postfach|casella|buzón|skrzynk\w+)(?!\w)"
+)
+_AS_SUCH = re.compile(
     r"(?<!\w)(?:"
     # the conversation
     r"conversation\w*|chat\s*(?:history|log|verlauf)|(?:this|our|the\s+whole)\s+chat|history|transcript|"
@@ -128,17 +155,11 @@ _HELD = re.compile(
     r"historique|verlauf\w*|chatverlauf|gespräch\w*|unterhaltung|conversaci\w+|historial|mensajes|"
     r"conversazion\w+|cronologia|messaggi|gesprek\w*|chatgeschiedenis|geschiedenis|berichten|rozmow\w+|histori\w+|"
     r"wiadomości|conversa|histórico|mensagens|"
-    # the assistant's instructions, configuration, context
-    r"system\s*prompt\w*|prompt\w*|instructions?|configuration|context|"
-    r"consignes|instructions|contexte|anweisung\w*|systemanweisung\w*|konfiguration|kontext|vorgaben|"
-    r"instrucci\w+|configuración|contexto|istruzion\w+|configurazione|contesto|instructie\w*|systeeminstructie\w*|"
-    r"configuratie|instrukcj\w+|konfiguracj\w+|kontekst\w*|instruç\w+|configuração|"
-    # secrets
-    r"passwor[dt]\w*|mot\s+de\s+passe|contraseña\w*|senha\w*|hasł\w+|wachtwoord\w*|token\w*|(?:api|access|secret|private)[\s-]*keys?|"
-    r"secret\w*|geheim\w*|credential\w*|zugangsdaten|identifiants|credenciales|credenziali|inloggegevens|"
-    r"credenciais|dane\s+logowania|(?<!mots-)clés?|schlüssel(?!wort|wört)\w*|(?<!palabras\s)(?<!palabra\s)claves?|"
-    r"(?<!parole\s)(?<!parola\s)chiav[ei]|sleutel(?!woord)\w*|klucz(?!ow)\w*|(?<!palavras-)chaves?(?!\s+móvel)|"
-    r"(?-i:PIN|PUK|TAN|CVV|CVC)|"
+    # the assistant's own instructions, configuration, context (yours, hidden, the system's: not "the instructions
+    # for new hires")
+    rf"(?:{_YOUR}|{_QUALIFIED})\s+(?:[\w-]+\s+){{0,2}}?{_INSTRUCTIONS}|{_INSTRUCTIONS}\s+(?:de|di|do|du|del)\s+(?:sistema|système|systeem)|"
+    rf"{_INSTRUCTIONS}\s+systemow\w*|system\s*prompt\w*|systemanweisung\w*|systeeminstructie\w*|"
+    rf"prompt\s+(?:système|de\s+sistema|di\s+sistema|do\s+sistema|systemowy)|"
     # another customer's record (the previous, last, other, next customer, client, user, member, caller)
     r"(?:previous|last|other|earlier|next)\s+(?:customer|client|user|member|caller|patient|applicant)s?|"
     r"(?:client|adhérent|usager)s?\s+(?:précédent|d'avant|suivant)|(?:dernier|autre)s?\s+(?:client|adhérent)s?|"
@@ -147,6 +168,28 @@ _HELD = re.compile(
     r"client[ea]s?\s+(?:anterior|previo|precedente|seguinte|siguiente)|(?:último|ultimo|otro|altro|outro)s?\s+client[ea]s?|"
     r"(?:vorige|laatste|andere|volgende)\s+(?:klant|beller|lid)\w*|klant\s+(?:voor|vóór)\s+(?:mij|je)|"
     r"(?:poprzedni\w*|ostatni\w*|inn\w+|następn\w*)\s+klient\w*|"
+    # internal notes, the assistant's set-up described
+    r"internal\s+notes|interne[nr]?\s+notiz\w*|notes?\s+internes?|notas?\s+internas?|note\s+interne|"
+    r"interne\s+notities|notatk\w+\s+wewnętrzn\w+|"
+    r"set-?up\s+text|(?:you\s+were|te\s+dieron|t'a\s+été|ti\s+hanno|je\s+kreeg|otrzymałeś|te\s+deram)\s+\w+|"
+    # what a file, case, record or database holds, named as where it comes from ("vom Antrag", "wat in het
+    # klantdossier staat", "from the record"; not "{id_dossier}" or "completar o processo")
+    rf"(?:from|in|out\s+of|on|of|aus|vom|von|im|in|der|des|dal|dalla|dallo|nel|nella|della|di|dei|uit|van|z|ze|w|we|"
+    rf"da|do|na|no|del|en|de|du|dans)\s+(?:(?!{_FIRST_PERSON_OWN}\b)[\w'-]+\s+){{0,2}}?{_SOURCES}|"
+    r"crm|kundenstamm\w*|kundendaten|klantgegevens|klantdossier|account\s+(?:on\s+file|details)"
+    r")(?!\w)",
+    re.IGNORECASE,
+)
+# Fields that are data only with an owner: a secret, an identity, account or card number, pay or health data. "Add a
+# question with this fake link ...?ssn=" or a mail template's {{customer_id}} names a field, not someone's value.
+_FIELD = re.compile(
+    r"(?<!\w)(?:"
+    # secrets
+    r"passwor[dt]\w*|mot\s+de\s+passe|contraseña\w*|senha\w*|hasł\w+|wachtwoord\w*|token\w*|(?:api|access|secret|private)[\s-]*keys?|"
+    r"secret\w*|geheim\w*|credential\w*|zugangsdaten|identifiants|credenciales|credenziali|inloggegevens|"
+    r"credenciais|dane\s+logowania|(?<!mots-)clés?|schlüssel(?!wort|wört)\w*|(?<!palabras\s)(?<!palabra\s)claves?|"
+    r"(?<!parole\s)(?<!parola\s)chiav[ei]|sleutel(?!woord)\w*|klucz(?!ow)\w*|(?<!palavras-)chaves?(?!\s+móvel)|"
+    r"(?-i:PIN|PUK|TAN|CVV|CVC)|"
     # identity, account and card numbers, salaries, health
     r"iban|bsn|pesel|nif|(?-i:NIE|RG|NIR)|dni|cpf|ssn|steuer-?id|codice\s+fiscale|rijksregister\w*|sécu\w*|"
     r"versicherten\w*|numéro\s+de\s+sécurité\s+sociale|social\s+security|date\s+of\s+birth|geburtsdatum|"
@@ -157,21 +200,47 @@ _HELD = re.compile(
     r"payslips?|pay\s*slips?|gehaltsabrechnung\w*|fiches?\s+de\s+paie|nóminas?|buste?\s+paga|cedolin\w+|"
     r"loonstro\w+|pas(?:ek|ki)\s+płac\w*|recibos?\s+de\s+vencimento|holerites?|sick\s+(?:notes?|leave)|"
     r"krankmeldung\w*|krankschreibung\w*|arrêts?\s+(?:de\s+travail|maladie)|bajas?\s+médicas?|malattia|"
-    r"ziekmelding\w*|ziekteverzuim|verzuim\w*|zwolnie\w+\s+lekarsk\w+|l4|baixas?\s+médicas?|"
-    r"internal\s+notes|interne[nr]?\s+notiz\w*|notes?\s+internes?|notas?\s+internas?|note\s+interne|"
-    r"interne\s+notities|notatk\w+\s+wewnętrzn\w+|"
-    r"set-?up\s+text|(?:you\s+were|te\s+dieron|t'a\s+été|ti\s+hanno|je\s+kreeg|otrzymałeś|te\s+deram)\s+\w+|"
-    # what a file, case, record or database holds
-    r"dossier\w*|akte|vorgang\w*|antrag\w*|fiche|expediente|ficha|(?<!in\s)pratica|akt[auy]|wniosk\w+|processo|ficheiro|"
-    r"crm|database|datenbank|base\s+de\s+(?:données|datos|dados)|banca\s+dati|databank|baz\w+\s+danych|"
-    r"knowledge\s*base|wissensdatenbank|base\s+de\s+connaissances?|base\s+de\s+conocimiento|kennisbank|"
-    r"records?|account\s+(?:on\s+file|details)|kundenstamm\w*|kundendaten|klantgegevens|klantdossier"
+    r"ziekmelding\w*|ziekteverzuim|verzuim\w*|zwolnie\w+\s+lekarsk\w+|l4|baixas?\s+médicas?"
     r")(?!\w)",
+    re.IGNORECASE,
+)
+# People whose data the assistant holds, and the places it is kept: other people's records are not the user's.
+_PEOPLE = (
+    r"(?:customers?|clients?|citizens|users|employees|staff|colleagues|members|patients|residents|tenants|applicants|"
+    r"account\s+holders?|team|department|kund\w*|bürger\w*|mitarbeit\w*|kolleg\w*|mitglied\w*|abteilung|citoyens|"
+    r"salariés|collègues|membres|adhérents|assurés|clientes?|ciudadanos|empleados|compañeros|afiliados|"
+    r"equipo|departamento|cittadini|dipendent\w+|colleghi|clienti|assicurati|reparto|ufficio|klanten|burgers|"
+    r"medewerkers|collega's|leden|afdeling|klient\w*|obywatel\w*|pracownik\w*|dział\w*|zespoł\w*|cidadãos|"
+    r"funcionários|colaborador\w*|equipa|segurados|servicekonto|service\s*account|mailbox|casella|postfach|buzón|"
+    r"caixa|skrzynk\w*|konto|account|compte|cuenta|conto|system\w*|tool)"
+)
+# ... whose owner is named near: another party (his, hers, theirs, the previous customer's), a file, record or
+# database it comes from, or the assistant itself ("your API key", "ton mot de passe").
+_OWNER = re.compile(
+    r"(?<!\w)(?:his|her|their|sein\w*|ihr\w*|son|sa|ses|leurs?|su|sus|suo|sua|suoi|sue|zijn|haar|hun|jego|jej|ich|"
+    r"dele|dela|deles|delas|(?:the\s+)?(?:customer|client|member|user|caller|applicant|patient)'s|"
+    r"(?:of|from)\s+(?:the|this|that|a)\s+(?:customer|client|member|user|caller|person|applicant)|"
+    r"(?:du|des|de\s+l'|de\s+la|del|della|dello|dell'|do|da|dos|das|van\s+de|van\s+het|des)\s*"
+    r"(?:client\w*|adhérent\w*|assuré\w*|membre|usuario\w*|utente|cliente|klant|lid|beller|kund\w*|mitglied\w*|"
+    r"versichert\w*|afiliad\w*|segurad\w*|socio|assicurat\w*)|klienta|klientów|"
+    # someone else: a partner, a neighbour, an ex, the previous holder
+    r"(?:pareja|vizinh\w+|vecin\w+|vicin\w+|buur\w*|sąsiad\w*|nachbar\w*|neighbou?r\w*|voisin\w*|partner\w*|marido|"
+    r"esposa|husband|wife|ex-?(?:wife|husband|frau|mann|femme|mari)?)|"
+    r"(?:previous|other|last)\s+(?:account\s+holder|tenant|owner|resident)s?|"
+    # of, from or in a people's group or a system: "der Abteilung Vertrieb", "vom Servicekonto", "di tutti i cittadini"
+    rf"(?:of|from|in|all|vom|von|aus|der|des|dem|im|du|des|de|da|do|dos|das|del|della|dei|degli|dal|van|uit|"
+    rf"z|ze|od|wszystkich|todos|tous|tutti|alle)\s+(?:[\w'-]+\s+){{0,2}}?{_PEOPLE}|" + _YOUR + r")(?!\w)",
+    re.IGNORECASE,
+)
+# ... and never the user's own ("my IBAN", "unsere Kundennummer").
+_OURS = re.compile(
+    r"\b(?:my|our|mon|ma|mes|notre|nos|mein\w*|unser\w*|mi|mis|nuestr\w*|mio|mia|miei|mie|nostr\w*|mijn|onze|ons|"
+    r"mój|moj\w*|moi\w*|nasz\w*|meu|meus|minha|minhas|noss\w*)\s+(?:[\w-]+\s+)?\Z",
     re.IGNORECASE,
 )
 # The fill described, not asked: the model or the attacker does it ("tells the model to fill in", "demande au modèle
 # de remplir", "fordert das Modell auf", "pide al modelo que rellene").
-_DESCRIBED = re.compile(
+_WHO_ELSE = (
     r"(?:\b(?:tell|ask|instruct|get|make)s?\s+(?:the|an?)\s+(?:model|assistant|bot|llm|ai)|\bau\s+modèle|"
     r"\bdas\s+modell\s+auf|\bal\s+modelo|\bal\s+modello|\bhet\s+model|\bmodel(?:owi)?\s+(?:aby|żeby)|\bao\s+modelo|"
     r"\b(?:an?|the)\s+(?:attacker|hacker)|\battaquant|\bangreifer|\batacante|\battaccante|\baanvaller|"
@@ -181,9 +250,11 @@ _DESCRIBED = re.compile(
     r"\bdoc(?:s|umentation)?\b|\bdoku\w*|\bdocumentaci\w+|\bdocumentazione|\bdocumentatie|\bdokumentacj\w+|"
     r"\bdocumentação|\b(?:dice|dicen|diz|dit|sagt|zegt)\s+(?:que|de|dass|dat|para)|\b(?:stuurde|schreef|wrote|"
     r"writes|écrit|schrieb|schreibt|escribió|escreveu|scrive|pisze|napisał\w*|typed|tippte|a\s+tapé|tecleó|"
-    r"digitou|ha\s+digitato|typte|wpisał\w*)\b)(?:(?![.!?](?:\s|\Z))[^\n]){0,120}\Z",
-    re.IGNORECASE,
+    r"digitou|ha\s+digitato|typte|wpisał\w*|pasted|plakte|a\s+collé|pegó|ha\s+incollato|colou|wkleił\w*|"
+    r"came|received|got\s+this|reçu|bekommen|erhalten|kam|recibí|llegó|ricevuto|arrivat\w|kreeg|ontvangen|"
+    r"dostał\w*|przyszł\w*|przyszed\w*|recebi|chegou)\b)"
 )
+_DESCRIBED = re.compile(_WHO_ELSE + r"(?:(?![.!?](?:\s|\Z))[^\n]){0,120}\Z", re.IGNORECASE)
 # The user is the one who fills, or asks what to fill ("I put his details in the form", "soll ich das Formular
 # ausfüllen", "¿hay que sustituir {id} por el DNI?", "Co wpisać w state?", "me piden completar").
 _FIRST_PERSON = re.compile(
@@ -203,9 +274,14 @@ _SELF = re.compile(
     r"\bpisze|\bbisogna|\bé\s+preciso|\bil\s+faut|\bman\s+muss|\bmoet\s+je|\btrzeba)[:,]?\s+(?:\S+\s+){0,3}?\Z",
     re.IGNORECASE,
 )
+# ... and what follows "It came this morning:" or "A customer wrote:" on the next lines (500 characters) is pasted.
+_PASTED = re.compile(_WHO_ELSE + r"[^\n]{0,80}:[ \t]*\n", re.IGNORECASE)
+_PASTED_REACH = 500
 # A fill word negated ("never to paste", "nie mogę uzupełnić", "não consigo completar").
 _NEGATED = re.compile(
-    r"(?:\b(?:not|never|nie|niet|nooit|nicht|niemals|non|no|não|nunca|jamais|ne|mai|nigdy)|n't)\s+(?:\S+\s+){0,3}\Z",
+    r"(?:(?:\b(?:not|never|nie|niet|nooit|nicht|niemals|non|não|nunca|jamais|ne|mai|nigdy)|n't)\s+(?:\S+\s+){0,3}"
+    # Spanish "no" right before its verb (in Portuguese "no" is "in the")
+    r"|\bno\s+)\Z",
     re.IGNORECASE,
 )
 # ... unless the assistant is the one asked ("I'd like you to add", "Ich möchte, dass du ... einfügst").
@@ -229,6 +305,13 @@ _MINE = re.compile(
     re.IGNORECASE,
 )
 _MINE_ANYWHERE = re.compile(r"\b(?:my|meine?[nmrs]?|mon|ma|mes|mijn|mój|moj\w+|meu|minha)\s", re.IGNORECASE)
+# A case's or a file's reference number ("el número de expediente", "the claim number"): the customer has it on
+# their letter; the data is what the file holds.
+_REFERENCE = re.compile(
+    r"\b(?:número|number|nummer|numéro|numero|numer|nr\.?)\s+(?:(?:de|of|di|do|da|del|du|van|the|la|el|le|il|o|a)\s+)"
+    r"{0,2}\Z",
+    re.IGNORECASE,
+)
 # Placing the link itself, not filling it ("add the link [VPN guide](...) to the instructions", "insert the pixel").
 _THE_LINK = re.compile(
     r"\s+(?!(?:\S+\s+){0,5}?(?:in|into|on|en|dans|sur|im|ins|in\s+den|in\s+die|nel|nella|nei|w|we|em|no|na|num|numa|"
@@ -236,7 +319,7 @@ _THE_LINK = re.compile(
     r"afbeelding|bild|obraz\w*)\b)"
     r"(?:\S+\s+){0,5}?\S*?(?:links?|lien|enlace|collegamento|koppeling|odnośnik\w*|link\w*|logo\w*|logótipo|pixel|píxel|"
     r"piksel|badge|banner\w*|bannière|image|imagen|immagine|afbeelding|obraz\w*|imagem|button|bouton|botón|"
-    r"pulsante|knop|przycisk|botão|url)\b",
+    r"pulsante|knop|przycisk|botão|url|portal\w*|page|página|pagina|seite|strona|formul\w+|modul[oe])\b",
     re.IGNORECASE,
 )
 # A slot word named again as what to replace ("statt RUFNUMMER-PUK", "where it says POSTCODE", "XXX è il riassunto").
@@ -312,6 +395,7 @@ class _Message:
         self.spans = _quoted_or_code(text)
         self._named: dict[str, list[int]] = {}
         self._clauses: dict[int, tuple[int, int]] = {}
+        self.pasted = [m.end() for m in _PASTED.finditer(text)]
         self.fills = [m for m in _FILL.finditer(text) if self._asks(m)]
         self.starts = [m.start() for m in self.fills]
         # The fill words that place a link, a logo or a pixel rather than fill one (their object is the resource).
@@ -321,11 +405,37 @@ class _Message:
             if _THE_LINK.match(text, m.end()) or _THE_LINK.match(" " + m.group(0)[len(m.group(0).split()[0]) :])
         }
         self._refs: dict[tuple[int, int], bool] = {}
-        self.held = [
-            m.start()
-            for m in _HELD.finditer(text)
-            if not _MINE.search(text, max(0, m.start() - 30), m.start()) and not inside(self.spans, m.start(), m.end())
-        ]
+        self.held = sorted(
+            [
+                m.start()
+                for m in _AS_SUCH.finditer(text)
+                if not _MINE.search(text, max(0, m.start() - 30), m.start())
+                and not _REFERENCE.search(text, max(0, m.start() - 30), m.start())
+                and not inside(self.spans, m.start(), m.end())
+            ]
+            + [m.start() for m in _FIELD.finditer(text) if self._owned(m)]
+        )
+
+    def _owned(self, field: re.Match[str]) -> bool:
+        """Whether a field is someone's value the assistant holds: not quoted, not the user's own, and with an owner
+        or a source named in its clause within 80 characters ("the customer's IBAN", "jego PESEL", "das Passwort vom
+        Servicekonto", "your API key")."""
+        text, at = self.text, field.start()
+        if inside(self.spans, at, field.end()) or _OURS.search(text, max(0, at - 30), at):
+            return False
+        low, high = self.clause(at)
+        low, high = max(low, at - 80), min(high, field.end() + 80)
+        return _OWNER.search(text, low, high) is not None or _AS_SUCH.search(text, low, high) is not None
+
+    def owner_near(self, found: re.Match[str]) -> bool:
+        """Whether an owner of data, or data as such, is named within reach of the resource, outside it."""
+        for pattern in (_OWNER, _AS_SUCH):
+            for match in pattern.finditer(self.text, max(0, found.start() - _REACH), found.end() + _REACH):
+                if not found.start() <= match.start() < found.end() and not inside(
+                    self.spans, match.start(), match.end()
+                ):
+                    return True
+        return False
 
     def clause(self, at: int) -> tuple[int, int]:
         """The clause around position at (see _clause), found once per position."""
@@ -337,6 +447,9 @@ class _Message:
         """Whether a fill word asks the assistant: not quoted, not a described attack, not the user filling."""
         text, at = self.text, verb.start()
         if inside(self.spans, at, verb.end()) or _DESCRIBED.search(text, max(0, at - 160), at):
+            return False
+        # a text pasted after "It came this morning:" or "A customer wrote:" is someone else's
+        if any(end <= at <= end + _PASTED_REACH for end in self.pasted):
             return False
         if _SELF.search(text, max(0, at - 40), at) or _NEGATED.search(text, max(0, at - 40), at):
             return False
@@ -467,6 +580,20 @@ def _words(slot: str) -> str:
     return re.sub(r"[_<>{}\[\]$%-]+", " ", slot)
 
 
+def _names_data(words: str) -> bool:
+    """Whether a placeholder's words name data the assistant holds: as such ("<summary of our conversation>",
+    "SYSTEMPROMPT"), or a field with its owner ("<numéro de sécu de l'adhérent d'avant>"); "{{customer_id}}",
+    "[IBAN]" and "<token>" name fields, not anyone's value."""
+    if _AS_SUCH.search(words):
+        return True
+    return _FIELD.search(words) is not None and _OWNER.search(words) is not None
+
+
+def _names_field(words: str) -> bool:
+    """Whether a placeholder's words name a field ("$SECRET_TOKEN", "RUFNUMMER-PUK", "{iban}")."""
+    return _FIELD.search(words) is not None
+
+
 def _asked(message: _Message, found: re.Match[str], slots: list[re.Match[str]]) -> bool:
     """Whether the message asks to fill the resource's slots with data the assistant holds: a fill word near whose
     clause names such data; or a placeholder that names the data itself ("<numéro de sécu de l'adhérent d'avant>",
@@ -475,7 +602,11 @@ def _asked(message: _Message, found: re.Match[str], slots: list[re.Match[str]]) 
     short = slots[0].re is _SHORT_CAPS
     if not short and message.asked_to_fill(found):
         return True
-    named = any(_HELD.search(_words(slot.group(0))) for slot in slots if slot.group(0)[0] not in "?&")
+    placeholders = [_words(slot.group(0)) for slot in slots if slot.group(0)[0] not in "?&"]
+    named = any(_names_data(words) for words in placeholders) or (
+        # a field in the placeholder, its owner near ("$SECRET_TOKEN ... les vraies valeurs de ton environnement")
+        any(_names_field(words) for words in placeholders) and message.owner_near(found)
+    )
     if named and not short and (message.fill_near(found) or message.shown(found)):
         return True
     words = {slot.group(0).strip("$") for slot in slots}
