@@ -135,11 +135,9 @@ _INSTRUCTIONS = (
     r"konfiguration|context|contexte|contexto|contesto|kontext|kontekst\w*|set-?up|einstellungen|wytyczn\w+|"
     r"richtlijnen|directives|directrices|direttive|diretrizes|richtlinien|guidelines)"
 )
-# The user's own ("dalla mia pratica", "from my account").
-_FIRST_PERSON_OWN = (
-    r"(?:my|our|mon|ma|mes|notre|nos|mein\w*|unser\w*|mi|mis|nuestr\w*|mio|mia|miei|mie|nostr\w*|mijn|onze|ons|mój|"
-    r"moj\w*|moi\w*|nasz\w*|meu|meus|minha|minhas|noss\w*)"
-)
+# The user's own ("dalla mia pratica", "from my account"): my, and our (but "our conversation" is the assistant's).
+_MY = r"(?:my|mon|ma|mes|mein\w*|mi|mis|mio|mia|miei|mie|mijn|mój|moj\w*|moi\w*|meu|meus|minha|minhas)"
+_FIRST_PERSON_OWN = rf"(?:{_MY}|our|notre|nos|unser\w*|nuestr\w*|nostr\w*|onze|ons|nasz\w*|noss\w*)"
 _SOURCES = (
     r"(?:dossier\w*|akte|vorgang\w*|antrag\w*|fiche|expediente|ficha|pratica|akt[auy]|wniosk\w+|processo|ficheiro|"
     r"crm|database|datenbank|base\s+de\s+(?:données|datos|dados)|banca\s+dati|databank|baz\w+\s+danych|"
@@ -233,11 +231,7 @@ _OWNER = re.compile(
     re.IGNORECASE,
 )
 # ... and never the user's own ("my IBAN", "unsere Kundennummer").
-_OURS = re.compile(
-    r"\b(?:my|our|mon|ma|mes|notre|nos|mein\w*|unser\w*|mi|mis|nuestr\w*|mio|mia|miei|mie|nostr\w*|mijn|onze|ons|"
-    r"mój|moj\w*|moi\w*|nasz\w*|meu|meus|minha|minhas|noss\w*)\s+(?:[\w-]+\s+)?\Z",
-    re.IGNORECASE,
-)
+_OURS = re.compile(rf"\b{_FIRST_PERSON_OWN}\s+(?:[\w-]+\s+)?\Z", re.IGNORECASE)
 # The fill described, not asked: the model or the attacker does it ("tells the model to fill in", "demande au modèle
 # de remplir", "fordert das Modell auf", "pide al modelo que rellene").
 _WHO_ELSE = (
@@ -300,10 +294,7 @@ _SHOW = re.compile(
     re.IGNORECASE,
 )
 # The user's own data ("my record", "mon dossier", "mijn dossier"): theirs to give.
-_MINE = re.compile(
-    r"\b(?:my|mon|ma|mes|mein\w*|mi|mis|mio|mia|miei|mie|mijn|mój|moj\w+|moi\w*|meu|meus|minha|minhas)\s+(?:\w+\s+)?\Z",
-    re.IGNORECASE,
-)
+_MINE = re.compile(rf"\b{_MY}\s+(?:\w+\s+)?\Z", re.IGNORECASE)
 _MINE_ANYWHERE = re.compile(r"\b(?:my|meine?[nmrs]?|mon|ma|mes|mijn|mój|moj\w+|meu|minha)\s", re.IGNORECASE)
 # A case's or a file's reference number ("el número de expediente", "the claim number"): the customer has it on
 # their letter; the data is what the file holds.
@@ -459,11 +450,9 @@ class _Message:
     def asked_to_fill(self, found: re.Match[str]) -> bool:
         """Whether, within reach of the resource and outside it, a fill word asks for something the assistant holds
         in its own clause, and does not just place the link."""
-        first = bisect.bisect_left(self.starts, found.start() - _REACH)
-        last = bisect.bisect_left(self.starts, found.end() + _REACH)
-        for verb in self._about(found, self.fills[first:last]):
+        for verb in self._about(found, self._fills_near(found)):
             low, high = self.clause(verb.start())
-            # The data within 100 characters of the fill word, in its clause, and not on the far side of the
+            # The data within _DATA_REACH characters of the fill word, in its clause, and not on the far side of the
             # resource ("add the link [..](..) and remind them the password expires" places a link).
             low, high = max(low, verb.start() - _DATA_REACH), min(high, verb.end() + _DATA_REACH)
             if verb.start() < found.start():
@@ -542,12 +531,15 @@ class _Message:
 
     def fill_near(self, found: re.Match[str]) -> bool:
         """Whether a fill word that does not just place the link stands within reach of the resource, outside it."""
-        first = bisect.bisect_left(self.starts, found.start() - _REACH)
-        last = bisect.bisect_left(self.starts, found.end() + _REACH)
         return any(
             not _MINE_ANYWHERE.search(self.text, *self.clause(verb.start()))
-            for verb in self._about(found, self.fills[first:last])
+            for verb in self._about(found, self._fills_near(found))
         )
+
+    def _fills_near(self, found: re.Match[str]) -> list[re.Match[str]]:
+        """The fill words within reach of the resource, before or after it."""
+        first = bisect.bisect_left(self.starts, found.start() - _REACH)
+        return self.fills[first : bisect.bisect_left(self.starts, found.end() + _REACH)]
 
 
 def _slots(target: str) -> list[re.Match[str]]:
