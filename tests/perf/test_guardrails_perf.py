@@ -251,7 +251,7 @@ def test_slot_floor_on_crafted_messages() -> None:
     4,000-character limit: resources with a slot and nothing asking to fill them, slot words in capitals beside a data
     word (each looked for again in the whole message), unclosed brackets, and a plain text. The fill words and data
     words are found once per message and each resource looks up those within 250 characters, so a message costs
-    time in proportion to its length (1-27 ms each on the development machine, 2026-12-07)."""
+    time in proportion to its length (1-29 ms each on the development machine, 2026-12-07)."""
     from keel.guardrails.exfil import slot_to_fill
 
     limit = 4000

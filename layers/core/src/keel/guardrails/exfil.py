@@ -25,8 +25,9 @@ Outside quotation marks, blockquotes and code, all of these must be there:
   assistant itself ("your API key"); "{{customer_id}}", "[IBAN]" and "?token=" name fields, not anyone's value. Never
   the user's own ("my record", "dalla mia pratica").
 
-Three hostile reviews (each reading only this module) wrote 558 everyday messages meant to make earlier versions
-fire; 10 still do, most of them a customer asking for their own or the company's data in a link. Like the override
+Four hostile reviews (each reading only this module) wrote 769 everyday messages meant to make earlier versions
+fire; 19 still do, most of them help texts that tell a reader to put a value in a link, or a customer asking for the
+company's data in one. Like the override
 floors (keel.guardrails.overrides), a hit only floors a message to flag and is not among the learned head's inputs. Each
 pattern is bounded, and the fill words and data words are found once per message, so a message costs time in
 proportion to its length.
@@ -145,6 +146,13 @@ _SOURCES = (
     r"\w*system\w*|\w*systeem|sistema|cadastro|contrat\w*|contract|vertrag\w*|contrato|contratto|umow\w+|konto|account|"
     r"compte|cuenta|conto|rekening|caixa|mailbox|postfach|casella|buzón|skrzynk\w+)(?!\w)"
 )
+# ... data taken from a source ("die Daten vom Antrag", "wat in het klantdossier staat", "lo que tengamos en su
+# ficha"); a tracking code, a tenant or an order id "from the HR system" or "in your account" is not.
+_TAKEN = (
+    r"(?:data|daten|données|datos|dati|gegevens|dane|dados|details|détails|detalles|dettagli|informati\w+|notes|"
+    r"values|werte|valeurs|valores|valori|waarden|wartości|"
+    r"everything|alles|tout|todo|tutto|tudo|wszystko|whatever|what|was|wat|co|lo\s+que|ce\s+qu[ei]|quello\s+che|o\s+que)"
+)
 _AS_SUCH = re.compile(
     r"(?<!\w)(?:"
     # the conversation
@@ -172,9 +180,10 @@ _AS_SUCH = re.compile(
     r"set-?up\s+text|(?:you\s+were|te\s+dieron|t'a\s+été|ti\s+hanno|je\s+kreeg|otrzymałeś|te\s+deram)\s+\w+|"
     # what a file, case, record or database holds, named as where it comes from ("vom Antrag", "wat in het
     # klantdossier staat", "from the record"; not "{id_dossier}" or "completar o processo")
-    rf"(?:from|in|out\s+of|on|of|aus|vom|von|im|in|der|des|dal|dalla|dallo|nel|nella|della|di|dei|uit|van|z|ze|w|we|"
-    rf"da|do|na|no|del|en|de|du|dans)\s+(?:(?!{_FIRST_PERSON_OWN}\b)[\w'-]+\s+){{0,2}}?{_SOURCES}|"
-    r"crm|kundenstamm\w*|kundendaten|klantgegevens|klantdossier|account\s+(?:on\s+file|details)"
+    rf"{_TAKEN}\s+(?:[\w'-]+\s+){{0,3}}?(?:from|in|out\s+of|on|of|aus|vom|von|im|in|der|des|dal|dalla|dallo|nel|nella|"
+    rf"della|di|dei|uit|van|z|ze|w|we|da|do|na|no|del|en|de|du|dans)\s+(?:(?!{_FIRST_PERSON_OWN}\b)[\w'-]+\s+){{0,2}}?"
+    rf"{_SOURCES}|"
+    r"kundenstamm\w*|kundendaten|klantgegevens|klantdossier|account\s+(?:on\s+file|details)"
     r")(?!\w)",
     re.IGNORECASE,
 )
@@ -210,12 +219,16 @@ _PEOPLE = (
     r"equipo|departamento|cittadini|dipendent\w+|colleghi|clienti|assicurati|reparto|ufficio|klanten|burgers|"
     r"medewerkers|collega's|leden|afdeling|klient\w*|obywatel\w*|pracownik\w*|dział\w*|zespoł\w*|cidadãos|"
     r"funcionários|colaborador\w*|equipa|segurados|servicekonto|service\s*account|mailbox|casella|postfach|buzón|"
-    r"caixa|skrzynk\w*|konto|account|compte|cuenta|conto|system\w*|tool)"
+    r"caixa|skrzynk\w*|konto|account|compte|cuenta|conto|\w*system\w*|\w*systeem|\w*sistema|système|systemu|tool)"
+)
+_MACHINE_KEYS = (
+    r"(?:tokens?|(?:api|access|secret|private)[\s-]*keys?|secrets?|credentials?|clés?|schlüssel\w*|claves?|chiav[ei]|"
+    r"sleutel\w*|klucz\w*|chaves?|api)"
 )
 # ... whose owner is named near: another party (his, hers, theirs, the previous customer's), a file, record or
 # database it comes from, or the assistant itself ("your API key", "ton mot de passe").
 _OWNER = re.compile(
-    r"(?<!\w)(?:his|her|their|sein\w*|ihr\w*|son|sa|ses|leurs?|su|sus|suo|sua|suoi|sue|zijn|haar|hun|jego|jej|ich|"
+    r"(?<!\w)(?:his|her|their|seine[nmrs]?|ihr\w*|son|sa|ses|leurs?|su|sus|suo|sua|suoi|sue|haar|hun|jego|jej|"
     r"dele|dela|deles|delas|(?:the\s+)?(?:customer|client|member|user|caller|applicant|patient)'s|"
     r"(?:of|from)\s+(?:the|this|that|a)\s+(?:customer|client|member|user|caller|person|applicant)|"
     r"(?:du|des|de\s+l'|de\s+la|del|della|dello|dell'|do|da|dos|das|van\s+de|van\s+het|des)\s*"
@@ -227,7 +240,10 @@ _OWNER = re.compile(
     r"(?:previous|other|last)\s+(?:account\s+holder|tenant|owner|resident)s?|"
     # of, from or in a people's group or a system: "der Abteilung Vertrieb", "vom Servicekonto", "di tutti i cittadini"
     rf"(?:of|from|in|all|vom|von|aus|der|des|dem|im|du|des|de|da|do|dos|das|del|della|dei|degli|dal|van|uit|"
-    rf"z|ze|od|wszystkich|todos|tous|tutti|alle)\s+(?:[\w'-]+\s+){{0,2}}?{_PEOPLE}|" + _YOUR + r")(?!\w)",
+    rf"z|ze|od|wszystkich|todos|tous|tutti|alle)\s+(?:[\w'-]+\s+){{0,2}}?{_PEOPLE}"
+    # the assistant's own machine secret ("your API key", "ta clé API"); the assistant has no IBAN or password of its
+    # own, so "enter your password" in a drafted text addresses its reader
+    rf"|{_YOUR}\s+(?:[\w-]+\s+){{0,2}}?{_MACHINE_KEYS})(?!\w)",
     re.IGNORECASE,
 )
 # ... and never the user's own ("my IBAN", "unsere Kundennummer").
@@ -260,7 +276,11 @@ _FIRST_PERSON = re.compile(
     re.IGNORECASE,
 )
 _SELF = re.compile(
-    r"(?:\b(?:what|qué|was|wat|cosa|co|o\s+que|how\s+to|comment|wie|cómo|como|come|hoe|jak|se|si|on|man|let\s+me)|"
+    r"(?:\b(?:what|qué|was|wat|cosa|co|o\s+que|how\s+to|comment|wie|cómo|como|come|hoe|jak|se|si|(?<!now\s)on|man|"
+    r"let\s+me)|"
+    # someone else asked to fill ("ask them to enter", "pide al cliente que", "chiede al dipendente di")
+    r"\b(?:ask|tell|remind|invite|get)\w*\s+(?:the\s+|an?\s+|all\s+)?(?:\w+\s+){0,2}?to|\bpid\w+\s+al?\s+\w+\s+que|"
+    r"\bchied\w+\s+al\w*\s+\w+\s+di|\bpe(?:ç|c)\w+\s+ao\s+\w+\s+para|\bdemand\w+\s+(?:au|à\s+l')\s*\w+\s+de|"
     r"\b(?:beim|zum|vom|das|dem|des)(?=\s+\S+\s*\Z)|"
     r"\bshould\s+i|\bdo\s+i|dois-je|faut-il|\bsoll\s+ich|\bmuss\s+ich|\bhay\s+que|\btengo\s+que|\bdebo|\bdevo|"
     r"\bmoet\s+ik|\bmuszę|\bmam|\btenho\s+de|\btenho\s+que|\bask\w*\s+me\s+to|\bme\s+pid\w+|\bme\s+demande\w*\s+de|"
@@ -290,7 +310,9 @@ _SHOW = re.compile(
     r"mostra\w*|visualizza|fammi\s+vedere|"
     r"toon|laat\s+\S+(?:\s+\S+){0,4}?\s+zien|"
     r"pokaż\w*|wyświetl\w*|"
-    r"mostre\w*|exib\w+)(?!\w)",
+    r"mostre\w*|exib\w+)(?!\w)"
+    # ... not "show me how / an example", not what we show ("mostramos", "pokazujemy")
+    r"(?!-?\s*(?:me|moi|mir|mi|mij|mnie)\b)(?<!mostramos)(?<!pokazujemy)(?<!affichons)",
     re.IGNORECASE,
 )
 # The user's own data ("my record", "mon dossier", "mijn dossier"): theirs to give.
