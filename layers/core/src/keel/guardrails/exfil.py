@@ -36,6 +36,7 @@ proportion to its length.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 
 from keel.guardrails.rules import RuleHit, inside, quoted_spans
@@ -564,10 +565,12 @@ class _Message:
         return self.fills[first : bisect.bisect_left(self.starts, found.end() + _REACH)]
 
 
-def _slots(target: str) -> list[re.Match[str]]:
-    """The slots of an address, without the key of a Confluence space or a Jira project."""
-    found = [m for m in _SLOT.finditer(target) if not _SPACE_KEY.search(target, 0, m.start())]
-    return found or [m for m in _SHORT_CAPS.finditer(target)]
+@functools.lru_cache(maxsize=256)
+def _slots(target: str) -> tuple[re.Match[str], ...]:
+    """The slots of an address, without the key of a Confluence space or a Jira project (found once per address: the
+    clauses around a resource ask for them again)."""
+    found = tuple(m for m in _SLOT.finditer(target) if not _SPACE_KEY.search(target, 0, m.start()))
+    return found or tuple(_SHORT_CAPS.finditer(target))
 
 
 def slot_to_fill(text: str) -> RuleHit | None:
@@ -603,23 +606,19 @@ def _names_data(words: str) -> bool:
     return _FIELD.search(words) is not None and _OWNER.search(words) is not None
 
 
-def _names_field(words: str) -> bool:
-    """Whether a placeholder's words name a field ("$SECRET_TOKEN", "RUFNUMMER-PUK", "{iban}")."""
-    return _FIELD.search(words) is not None
-
-
-def _asked(message: _Message, found: re.Match[str], slots: list[re.Match[str]]) -> bool:
+def _asked(message: _Message, found: re.Match[str], slots: tuple[re.Match[str], ...]) -> bool:
     """Whether the message asks to fill the resource's slots with data the assistant holds: a fill word near whose
     clause names such data; or a placeholder that names the data itself ("<numéro de sécu de l'adhérent d'avant>",
-    "SYSTEMPROMPT"; not an empty parameter's name such as ?iban=) with a fill word near; or a slot word in capitals
-    named again as what to replace, with such data near ("statt RUFNUMMER-PUK ... die PUK")."""
+    "SYSTEMPROMPT"; not an empty parameter's name such as ?iban=), or a field whose owner is named near, with a
+    fill word about the slot or a request to show the resource near; or a slot word in capitals named again as what
+    to replace, with such data near ("statt RUFNUMMER-PUK ... die PUK")."""
     short = slots[0].re is _SHORT_CAPS
     if not short and message.asked_to_fill(found):
         return True
     placeholders = [_words(slot.group(0)) for slot in slots if slot.group(0)[0] not in "?&"]
     named = any(_names_data(words) for words in placeholders) or (
         # a field in the placeholder, its owner near ("$SECRET_TOKEN ... les vraies valeurs de ton environnement")
-        any(_names_field(words) for words in placeholders) and message.owner_near(found)
+        any(_FIELD.search(words) for words in placeholders) and message.owner_near(found)
     )
     if named and not short and (message.fill_near(found) or message.shown(found)):
         return True

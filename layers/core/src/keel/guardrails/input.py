@@ -231,11 +231,16 @@ class InputScreen:
         ):
             score = max(score, FLAG_POINT_SCORE)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
-        signature, leading = self._floors(norm.views)
-        floors = [*([signature] if signature is not None else []), *reversed(leading)]
+        signature, others = self._floors(norm.views)
+        floors = [*([signature] if signature is not None else []), *others]
         if floors:
             score = max(score, FLAG_POINT_SCORE)
-        categories = [*(hit.category for hit in leading), *categories, *([signature.category] if signature else [])]
+        # The other floors' categories lead, the last found first; the signature's follows the earlier screen's.
+        categories = [
+            *(hit.category for hit in reversed(others)),
+            *categories,
+            *([signature.category] if signature else []),
+        ]
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
@@ -250,12 +255,12 @@ class InputScreen:
 
     def _floors(self, views: tuple[str, ...]) -> tuple[RuleHit | None, list[RuleHit]]:
         """The rule hits that floor a message to flag, each the first on any normalised view; none of them is among
-        the head's inputs. First the classic signatures in the other seven languages (their category goes last), then,
-        strongest first, those whose category leads: a resource to render whose address holds a slot to fill
-        (keel.guardrails.exfil, round 42), the rules dropped without trigger words (keel.guardrails.overrides, rounds
-        40 and 41), a note to the assistant inside a pasted document (indirect injection)."""
+        the head's inputs: the classic signatures in the other seven languages, then the others in the order their
+        reasons are given: a note to the assistant inside a pasted document (indirect injection), the rules dropped
+        without trigger words (keel.guardrails.overrides, rounds 40 and 41), a resource to render whose address holds
+        a slot to fill (keel.guardrails.exfil, round 42)."""
         found = []
-        for finder in (signature_floor, slot_to_fill, override_floor, document_note):
+        for finder in (signature_floor, document_note, override_floor, slot_to_fill):
             hit = next((h for h in map(finder, views) if h is not None), None)
             found.append(hit if hit is not None and hit.weight >= self.head.rule_floor else None)
         return found[0], [hit for hit in found[1:] if hit is not None]
