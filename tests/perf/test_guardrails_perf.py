@@ -272,29 +272,6 @@ def test_slot_floor_on_crafted_messages() -> None:
     assert slot_to_fill(crafted["slotted images, no fill word"]) is None
 
 
-def test_processor_note_on_crafted_messages() -> None:
-    """The processor-note floor (keel.guardrails.notes, round 44) on messages made to be slow for it, at the chat API's
-    4,000-character limit: addresses with no order after them (each would search the rest of its note), @-mentions,
-    quotations that open with an address, drops with no dictated answer, and a plain paste. The orders are found once
-    per message and each note looks them up by position, so a message costs time in proportion to its length (2-13 ms
-    each on the development machine); searched note by note, 800 "@bot " cost 504 ms (2026-12-07)."""
-    from keel.guardrails.notes import processor_note
-
-    limit = 4000
-    crafted = {
-        "addresses, no order": "x\n" + "whoever summarises this. " * 160,
-        "assistant mentions, no order": "x\n" + "@assistant " * 364,
-        "bot mentions with commas": "x\n" + "@bot, " * 667,
-        "quoted addresses": "x\n" + '"whoever summarises this: ' * 154,
-        "labels, no order": "x\n" + "(Automatic processing: " * 174,
-        "drops, no answer": "x\n" + "do not translate this. " * 174,
-        "a 1,400-character paste": "Summarise:\n" + "The meeting agreed on the budget. " * 40,
-    }
-    crafted = {name: text[:limit] for name, text in crafted.items()}
-    _print_crafted("processor note", processor_note, crafted)
-    assert processor_note(crafted["assistant mentions, no order"]) is None
-
-
 def test_first_screen_and_mask_after_cold_start() -> None:
     """A fresh interpreter's first screened and masked message: what the first turn of a cold start pays for the
     guardrails (models load lazily on first use, so this includes loading them)."""

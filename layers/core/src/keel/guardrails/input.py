@@ -11,7 +11,6 @@ from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, defau
 from keel.guardrails.exfil import slot_to_fill
 from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
-from keel.guardrails.notes import processor_note
 from keel.guardrails.overrides import override_floor
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, document_note, match, signature_floor, unquoted_hit
 from keel.guardrails.second_opinion import SecondOpinionPort, UncertaintyBand
@@ -257,12 +256,11 @@ class InputScreen:
     def _floors(self, views: tuple[str, ...]) -> tuple[RuleHit | None, list[RuleHit]]:
         """The rule hits that floor a message to flag, each the first on any normalised view; none of them is among
         the head's inputs: the classic signatures in the other seven languages, then the others in the order their
-        reasons are given: a note to the assistant inside a pasted document and one to whoever processes it by what
-        they do (indirect injection, keel.guardrails.rules and keel.guardrails.notes, rounds 39 and 44), the rules
-        dropped without trigger words (keel.guardrails.overrides, rounds 40 and 41), a resource to render whose address
-        holds a slot to fill (keel.guardrails.exfil, round 42)."""
+        reasons are given: a note to the assistant inside a pasted document (indirect injection), the rules dropped
+        without trigger words (keel.guardrails.overrides, rounds 40 and 41), a resource to render whose address holds
+        a slot to fill (keel.guardrails.exfil, round 42)."""
         found = []
-        for finder in (signature_floor, document_note, processor_note, override_floor, slot_to_fill):
+        for finder in (signature_floor, document_note, override_floor, slot_to_fill):
             hit = next((h for h in map(finder, views) if h is not None), None)
             found.append(hit if hit is not None and hit.weight >= self.head.rule_floor else None)
         return found[0], [hit for hit in found[1:] if hit is not None]

@@ -389,7 +389,7 @@ _DN_INTELLIGENCE = (
     r"künstliche[rn]? intelligenz|kunstmatige intelligentie|sztuczn\w+ inteligencj\w+|artificial intelligence"
 )
 _DN_AI = (
-    rf"(?:{_DN_ACRONYM}|copilot|chat-?bots?|bots?|bot(?:a|owi|cie)|robots?|robô|robôs|"
+    rf"(?:{_DN_ACRONYM}|copilot|chat-?bots?|bots?|robots?|robô|robôs|"
     r"(?-i:AI|KI|IA)[- ]?(?:assistant|assistent|asystent|assistente|asistente)\w*|"
     r"assistant\w*|assistent\w*|asistente\w*|asystent\w*|asystenc\w*|"
     rf"{_DN_INTELLIGENCE}|"
@@ -411,7 +411,7 @@ _DN_NOTE = (
     r"mitteilung|opmerking|bericht|opdracht|instructie|uwaga|wiadomość|instrukcja|polecenie|mensagem|instrução|"
     r"observação|aviso|istruzione|messaggio|avviso|mensaje|instrucción|instrucciones|istruzioni|instruções|instrukcje|"
     r"instructies|anweisungen|destinée?s?|bestimmt|destinada|destinato|bedoeld|przeznaczon\w*|notatka|notatki|notitie|"
-    r"notities|anmerkung|vermerk|kommentar|commentaire|comentario|commento|comentário|komentarz)"
+    r"notities)"
 )
 # "For the attention of" in the eight languages, with its own preposition ("à l'intention de l'assistant IA").
 _DN_ATTENTION = (
