@@ -442,9 +442,13 @@ class ChatService:
         """The stages between routing and recording; returns the answer for the user and its citations.
 
         ``routed``: the passages "auto" already found for the chosen bot (searched once, reused here).
+
+        A turn the input screen refused stays on the record (the stored conversation, the audit trail, the transcript
+        a human agent receives) but is never given back: not to the screen as an earlier turn, not to the model or
+        the actions as history (tests/security/test_refused_turns.py).
         """
-        deps = self._deps
-        stages = facts.stage_ms
+        deps, stages = self._deps, facts.stage_ms
+        record, history = history, _not_refused(history)
         with self._stage("screen_in", stages):
             earlier = [m.text for m in history if m.role == "user"]
             verdict = deps.input_screen.screen(request.message, earlier, bot=request.bot)
@@ -464,7 +468,7 @@ class ChatService:
             deps.vaults.save(facts.conversation_id, vault)
             return facts.output_masked, []
 
-        transcript = _transcript(history, masked.text)
+        transcript = _transcript(record, masked.text)
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
         _note_second_stage(facts, decision)
@@ -761,6 +765,19 @@ class ChatService:
         finally:
             if stages is not None:
                 stages[name] = stages.get(name, 0.0) + (time.perf_counter() - started) * 1000
+
+
+def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
+    """The history without the turns the input screen refused: each such reply and the user message before it."""
+    refused = {
+        m.seq
+        for m in history
+        if m.role == "assistant"
+        and any(g.get("stage") == "input" and g.get("decision") == "block" for g in m.meta.get("guardrails", ()))
+    }
+    if not refused:
+        return history
+    return [m for m in history if m.seq not in refused and not (m.role == "user" and m.seq + 1 in refused)]
 
 
 def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, Any]]:
