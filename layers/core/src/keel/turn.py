@@ -444,8 +444,9 @@ class ChatService:
         ``routed``: the passages "auto" already found for the chosen bot (searched once, reused here).
 
         A turn the input screen refused stays on the record (the stored conversation, the audit trail, the transcript
-        a human agent receives) but is never given back: not to the screen as an earlier turn, not to the model or
-        the actions as history (tests/security/test_refused_turns.py).
+        a human agent receives, which the escalation decision reads too) but is never given back: not to the screen
+        as an earlier turn, not to the model that answers as history (tests/security/test_refused_turns.py). The
+        actions count the record's user turns (a confirmation counts only on the very next one).
         """
         deps, stages = self._deps, facts.stage_ms
         record, history = history, _not_refused(history)
@@ -484,7 +485,7 @@ class ChatService:
                     facts.conversation_id,
                     request.bot,
                     masked.text,
-                    history,
+                    record,
                     channel=facts.channel,
                     correlation_id=facts.correlation_id,
                     step_up=flagged,
@@ -601,7 +602,11 @@ class ChatService:
         return draft, citations
 
     def _relay_to_agent(self, request: ChatRequest, facts: TurnFacts) -> str:
-        """A person has the conversation: the bot stays silent and only stores the (masked) message."""
+        """A person has the conversation: the bot stays silent and only stores the (masked) message. The message is
+        screened all the same and the verdict recorded (the person reads it whatever it says): once the person hands
+        the conversation back, a message the screen refuses is not given to the model as history."""
+        verdict = self._deps.input_screen.screen(request.message, [], bot=request.bot)
+        facts.guardrails.append(_verdict("input", verdict))
         vault = self._deps.vaults.load(facts.conversation_id)
         facts.input_masked = self._deps.masker.mask(request.message, vault).text
         self._deps.vaults.save(facts.conversation_id, vault)
@@ -719,7 +724,9 @@ class ChatService:
                 "user",
                 facts.input_masked,
                 now,
-                meta={"pii_types": facts.pii_types},
+                # The input screen's decision on the message itself, so that a refused message is known as such
+                # even where its reply is not stored right after it (a concurrent writer took the next seq).
+                meta={"pii_types": facts.pii_types, "input": _input_decision(facts.guardrails)},
             )
         )
         completion = facts.completion
@@ -767,17 +774,26 @@ class ChatService:
                 stages[name] = stages.get(name, 0.0) + (time.perf_counter() - started) * 1000
 
 
+def _input_decision(guardrails: list[dict[str, Any]]) -> str | None:
+    """The input screen's decision recorded on a turn (allow, flag or block), or None when it did not run."""
+    return next((g["decision"] for g in guardrails if g.get("stage") == "input" and "score" in g), None)
+
+
 def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
-    """The history without the turns the input screen refused: each such reply and the user message before it."""
-    refused = {
+    """The history without the turns the input screen refused: a user message marked refused, each refused reply,
+    and the user message right before such a reply (messages stored before user messages carried the mark)."""
+    replies = {
         m.seq
         for m in history
-        if m.role == "assistant"
-        and any(g.get("stage") == "input" and g.get("decision") == "block" for g in m.meta.get("guardrails", ()))
+        if m.role == "assistant" and _input_decision(list(m.meta.get("guardrails", ()))) == "block"
     }
-    if not refused:
+    if not replies and not any(m.role == "user" and m.meta.get("input") == "block" for m in history):
         return history
-    return [m for m in history if m.seq not in refused and not (m.role == "user" and m.seq + 1 in refused)]
+    return [
+        m
+        for m in history
+        if m.seq not in replies and not (m.role == "user" and (m.meta.get("input") == "block" or m.seq + 1 in replies))
+    ]
 
 
 def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, Any]]:
