@@ -36,22 +36,32 @@ def _say(h: Harness, text: str, conversation_id: str | None) -> tuple[str, str]:
     return result.reply.conversation_id, result.reply.outcome
 
 
+def _sent(h: Harness) -> list[str]:
+    """Every message text the model was given, over all its calls."""
+    return [m.text for call in h.generator.calls for m in call]
+
+
+def _refused_twice(h: Harness) -> str:
+    """A new conversation whose first two messages the screen refused; its id."""
+    conversation, _ = _say(h, ATTACK, None)
+    _, outcome = _say(h, DAN, conversation)
+    assert outcome == "refused"
+    return conversation
+
+
 def test_a_refused_injection_never_reaches_the_model_in_a_later_turns_history() -> None:
     h = harness()
     conversation, outcome = _say(h, ATTACK, None)
     assert outcome == "refused"
     for n in range(6):
         _say(h, f"How many days of annual leave do I get? ({n})", conversation)
-    sent = [m.text for call in h.generator.calls for m in call]
     assert h.generator.calls, "the later questions are answered"
-    assert not any("Ignore all previous instructions" in text for text in sent)
+    assert not any("Ignore all previous instructions" in text for text in _sent(h))
 
 
 def test_after_refused_messages_the_next_ordinary_question_is_answered() -> None:
     h = harness()
-    conversation, outcome = _say(h, ATTACK, None)
-    _, outcome = _say(h, DAN, conversation)
-    assert outcome == "refused"
+    conversation = _refused_twice(h)
     _, outcome = _say(h, "Ok, forget it. What is the annual leave policy?", conversation)
     assert outcome == "answered"
 
@@ -66,16 +76,10 @@ def test_the_record_keeps_the_refused_message() -> None:
 
 def test_asking_for_a_person_after_refused_attacks_reaches_a_person() -> None:
     h = harness()
-    conversation, _ = _say(h, ATTACK, None)
-    _, outcome = _say(h, DAN, conversation)
-    assert outcome == "refused"
+    conversation = _refused_twice(h)
     _, outcome = _say(h, "I want to speak to a human agent, please.", conversation)
     assert outcome == "escalated"
     assert h.handover.handoffs[-1]["reason"] == "explicit_request"
-
-
-def _sent(h: Harness) -> list[str]:
-    return [m.text for call in h.generator.calls for m in call]
 
 
 def test_the_refusal_itself_is_not_given_to_the_model_either() -> None:

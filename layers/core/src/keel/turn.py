@@ -435,7 +435,7 @@ class ChatService:
         self,
         principal: Principal,
         request: ChatRequest,
-        history: list[StoredMessage],
+        record: list[StoredMessage],
         facts: TurnFacts,
         routed: list[Passage] | None = None,
     ) -> tuple[str, list[Citation]]:
@@ -449,7 +449,7 @@ class ChatService:
         actions count the record's user turns (a confirmation counts only on the very next one).
         """
         deps, stages = self._deps, facts.stage_ms
-        record, history = history, _not_refused(history)
+        history = _not_refused(record)
         with self._stage("screen_in", stages):
             earlier = [m.text for m in history if m.role == "user"]
             verdict = deps.input_screen.screen(request.message, earlier, bot=request.bot)
@@ -787,8 +787,6 @@ def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
         for m in history
         if m.role == "assistant" and _input_decision(list(m.meta.get("guardrails", ()))) == "block"
     }
-    if not replies and not any(m.role == "user" and m.meta.get("input") == "block" for m in history):
-        return history
     return [
         m
         for m in history
