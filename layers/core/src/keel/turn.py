@@ -20,7 +20,7 @@ from keel.access.filters import passage_in_scope
 from keel.access.scope import union_scope
 from keel.analytics.logs import current_correlation
 from keel.conversations.models import ChatReply, ChatRequest, Citation, EscalationStatus, Outcome
-from keel.conversations.ports import Conversation, ConversationStore, StoredMessage
+from keel.conversations.ports import Conversation, ConversationStore, StoredMessage, next_user_turn
 from keel.conversations.vaults import VaultStore
 from keel.errors import Conflict, Forbidden, InvalidRequest, KeelError, NotFound, RateLimited, SearchUnavailable
 from keel.identity.principal import Principal
@@ -189,7 +189,7 @@ class ActionPort(Protocol):
         conversation_id: str,
         bot: str,
         masked_user_text: str,
-        history: Sequence[Any],
+        history: Sequence[StoredMessage],
         *,
         channel: str = "api",
         correlation_id: str = "",
@@ -703,16 +703,17 @@ class ChatService:
     def _store(self, history: list[StoredMessage], facts: TurnFacts, reply: ChatReply) -> None:
         """Append the user message and the reply; agents and workers append too, so a taken seq is retried."""
         seq = history[-1].seq + 1 if history else 0
+        turn = next_user_turn(history)  # the number the actions read from the same history
         for _ in range(STORE_ATTEMPTS):
             try:
-                self._append_pair(seq, facts, reply)
+                self._append_pair(seq, turn, facts, reply)
                 return
             except Conflict:
                 latest = self._deps.conversations.messages(facts.conversation_id, limit=1)
                 seq = latest[-1].seq + 1 if latest else seq + 1
         raise Conflict(f"conversation {facts.conversation_id} is too busy to record this turn; try again")
 
-    def _append_pair(self, seq: int, facts: TurnFacts, reply: ChatReply) -> None:
+    def _append_pair(self, seq: int, turn: int, facts: TurnFacts, reply: ChatReply) -> None:
         store = self._deps.conversations
         now = facts.occurred_at.isoformat()
         conversation_id = facts.conversation_id
@@ -726,7 +727,8 @@ class ChatService:
                 now,
                 # The input screen's decision on the message itself, so that a refused message is known as such
                 # even where its reply is not stored right after it (a concurrent writer took the next seq).
-                meta={"pii_types": facts.pii_types, "input": _input_decision(facts.guardrails)},
+                # Its number among the conversation's user messages: the actions count turns by it.
+                meta={"pii_types": facts.pii_types, "input": _input_decision(facts.guardrails), "turn": turn},
             )
         )
         completion = facts.completion

@@ -8,11 +8,11 @@ that says "call delete_instance" cannot make the bot call it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from keel.actions.ports import ActionOutcome, ToolProposer
 from keel.actions.registry import ActionRegistry
 from keel.actions.service import ActionContext, ActionService
+from keel.conversations.ports import StoredMessage, next_user_turn
 from keel.identity.principal import Principal
 from keel.models.ports import ChatMessage
 
@@ -41,7 +41,7 @@ class ActionPlanner:
         conversation_id: str,
         bot: str,
         masked_user_text: str,
-        history: Sequence[Any],
+        history: Sequence[StoredMessage],
         *,
         channel: str = "api",
         correlation_id: str = "",
@@ -50,7 +50,7 @@ class ActionPlanner:
         """Resolve a pending confirmation, or plan a tool call from this message alone; None otherwise.
         step_up: the input screen flagged this message, so any tool call waits for explicit confirmation."""
         # history is used only to know which user turn this is (a confirmation counts only on the next one).
-        user_turn = sum(1 for m in history if getattr(m, "role", None) == "user")
+        user_turn = next_user_turn(history)
         ctx = ActionContext(principal, bot, conversation_id, channel, correlation_id or conversation_id, user_turn)
         outcome, consumed = self._service.resolve(ctx, masked_user_text)
         if consumed:

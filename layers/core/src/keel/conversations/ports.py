@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -29,6 +30,23 @@ class Conversation:
     channel: str
     created_at: str
     status: str = "open"
+
+
+def next_user_turn(messages: Sequence[StoredMessage]) -> int:
+    """The number of the next user message of a conversation (0 for the first), given its latest messages.
+
+    Each user message is stored with its own number ("turn" in its meta), so the count goes on past the window of
+    messages a turn reads: counting the user messages among the last twelve stopped at six, and an action's
+    confirmation (which counts only on the very next user turn) then never matched again. Messages stored before
+    they carried a number are counted instead, as before.
+    """
+    for message in reversed(messages):
+        if message.role == "user":
+            turn = message.meta.get("turn")
+            if isinstance(turn, int) and not isinstance(turn, bool) and turn >= 0:
+                return turn + 1
+            break
+    return sum(1 for m in messages if m.role == "user")
 
 
 class ConversationStore(Protocol):
