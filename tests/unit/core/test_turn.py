@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -379,16 +380,16 @@ class NoEscalationJudge:
 
     def __init__(self) -> None:
         self.asked = 0
+        self.read: list[str] = []  # every turn's text it was given
 
-    def judge(self, turns: object, candidates: object) -> Verdict:
+    def judge(self, turns: Any, candidates: object) -> Verdict:
         self.asked += 1
+        self.read.extend(t.text for t in turns)
         return Verdict(False, "none", "general", "normal", "en", 0.0002, 120.0)
 
 
-def test_the_second_stages_cost_is_kept_on_the_turn_even_when_it_does_not_escalate(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Given every head just inside the uncertainty band, and a second stage that answers "none"
+def band_every_head(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every escalation head scores just inside its uncertainty band, so the second stage is asked on every turn."""
     from keel.escalation import heads as heads_module
 
     real = heads_module.packaged_heads()
@@ -403,6 +404,13 @@ def test_the_second_stages_cost_is_kept_on_the_turn_even_when_it_does_not_escala
             return real.encode(texts)  # type: ignore[arg-type]
 
     monkeypatch.setattr("keel.escalation.decision.packaged_heads", Banded)
+
+
+def test_the_second_stages_cost_is_kept_on_the_turn_even_when_it_does_not_escalate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given every head just inside the uncertainty band, and a second stage that answers "none"
+    band_every_head(monkeypatch)
     judge = NoEscalationJudge()
     h = harness(second_opinion=judge)
     # When a routine question is answered

@@ -781,28 +781,35 @@ def _input_decision(guardrails: list[dict[str, Any]]) -> str | None:
     return next((g["decision"] for g in guardrails if g.get("stage") == "input" and "score" in g), None)
 
 
-def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
-    """The history without the turns the input screen refused: a user message marked refused, each refused reply,
-    and the user message right before such a reply (messages stored before user messages carried the mark)."""
+def _refused(history: list[StoredMessage]) -> set[int]:
+    """The seqs of the turns the input screen refused: a user message marked refused, each refused reply, and the user
+    message right before such a reply (messages stored before user messages carried the mark)."""
     replies = {
         m.seq
         for m in history
         if m.role == "assistant" and _input_decision(list(m.meta.get("guardrails", ()))) == "block"
     }
-    return [
-        m
-        for m in history
-        if m.seq not in replies and not (m.role == "user" and (m.meta.get("input") == "block" or m.seq + 1 in replies))
-    ]
+    users = {m.seq for m in history if m.role == "user" and (m.meta.get("input") == "block" or m.seq + 1 in replies)}
+    return replies | users
+
+
+def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
+    """The history without the turns the input screen refused."""
+    refused = _refused(history)
+    return [m for m in history if m.seq not in refused]
 
 
 def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, Any]]:
-    """The masked conversation so far as the escalation decision reads it."""
+    """The masked conversation so far as the escalation decision reads it; a turn the input screen refused is marked
+    so (the escalation's second stage, a model, is not given it)."""
+    refused = _refused(history)
     turns: list[dict[str, Any]] = []
     for message in history:
         entry: dict[str, Any] = {"role": message.role, "text": message.text}
         if message.role == "assistant" and isinstance(message.meta.get("confidence"), int | float):
             entry["confidence"] = float(message.meta["confidence"])
+        if message.seq in refused:
+            entry["refused"] = True
         turns.append(entry)
     turns.append({"role": "user", "text": user_text})
     return turns

@@ -95,6 +95,9 @@ class Turn(BaseModel):
     text: str = Field(max_length=20_000)
     # Grounding confidence of an assistant answer (0..1) when the turn knows it; None when unknown.
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    # A turn the input screen refused (the message and its refusal): kept for the person who takes over, never given
+    # to the second stage's model (tests/security/test_refused_turns.py).
+    refused: bool = False
 
 
 class EscalationPolicy(BaseModel):
@@ -385,7 +388,7 @@ def _second_opinion(
     judge: SecondOpinion, turns: Sequence[Turn], scores: HeadScores, signals: dict[str, Any]
 ) -> Decision | None:
     candidates = scores.uncertain()
-    verdict = judge.judge(turns, candidates)
+    verdict = judge.judge([t for t in turns if not t.refused], candidates)
     signals["second_stage"] = {"asked": True, "candidates": candidates}
     if verdict is None:
         signals["second_stage"]["outcome"] = "no verdict (fell back to the local decision)"
