@@ -64,3 +64,36 @@ def test_a_viewer_cannot_delete_and_an_admin_deletes_only_after_yes(local_stack:
     done = _chat(local_stack, admin, {"bot": "it", "conversation_id": asked["conversation_id"], "message": "yes"})
     assert done["outcome"] == "answered", done
     assert _state(ec2, instance_id) in ("shutting-down", "terminated")
+
+
+def test_a_yes_late_in_a_long_conversation_still_confirms(local_stack: Any) -> None:
+    # Given an admin who has already asked six questions in this conversation (the model is given the last six
+    # turns, so the stored history the turn reads is full), When they ask to delete an instance and say yes on the
+    # very next turn, Then the instance goes. (The confirmation used to count user turns within that window, which
+    # stops growing at six, so from the seventh turn on every yes was taken as stale.)
+    ec2, instance_id = _instance(local_stack)
+    admin = _token(local_stack, "act-admin-long", ["all-staff", "it", "cloud-admins"])
+    conversation = _chat(local_stack, admin, {"bot": "it", "message": "How do I connect to the VPN?"})[
+        "conversation_id"
+    ]
+    for question in (
+        "Which VPN client do we use?",
+        "Is there a VPN for contractors?",
+        "How do I reset my password?",
+        "Where is the IT service desk?",
+        "What is the laptop refresh policy?",
+    ):
+        answered = _chat(local_stack, admin, {"bot": "it", "conversation_id": conversation, "message": question})
+        assert answered["outcome"] == "answered", answered
+
+    ask = {"bot": "it", "conversation_id": conversation, "message": f"Please delete instance {instance_id}"}
+    asked = _chat(local_stack, admin, ask)
+    assert "?" in asked["answer"], asked
+    done = _chat(local_stack, admin, {"bot": "it", "conversation_id": conversation, "message": "yes"})
+
+    assert done["outcome"] == "answered", done
+    assert "expired" not in done["answer"].lower() and _state(ec2, instance_id) in ("shutting-down", "terminated")
+
+    # And a second yes, one turn later, is not a confirmation of anything (the action ran once).
+    again = _chat(local_stack, admin, {"bot": "it", "conversation_id": conversation, "message": "yes"})
+    assert again["outcome"] != "refused" and "shutting" not in again["answer"].lower(), again

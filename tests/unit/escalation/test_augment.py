@@ -37,7 +37,7 @@ def test_variants_are_reproducible_distinct_and_name_their_edits() -> None:
 
 def _example(text: str, reason: str = "explicit_request", intent: str = "general") -> Example:
     labels = {"explicit_request": reason == "explicit_request"}
-    return Example(text, ConversationFeatures(user_turns=2), labels, "", "en-family-a", reason, intent)
+    return Example(text, ConversationFeatures(hedges=1), labels, "", "en-family-a", reason, intent)
 
 
 def test_copies_keep_labels_features_and_family_and_come_after_every_original() -> None:

@@ -198,10 +198,9 @@ def decide(
 def conversation_features(
     turns: Sequence[Turn], policy: EscalationPolicy | None = None, scorer: Scorer | None = None
 ) -> ConversationFeatures:
-    """Turn count, the bot's hedges in a row, the user's repeated questions, and uncertain system events."""
+    """The bot's hedges in a row, the user's repeated questions, and uncertain system events."""
     policy = policy or EscalationPolicy()
     return ConversationFeatures(
-        user_turns=sum(1 for t in turns if t.role == "user"),
         hedges=_low_confidence_streak(turns, policy),
         rephrases=_rephrase_streak(turns, policy, _embeddings(turns, policy, scorer)),
         uncertain_event=any(uncertain for _, uncertain in _failure_events(turns)),

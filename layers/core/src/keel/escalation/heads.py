@@ -43,7 +43,9 @@ HEADS = (
 )
 HIGH_RISK_HEADS = ("fraud", "account_closure", "compliance", "billing_dispute", "legal_threat")
 VULNERABILITY_KINDS = ("self_harm", "hardship", "coercive_control", "cognitive_impairment", "bereavement", "safety")
-FEATURES = ("user_turns", "hedges", "rephrases", "uncertain_event")
+# Not the number of turns: the training conversations are one or two user turns long, and with the count as an
+# input the networks took ordinary messages late in a long conversation for requests for a person (round 14).
+FEATURES = ("hedges", "rephrases", "uncertain_event")
 
 
 SHOUTED = 0.6  # share of upper-case letters from which a message counts as shouted
@@ -79,9 +81,8 @@ def embedding_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class ConversationFeatures:
-    """What the conversation around the message says: how long, how often the bot hedged, repeats, events."""
+    """What the conversation around the message says: how often the bot hedged, repeats, events."""
 
-    user_turns: int = 1
     hedges: int = 0
     rephrases: int = 1
     uncertain_event: bool = False
@@ -89,7 +90,6 @@ class ConversationFeatures:
     def vector(self) -> list[float]:
         """Scaled to 0..1 so they sit beside unit-length embeddings."""
         return [
-            min(self.user_turns - 1, 5) / 5,
             min(self.hedges, 3) / 3,
             min(self.rephrases - 1, 2) / 2,
             1.0 if self.uncertain_event else 0.0,
