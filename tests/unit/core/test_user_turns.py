@@ -51,3 +51,44 @@ def test_the_turn_stores_each_user_message_with_its_number_past_the_window() -> 
     assert conversation is not None
     users = [m for m in h.store.messages(conversation, limit=100) if m.role == "user"]
     assert [m.meta["turn"] for m in users] == list(range(9))
+
+
+def test_a_concurrent_turn_that_stores_first_pushes_this_turns_number_on() -> None:
+    # Given a conversation of two turns (numbers 0 and 1), When another turn of the same conversation stores its
+    # user message first (number 2, at the seq this turn meant to take), Then this turn's message is numbered 3, so a
+    # confirmation asked in either of the two turns is not answered by the other's next message.
+    h = harness()
+    first = ChatRequest(bot="hr", message="How many days of annual leave do I get?")
+    conversation = h.service.reply("t-emma", first, channel="api").reply.conversation_id
+    second = ChatRequest(bot="hr", message="And how do I connect to the VPN?", conversation_id=conversation)
+    h.service.reply("t-emma", second, channel="api")
+    original = h.store.append
+    raced: list[int] = []
+
+    def append_after_a_concurrent_turn(message: StoredMessage) -> None:
+        if message.role == "user" and not raced:
+            concurrent = StoredMessage(
+                conversation, "u-other", message.seq, "user", "hi", AT, {"turn": message.meta["turn"]}
+            )
+            original(concurrent)
+            raced.append(message.meta["turn"])
+        original(message)
+
+    h.store.append = append_after_a_concurrent_turn  # type: ignore[method-assign]
+    third = ChatRequest(bot="hr", message="Where is the expense policy?", conversation_id=conversation)
+    h.service.reply("t-emma", third, channel="api")
+
+    users = [m for m in h.store.messages(conversation, limit=100) if m.role == "user"]
+    assert raced == [2]
+    assert [(m.text, m.meta["turn"]) for m in users][-2:] == [("hi", 2), ("Where is the expense policy?", 3)]
+
+
+def test_a_window_without_user_messages_numbers_on_from_its_first_seq() -> None:
+    # Given a confirmation asked on turn 0 (message seq 0), then the user's "I want a person" (turn 1, seq 2), then a
+    # person and the system writing fourteen messages, When the user writes again, Then the window the turn reads holds
+    # no user message, and the number is the window's first seq (no number exceeds its message's seq), so the
+    # confirmation of turn 0 cannot be answered by the next message (it would be turn 1 if counting restarted at 0).
+    people = [StoredMessage("c", f"g{seq}", seq, "agent", "checking", AT) for seq in range(4, 18)]
+    window = people[-12:]
+    assert next_user_turn(window) == 6
+    assert next_user_turn([*window, _user(18, {"turn": 6}), _reply(19)]) == 7

@@ -444,9 +444,10 @@ class ChatService:
         ``routed``: the passages "auto" already found for the chosen bot (searched once, reused here).
 
         A turn the input screen refused stays on the record (the stored conversation, the audit trail, the transcript
-        a human agent receives, which the escalation decision reads too) but is never given back: not to the screen
-        as an earlier turn, not to the model that answers as history (tests/security/test_refused_turns.py). The
-        actions count the record's user turns (a confirmation counts only on the very next one).
+        a human agent receives, which the escalation decision reads too, marked) but is never given back: not to the
+        screen as an earlier turn, not to the model that answers as history, not to the escalation's second stage
+        (tests/security/test_refused_turns.py). The actions read this turn's number from the record's latest user
+        message, refused or not (a confirmation counts only on the very next user turn).
         """
         deps, stages = self._deps, facts.stage_ms
         history = _not_refused(record)
@@ -709,8 +710,11 @@ class ChatService:
                 self._append_pair(seq, turn, facts, reply)
                 return
             except Conflict:
-                latest = self._deps.conversations.messages(facts.conversation_id, limit=1)
+                # Another writer came first. If it stored a user message (a concurrent turn), this one is numbered
+                # after it, so a confirmation asked in either turn no longer counts as the very next answer.
+                latest = self._deps.conversations.messages(facts.conversation_id, limit=HISTORY_TURNS * 2)
                 seq = latest[-1].seq + 1 if latest else seq + 1
+                turn = max(turn, next_user_turn(latest))
         raise Conflict(f"conversation {facts.conversation_id} is too busy to record this turn; try again")
 
     def _append_pair(self, seq: int, turn: int, facts: TurnFacts, reply: ChatReply) -> None:
@@ -727,7 +731,7 @@ class ChatService:
                 now,
                 # The input screen's decision on the message itself, so that a refused message is known as such
                 # even where its reply is not stored right after it (a concurrent writer took the next seq).
-                # Its number among the conversation's user messages: the actions count turns by it.
+                # Its number among the conversation's user messages: the actions read the next turn's number from it.
                 meta={"pii_types": facts.pii_types, "input": _input_decision(facts.guardrails), "turn": turn},
             )
         )

@@ -38,15 +38,18 @@ def next_user_turn(messages: Sequence[StoredMessage]) -> int:
     Each user message is stored with its own number ("turn" in its meta), so the count goes on past the window of
     messages a turn reads: counting the user messages among the last twelve stopped at six, and an action's
     confirmation (which counts only on the very next user turn) then never matched again. Messages stored before
-    they carried a number are counted instead, as before.
+    they carried a number are counted instead, as before. A window that holds no user message at all (a person and
+    the system wrote more than a window's worth since the user last did) numbers from the seq of its first message:
+    no number exceeds its message's seq, so this keeps the numbers growing, and a confirmation asked before the
+    window matches only if the window starts right after the question's own message.
     """
-    for message in reversed(messages):
-        if message.role == "user":
-            turn = message.meta.get("turn")
-            if isinstance(turn, int) and not isinstance(turn, bool) and turn >= 0:
-                return turn + 1
-            break
-    return sum(1 for m in messages if m.role == "user")
+    users = [m for m in messages if m.role == "user"]
+    if users:
+        turn = users[-1].meta.get("turn")
+        if isinstance(turn, int) and not isinstance(turn, bool) and turn >= 0:
+            return turn + 1
+        return len(users)
+    return messages[0].seq if messages else 0
 
 
 class ConversationStore(Protocol):
