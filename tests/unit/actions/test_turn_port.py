@@ -22,11 +22,14 @@ INJECTED = Passage(
 )
 
 
-def history(*user_texts: str) -> list[StoredMessage]:
+def history(*user_texts: str, first: int | None = None) -> list[StoredMessage]:
+    """User messages, each answered. With `first`, the last messages of a long conversation as the turn reads them:
+    the first user message is the conversation's turn `first`, and each user message carries its number."""
     messages = []
-    for seq, text in enumerate(user_texts):
-        messages.append(StoredMessage("conv-1", f"m{seq}", seq * 2, "user", text, "2026-11-24T10:00:00+00:00"))
-        messages.append(StoredMessage("conv-1", f"a{seq}", seq * 2 + 1, "assistant", "ok", "2026-11-24T10:00:00+00:00"))
+    for n, text in enumerate(user_texts, start=first or 0):
+        meta = {} if first is None else {"turn": n}
+        messages.append(StoredMessage("conv-1", f"m{n}", n * 2, "user", text, "2026-11-24T10:00:00+00:00", meta))
+        messages.append(StoredMessage("conv-1", f"a{n}", n * 2 + 1, "assistant", "ok", "2026-11-24T10:00:00+00:00"))
     return messages
 
 
@@ -110,25 +113,18 @@ def test_an_instance_id_alone_passes_the_gate_in_any_language(rig: Rig) -> None:
     assert outcome is None or outcome.status in ("confirm", "refused", "invalid")
 
 
-def numbered(first: int, *user_texts: str) -> list[StoredMessage]:
-    """The last messages of a long conversation as the turn reads them: each user message carries its number."""
-    messages = []
-    for n, text in enumerate(user_texts, start=first):
-        messages.append(StoredMessage("conv-1", f"m{n}", n * 2, "user", text, "2026-11-24T10:00:00+00:00", {"turn": n}))
-        messages.append(StoredMessage("conv-1", f"a{n}", n * 2 + 1, "assistant", "ok", "2026-11-24T10:00:00+00:00"))
-    return messages
-
-
 def test_a_yes_on_the_next_turn_confirms_late_in_a_long_conversation(rig: Rig) -> None:
     # Given a conversation whose window of history is full (the turn reads the last six user messages), When the
     # user asks on their 21st turn and says yes on the 22nd, Then the action runs: the count goes on past the window.
     p = planner(rig)
-    asked = p.planner.handle(ADMIN, "conv-1", "it", f"Please delete instance {INSTANCE}", numbered(14, *"abcdef"))
+    asked = p.planner.handle(ADMIN, "conv-1", "it", f"Please delete instance {INSTANCE}", history(*"abcdef", first=14))
     assert asked is not None and asked.status == "confirm"
     pending = rig.pending.latest("conv-1")
     assert pending is not None and pending.user_turn == 20
 
-    done = p.planner.handle(ADMIN, "conv-1", "it", "yes", numbered(15, *"bcdef", f"Please delete instance {INSTANCE}"))
+    done = p.planner.handle(
+        ADMIN, "conv-1", "it", "yes", history(*"bcdef", f"Please delete instance {INSTANCE}", first=15)
+    )
 
     assert done is not None and done.status == "done"
     assert rig.ec2.instances[INSTANCE] == "shutting-down"
@@ -136,9 +132,11 @@ def test_a_yes_on_the_next_turn_confirms_late_in_a_long_conversation(rig: Rig) -
 
 def test_a_yes_two_turns_late_in_a_long_conversation_does_nothing(rig: Rig) -> None:
     p = planner(rig)
-    p.planner.handle(ADMIN, "conv-1", "it", f"Please delete instance {INSTANCE}", numbered(14, *"abcdef"))
+    p.planner.handle(ADMIN, "conv-1", "it", f"Please delete instance {INSTANCE}", history(*"abcdef", first=14))
 
-    late = p.planner.handle(ADMIN, "conv-1", "it", "yes", numbered(16, *"cdef", f"Please delete {INSTANCE}", "hmm"))
+    late = p.planner.handle(
+        ADMIN, "conv-1", "it", "yes", history(*"cdef", f"Please delete {INSTANCE}", "hmm", first=16)
+    )
 
     assert late is None or late.status != "done"
     assert rig.ec2.instances[INSTANCE] == "running"

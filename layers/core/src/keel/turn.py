@@ -470,7 +470,7 @@ class ChatService:
             deps.vaults.save(facts.conversation_id, vault)
             return facts.output_masked, []
 
-        transcript = _transcript(record, masked.text)
+        transcript = _transcript(record, masked.text, history)
         with self._stage("decide", stages):
             decision = deps.escalation.decide(transcript, request.bot)
         _note_second_stage(facts, decision)
@@ -785,34 +785,30 @@ def _input_decision(guardrails: list[dict[str, Any]]) -> str | None:
     return next((g["decision"] for g in guardrails if g.get("stage") == "input" and "score" in g), None)
 
 
-def _refused(history: list[StoredMessage]) -> set[int]:
-    """The seqs of the turns the input screen refused: a user message marked refused, each refused reply, and the user
-    message right before such a reply (messages stored before user messages carried the mark)."""
+def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
+    """The history without the turns the input screen refused: a user message marked refused, each refused reply, and
+    the user message right before such a reply (messages stored before user messages carried the mark)."""
     replies = {
         m.seq
         for m in history
         if m.role == "assistant" and _input_decision(list(m.meta.get("guardrails", ()))) == "block"
     }
     users = {m.seq for m in history if m.role == "user" and (m.meta.get("input") == "block" or m.seq + 1 in replies)}
-    return replies | users
-
-
-def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
-    """The history without the turns the input screen refused."""
-    refused = _refused(history)
+    refused = replies | users
     return [m for m in history if m.seq not in refused]
 
 
-def _transcript(history: list[StoredMessage], user_text: str) -> list[dict[str, Any]]:
-    """The masked conversation so far as the escalation decision reads it; a turn the input screen refused is marked
-    so (the escalation's second stage, a model, is not given it)."""
-    refused = _refused(history)
+def _transcript(history: list[StoredMessage], user_text: str, kept: list[StoredMessage]) -> list[dict[str, Any]]:
+    """The masked conversation so far as the escalation decision reads it; a message left out of `kept` (the history
+    without the turns the input screen refused) is marked refused (the escalation's second stage, a model, is not
+    given it)."""
+    kept_seqs = {m.seq for m in kept}
     turns: list[dict[str, Any]] = []
     for message in history:
         entry: dict[str, Any] = {"role": message.role, "text": message.text}
         if message.role == "assistant" and isinstance(message.meta.get("confidence"), int | float):
             entry["confidence"] = float(message.meta["confidence"])
-        if message.seq in refused:
+        if message.seq not in kept_seqs:
             entry["refused"] = True
         turns.append(entry)
     turns.append({"role": "user", "text": user_text})
