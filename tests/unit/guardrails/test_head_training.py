@@ -12,7 +12,6 @@ from keel.guardrails.head_training import (
     SATURATED,
     Example,
     _flag_point,
-    built_conversations,
     fit_bag,
     place_flag_point,
     predict,
@@ -46,31 +45,6 @@ def test_validation_takes_whole_families_never_single_rows() -> None:
 def test_validation_never_sees_a_frozen_test_family() -> None:
     test_families = set(dataset.frozen_split()["test_families"])
     assert not {r.family for r in dataset.train_rows(None)} & test_families
-
-
-def test_conversations_are_built_from_benign_rows_of_the_same_side_language_and_another_family() -> None:
-    examples = _examples()
-    examples.append(Example("earlier turns", ("a turn",), 1, "fam-mt", "keel-authored", "cat", 1.0, "en", "cat"))
-    examples += [Example(f"kurz {i}", (), 0, "fam-de", "keel-authored", "cat", 1.0, "de", "cat") for i in range(3)]
-    val = validation_rows(examples)
-    side = {e.text: bool(v) for e, v in zip(examples, val, strict=True)}
-    by_text = {e.text: e for e in examples}
-    built = built_conversations(examples)
-    assert built == built_conversations(examples)  # deterministic
-    # One copy of every single-message row of Keel's own sources in a language with enough benign rows to draw from.
-    copied = [e for e in examples if e.source == "keel-authored" and not e.earlier and e.lang == "en"]
-    assert [b.text for b in built] == [e.text for e in copied]
-    assert {len(b.earlier) for b in built} == {1, 2, 3, 4}
-    for copy, row in zip(built, copied, strict=True):
-        assert (copy.label, copy.group, copy.category, copy.built) == (row.label, row.group, row.category, True)
-        assert copy.weight == row.weight * 0.5
-        for turn in copy.earlier:
-            source = by_text[turn]
-            assert source.label == 0 and source.group != row.group and source.lang == row.lang
-            assert side[turn] == side[row.text]  # no validation family reaches training through a conversation
-        assert len(set(copy.earlier)) == len(copy.earlier)
-    # The copies fold with their rows: the validation split of the rows is unchanged.
-    assert validation_rows([*examples, *built])[: len(examples)].tolist() == val.tolist()
 
 
 def test_flag_point_is_the_lowest_score_keeping_every_benign_source_under_the_rate() -> None:

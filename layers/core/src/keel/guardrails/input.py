@@ -9,13 +9,7 @@ from typing import TYPE_CHECKING
 
 from keel.guardrails.classifier import AttackLibrary, InjectionClassifier, default_classifier, default_library
 from keel.guardrails.exfil import slot_to_fill
-from keel.guardrails.learned import (
-    DEFAULT_CONVERSATION_HEAD,
-    FLAG_POINT_SCORE,
-    MARKDOWN_URL_QUERY,
-    LearnedHead,
-    Signals,
-)
+from keel.guardrails.learned import FLAG_POINT_SCORE, MARKDOWN_URL_QUERY, LearnedHead, Signals
 from keel.guardrails.normalise import Normalised, fold, normalise
 from keel.guardrails.overrides import override_floor
 from keel.guardrails.rules import ADDRESSED_TO_AI, RuleHit, document_note, match, signature_floor, unquoted_hit
@@ -70,13 +64,6 @@ def default_head() -> LearnedHead:
     return LearnedHead.load()
 
 
-@once
-def default_conversation_head() -> LearnedHead:
-    """The shipped conversation head (a message judged with the recent user turns), loaded once per process, on the
-    first message that has earlier turns."""
-    return LearnedHead.load(DEFAULT_CONVERSATION_HEAD)
-
-
 def _unit_mean(vectors: np.ndarray) -> np.ndarray:
     import numpy as np
 
@@ -95,7 +82,6 @@ class InputScreen:
         library: AttackLibrary | None = None,
         *,
         head: LearnedHead | None = None,
-        conversation_head: LearnedHead | None = None,
         encoder: WindowEncoder | None = None,
         learned: bool = True,
         second_opinion: SecondOpinionPort | None = None,
@@ -107,7 +93,6 @@ class InputScreen:
         self._classifier = classifier
         self._library = library
         self._head = head
-        self._conversation_head = conversation_head
         self._encoder = encoder
         self.learned = learned
         self.second_opinion = second_opinion
@@ -133,15 +118,6 @@ class InputScreen:
         if self._head is None:
             self._head = default_head()
         return self._head
-
-    @property
-    def conversation_head(self) -> LearnedHead:
-        """The head for a message judged with the recent user turns, loaded on first use. A head trained with
-        conversations built from its training rows flagged far fewer benign conversations, but as the only head it
-        moved the single-message point too (round 45), so a message alone keeps `head`."""
-        if self._conversation_head is None:
-            self._conversation_head = default_conversation_head()
-        return self._conversation_head
 
     @property
     def encoder(self) -> WindowEncoder:
@@ -241,22 +217,21 @@ class InputScreen:
         if not self.learned:
             return legacy
         embeddings, signals = self._features(text, earlier, norm, views)
-        head = self.conversation_head if earlier else self.head
-        raws = [head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
+        raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
         best = max(range(len(raws)), key=lambda i: raws[i])
         # Fused with the earlier screen: its score counts on its own from the head's legacy floor (chosen on
         # validation), and always when the text runs past what the encoder reads (an attack after a long paste).
         from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
 
-        trusted = legacy.score >= head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
-        score = max(head.to_score(raws[best]), legacy.score if trusted else 0.0)
+        trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
+        score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
         # A classic signature used (not quoted) is flagged at least; the head may block.
-        if max(sig.rule_max for sig in signals) >= head.rule_floor and any(
-            unquoted_hit(v, head.rule_floor) for v in norm.views
+        if max(sig.rule_max for sig in signals) >= self.head.rule_floor and any(
+            unquoted_hit(v, self.head.rule_floor) for v in norm.views
         ):
             score = max(score, FLAG_POINT_SCORE)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
-        signature, others = self._floors(norm.views, head.rule_floor)
+        signature, others = self._floors(norm.views)
         floors = [*([signature] if signature is not None else []), *others]
         if floors:
             score = max(score, FLAG_POINT_SCORE)
@@ -269,7 +244,7 @@ class InputScreen:
         if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
         if not categories:
-            categories.append(head.category(embeddings[best]))
+            categories.append(self.head.category(embeddings[best]))
         if norm.obfuscation:
             categories.append("obfuscation")
         reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
@@ -278,7 +253,7 @@ class InputScreen:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(dict.fromkeys(reasons)), legacy.score)
 
-    def _floors(self, views: tuple[str, ...], rule_floor: float) -> tuple[RuleHit | None, list[RuleHit]]:
+    def _floors(self, views: tuple[str, ...]) -> tuple[RuleHit | None, list[RuleHit]]:
         """The rule hits that floor a message to flag, each the first on any normalised view; none of them is among
         the head's inputs: the classic signatures in the other seven languages, then the others in the order their
         reasons are given: a note to the assistant inside a pasted document (indirect injection), the rules dropped
@@ -287,7 +262,7 @@ class InputScreen:
         found = []
         for finder in (signature_floor, document_note, override_floor, slot_to_fill):
             hit = next((h for h in map(finder, views) if h is not None), None)
-            found.append(hit if hit is not None and hit.weight >= rule_floor else None)
+            found.append(hit if hit is not None and hit.weight >= self.head.rule_floor else None)
         return found[0], [hit for hit in found[1:] if hit is not None]
 
     def policy_for(self, bot: str | None) -> BotPolicy:

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 DEFAULT_HEAD = Path(__file__).with_name("data") / "learned_head.json"
-# The head for a message judged with the recent user turns: the same recipe with conversations built from the training
-# rows added (keel.guardrails.head_training --conversations; evals/guardrails/DATASHEET.md, rounds 45 and 46).
-DEFAULT_CONVERSATION_HEAD = DEFAULT_HEAD.with_name("conversation_head.json")
 # A Markdown image or link whose URL carries a query string: the shape of data smuggled out in a URL.
 MARKDOWN_URL_QUERY = re.compile(r"!?\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s>]*\?[^)\s>]*=", re.IGNORECASE)
 # Where calibration puts the head's flag point on the policy scale (the default BotPolicy.flag_threshold).
