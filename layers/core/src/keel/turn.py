@@ -41,6 +41,10 @@ SEARCH_DOWN_ANSWER = (
 )
 RELAYED = "Your message was passed to the support agent who has your conversation; they will reply here."
 HISTORY_TURNS = 6
+# Messages read per turn. The record (what the escalation decision and the actions read) is the last HISTORY_TURNS * 2
+# of them; the history (what the screen and the model read) is the last HISTORY_TURNS * 2 not refused, so up to
+# HISTORY_TURNS refused turns (each a message and its refusal) no longer push the conversation's context out.
+READ_MESSAGES = HISTORY_TURNS * 4
 STORE_ATTEMPTS = 5
 PASSAGES_PER_TURN = 5
 FLAG_NOTE = "flagged: tools need explicit confirmation, retrieved context screened at lower thresholds"
@@ -357,7 +361,8 @@ class ChatService:
                 request, routed = self._route(principal, request)
                 deps.access.authorize_bot(principal, request.bot)
                 conversation = self._conversation(principal, request, channel)
-                history = deps.conversations.messages(conversation.conversation_id, limit=HISTORY_TURNS * 2)
+                window = deps.conversations.messages(conversation.conversation_id, limit=READ_MESSAGES)
+                record, history = window[-HISTORY_TURNS * 2 :], _not_refused(window)[-HISTORY_TURNS * 2 :]
         except (Forbidden, NotFound, InvalidRequest) as exc:
             # Refused before the turn: who asked for which bot or conversation is audited, not what they wrote (it
             # was never screened or masked). The bot and conversation are named as requested (both format-checked).
@@ -372,7 +377,7 @@ class ChatService:
             if conversation.status == WITH_AGENT:
                 answer = self._relay_to_agent(request, facts)
             else:
-                answer, citations = self._run(principal, request, history, facts, routed)
+                answer, citations = self._run(principal, request, record, history, facts, routed)
         except KeelError as exc:
             # A refused or failed turn is still a request someone made: audit it (before the error reply).
             self._record_failure(facts, exc, started)
@@ -390,7 +395,7 @@ class ChatService:
         )
         with self._stage("record", stages):
             deps.audit.record_turn(facts)  # write before reply: an unaudited answer is never returned
-            self._store(history, facts, reply)
+            self._store(record, facts, reply)
         if deps.telemetry is not None:
             deps.telemetry.observe(facts)
         return TurnResult(reply, facts)
@@ -436,12 +441,14 @@ class ChatService:
         principal: Principal,
         request: ChatRequest,
         record: list[StoredMessage],
+        history: list[StoredMessage],
         facts: TurnFacts,
         routed: list[Passage] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The stages between routing and recording; returns the answer for the user and its citations.
 
-        ``routed``: the passages "auto" already found for the chosen bot (searched once, reused here).
+        ``routed``: the passages "auto" already found for the chosen bot (searched once, reused here). ``record``: the
+        latest stored messages; ``history``: the latest ones the screen did not refuse (see READ_MESSAGES).
 
         A turn the input screen refused stays on the record (the stored conversation, the audit trail, the transcript
         a human agent receives, which the escalation decision reads too, marked) but is never given back: not to the
@@ -450,7 +457,6 @@ class ChatService:
         message, refused or not (a confirmation counts only on the very next user turn).
         """
         deps, stages = self._deps, facts.stage_ms
-        history = _not_refused(record)
         with self._stage("screen_in", stages):
             earlier = [m.text for m in history if m.role == "user"]
             verdict = deps.input_screen.screen(request.message, earlier, bot=request.bot)
