@@ -143,6 +143,31 @@ def test_a_refused_message_stored_without_its_reply_after_it_is_still_left_out()
     assert not any("Ignore all previous instructions" in text for text in _sent(h))
 
 
+def test_a_concurrent_turns_message_between_a_refused_message_and_its_refusal_stays() -> None:
+    # Two turns of one conversation at once: a refused message (seq 2), the other turn's allowed message (seq 3), then
+    # the refusal (seq 4). The refusal used to take the message right before it along, whatever that message's own mark.
+    h = harness()
+    conversation, _ = _say(h, "How many days of annual leave do I get?", None)
+    base = h.store.messages(conversation, limit=20)[-1].seq + 1
+    refusal = {"guardrails": [{"stage": "input", "decision": "block", "score": 0.97}]}
+    for seq, role, text, meta in (
+        (base, "user", ATTACK, {"input": "block", "turn": 1}),
+        (base + 1, "user", "My laptop is the ThinkPad from the Berlin office.", {"input": "allow", "turn": 2}),
+        (base + 2, "assistant", "I can't help with that request.", refusal),
+        (
+            base + 3,
+            "assistant",
+            "Thanks, noted.",
+            {"guardrails": [{"stage": "input", "decision": "allow", "score": 0.01}]},
+        ),
+    ):
+        h.store.append(StoredMessage(conversation, f"m{seq}", seq, role, text, "2026-11-24T00:00:00+00:00", meta=meta))
+    _say(h, "And how do I connect it to the VPN?", conversation)
+    last_call = [m.text for m in h.generator.calls[-1]]
+    assert any("ThinkPad from the Berlin office" in text for text in last_call)
+    assert not any("Ignore all previous instructions" in text for text in last_call)
+
+
 def test_a_message_relayed_to_a_person_is_screened_and_left_out_after_the_hand_back() -> None:
     h = harness()
     conversation, _ = _say(h, "How many days of annual leave do I get?", None)

@@ -92,3 +92,36 @@ def test_a_window_without_user_messages_numbers_on_from_its_first_seq() -> None:
     window = people[-12:]
     assert next_user_turn(window) == 6
     assert next_user_turn([*window, _user(18, {"turn": 6}), _reply(19)]) == 7
+
+
+def test_a_conflict_on_the_reply_stores_the_reply_alone_again_never_the_user_message() -> None:
+    # Given a person writes into the conversation at the seq this turn's reply meant to take, When the turn records,
+    # Then its user message is stored once (it used to be stored a second time with the next number, so the model saw
+    # it twice and a confirmation asked in the turn expected a number the next message never had), and the reply
+    # follows the person's message.
+    h = harness()
+    first = ChatRequest(bot="hr", message="How many days of annual leave do I get?")
+    conversation = h.service.reply("t-emma", first, channel="api").reply.conversation_id
+    original = h.store.append
+    raced: list[int] = []
+
+    def append_after_a_person(message: StoredMessage) -> None:
+        if message.role == "assistant" and not raced:
+            original(StoredMessage(conversation, "g-sam", message.seq, "agent", "Sam here, one moment", AT))
+            raced.append(message.seq)
+        original(message)
+
+    h.store.append = append_after_a_person  # type: ignore[method-assign]
+    second = ChatRequest(bot="hr", message="Where is the expense policy?", conversation_id=conversation)
+    h.service.reply("t-emma", second, channel="api")
+
+    stored = h.store.messages(conversation, limit=100)
+    assert [(m.seq, m.role) for m in stored] == [
+        (0, "user"),
+        (1, "assistant"),
+        (2, "user"),
+        (3, "agent"),
+        (4, "assistant"),
+    ]
+    assert [m.meta["turn"] for m in stored if m.role == "user"] == [0, 1]
+    assert raced == [3]

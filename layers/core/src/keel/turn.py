@@ -707,49 +707,55 @@ class ChatService:
             raise Forbidden(f"conversation {found.conversation_id} is closed; start a new one")
         return found
 
-    def _store(self, history: list[StoredMessage], facts: TurnFacts, reply: ChatReply) -> None:
-        """Append the user message and the reply; agents and workers append too, so a taken seq is retried."""
-        seq = history[-1].seq + 1 if history else 0
-        turn = next_user_turn(history)  # the number the actions read from the same history
+    def _store(self, record: list[StoredMessage], facts: TurnFacts, reply: ChatReply) -> None:
+        """Append the user message, then the reply; agents and workers append too, so a taken seq is retried. Once the
+        user message is stored it is never stored again: a conflict on the reply retries the reply alone."""
+        seq = record[-1].seq + 1 if record else 0
+        turn = next_user_turn(record)  # the number the actions read from the same record
+        stored_user = False
         for _ in range(STORE_ATTEMPTS):
             try:
-                self._append_pair(seq, turn, facts, reply)
+                if not stored_user:
+                    self._append_user(seq, turn, facts)
+                    stored_user, seq = True, seq + 1
+                self._append_reply(seq, facts, reply)
                 return
             except Conflict:
-                # Another writer came first. If it stored a user message (a concurrent turn), this one is numbered
-                # after it, so a confirmation asked in either turn no longer counts as the very next answer.
+                # Another writer came first. If it stored a user message (a concurrent turn) before this one's, this
+                # one is numbered after it, so a confirmation asked in either turn no longer counts as the very next
+                # answer.
                 latest = self._deps.conversations.messages(facts.conversation_id, limit=HISTORY_TURNS * 2)
                 seq = latest[-1].seq + 1 if latest else seq + 1
-                turn = max(turn, next_user_turn(latest))
+                if not stored_user:
+                    turn = max(turn, next_user_turn(latest))
         raise Conflict(f"conversation {facts.conversation_id} is too busy to record this turn; try again")
 
-    def _append_pair(self, seq: int, turn: int, facts: TurnFacts, reply: ChatReply) -> None:
-        store = self._deps.conversations
-        now = facts.occurred_at.isoformat()
-        conversation_id = facts.conversation_id
-        store.append(
+    def _append_user(self, seq: int, turn: int, facts: TurnFacts) -> None:
+        self._deps.conversations.append(
             StoredMessage(
-                conversation_id,
+                facts.conversation_id,
                 self._deps.new_id(),
                 seq,
                 "user",
                 facts.input_masked,
-                now,
+                facts.occurred_at.isoformat(),
                 # The input screen's decision on the message itself, so that a refused message is known as such
                 # even where its reply is not stored right after it (a concurrent writer took the next seq).
                 # Its number among the conversation's user messages: the actions read the next turn's number from it.
                 meta={"pii_types": facts.pii_types, "input": _input_decision(facts.guardrails), "turn": turn},
             )
         )
+
+    def _append_reply(self, seq: int, facts: TurnFacts, reply: ChatReply) -> None:
         completion = facts.completion
-        store.append(
+        self._deps.conversations.append(
             StoredMessage(
-                conversation_id,
+                facts.conversation_id,
                 facts.message_id,
-                seq + 1,
+                seq,
                 "assistant",
                 facts.output_masked,
-                now,
+                facts.occurred_at.isoformat(),
                 meta={
                     "citations": [c.model_dump() for c in reply.citations],
                     "confidence": reply.confidence,
@@ -792,14 +798,21 @@ def _input_decision(guardrails: list[dict[str, Any]]) -> str | None:
 
 
 def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
-    """The history without the turns the input screen refused: a user message marked refused, each refused reply, and
-    the user message right before such a reply (messages stored before user messages carried the mark)."""
+    """The history without the turns the input screen refused: a user message marked refused, each refused reply, and,
+    for a user message that carries no mark (stored before user messages carried it), the one right before such a
+    reply. A marked message decides for itself: a concurrent turn's message stored between a refused message and its
+    refusal stays."""
     replies = {
         m.seq
         for m in history
         if m.role == "assistant" and _input_decision(list(m.meta.get("guardrails", ()))) == "block"
     }
-    users = {m.seq for m in history if m.role == "user" and (m.meta.get("input") == "block" or m.seq + 1 in replies)}
+    users = {
+        m.seq
+        for m in history
+        if m.role == "user"
+        and (m.meta.get("input") == "block" or (m.meta.get("input") is None and m.seq + 1 in replies))
+    }
     refused = replies | users
     return [m for m in history if m.seq not in refused]
 
