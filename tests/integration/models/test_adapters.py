@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from keel.errors import ModelUnavailable, RateLimited
 from keel.models.bedrock import BedrockConverseModel
@@ -33,6 +34,29 @@ def test_converse_returns_text_and_usage(model: BedrockConverseModel) -> None:
     assert completion.text == EXPECTED
     assert completion.model_id == PRIMARY
     assert completion.input_tokens > 0 and completion.output_tokens > 0
+
+
+def test_a_history_cut_to_start_at_a_reply_is_sent_from_the_first_user_message(model: BedrockConverseModel) -> None:
+    # The local endpoint keeps Bedrock's rules: a conversation starts with the user and the roles alternate.
+    history = [
+        ChatMessage("assistant", "Your leave balance is 12 days."),
+        ChatMessage("user", "Thanks."),
+        ChatMessage("user", PROMPT),
+    ]
+    completion = model.converse(PRIMARY, "Answer from sources.", history, max_tokens=200)
+    assert completion.text == EXPECTED
+
+
+def test_the_local_endpoint_refuses_a_conversation_that_starts_with_the_assistant(
+    clean_model_endpoint: ModelEndpoint,
+) -> None:
+    client = bedrock_client(clean_model_endpoint.url, read_timeout=0.5)
+    messages = [{"role": "assistant", "content": [{"text": "Hello"}]}, {"role": "user", "content": [{"text": "Hi"}]}]
+    with pytest.raises(ClientError, match="must start with a user message"):
+        client.converse(modelId=PRIMARY, messages=messages)
+    twice = [{"role": "user", "content": [{"text": "Hi"}]}, {"role": "user", "content": [{"text": "Hello?"}]}]
+    with pytest.raises(ClientError, match="must alternate"):
+        client.converse(modelId=PRIMARY, messages=twice)
 
 
 def test_tool_calls_come_back(model: BedrockConverseModel) -> None:

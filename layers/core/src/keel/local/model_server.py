@@ -11,6 +11,7 @@ Control endpoints for tests: ``POST /_faults``, ``GET|DELETE /_faults``, ``GET|D
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import socket
@@ -441,6 +442,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(messages, list) or not messages:
             self._aws_error(400, "ValidationException", "messages: a non-empty list of messages is required")
             return
+        shape = _conversation_shape_error(messages)
+        if shape is not None:
+            self._aws_error(400, "ValidationException", shape)
+            return
         result = respond(body)
         content = result["output"]["message"]["content"]
         if appended and "text" in content[0]:
@@ -547,6 +552,23 @@ class RunningModelServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+def _conversation_shape_error(messages: list[Any]) -> str | None:
+    """Bedrock's Converse rules on a conversation's shape (its own error texts): it starts with the user, and the
+    roles alternate."""
+    roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
+    if roles[0] != "user":
+        return (
+            "A conversation must start with a user message. Try again with a conversation that starts with a user "
+            "message."
+        )
+    if any(a == b for a, b in itertools.pairwise(roles)):
+        return (
+            "A conversation must alternate between user and assistant roles. Make sure the conversation alternates "
+            "between user and assistant roles and try again."
+        )
+    return None
 
 
 class ModelEndpointControl:

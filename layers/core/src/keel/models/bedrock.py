@@ -73,21 +73,26 @@ def _retry_after(response: Any) -> int:
         return 1
 
 
-def to_converse_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """Converse messages; consecutive messages of one role are merged because Converse requires turns."""
+def from_first_user(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """The messages from the first user message on: Converse rejects a conversation that starts with the assistant,
+    and cutting a history to a window can start it there."""
     if not messages:
         raise InvalidRequest("a model call needs at least one message")
+    start = next((i for i, m in enumerate(messages) if m.role == "user"), None)
+    if start is None:
+        raise InvalidRequest("a model call needs a user message")
+    return list(messages[start:])
+
+
+def to_converse_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Converse messages from the first user message on; consecutive messages of one role are merged because
+    Converse requires turns."""
     converted: list[dict[str, Any]] = []
-    for message in messages:
+    for message in from_first_user(messages):
         if converted and converted[-1]["role"] == message.role:
             converted[-1]["content"].append({"text": message.text})
         else:
             converted.append({"role": message.role, "content": [{"text": message.text}]})
-    if converted[0]["role"] != "user":
-        # Converse rejects a conversation that starts with the assistant; history trimming can do that.
-        converted.pop(0)
-    if not converted:
-        raise InvalidRequest("a model call needs a user message")
     return converted
 
 

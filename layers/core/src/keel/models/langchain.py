@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from keel.models.bedrock import translate
+from keel.models.bedrock import from_first_user, translate
 from keel.models.ports import ChatMessage, Completion, ToolCall, ToolSpec
 
 
@@ -44,7 +44,8 @@ class LangChainConverseModel:
                 [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in tools]
             )
         prompt: list[BaseMessage] = [SystemMessage(system)] if system else []
-        prompt += [HumanMessage(m.text) if m.role == "user" else AIMessage(m.text) for m in messages]
+        # langchain-aws merges consecutive messages of one role; a history cut to a window may start with a reply.
+        prompt += [HumanMessage(m.text) if m.role == "user" else AIMessage(m.text) for m in from_first_user(messages)]
         started = time.perf_counter()
         try:
             result = chat.invoke(prompt)
