@@ -168,6 +168,25 @@ def test_a_concurrent_turns_message_between_a_refused_message_and_its_refusal_st
     assert not any("Ignore all previous instructions" in text for text in last_call)
 
 
+def test_an_unmarked_refused_message_with_another_writers_message_before_its_refusal_is_left_out() -> None:
+    # A conversation stored before user messages carried the screen's decision: the refused message (no mark), a
+    # person's message that took the next seq, then the refusal. The refusal was paired with the message right before it
+    # only (the person's), so the injection came back as history once the turn read further back.
+    h = harness()
+    conversation, _ = _say(h, "How many days of annual leave do I get?", None)
+    base = h.store.messages(conversation, limit=20)[-1].seq + 1
+    refusal = {"guardrails": [{"stage": "input", "decision": "block", "score": 0.97}]}
+    for seq, role, text, meta in (
+        (base, "user", ATTACK, {"pii_types": []}),
+        (base + 1, "agent", "Sam here, I am looking at your ticket.", {}),
+        (base + 2, "assistant", "I can't help with that request.", refusal),
+    ):
+        h.store.append(StoredMessage(conversation, f"m{seq}", seq, role, text, "2026-11-24T00:00:00+00:00", meta=meta))
+    _say(h, "And how do I connect to the VPN?", conversation)
+    assert h.generator.calls
+    assert not any("Ignore all previous instructions" in text for text in _sent(h))
+
+
 def test_a_message_relayed_to_a_person_is_screened_and_left_out_after_the_hand_back() -> None:
     h = harness()
     conversation, _ = _say(h, "How many days of annual leave do I get?", None)

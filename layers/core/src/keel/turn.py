@@ -798,22 +798,24 @@ def _input_decision(guardrails: list[dict[str, Any]]) -> str | None:
 
 
 def _not_refused(history: list[StoredMessage]) -> list[StoredMessage]:
-    """The history without the turns the input screen refused: a user message marked refused, each refused reply, and,
-    for a user message that carries no mark (stored before user messages carried it), the one right before such a
-    reply. A marked message decides for itself: a concurrent turn's message stored between a refused message and its
-    refusal stays."""
-    replies = {
-        m.seq
-        for m in history
-        if m.role == "assistant" and _input_decision(list(m.meta.get("guardrails", ()))) == "block"
-    }
-    users = {
-        m.seq
-        for m in history
-        if m.role == "user"
-        and (m.meta.get("input") == "block" or (m.meta.get("input") is None and m.seq + 1 in replies))
-    }
-    refused = replies | users
+    """The history without the turns the input screen refused: a user message marked refused and each refused reply.
+    A user message stored before user messages carried the mark goes with the refusal that answers it: the first
+    refusal after it before any other reply or user message (another writer's message may sit between). A marked
+    message decides for itself, so a concurrent turn's allowed message between a refused message and its refusal
+    stays."""
+    refused: set[int] = set()
+    unmarked: int | None = None  # the latest user message without a mark, not answered yet
+    for m in history:
+        if m.role == "user":
+            if m.meta.get("input") == "block":
+                refused.add(m.seq)
+            unmarked = m.seq if m.meta.get("input") is None else None
+        elif m.role == "assistant":
+            if _input_decision(list(m.meta.get("guardrails", ()))) == "block":
+                refused.add(m.seq)
+                if unmarked is not None:
+                    refused.add(unmarked)
+            unmarked = None
     return [m for m in history if m.seq not in refused]
 
 
