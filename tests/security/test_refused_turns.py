@@ -49,6 +49,27 @@ def _sent(h: Harness) -> list[str]:
     return [m.text for call in h.generator.calls for m in call]
 
 
+REFUSAL = {"guardrails": [{"stage": "input", "decision": "block", "score": 0.97}]}
+
+
+def _stored_after_one_turn(h: Harness, *rows: tuple[str, str, dict[str, object]]) -> str:
+    """A conversation of one answered turn, then `rows` (role, text, meta) stored as other writers would; its id."""
+    conversation, _ = _say(h, "How many days of annual leave do I get?", None)
+    seq = h.store.messages(conversation, limit=20)[-1].seq
+    for role, text, meta in rows:
+        seq += 1
+        h.store.append(StoredMessage(conversation, f"m{seq}", seq, role, text, "2026-11-24T00:00:00+00:00", meta=meta))
+    return conversation
+
+
+def _assert_the_laptop_is_remembered_and_the_injection_not(h: Harness, conversation: str) -> None:
+    """A follow-up question: the model is given the user's earlier laptop message and never the injection."""
+    _say(h, "And how do I connect it to the VPN?", conversation)
+    last_call = [m.text for m in h.generator.calls[-1]]
+    assert any("ThinkPad from the Berlin office" in text for text in last_call)
+    assert not any("Ignore all previous instructions" in text for text in last_call)
+
+
 def _refused_twice(h: Harness) -> str:
     """A new conversation whose first two messages the screen refused; its id."""
     conversation, _ = _say(h, ATTACK, None)
@@ -82,10 +103,7 @@ def test_refused_turns_do_not_push_the_conversation_out_of_the_history() -> None
     for n in range(HISTORY_TURNS):
         _, outcome = _say(h, f"{ATTACK} ({n})", conversation)
         assert outcome == "refused"
-    _say(h, "And how do I connect it to the VPN?", conversation)
-    last_call = [m.text for m in h.generator.calls[-1]]
-    assert any("ThinkPad from the Berlin office" in text for text in last_call)
-    assert not any("Ignore all previous instructions" in text for text in last_call)
+    _assert_the_laptop_is_remembered_and_the_injection_not(h, conversation)
 
 
 def test_the_record_keeps_the_refused_message() -> None:
@@ -126,19 +144,7 @@ def test_a_refused_message_stored_without_its_reply_after_it_is_still_left_out()
     # Two writers on one conversation: the refused message took a seq, and another turn's messages came before its
     # reply. The message carries the screen's decision itself.
     h = harness()
-    conversation, _ = _say(h, "How many days of annual leave do I get?", None)
-    stored = h.store.messages(conversation, limit=20)
-    h.store.append(
-        StoredMessage(
-            conversation,
-            "m-orphan",
-            stored[-1].seq + 1,
-            "user",
-            ATTACK,
-            "2026-11-24T00:00:00+00:00",
-            meta={"pii_types": [], "input": "block"},
-        )
-    )
+    conversation = _stored_after_one_turn(h, ("user", ATTACK, {"pii_types": [], "input": "block"}))
     _say(h, "And how do I connect to the VPN?", conversation)
     assert not any("Ignore all previous instructions" in text for text in _sent(h))
 
@@ -147,25 +153,14 @@ def test_a_concurrent_turns_message_between_a_refused_message_and_its_refusal_st
     # Two turns of one conversation at once: a refused message (seq 2), the other turn's allowed message (seq 3), then
     # the refusal (seq 4). The refusal used to take the message right before it along, whatever that message's own mark.
     h = harness()
-    conversation, _ = _say(h, "How many days of annual leave do I get?", None)
-    base = h.store.messages(conversation, limit=20)[-1].seq + 1
-    refusal = {"guardrails": [{"stage": "input", "decision": "block", "score": 0.97}]}
-    for seq, role, text, meta in (
-        (base, "user", ATTACK, {"input": "block", "turn": 1}),
-        (base + 1, "user", "My laptop is the ThinkPad from the Berlin office.", {"input": "allow", "turn": 2}),
-        (base + 2, "assistant", "I can't help with that request.", refusal),
-        (
-            base + 3,
-            "assistant",
-            "Thanks, noted.",
-            {"guardrails": [{"stage": "input", "decision": "allow", "score": 0.01}]},
-        ),
-    ):
-        h.store.append(StoredMessage(conversation, f"m{seq}", seq, role, text, "2026-11-24T00:00:00+00:00", meta=meta))
-    _say(h, "And how do I connect it to the VPN?", conversation)
-    last_call = [m.text for m in h.generator.calls[-1]]
-    assert any("ThinkPad from the Berlin office" in text for text in last_call)
-    assert not any("Ignore all previous instructions" in text for text in last_call)
+    conversation = _stored_after_one_turn(
+        h,
+        ("user", ATTACK, {"input": "block", "turn": 1}),
+        ("user", "My laptop is the ThinkPad from the Berlin office.", {"input": "allow", "turn": 2}),
+        ("assistant", "I can't help with that request.", REFUSAL),
+        ("assistant", "Thanks, noted.", {"guardrails": [{"stage": "input", "decision": "allow", "score": 0.01}]}),
+    )
+    _assert_the_laptop_is_remembered_and_the_injection_not(h, conversation)
 
 
 def test_an_unmarked_refused_message_with_another_writers_message_before_its_refusal_is_left_out() -> None:
@@ -173,15 +168,12 @@ def test_an_unmarked_refused_message_with_another_writers_message_before_its_ref
     # person's message that took the next seq, then the refusal. The refusal was paired with the message right before it
     # only (the person's), so the injection came back as history once the turn read further back.
     h = harness()
-    conversation, _ = _say(h, "How many days of annual leave do I get?", None)
-    base = h.store.messages(conversation, limit=20)[-1].seq + 1
-    refusal = {"guardrails": [{"stage": "input", "decision": "block", "score": 0.97}]}
-    for seq, role, text, meta in (
-        (base, "user", ATTACK, {"pii_types": []}),
-        (base + 1, "agent", "Sam here, I am looking at your ticket.", {}),
-        (base + 2, "assistant", "I can't help with that request.", refusal),
-    ):
-        h.store.append(StoredMessage(conversation, f"m{seq}", seq, role, text, "2026-11-24T00:00:00+00:00", meta=meta))
+    conversation = _stored_after_one_turn(
+        h,
+        ("user", ATTACK, {"pii_types": []}),
+        ("agent", "Sam here, I am looking at your ticket.", {}),
+        ("assistant", "I can't help with that request.", REFUSAL),
+    )
     _say(h, "And how do I connect to the VPN?", conversation)
     assert h.generator.calls
     assert not any("Ignore all previous instructions" in text for text in _sent(h))
