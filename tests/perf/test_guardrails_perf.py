@@ -142,6 +142,28 @@ def test_screening_and_masking_cost_per_500_chars() -> None:
     assert all(results.values())
 
 
+def test_screening_cost_by_message_length() -> None:
+    """Screening at 500, 2,000 (what the encoder reads) and 4,000 characters (the chat API's limit): past 2,000 the
+    learned head also judges overlapping segments of the message (round 47), two more for a 4,000-character one. Each
+    length is made of different text every run (the encoder remembers recent texts)."""
+    screen = InputScreen()
+    paragraph = " ".join(MESSAGES)
+    screen.screen(paragraph[:500], [])
+    print(f"\nscreening by message length (ms); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    figures = {}
+    for length in (500, 2000, 4000):
+        samples = []
+        for i in range(20):
+            text = (f"Run {i:03d} of {length}. " + paragraph * (length // len(paragraph) + 1))[:length]
+            started = time.perf_counter()
+            screen.screen(text, [])
+            samples.append((time.perf_counter() - started) * 1000)
+        figures[length] = _percentiles(samples)
+        print(f"  {length:>5} characters  p50={figures[length][0]:7.2f}  p95={figures[length][1]:7.2f}")
+    print(f"  4,000 / 2,000 characters, p50: x{figures[4000][0] / figures[2000][0]:.2f}")
+    assert len(figures) == 3
+
+
 # Dense with what the second round of issue 17 added: national phones, street shapes, tokens, URL credentials,
 # a travel document and look-alikes (amount, date, invoice and order numbers).
 PII_DENSE = (

@@ -135,11 +135,11 @@ def test_development_holdouts_train_under_their_folder_and_never_the_judges() ->
     from keel.guardrails.operating_point import DEVELOPMENT_SETS
 
     # never the sets that place the flag point, nor the judges (holdouts 9 and 10; 15 and later, the exfiltration sets
-    # 17x and later too; every over-defence set 1o..., indirect-injection set 1i... and conversation set 1c...),
+    # 17x and later too; every over-defence set 1o..., indirect-injection set 1i..., conversation set 1c... and long-message set 1l...),
     # read from the folders on disk so a new judge is covered the day it is frozen
     def judge(name: str) -> bool:
         tail = name.removeprefix("holdout-")
-        if tail.endswith(("o", "i", "c")):
+        if tail.endswith(("o", "i", "c", "l")):
             return True
         number = tail.removesuffix("x")
         return number.isdigit() and (int(number) in (9, 10) or int(number) >= 15)
