@@ -143,9 +143,8 @@ def test_screening_and_masking_cost_per_500_chars() -> None:
 
 
 def test_screening_cost_by_message_length() -> None:
-    """Screening at 500, 2,000 (what the encoder reads) and 4,000 characters (the chat API's limit): past 2,000 the
-    learned head also judges overlapping segments of the message (round 47), two more for a 4,000-character one. Each
-    length is made of different text every run (the encoder remembers recent texts)."""
+    """Screening at 500, 2,000 (what the encoder reads) and 4,000 characters (the chat API's limit). Each length is
+    made of different text every run (the encoder remembers recent texts)."""
     screen = InputScreen()
     paragraph = " ".join(MESSAGES)
     screen.screen(paragraph[:500], [])
