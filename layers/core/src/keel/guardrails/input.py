@@ -72,58 +72,6 @@ def _unit_mean(vectors: np.ndarray) -> np.ndarray:
     return mean / norm if norm > 0.0 else mean
 
 
-# A message longer than the encoder reads (2,000 characters; the chat API takes 4,000) is judged in short overlapping
-# parts, each as a message alone, instead of by the whole-message head: on long-message development sets (holdouts 1l
-# and 2l) that head separated attacks from benign text at chance (ROC AUC 0.53) and the parts at 0.79, since an
-# instruction buried in a long paste is a large share of its part rather than a sliver of the whole (rounds 47 and
-# 48). A part counts only from PART_FLOOR on the policy scale, above the flag point: the more parts a message has,
-# the more chances a benign one has to cross it. Parts of PART_CHARS, a new one every three quarters of that, the
-# last ending at the message's end, cut at whitespace when one is near; at most MAX_PARTS (a 4,000-character message
-# has 13), spread evenly over text that NFKC folding lengthens many times over, its end always included.
-PART_CHARS = 400
-PART_FLOOR = 0.75
-MAX_PARTS = 16
-_CUT_SLACK = 60
-
-
-def _cut_forward(text: str, at: int, limit: int) -> int:
-    """The position just after the first whitespace at or after `at` (within the slack and before `limit`)."""
-    if at == 0:
-        return 0
-    for i in range(at, min(at + _CUT_SLACK, limit)):
-        if text[i].isspace():
-            return i + 1
-    return at
-
-
-def _cut_back(text: str, at: int, floor: int) -> int:
-    """The position of the last whitespace before `at` (within the slack and after `floor`)."""
-    for i in range(at - 1, max(at - _CUT_SLACK, floor), -1):
-        if text[i].isspace():
-            return i
-    return at
-
-
-def part_bounds(text: str, size: int = PART_CHARS, limit: int = MAX_PARTS) -> list[tuple[int, int]]:
-    """(start, end) of the overlapping parts that cover `text`: each at most `size` long, starting every three
-    quarters of `size`, the last ending at the end of the text; at most `limit` of them."""
-    n = len(text)
-    if n <= size:
-        return [(0, n)]
-    step = size - size // 4
-    last = n - size
-    starts = list(range(0, last, step))
-    if len(starts) >= limit:
-        count = limit - 1
-        starts = [last * i // count for i in range(count)]
-    bounds = []
-    for start in [*starts, last]:
-        cut = _cut_forward(text, start, n)
-        end = start + size
-        bounds.append((cut, _cut_back(text, end, cut) if end < n else n))
-    return list(dict.fromkeys(bounds))
-
-
 class InputScreen:
     """Screens a user's message (and the recent user turns) before anything reaches the model."""
 
@@ -261,55 +209,26 @@ class InputScreen:
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(reasons), round(score, 4))
 
     def evidence(self, text: str, earlier: tuple[str, ...] = ()) -> Evidence:
-        """Run every layer on every normalised view of the text (or of the conversation ending in it). A single
-        message longer than the encoder reads is judged by its parts instead of the whole-message head (`_long`)."""
-        if self.learned and not earlier:
-            from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
-
-            folded = fold(text)
-            if len(folded) > ENCODER_MAX_CHARS:
-                return self._long(text, folded)
-        return self._evidence(text, earlier)
-
-    def _long(self, text: str, folded: str) -> Evidence:
-        """A message past the encoder's reach: the rule floors and the earlier screen (from its floor) on the whole
-        message, and each part of PART_CHARS judged as a message alone, counting from PART_FLOOR (round 48)."""
-        best = self._evidence(text, whole_head=False)
-        for start, end in part_bounds(folded):
-            part = self._evidence(folded[start:end])
-            if part.score >= PART_FLOOR and part.score > best.score:
-                where = f"judged on characters {start}-{end} of {len(folded)}"
-                best = Evidence(
-                    part.score, part.categories, (*part.reasons, where), max(part.legacy_score, best.legacy_score)
-                )
-        return best
-
-    def _evidence(self, text: str, earlier: tuple[str, ...] = (), *, whole_head: bool = True) -> Evidence:
+        """Run every layer on every normalised view of the text (or of the conversation ending in it)."""
         joined = "\n".join([*earlier, text]) if earlier else text
         norm = normalise(joined)
         views = [self._view(v) for v in norm.views]
         legacy = self._legacy(views, norm.obfuscation)
         if not self.learned:
             return legacy
+        embeddings, signals = self._features(text, earlier, norm, views)
+        raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
+        best = max(range(len(raws)), key=lambda i: raws[i])
         # Fused with the earlier screen: its score counts on its own from the head's legacy floor (chosen on
-        # validation), and always when a conversation runs past what the encoder reads (its windows read the first
-        # 2,000 characters of the turns joined; a single message that long is judged in parts, `_long`).
+        # validation), and always when the text runs past what the encoder reads (an attack after a long paste).
         from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
 
-        trusted = legacy.score >= self.head.legacy_floor or (bool(earlier) and len(joined) > ENCODER_MAX_CHARS)
-        score = legacy.score if trusted else 0.0
-        if whole_head:
-            embeddings, signals = self._features(text, earlier, norm, views)
-            raws = [self.head.probability(e, s) for e, s in zip(embeddings, signals, strict=True)]
-            best = max(range(len(raws)), key=lambda i: raws[i])
-            score = max(self.head.to_score(raws[best]), score)
-            rule_max = max(sig.rule_max for sig in signals)
-            exfil_shape = signals[best].markdown_url_query
-        else:
-            rule_max = max((hit.weight for view in views for hit in view.hits), default=0.0)
-            exfil_shape = any(MARKDOWN_URL_QUERY.search(view.text) for view in views)
+        trusted = legacy.score >= self.head.legacy_floor or len(joined) > ENCODER_MAX_CHARS
+        score = max(self.head.to_score(raws[best]), legacy.score if trusted else 0.0)
         # A classic signature used (not quoted) is flagged at least; the head may block.
-        if rule_max >= self.head.rule_floor and any(unquoted_hit(v, self.head.rule_floor) for v in norm.views):
+        if max(sig.rule_max for sig in signals) >= self.head.rule_floor and any(
+            unquoted_hit(v, self.head.rule_floor) for v in norm.views
+        ):
             score = max(score, FLAG_POINT_SCORE)
         categories = [c for c in legacy.categories if c not in ("injection", "obfuscation")]
         signature, others = self._floors(norm.views)
@@ -322,14 +241,13 @@ class InputScreen:
             *categories,
             *([signature.category] if signature else []),
         ]
-        if exfil_shape:
+        if signals[best].markdown_url_query:
             categories.insert(0, "exfiltration")
-        if not categories and whole_head:
+        if not categories:
             categories.append(self.head.category(embeddings[best]))
         if norm.obfuscation:
             categories.append("obfuscation")
-        head = f"learned head {raws[best]:.2f}" if whole_head else "learned head on the parts only"
-        reasons = [f"{head} (policy score {score:.2f})", *legacy.reasons]
+        reasons = [f"learned head {raws[best]:.2f} (policy score {score:.2f})", *legacy.reasons]
         reasons.extend(f"rule {hit.name}: {hit.excerpt!r}" for hit in floors)
         if norm.obfuscation:
             reasons.append("normalised: " + ", ".join(norm.obfuscation))
