@@ -72,6 +72,59 @@ def _unit_mean(vectors: np.ndarray) -> np.ndarray:
     return mean / norm if norm > 0.0 else mean
 
 
+# A message longer than the encoder reads (2,000 characters; the chat API takes 4,000) is also judged in short
+# overlapping parts, each as a message alone: the whole-message head reads only its first 2,000 characters, and there
+# it separated attacks from benign long pastes at chance (ROC AUC 0.53 on the long-message development sets, holdouts
+# 1l and 2l), while the head on 400-character parts did at 0.79: an instruction buried in a long paste is a large
+# share of its part rather than a sliver of the whole (rounds 47 to 49). A part counts only from PART_FLOOR on the
+# policy scale, above the flag point: the more parts a message has, the more chances a benign one has to cross it.
+# Parts of PART_CHARS, a new one every three quarters of that, the last ending at the message's end, cut at whitespace
+# when one is near; at most MAX_PARTS (a 4,000-character message has 13), spread evenly over text that NFKC folding
+# lengthens many times over, its end always included.
+PART_CHARS = 400
+PART_FLOOR = 0.75
+MAX_PARTS = 16
+_CUT_SLACK = 60
+
+
+def _cut_forward(text: str, at: int, limit: int) -> int:
+    """The position just after the first whitespace at or after `at` (within the slack and before `limit`)."""
+    if at == 0:
+        return 0
+    for i in range(at, min(at + _CUT_SLACK, limit)):
+        if text[i].isspace():
+            return i + 1
+    return at
+
+
+def _cut_back(text: str, at: int, floor: int) -> int:
+    """The position of the last whitespace before `at` (within the slack and after `floor`)."""
+    for i in range(at - 1, max(at - _CUT_SLACK, floor), -1):
+        if text[i].isspace():
+            return i
+    return at
+
+
+def part_bounds(text: str, size: int = PART_CHARS, limit: int = MAX_PARTS) -> list[tuple[int, int]]:
+    """(start, end) of the overlapping parts that cover `text`: each at most `size` long, starting every three
+    quarters of `size`, the last ending at the end of the text; at most `limit` of them."""
+    n = len(text)
+    if n <= size:
+        return [(0, n)]
+    step = size - size // 4
+    last = n - size
+    starts = list(range(0, last, step))
+    if len(starts) >= limit:
+        count = limit - 1
+        starts = [last * i // count for i in range(count)]
+    bounds = []
+    for start in [*starts, last]:
+        cut = _cut_forward(text, start, n)
+        end = start + size
+        bounds.append((cut, _cut_back(text, end, cut) if end < n else n))
+    return list(dict.fromkeys(bounds))
+
+
 class InputScreen:
     """Screens a user's message (and the recent user turns) before anything reaches the model."""
 
@@ -209,7 +262,28 @@ class InputScreen:
         return Evidence(round(score, 4), tuple(dict.fromkeys(categories)), tuple(reasons), round(score, 4))
 
     def evidence(self, text: str, earlier: tuple[str, ...] = ()) -> Evidence:
-        """Run every layer on every normalised view of the text (or of the conversation ending in it)."""
+        """Run every layer on every normalised view of the text (or of the conversation ending in it). A single
+        message longer than the encoder reads is also judged in parts (`part_bounds`), each counting from PART_FLOOR;
+        the strongest evidence decides."""
+        whole = self._evidence(text, earlier)
+        if earlier or not self.learned:
+            return whole
+        from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
+
+        folded = fold(text)
+        if len(folded) <= ENCODER_MAX_CHARS:
+            return whole
+        best = whole
+        for start, end in part_bounds(folded):
+            part = self._evidence(folded[start:end])
+            if part.score >= PART_FLOOR and part.score > best.score:
+                where = f"judged on characters {start}-{end} of {len(folded)}"
+                best = Evidence(
+                    part.score, part.categories, (*part.reasons, where), max(part.legacy_score, whole.legacy_score)
+                )
+        return best
+
+    def _evidence(self, text: str, earlier: tuple[str, ...] = ()) -> Evidence:
         joined = "\n".join([*earlier, text]) if earlier else text
         norm = normalise(joined)
         views = [self._view(v) for v in norm.views]
