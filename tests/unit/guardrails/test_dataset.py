@@ -135,8 +135,8 @@ def test_development_holdouts_train_under_their_folder_and_never_the_judges() ->
     from keel.guardrails.operating_point import DEVELOPMENT_SETS
 
     # never the sets that place the flag point, nor the judges (holdouts 9 and 10; 15 and later, the exfiltration sets
-    # 17x and later too; every over-defence set 1o..., indirect-injection set 1i..., conversation set 1c... and long-message set 1l...),
-    # read from the folders on disk so a new judge is covered the day it is frozen
+    # 17x and later too; every over-defence set 1o..., indirect-injection set 1i..., conversation set 1c... and
+    # long-message set 1l...), read from the folders on disk so a new judge is covered the day it is frozen
     def judge(name: str) -> bool:
         tail = name.removeprefix("holdout-")
         if tail.endswith(("o", "i", "c", "l")):
@@ -145,7 +145,16 @@ def test_development_holdouts_train_under_their_folder_and_never_the_judges() ->
         return number.isdigit() and (int(number) in (9, 10) or int(number) >= 15)
 
     judges = {p.name for p in dataset.DATA_DIR.glob("holdout-*") if judge(p.name)}
-    assert {"holdout-9", "holdout-15", "holdout-25", "holdout-24x", "holdout-1o", "holdout-1i", "holdout-1c"} <= judges
+    assert {
+        "holdout-9",
+        "holdout-15",
+        "holdout-25",
+        "holdout-24x",
+        "holdout-1o",
+        "holdout-1i",
+        "holdout-1c",
+        "holdout-1l",
+    } <= judges
     assert not folders & (set(DEVELOPMENT_SETS) | judges)
     assert all(r.source == dataset.DEVELOPMENT_SOURCE and r.family.startswith(r.id.split(":")[0] + ":") for r in rows)
     assert {r.label for r in rows} == {"attack", "benign"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 
 import pytest
 
@@ -169,3 +170,39 @@ def test_a_bots_policy_is_read_from_the_tenant_file_with_clear_errors() -> None:
         with pytest.raises(ConfigurationError, match=expected.replace("(", r"\(").replace(")", r"\)")) as caught:
             parse_bot_policy("help", raw)
         assert "bot 'help'" in caught.value.message and "accepted" in caught.value.message
+
+
+@pytest.mark.parametrize("length", [2001, 2500, 3999, 4000])
+def test_parts_cover_the_message_in_overlapping_pieces_that_end_at_its_end(length: int) -> None:
+    from keel.guardrails.input import MAX_PARTS, PART_CHARS, part_bounds
+
+    words = ("alpha beta gamma delta epsilon zeta eta theta iota kappa " * 200)[:length]
+    bounds = part_bounds(words)
+    assert bounds[0][0] == 0 and bounds[-1][1] == length
+    assert all(0 < end - start <= PART_CHARS for start, end in bounds)
+    assert all(nxt[0] < end for (_, end), nxt in itertools.pairwise(bounds)), "parts must overlap"
+    assert len(bounds) <= MAX_PARTS
+    # Cut at whitespace: no part starts inside a word (but the first).
+    assert all(words[start - 1].isspace() for start, _ in bounds[1:])
+
+
+def test_text_that_folding_lengthens_many_times_is_sampled_evenly_with_its_end() -> None:
+    from keel.guardrails.input import MAX_PARTS, part_bounds
+
+    bounds = part_bounds("x" * 72_000)
+    assert len(bounds) == MAX_PARTS
+    assert bounds[0][0] == 0 and bounds[-1][1] == 72_000
+    assert sorted(bounds) == bounds
+
+
+def test_a_short_text_is_one_part() -> None:
+    from keel.guardrails.input import part_bounds
+
+    assert part_bounds("short") == [(0, 5)]
+
+
+def test_a_message_within_the_encoders_reach_is_not_judged_in_parts(screen: InputScreen) -> None:
+    text = "Please summarise the travel policy for contractors and employees in Germany. " * 25
+    assert len(text) <= 2000
+    evidence = screen.evidence(text)
+    assert not any(reason.startswith("judged on characters") for reason in evidence.reasons)
