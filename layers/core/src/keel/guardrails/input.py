@@ -72,57 +72,40 @@ def _unit_mean(vectors: np.ndarray) -> np.ndarray:
     return mean / norm if norm > 0.0 else mean
 
 
-# A message longer than the encoder reads (2,000 characters; the chat API takes 4,000) is also judged in short
-# overlapping parts, each as a message alone: the whole-message head reads only its first 2,000 characters, and there
-# it separated attacks from benign long pastes at chance (ROC AUC 0.53 on the long-message development sets, holdouts
-# 1l and 2l), while the head on 400-character parts did at 0.79: an instruction buried in a long paste is a large
-# share of its part rather than a sliver of the whole (rounds 47 to 49). A part counts only from PART_FLOOR on the
-# policy scale, above the flag point: the more parts a message has, the more chances a benign one has to cross it.
-# Parts of PART_CHARS, a new one every three quarters of that, the last ending at the message's end, cut at whitespace
-# when one is near; at most MAX_PARTS (a 4,000-character message has 13), spread evenly over text that NFKC folding
-# lengthens many times over, its end always included.
+# A message longer than the encoder reads (2,000 characters after folding; the chat API takes 4,000) is also judged
+# in short overlapping parts, each as a message alone: the whole-message head reads only its first 2,000 characters,
+# and there it separated attacks from benign long pastes at chance (ROC AUC 0.53 on the long-message development
+# sets, holdouts 1l and 2l), while the head on 400-character parts did at 0.79: an instruction buried in a long paste
+# is a large share of its part rather than a sliver of the whole (rounds 47 to 49). A part counts only from
+# PART_FLOOR on the policy scale, above the flag point: the more parts a message has, the more chances a benign one
+# has to cross it. Parts are cut from the message as sent (so each is folded and decoded on its own, and its offsets
+# are the sender's), PART_CHARS long, a new one every three quarters of that (any instruction of up to a quarter of
+# that lies whole inside one), the last ending at the message's end; a 4,000-character message has 13. Text that
+# folding lengthens many times over (NFKC turns some single characters into 18) would outrun any budget of parts, so
+# past FOLD_GROWTH times its length it is flagged as obfuscation instead.
 PART_CHARS = 400
 PART_FLOOR = 0.75
 MAX_PARTS = 16
-_CUT_SLACK = 60
-
-
-def _cut_forward(text: str, at: int, limit: int) -> int:
-    """The position just after the first whitespace at or after `at` (within the slack and before `limit`)."""
-    if at == 0:
-        return 0
-    for i in range(at, min(at + _CUT_SLACK, limit)):
-        if text[i].isspace():
-            return i + 1
-    return at
-
-
-def _cut_back(text: str, at: int, floor: int) -> int:
-    """The position of the last whitespace before `at` (within the slack and after `floor`)."""
-    for i in range(at - 1, max(at - _CUT_SLACK, floor), -1):
-        if text[i].isspace():
-            return i
-    return at
+FOLD_GROWTH = 2.0
 
 
 def part_bounds(text: str, size: int = PART_CHARS, limit: int = MAX_PARTS) -> list[tuple[int, int]]:
-    """(start, end) of the overlapping parts that cover `text`: each at most `size` long, starting every three
-    quarters of `size`, the last ending at the end of the text; at most `limit` of them."""
+    """(start, end) of the overlapping parts that cover `text`: each `size` long (the text, if shorter), starting
+    every three quarters of `size`, the last ending at the end of the text, parts of only whitespace left out; at
+    most `limit`, spread evenly over a text that needs more, its start and end always included."""
+    if size < 4 or limit < 2:
+        raise ValueError("part_bounds needs size >= 4 and limit >= 2")
     n = len(text)
-    if n <= size:
-        return [(0, n)]
     step = size - size // 4
-    last = n - size
+    last = max(0, n - size)
     starts = list(range(0, last, step))
+    # A last regular part close to the final one adds little, when the one before still overlaps the final one enough.
+    if len(starts) > 1 and last - starts[-1] < step // 2 and starts[-2] + size - last >= size // 4:
+        starts.pop()
     if len(starts) >= limit:
-        count = limit - 1
-        starts = [last * i // count for i in range(count)]
-    bounds = []
-    for start in [*starts, last]:
-        cut = _cut_forward(text, start, n)
-        end = start + size
-        bounds.append((cut, _cut_back(text, end, cut) if end < n else n))
-    return list(dict.fromkeys(bounds))
+        starts = [last * i // (limit - 1) for i in range(limit - 1)]
+    bounds = [(start, min(n, start + size)) for start in [*starts, last]]
+    return [b for b in dict.fromkeys(bounds) if text[b[0] : b[1]].strip()]
 
 
 class InputScreen:
@@ -270,16 +253,29 @@ class InputScreen:
             return whole
         from keel.models.encoder import MAX_CHARS as ENCODER_MAX_CHARS
 
-        folded = fold(text)
-        if len(folded) <= ENCODER_MAX_CHARS:
+        folded = len(fold(text))
+        if folded <= ENCODER_MAX_CHARS:
             return whole
+        if folded > FOLD_GROWTH * len(text):
+            growth = (
+                f"normalised: folding lengthens the message {folded / len(text):.1f} times (padding that hides text)"
+            )
+            return Evidence(
+                max(whole.score, FLAG_POINT_SCORE),
+                tuple(dict.fromkeys((*whole.categories, "obfuscation"))),
+                (*whole.reasons, growth),
+                whole.legacy_score,
+            )
         best = whole
-        for start, end in part_bounds(folded):
-            part = self._evidence(folded[start:end])
+        for start, end in part_bounds(text):
+            part = self._evidence(text[start:end])
             if part.score >= PART_FLOOR and part.score > best.score:
-                where = f"judged on characters {start}-{end} of {len(folded)}"
+                where = f"judged on characters {start}-{end} of {len(text)}"
                 best = Evidence(
-                    part.score, part.categories, (*part.reasons, where), max(part.legacy_score, whole.legacy_score)
+                    part.score,
+                    tuple(dict.fromkeys((*part.categories, *whole.categories))),
+                    tuple(dict.fromkeys((where, *part.reasons, *whole.reasons))),
+                    whole.legacy_score,
                 )
         return best
 
